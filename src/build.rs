@@ -1,0 +1,149 @@
+//! `digest-feed build`: posts in, three feeds (and per-tag feeds) out.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::cli::BuildArgs;
+use crate::config::{Config, ItemKind};
+use crate::error::{Error, Problem};
+use crate::feed::{self, Channel, Item, Person};
+use crate::output::{self, Written};
+use crate::post::{self, Post, Rendered, Rules, permalink};
+use crate::posts_folder;
+use crate::report::Report;
+
+/// Runs `build`.
+pub fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(), Error> {
+    let posts_dir = args.posts.clone().unwrap_or_else(|| config.posts.dir.clone());
+    let out_dir = args.out.clone().unwrap_or_else(|| config.feed.out.clone());
+    let rules = Rules::from_config(config);
+    let loaded = posts_folder::load(&posts_dir, &rules)?;
+    let (posts, duplicates) = post::published(loaded.posts, jiff::Timestamp::now());
+    let problems: Vec<Problem> = loaded.problems.into_iter().chain(duplicates).collect();
+    if !problems.is_empty() {
+        if !args.skip_invalid {
+            return Err(Error::Invalid(problems));
+        }
+        for problem in &problems {
+            report.warning(format!("{problem} (skipped)"));
+        }
+    }
+    report.detail(format!("{} published posts in {}", posts.len(), posts_dir.display()));
+
+    let mut renderer = Renderer::default();
+    let mut outputs: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    let main = channel(config, "", &config.site.title, &posts, &mut renderer)?;
+    let main_items = main.items.len();
+    for (name, bytes) in feed::render_all(&main) {
+        outputs.push((out_dir.join(name), bytes));
+    }
+    let mut tag_feeds = 0;
+    if config.feed.per_tag {
+        for (slug, (tag, tagged)) in posts_by_tag(&posts, report) {
+            let folder = format!("tags/{slug}/");
+            let title = format!("{} — {tag}", config.site.title);
+            let channel = channel(config, &folder, &title, &tagged, &mut renderer)?;
+            for (name, bytes) in feed::render_all(&channel) {
+                outputs.push((out_dir.join(&folder).join(name), bytes));
+            }
+            tag_feeds += 1;
+        }
+    }
+
+    // Every output was rendered before the first is written: a failure above
+    // leaves all of the previous outputs in place.
+    let mut changed = 0;
+    for (path, bytes) in &outputs {
+        let written = output::write_atomically(path, bytes)?;
+        if written == Written::Changed {
+            changed += 1;
+        }
+        report.detail(format!("{} {}", if written == Written::Changed { "wrote" } else { "unchanged" }, path.display()));
+    }
+    let kind = match config.feed.items {
+        ItemKind::Posts => "posts",
+        ItemKind::Papers => "papers",
+    };
+    report.result(format!(
+        "Feeds in {}: {}, {}, {} ({main_items} {kind}; {changed} of {} files changed)",
+        out_dir.display(),
+        out_dir.join(feed::RSS_FILE).display(),
+        out_dir.join(feed::ATOM_FILE).display(),
+        out_dir.join(feed::JSON_FILE).display(),
+        outputs.len(),
+    ));
+    if tag_feeds > 0 {
+        report.result(format!("Per-tag feeds for {tag_feeds} tags in {}", out_dir.join("tags").display()));
+    }
+    Ok(())
+}
+
+/// Renders each post at most once, however many feeds it is in.
+#[derive(Default)]
+struct Renderer {
+    cache: HashMap<PathBuf, Rendered>,
+}
+
+impl Renderer {
+    fn render(&mut self, post: &Post) -> Result<&Rendered, Error> {
+        if !self.cache.contains_key(&post.source) {
+            let text = posts_folder::read(&post.source)?;
+            self.cache.insert(post.source.clone(), post.render(&text));
+        }
+        Ok(&self.cache[&post.source])
+    }
+}
+
+/// A channel of the newest `feed.limit` items from `posts` (newest first).
+fn channel(config: &Config, folder: &str, title: &str, posts: &[Post], renderer: &mut Renderer) -> Result<Channel, Error> {
+    let limit = config.feed.limit;
+    let mut items: Vec<Item> = Vec::with_capacity(limit);
+    for post in posts {
+        if items.len() >= limit {
+            break;
+        }
+        let rendered = renderer.render(post)?;
+        items.extend(feed::items_for(post, rendered, config.feed.items).into_iter().take(limit - items.len()));
+    }
+    let home_url = format!("{}/", config.site.url);
+    Ok(Channel {
+        title: title.to_string(),
+        description: config.site.description.clone(),
+        language: config.site.language.clone(),
+        base_url: format!("{home_url}{folder}"),
+        home_url,
+        author: Person::parse(&config.site.author),
+        items,
+    })
+}
+
+/// Posts grouped by tag slug (Jekyll's default slugify), each group newest
+/// first; the first spelling seen names the tag.
+fn posts_by_tag(posts: &[Post], report: Report) -> Vec<(String, (String, Vec<Post>))> {
+    let mut groups: Vec<(String, (String, Vec<Post>))> = Vec::new();
+    for post in posts {
+        let mut slugs_seen = Vec::new();
+        for tag in &post.tags {
+            let slug = permalink::slugify(tag);
+            if slug.is_empty() {
+                report.warning(format!("{}: tag {tag:?} has no letters or digits for a folder name; no feed for it", post.source.display()));
+                continue;
+            }
+            if slugs_seen.contains(&slug) {
+                continue;
+            }
+            slugs_seen.push(slug.clone());
+            match groups.iter_mut().find(|(s, _)| *s == slug) {
+                Some((_, (_, tagged))) => tagged.push(post.clone()),
+                None => groups.push((slug, (tag.clone(), vec![post.clone()]))),
+            }
+        }
+    }
+    groups.sort_by(|a, b| a.0.cmp(&b.0));
+    groups
+}
+
+/// The output folder a build would write to, for messages elsewhere.
+pub fn out_dir(config: &Config, out: Option<&Path>) -> PathBuf {
+    out.map_or_else(|| config.feed.out.clone(), Path::to_path_buf)
+}

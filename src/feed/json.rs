@@ -1,0 +1,68 @@
+//! JSON Feed 1.1 (<https://jsonfeed.org/version/1.1>) through serde_json.
+
+use serde::Serialize;
+
+use super::{Channel, JSON_FILE};
+use crate::post::date::rfc3339;
+
+#[derive(Serialize)]
+struct JsonFeed<'a> {
+    version: &'static str,
+    title: &'a str,
+    home_page_url: &'a str,
+    feed_url: String,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    description: &'a str,
+    language: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    authors: Vec<Author<'a>>,
+    items: Vec<JsonItem<'a>>,
+}
+
+#[derive(Serialize)]
+struct Author<'a> {
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonItem<'a> {
+    id: &'a str,
+    url: &'a str,
+    title: &'a str,
+    content_html: &'a str,
+    summary: &'a str,
+    date_published: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    authors: Vec<Author<'a>>,
+}
+
+pub(super) fn render(channel: &Channel) -> Vec<u8> {
+    let feed = JsonFeed {
+        version: "https://jsonfeed.org/version/1.1",
+        title: &channel.title,
+        home_page_url: &channel.home_url,
+        feed_url: channel.self_url(JSON_FILE),
+        description: &channel.description,
+        language: &channel.language,
+        authors: channel.author.iter().map(|person| Author { name: &person.name }).collect(),
+        items: channel
+            .items
+            .iter()
+            .map(|item| JsonItem {
+                id: &item.id,
+                url: &item.url,
+                title: &item.title,
+                content_html: &item.content_html,
+                summary: &item.summary,
+                date_published: rfc3339(&item.date),
+                tags: item.categories.iter().map(String::as_str).collect(),
+                authors: item.author.iter().map(|name| Author { name }).collect(),
+            })
+            .collect(),
+    };
+    let mut bytes = serde_json::to_vec_pretty(&feed).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}

@@ -1,0 +1,62 @@
+//! RSS 2.0 through the `rss` crate: summary in `description`, full HTML in
+//! `content:encoded`, `atom:link rel="self"`.
+
+use rss::extension::atom::{AtomExtension, Link};
+use rss::{Category, Channel as RssChannel, Guid, Item as RssItem};
+
+use super::{Channel, RSS_FILE};
+use crate::post::date::rfc2822;
+
+pub(super) fn render(channel: &Channel) -> Vec<u8> {
+    let items = channel
+        .items
+        .iter()
+        .map(|item| RssItem {
+            title: Some(item.title.clone()),
+            link: Some(item.url.clone()),
+            description: Some(item.summary.clone()),
+            content: Some(item.content_html.clone()),
+            pub_date: Some(rfc2822(&item.date)),
+            guid: Some(Guid { value: item.id.clone(), permalink: item.id == item.url }),
+            categories: item
+                .categories
+                .iter()
+                .map(|name| Category { name: name.clone(), domain: None })
+                .collect(),
+            comments: item.post_url.clone(),
+            ..RssItem::default()
+        })
+        .collect();
+    let managing_editor = channel
+        .author
+        .as_ref()
+        .and_then(|person| person.email.as_ref().map(|email| format!("{email} ({})", person.name)));
+    let rss = RssChannel {
+        title: channel.title.clone(),
+        link: channel.home_url.clone(),
+        description: channel.description.clone(),
+        language: Some(channel.language.clone()),
+        managing_editor,
+        last_build_date: channel.updated().map(rfc2822),
+        pub_date: channel.updated().map(rfc2822),
+        generator: Some(format!("digest-feed {}", env!("CARGO_PKG_VERSION"))),
+        atom_ext: Some(AtomExtension {
+            links: vec![Link {
+                href: channel.self_url(RSS_FILE),
+                rel: "self".into(),
+                mime_type: Some("application/rss+xml".into()),
+                ..Link::default()
+            }],
+        }),
+        items,
+        ..RssChannel::default()
+    };
+    let mut bytes = Vec::new();
+    // Writing to a Vec cannot fail for I/O reasons, and every string the rss
+    // crate writes is escaped by it; a failure here would be a bug in it.
+    if rss.pretty_write_to(&mut bytes, b' ', 2).is_err() {
+        bytes.clear();
+    }
+    bytes.push(b'\n');
+    bytes
+}

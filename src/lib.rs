@@ -1,0 +1,31 @@
+//! digest-feed: turns a Jekyll posts folder of daily digests into RSS 2.0,
+//! Atom 1.0 and JSON Feed 1.1.
+//!
+//! Data flows one way: [`config`] and [`posts_folder`] read, [`post`] models
+//! and renders, [`feed`] turns the model into bytes, [`output`] writes them.
+
+pub mod build;
+pub mod check;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod feed;
+pub mod output;
+pub mod post;
+pub mod posts_folder;
+pub mod report;
+
+use cli::{Cli, Command};
+use config::Config;
+pub use error::Error;
+use report::Report;
+
+/// Runs the command `cli` names.
+pub fn run(cli: Cli) -> Result<(), Error> {
+    let report = Report::new(cli.global.quiet, cli.global.verbose);
+    let config = Config::load(&cli.global.config)?;
+    match &cli.command {
+        Command::Build(args) => build::run(&config, args, report),
+        Command::Check(args) => check::run(&config, args, report),
+    }
+}

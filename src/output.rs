@@ -1,0 +1,55 @@
+//! The one place that writes output files: atomically, and only when the bytes change.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::Error;
+
+/// Whether a write changed anything on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// The file was created or replaced.
+    Changed,
+    /// The file already held these bytes and was left alone (mtime kept).
+    Unchanged,
+}
+
+/// Writes `bytes` to `path` so that a reader sees the old file or the new
+/// one, never half of one: a temporary file in the same folder, synced, then
+/// renamed over the old. A file that already holds `bytes` is not touched.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<Written, Error> {
+    if std::fs::read(path).is_ok_and(|current| current == bytes) {
+        return Ok(Written::Unchanged);
+    }
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(folder).map_err(|err| Error::io("cannot create folder", folder, err))?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(".digest-feed-")
+        .tempfile_in(folder)
+        .map_err(|err| Error::io("cannot create a temporary file in", folder, err))?;
+    temp.write_all(bytes).map_err(|err| Error::io("cannot write", temp.path(), err))?;
+    temp.as_file().sync_all().map_err(|err| Error::io("cannot sync", temp.path(), err))?;
+    temp.persist(path).map_err(|err| Error::io("cannot replace", path, err.error))?;
+    Ok(Written::Changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_replaces_and_skips_identical_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out/feed.xml");
+        assert_eq!(write_atomically(&path, b"one").unwrap(), Written::Changed);
+        assert_eq!(std::fs::read(&path).unwrap(), b"one");
+        assert_eq!(write_atomically(&path, b"one").unwrap(), Written::Unchanged);
+        assert_eq!(write_atomically(&path, b"two").unwrap(), Written::Changed);
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("out")).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    }
+}

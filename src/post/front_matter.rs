@@ -1,0 +1,366 @@
+//! Splits a post into YAML front matter and body (Jekyll's rule) and reads the YAML.
+
+use std::cell::RefCell;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::Spanned;
+
+/// A post's text cut at its front matter fences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Split<'a> {
+    /// The YAML between the fences.
+    pub yaml: &'a str,
+    /// The body after the closing fence.
+    pub body: &'a str,
+    /// The 1-based line the body starts on.
+    pub body_line: usize,
+}
+
+/// Why a post's text has no usable front matter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SplitError {
+    /// The file is empty or only white space.
+    Empty,
+    /// The first line is not `---`.
+    Missing,
+    /// The opening `---` has no closing `---` or `...`.
+    Unclosed,
+}
+
+impl fmt::Display for SplitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SplitError::Empty => {
+                "the file is empty; a post starts with front matter between `---` lines holding at least a title"
+            }
+            SplitError::Missing => {
+                "no front matter: a post must start with a `---` line, then YAML with at least a title, then `---`"
+            }
+            SplitError::Unclosed => "front matter opened here is never closed by a `---` line",
+        })
+    }
+}
+
+/// True for a fence line: `marker` followed only by white space (Jekyll's `---\s*$`).
+fn is_fence(line: &str, marker: &str) -> bool {
+    line.strip_prefix(marker).is_some_and(|rest| rest.trim().is_empty())
+}
+
+/// Cuts `text` (already without a BOM) at Jekyll's front matter fences: the
+/// first line is `---`, the YAML runs to the next `---` or `...` line.
+pub fn split(text: &str) -> Result<Split<'_>, SplitError> {
+    if text.trim().is_empty() {
+        return Err(SplitError::Empty);
+    }
+    let first_end = text.find('\n').map_or(text.len(), |i| i + 1);
+    if !is_fence(&text[..first_end], "---") {
+        return Err(SplitError::Missing);
+    }
+    let mut offset = first_end;
+    let mut line_number = 2;
+    while offset < text.len() {
+        let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i + 1);
+        let line = &text[offset..end];
+        if is_fence(line, "---") || is_fence(line, "...") {
+            return Ok(Split { yaml: &text[first_end..offset], body: &text[end..], body_line: line_number + 1 });
+        }
+        offset = end;
+        line_number += 1;
+    }
+    Err(SplitError::Unclosed)
+}
+
+/// A value as written plus the line of its key (1-based, within the YAML).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keyed<T> {
+    /// The value.
+    pub value: T,
+    /// The line of the key, counted from the YAML's first line as 1.
+    pub line: usize,
+}
+
+/// The front matter keys digest-feed reads, as written.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FrontMatter {
+    /// `title`.
+    pub title: Option<Keyed<String>>,
+    /// `date`, the raw text.
+    pub date: Option<Keyed<String>>,
+    /// `tags` (list or space-separated string).
+    pub tags: Option<Vec<String>>,
+    /// `tag` (Jekyll's singular form, which wins over `tags`).
+    pub tag: Option<Vec<String>>,
+    /// `categories` (list or space-separated string).
+    pub categories: Option<Vec<String>>,
+    /// `category` (singular form).
+    pub category: Option<Vec<String>>,
+    /// `description`.
+    pub description: Option<String>,
+    /// `excerpt`.
+    pub excerpt: Option<String>,
+    /// `author`.
+    pub author: Option<String>,
+    /// `permalink`.
+    pub permalink: Option<Keyed<String>>,
+    /// `slug`.
+    pub slug: Option<String>,
+    /// `published` (YAML 1.1 booleans, so `no` is false, as in Jekyll).
+    pub published: Option<bool>,
+    /// `draft` (Hugo's).
+    pub draft: Option<bool>,
+    /// Keys digest-feed does not read (layout and theme keys), with their lines.
+    pub other_keys: Vec<Keyed<String>>,
+}
+
+/// Every key digest-feed reads; an unknown key close to one of these is a typo.
+pub const KNOWN_KEYS: &[&str] = &[
+    "title", "date", "tags", "tag", "categories", "category", "description", "excerpt", "author",
+    "permalink", "slug", "published", "draft",
+];
+
+/// A front matter error: the YAML line (1-based) and key where known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YamlError {
+    /// Line within the YAML, 1-based.
+    pub line: Option<usize>,
+    /// The key whose value was wrong.
+    pub key: Option<String>,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Reads the YAML between the fences. Keys digest-feed does not know are
+/// kept in `other_keys`; the caller decides which are typos.
+pub fn parse(yaml: &str) -> Result<FrontMatter, YamlError> {
+    let current_key = RefCell::new(None);
+    let mut deserializer_input = yaml;
+    // An all-comment or empty block is an empty mapping, as Jekyll treats it.
+    if yaml.lines().all(|line| line.trim().is_empty() || line.trim_start().starts_with('#')) {
+        deserializer_input = "{}";
+    }
+    let result = serde_saphyr::with_deserializer_from_str(deserializer_input, |deserializer| {
+        FrontMatterSeed { current_key: &current_key }.deserialize(deserializer)
+    });
+    result.map_err(|err| {
+        let err = err.without_snippet();
+        let mut message = err.to_string();
+        // saphyr appends the location; we print our own `file:line:` prefix.
+        if let Some(at) = message.rfind(" at line ") {
+            message.truncate(at);
+        }
+        let key_at = current_key.borrow().clone();
+        match key_at {
+            Some((key, key_line)) => YamlError {
+                line: err.location().map(|l| l.line() as usize).or(Some(key_line)),
+                key: Some(key),
+                message,
+            },
+            None => YamlError { line: err.location().map(|l| l.line() as usize), key: None, message },
+        }
+    })
+}
+
+struct FrontMatterSeed<'a> {
+    current_key: &'a RefCell<Option<(String, usize)>>,
+}
+
+impl<'de> DeserializeSeed<'de> for FrontMatterSeed<'_> {
+    type Value = FrontMatter;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<FrontMatter, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FrontMatterSeed<'_> {
+    type Value = FrontMatter;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("front matter of `key: value` lines")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<FrontMatter, E> {
+        Ok(FrontMatter::default())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FrontMatter, A::Error> {
+        let mut fm = FrontMatter::default();
+        while let Some(key) = map.next_key::<Spanned<String>>()? {
+            let line = key.referenced.line() as usize;
+            let name = key.value;
+            *self.current_key.borrow_mut() = Some((name.clone(), line));
+            let keyed = |value| Keyed { value, line };
+            match name.as_str() {
+                "title" => fm.title = map.next_value::<Option<String>>()?.map(keyed),
+                "date" => fm.date = map.next_value::<Option<String>>()?.map(keyed),
+                "permalink" => fm.permalink = map.next_value::<Option<String>>()?.map(keyed),
+                "tags" => fm.tags = Some(map.next_value::<Words<true>>()?.0),
+                "tag" => fm.tag = Some(map.next_value::<Words<false>>()?.0),
+                "categories" => fm.categories = Some(map.next_value::<Words<true>>()?.0),
+                "category" => fm.category = Some(map.next_value::<Words<false>>()?.0),
+                "description" => fm.description = map.next_value()?,
+                "excerpt" => fm.excerpt = map.next_value()?,
+                "author" => fm.author = map.next_value()?,
+                "slug" => fm.slug = map.next_value()?,
+                "published" => fm.published = map.next_value()?,
+                "draft" => fm.draft = map.next_value()?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    fm.other_keys.push(Keyed { value: name, line });
+                }
+            }
+        }
+        *self.current_key.borrow_mut() = None;
+        Ok(fm)
+    }
+}
+
+/// A list of words: a YAML list, or a string (split at white space when
+/// `SPLIT`, Jekyll's rule for `tags`/`categories`, kept whole for `tag`/`category`).
+struct Words<const SPLIT: bool>(Vec<String>);
+
+impl<'de, const SPLIT: bool> de::Deserialize<'de> for Words<SPLIT> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(WordsVisitor::<SPLIT>)
+    }
+}
+
+struct WordsVisitor<const SPLIT: bool>;
+
+impl<'de, const SPLIT: bool> Visitor<'de> for WordsVisitor<SPLIT> {
+    type Value = Words<SPLIT>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list like [a, b] or a space-separated string")
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+        if SPLIT {
+            Ok(Words(value.split_whitespace().map(str::to_string).collect()))
+        } else if value.trim().is_empty() {
+            Ok(Words(Vec::new()))
+        } else {
+            Ok(Words(vec![value.to_string()]))
+        }
+    }
+
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Self::Value, E> {
+        Ok(Words(vec![value.to_string()]))
+    }
+
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Self::Value, E> {
+        Ok(Words(vec![value.to_string()]))
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Self::Value, E> {
+        Ok(Words(vec![value.to_string()]))
+    }
+
+    fn visit_bool<E: de::Error>(self, value: bool) -> Result<Self::Value, E> {
+        Ok(Words(vec![value.to_string()]))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Words(Vec::new()))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Words(Vec::new()))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut words = Vec::new();
+        while let Some(word) = seq.next_element::<Option<String>>()? {
+            words.extend(word);
+        }
+        Ok(Words(words))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_at_jekyll_fences() {
+        let split = split("---\ntitle: x\n---\nbody\n").unwrap();
+        assert_eq!(split.yaml, "title: x\n");
+        assert_eq!(split.body, "body\n");
+        assert_eq!(split.body_line, 4);
+        let dots = split_ok("---  \ntitle: x\n...\n");
+        assert_eq!(dots.yaml, "title: x\n");
+        assert_eq!(dots.body, "");
+    }
+
+    fn split_ok(text: &str) -> Split<'_> {
+        split(text).unwrap()
+    }
+
+    #[test]
+    fn split_errors() {
+        assert_eq!(split(""), Err(SplitError::Empty));
+        assert_eq!(split(" \n\n"), Err(SplitError::Empty));
+        assert_eq!(split("title: x\n"), Err(SplitError::Missing));
+        assert_eq!(split("---\ntitle: x\n"), Err(SplitError::Unclosed));
+        assert_eq!(split("----\ntitle: x\n---\n"), Err(SplitError::Missing));
+    }
+
+    #[test]
+    fn reads_every_form_of_tags_and_categories() {
+        let fm = parse("title: x\ntags: one two\ncategories: [A, 2025]\ncategory: Big Data\n").unwrap();
+        assert_eq!(fm.tags, Some(vec!["one".into(), "two".into()]));
+        assert_eq!(fm.categories, Some(vec!["A".into(), "2025".into()]));
+        assert_eq!(fm.category, Some(vec!["Big Data".into()]));
+        assert_eq!(fm.title, Some(Keyed { value: "x".into(), line: 1 }));
+    }
+
+    #[test]
+    fn yaml_1_1_booleans_as_jekyll() {
+        assert_eq!(parse("published: no\n").unwrap().published, Some(false));
+        assert_eq!(parse("draft: yes\n").unwrap().draft, Some(true));
+    }
+
+    #[test]
+    fn scalars_stay_as_written() {
+        let fm = parse("title: 1.10\ndate: 2025-12-24 08:15:00\n").unwrap();
+        assert_eq!(fm.title.unwrap().value, "1.10");
+        assert_eq!(fm.date.unwrap(), Keyed { value: "2025-12-24 08:15:00".into(), line: 2 });
+    }
+
+    #[test]
+    fn unknown_keys_are_kept_with_lines() {
+        let fm = parse("layout: post\ntitle: x\ntittle: y\n").unwrap();
+        let keys: Vec<_> = fm.other_keys.iter().map(|k| (k.value.as_str(), k.line)).collect();
+        assert_eq!(keys, [("layout", 1), ("tittle", 3)]);
+    }
+
+    #[test]
+    fn wrong_type_names_key_and_line() {
+        let err = parse("title: x\ntags:\n  a: 1\n").unwrap_err();
+        assert_eq!(err.key.as_deref(), Some("tags"));
+        assert!(err.line.is_some_and(|line| line >= 2), "{err:?}");
+        let err = parse("title: [a, b]\n").unwrap_err();
+        assert_eq!((err.key.as_deref(), err.line), (Some("title"), Some(1)));
+    }
+
+    #[test]
+    fn broken_yaml_has_a_line() {
+        let err = parse("title: x\ndate: 2025-01-01\n  bad: : indent\n").unwrap_err();
+        assert_eq!(err.line, Some(3), "{err:?}");
+        let err = parse("title: 'unterminated\n").unwrap_err();
+        assert_eq!(err.line, Some(1), "{err:?}");
+    }
+
+    #[test]
+    fn empty_and_comment_only_front_matter_is_empty() {
+        assert_eq!(parse("").unwrap(), FrontMatter::default());
+        assert_eq!(parse("# just a comment\n").unwrap(), FrontMatter::default());
+    }
+
+    #[test]
+    fn non_mapping_front_matter_is_an_error() {
+        assert!(parse("- a\n- b\n").is_err());
+        assert!(parse("just text\n").is_err());
+    }
+}

@@ -1,0 +1,387 @@
+//! A digest post: read from its file's text into a model (front matter,
+//! date, URL), and rendered to HTML with its papers only when an output needs it.
+
+pub mod date;
+pub mod front_matter;
+pub mod markdown;
+pub mod permalink;
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+
+use jiff::ZonedDateTime;
+use jiff::tz::TimeZone;
+
+use crate::config::{Config, DateRule};
+use crate::error::{Location, Problem};
+pub use markdown::{Paper, Rendered};
+
+/// The settings that decide a post's date and URL.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// `site.url`, without a trailing slash.
+    pub site_url: String,
+    /// `site.timezone`.
+    pub zone: TimeZone,
+    /// The permalink template for posts without their own.
+    pub permalink: String,
+    /// How times without an offset are read.
+    pub dates: DateRule,
+}
+
+impl Rules {
+    /// The rules a config sets.
+    pub fn from_config(config: &Config) -> Self {
+        Rules {
+            site_url: config.site.url.clone(),
+            zone: config.site.timezone.clone(),
+            permalink: config.site.permalink.clone(),
+            dates: config.posts.dates,
+        }
+    }
+}
+
+/// A post's model: everything but its rendered body.
+#[derive(Debug, Clone)]
+pub struct Post {
+    /// The file, as the user would name it.
+    pub source: PathBuf,
+    /// `title`.
+    pub title: String,
+    /// When it is published, in the site's zone.
+    pub date: ZonedDateTime,
+    /// The site-relative URL path, e.g. `/2025/12/24/daily-papers.html`.
+    pub path: String,
+    /// The absolute URL: its identity in feeds and mail.
+    pub url: String,
+    /// Tags, as written, without repeats.
+    pub tags: Vec<String>,
+    /// Categories, as written, without repeats (Jekyll's merge of `category` and `categories`).
+    pub categories: Vec<String>,
+    /// `description`, else `excerpt`.
+    pub description: Option<String>,
+    /// `author`.
+    pub author: Option<String>,
+    /// False for `published: false` and `draft: true`.
+    pub published: bool,
+}
+
+/// The largest post file read; a bigger one is surely not a digest post.
+pub const MAX_POST_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Turns a file's bytes into text: UTF-8 required, a BOM dropped, CRLF read as LF.
+pub fn decode<'a>(source: &Path, bytes: &'a [u8]) -> Result<Cow<'a, str>, Problem> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes).map_err(|err| {
+        let good = &bytes[..err.valid_up_to()];
+        let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
+        let column = good.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
+        Problem::new(
+            Location::line(source, line),
+            format!(
+                "the file is not valid UTF-8 (byte 0x{:02X} at column {column}); save it as UTF-8",
+                bytes[err.valid_up_to()]
+            ),
+        )
+    })?;
+    Ok(if text.contains('\r') { Cow::Owned(text.replace("\r\n", "\n")) } else { Cow::Borrowed(text) })
+}
+
+/// Reads a post's model from its text. Returns every problem found in it.
+pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Problem>> {
+    let at = |line: usize| Location::line(source, line);
+    let split = front_matter::split(text).map_err(|err| vec![Problem::new(at(1), err.to_string())])?;
+    // The YAML starts on line 2, after the opening `---`.
+    let file_line = |yaml_line: usize| yaml_line + 1;
+    let fm = front_matter::parse(split.yaml).map_err(|err| {
+        let line = err.line.map_or(1, file_line);
+        let message = match err.key {
+            Some(key) => format!("front matter: `{key}`: {}", err.message),
+            None => format!("front matter is not valid YAML: {}", err.message),
+        };
+        vec![Problem::new(at(line), message)]
+    })?;
+
+    let mut problems = Vec::new();
+    for key in &fm.other_keys {
+        if let Some(known) = likely_typo(&key.value) {
+            problems.push(Problem::new(
+                at(file_line(key.line)),
+                format!("front matter: unknown key `{}`; did you mean `{known}`?", key.value),
+            ));
+        }
+    }
+
+    let title = fm.title.as_ref().map(|t| t.value.trim().to_string()).filter(|t| !t.is_empty());
+    if title.is_none() {
+        let line = fm.title.as_ref().map_or(1, |t| file_line(t.line));
+        problems.push(Problem::new(at(line), "front matter: `title` is missing; every post needs a title"));
+    }
+
+    let stem = source.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let from_file_name = date::file_name_date(&stem, &rules.zone);
+    let file_slug = match &from_file_name {
+        Some(Ok((_, slug))) => slug.clone(),
+        _ => stem.clone(),
+    };
+    let date = match (&fm.date, from_file_name) {
+        (Some(written), _) => {
+            let parsed = date::parse_front_matter_date(&written.value, rules.dates, &rules.zone);
+            if parsed.is_none() {
+                problems.push(Problem::new(
+                    at(file_line(written.line)),
+                    format!(
+                        "front matter: invalid date {:?} (write YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or RFC 3339, with an optional offset like +09:00)",
+                        written.value
+                    ),
+                ));
+            }
+            parsed
+        }
+        (None, Some(Ok((date, _)))) => Some(date),
+        (None, Some(Err(text))) => {
+            problems.push(Problem::new(
+                Location::file(source),
+                format!("the date in the file name, {text:?}, is not a real date"),
+            ));
+            None
+        }
+        (None, None) => {
+            problems.push(Problem::new(
+                at(1),
+                "front matter: `date` is missing and the file name does not start with YYYY-MM-DD-",
+            ));
+            None
+        }
+    };
+
+    if let Some(permalink) = &fm.permalink
+        && let Err(message) = permalink::check_template(&permalink.value)
+    {
+        problems.push(Problem::new(at(file_line(permalink.line)), format!("front matter: `permalink`: {message}")));
+    }
+
+    let (Some(title), Some(date), true) = (title, date, problems.is_empty()) else {
+        return Err(problems);
+    };
+
+    let plural = fm.categories.unwrap_or_default();
+    let singular = fm.category.unwrap_or_else(|| plural.clone());
+    let categories = unique(plural.into_iter().chain(singular));
+    let tags = unique(fm.tag.or(fm.tags).unwrap_or_default().into_iter());
+    let slug_source = fm.slug.filter(|s| !s.trim().is_empty()).unwrap_or(file_slug);
+    let template = fm.permalink.as_ref().map_or(rules.permalink.as_str(), |p| p.value.as_str());
+    let path = permalink::url_path(
+        template,
+        &permalink::Placeholders { date: &date, title: &slug_source, categories: &categories },
+    );
+    Ok(Post {
+        source: source.to_path_buf(),
+        url: format!("{}{path}", rules.site_url),
+        path,
+        title,
+        date,
+        tags,
+        categories,
+        description: fm.description.or(fm.excerpt).filter(|d| !d.trim().is_empty()),
+        author: fm.author.filter(|a| !a.trim().is_empty()),
+        published: fm.published != Some(false) && fm.draft != Some(true),
+    })
+}
+
+/// A key close enough to one digest-feed reads to be a typo of it. Other
+/// unknown keys belong to the Jekyll theme and are left alone.
+fn likely_typo(key: &str) -> Option<&'static str> {
+    let allowed = if key.chars().count() <= 4 { 1 } else { 2 };
+    front_matter::KNOWN_KEYS
+        .iter()
+        .map(|known| (strsim::levenshtein(key, known), *known))
+        .filter(|(distance, _)| *distance <= allowed)
+        .min()
+        .map(|(_, known)| known)
+}
+
+fn unique(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    for item in items {
+        if !seen.contains(&item) {
+            seen.push(item);
+        }
+    }
+    seen
+}
+
+impl Post {
+    /// Renders the body of `text` (this post's file text) to HTML and papers.
+    pub fn render(&self, text: &str) -> Rendered {
+        let body = front_matter::split(text).map_or("", |split| split.body);
+        let base = url::Url::parse(&self.url)
+            .or_else(|_| url::Url::parse("https://invalid.example/"))
+            .expect("a literal URL parses");
+        markdown::render(body, &base)
+    }
+
+    /// The summary feeds and mail show: `description` or `excerpt`, else the
+    /// paper titles, else the first paragraph.
+    pub fn summary(&self, rendered: &Rendered) -> String {
+        if let Some(description) = &self.description {
+            return description.trim().to_string();
+        }
+        if !rendered.papers.is_empty() {
+            let titles: Vec<&str> = rendered.papers.iter().map(|p| p.title.as_str()).collect();
+            return titles.join(" · ");
+        }
+        rendered.first_paragraph.clone()
+    }
+}
+
+/// The posts readers see, newest first: published, not dated after `now`,
+/// each URL used once (a second post with the same URL is a problem, as it
+/// would overwrite the first page on the blog).
+pub fn published(posts: Vec<Post>, now: jiff::Timestamp) -> (Vec<Post>, Vec<Problem>) {
+    let mut visible: Vec<Post> =
+        posts.into_iter().filter(|post| post.published && post.date.timestamp() <= now).collect();
+    // Jekyll's order: date, then path; newest first.
+    visible.sort_by(|a, b| b.date.timestamp().cmp(&a.date.timestamp()).then_with(|| b.source.cmp(&a.source)));
+    let mut problems = Vec::new();
+    let mut seen: std::collections::HashMap<String, PathBuf> = std::collections::HashMap::new();
+    visible.retain(|post| match seen.get(&post.url) {
+        Some(first) => {
+            problems.push(Problem::new(
+                Location::file(&post.source),
+                format!("this post's URL {} is also {}'s; give one a `slug` or `permalink`", post.url, first.display()),
+            ));
+            false
+        }
+        None => {
+            seen.insert(post.url.clone(), post.source.clone());
+            true
+        }
+    });
+    (visible, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> Rules {
+        Rules {
+            site_url: "https://papers.example.org".into(),
+            zone: TimeZone::get("Asia/Seoul").unwrap(),
+            permalink: crate::config::DEFAULT_PERMALINK.into(),
+            dates: DateRule::Jekyll,
+        }
+    }
+
+    fn parse_text(name: &str, text: &str) -> Result<Post, Vec<String>> {
+        parse(&Path::new("_posts").join(name), text, &rules())
+            .map_err(|problems| problems.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn the_example_post() {
+        let text = include_str!("../../example/_posts/2025-12-24-daily-papers.md");
+        let post = parse_text("2025-12-24-daily-papers.md", text).unwrap();
+        assert_eq!(post.title, "Daily Papers — 2025-12-24");
+        assert_eq!(post.url, "https://papers.example.org/2025/12/24/daily-papers.html");
+        assert_eq!(date::rfc3339(&post.date), "2025-12-24T17:15:00+09:00");
+        assert_eq!(post.tags, ["papers", "hugginface"]);
+        let rendered = post.render(text);
+        assert_eq!(rendered.papers.len(), 3);
+        assert_eq!(rendered.papers[2].url, "https://arxiv.org/abs/2512.19823");
+        assert!(rendered.papers[0].summary.starts_with("본 연구는 텍스트"));
+    }
+
+    #[test]
+    fn late_evening_utc_moves_the_url_to_the_next_day() {
+        let post = parse_text("2025-12-24-late.md", "---\ntitle: Late\ndate: 2025-12-24 23:30:00\n---\n").unwrap();
+        assert_eq!(post.path, "/2025/12/25/late.html");
+        assert_eq!(date::rfc3339(&post.date), "2025-12-25T08:30:00+09:00");
+    }
+
+    #[test]
+    fn categories_merge_as_jekyll() {
+        let post = parse_text("2025-12-24-x.md", "---\ntitle: x\ncategory: One\ncategories: [Two]\n---\n").unwrap();
+        assert_eq!(post.categories, ["Two", "One"]);
+        assert_eq!(post.path, "/two/one/2025/12/24/x.html");
+    }
+
+    #[test]
+    fn slug_and_permalink_from_front_matter() {
+        let post = parse_text("2025-12-24-x.md", "---\ntitle: x\nslug: My Slug\n---\n").unwrap();
+        assert_eq!(post.path, "/2025/12/24/My-Slug.html");
+        let post = parse_text("2025-12-24-x.md", "---\ntitle: x\npermalink: /papers/:year/:title/\n---\n").unwrap();
+        assert_eq!(post.path, "/papers/2025/x/");
+    }
+
+    #[test]
+    fn drafts_and_unpublished() {
+        assert!(!parse_text("2025-12-24-x.md", "---\ntitle: x\npublished: no\n---\n").unwrap().published);
+        assert!(!parse_text("2025-12-24-x.md", "---\ntitle: x\ndraft: true\n---\n").unwrap().published);
+        assert!(parse_text("2025-12-24-x.md", "---\ntitle: x\n---\n").unwrap().published);
+    }
+
+    #[test]
+    fn undated_file_name_uses_front_matter() {
+        let post = parse_text("notes.md", "---\ntitle: n\ndate: 2025-01-02\n---\n").unwrap();
+        assert_eq!(post.path, "/2025/01/02/notes.html");
+    }
+
+    #[test]
+    fn errors_name_file_line_and_key() {
+        let err = parse_text("2025-12-24-x.md", "---\ntitle: x\ndate: 2025-13-45\n---\n").unwrap_err();
+        assert_eq!(err.len(), 1);
+        assert!(err[0].starts_with("_posts/2025-12-24-x.md:3: front matter: invalid date \"2025-13-45\""), "{}", err[0]);
+
+        let err = parse_text("notes.md", "---\nlayout: post\n---\n").unwrap_err();
+        assert_eq!(
+            err,
+            [
+                "_posts/notes.md:1: front matter: `title` is missing; every post needs a title",
+                "_posts/notes.md:1: front matter: `date` is missing and the file name does not start with YYYY-MM-DD-",
+            ]
+        );
+
+        let err = parse_text("2025-12-24-x.md", "---\ntitle: x\npublised: false\n---\n").unwrap_err();
+        assert_eq!(err, ["_posts/2025-12-24-x.md:3: front matter: unknown key `publised`; did you mean `published`?"]);
+
+        let err = parse_text("2025-12-24-x.md", "---\ntitle: x\ntags: {a: 1}\n---\n").unwrap_err();
+        assert!(err[0].starts_with("_posts/2025-12-24-x.md:3: front matter: `tags`:"), "{}", err[0]);
+
+        let err = parse_text("2025-02-30-x.md", "---\ntitle: x\n---\n").unwrap_err();
+        assert_eq!(err, ["_posts/2025-02-30-x.md: the date in the file name, \"2025-02-30\", is not a real date"]);
+    }
+
+    #[test]
+    fn theme_keys_are_not_typos() {
+        let text = "---\ntitle: x\nlayout: post\ntoc: true\nimage: a.png\ncomments: true\nmath: true\nlang: ko\n---\n";
+        assert!(parse_text("2025-12-24-x.md", text).is_ok());
+    }
+
+    #[test]
+    fn published_orders_filters_and_refuses_duplicate_urls() {
+        let post = |name: &str, front: &str| parse_text(name, &format!("---\ntitle: t\n{front}---\n")).unwrap();
+        let posts = vec![
+            post("2025-12-23-a.md", ""),
+            post("2025-12-25-b.md", ""),
+            post("2025-12-24-c.md", "draft: true\n"),
+            post("2099-01-01-future.md", ""),
+            post("2025-12-22-d.md", "permalink: /2025/12/23/a.html\n"),
+        ];
+        let now = jiff::Timestamp::from_second(1_780_000_000).unwrap();
+        let (visible, problems) = published(posts, now);
+        let names: Vec<_> = visible.iter().map(|p| p.source.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        assert_eq!(names, ["2025-12-25-b.md", "2025-12-23-a.md"]);
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].to_string().starts_with("_posts/2025-12-22-d.md: this post's URL"), "{}", problems[0]);
+    }
+
+    #[test]
+    fn decoding() {
+        let path = Path::new("_posts/x.md");
+        assert_eq!(decode(path, b"\xEF\xBB\xBF---\r\ntitle: x\r\n---\r\n").unwrap(), "---\ntitle: x\n---\n");
+        let err = decode(path, b"---\ntitle: \xFF\n---\n").unwrap_err();
+        assert_eq!(err.to_string(), "_posts/x.md:2: the file is not valid UTF-8 (byte 0xFF at column 8); save it as UTF-8");
+    }
+}

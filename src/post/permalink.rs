@@ -1,0 +1,228 @@
+//! Builds a post's URL exactly as Jekyll 4 does: permalink styles, placeholders,
+//! "pretty" slugs, lower-cased categories and Jekyll's path escaping.
+
+use std::sync::LazyLock;
+
+use jiff::ZonedDateTime;
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use regex::Regex;
+
+/// The values a permalink template can use.
+#[derive(Debug, Clone)]
+pub struct Placeholders<'a> {
+    /// The post's date in the site's zone.
+    pub date: &'a ZonedDateTime,
+    /// The slug from the file name or front matter, not yet slugified.
+    pub title: &'a str,
+    /// The post's categories as written.
+    pub categories: &'a [String],
+}
+
+const PLACEHOLDERS: &[&str] = &[
+    "year", "month", "day", "hour", "minute", "second", "i_day", "i_month", "short_month",
+    "long_month", "short_year", "w_year", "week", "w_day", "short_day", "long_day", "y_day",
+    "title", "slug", "name", "categories", "slugified_categories", "output_ext",
+];
+
+static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r":([a-z_]+)").expect("valid regex"));
+static PRETTY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[^\p{M}\p{L}\p{Nd}._~!$&'()+,;=@]+").expect("valid regex"));
+static DEFAULT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[^\p{M}\p{L}\p{Nd}]+").expect("valid regex"));
+
+/// Turns a `site.permalink` value into a template: Jekyll's named styles
+/// (`date`, `pretty`, `ordinal`, `weekdate`, `none`) or a template whose
+/// placeholders are all known.
+pub fn expand_style(style: &str) -> Result<String, String> {
+    let template = match style {
+        "date" => "/:categories/:year/:month/:day/:title:output_ext",
+        "pretty" => "/:categories/:year/:month/:day/:title/",
+        "ordinal" => "/:categories/:year/:y_day/:title:output_ext",
+        "weekdate" => "/:categories/:year/W:week/:short_day/:title:output_ext",
+        "none" => "/:categories/:title:output_ext",
+        other => other,
+    };
+    check_template(template)?;
+    Ok(template.to_string())
+}
+
+/// Refuses a template with a placeholder Jekyll would not know.
+pub fn check_template(template: &str) -> Result<(), String> {
+    for capture in PLACEHOLDER.captures_iter(template) {
+        let name = &capture[1];
+        if resolve_name(name).is_none() {
+            return Err(format!(
+                "unknown placeholder `:{name}`; use :year, :month, :day, :title, :categories and the others Jekyll documents"
+            ));
+        }
+    }
+    Ok(())
+}
+
+// Jekyll allows `:title_` so a template can put a letter straight after a
+// placeholder; the trailing underscore is dropped when no such key exists.
+fn resolve_name(name: &str) -> Option<&str> {
+    if PLACEHOLDERS.contains(&name) {
+        Some(name)
+    } else {
+        name.strip_suffix('_').filter(|n| PLACEHOLDERS.contains(n))
+    }
+}
+
+/// Jekyll's `slugify(mode: "pretty", cased: true)`: runs of characters other
+/// than letters, marks, digits and `._~!$&'()+,;=@` become one `-`.
+pub fn slugify_pretty(text: &str) -> String {
+    trim_one_dash(&PRETTY.replace_all(text, "-")).to_string()
+}
+
+/// Jekyll's default `slugify`: letters, marks and digits only, lower case.
+/// Used for per-tag folders.
+pub fn slugify(text: &str) -> String {
+    trim_one_dash(&DEFAULT.replace_all(text, "-")).to_lowercase()
+}
+
+fn trim_one_dash(text: &str) -> &str {
+    let text = text.strip_prefix('-').unwrap_or(text);
+    text.strip_suffix('-').unwrap_or(text)
+}
+
+// Jekyll escapes all but unreserved, sub-delims, ':', '@' and '/'.
+const PATH_UNSAFE: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+fn escape_path(value: &str) -> String {
+    utf8_percent_encode(value, PATH_UNSAFE).to_string()
+}
+
+/// The site-relative URL path (`/2025/12/25/daily-papers.html`) for `template`.
+pub fn url_path(template: &str, values: &Placeholders<'_>) -> String {
+    let filled = PLACEHOLDER.replace_all(template, |capture: &regex::Captures<'_>| {
+        let raw = &capture[1];
+        match resolve_name(raw) {
+            Some(name) => {
+                let mut value = escape_path(&value_of(name, values));
+                if name != raw {
+                    value.push('_');
+                }
+                value
+            }
+            None => capture[0].to_string(),
+        }
+    });
+    sanitize(&filled)
+}
+
+fn value_of(name: &str, values: &Placeholders<'_>) -> String {
+    let date = values.date;
+    let format = |spec: &str| jiff::fmt::strtime::format(spec, date).unwrap_or_default();
+    match name {
+        "year" => format("%Y"),
+        "month" => format("%m"),
+        "day" => format("%d"),
+        "hour" => format("%H"),
+        "minute" => format("%M"),
+        "second" => format("%S"),
+        "i_day" => format("%-d"),
+        "i_month" => format("%-m"),
+        "short_month" => format("%b"),
+        "long_month" => format("%B"),
+        "short_year" => format("%y"),
+        "w_year" => format("%G"),
+        "week" => format("%V"),
+        "w_day" => format("%u"),
+        "short_day" => format("%a"),
+        "long_day" => format("%A"),
+        "y_day" => format("%j"),
+        "title" | "name" => slugify_pretty(values.title),
+        "slug" => slugify(values.title),
+        "categories" => unique(values.categories.iter().map(|c| c.to_lowercase())).join("/"),
+        "slugified_categories" => unique(values.categories.iter().map(|c| slugify(c))).join("/"),
+        "output_ext" => ".html".to_string(),
+        _ => String::new(),
+    }
+}
+
+fn unique(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut seen = Vec::new();
+    for item in items {
+        if !seen.contains(&item) {
+            seen.push(item);
+        }
+    }
+    seen
+}
+
+// Jekyll's URL#sanitize_url: a leading '/', no "..", no "./", no "//".
+fn sanitize(path: &str) -> String {
+    let joined = format!("/{path}").replace("..", "/").replace("./", "");
+    let mut out = String::with_capacity(joined.len());
+    for c in joined.chars() {
+        if !(c == '/' && out.ends_with('/')) {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::tz::TimeZone;
+
+    fn date() -> ZonedDateTime {
+        jiff::civil::date(2025, 12, 24).at(8, 15, 0, 0).to_zoned_datetime(TimeZone::get("Asia/Seoul").unwrap()).unwrap()
+    }
+
+    fn path(template: &str, title: &str, categories: &[&str]) -> String {
+        let categories: Vec<String> = categories.iter().map(|c| c.to_string()).collect();
+        url_path(template, &Placeholders { date: &date(), title, categories: &categories })
+    }
+
+    // Expectations are what Jekyll 4.3.1 built for the same posts.
+    #[test]
+    fn jekyll_default_pattern() {
+        let default = crate::config::DEFAULT_PERMALINK;
+        assert_eq!(path(default, "daily-papers", &[]), "/2025/12/24/daily-papers.html");
+        assert_eq!(path(default, "x", &["Foo", "bar", "FOO", "Hello World"]), "/foo/bar/hello%20world/2025/12/24/x.html");
+        assert_eq!(path(default, "x", &["Foo Bar"]), "/foo%20bar/2025/12/24/x.html");
+        assert_eq!(
+            path(default, "Hello World! é 한글 (x)", &[]),
+            "/2025/12/24/Hello-World!-%C3%A9-%ED%95%9C%EA%B8%80-(x).html"
+        );
+        assert_eq!(path(default, "My Custom_Slug!!", &[]), "/2025/12/24/My-Custom_Slug!!.html");
+    }
+
+    #[test]
+    fn styles_and_placeholders() {
+        assert_eq!(path(&expand_style("pretty").unwrap(), "a", &["X"]), "/x/2025/12/24/a/");
+        assert_eq!(path(&expand_style("ordinal").unwrap(), "a", &[]), "/2025/358/a.html");
+        assert_eq!(path("/:year/:i_month/:i_day/:slug/", "Big Day", &[]), "/2025/12/24/big-day/");
+        assert!(expand_style("/:year/:nope/").unwrap_err().contains("`:nope`"));
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slugify("Machine Learning"), "machine-learning");
+        assert_eq!(slugify("한국어 NLP"), "한국어-nlp");
+        assert_eq!(slugify("!!!"), "");
+        assert_eq!(slugify_pretty("-a b-"), "a-b");
+    }
+
+    #[test]
+    fn sanitizes_like_jekyll() {
+        assert_eq!(sanitize("a//b/../c"), "/a/b/c");
+    }
+}
