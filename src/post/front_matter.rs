@@ -151,8 +151,9 @@ pub fn parse(yaml: &str) -> Result<FrontMatter, YamlError> {
         }
         let key_at = current_key.borrow().clone();
         match key_at {
+            // The value of this key was wrong: point at the key, not inside the value.
             Some((key, key_line)) => YamlError {
-                line: err.location().map(|l| l.line() as usize).or(Some(key_line)),
+                line: Some(key_line),
                 key: Some(key),
                 message,
             },
@@ -210,6 +211,8 @@ impl<'de> Visitor<'de> for FrontMatterSeed<'_> {
                     fm.other_keys.push(Keyed { value: name, line });
                 }
             }
+            // A later error is not this key's: its value was read.
+            *self.current_key.borrow_mut() = None;
         }
         *self.current_key.borrow_mut() = None;
         Ok(fm)

@@ -59,6 +59,14 @@ pub fn render(body: &str, base: &url::Url) -> Rendered {
     Rendered { html: to_html(&events, &sanitizer), first_paragraph: first_paragraph(&events).unwrap_or_default(), papers }
 }
 
+/// A title as plain text: HTML tags stripped (a script's content with them),
+/// entities decoded, white space folded, as jekyll-feed does with `strip_html`.
+pub fn plain_title(title: &str) -> String {
+    let stripped = ammonia::Builder::empty().clean(title).to_string();
+    let decoded = html_escape::decode_html_entities(&stripped);
+    decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn sanitizer(base: &url::Url) -> ammonia::Builder<'static> {
     let mut builder = ammonia::Builder::default();
     builder
@@ -243,6 +251,13 @@ mod tests {
         for body in ["# 1. Plain title\n", "## 1. [Deeper](https://x)\n", "# [No number](https://x)\n", "# 1. [A](https://x) and more\n"] {
             assert!(render(body, &base()).papers.is_empty(), "{body}");
         }
+    }
+
+    #[test]
+    fn titles_are_plain_text() {
+        assert_eq!(plain_title("Hostile <script>alert(1)</script> & <b>bold</b>  ]]>"), "Hostile & bold ]]>");
+        assert_eq!(plain_title("Daily Papers — 2025-12-24"), "Daily Papers — 2025-12-24");
+        assert_eq!(plain_title("a < b"), "a < b");
     }
 
     #[test]

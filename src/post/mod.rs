@@ -112,7 +112,7 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
         }
     }
 
-    let title = fm.title.as_ref().map(|t| t.value.trim().to_string()).filter(|t| !t.is_empty());
+    let title = fm.title.as_ref().map(|t| markdown::plain_title(&t.value)).filter(|t| !t.is_empty());
     if title.is_none() {
         let line = fm.title.as_ref().map_or(1, |t| file_line(t.line));
         problems.push(Problem::new(at(line), "front matter: `title` is missing; every post needs a title"));
