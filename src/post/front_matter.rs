@@ -87,6 +87,9 @@ pub struct FrontMatter {
     pub title: Option<Keyed<String>>,
     /// `date`, the raw text.
     pub date: Option<Keyed<String>>,
+    /// Whether `date` was written in quotes: then YAML reads a string, not a
+    /// timestamp, and Jekyll reads its time in the site's zone.
+    pub date_quoted: bool,
     /// `tags` (list or space-separated string).
     pub tags: Option<Vec<String>>,
     /// `tag` (Jekyll's singular form, which wins over `tags`).
@@ -142,6 +145,12 @@ pub fn parse(yaml: &str) -> Result<FrontMatter, YamlError> {
     let result = serde_saphyr::with_deserializer_from_str(deserializer_input, |deserializer| {
         FrontMatterSeed { current_key: &current_key }.deserialize(deserializer)
     });
+    let mut result = result;
+    if let Ok(fm) = &mut result
+        && let Some(date) = &fm.date
+    {
+        fm.date_quoted = value_is_quoted(yaml, date.line, "date");
+    }
     result.map_err(|err| {
         let err = err.without_snippet();
         let mut message = err.to_string();
@@ -160,6 +169,15 @@ pub fn parse(yaml: &str) -> Result<FrontMatter, YamlError> {
             None => YamlError { line: err.location().map(|l| l.line() as usize), key: None, message },
         }
     })
+}
+
+/// Whether `key: value` on 1-based `line` of `yaml` has a quoted value.
+fn value_is_quoted(yaml: &str, line: usize, key: &str) -> bool {
+    yaml.lines()
+        .nth(line.saturating_sub(1))
+        .and_then(|text| text.trim_start().strip_prefix(key))
+        .and_then(|rest| rest.trim_start().strip_prefix(':'))
+        .is_some_and(|value| value.trim_start().starts_with(['"', '\'']))
 }
 
 struct FrontMatterSeed<'a> {
@@ -329,6 +347,13 @@ mod tests {
         let fm = parse("title: 1.10\ndate: 2025-12-24 08:15:00\n").unwrap();
         assert_eq!(fm.title.unwrap().value, "1.10");
         assert_eq!(fm.date.unwrap(), Keyed { value: "2025-12-24 08:15:00".into(), line: 2 });
+    }
+
+    #[test]
+    fn quoted_dates_are_noticed() {
+        assert!(parse("title: x\ndate: \"2025-12-24 08:15:00\"\n").unwrap().date_quoted);
+        assert!(parse("date:  '2025-12-24'\n").unwrap().date_quoted);
+        assert!(!parse("date: 2025-12-24 08:15:00\n").unwrap().date_quoted);
     }
 
     #[test]

@@ -126,7 +126,9 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
     };
     let date = match (&fm.date, from_file_name) {
         (Some(written), _) => {
-            let parsed = date::parse_front_matter_date(&written.value, rules.dates, &rules.zone);
+            // A quoted date is a YAML string: Jekyll reads its time in the site's zone.
+            let rule = if fm.date_quoted { DateRule::Local } else { rules.dates };
+            let parsed = date::parse_front_matter_date(&written.value, rule, &rules.zone);
             if parsed.is_none() {
                 problems.push(Problem::new(
                     at(file_line(written.line)),
@@ -298,6 +300,13 @@ mod tests {
         let post = parse_text("2025-12-24-late.md", "---\ntitle: Late\ndate: 2025-12-24 23:30:00\n---\n").unwrap();
         assert_eq!(post.path, "/2025/12/25/late.html");
         assert_eq!(date::rfc3339(&post.date), "2025-12-25T08:30:00+09:00");
+    }
+
+    #[test]
+    fn a_quoted_time_is_local_as_in_jekyll() {
+        let post = parse_text("2025-12-24-q.md", "---\ntitle: q\ndate: \"2025-12-24 23:30:00\"\n---\n").unwrap();
+        assert_eq!(date::rfc3339(&post.date), "2025-12-24T23:30:00+09:00");
+        assert_eq!(post.path, "/2025/12/24/q.html");
     }
 
     #[test]
