@@ -1,7 +1,7 @@
 //! `digest-feed build`: posts in, three feeds (and per-tag feeds) out.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 
 use crate::cli::BuildArgs;
 use crate::config::{Config, ItemKind};
@@ -14,7 +14,10 @@ use crate::report::Report;
 
 /// Runs `build`.
 pub fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(), Error> {
-    let posts_dir = args.posts.clone().unwrap_or_else(|| config.posts.dir.clone());
+    let posts_dir = args
+        .posts
+        .clone()
+        .unwrap_or_else(|| config.posts.dir.clone());
     let out_dir = args.out.clone().unwrap_or_else(|| config.feed.out.clone());
     let rules = Rules::from_config(config);
     let loaded = posts_folder::load(&posts_dir, &rules)?;
@@ -28,9 +31,17 @@ pub fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(), Erro
             report.warning(format!("{problem} (skipped)"));
         }
     }
-    report.detail(format!("{} published posts in {}", posts.len(), posts_dir.display()));
+    report.detail(format!(
+        "{} published posts in {}",
+        posts.len(),
+        posts_dir.display()
+    ));
 
-    let mut renderer = Renderer::default();
+    let mut renderer = Renderer {
+        skip_invalid: args.skip_invalid,
+        report,
+        cache: HashMap::new(),
+    };
     let mut outputs: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     let main = channel(config, "", &config.site.title, &posts, &mut renderer)?;
     let main_items = main.items.len();
@@ -58,12 +69,25 @@ pub fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(), Erro
         if written == Written::Changed {
             changed += 1;
         }
-        report.detail(format!("{} {}", if written == Written::Changed { "wrote" } else { "unchanged" }, path.display()));
+        report.detail(format!(
+            "{} {}",
+            if written == Written::Changed {
+                "wrote"
+            } else {
+                "unchanged"
+            },
+            path.display()
+        ));
     }
     let kind = match config.feed.items {
         ItemKind::Posts => "posts",
         ItemKind::Papers => "papers",
     };
+    report.detail(format!(
+        "rendered {} of {} posts",
+        renderer.cache.len(),
+        posts.len()
+    ));
     report.result(format!(
         "Feeds in {}: {}, {}, {} ({main_items} {kind}; {changed} of {} files changed)",
         out_dir.display(),
@@ -73,37 +97,63 @@ pub fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(), Erro
         outputs.len(),
     ));
     if tag_feeds > 0 {
-        report.result(format!("Per-tag feeds for {tag_feeds} tags in {}", out_dir.join("tags").display()));
+        report.result(format!(
+            "Per-tag feeds for {tag_feeds} tags in {}",
+            out_dir.join("tags").display()
+        ));
     }
     Ok(())
 }
 
 /// Renders each post at most once, however many feeds it is in.
-#[derive(Default)]
 struct Renderer {
-    cache: HashMap<PathBuf, Rendered>,
+    skip_invalid: bool,
+    report: Report,
+    /// `None` for a post that failed and was skipped.
+    cache: HashMap<PathBuf, Option<Rendered>>,
 }
 
 impl Renderer {
-    fn render(&mut self, post: &Post) -> Result<&Rendered, Error> {
+    /// The rendered post; `None` when it failed and `--skip-invalid` skips it.
+    fn render(&mut self, post: &Post) -> Result<Option<&Rendered>, Error> {
         if !self.cache.contains_key(&post.source) {
-            let text = posts_folder::read(&post.source)?;
-            self.cache.insert(post.source.clone(), post.render(&text));
+            let rendered =
+                match posts_folder::read(&post.source).and_then(|text| post.render(&text)) {
+                    Ok(rendered) => Some(rendered),
+                    Err(problem) if self.skip_invalid => {
+                        self.report.warning(format!("{problem} (skipped)"));
+                        None
+                    }
+                    Err(problem) => return Err(problem.into()),
+                };
+            self.cache.insert(post.source.clone(), rendered);
         }
-        Ok(&self.cache[&post.source])
+        Ok(self.cache[&post.source].as_ref())
     }
 }
 
 /// A channel of the newest `feed.limit` items from `posts` (newest first).
-fn channel(config: &Config, folder: &str, title: &str, posts: &[Post], renderer: &mut Renderer) -> Result<Channel, Error> {
+fn channel(
+    config: &Config,
+    folder: &str,
+    title: &str,
+    posts: &[Post],
+    renderer: &mut Renderer,
+) -> Result<Channel, Error> {
     let limit = config.feed.limit;
     let mut items: Vec<Item> = Vec::with_capacity(limit);
     for post in posts {
         if items.len() >= limit {
             break;
         }
-        let rendered = renderer.render(post)?;
-        items.extend(feed::items_for(post, rendered, config.feed.items).into_iter().take(limit - items.len()));
+        let Some(rendered) = renderer.render(post)? else {
+            continue;
+        };
+        items.extend(
+            feed::items_for(post, rendered, config.feed.items)
+                .into_iter()
+                .take(limit - items.len()),
+        );
     }
     let home_url = format!("{}/", config.site.url);
     Ok(Channel {
@@ -117,33 +167,28 @@ fn channel(config: &Config, folder: &str, title: &str, posts: &[Post], renderer:
     })
 }
 
-/// Posts grouped by tag slug (Jekyll's default slugify), each group newest
-/// first; the first spelling seen names the tag.
-fn posts_by_tag(posts: &[Post], report: Report) -> Vec<(String, (String, Vec<Post>))> {
-    let mut groups: Vec<(String, (String, Vec<Post>))> = Vec::new();
+/// Posts grouped by tag slug (Jekyll's default slugify), in slug order,
+/// each group newest first; the first spelling seen names the tag.
+fn posts_by_tag(posts: &[Post], report: Report) -> BTreeMap<String, (String, Vec<Post>)> {
+    let mut groups: BTreeMap<String, (String, Vec<Post>)> = BTreeMap::new();
     for post in posts {
-        let mut slugs_seen = Vec::new();
+        let mut slugs: Vec<String> = Vec::new();
         for tag in &post.tags {
             let slug = permalink::slugify(tag);
             if slug.is_empty() {
-                report.warning(format!("{}: tag {tag:?} has no letters or digits for a folder name; no feed for it", post.source.display()));
-                continue;
-            }
-            if slugs_seen.contains(&slug) {
-                continue;
-            }
-            slugs_seen.push(slug.clone());
-            match groups.iter_mut().find(|(s, _)| *s == slug) {
-                Some((_, (_, tagged))) => tagged.push(post.clone()),
-                None => groups.push((slug, (tag.clone(), vec![post.clone()]))),
+                report.warning(format!(
+                    "{}: tag {tag:?} has no letters or digits to name a folder; it gets no feed",
+                    post.source.display()
+                ));
+            } else if !slugs.contains(&slug) {
+                slugs.push(slug.clone());
+                groups
+                    .entry(slug)
+                    .or_insert_with(|| (tag.clone(), Vec::new()))
+                    .1
+                    .push(post.clone());
             }
         }
     }
-    groups.sort_by(|a, b| a.0.cmp(&b.0));
     groups
-}
-
-/// The output folder a build would write to, for messages elsewhere.
-pub fn out_dir(config: &Config, out: Option<&Path>) -> PathBuf {
-    out.map_or_else(|| config.feed.out.clone(), Path::to_path_buf)
 }

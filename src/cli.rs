@@ -20,7 +20,12 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// The config file.
-    #[arg(long, global = true, value_name = "FILE", default_value = "config.toml")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        default_value = "config.toml"
+    )]
     pub config: PathBuf,
     /// Print only errors.
     #[arg(short, long, global = true, conflicts_with = "verbose")]

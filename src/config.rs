@@ -229,7 +229,10 @@ struct RawPosts {
 
 impl Default for RawPosts {
     fn default() -> Self {
-        RawPosts { dir: "_posts".into(), dates: DateRule::Jekyll }
+        RawPosts {
+            dir: "_posts".into(),
+            dates: DateRule::Jekyll,
+        }
     }
 }
 
@@ -269,7 +272,9 @@ impl Config {
                 .into());
             }
             Err(err) if err.kind() == std::io::ErrorKind::InvalidData => {
-                return Err(Problem::new(Location::file(path), "config file is not valid UTF-8").into());
+                return Err(
+                    Problem::new(Location::file(path), "config file is not valid UTF-8").into(),
+                );
             }
             Err(err) => return Err(Error::io("cannot read config file", path, err)),
         };
@@ -333,7 +338,10 @@ impl Config {
             Some(permalink) => match crate::post::permalink::expand_style(permalink.get_ref()) {
                 Ok(template) => template,
                 Err(message) => {
-                    problems.push(Problem::new(at(permalink.span()), format!("[site] permalink: {message}")));
+                    problems.push(Problem::new(
+                        at(permalink.span()),
+                        format!("[site] permalink: {message}"),
+                    ));
                     DEFAULT_PERMALINK.to_string()
                 }
             },
@@ -344,7 +352,10 @@ impl Config {
             _ => {
                 problems.push(Problem::new(
                     at(raw.feed.limit.span()),
-                    format!("[feed] limit must be a whole number of at least 1, not {}", raw.feed.limit.get_ref()),
+                    format!(
+                        "[feed] limit must be a whole number of at least 1, not {}",
+                        raw.feed.limit.get_ref()
+                    ),
                 ));
                 20
             }
@@ -365,8 +376,16 @@ impl Config {
                 author: raw.site.author,
                 permalink,
             },
-            posts: Posts { dir: base.join(&raw.posts.dir), dates: raw.posts.dates },
-            feed: Feed { out: base.join(&raw.feed.out), limit, items: raw.feed.items, per_tag: raw.feed.per_tag },
+            posts: Posts {
+                dir: base.join(&raw.posts.dir),
+                dates: raw.posts.dates,
+            },
+            feed: Feed {
+                out: base.join(&raw.feed.out),
+                limit,
+                items: raw.feed.items,
+                per_tag: raw.feed.per_tag,
+            },
             email: raw.email,
             smtp: raw.smtp,
             subscribers: raw.subscribers,
@@ -389,7 +408,11 @@ fn validate_site_url(text: &str) -> Result<String, String> {
 /// The 1-based line of byte `offset` in `text`.
 fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 #[cfg(test)]
@@ -403,7 +426,8 @@ mod tests {
 
     #[test]
     fn defaults_fill_everything_but_the_url() {
-        let config = parse("[site]\nurl = \"https://example.org/\"\ntimezone = \"Asia/Seoul\"\n").unwrap();
+        let config =
+            parse("[site]\nurl = \"https://example.org/\"\ntimezone = \"Asia/Seoul\"\n").unwrap();
         assert_eq!(config.site.url, "https://example.org");
         assert_eq!(config.posts.dir, Path::new("site/_posts"));
         assert_eq!(config.feed.out, Path::new("site/public"));
@@ -418,33 +442,63 @@ mod tests {
     fn unknown_key_is_named_with_its_line() {
         let err = parse("[site]\nurl = \"https://example.org\"\ntitel = \"x\"\n").unwrap_err();
         assert_eq!(err.len(), 1);
-        assert!(err[0].starts_with("site/config.toml:3: unknown field `titel`"), "{}", err[0]);
+        assert!(
+            err[0].starts_with("site/config.toml:3: unknown field `titel`"),
+            "{}",
+            err[0]
+        );
     }
 
     #[test]
     fn every_problem_is_listed() {
-        let err = parse("[site]\nurl = \"example.org\"\ntimezone = \"Mars/Olympus\"\n[feed]\nlimit = 0\n").unwrap_err();
+        let err = parse(
+            "[site]\nurl = \"example.org\"\ntimezone = \"Mars/Olympus\"\n[feed]\nlimit = 0\n",
+        )
+        .unwrap_err();
         assert_eq!(err.len(), 3, "{err:?}");
-        assert!(err[0].starts_with("site/config.toml:2: [site] url \"example.org\" is not an absolute"), "{}", err[0]);
-        assert!(err[1].starts_with("site/config.toml:3: [site] timezone \"Mars/Olympus\""), "{}", err[1]);
-        assert!(err[2].starts_with("site/config.toml:5: [feed] limit must be"), "{}", err[2]);
+        assert!(
+            err[0].starts_with("site/config.toml:2: [site] url \"example.org\" is not an absolute"),
+            "{}",
+            err[0]
+        );
+        assert!(
+            err[1].starts_with("site/config.toml:3: [site] timezone \"Mars/Olympus\""),
+            "{}",
+            err[1]
+        );
+        assert!(
+            err[2].starts_with("site/config.toml:5: [feed] limit must be"),
+            "{}",
+            err[2]
+        );
     }
 
     #[test]
     fn missing_url_is_explained() {
         let err = parse("").unwrap_err();
-        assert_eq!(err[0], "site/config.toml: [site] url is missing: set it to the blog's absolute address, e.g. url = \"https://example.org\"");
+        assert_eq!(
+            err[0],
+            "site/config.toml: [site] url is missing: set it to the blog's absolute address, e.g. url = \"https://example.org\""
+        );
     }
 
     #[test]
     fn bad_enum_value_names_the_line() {
-        let err = parse("[site]\nurl = \"https://e.org\"\n[feed]\nitems = \"paper\"\n").unwrap_err();
-        assert!(err[0].starts_with("site/config.toml:4: unknown variant `paper`"), "{}", err[0]);
+        let err =
+            parse("[site]\nurl = \"https://e.org\"\n[feed]\nitems = \"paper\"\n").unwrap_err();
+        assert!(
+            err[0].starts_with("site/config.toml:4: unknown variant `paper`"),
+            "{}",
+            err[0]
+        );
     }
 
     #[test]
     fn permalink_styles_expand() {
         let config = parse("[site]\nurl = \"https://e.org\"\npermalink = \"pretty\"\n").unwrap();
-        assert_eq!(config.site.permalink, "/:categories/:year/:month/:day/:title/");
+        assert_eq!(
+            config.site.permalink,
+            "/:categories/:year/:month/:day/:title/"
+        );
     }
 }

@@ -15,12 +15,18 @@ pub struct Location {
 impl Location {
     /// A location that names only a file.
     pub fn file(file: impl Into<PathBuf>) -> Self {
-        Location { file: file.into(), line: None }
+        Location {
+            file: file.into(),
+            line: None,
+        }
     }
 
     /// A location that names a file and a line.
     pub fn line(file: impl Into<PathBuf>, line: usize) -> Self {
-        Location { file: file.into(), line: Some(line) }
+        Location {
+            file: file.into(),
+            line: Some(line),
+        }
     }
 }
 
@@ -45,7 +51,10 @@ pub struct Problem {
 impl Problem {
     /// A problem at `location`.
     pub fn new(location: Location, message: impl Into<String>) -> Self {
-        Problem { location, message: message.into() }
+        Problem {
+            location,
+            message: message.into(),
+        }
     }
 }
 
@@ -81,7 +90,11 @@ fn list_problems(problems: &[Problem]) -> String {
 impl Error {
     /// An I/O error with the path and what we were doing when it happened.
     pub fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
-        Error::Io { action, path: path.to_path_buf(), source }
+        Error::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
     }
 
     /// The process exit code SPEC.md assigns to this error.

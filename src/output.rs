@@ -25,14 +25,19 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<Written, Error> {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    std::fs::create_dir_all(folder).map_err(|err| Error::io("cannot create folder", folder, err))?;
+    std::fs::create_dir_all(folder)
+        .map_err(|err| Error::io("cannot create folder", folder, err))?;
     let mut temp = tempfile::Builder::new()
         .prefix(".digest-feed-")
         .tempfile_in(folder)
         .map_err(|err| Error::io("cannot create a temporary file in", folder, err))?;
-    temp.write_all(bytes).map_err(|err| Error::io("cannot write", temp.path(), err))?;
-    temp.as_file().sync_all().map_err(|err| Error::io("cannot sync", temp.path(), err))?;
-    temp.persist(path).map_err(|err| Error::io("cannot replace", path, err.error))?;
+    temp.write_all(bytes)
+        .map_err(|err| Error::io("cannot write", temp.path(), err))?;
+    temp.as_file()
+        .sync_all()
+        .map_err(|err| Error::io("cannot sync", temp.path(), err))?;
+    temp.persist(path)
+        .map_err(|err| Error::io("cannot replace", path, err.error))?;
     Ok(Written::Changed)
 }
 

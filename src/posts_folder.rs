@@ -29,7 +29,9 @@ pub fn find(dir: &Path) -> Result<Vec<PathBuf>, Error> {
                 continue;
             }
             let path = entry.path();
-            let file_type = entry.file_type().map_err(|err| Error::io("cannot read", &path, err))?;
+            let file_type = entry
+                .file_type()
+                .map_err(|err| Error::io("cannot read", &path, err))?;
             if file_type.is_dir() || (file_type.is_symlink() && path.is_dir()) {
                 pending.push(path);
             } else if name.ends_with(".md") || name.ends_with(".markdown") {
@@ -54,7 +56,9 @@ pub fn read(path: &Path) -> Result<String, Problem> {
             ),
         ));
     }
-    let bytes = std::fs::read(path).map_err(|err| Problem::new(Location::file(path), format!("cannot read the file: {err}")))?;
+    let bytes = std::fs::read(path).map_err(|err| {
+        Problem::new(Location::file(path), format!("cannot read the file: {err}"))
+    })?;
     post::decode(path, &bytes).map(|text| text.into_owned())
 }
 
@@ -72,7 +76,10 @@ pub struct Loaded {
 pub fn load(dir: &Path, rules: &Rules) -> Result<Loaded, Error> {
     let mut loaded = Loaded::default();
     for path in find(dir)? {
-        match read(&path).map_err(|problem| vec![problem]).and_then(|text| post::parse(&path, &text, rules)) {
+        match read(&path)
+            .map_err(|problem| vec![problem])
+            .and_then(|text| post::parse(&path, &text, rules))
+        {
             Ok(post) => loaded.posts.push(post),
             Err(problems) => loaded.problems.extend(problems),
         }

@@ -34,11 +34,21 @@ impl Site {
     }
 
     fn add(&self, fixture: &Path) {
-        fs::copy(fixture, self.path().join("_posts").join(fixture.file_name().unwrap())).unwrap();
+        fs::copy(
+            fixture,
+            self.path()
+                .join("_posts")
+                .join(fixture.file_name().unwrap()),
+        )
+        .unwrap();
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN).current_dir(self.path()).args(args).output().unwrap()
+        Command::new(BIN)
+            .current_dir(self.path())
+            .args(args)
+            .output()
+            .unwrap()
     }
 
     /// Every file under public/, with its bytes.
@@ -70,9 +80,17 @@ fn build_writes_three_feeds_and_says_where() {
     let output = site.run(&["build"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("public/feed.xml") && stdout.contains("public/atom.xml") && stdout.contains("public/feed.json"), "{stdout}");
-    let names: Vec<String> =
-        site.outputs().iter().map(|(p, _)| p.strip_prefix(site.path()).unwrap().display().to_string()).collect();
+    assert!(
+        stdout.contains("public/feed.xml")
+            && stdout.contains("public/atom.xml")
+            && stdout.contains("public/feed.json"),
+        "{stdout}"
+    );
+    let names: Vec<String> = site
+        .outputs()
+        .iter()
+        .map(|(p, _)| p.strip_prefix(site.path()).unwrap().display().to_string())
+        .collect();
     assert_eq!(
         names,
         [
@@ -92,30 +110,83 @@ fn same_posts_same_bytes_and_untouched_mtimes() {
     site.add(&fixtures().join("good/2025-12-21-hostile.md"));
     assert!(site.run(&["build"]).status.success());
     let first = site.outputs();
-    let mtimes: Vec<_> = first.iter().map(|(p, _)| fs::metadata(p).unwrap().modified().unwrap()).collect();
+    let mtimes: Vec<_> = first
+        .iter()
+        .map(|(p, _)| fs::metadata(p).unwrap().modified().unwrap())
+        .collect();
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let output = site.run(&["build"]);
     assert!(output.status.success());
-    assert!(String::from_utf8_lossy(&output.stdout).contains("0 of 9 files changed"), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("0 of 9 files changed"),
+        "{output:?}"
+    );
     let second = site.outputs();
-    assert_eq!(first, second, "a rebuild of the same posts gives identical bytes");
-    let mtimes_after: Vec<_> = second.iter().map(|(p, _)| fs::metadata(p).unwrap().modified().unwrap()).collect();
+    assert_eq!(
+        first, second,
+        "a rebuild of the same posts gives identical bytes"
+    );
+    let mtimes_after: Vec<_> = second
+        .iter()
+        .map(|(p, _)| fs::metadata(p).unwrap().modified().unwrap())
+        .collect();
     assert_eq!(mtimes, mtimes_after, "unchanged files are not rewritten");
 }
 
 /// Each bad fixture: (file, line it must name, what the message must say).
 const BAD: &[(&str, Option<usize>, &str)] = &[
     ("2025-12-24-broken-yaml.md", Some(2), "front matter"),
-    ("2025-12-24-unclosed.md", Some(1), "front matter opened here is never closed by a `---` line"),
-    ("2025-12-24-missing-title.md", Some(1), "front matter: `title` is missing; every post needs a title"),
-    ("2025-12-24-impossible-date.md", Some(3), "front matter: invalid date \"2025-13-45\""),
-    ("no-date.md", Some(1), "front matter: `date` is missing and the file name does not start with YYYY-MM-DD-"),
-    ("2025-12-24-non-utf8.md", Some(2), "the file is not valid UTF-8 (byte 0xE9 at column 19); save it as UTF-8"),
+    (
+        "2025-12-24-unclosed.md",
+        Some(1),
+        "front matter opened here is never closed by a `---` line",
+    ),
+    (
+        "2025-12-24-missing-title.md",
+        Some(1),
+        "front matter: `title` is missing; every post needs a title",
+    ),
+    (
+        "2025-12-24-impossible-date.md",
+        Some(3),
+        "front matter: invalid date \"2025-13-45\"",
+    ),
+    (
+        "no-date.md",
+        Some(1),
+        "front matter: `date` is missing and the file name does not start with YYYY-MM-DD-",
+    ),
+    (
+        "2025-12-24-non-utf8.md",
+        Some(2),
+        "the file is not valid UTF-8 (byte 0xE9 at column 19); save it as UTF-8",
+    ),
     ("2025-12-24-empty.md", Some(1), "the file is empty"),
-    ("2025-12-24-no-front-matter.md", Some(1), "no front matter: a post must start with a `---` line"),
-    ("2025-12-24-tags-wrong-type.md", Some(4), "front matter: `tags`:"),
-    ("2025-12-24-typo-key.md", Some(3), "front matter: unknown key `publised`; did you mean `published`?"),
-    ("2025-02-30-bad-file-date.md", None, "the date in the file name, \"2025-02-30\", is not a real date"),
+    (
+        "2025-12-24-no-front-matter.md",
+        Some(1),
+        "no front matter: a post must start with a `---` line",
+    ),
+    (
+        "2025-12-24-tags-wrong-type.md",
+        Some(4),
+        "front matter: `tags`:",
+    ),
+    (
+        "2025-12-24-typo-key.md",
+        Some(3),
+        "front matter: unknown key `publised`; did you mean `published`?",
+    ),
+    (
+        "2025-02-30-bad-file-date.md",
+        None,
+        "the date in the file name, \"2025-02-30\", is not a real date",
+    ),
+    (
+        "2025-12-24-deep-nesting.md",
+        None,
+        "the post nests quotes, lists or HTML elements more than 1000 levels deep",
+    ),
 ];
 
 #[test]
@@ -134,17 +205,53 @@ fn every_bad_input_is_named_exits_2_and_leaves_outputs_alone() {
         };
         let err = stderr(&output);
         let expected_start = format!("{location}{message}");
-        assert!(err.lines().any(|l| l.contains(&expected_start)), "{name}: expected {expected_start:?} in:\n{err}");
-        assert_eq!(site.outputs(), before, "{name}: a failed build leaves every output as it was");
+        assert!(
+            err.lines().any(|l| l.contains(&expected_start)),
+            "{name}: expected {expected_start:?} in:\n{err}"
+        );
+        assert_eq!(
+            site.outputs(),
+            before,
+            "{name}: a failed build leaves every output as it was"
+        );
 
         let output = site.run(&["check"]);
         assert_eq!(output.status.code(), Some(2), "{name}: check");
-        assert!(stderr(&output).contains(&expected_start), "{name}: check says the same");
+        assert!(
+            stderr(&output).contains(&expected_start),
+            "{name}: check says the same"
+        );
 
         let output = site.run(&["build", "--skip-invalid"]);
-        assert!(output.status.success(), "{name}: --skip-invalid builds from the rest: {}", stderr(&output));
-        assert!(stderr(&output).contains("warning: ") && stderr(&output).contains(name.trim_end_matches(".md")), "{name}");
+        assert!(
+            output.status.success(),
+            "{name}: --skip-invalid builds from the rest: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains("warning: ")
+                && stderr(&output).contains(name.trim_end_matches(".md")),
+            "{name}"
+        );
     }
+}
+
+#[test]
+fn only_the_posts_in_a_feed_are_rendered() {
+    let site = Site::new();
+    site.add(&fixtures().join("good/2025-12-21-hostile.md"));
+    fs::write(
+        site.path().join("config.toml"),
+        "[site]\nurl = \"https://e.org\"\n[feed]\nlimit = 1\n",
+    )
+    .unwrap();
+    let output = site.run(&["build", "-v"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("rendered 1 of 2 posts"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -156,7 +263,13 @@ fn a_huge_file_is_refused() {
     fs::write(&huge, text).unwrap();
     let output = site.run(&["build"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("_posts/2025-12-24-huge.md: the file is 17.0 MiB, over the 16 MiB a post may be"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(
+            "_posts/2025-12-24-huge.md: the file is 17.0 MiB, over the 16 MiB a post may be"
+        ),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -169,14 +282,21 @@ fn check_lists_every_problem() {
     assert_eq!(output.status.code(), Some(2));
     let err = stderr(&output);
     for (name, _, _) in BAD {
-        assert!(err.contains(&format!("_posts/{name}")), "{name} missing from:\n{err}");
+        assert!(
+            err.contains(&format!("_posts/{name}")),
+            "{name} missing from:\n{err}"
+        );
     }
     assert!(err.contains("problems; nothing was written"), "{err}");
 }
 
 #[test]
 fn check_passes_on_the_bundled_example() {
-    let output = Command::new(BIN).current_dir(env!("CARGO_MANIFEST_DIR")).args(["check"]).output().unwrap();
+    let output = Command::new(BIN)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["check"])
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(String::from_utf8_lossy(&output.stdout).contains("are valid"));
 }
@@ -184,14 +304,26 @@ fn check_passes_on_the_bundled_example() {
 #[test]
 fn config_errors_name_the_key_and_line() {
     let site = Site::new();
-    fs::write(site.path().join("config.toml"), "[site]\nurl = \"https://e.org\"\n\n[feed]\nlimt = 5\n").unwrap();
+    fs::write(
+        site.path().join("config.toml"),
+        "[site]\nurl = \"https://e.org\"\n\n[feed]\nlimt = 5\n",
+    )
+    .unwrap();
     let output = site.run(&["build"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).starts_with("config.toml:5: unknown field `limt`"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).starts_with("config.toml:5: unknown field `limt`"),
+        "{}",
+        stderr(&output)
+    );
 
     let output = site.run(&["--config", "missing.toml", "build"]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("missing.toml: config file not found"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("missing.toml: config file not found"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -199,12 +331,26 @@ fn hostile_content_never_reaches_a_feed_in_executable_form() {
     let site = Site::new();
     site.add(&fixtures().join("good/2025-12-21-hostile.md"));
     assert!(site.run(&["build"]).status.success());
-    let json: String = String::from_utf8(fs::read(site.path().join("public/feed.json")).unwrap()).unwrap();
-    for bad in ["<script", "onerror", "onclick", "javascript:", "<iframe", "style=\\\"color"] {
+    let json: String =
+        String::from_utf8(fs::read(site.path().join("public/feed.json")).unwrap()).unwrap();
+    for bad in [
+        "<script",
+        "onerror",
+        "onclick",
+        "javascript:",
+        "<iframe",
+        "style=\\\"color",
+    ] {
         assert!(!json.contains(bad), "{bad} in feed.json");
     }
-    assert!(json.contains("https://papers.example.org/2025/12/about/"), "relative link made absolute");
-    assert!(json.contains("https://papers.example.org/2025/12/21/img/pic.png"), "relative image made absolute");
+    assert!(
+        json.contains("https://papers.example.org/2025/12/about/"),
+        "relative link made absolute"
+    );
+    assert!(
+        json.contains("https://papers.example.org/2025/12/21/img/pic.png"),
+        "relative image made absolute"
+    );
     let rss = String::from_utf8(fs::read(site.path().join("public/feed.xml")).unwrap()).unwrap();
     // Raw `<script` may appear only escaped inside CDATA-wrapped code text.
     assert!(!rss.contains("<script>alert"), "script element in feed.xml");

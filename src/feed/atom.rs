@@ -1,6 +1,8 @@
 //! Atom 1.0 through `atom_syndication`: `summary` and `content` per entry.
 
-use atom_syndication::{Category, Content, Entry, Feed, FixedDateTime, Generator, Link, Person, Text, WriteConfig};
+use atom_syndication::{
+    Category, Content, Entry, Feed, FixedDateTime, Generator, Link, Person, Text, WriteConfig,
+};
 use jiff::ZonedDateTime;
 
 use super::{ATOM_FILE, Channel};
@@ -9,19 +11,34 @@ use super::{ATOM_FILE, Channel};
 fn chrono_date(date: &ZonedDateTime) -> FixedDateTime {
     let offset = chrono::FixedOffset::east_opt(date.offset().seconds())
         .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset is valid"));
-    let utc = chrono::DateTime::from_timestamp(date.timestamp().as_second(), date.timestamp().subsec_nanosecond() as u32)
-        .unwrap_or_default();
+    let utc = chrono::DateTime::from_timestamp(
+        date.timestamp().as_second(),
+        date.timestamp().subsec_nanosecond() as u32,
+    )
+    .unwrap_or_default();
     utc.with_timezone(&offset)
 }
 
 fn link(href: &str, rel: &str, mime_type: Option<&str>) -> Link {
-    Link { href: href.into(), rel: rel.into(), mime_type: mime_type.map(Into::into), ..Link::default() }
+    Link {
+        href: href.into(),
+        rel: rel.into(),
+        mime_type: mime_type.map(Into::into),
+        ..Link::default()
+    }
 }
 
 pub(super) fn render(channel: &Channel) -> Vec<u8> {
     let site_author = channel.author.as_ref().map_or_else(
-        || Person { name: channel.title.clone(), ..Person::default() },
-        |person| Person { name: person.name.clone(), email: person.email.clone(), ..Person::default() },
+        || Person {
+            name: channel.title.clone(),
+            ..Person::default()
+        },
+        |person| Person {
+            name: person.name.clone(),
+            email: person.email.clone(),
+            ..Person::default()
+        },
     );
     let entries = channel
         .items
@@ -36,9 +53,23 @@ pub(super) fn render(channel: &Channel) -> Vec<u8> {
                 id: item.id.clone(),
                 updated: chrono_date(&item.date),
                 published: Some(chrono_date(&item.date)),
-                authors: item.author.iter().map(|name| Person { name: name.clone(), ..Person::default() }).collect(),
+                authors: item
+                    .author
+                    .iter()
+                    .map(|name| Person {
+                        name: name.clone(),
+                        ..Person::default()
+                    })
+                    .collect(),
                 links,
-                categories: item.categories.iter().map(|term| Category { term: term.clone(), ..Category::default() }).collect(),
+                categories: item
+                    .categories
+                    .iter()
+                    .map(|term| Category {
+                        term: term.clone(),
+                        ..Category::default()
+                    })
+                    .collect(),
                 summary: Some(Text::plain(item.summary.clone())),
                 content: Some(Content {
                     value: Some(item.content_html.clone()),
@@ -56,8 +87,12 @@ pub(super) fn render(channel: &Channel) -> Vec<u8> {
         // An empty feed has no newest item; the epoch keeps the bytes stable.
         updated: channel.updated().map(chrono_date).unwrap_or_default(),
         authors: vec![site_author],
-        links: vec![link(&channel.home_url, "alternate", Some("text/html")), link(&self_url, "self", Some("application/atom+xml"))],
-        subtitle: (!channel.description.is_empty()).then(|| Text::plain(channel.description.clone())),
+        links: vec![
+            link(&channel.home_url, "alternate", Some("text/html")),
+            link(&self_url, "self", Some("application/atom+xml")),
+        ],
+        subtitle: (!channel.description.is_empty())
+            .then(|| Text::plain(channel.description.clone())),
         generator: Some(Generator {
             value: "digest-feed".into(),
             version: Some(env!("CARGO_PKG_VERSION").into()),
@@ -67,7 +102,10 @@ pub(super) fn render(channel: &Channel) -> Vec<u8> {
         entries,
         ..Feed::default()
     };
-    let config = WriteConfig { write_document_declaration: true, indent_size: Some(2) };
+    let config = WriteConfig {
+        write_document_declaration: true,
+        indent_size: Some(2),
+    };
     let mut bytes = Vec::new();
     if feed.write_with_config(&mut bytes, config).is_err() {
         bytes.clear();

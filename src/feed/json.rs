@@ -46,7 +46,11 @@ pub(super) fn render(channel: &Channel) -> Vec<u8> {
         feed_url: channel.self_url(JSON_FILE),
         description: &channel.description,
         language: &channel.language,
-        authors: channel.author.iter().map(|person| Author { name: &person.name }).collect(),
+        authors: channel
+            .author
+            .iter()
+            .map(|person| Author { name: &person.name })
+            .collect(),
         items: channel
             .items
             .iter()

@@ -54,13 +54,26 @@ impl Person {
         {
             let name = name.trim().trim_matches('"').trim();
             let email = email.trim().to_string();
-            let name = if name.is_empty() { email.clone() } else { name.to_string() };
-            return Some(Person { name, email: Some(email) });
+            let name = if name.is_empty() {
+                email.clone()
+            } else {
+                name.to_string()
+            };
+            return Some(Person {
+                name,
+                email: Some(email),
+            });
         }
         if text.contains('@') && !text.contains(' ') {
-            return Some(Person { name: text.to_string(), email: Some(text.to_string()) });
+            return Some(Person {
+                name: text.to_string(),
+                email: Some(text.to_string()),
+            });
         }
-        Some(Person { name: text.to_string(), email: None })
+        Some(Person {
+            name: text.to_string(),
+            email: None,
+        })
     }
 }
 
@@ -155,7 +168,12 @@ mod tests {
 
     pub(crate) fn sample_channel() -> Channel {
         let zone = jiff::tz::TimeZone::get("Asia/Seoul").unwrap();
-        let date = |d: i8| jiff::civil::date(2025, 12, d).at(8, 0, 0, 0).to_zoned_datetime(zone.clone()).unwrap();
+        let date = |d: i8| {
+            jiff::civil::date(2025, 12, d)
+                .at(8, 0, 0, 0)
+                .to_zoned_datetime(zone.clone())
+                .unwrap()
+        };
         let item = |n: i8, html: &str| Item {
             id: format!("https://e.org/2025/12/{n:02}/p.html"),
             url: format!("https://e.org/2025/12/{n:02}/p.html"),
@@ -174,7 +192,10 @@ mod tests {
             home_url: "https://e.org/".into(),
             base_url: "https://e.org/".into(),
             author: Person::parse("Papers Bot <papers@e.org>"),
-            items: vec![item(25, "<p>x ]]&gt; y</p><pre><code>a ]]> b</code></pre>"), item(24, "<p>한글</p>")],
+            items: vec![
+                item(25, "<p>x ]]&gt; y</p><pre><code>a ]]> b</code></pre>"),
+                item(24, "<p>한글</p>"),
+            ],
         }
     }
 
@@ -182,9 +203,15 @@ mod tests {
     fn people() {
         assert_eq!(
             Person::parse("Papers Bot <papers@e.org>"),
-            Some(Person { name: "Papers Bot".into(), email: Some("papers@e.org".into()) })
+            Some(Person {
+                name: "Papers Bot".into(),
+                email: Some("papers@e.org".into())
+            })
         );
-        assert_eq!(Person::parse("a@e.org").unwrap().email.as_deref(), Some("a@e.org"));
+        assert_eq!(
+            Person::parse("a@e.org").unwrap().email.as_deref(),
+            Some("a@e.org")
+        );
         assert_eq!(Person::parse("Just A Name").unwrap().email, None);
         assert_eq!(Person::parse("  "), None);
     }
@@ -192,7 +219,10 @@ mod tests {
     #[test]
     fn updated_is_the_newest_item() {
         let channel = sample_channel();
-        assert_eq!(crate::post::date::rfc3339(channel.updated().unwrap()), "2025-12-25T08:00:00+09:00");
+        assert_eq!(
+            crate::post::date::rfc3339(channel.updated().unwrap()),
+            "2025-12-25T08:00:00+09:00"
+        );
     }
 
     #[test]
@@ -202,8 +232,14 @@ mod tests {
         assert_eq!(first, render_all(&channel));
         for (name, bytes) in &first {
             let text = String::from_utf8(bytes.clone()).unwrap();
-            assert!(text.contains("Post &lt;25&gt; &amp;") || text.contains("Post <25> &"), "{name}: {text}");
-            assert!(!text.contains("<25>") || *name == JSON_FILE, "{name} leaks raw markup in a title");
+            assert!(
+                text.contains("Post &lt;25&gt; &amp;") || text.contains("Post <25> &"),
+                "{name}: {text}"
+            );
+            assert!(
+                !text.contains("<25>") || *name == JSON_FILE,
+                "{name} leaks raw markup in a title"
+            );
         }
     }
 }

@@ -17,20 +17,28 @@ pub(super) fn render(channel: &Channel) -> Vec<u8> {
             description: Some(item.summary.clone()),
             content: Some(item.content_html.clone()),
             pub_date: Some(rfc2822(&item.date)),
-            guid: Some(Guid { value: item.id.clone(), permalink: item.id == item.url }),
+            guid: Some(Guid {
+                value: item.id.clone(),
+                permalink: item.id == item.url,
+            }),
             categories: item
                 .categories
                 .iter()
-                .map(|name| Category { name: name.clone(), domain: None })
+                .map(|name| Category {
+                    name: name.clone(),
+                    domain: None,
+                })
                 .collect(),
             comments: item.post_url.clone(),
             ..RssItem::default()
         })
         .collect();
-    let managing_editor = channel
-        .author
-        .as_ref()
-        .and_then(|person| person.email.as_ref().map(|email| format!("{email} ({})", person.name)));
+    let managing_editor = channel.author.as_ref().and_then(|person| {
+        person
+            .email
+            .as_ref()
+            .map(|email| format!("{email} ({})", person.name))
+    });
     let rss = RssChannel {
         title: channel.title.clone(),
         link: channel.home_url.clone(),

@@ -14,7 +14,11 @@ use jiff::{Timestamp, ZonedDateTime};
 use crate::config::DateRule;
 
 /// Reads a front matter `date` value. `None` when it is not a date.
-pub fn parse_front_matter_date(text: &str, rule: DateRule, zone: &TimeZone) -> Option<ZonedDateTime> {
+pub fn parse_front_matter_date(
+    text: &str,
+    rule: DateRule,
+    zone: &TimeZone,
+) -> Option<ZonedDateTime> {
     let text = text.trim();
     // jiff's Date parser would also accept a datetime and drop its time.
     let bare = !text.contains([' ', 'T', 't', ':']);
@@ -25,7 +29,10 @@ pub fn parse_front_matter_date(text: &str, rule: DateRule, zone: &TimeZone) -> O
         return Some(instant.to_zoned_datetime(zone.clone()));
     }
     let civil: DateTime = text.parse().ok()?;
-    let has_seconds = text.split([' ', 'T', 't']).nth(1).is_some_and(|time| time.matches(':').count() >= 2);
+    let has_seconds = text
+        .split([' ', 'T', 't'])
+        .nth(1)
+        .is_some_and(|time| time.matches(':').count() >= 2);
     match rule {
         DateRule::Jekyll if has_seconds => {
             let instant = civil.to_zoned_datetime(TimeZone::UTC).ok()?.timestamp();
@@ -57,7 +64,11 @@ fn parse_with_offset(text: &str) -> Option<Timestamp> {
             // A bare date with an offset is midnight at that offset (Ruby's Time.parse).
             let date = parsed.to_date().ok()?;
             let offset = parsed.offset()?;
-            return date.to_datetime(jiff::civil::Time::midnight()).to_zoned_datetime(TimeZone::fixed(offset)).ok().map(|z| z.timestamp());
+            return date
+                .to_datetime(jiff::civil::Time::midnight())
+                .to_zoned_datetime(TimeZone::fixed(offset))
+                .ok()
+                .map(|z| z.timestamp());
         }
         parsed.to_timestamp().ok()
     })
@@ -65,22 +76,33 @@ fn parse_with_offset(text: &str) -> Option<Timestamp> {
 
 /// The date at the start of a post's file name (`YYYY-MM-DD-slug.md`), as
 /// text and as midnight in `zone`; `Err` holds the text when it is no real date.
-pub fn file_name_date(stem: &str, zone: &TimeZone) -> Option<Result<(ZonedDateTime, String), String>> {
+pub fn file_name_date(
+    stem: &str,
+    zone: &TimeZone,
+) -> Option<Result<(ZonedDateTime, String), String>> {
     let bytes = stem.as_bytes();
     let shaped = bytes.len() > 11
         && bytes[4] == b'-'
         && bytes[7] == b'-'
         && bytes[10] == b'-'
-        && [0..4, 5..7, 8..10].into_iter().all(|r| bytes[r].iter().all(u8::is_ascii_digit));
+        && [0..4, 5..7, 8..10]
+            .into_iter()
+            .all(|r| bytes[r].iter().all(u8::is_ascii_digit));
     if !shaped {
         return None;
     }
     let date_text = &stem[..10];
     let slug = stem[11..].to_string();
-    Some(match date_text.parse::<Date>().ok().and_then(|date| midnight(date, zone)) {
-        Some(date) => Ok((date, slug)),
-        None => Err(date_text.to_string()),
-    })
+    Some(
+        match date_text
+            .parse::<Date>()
+            .ok()
+            .and_then(|date| midnight(date, zone))
+        {
+            Some(date) => Ok((date, slug)),
+            None => Err(date_text.to_string()),
+        },
+    )
 }
 
 fn midnight(date: Date, zone: &TimeZone) -> Option<ZonedDateTime> {
@@ -89,7 +111,9 @@ fn midnight(date: Date, zone: &TimeZone) -> Option<ZonedDateTime> {
 
 /// RFC 3339 with the date's own offset, e.g. `2025-12-25T08:30:00+09:00`.
 pub fn rfc3339(date: &ZonedDateTime) -> String {
-    date.timestamp().display_with_offset(date.offset()).to_string()
+    date.timestamp()
+        .display_with_offset(date.offset())
+        .to_string()
 }
 
 /// RFC 2822, as RSS wants, e.g. `Thu, 25 Dec 2025 08:30:00 +0900`.
@@ -114,43 +138,95 @@ mod tests {
     #[test]
     fn jekyll_reading() {
         let jekyll = |text| read(text, DateRule::Jekyll);
-        assert_eq!(jekyll("2025-12-24 23:30:00").as_deref(), Some("2025-12-25T08:30:00+09:00"));
-        assert_eq!(jekyll("2025-12-24T23:30:00").as_deref(), Some("2025-12-25T08:30:00+09:00"));
-        assert_eq!(jekyll("2025-12-24 23:30").as_deref(), Some("2025-12-24T23:30:00+09:00"));
-        assert_eq!(jekyll("2025-12-24 23:30:00 +0900").as_deref(), Some("2025-12-24T23:30:00+09:00"));
-        assert_eq!(jekyll("2025-12-24T23:30:00+09:00").as_deref(), Some("2025-12-24T23:30:00+09:00"));
-        assert_eq!(jekyll("2025-12-24T14:30:00Z").as_deref(), Some("2025-12-24T23:30:00+09:00"));
-        assert_eq!(jekyll("2025-12-24 23:30 +0100").as_deref(), Some("2025-12-25T07:30:00+09:00"));
-        assert_eq!(jekyll("2025-12-24 10:00:00.5").as_deref(), Some("2025-12-24T19:00:00.5+09:00"));
-        assert_eq!(jekyll("2025-12-20").as_deref(), Some("2025-12-20T00:00:00+09:00"));
-        assert_eq!(jekyll("2025-12-24 +0900").as_deref(), Some("2025-12-24T00:00:00+09:00"));
+        assert_eq!(
+            jekyll("2025-12-24 23:30:00").as_deref(),
+            Some("2025-12-25T08:30:00+09:00")
+        );
+        assert_eq!(
+            jekyll("2025-12-24T23:30:00").as_deref(),
+            Some("2025-12-25T08:30:00+09:00")
+        );
+        assert_eq!(
+            jekyll("2025-12-24 23:30").as_deref(),
+            Some("2025-12-24T23:30:00+09:00")
+        );
+        assert_eq!(
+            jekyll("2025-12-24 23:30:00 +0900").as_deref(),
+            Some("2025-12-24T23:30:00+09:00")
+        );
+        assert_eq!(
+            jekyll("2025-12-24T23:30:00+09:00").as_deref(),
+            Some("2025-12-24T23:30:00+09:00")
+        );
+        assert_eq!(
+            jekyll("2025-12-24T14:30:00Z").as_deref(),
+            Some("2025-12-24T23:30:00+09:00")
+        );
+        assert_eq!(
+            jekyll("2025-12-24 23:30 +0100").as_deref(),
+            Some("2025-12-25T07:30:00+09:00")
+        );
+        assert_eq!(
+            jekyll("2025-12-24 10:00:00.5").as_deref(),
+            Some("2025-12-24T19:00:00.5+09:00")
+        );
+        assert_eq!(
+            jekyll("2025-12-20").as_deref(),
+            Some("2025-12-20T00:00:00+09:00")
+        );
+        assert_eq!(
+            jekyll("2025-12-24 +0900").as_deref(),
+            Some("2025-12-24T00:00:00+09:00")
+        );
     }
 
     #[test]
     fn local_reading_is_hugos() {
-        assert_eq!(read("2025-12-24 23:30:00", DateRule::Local).as_deref(), Some("2025-12-24T23:30:00+09:00"));
-        assert_eq!(read("2025-12-24T14:30:00Z", DateRule::Local).as_deref(), Some("2025-12-24T23:30:00+09:00"));
+        assert_eq!(
+            read("2025-12-24 23:30:00", DateRule::Local).as_deref(),
+            Some("2025-12-24T23:30:00+09:00")
+        );
+        assert_eq!(
+            read("2025-12-24T14:30:00Z", DateRule::Local).as_deref(),
+            Some("2025-12-24T23:30:00+09:00")
+        );
     }
 
     #[test]
     fn impossible_dates_are_refused() {
-        for text in ["2025-13-45", "2025-02-30", "yesterday", "", "2025-12-24 25:00:00", "12/24/2025"] {
+        for text in [
+            "2025-13-45",
+            "2025-02-30",
+            "yesterday",
+            "",
+            "2025-12-24 25:00:00",
+            "12/24/2025",
+        ] {
             assert_eq!(read(text, DateRule::Jekyll), None, "{text}");
         }
     }
 
     #[test]
     fn file_names() {
-        let (date, slug) = file_name_date("2025-12-24-daily-papers", &seoul()).unwrap().unwrap();
-        assert_eq!((rfc3339(&date).as_str(), slug.as_str()), ("2025-12-24T00:00:00+09:00", "daily-papers"));
-        assert_eq!(file_name_date("2025-02-30-x", &seoul()), Some(Err("2025-02-30".into())));
+        let (date, slug) = file_name_date("2025-12-24-daily-papers", &seoul())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (rfc3339(&date).as_str(), slug.as_str()),
+            ("2025-12-24T00:00:00+09:00", "daily-papers")
+        );
+        assert_eq!(
+            file_name_date("2025-02-30-x", &seoul()),
+            Some(Err("2025-02-30".into()))
+        );
         assert_eq!(file_name_date("about", &seoul()), None);
         assert_eq!(file_name_date("2025-12-24", &seoul()), None);
     }
 
     #[test]
     fn rss_dates() {
-        let date = parse_front_matter_date("2025-12-24 23:30:00", DateRule::Jekyll, &seoul()).unwrap();
+        let date =
+            parse_front_matter_date("2025-12-24 23:30:00", DateRule::Jekyll, &seoul()).unwrap();
         assert_eq!(rfc2822(&date), "Thu, 25 Dec 2025 08:30:00 +0900");
     }
 }

@@ -44,7 +44,8 @@ impl fmt::Display for SplitError {
 
 /// True for a fence line: `marker` followed only by white space (Jekyll's `---\s*$`).
 fn is_fence(line: &str, marker: &str) -> bool {
-    line.strip_prefix(marker).is_some_and(|rest| rest.trim().is_empty())
+    line.strip_prefix(marker)
+        .is_some_and(|rest| rest.trim().is_empty())
 }
 
 /// Cuts `text` (already without a BOM) at Jekyll's front matter fences: the
@@ -60,10 +61,16 @@ pub fn split(text: &str) -> Result<Split<'_>, SplitError> {
     let mut offset = first_end;
     let mut line_number = 2;
     while offset < text.len() {
-        let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i + 1);
+        let end = text[offset..]
+            .find('\n')
+            .map_or(text.len(), |i| offset + i + 1);
         let line = &text[offset..end];
         if is_fence(line, "---") || is_fence(line, "...") {
-            return Ok(Split { yaml: &text[first_end..offset], body: &text[end..], body_line: line_number + 1 });
+            return Ok(Split {
+                yaml: &text[first_end..offset],
+                body: &text[end..],
+                body_line: line_number + 1,
+            });
         }
         offset = end;
         line_number += 1;
@@ -118,8 +125,19 @@ pub struct FrontMatter {
 
 /// Every key digest-feed reads; an unknown key close to one of these is a typo.
 pub const KNOWN_KEYS: &[&str] = &[
-    "title", "date", "tags", "tag", "categories", "category", "description", "excerpt", "author",
-    "permalink", "slug", "published", "draft",
+    "title",
+    "date",
+    "tags",
+    "tag",
+    "categories",
+    "category",
+    "description",
+    "excerpt",
+    "author",
+    "permalink",
+    "slug",
+    "published",
+    "draft",
 ];
 
 /// A front matter error: the YAML line (1-based) and key where known.
@@ -139,11 +157,17 @@ pub fn parse(yaml: &str) -> Result<FrontMatter, YamlError> {
     let current_key = RefCell::new(None);
     let mut deserializer_input = yaml;
     // An all-comment or empty block is an empty mapping, as Jekyll treats it.
-    if yaml.lines().all(|line| line.trim().is_empty() || line.trim_start().starts_with('#')) {
+    if yaml
+        .lines()
+        .all(|line| line.trim().is_empty() || line.trim_start().starts_with('#'))
+    {
         deserializer_input = "{}";
     }
     let result = serde_saphyr::with_deserializer_from_str(deserializer_input, |deserializer| {
-        FrontMatterSeed { current_key: &current_key }.deserialize(deserializer)
+        FrontMatterSeed {
+            current_key: &current_key,
+        }
+        .deserialize(deserializer)
     });
     let mut result = result;
     if let Ok(fm) = &mut result
@@ -155,8 +179,11 @@ pub fn parse(yaml: &str) -> Result<FrontMatter, YamlError> {
         let err = err.without_snippet();
         let mut message = err.to_string();
         // saphyr appends the location; we print our own `file:line:` prefix.
-        if let Some(at) = message.rfind(" at line ") {
+        if let Some(at) = message.find(" at line ") {
             message.truncate(at);
+        }
+        if message.starts_with("budget breached") {
+            message = "the YAML is too large or expands too far through anchors and aliases".into();
         }
         let key_at = current_key.borrow().clone();
         match key_at {
@@ -166,7 +193,11 @@ pub fn parse(yaml: &str) -> Result<FrontMatter, YamlError> {
                 key: Some(key),
                 message,
             },
-            None => YamlError { line: err.location().map(|l| l.line() as usize), key: None, message },
+            None => YamlError {
+                line: err.location().map(|l| l.line() as usize),
+                key: None,
+                message,
+            },
         }
     })
 }
@@ -258,7 +289,9 @@ impl<'de, const SPLIT: bool> Visitor<'de> for WordsVisitor<SPLIT> {
 
     fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
         if SPLIT {
-            Ok(Words(value.split_whitespace().map(str::to_string).collect()))
+            Ok(Words(
+                value.split_whitespace().map(str::to_string).collect(),
+            ))
         } else if value.trim().is_empty() {
             Ok(Words(Vec::new()))
         } else {
@@ -329,11 +362,18 @@ mod tests {
 
     #[test]
     fn reads_every_form_of_tags_and_categories() {
-        let fm = parse("title: x\ntags: one two\ncategories: [A, 2025]\ncategory: Big Data\n").unwrap();
+        let fm =
+            parse("title: x\ntags: one two\ncategories: [A, 2025]\ncategory: Big Data\n").unwrap();
         assert_eq!(fm.tags, Some(vec!["one".into(), "two".into()]));
         assert_eq!(fm.categories, Some(vec!["A".into(), "2025".into()]));
         assert_eq!(fm.category, Some(vec!["Big Data".into()]));
-        assert_eq!(fm.title, Some(Keyed { value: "x".into(), line: 1 }));
+        assert_eq!(
+            fm.title,
+            Some(Keyed {
+                value: "x".into(),
+                line: 1
+            })
+        );
     }
 
     #[test]
@@ -346,12 +386,22 @@ mod tests {
     fn scalars_stay_as_written() {
         let fm = parse("title: 1.10\ndate: 2025-12-24 08:15:00\n").unwrap();
         assert_eq!(fm.title.unwrap().value, "1.10");
-        assert_eq!(fm.date.unwrap(), Keyed { value: "2025-12-24 08:15:00".into(), line: 2 });
+        assert_eq!(
+            fm.date.unwrap(),
+            Keyed {
+                value: "2025-12-24 08:15:00".into(),
+                line: 2
+            }
+        );
     }
 
     #[test]
     fn quoted_dates_are_noticed() {
-        assert!(parse("title: x\ndate: \"2025-12-24 08:15:00\"\n").unwrap().date_quoted);
+        assert!(
+            parse("title: x\ndate: \"2025-12-24 08:15:00\"\n")
+                .unwrap()
+                .date_quoted
+        );
         assert!(parse("date:  '2025-12-24'\n").unwrap().date_quoted);
         assert!(!parse("date: 2025-12-24 08:15:00\n").unwrap().date_quoted);
     }
@@ -359,7 +409,11 @@ mod tests {
     #[test]
     fn unknown_keys_are_kept_with_lines() {
         let fm = parse("layout: post\ntitle: x\ntittle: y\n").unwrap();
-        let keys: Vec<_> = fm.other_keys.iter().map(|k| (k.value.as_str(), k.line)).collect();
+        let keys: Vec<_> = fm
+            .other_keys
+            .iter()
+            .map(|k| (k.value.as_str(), k.line))
+            .collect();
         assert_eq!(keys, [("layout", 1), ("tittle", 3)]);
     }
 
@@ -378,6 +432,29 @@ mod tests {
         assert_eq!(err.line, Some(3), "{err:?}");
         let err = parse("title: 'unterminated\n").unwrap_err();
         assert_eq!(err.line, Some(1), "{err:?}");
+    }
+
+    #[test]
+    fn alias_bombs_are_refused_plainly() {
+        let mut yaml = String::from("title: x\na: &a [x,x,x,x,x,x,x,x,x]\n");
+        for (name, prev) in [
+            ("b", "a"),
+            ("c", "b"),
+            ("d", "c"),
+            ("e", "d"),
+            ("f", "e"),
+            ("g", "f"),
+        ] {
+            yaml.push_str(&format!(
+                "{name}: &{name} [{}]\n",
+                vec![format!("*{prev}"); 9].join(",")
+            ));
+        }
+        let err = parse(&yaml).unwrap_err();
+        assert_eq!(
+            err.message,
+            "the YAML is too large or expands too far through anchors and aliases"
+        );
     }
 
     #[test]

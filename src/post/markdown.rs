@@ -31,32 +31,96 @@ pub struct Rendered {
 }
 
 fn options() -> Options {
-    Options::ENABLE_TABLES | Options::ENABLE_FOOTNOTES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS
+    Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
 }
 
-/// Renders `body`, resolving relative links and images against `base` (the post's URL).
-pub fn render(body: &str, base: &url::Url) -> Rendered {
+/// How deep elements may nest. The sanitizer's HTML parser takes time
+/// quadratic in depth (100,000 levels: minutes), and no real post nests
+/// more than a few dozen.
+pub const MAX_NESTING: usize = 1000;
+
+/// Renders `body`, resolving relative links and images against `base` (the
+/// post's URL). Refuses a body nested deeper than [`MAX_NESTING`].
+pub fn render(body: &str, base: &url::Url) -> Result<Rendered, String> {
     let events: Vec<Event<'_>> = Parser::new_ext(body, options()).collect();
+    let mut raw = String::new();
+    pulldown_cmark::html::push_html(&mut raw, events.iter().cloned());
+    if nesting_exceeds(&raw, MAX_NESTING) {
+        return Err(format!(
+            "the post nests quotes, lists or HTML elements more than {MAX_NESTING} levels deep; flatten it"
+        ));
+    }
     let sanitizer = sanitizer(base);
     let headings = paper_headings(&events);
     let mut papers = Vec::with_capacity(headings.len());
     for (index, heading) in headings.iter().enumerate() {
-        let end = headings.get(index + 1).map_or(events.len(), |next| next.start);
+        let end = headings
+            .get(index + 1)
+            .map_or(events.len(), |next| next.start);
         let section = &events[heading.body_start..end];
         let summary = text_blocks(section)
             .iter()
-            .find_map(|block| block.text.trim().strip_prefix("Goal:").map(|goal| goal.trim().to_string()))
+            .find_map(|block| {
+                block
+                    .text
+                    .trim()
+                    .strip_prefix("Goal:")
+                    .map(|goal| goal.trim().to_string())
+            })
             .or_else(|| first_paragraph(section))
             .unwrap_or_default();
         papers.push(Paper {
             number: heading.number,
             title: heading.title.clone(),
-            url: base.join(&heading.url).map_or_else(|_| heading.url.clone(), String::from),
+            url: base
+                .join(&heading.url)
+                .map_or_else(|_| heading.url.clone(), String::from),
             html: to_html(section, &sanitizer),
             summary,
         });
     }
-    Rendered { html: to_html(&events, &sanitizer), first_paragraph: first_paragraph(&events).unwrap_or_default(), papers }
+    Ok(Rendered {
+        html: sanitizer.clean(&raw).to_string(),
+        first_paragraph: first_paragraph(&events).unwrap_or_default(),
+        papers,
+    })
+}
+
+/// A linear over-estimate of element nesting: `<name` opens, `</` and `/>`
+/// close, void elements open nothing. Only a guard before the real parser.
+fn nesting_exceeds(html: &str, limit: usize) -> bool {
+    const VOID: &[&str] = &[
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+        "source", "track", "wbr",
+    ];
+    let bytes = html.as_bytes();
+    let mut depth: usize = 0;
+    for (at, _) in html.match_indices('<') {
+        let rest = &bytes[at + 1..];
+        match rest.first() {
+            Some(b'/') => depth = depth.saturating_sub(1),
+            Some(c) if c.is_ascii_alphabetic() => {
+                let name_len = rest
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .count();
+                let name = html[at + 1..at + 1 + name_len].to_ascii_lowercase();
+                let tag_end = rest.iter().position(|&c| c == b'>').unwrap_or(rest.len());
+                let self_closed = tag_end > 0 && rest[tag_end - 1] == b'/';
+                if !VOID.contains(&name.as_str()) && !self_closed {
+                    depth += 1;
+                    if depth > limit {
+                        return true;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// A title as plain text: HTML tags stripped (a script's content with them),
@@ -98,14 +162,24 @@ fn paper_headings(events: &[Event<'_>]) -> Vec<PaperHeading> {
     let mut found = Vec::new();
     let mut index = 0;
     while index < events.len() {
-        if let Event::Start(Tag::Heading { level: HeadingLevel::H1, .. }) = &events[index] {
+        if let Event::Start(Tag::Heading {
+            level: HeadingLevel::H1,
+            ..
+        }) = &events[index]
+        {
             let close = events[index..]
                 .iter()
                 .position(|e| matches!(e, Event::End(TagEnd::Heading(HeadingLevel::H1))))
                 .map(|offset| index + offset);
             if let Some(close) = close {
                 if let Some((number, title, url)) = paper_heading(&events[index + 1..close]) {
-                    found.push(PaperHeading { start: index, body_start: close + 1, number, title, url });
+                    found.push(PaperHeading {
+                        start: index,
+                        body_start: close + 1,
+                        number,
+                        title,
+                        url,
+                    });
                 }
                 index = close;
             }
@@ -116,7 +190,9 @@ fn paper_headings(events: &[Event<'_>]) -> Vec<PaperHeading> {
 }
 
 fn paper_heading(inline: &[Event<'_>]) -> Option<(u32, String, String)> {
-    let link_start = inline.iter().position(|e| matches!(e, Event::Start(Tag::Link { .. })))?;
+    let link_start = inline
+        .iter()
+        .position(|e| matches!(e, Event::Start(Tag::Link { .. })))?;
     let mut prefix = String::new();
     for event in &inline[..link_start] {
         match event {
@@ -128,10 +204,15 @@ fn paper_heading(inline: &[Event<'_>]) -> Option<(u32, String, String)> {
     let Event::Start(Tag::Link { dest_url, .. }) = &inline[link_start] else {
         return None;
     };
-    let link_end = inline.iter().rposition(|e| matches!(e, Event::End(TagEnd::Link)))?;
+    let link_end = inline
+        .iter()
+        .rposition(|e| matches!(e, Event::End(TagEnd::Link)))?;
     let title = plain_text(&inline[link_start + 1..link_end]);
-    let trailing_is_blank = inline[link_end + 1..].iter().all(|e| matches!(e, Event::Text(t) if t.trim().is_empty()));
-    (trailing_is_blank && !title.trim().is_empty()).then(|| (number, title.trim().to_string(), dest_url.to_string()))
+    let trailing_is_blank = inline[link_end + 1..]
+        .iter()
+        .all(|e| matches!(e, Event::Text(t) if t.trim().is_empty()));
+    (trailing_is_blank && !title.trim().is_empty())
+        .then(|| (number, title.trim().to_string(), dest_url.to_string()))
 }
 
 fn plain_text(events: &[Event<'_>]) -> String {
@@ -159,15 +240,24 @@ fn text_blocks(events: &[Event<'_>]) -> Vec<TextBlock> {
     let mut done = Vec::new();
     for event in events {
         match event {
-            Event::Start(Tag::Paragraph) => open.push(TextBlock { paragraph: true, text: String::new() }),
-            Event::Start(Tag::Item) => open.push(TextBlock { paragraph: false, text: String::new() }),
+            Event::Start(Tag::Paragraph) => open.push(TextBlock {
+                paragraph: true,
+                text: String::new(),
+            }),
+            Event::Start(Tag::Item) => open.push(TextBlock {
+                paragraph: false,
+                text: String::new(),
+            }),
             Event::End(TagEnd::Paragraph | TagEnd::Item) => done.extend(open.pop()),
             Event::Start(Tag::List(_)) => {
                 // A nested list's text belongs to its own items, not the parent's.
                 if let Some(parent) = open.pop() {
                     done.push(parent);
                 }
-                open.push(TextBlock { paragraph: false, text: String::new() });
+                open.push(TextBlock {
+                    paragraph: false,
+                    text: String::new(),
+                });
             }
             Event::End(TagEnd::List(_)) => {
                 open.pop();
@@ -205,7 +295,11 @@ mod tests {
 
     #[test]
     fn extensions_render() {
-        let out = render("| a | b |\n|---|---|\n| 1 | 2 |\n\n~~old~~ text[^1]\n\n- [x] done\n\n[^1]: note\n", &base());
+        let out = render(
+            "| a | b |\n|---|---|\n| 1 | 2 |\n\n~~old~~ text[^1]\n\n- [x] done\n\n[^1]: note\n",
+            &base(),
+        )
+        .unwrap();
         assert!(out.html.contains("<table>"), "{}", out.html);
         assert!(out.html.contains("<del>old</del>"), "{}", out.html);
         assert!(out.html.contains("type=\"checkbox\""), "{}", out.html);
@@ -214,17 +308,40 @@ mod tests {
 
     #[test]
     fn relative_links_become_absolute() {
-        let out = render("[a](/about) ![i](img/x.png) [b](../c.html)", &base());
-        assert!(out.html.contains("href=\"https://papers.example.org/about\""), "{}", out.html);
-        assert!(out.html.contains("src=\"https://papers.example.org/2025/12/24/img/x.png\""), "{}", out.html);
-        assert!(out.html.contains("href=\"https://papers.example.org/2025/12/c.html\""), "{}", out.html);
+        let out = render("[a](/about) ![i](img/x.png) [b](../c.html)", &base()).unwrap();
+        assert!(
+            out.html
+                .contains("href=\"https://papers.example.org/about\""),
+            "{}",
+            out.html
+        );
+        assert!(
+            out.html
+                .contains("src=\"https://papers.example.org/2025/12/24/img/x.png\""),
+            "{}",
+            out.html
+        );
+        assert!(
+            out.html
+                .contains("href=\"https://papers.example.org/2025/12/c.html\""),
+            "{}",
+            out.html
+        );
     }
 
     #[test]
     fn hostile_html_is_defused() {
         let body = "<script>alert(1)</script>\n\n<img src=x onerror=\"alert(2)\">\n\n[x](javascript:alert(3))\n\n<iframe src=\"https://evil\"></iframe>\n\n<style>p{}</style>\n\n<b onclick=\"x()\">bold</b>";
-        let out = render(body, &base());
-        for bad in ["<script", "alert(1)", "onerror", "javascript:", "<iframe", "<style", "onclick"] {
+        let out = render(body, &base()).unwrap();
+        for bad in [
+            "<script",
+            "alert(1)",
+            "onerror",
+            "javascript:",
+            "<iframe",
+            "<style",
+            "onclick",
+        ] {
             assert!(!out.html.contains(bad), "{bad} survived in {}", out.html);
         }
         assert!(out.html.contains("<b>bold</b>"), "{}", out.html);
@@ -233,14 +350,23 @@ mod tests {
     #[test]
     fn papers_are_found_with_goal_summaries() {
         let body = "Intro paragraph.\n\n# 1. [First Paper](https://arxiv.org/abs/1)\n\n> [Alphaxiv](https://x)\n\n## Introduction\n- Goal: 첫 번째 목표.\n- Motivation: m\n\n# Not a paper\n\ntext\n\n# 2. [Second `Paper`](https://arxiv.org/abs/2)\n\nFirst para of two.\n\n## Method\nmore\n";
-        let out = render(body, &base());
+        let out = render(body, &base()).unwrap();
         assert_eq!(out.first_paragraph, "Intro paragraph.");
         assert_eq!(out.papers.len(), 2);
         let first = &out.papers[0];
-        assert_eq!((first.number, first.title.as_str(), first.url.as_str()), (1, "First Paper", "https://arxiv.org/abs/1"));
+        assert_eq!(
+            (first.number, first.title.as_str(), first.url.as_str()),
+            (1, "First Paper", "https://arxiv.org/abs/1")
+        );
         assert_eq!(first.summary, "첫 번째 목표.");
-        assert!(first.html.contains("Not a paper"), "a paper runs to the next paper heading");
-        assert!(!first.html.contains("First Paper"), "the heading is not in the paper's HTML");
+        assert!(
+            first.html.contains("Not a paper"),
+            "a paper runs to the next paper heading"
+        );
+        assert!(
+            !first.html.contains("First Paper"),
+            "the heading is not in the paper's HTML"
+        );
         let second = &out.papers[1];
         assert_eq!((second.number, second.title.as_str()), (2, "Second Paper"));
         assert_eq!(second.summary, "First para of two.");
@@ -248,21 +374,40 @@ mod tests {
 
     #[test]
     fn headings_that_are_not_papers() {
-        for body in ["# 1. Plain title\n", "## 1. [Deeper](https://x)\n", "# [No number](https://x)\n", "# 1. [A](https://x) and more\n"] {
-            assert!(render(body, &base()).papers.is_empty(), "{body}");
+        for body in [
+            "# 1. Plain title\n",
+            "## 1. [Deeper](https://x)\n",
+            "# [No number](https://x)\n",
+            "# 1. [A](https://x) and more\n",
+        ] {
+            assert!(render(body, &base()).unwrap().papers.is_empty(), "{body}");
         }
     }
 
     #[test]
     fn titles_are_plain_text() {
-        assert_eq!(plain_title("Hostile <script>alert(1)</script> & <b>bold</b>  ]]>"), "Hostile & bold ]]>");
-        assert_eq!(plain_title("Daily Papers — 2025-12-24"), "Daily Papers — 2025-12-24");
+        assert_eq!(
+            plain_title("Hostile <script>alert(1)</script> & <b>bold</b>  ]]>"),
+            "Hostile & bold ]]>"
+        );
+        assert_eq!(
+            plain_title("Daily Papers — 2025-12-24"),
+            "Daily Papers — 2025-12-24"
+        );
         assert_eq!(plain_title("a < b"), "a < b");
     }
 
     #[test]
+    fn absurd_nesting_is_refused_quickly() {
+        assert!(render(&(">".repeat(100_000) + " x\n"), &base()).is_err());
+        assert!(render(&("<div>".repeat(100_000) + "x\n"), &base()).is_err());
+        let fine = "<div>".repeat(50) + "x" + &"</div>".repeat(50) + &"<br>".repeat(5000);
+        assert!(render(&fine, &base()).is_ok());
+    }
+
+    #[test]
     fn a_post_without_papers_is_fine() {
-        let out = render("Just words.\n", &base());
+        let out = render("Just words.\n", &base()).unwrap();
         assert!(out.papers.is_empty());
         assert_eq!(out.html.trim(), "<p>Just words.</p>");
     }

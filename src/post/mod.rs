@@ -84,13 +84,18 @@ pub fn decode<'a>(source: &Path, bytes: &'a [u8]) -> Result<Cow<'a, str>, Proble
             ),
         )
     })?;
-    Ok(if text.contains('\r') { Cow::Owned(text.replace("\r\n", "\n")) } else { Cow::Borrowed(text) })
+    Ok(if text.contains('\r') {
+        Cow::Owned(text.replace("\r\n", "\n"))
+    } else {
+        Cow::Borrowed(text)
+    })
 }
 
 /// Reads a post's model from its text. Returns every problem found in it.
 pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Problem>> {
     let at = |line: usize| Location::line(source, line);
-    let split = front_matter::split(text).map_err(|err| vec![Problem::new(at(1), err.to_string())])?;
+    let split =
+        front_matter::split(text).map_err(|err| vec![Problem::new(at(1), err.to_string())])?;
     // The YAML starts on line 2, after the opening `---`.
     let file_line = |yaml_line: usize| yaml_line + 1;
     let fm = front_matter::parse(split.yaml).map_err(|err| {
@@ -107,18 +112,31 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
         if let Some(known) = likely_typo(&key.value) {
             problems.push(Problem::new(
                 at(file_line(key.line)),
-                format!("front matter: unknown key `{}`; did you mean `{known}`?", key.value),
+                format!(
+                    "front matter: unknown key `{}`; did you mean `{known}`?",
+                    key.value
+                ),
             ));
         }
     }
 
-    let title = fm.title.as_ref().map(|t| markdown::plain_title(&t.value)).filter(|t| !t.is_empty());
+    let title = fm
+        .title
+        .as_ref()
+        .map(|t| markdown::plain_title(&t.value))
+        .filter(|t| !t.is_empty());
     if title.is_none() {
         let line = fm.title.as_ref().map_or(1, |t| file_line(t.line));
-        problems.push(Problem::new(at(line), "front matter: `title` is missing; every post needs a title"));
+        problems.push(Problem::new(
+            at(line),
+            "front matter: `title` is missing; every post needs a title",
+        ));
     }
 
-    let stem = source.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = source
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let from_file_name = date::file_name_date(&stem, &rules.zone);
     let file_slug = match &from_file_name {
         Some(Ok((_, slug))) => slug.clone(),
@@ -127,7 +145,11 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
     let date = match (&fm.date, from_file_name) {
         (Some(written), _) => {
             // A quoted date is a YAML string: Jekyll reads its time in the site's zone.
-            let rule = if fm.date_quoted { DateRule::Local } else { rules.dates };
+            let rule = if fm.date_quoted {
+                DateRule::Local
+            } else {
+                rules.dates
+            };
             let parsed = date::parse_front_matter_date(&written.value, rule, &rules.zone);
             if parsed.is_none() {
                 problems.push(Problem::new(
@@ -160,7 +182,10 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
     if let Some(permalink) = &fm.permalink
         && let Err(message) = permalink::check_template(&permalink.value)
     {
-        problems.push(Problem::new(at(file_line(permalink.line)), format!("front matter: `permalink`: {message}")));
+        problems.push(Problem::new(
+            at(file_line(permalink.line)),
+            format!("front matter: `permalink`: {message}"),
+        ));
     }
 
     let (Some(title), Some(date), true) = (title, date, problems.is_empty()) else {
@@ -171,11 +196,21 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
     let singular = fm.category.unwrap_or_else(|| plural.clone());
     let categories = unique(plural.into_iter().chain(singular));
     let tags = unique(fm.tag.or(fm.tags).unwrap_or_default().into_iter());
-    let slug_source = fm.slug.filter(|s| !s.trim().is_empty()).unwrap_or(file_slug);
-    let template = fm.permalink.as_ref().map_or(rules.permalink.as_str(), |p| p.value.as_str());
+    let slug_source = fm
+        .slug
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or(file_slug);
+    let template = fm
+        .permalink
+        .as_ref()
+        .map_or(rules.permalink.as_str(), |p| p.value.as_str());
     let path = permalink::url_path(
         template,
-        &permalink::Placeholders { date: &date, title: &slug_source, categories: &categories },
+        &permalink::Placeholders {
+            date: &date,
+            title: &slug_source,
+            categories: &categories,
+        },
     );
     Ok(Post {
         source: source.to_path_buf(),
@@ -185,7 +220,10 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
         date,
         tags,
         categories,
-        description: fm.description.or(fm.excerpt).filter(|d| !d.trim().is_empty()),
+        description: fm
+            .description
+            .or(fm.excerpt)
+            .filter(|d| !d.trim().is_empty()),
         author: fm.author.filter(|a| !a.trim().is_empty()),
         published: fm.published != Some(false) && fm.draft != Some(true),
     })
@@ -215,12 +253,13 @@ fn unique(items: impl Iterator<Item = String>) -> Vec<String> {
 
 impl Post {
     /// Renders the body of `text` (this post's file text) to HTML and papers.
-    pub fn render(&self, text: &str) -> Rendered {
+    pub fn render(&self, text: &str) -> Result<Rendered, Problem> {
         let body = front_matter::split(text).map_or("", |split| split.body);
         let base = url::Url::parse(&self.url)
             .or_else(|_| url::Url::parse("https://invalid.example/"))
             .expect("a literal URL parses");
         markdown::render(body, &base)
+            .map_err(|message| Problem::new(Location::file(&self.source), message))
     }
 
     /// The summary feeds and mail show: `description` or `excerpt`, else the
@@ -241,17 +280,28 @@ impl Post {
 /// each URL used once (a second post with the same URL is a problem, as it
 /// would overwrite the first page on the blog).
 pub fn published(posts: Vec<Post>, now: jiff::Timestamp) -> (Vec<Post>, Vec<Problem>) {
-    let mut visible: Vec<Post> =
-        posts.into_iter().filter(|post| post.published && post.date.timestamp() <= now).collect();
+    let mut visible: Vec<Post> = posts
+        .into_iter()
+        .filter(|post| post.published && post.date.timestamp() <= now)
+        .collect();
     // Jekyll's order: date, then path; newest first.
-    visible.sort_by(|a, b| b.date.timestamp().cmp(&a.date.timestamp()).then_with(|| b.source.cmp(&a.source)));
+    visible.sort_by(|a, b| {
+        b.date
+            .timestamp()
+            .cmp(&a.date.timestamp())
+            .then_with(|| b.source.cmp(&a.source))
+    });
     let mut problems = Vec::new();
     let mut seen: std::collections::HashMap<String, PathBuf> = std::collections::HashMap::new();
     visible.retain(|post| match seen.get(&post.url) {
         Some(first) => {
             problems.push(Problem::new(
                 Location::file(&post.source),
-                format!("this post's URL {} is also {}'s; give one a `slug` or `permalink`", post.url, first.display()),
+                format!(
+                    "this post's URL {} is also {}'s; give one a `slug` or `permalink`",
+                    post.url,
+                    first.display()
+                ),
             ));
             false
         }
@@ -286,10 +336,13 @@ mod tests {
         let text = include_str!("../../example/_posts/2025-12-24-daily-papers.md");
         let post = parse_text("2025-12-24-daily-papers.md", text).unwrap();
         assert_eq!(post.title, "Daily Papers — 2025-12-24");
-        assert_eq!(post.url, "https://papers.example.org/2025/12/24/daily-papers.html");
+        assert_eq!(
+            post.url,
+            "https://papers.example.org/2025/12/24/daily-papers.html"
+        );
         assert_eq!(date::rfc3339(&post.date), "2025-12-24T17:15:00+09:00");
         assert_eq!(post.tags, ["papers", "hugginface"]);
-        let rendered = post.render(text);
+        let rendered = post.render(text).unwrap();
         assert_eq!(rendered.papers.len(), 3);
         assert_eq!(rendered.papers[2].url, "https://arxiv.org/abs/2512.19823");
         assert!(rendered.papers[0].summary.starts_with("본 연구는 텍스트"));
@@ -297,21 +350,33 @@ mod tests {
 
     #[test]
     fn late_evening_utc_moves_the_url_to_the_next_day() {
-        let post = parse_text("2025-12-24-late.md", "---\ntitle: Late\ndate: 2025-12-24 23:30:00\n---\n").unwrap();
+        let post = parse_text(
+            "2025-12-24-late.md",
+            "---\ntitle: Late\ndate: 2025-12-24 23:30:00\n---\n",
+        )
+        .unwrap();
         assert_eq!(post.path, "/2025/12/25/late.html");
         assert_eq!(date::rfc3339(&post.date), "2025-12-25T08:30:00+09:00");
     }
 
     #[test]
     fn a_quoted_time_is_local_as_in_jekyll() {
-        let post = parse_text("2025-12-24-q.md", "---\ntitle: q\ndate: \"2025-12-24 23:30:00\"\n---\n").unwrap();
+        let post = parse_text(
+            "2025-12-24-q.md",
+            "---\ntitle: q\ndate: \"2025-12-24 23:30:00\"\n---\n",
+        )
+        .unwrap();
         assert_eq!(date::rfc3339(&post.date), "2025-12-24T23:30:00+09:00");
         assert_eq!(post.path, "/2025/12/24/q.html");
     }
 
     #[test]
     fn categories_merge_as_jekyll() {
-        let post = parse_text("2025-12-24-x.md", "---\ntitle: x\ncategory: One\ncategories: [Two]\n---\n").unwrap();
+        let post = parse_text(
+            "2025-12-24-x.md",
+            "---\ntitle: x\ncategory: One\ncategories: [Two]\n---\n",
+        )
+        .unwrap();
         assert_eq!(post.categories, ["Two", "One"]);
         assert_eq!(post.path, "/two/one/2025/12/24/x.html");
     }
@@ -320,15 +385,31 @@ mod tests {
     fn slug_and_permalink_from_front_matter() {
         let post = parse_text("2025-12-24-x.md", "---\ntitle: x\nslug: My Slug\n---\n").unwrap();
         assert_eq!(post.path, "/2025/12/24/My-Slug.html");
-        let post = parse_text("2025-12-24-x.md", "---\ntitle: x\npermalink: /papers/:year/:title/\n---\n").unwrap();
+        let post = parse_text(
+            "2025-12-24-x.md",
+            "---\ntitle: x\npermalink: /papers/:year/:title/\n---\n",
+        )
+        .unwrap();
         assert_eq!(post.path, "/papers/2025/x/");
     }
 
     #[test]
     fn drafts_and_unpublished() {
-        assert!(!parse_text("2025-12-24-x.md", "---\ntitle: x\npublished: no\n---\n").unwrap().published);
-        assert!(!parse_text("2025-12-24-x.md", "---\ntitle: x\ndraft: true\n---\n").unwrap().published);
-        assert!(parse_text("2025-12-24-x.md", "---\ntitle: x\n---\n").unwrap().published);
+        assert!(
+            !parse_text("2025-12-24-x.md", "---\ntitle: x\npublished: no\n---\n")
+                .unwrap()
+                .published
+        );
+        assert!(
+            !parse_text("2025-12-24-x.md", "---\ntitle: x\ndraft: true\n---\n")
+                .unwrap()
+                .published
+        );
+        assert!(
+            parse_text("2025-12-24-x.md", "---\ntitle: x\n---\n")
+                .unwrap()
+                .published
+        );
     }
 
     #[test]
@@ -339,9 +420,15 @@ mod tests {
 
     #[test]
     fn errors_name_file_line_and_key() {
-        let err = parse_text("2025-12-24-x.md", "---\ntitle: x\ndate: 2025-13-45\n---\n").unwrap_err();
+        let err =
+            parse_text("2025-12-24-x.md", "---\ntitle: x\ndate: 2025-13-45\n---\n").unwrap_err();
         assert_eq!(err.len(), 1);
-        assert!(err[0].starts_with("_posts/2025-12-24-x.md:3: front matter: invalid date \"2025-13-45\""), "{}", err[0]);
+        assert!(
+            err[0]
+                .starts_with("_posts/2025-12-24-x.md:3: front matter: invalid date \"2025-13-45\""),
+            "{}",
+            err[0]
+        );
 
         let err = parse_text("notes.md", "---\nlayout: post\n---\n").unwrap_err();
         assert_eq!(
@@ -352,14 +439,29 @@ mod tests {
             ]
         );
 
-        let err = parse_text("2025-12-24-x.md", "---\ntitle: x\npublised: false\n---\n").unwrap_err();
-        assert_eq!(err, ["_posts/2025-12-24-x.md:3: front matter: unknown key `publised`; did you mean `published`?"]);
+        let err =
+            parse_text("2025-12-24-x.md", "---\ntitle: x\npublised: false\n---\n").unwrap_err();
+        assert_eq!(
+            err,
+            [
+                "_posts/2025-12-24-x.md:3: front matter: unknown key `publised`; did you mean `published`?"
+            ]
+        );
 
         let err = parse_text("2025-12-24-x.md", "---\ntitle: x\ntags: {a: 1}\n---\n").unwrap_err();
-        assert!(err[0].starts_with("_posts/2025-12-24-x.md:3: front matter: `tags`:"), "{}", err[0]);
+        assert!(
+            err[0].starts_with("_posts/2025-12-24-x.md:3: front matter: `tags`:"),
+            "{}",
+            err[0]
+        );
 
         let err = parse_text("2025-02-30-x.md", "---\ntitle: x\n---\n").unwrap_err();
-        assert_eq!(err, ["_posts/2025-02-30-x.md: the date in the file name, \"2025-02-30\", is not a real date"]);
+        assert_eq!(
+            err,
+            [
+                "_posts/2025-02-30-x.md: the date in the file name, \"2025-02-30\", is not a real date"
+            ]
+        );
     }
 
     #[test]
@@ -370,7 +472,9 @@ mod tests {
 
     #[test]
     fn published_orders_filters_and_refuses_duplicate_urls() {
-        let post = |name: &str, front: &str| parse_text(name, &format!("---\ntitle: t\n{front}---\n")).unwrap();
+        let post = |name: &str, front: &str| {
+            parse_text(name, &format!("---\ntitle: t\n{front}---\n")).unwrap()
+        };
         let posts = vec![
             post("2025-12-23-a.md", ""),
             post("2025-12-25-b.md", ""),
@@ -380,17 +484,32 @@ mod tests {
         ];
         let now = jiff::Timestamp::from_second(1_780_000_000).unwrap();
         let (visible, problems) = published(posts, now);
-        let names: Vec<_> = visible.iter().map(|p| p.source.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        let names: Vec<_> = visible
+            .iter()
+            .map(|p| p.source.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
         assert_eq!(names, ["2025-12-25-b.md", "2025-12-23-a.md"]);
         assert_eq!(problems.len(), 1);
-        assert!(problems[0].to_string().starts_with("_posts/2025-12-22-d.md: this post's URL"), "{}", problems[0]);
+        assert!(
+            problems[0]
+                .to_string()
+                .starts_with("_posts/2025-12-22-d.md: this post's URL"),
+            "{}",
+            problems[0]
+        );
     }
 
     #[test]
     fn decoding() {
         let path = Path::new("_posts/x.md");
-        assert_eq!(decode(path, b"\xEF\xBB\xBF---\r\ntitle: x\r\n---\r\n").unwrap(), "---\ntitle: x\n---\n");
+        assert_eq!(
+            decode(path, b"\xEF\xBB\xBF---\r\ntitle: x\r\n---\r\n").unwrap(),
+            "---\ntitle: x\n---\n"
+        );
         let err = decode(path, b"---\ntitle: \xFF\n---\n").unwrap_err();
-        assert_eq!(err.to_string(), "_posts/x.md:2: the file is not valid UTF-8 (byte 0xFF at column 8); save it as UTF-8");
+        assert_eq!(
+            err.to_string(),
+            "_posts/x.md:2: the file is not valid UTF-8 (byte 0xFF at column 8); save it as UTF-8"
+        );
     }
 }

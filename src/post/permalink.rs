@@ -19,15 +19,37 @@ pub struct Placeholders<'a> {
 }
 
 const PLACEHOLDERS: &[&str] = &[
-    "year", "month", "day", "hour", "minute", "second", "i_day", "i_month", "short_month",
-    "long_month", "short_year", "w_year", "week", "w_day", "short_day", "long_day", "y_day",
-    "title", "slug", "name", "categories", "slugified_categories", "output_ext",
+    "year",
+    "month",
+    "day",
+    "hour",
+    "minute",
+    "second",
+    "i_day",
+    "i_month",
+    "short_month",
+    "long_month",
+    "short_year",
+    "w_year",
+    "week",
+    "w_day",
+    "short_day",
+    "long_day",
+    "y_day",
+    "title",
+    "slug",
+    "name",
+    "categories",
+    "slugified_categories",
+    "output_ext",
 ];
 
-static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| Regex::new(r":([a-z_]+)").expect("valid regex"));
+static PLACEHOLDER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r":([a-z_]+)").expect("valid regex"));
 static PRETTY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[^\p{M}\p{L}\p{Nd}._~!$&'()+,;=@]+").expect("valid regex"));
-static DEFAULT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[^\p{M}\p{L}\p{Nd}]+").expect("valid regex"));
+static DEFAULT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[^\p{M}\p{L}\p{Nd}]+").expect("valid regex"));
 
 /// Turns a `site.permalink` value into a template: Jekyll's named styles
 /// (`date`, `pretty`, `ordinal`, `weekdate`, `none`) or a template whose
@@ -183,34 +205,69 @@ mod tests {
     use jiff::tz::TimeZone;
 
     fn date() -> ZonedDateTime {
-        jiff::civil::date(2025, 12, 24).at(8, 15, 0, 0).to_zoned_datetime(TimeZone::get("Asia/Seoul").unwrap()).unwrap()
+        jiff::civil::date(2025, 12, 24)
+            .at(8, 15, 0, 0)
+            .to_zoned_datetime(TimeZone::get("Asia/Seoul").unwrap())
+            .unwrap()
     }
 
     fn path(template: &str, title: &str, categories: &[&str]) -> String {
         let categories: Vec<String> = categories.iter().map(|c| c.to_string()).collect();
-        url_path(template, &Placeholders { date: &date(), title, categories: &categories })
+        url_path(
+            template,
+            &Placeholders {
+                date: &date(),
+                title,
+                categories: &categories,
+            },
+        )
     }
 
     // Expectations are what Jekyll 4.3.1 built for the same posts.
     #[test]
     fn jekyll_default_pattern() {
         let default = crate::config::DEFAULT_PERMALINK;
-        assert_eq!(path(default, "daily-papers", &[]), "/2025/12/24/daily-papers.html");
-        assert_eq!(path(default, "x", &["Foo", "bar", "FOO", "Hello World"]), "/foo/bar/hello%20world/2025/12/24/x.html");
-        assert_eq!(path(default, "x", &["Foo Bar"]), "/foo%20bar/2025/12/24/x.html");
+        assert_eq!(
+            path(default, "daily-papers", &[]),
+            "/2025/12/24/daily-papers.html"
+        );
+        assert_eq!(
+            path(default, "x", &["Foo", "bar", "FOO", "Hello World"]),
+            "/foo/bar/hello%20world/2025/12/24/x.html"
+        );
+        assert_eq!(
+            path(default, "x", &["Foo Bar"]),
+            "/foo%20bar/2025/12/24/x.html"
+        );
         assert_eq!(
             path(default, "Hello World! é 한글 (x)", &[]),
             "/2025/12/24/Hello-World!-%C3%A9-%ED%95%9C%EA%B8%80-(x).html"
         );
-        assert_eq!(path(default, "My Custom_Slug!!", &[]), "/2025/12/24/My-Custom_Slug!!.html");
+        assert_eq!(
+            path(default, "My Custom_Slug!!", &[]),
+            "/2025/12/24/My-Custom_Slug!!.html"
+        );
     }
 
     #[test]
     fn styles_and_placeholders() {
-        assert_eq!(path(&expand_style("pretty").unwrap(), "a", &["X"]), "/x/2025/12/24/a/");
-        assert_eq!(path(&expand_style("ordinal").unwrap(), "a", &[]), "/2025/358/a.html");
-        assert_eq!(path("/:year/:i_month/:i_day/:slug/", "Big Day", &[]), "/2025/12/24/big-day/");
-        assert!(expand_style("/:year/:nope/").unwrap_err().contains("`:nope`"));
+        assert_eq!(
+            path(&expand_style("pretty").unwrap(), "a", &["X"]),
+            "/x/2025/12/24/a/"
+        );
+        assert_eq!(
+            path(&expand_style("ordinal").unwrap(), "a", &[]),
+            "/2025/358/a.html"
+        );
+        assert_eq!(
+            path("/:year/:i_month/:i_day/:slug/", "Big Day", &[]),
+            "/2025/12/24/big-day/"
+        );
+        assert!(
+            expand_style("/:year/:nope/")
+                .unwrap_err()
+                .contains("`:nope`")
+        );
     }
 
     #[test]
