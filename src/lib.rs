@@ -8,6 +8,7 @@ pub mod build;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod email;
 pub mod error;
 pub mod feed;
 pub mod output;

@@ -1,0 +1,486 @@
+//! Renders a post's email from Tera templates: the HTML part with its CSS
+//! inlined, the plain-text part and the subject, rendered once per post and
+//! then personalised for each recipient without running the templates again.
+//!
+//! Tera, css-inline and html2text live here and nowhere else.
+
+mod slots;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{Location, Problem};
+use crate::post::{Paper, Post, Rendered};
+use slots::{Field, Slotted, Variant};
+
+/// The default HTML template, compiled in; `email.templates` may override it.
+pub const DEFAULT_HTML: &str = include_str!("../../templates/email.html");
+/// The default plain-text template, compiled in; `email.templates` may override it.
+pub const DEFAULT_TEXT: &str = include_str!("../../templates/email.txt");
+/// The HTML template's file name in `email.templates`.
+pub const HTML_FILE: &str = "email.html";
+/// The text template's file name in `email.templates`.
+pub const TEXT_FILE: &str = "email.txt";
+
+/// Gmail clips a message whose HTML passes this many bytes.
+pub const GMAIL_CLIP_BYTES: usize = 102 * 1024;
+
+/// The `site` the templates see.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteContext {
+    /// `site.title`.
+    pub title: String,
+    /// `site.url`, without a trailing slash.
+    pub url: String,
+    /// `site.description`.
+    pub description: String,
+    /// `site.language`.
+    pub language: String,
+    /// `site.author`.
+    pub author: String,
+}
+
+/// The `post` the templates see.
+#[derive(Debug, Clone, Serialize)]
+pub struct PostContext {
+    /// The title, plain text.
+    pub title: String,
+    /// The publication day in the site's zone, `YYYY-MM-DD`.
+    pub date: String,
+    /// The publication instant, RFC 3339 with the site's offset.
+    pub date_iso: String,
+    /// The post's absolute URL.
+    pub url: String,
+    /// Tags, as written.
+    pub tags: Vec<String>,
+    /// Categories, as written.
+    pub categories: Vec<String>,
+    /// The whole body as sanitized HTML with absolute links.
+    pub html: String,
+    /// `description`, else the paper titles, else the first paragraph.
+    pub summary: String,
+    /// The `# N. [Title](URL)` sections.
+    pub papers: Vec<Paper>,
+}
+
+impl PostContext {
+    /// The context for `post`, whose body rendered to `rendered`.
+    pub fn new(post: &Post, rendered: &Rendered) -> Self {
+        PostContext {
+            title: post.title.clone(),
+            date: post.date.strftime("%Y-%m-%d").to_string(),
+            date_iso: crate::post::date::rfc3339(&post.date),
+            url: post.url.clone(),
+            tags: post.tags.clone(),
+            categories: post.categories.clone(),
+            html: rendered.html.clone(),
+            summary: post.summary(rendered),
+            papers: rendered.papers.clone(),
+        }
+    }
+}
+
+/// Who one message is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Recipient {
+    /// The address.
+    pub email: String,
+    /// The display name; empty when there is none.
+    pub name: String,
+}
+
+/// One recipient's email, ready to be put into MIME.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    /// The subject, one line.
+    pub subject: String,
+    /// The HTML part, CSS inlined.
+    pub html: String,
+    /// The plain-text part.
+    pub text: String,
+    /// The `List-Unsubscribe` target for this recipient; empty for none.
+    pub unsubscribe_url: String,
+}
+
+/// A template's text and where it came from, for messages.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The file (or config key) it was read from.
+    pub origin: PathBuf,
+    /// The template text.
+    pub text: String,
+}
+
+impl Source {
+    /// A template read from a file or a config key.
+    pub fn new(origin: impl Into<PathBuf>, text: impl Into<String>) -> Self {
+        Source {
+            origin: origin.into(),
+            text: text.into(),
+        }
+    }
+}
+
+/// The four templates of an email, as text.
+#[derive(Debug, Clone)]
+pub struct TemplateSources {
+    /// `email.html`.
+    pub html: Source,
+    /// `email.txt`.
+    pub text: Source,
+    /// `email.subject`.
+    pub subject: Source,
+    /// `email.list_unsubscribe` (a template only when it is `https://`).
+    pub list_unsubscribe: Source,
+}
+
+impl TemplateSources {
+    /// Reads `email.html` and `email.txt` from `folder` where they exist and
+    /// takes the built-in default for each that does not.
+    pub fn read(folder: &Path, subject: Source, list_unsubscribe: Source) -> Result<Self, Problem> {
+        let read = |name: &str, default: &str| -> Result<Source, Problem> {
+            let path = folder.join(name);
+            match std::fs::read(&path) {
+                Ok(bytes) => String::from_utf8(bytes)
+                    .map(|text| Source::new(&path, text))
+                    .map_err(|_| {
+                        Problem::new(
+                            Location::file(&path),
+                            "the template is not valid UTF-8; save it as UTF-8",
+                        )
+                    }),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                    Ok(Source::new(format!("(built-in {name})"), default))
+                }
+                Err(err) => Err(Problem::new(
+                    Location::file(&path),
+                    format!("cannot read the template: {err}"),
+                )),
+            }
+        };
+        Ok(TemplateSources {
+            html: read(HTML_FILE, DEFAULT_HTML)?,
+            text: read(TEXT_FILE, DEFAULT_TEXT)?,
+            subject,
+            list_unsubscribe,
+        })
+    }
+}
+
+// The names the templates are registered under; `.html` turns autoescaping on.
+const HTML: &str = "email.html";
+const TEXT: &str = "email.txt";
+const SUBJECT: &str = "subject";
+const UNSUBSCRIBE: &str = "list_unsubscribe";
+
+/// Compiled templates, ready to render any post.
+pub struct Templates {
+    tera: tera::Tera,
+    site: SiteContext,
+    inliner: css_inline::CSSInliner<'static>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates").finish_non_exhaustive()
+    }
+}
+
+impl Templates {
+    /// Compiles the templates; every template that does not compile is a problem.
+    pub fn compile(sources: &TemplateSources, site: SiteContext) -> Result<Self, Vec<Problem>> {
+        let mut tera = tera::Tera::new();
+        tera.register_filter("text", html_to_text);
+        tera.register_filter("urlencode", urlencode);
+        let mut problems = Vec::new();
+        for (name, source) in [
+            (HTML, &sources.html),
+            (TEXT, &sources.text),
+            (SUBJECT, &sources.subject),
+            (UNSUBSCRIBE, &sources.list_unsubscribe),
+        ] {
+            if let Err(err) = tera.add_raw_template(name, &source.text) {
+                problems.push(template_problem(&source.origin, &err));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let inliner = css_inline::CSSInliner::options()
+            .load_remote_stylesheets(false)
+            .keep_style_tags(false)
+            .keep_link_tags(false)
+            .build();
+        let templates = Templates {
+            tera,
+            site,
+            inliner,
+        };
+        // Render a sample so that a template naming a variable that does not
+        // exist is found by `check`, not halfway through a send.
+        let sample = PostContext {
+            title: "Sample".into(),
+            date: "2025-01-01".into(),
+            date_iso: "2025-01-01T00:00:00+00:00".into(),
+            url: format!("{}/sample.html", templates.site.url),
+            tags: vec!["sample".into()],
+            categories: Vec::new(),
+            html: "<p>Sample</p>".into(),
+            summary: "Sample".into(),
+            papers: vec![Paper {
+                number: 1,
+                title: "Sample".into(),
+                url: "https://example.org/".into(),
+                html: "<p>Sample</p>".into(),
+                summary: "Sample".into(),
+            }],
+        };
+        let recipient = Recipient {
+            email: "reader@example.org".into(),
+            name: "Reader".into(),
+        };
+        if let Err(problem) = templates.render_direct(&sample, &recipient, sources) {
+            return Err(vec![problem]);
+        }
+        Ok(templates)
+    }
+
+    /// Renders `post` once into an email that can be personalised quickly.
+    pub fn prepare(
+        &self,
+        post: &PostContext,
+        sources: &TemplateSources,
+    ) -> Result<Prepared, Problem> {
+        let with_name = self.slotted(post, true, sources)?;
+        let without_name = self.slotted(post, false, sources)?;
+        Ok(Prepared {
+            post: post.clone(),
+            with_name,
+            without_name,
+        })
+    }
+
+    /// The email for one recipient: filled into the prepared renders where
+    /// the templates allow it, else rendered afresh.
+    pub fn personalise(
+        &self,
+        prepared: &Prepared,
+        recipient: &Recipient,
+        sources: &TemplateSources,
+    ) -> Result<Email, Problem> {
+        let slotted = if recipient.name.is_empty() {
+            &prepared.without_name
+        } else {
+            &prepared.with_name
+        };
+        match slotted {
+            Some(parts) => {
+                let unsubscribe_url = self.unsubscribe_url(recipient, sources)?;
+                let value = |field: Field| match field {
+                    Field::Email => recipient.email.as_str(),
+                    Field::Name => recipient.name.as_str(),
+                    Field::UnsubscribeUrl => unsubscribe_url.as_str(),
+                };
+                Ok(Email {
+                    subject: one_line(&parts.subject.fill(value, |s| s.into())),
+                    html: parts
+                        .html
+                        .fill(value, |s| html_escape::encode_quoted_attribute(s)),
+                    text: parts.text.fill(value, |s| s.into()),
+                    unsubscribe_url,
+                })
+            }
+            None => self.render_direct(&prepared.post, recipient, sources),
+        }
+    }
+
+    /// Renders every template for one recipient, the slow and sure way.
+    fn render_direct(
+        &self,
+        post: &PostContext,
+        recipient: &Recipient,
+        sources: &TemplateSources,
+    ) -> Result<Email, Problem> {
+        let unsubscribe_url = self.unsubscribe_url(recipient, sources)?;
+        let context = self.context(post, recipient, &unsubscribe_url);
+        let subject = self.render(SUBJECT, &context, &sources.subject)?;
+        let html = self.render(HTML, &context, &sources.html)?;
+        let text = self.render(TEXT, &context, &sources.text)?;
+        Ok(Email {
+            subject: one_line(&subject),
+            html: self.inline_css(&html, &sources.html)?,
+            text,
+            unsubscribe_url,
+        })
+    }
+
+    /// The subject, HTML and text rendered with placeholders where the
+    /// recipient's values go; `None` when the templates do more with those
+    /// values than print them (then each recipient is rendered afresh).
+    fn slotted(
+        &self,
+        post: &PostContext,
+        with_name: bool,
+        sources: &TemplateSources,
+    ) -> Result<Option<SlottedParts>, Problem> {
+        let render = |variant: Variant| -> Result<Option<SlottedParts>, Problem> {
+            let recipient = Recipient {
+                email: slots::placeholder(Field::Email, variant),
+                name: if with_name {
+                    slots::placeholder(Field::Name, variant)
+                } else {
+                    String::new()
+                },
+            };
+            let unsubscribe = if sources.list_unsubscribe.text.trim().is_empty() {
+                String::new()
+            } else {
+                slots::placeholder(Field::UnsubscribeUrl, variant)
+            };
+            let context = self.context(post, &recipient, &unsubscribe);
+            let subject = self.render(SUBJECT, &context, &sources.subject)?;
+            let html = self.render(HTML, &context, &sources.html)?;
+            let html = self.inline_css(&html, &sources.html)?;
+            let text = self.render(TEXT, &context, &sources.text)?;
+            Ok(
+                match (
+                    Slotted::parse(&subject, variant),
+                    Slotted::parse(&html, variant),
+                    Slotted::parse(&text, variant),
+                ) {
+                    (Some(subject), Some(html), Some(text)) => Some(SlottedParts {
+                        subject,
+                        html,
+                        text,
+                    }),
+                    _ => None,
+                },
+            )
+        };
+        // Two renders with placeholders of different lengths: if the values
+        // only pass through, both give the same parts.
+        let first = render(Variant::Short)?;
+        let second = render(Variant::Long)?;
+        Ok(match (first, second) {
+            (Some(first), Some(second)) if first == second => Some(first),
+            _ => None,
+        })
+    }
+
+    fn unsubscribe_url(
+        &self,
+        recipient: &Recipient,
+        sources: &TemplateSources,
+    ) -> Result<String, Problem> {
+        if sources.list_unsubscribe.text.trim().is_empty() {
+            return Ok(String::new());
+        }
+        let mut context = tera::Context::new();
+        context.insert("subscriber", recipient);
+        context.insert("site", &self.site);
+        self.render(UNSUBSCRIBE, &context, &sources.list_unsubscribe)
+            .map(|url| url.trim().to_string())
+    }
+
+    fn context(
+        &self,
+        post: &PostContext,
+        recipient: &Recipient,
+        unsubscribe_url: &str,
+    ) -> tera::Context {
+        let mut context = tera::Context::new();
+        context.insert("site", &self.site);
+        context.insert("post", post);
+        context.insert("subscriber", recipient);
+        context.insert("unsubscribe_url", unsubscribe_url);
+        context
+    }
+
+    fn render(
+        &self,
+        name: &str,
+        context: &tera::Context,
+        source: &Source,
+    ) -> Result<String, Problem> {
+        self.tera
+            .render(name, context)
+            .map_err(|err| template_problem(&source.origin, &err))
+    }
+
+    fn inline_css(&self, html: &str, source: &Source) -> Result<String, Problem> {
+        self.inliner.inline(html).map_err(|err| {
+            Problem::new(
+                Location::file(&source.origin),
+                format!("cannot inline the template's CSS: {err}"),
+            )
+        })
+    }
+}
+
+/// A post's email rendered once, to be personalised per recipient.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    post: PostContext,
+    with_name: Option<SlottedParts>,
+    without_name: Option<SlottedParts>,
+}
+
+impl Prepared {
+    /// Whether recipients are filled in rather than rendered one by one.
+    pub fn is_fast(&self) -> bool {
+        self.with_name.is_some() && self.without_name.is_some()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SlottedParts {
+    subject: Slotted,
+    html: Slotted,
+    text: Slotted,
+}
+
+/// A Tera error as a problem at the template's file and line.
+fn template_problem(origin: &Path, err: &tera::Error) -> Problem {
+    let report = match err.kind() {
+        tera::ErrorKind::SyntaxError(report) | tera::ErrorKind::RenderingError(report) => {
+            Some(report)
+        }
+        _ => None,
+    };
+    match report {
+        Some(report) => Problem::new(
+            Location::line(origin, report.span().start_line),
+            format!("template: {}", report.message()),
+        ),
+        None => Problem::new(Location::file(origin), format!("template: {err}")),
+    }
+}
+
+/// Folds a rendered subject onto one line: a title can never start a header.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `{{ html | text }}`: wrapped plain text with every link written out.
+fn html_to_text(html: &str, _: tera::Kwargs, _: &tera::State) -> String {
+    html2text::config::plain()
+        .link_footnotes(true)
+        .string_from_read(html.as_bytes(), 78)
+        .unwrap_or_else(|_| html.to_string())
+        .trim_end()
+        .to_string()
+}
+
+/// `{{ subscriber.email | urlencode }}`: safe inside a URL's query.
+fn urlencode(text: &str, _: tera::Kwargs, _: &tera::State) -> String {
+    const QUERY: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(text, QUERY).to_string()
+}
+
+#[cfg(test)]
+mod tests;

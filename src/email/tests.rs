@@ -1,0 +1,196 @@
+use super::*;
+use crate::config::DateRule;
+use crate::post::{self, Rules};
+
+fn site() -> SiteContext {
+    SiteContext {
+        title: "Daily Papers".into(),
+        url: "https://papers.example.org".into(),
+        description: "Daily summaries".into(),
+        language: "ko".into(),
+        author: "Papers Bot <papers@example.org>".into(),
+    }
+}
+
+fn sources(html: &str, text: &str, subject: &str, unsubscribe: &str) -> TemplateSources {
+    TemplateSources {
+        html: Source::new("templates/email.html", html),
+        text: Source::new("templates/email.txt", text),
+        subject: Source::new("config.toml [email] subject", subject),
+        list_unsubscribe: Source::new("config.toml [email] list_unsubscribe", unsubscribe),
+    }
+}
+
+fn default_sources() -> TemplateSources {
+    sources(
+        DEFAULT_HTML,
+        DEFAULT_TEXT,
+        "[{{ site.title }}] {{ post.title }}",
+        "https://papers.example.org/unsubscribe?email={{ subscriber.email | urlencode }}",
+    )
+}
+
+fn example_post() -> PostContext {
+    let text = include_str!("../../example/_posts/2025-12-24-daily-papers.md");
+    let rules = Rules {
+        site_url: "https://papers.example.org".into(),
+        zone: jiff::tz::TimeZone::get("Asia/Seoul").unwrap(),
+        permalink: crate::config::DEFAULT_PERMALINK.into(),
+        dates: DateRule::Jekyll,
+    };
+    let path = std::path::Path::new("_posts/2025-12-24-daily-papers.md");
+    let post = post::parse(path, text, &rules).unwrap();
+    let rendered = post.render(text).unwrap();
+    PostContext::new(&post, &rendered)
+}
+
+fn reader(email: &str, name: &str) -> Recipient {
+    Recipient {
+        email: email.into(),
+        name: name.into(),
+    }
+}
+
+#[test]
+fn the_default_email_of_the_example_post() {
+    let sources = default_sources();
+    let templates = Templates::compile(&sources, site()).unwrap();
+    let post = example_post();
+    let prepared = templates.prepare(&post, &sources).unwrap();
+    assert!(
+        prepared.is_fast(),
+        "the default templates only print the recipient's values"
+    );
+    let email = templates
+        .personalise(
+            &prepared,
+            &reader("kim+news@example.org", "김철수"),
+            &sources,
+        )
+        .unwrap();
+    assert_eq!(email.subject, "[Daily Papers] Daily Papers — 2025-12-24");
+    assert_eq!(
+        email.unsubscribe_url,
+        "https://papers.example.org/unsubscribe?email=kim%2Bnews%40example.org"
+    );
+    for paper in &post.papers {
+        assert!(email.html.contains(&paper.url), "{}", paper.url);
+        assert!(email.html.contains(&paper.title), "{}", paper.title);
+        assert!(email.text.contains(&paper.url), "{}", paper.url);
+    }
+    assert!(
+        !email.html.contains("<style"),
+        "CSS is inlined, no <style> block left"
+    );
+    assert!(!email.html.contains("<script"));
+    assert!(
+        email.html.contains("style=\""),
+        "styles are inlined into attributes"
+    );
+    assert!(
+        email.html.contains("href=\"#paper-2\""),
+        "the contents link down to each paper"
+    );
+    assert!(
+        email.html.contains(&post.url),
+        "the footer links to the post on the web"
+    );
+    assert!(email.html.contains("kim+news@example.org"));
+    assert!(email.text.contains(
+        "Unsubscribe: https://papers.example.org/unsubscribe?email=kim%2Bnews%40example.org"
+    ));
+    assert!(
+        email.text.contains("본 연구는"),
+        "the text part carries the prose"
+    );
+}
+
+#[test]
+fn filling_in_equals_rendering_per_recipient() {
+    let sources = default_sources();
+    let templates = Templates::compile(&sources, site()).unwrap();
+    let post = example_post();
+    let prepared = templates.prepare(&post, &sources).unwrap();
+    for recipient in [
+        reader("a@example.org", "Reader"),
+        reader("b@example.org", ""),
+        reader("c@example.org", "Kim & Lee <co>"),
+        reader("d@example.org", "박영희"),
+    ] {
+        let fast = templates
+            .personalise(&prepared, &recipient, &sources)
+            .unwrap();
+        let slow = templates
+            .render_direct(&post, &recipient, &sources)
+            .unwrap();
+        assert_eq!(fast, slow, "{recipient:?}");
+    }
+}
+
+#[test]
+fn a_template_that_transforms_a_value_is_rendered_per_recipient() {
+    let sources = sources(
+        "<p>{{ subscriber.name | upper }}</p>",
+        "{{ subscriber.name | truncate(length=3) }}",
+        "{% if subscriber.name %}Hi {{ subscriber.name }}{% else %}Hello{% endif %}",
+        "",
+    );
+    let templates = Templates::compile(&sources, site()).unwrap();
+    let prepared = templates.prepare(&example_post(), &sources).unwrap();
+    assert!(!prepared.is_fast());
+    let email = templates
+        .personalise(&prepared, &reader("a@example.org", "Reader"), &sources)
+        .unwrap();
+    assert!(email.html.contains("READER"), "{}", email.html);
+    assert_eq!(email.subject, "Hi Reader");
+    let email = templates
+        .personalise(&prepared, &reader("a@example.org", ""), &sources)
+        .unwrap();
+    assert_eq!(email.subject, "Hello");
+    assert_eq!(email.unsubscribe_url, "");
+}
+
+#[test]
+fn a_subject_never_spans_lines() {
+    let sources = sources("x", "x", "{{ post.title }}\r\nBcc: evil@example.org", "");
+    let templates = Templates::compile(&sources, site()).unwrap();
+    let prepared = templates.prepare(&example_post(), &sources).unwrap();
+    let email = templates
+        .personalise(&prepared, &reader("a@example.org", "A"), &sources)
+        .unwrap();
+    assert_eq!(
+        email.subject,
+        "Daily Papers — 2025-12-24 Bcc: evil@example.org"
+    );
+}
+
+#[test]
+fn template_errors_name_the_file_and_line() {
+    let err = Templates::compile(
+        &sources("<p>\n{% if %}\n</p>", "x", "{{ post.title }}", ""),
+        site(),
+    )
+    .unwrap_err();
+    assert_eq!(err.len(), 1);
+    assert!(
+        err[0]
+            .to_string()
+            .starts_with("templates/email.html:2: template: "),
+        "{}",
+        err[0]
+    );
+
+    // A variable that does not exist is found before any post is rendered.
+    let err = Templates::compile(
+        &sources("x", "line one\n{{ post.titel }}", "{{ post.title }}", ""),
+        site(),
+    )
+    .unwrap_err();
+    assert!(
+        err[0]
+            .to_string()
+            .starts_with("templates/email.txt:2: template: "),
+        "{}",
+        err[0]
+    );
+}
