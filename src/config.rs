@@ -25,6 +25,8 @@ pub struct Config {
     pub smtp: Smtp,
     /// `[[subscribers]]`.
     pub subscribers: Vec<Subscriber>,
+    /// Where each line of the file starts, to turn a key's span into a line.
+    line_starts: Vec<usize>,
 }
 
 /// `[site]`: what every feed and link is built from.
@@ -94,27 +96,27 @@ pub struct Feed {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Email {
-    /// The From header.
-    pub from: String,
+    /// The From header; only the user can know it.
+    pub from: Option<Spanned<String>>,
     /// The Subject, a Tera template.
-    pub subject: String,
+    pub subject: Spanned<String>,
     /// The folder with `email.html` and `email.txt`.
     pub templates: String,
     /// The List-Unsubscribe target: `mailto:` or an `https://` template.
-    pub list_unsubscribe: String,
+    pub list_unsubscribe: Spanned<String>,
     /// The delivery state database.
     pub state: String,
     /// A CSV of subscribers with a header row `email,name,tags`.
-    pub subscribers_file: Option<String>,
+    pub subscribers_file: Option<Spanned<String>>,
 }
 
 impl Default for Email {
     fn default() -> Self {
         Email {
-            from: String::new(),
-            subject: "{{ post.title }}".into(),
+            from: None,
+            subject: Spanned::new(0..0, "{{ post.title }}".into()),
             templates: "templates".into(),
-            list_unsubscribe: String::new(),
+            list_unsubscribe: Spanned::new(0..0, String::new()),
             state: ".digest-feed/state.db".into(),
             subscribers_file: None,
         }
@@ -138,11 +140,11 @@ pub enum TlsMode {
 #[serde(deny_unknown_fields, default)]
 pub struct Smtp {
     /// The server's host name.
-    pub host: String,
+    pub host: Spanned<String>,
     /// The server's port.
     pub port: u16,
     /// TLS mode.
-    pub tls: TlsMode,
+    pub tls: Spanned<TlsMode>,
     /// The AUTH user; empty for no AUTH.
     pub username: String,
     /// The environment variable that holds the password.
@@ -162,9 +164,9 @@ pub struct Smtp {
 impl Default for Smtp {
     fn default() -> Self {
         Smtp {
-            host: "localhost".into(),
+            host: Spanned::new(0..0, "localhost".into()),
             port: 587,
-            tls: TlsMode::Starttls,
+            tls: Spanned::new(0..0, TlsMode::Starttls),
             username: String::new(),
             password_env: "DIGEST_FEED_SMTP_PASSWORD".into(),
             connections: 4,
@@ -181,7 +183,7 @@ impl Default for Smtp {
 #[serde(deny_unknown_fields)]
 pub struct Subscriber {
     /// The address.
-    pub email: String,
+    pub email: Spanned<String>,
     /// The name for the To header.
     #[serde(default)]
     pub name: String,
@@ -389,7 +391,29 @@ impl Config {
             email: raw.email,
             smtp: raw.smtp,
             subscribers: raw.subscribers,
+            line_starts: std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(at, _)| at + 1))
+                .collect(),
         })
+    }
+}
+
+impl Config {
+    /// The folder relative paths in the config are read from.
+    pub fn base_dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new(""))
+    }
+
+    /// Where a key whose value spans `span` is written: the file and its line,
+    /// or just the file for a key that took its default.
+    pub fn location(&self, span: std::ops::Range<usize>) -> Location {
+        if span == (0..0) {
+            return Location::file(&self.path);
+        }
+        let line = self
+            .line_starts
+            .partition_point(|&start| start <= span.start);
+        Location::line(&self.path, line.max(1))
     }
 }
 
@@ -435,7 +459,7 @@ mod tests {
         assert_eq!(config.feed.items, ItemKind::Posts);
         assert_eq!(config.site.permalink, DEFAULT_PERMALINK);
         assert_eq!(config.smtp.port, 587);
-        assert_eq!(config.email.subject, "{{ post.title }}");
+        assert_eq!(config.email.subject.get_ref(), "{{ post.title }}");
     }
 
     #[test]

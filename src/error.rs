@@ -80,6 +80,13 @@ pub enum Error {
         /// The operating system's reason.
         source: std::io::Error,
     },
+    /// Some recipients were refused for good; the rest were delivered.
+    #[error("{0}")]
+    SomeFailed(String),
+    /// The mail server could not be reached, or transient failures outlasted
+    /// the retries; what was delivered is recorded and a rerun continues.
+    #[error("{0}")]
+    Transient(String),
 }
 
 fn list_problems(problems: &[Problem]) -> String {
@@ -102,6 +109,8 @@ impl Error {
         match self {
             // Both leave every output as it was: SPEC's "bad input, nothing written".
             Error::Invalid(_) | Error::Io { .. } => 2,
+            Error::SomeFailed(_) => 1,
+            Error::Transient(_) => 3,
         }
     }
 }

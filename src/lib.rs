@@ -1,8 +1,9 @@
 //! digest-feed: turns a Jekyll posts folder of daily digests into RSS 2.0,
-//! Atom 1.0 and JSON Feed 1.1.
+//! Atom 1.0 and JSON Feed 1.1, and mails each new post to its subscribers.
 //!
 //! Data flows one way: [`config`] and [`posts_folder`] read, [`post`] models
-//! and renders, [`feed`] turns the model into bytes, [`output`] writes them.
+//! and renders, [`feed`] and [`email`] turn the model into bytes, [`output`]
+//! writes them and [`mail`] sends them.
 
 pub mod build;
 pub mod check;
@@ -11,9 +12,11 @@ pub mod config;
 pub mod email;
 pub mod error;
 pub mod feed;
+pub mod mail;
 pub mod output;
 pub mod post;
 pub mod posts_folder;
+pub mod preview;
 pub mod report;
 
 use cli::{Cli, Command};
@@ -28,5 +31,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     match &cli.command {
         Command::Build(args) => build::run(&config, args, report),
         Command::Check(args) => check::run(&config, args, report),
+        Command::Preview(args) => preview::run(&config, args, report),
+        Command::Mail(args) => mail::run(&config, args, report),
     }
 }

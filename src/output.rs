@@ -27,8 +27,18 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<Written, Error> {
     };
     std::fs::create_dir_all(folder)
         .map_err(|err| Error::io("cannot create folder", folder, err))?;
-    let mut temp = tempfile::Builder::new()
-        .prefix(".digest-feed-")
+    // A temporary file is private (0600) by default, but these files are
+    // served: keep the mode of the file being replaced, else the usual 0644.
+    let permissions = std::fs::metadata(path)
+        .map(|meta| meta.permissions())
+        .ok()
+        .or_else(default_permissions);
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".digest-feed-");
+    if let Some(permissions) = permissions {
+        builder.permissions(permissions);
+    }
+    let mut temp = builder
         .tempfile_in(folder)
         .map_err(|err| Error::io("cannot create a temporary file in", folder, err))?;
     temp.write_all(bytes)
@@ -39,6 +49,17 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<Written, Error> {
     temp.persist(path)
         .map_err(|err| Error::io("cannot replace", path, err.error))?;
     Ok(Written::Changed)
+}
+
+#[cfg(unix)]
+fn default_permissions() -> Option<std::fs::Permissions> {
+    use std::os::unix::fs::PermissionsExt;
+    Some(std::fs::Permissions::from_mode(0o644))
+}
+
+#[cfg(not(unix))]
+fn default_permissions() -> Option<std::fs::Permissions> {
+    None
 }
 
 #[cfg(test)]
@@ -56,5 +77,23 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"two");
         let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("out")).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn outputs_are_readable_by_a_web_server_and_keep_their_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("feed.xml");
+        write_atomically(&path, b"one").unwrap();
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o644);
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomically(&path, b"two").unwrap();
+        assert_eq!(
+            mode(&path),
+            0o640,
+            "a replaced file keeps the mode its owner gave it"
+        );
     }
 }

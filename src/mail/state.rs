@@ -1,0 +1,431 @@
+//! The delivery state (SPEC §5): an SQLite database recording, per post and
+//! recipient, delivered or failed for good, committed as each message
+//! completes; and the lock that keeps two runs from sending at once.
+//!
+//! rusqlite lives here and nowhere else.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use crate::error::{Error, Location, Problem};
+
+/// The schema this program writes. Each entry of [`MIGRATIONS`] takes the
+/// state from version `index` to `index + 1`.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const MIGRATIONS: &[&str] = &[
+    // 0 → 1: posts by identity (URL), one row per post and recipient.
+    "CREATE TABLE posts (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL UNIQUE,
+        title TEXT NOT NULL,
+        published_at TEXT NOT NULL,
+        published_ts INTEGER NOT NULL,
+        started_at TEXT NOT NULL,
+        completed_at TEXT
+    );
+    CREATE TABLE deliveries (
+        post_id INTEGER NOT NULL REFERENCES posts(id),
+        email TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('delivered', 'failed')),
+        reply TEXT,
+        at TEXT NOT NULL,
+        PRIMARY KEY (post_id, email)
+    );",
+];
+
+/// How a recipient's message ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The server accepted it.
+    Delivered,
+    /// The server refused it for good; its reply.
+    Failed(String),
+}
+
+/// A post the state knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailedPost {
+    /// The state's id for it.
+    pub id: i64,
+    /// Its identity.
+    pub url: String,
+    /// Its title when it was first mailed.
+    pub title: String,
+    /// Its publication instant, RFC 3339.
+    pub published_at: String,
+    /// Its publication instant, seconds since the epoch.
+    pub published_ts: i64,
+    /// False while some recipients may still be owed it.
+    pub completed: bool,
+}
+
+/// What the state says of one post's recipients: address key → outcome.
+pub type Deliveries = HashMap<String, Outcome>;
+
+/// An open delivery state.
+#[derive(Debug)]
+pub struct State {
+    conn: Connection,
+    path: PathBuf,
+}
+
+fn unreadable(path: &Path, err: impl std::fmt::Display) -> Error {
+    Problem::new(
+        Location::file(path),
+        format!(
+            "the delivery state cannot be read ({err}); nothing was sent. Restore it from a backup, \
+             or move it aside only if every subscriber may get the newest post again"
+        ),
+    )
+    .into()
+}
+
+impl State {
+    /// Opens the state for a run that sends, creating it (and its folder)
+    /// when missing and upgrading an older schema in place.
+    pub fn open(path: &Path) -> Result<State, Error> {
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder)
+                .map_err(|err| Error::io("cannot create folder", folder, err))?;
+        }
+        let conn = Connection::open(path).map_err(|err| unreadable(path, err))?;
+        let state = State {
+            conn,
+            path: path.to_path_buf(),
+        };
+        state.prepare(true)?;
+        Ok(state)
+    }
+
+    /// Opens the state read-only (for `--dry-run` and `status`); `None` when
+    /// there is none yet.
+    pub fn open_read_only(path: &Path) -> Result<Option<State>, Error> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(|err| unreadable(path, err))?;
+        let state = State {
+            conn,
+            path: path.to_path_buf(),
+        };
+        state.prepare(false)?;
+        Ok(Some(state))
+    }
+
+    /// Checks the file is a state this program understands; when writable,
+    /// turns on WAL and brings the schema up to date.
+    fn prepare(&self, writable: bool) -> Result<(), Error> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(|err| unreadable(&self.path, err))?;
+        if version > SCHEMA_VERSION {
+            return Err(unreadable(
+                &self.path,
+                format!(
+                    "it was written by a newer digest-feed (schema {version}; this one knows up to {SCHEMA_VERSION})"
+                ),
+            ));
+        }
+        if version == 0 {
+            let tables: i64 = self
+                .conn
+                .query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))
+                .map_err(|err| unreadable(&self.path, err))?;
+            if tables > 0 {
+                return Err(unreadable(
+                    &self.path,
+                    "it is an SQLite database, but not digest-feed's",
+                ));
+            }
+        }
+        if !writable {
+            return Ok(());
+        }
+        // WAL: each commit is one append, and a kill -9 loses at most the
+        // transaction in flight. NORMAL skips the fsync per commit; a power
+        // cut may lose the last commits, a crash of this process cannot.
+        self.conn
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(|err| unreadable(&self.path, err))?;
+        for (from, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let to = from as i64 + 1;
+            self.conn
+                .execute_batch(&format!(
+                    "BEGIN IMMEDIATE; {migration}; PRAGMA user_version = {to}; COMMIT;"
+                ))
+                .map_err(|err| {
+                    unreadable(&self.path, format!("upgrading it to schema {to}: {err}"))
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Every post the state knows, oldest first.
+    pub fn posts(&self) -> Result<Vec<MailedPost>, Error> {
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT id, url, title, published_at, published_ts, completed_at IS NOT NULL
+                 FROM posts ORDER BY published_ts, id",
+            )
+            .map_err(|err| unreadable(&self.path, err))?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok(MailedPost {
+                    id: row.get(0)?,
+                    url: row.get(1)?,
+                    title: row.get(2)?,
+                    published_at: row.get(3)?,
+                    published_ts: row.get(4)?,
+                    completed: row.get(5)?,
+                })
+            })
+            .and_then(Iterator::collect)
+            .map_err(|err| unreadable(&self.path, err));
+        rows
+    }
+
+    /// What the state says of each recipient of the post with `url`.
+    pub fn deliveries(&self, url: &str) -> Result<Deliveries, Error> {
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT d.email, d.status, d.reply FROM deliveries d
+                 JOIN posts p ON p.id = d.post_id WHERE p.url = ?1",
+            )
+            .map_err(|err| unreadable(&self.path, err))?;
+        let rows = statement
+            .query_map([url], |row| {
+                let status: String = row.get(1)?;
+                let reply: Option<String> = row.get(2)?;
+                let outcome = if status == "delivered" {
+                    Outcome::Delivered
+                } else {
+                    Outcome::Failed(reply.unwrap_or_default())
+                };
+                Ok((row.get::<_, String>(0)?, outcome))
+            })
+            .and_then(Iterator::collect)
+            .map_err(|err| unreadable(&self.path, err));
+        rows
+    }
+
+    /// Records that mailing a post has begun (once; later calls return the
+    /// same id) and returns its id.
+    pub fn start_post(
+        &self,
+        url: &str,
+        title: &str,
+        published_at: &str,
+        published_ts: i64,
+    ) -> Result<i64, Error> {
+        self.conn
+            .execute(
+                "INSERT INTO posts (url, title, published_at, published_ts, started_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (url) DO NOTHING",
+                params![url, title, published_at, published_ts, now()],
+            )
+            .map_err(|err| self.write_error(err))?;
+        self.conn
+            .query_row("SELECT id FROM posts WHERE url = ?1", [url], |row| {
+                row.get(0)
+            })
+            .map_err(|err| self.write_error(err))
+    }
+
+    /// Records one recipient's outcome, committed before this returns.
+    pub fn record(&self, post_id: i64, email_key: &str, outcome: &Outcome) -> Result<(), Error> {
+        let (status, reply) = match outcome {
+            Outcome::Delivered => ("delivered", None),
+            Outcome::Failed(reply) => ("failed", Some(reply.as_str())),
+        };
+        self.conn
+            .execute(
+                "INSERT INTO deliveries (post_id, email, status, reply, at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (post_id, email) DO UPDATE SET status = excluded.status,
+                 reply = excluded.reply, at = excluded.at",
+                params![post_id, email_key, status, reply, now()],
+            )
+            .map(drop)
+            .map_err(|err| self.write_error(err))
+    }
+
+    /// Marks a post as sent to everyone it was owed to.
+    pub fn complete_post(&self, post_id: i64) -> Result<(), Error> {
+        self.conn
+            .execute(
+                "UPDATE posts SET completed_at = ?2 WHERE id = ?1 AND completed_at IS NULL",
+                params![post_id, now()],
+            )
+            .map(drop)
+            .map_err(|err| self.write_error(err))
+    }
+
+    fn write_error(&self, err: rusqlite::Error) -> Error {
+        Error::Transient(format!(
+            "cannot write the delivery state {}: {err}; what was recorded stands, a rerun continues",
+            self.path.display()
+        ))
+    }
+
+    /// The id of the post with `url`, if the state knows it.
+    pub fn post_id(&self, url: &str) -> Result<Option<i64>, Error> {
+        self.conn
+            .query_row("SELECT id FROM posts WHERE url = ?1", [url], |row| {
+                row.get(0)
+            })
+            .optional()
+            .map_err(|err| unreadable(&self.path, err))
+    }
+}
+
+fn now() -> String {
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .unwrap_or_else(|_| jiff::Timestamp::now())
+        .to_string()
+}
+
+/// Held while a run sends; released when dropped (or when the process dies).
+#[derive(Debug)]
+pub struct RunLock {
+    _file: File,
+}
+
+/// Takes the lock beside the state at `state_path`, waiting up to `wait`
+/// for a run that holds it to finish.
+pub fn lock(state_path: &Path, wait: Duration) -> Result<RunLock, Error> {
+    let mut lock_path = state_path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
+    if let Some(folder) = lock_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder)
+            .map_err(|err| Error::io("cannot create folder", folder, err))?;
+    }
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|err| Error::io("cannot open the lock file", &lock_path, err))?;
+    let deadline = Instant::now() + wait;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(RunLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(Error::Transient(format!(
+                    "another digest-feed mail run holds {} and did not finish within {} s; nothing was sent by this one",
+                    lock_path.display(),
+                    wait.as_secs()
+                )));
+            }
+            Err(std::fs::TryLockError::Error(err)) => {
+                return Err(Error::io("cannot lock", &lock_path, err));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state/state.db");
+        let state = State::open(&path).unwrap();
+        let id = state
+            .start_post(
+                "https://e.org/a.html",
+                "A",
+                "2025-12-24T08:15:00+09:00",
+                1766531700,
+            )
+            .unwrap();
+        assert_eq!(
+            state
+                .start_post("https://e.org/a.html", "A edited", "x", 0)
+                .unwrap(),
+            id,
+            "a post is known by its URL"
+        );
+        state
+            .record(id, "a@example.org", &Outcome::Delivered)
+            .unwrap();
+        state
+            .record(
+                id,
+                "b@example.org",
+                &Outcome::Failed("550 no such user".into()),
+            )
+            .unwrap();
+        drop(state);
+
+        let state = State::open_read_only(&path).unwrap().unwrap();
+        let posts = state.posts().unwrap();
+        assert_eq!(posts.len(), 1);
+        assert_eq!(posts[0].title, "A");
+        assert!(!posts[0].completed);
+        let deliveries = state.deliveries("https://e.org/a.html").unwrap();
+        assert_eq!(deliveries["a@example.org"], Outcome::Delivered);
+        assert_eq!(
+            deliveries["b@example.org"],
+            Outcome::Failed("550 no such user".into())
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_state_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        std::fs::write(&path, b"this is not a database, just some text").unwrap();
+        let err = State::open(&path).unwrap_err().to_string();
+        assert!(err.contains("the delivery state cannot be read"), "{err}");
+        assert!(State::open_read_only(&path).is_err());
+
+        let other = dir.path().join("other.db");
+        Connection::open(&other)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x)")
+            .unwrap();
+        let err = State::open(&other).unwrap_err().to_string();
+        assert!(err.contains("not digest-feed's"), "{err}");
+
+        let newer = dir.path().join("newer.db");
+        Connection::open(&newer)
+            .unwrap()
+            .execute_batch("PRAGMA user_version = 99")
+            .unwrap();
+        let err = State::open(&newer).unwrap_err().to_string();
+        assert!(err.contains("newer digest-feed (schema 99"), "{err}");
+    }
+
+    #[test]
+    fn a_second_lock_waits_then_gives_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let held = lock(&path, Duration::ZERO).unwrap();
+        let err = lock(&path, Duration::from_millis(200)).unwrap_err();
+        assert_eq!(err.exit_code(), 3);
+        assert!(
+            err.to_string()
+                .contains("another digest-feed mail run holds"),
+            "{err}"
+        );
+        drop(held);
+        lock(&path, Duration::ZERO).unwrap();
+    }
+}

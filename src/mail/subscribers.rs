@@ -1,0 +1,249 @@
+//! The subscriber list: `[[subscribers]]` in the config plus the optional
+//! `email.subscribers_file` CSV, every address checked and no one twice.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::config::Config;
+use crate::error::{Location, Problem};
+
+/// One subscriber, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscriber {
+    /// The address as written.
+    pub email: String,
+    /// The display name, on one line; empty for none.
+    pub name: String,
+    /// Only posts with one of these tags; empty for every post.
+    pub tags: Vec<String>,
+}
+
+impl Subscriber {
+    /// The address as the delivery state knows it: compared without case,
+    /// as every real mail system does.
+    pub fn key(&self) -> String {
+        address_key(&self.email)
+    }
+
+    /// Whether this subscriber wants a post with `tags`.
+    pub fn wants(&self, tags: &[String]) -> bool {
+        self.tags.is_empty()
+            || self
+                .tags
+                .iter()
+                .any(|wanted| tags.iter().any(|tag| tag.eq_ignore_ascii_case(wanted)))
+    }
+}
+
+/// The delivery state's key for an address.
+pub fn address_key(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Checks one address; the message says what is wrong with it.
+pub fn check_address(email: &str) -> Result<(), String> {
+    email
+        .parse::<lettre::Address>()
+        .map(drop)
+        .map_err(|err| format!("{email:?} is not a valid email address ({err})"))
+}
+
+/// A name as it may go into a To header: on one line, white space folded.
+fn one_line(name: &str) -> String {
+    name.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Every subscriber in the config and its CSV file; every problem found.
+pub fn load(config: &Config) -> Result<Vec<Subscriber>, Vec<Problem>> {
+    let mut found: Vec<(Location, Subscriber)> = Vec::new();
+    for entry in &config.subscribers {
+        found.push((
+            config.location(entry.email.span()),
+            Subscriber {
+                email: entry.email.get_ref().trim().to_string(),
+                name: one_line(&entry.name),
+                tags: entry.tags.clone(),
+            },
+        ));
+    }
+    let mut problems = Vec::new();
+    if let Some(file) = &config.email.subscribers_file {
+        let path = config.base_dir().join(file.get_ref());
+        match std::fs::read(&path) {
+            Ok(bytes) => match read_csv(&path, &bytes) {
+                Ok(rows) => found.extend(rows),
+                Err(mut more) => problems.append(&mut more),
+            },
+            Err(err) => problems.push(Problem::new(
+                config.location(file.span()),
+                format!(
+                    "[email] subscribers_file {}: cannot read it: {err}",
+                    path.display()
+                ),
+            )),
+        }
+    }
+    let mut first_seen: HashMap<String, Location> = HashMap::new();
+    let mut subscribers = Vec::with_capacity(found.len());
+    for (location, subscriber) in found {
+        if let Err(message) = check_address(&subscriber.email) {
+            problems.push(Problem::new(location, format!("subscriber: {message}")));
+            continue;
+        }
+        if let Some(first) = first_seen.get(&subscriber.key()) {
+            problems.push(Problem::new(
+                location,
+                format!(
+                    "subscriber {} is listed twice (first at {first}); remove one",
+                    subscriber.email
+                ),
+            ));
+            continue;
+        }
+        first_seen.insert(subscriber.key(), location);
+        subscribers.push(subscriber);
+    }
+    if problems.is_empty() {
+        Ok(subscribers)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Reads a subscribers CSV: a header row naming `email` and optionally
+/// `name` and `tags` (tags separated by spaces), in any order.
+pub fn read_csv(path: &Path, bytes: &[u8]) -> Result<Vec<(Location, Subscriber)>, Vec<Problem>> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_reader(bytes);
+    let header_problem = |message: String| vec![Problem::new(Location::line(path, 1), message)];
+    let headers = reader
+        .headers()
+        .map_err(|err| header_problem(format!("cannot read the header row: {err}")))?
+        .clone();
+    let column = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let Some(email_at) = column("email") else {
+        return Err(header_problem(
+            "the header row has no `email` column; start the file with `email,name,tags`".into(),
+        ));
+    };
+    let (name_at, tags_at) = (column("name"), column("tags"));
+    let mut rows = Vec::new();
+    let mut problems = Vec::new();
+    for record in reader.records() {
+        match record {
+            Ok(record) => {
+                let line = record.position().map_or(0, |p| p.line() as usize);
+                let cell = |at: Option<usize>| at.and_then(|at| record.get(at)).unwrap_or("");
+                rows.push((
+                    Location::line(path, line),
+                    Subscriber {
+                        email: cell(Some(email_at)).to_string(),
+                        name: one_line(cell(name_at)),
+                        tags: cell(tags_at).split_whitespace().map(String::from).collect(),
+                    },
+                ));
+            }
+            Err(err) => {
+                let line = err.position().map_or(1, |p| p.line() as usize);
+                let message = match err.kind() {
+                    csv::ErrorKind::Utf8 { .. } => {
+                        "the row is not valid UTF-8; save the file as UTF-8".to_string()
+                    }
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => format!(
+                        "the row has {len} fields but the header has {expected_len}; quote a field that holds a comma"
+                    ),
+                    _ => format!("cannot read the row: {err}"),
+                };
+                problems.push(Problem::new(Location::line(path, line), message));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(rows)
+    } else {
+        Err(problems)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(text: &str) -> Config {
+        Config::parse(text, Path::new("site/config.toml")).unwrap()
+    }
+
+    fn problems(config: &Config) -> Vec<String> {
+        load(config)
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn bad_and_duplicate_addresses_name_their_lines() {
+        let config = config(
+            "[site]\nurl = \"https://e.org\"\n\
+             [[subscribers]]\nemail = \"a@example.org\"\n\
+             [[subscribers]]\nemail = \"not an address\"\n\
+             [[subscribers]]\nemail = \"A@Example.org\"\n",
+        );
+        assert_eq!(
+            problems(&config),
+            [
+                "site/config.toml:6: subscriber: \"not an address\" is not a valid email address (Missing domain or user)",
+                "site/config.toml:8: subscriber A@Example.org is listed twice (first at site/config.toml:4); remove one",
+            ]
+        );
+    }
+
+    #[test]
+    fn csv_rows_are_read_with_lines() {
+        let rows = read_csv(
+            Path::new("subs.csv"),
+            b"email,name,tags\nkim@example.org,\"Kim, \"\"the reader\"\"\",papers ml\nlee@example.org,,\n",
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].0, Location::line("subs.csv", 2));
+        assert_eq!(rows[0].1.name, "Kim, \"the reader\"");
+        assert_eq!(rows[0].1.tags, ["papers", "ml"]);
+        assert_eq!(rows[1].1.name, "");
+        assert!(rows[1].1.tags.is_empty());
+    }
+
+    #[test]
+    fn csv_problems_name_their_lines() {
+        let err = read_csv(Path::new("subs.csv"), b"mail,name\nx@example.org,X\n").unwrap_err();
+        assert_eq!(
+            err[0].to_string(),
+            "subs.csv:1: the header row has no `email` column; start the file with `email,name,tags`"
+        );
+        let err = read_csv(
+            Path::new("subs.csv"),
+            b"email,name\nx@example.org,X,extra\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err[0].to_string(),
+            "subs.csv:2: the row has 3 fields but the header has 2; quote a field that holds a comma"
+        );
+    }
+
+    #[test]
+    fn names_stay_on_one_line_and_tags_filter() {
+        let config = config(
+            "[site]\nurl = \"https://e.org\"\n[[subscribers]]\nemail = \"a@example.org\"\nname = \"Evil\\r\\nBcc: x@example.org\"\ntags = [\"ML\"]\n",
+        );
+        let subscribers = load(&config).unwrap();
+        assert_eq!(subscribers[0].name, "Evil Bcc: x@example.org");
+        assert!(subscribers[0].wants(&["ml".into(), "papers".into()]));
+        assert!(!subscribers[0].wants(&["papers".into()]));
+    }
+}

@@ -1,0 +1,319 @@
+//! SMTP delivery through lettre's pooled transport: TLS modes, AUTH with
+//! the password from the environment, a rate limit, and retries of what
+//! the server says may work later.
+
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use lettre::Transport as _;
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::transport::smtp::{PoolConfig, SmtpTransport};
+
+use crate::config::{Config, TlsMode};
+use crate::error::{Location, Problem};
+
+/// Why one message was not delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// A 5xx reply about this message: retrying will not help.
+    Permanent(String),
+    /// A 4xx reply, a timeout or a dropped connection that outlasted the retries.
+    Transient(String),
+    /// Nothing can be sent in this run: the server cannot be reached, its
+    /// certificate is not trusted, or it refused the login.
+    Fatal(String),
+}
+
+impl SendError {
+    /// Whether a later attempt may succeed (lettre's `is_transient()`, plus
+    /// network failures).
+    pub fn is_transient(&self) -> bool {
+        !matches!(self, SendError::Permanent(_))
+    }
+}
+
+/// Reply codes about the login, not the recipient: every message would get
+/// them, so they stop the run instead of failing everyone.
+const LOGIN_CODES: &[&str] = &["530", "534", "535", "538"];
+
+/// A connection pool to the configured server.
+pub struct Transport {
+    smtp: SmtpTransport,
+    retries: u32,
+    /// The earliest instant the next message may start, for `rate_per_second`.
+    next_slot: Option<(Mutex<Instant>, Duration)>,
+    describe: String,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("server", &self.describe)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks `[smtp]` without connecting. `need_password` is false for a dry
+/// run, which never logs in.
+pub fn check_settings(config: &Config, need_password: bool) -> Vec<Problem> {
+    let smtp = &config.smtp;
+    let mut problems = Vec::new();
+    let host = smtp.host.get_ref().trim();
+    if host.is_empty() {
+        problems.push(Problem::new(
+            config.location(smtp.host.span()),
+            "[smtp] host is empty; name the mail server, e.g. host = \"smtp.example.org\"",
+        ));
+    } else if *smtp.tls.get_ref() == TlsMode::None && !is_loopback(host) {
+        problems.push(Problem::new(
+            config.location(smtp.tls.span()),
+            format!(
+                "[smtp] tls = \"none\" sends the password and every message in clear text, so it is \
+                 allowed only for a server on this machine, not {host:?}; use \"starttls\" or \"tls\""
+            ),
+        ));
+    }
+    if smtp.connections == 0 {
+        problems.push(Problem::new(
+            config.location(0..0),
+            "[smtp] connections must be at least 1",
+        ));
+    }
+    if !(smtp.rate_per_second >= 0.0 && smtp.rate_per_second.is_finite()) {
+        problems.push(Problem::new(
+            config.location(0..0),
+            "[smtp] rate_per_second must be 0 (no limit) or a positive number",
+        ));
+    }
+    if let Some(ca_file) = &smtp.ca_file {
+        let path = config.base_dir().join(ca_file);
+        if let Err(err) = std::fs::read(&path) {
+            problems.push(Problem::new(
+                Location::file(&config.path),
+                format!("[smtp] ca_file {}: cannot read it: {err}", path.display()),
+            ));
+        }
+    }
+    if need_password && !smtp.username.is_empty() && password(config).is_none() {
+        problems.push(Problem::new(
+            Location::file(&config.path),
+            format!(
+                "[smtp] username is set but the environment variable {} that password_env names is not; \
+                 export it with the SMTP password",
+                smtp.password_env
+            ),
+        ));
+    }
+    problems
+}
+
+fn password(config: &Config) -> Option<String> {
+    std::env::var(&config.smtp.password_env).ok()
+}
+
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+impl Transport {
+    /// A transport for `[smtp]`, which [`check_settings`] has passed.
+    pub fn new(config: &Config) -> Result<Transport, Problem> {
+        let smtp = &config.smtp;
+        let host = smtp.host.get_ref().trim().to_string();
+        let at_config = || Location::file(&config.path);
+        let tls_parameters = || -> Result<TlsParameters, Problem> {
+            let mut builder = TlsParameters::builder(host.clone());
+            if let Some(ca_file) = &smtp.ca_file {
+                let path = config.base_dir().join(ca_file);
+                let pem = std::fs::read(&path).map_err(|err| {
+                    Problem::new(
+                        at_config(),
+                        format!("[smtp] ca_file {}: {err}", path.display()),
+                    )
+                })?;
+                let certificate = Certificate::from_pem(&pem).map_err(|err| {
+                    Problem::new(
+                        at_config(),
+                        format!(
+                            "[smtp] ca_file {} is not a PEM certificate: {err}",
+                            path.display()
+                        ),
+                    )
+                })?;
+                builder = builder.add_root_certificate(certificate);
+            }
+            builder
+                .build_rustls()
+                .map_err(|err| Problem::new(at_config(), format!("[smtp] TLS settings: {err}")))
+        };
+        let tls = match smtp.tls.get_ref() {
+            TlsMode::Tls => Tls::Wrapper(tls_parameters()?),
+            TlsMode::Starttls => Tls::Required(tls_parameters()?),
+            TlsMode::None => Tls::None,
+        };
+        let mut builder = SmtpTransport::builder_dangerous(&host)
+            .port(smtp.port)
+            .tls(tls)
+            .timeout(Some(Duration::from_secs(smtp.timeout_s.max(1))))
+            .pool_config(PoolConfig::new().max_size(smtp.connections.max(1)));
+        if !smtp.username.is_empty() {
+            let secret = password(config).unwrap_or_default();
+            builder = builder.credentials(Credentials::new(smtp.username.clone(), secret));
+        }
+        let next_slot = (smtp.rate_per_second > 0.0).then(|| {
+            (
+                Mutex::new(Instant::now()),
+                Duration::from_secs_f64(1.0 / smtp.rate_per_second),
+            )
+        });
+        Ok(Transport {
+            smtp: builder.build(),
+            retries: smtp.retries,
+            next_slot,
+            describe: format!("{host}:{}", smtp.port),
+        })
+    }
+
+    /// `host:port`, for messages.
+    pub fn server(&self) -> &str {
+        &self.describe
+    }
+
+    /// Sends `bytes`, retrying transient failures with exponential backoff
+    /// and jitter, up to `smtp.retries` times.
+    pub fn send(&self, envelope: &Envelope, bytes: &[u8]) -> Result<(), SendError> {
+        let mut attempt = 0;
+        loop {
+            self.wait_for_slot();
+            let error = match self.smtp.send_raw(envelope, bytes) {
+                Ok(_) => return Ok(()),
+                Err(err) => self.classify(&err),
+            };
+            if !matches!(error, SendError::Transient(_)) || attempt >= self.retries {
+                return Err(match error {
+                    // A connection that never worked after every retry: the
+                    // server is unreachable for every message, not just this one.
+                    SendError::Transient(reply) if !reply.starts_with('4') => {
+                        SendError::Fatal(reply)
+                    }
+                    other => other,
+                });
+            }
+            std::thread::sleep(backoff(attempt));
+            attempt += 1;
+        }
+    }
+
+    fn wait_for_slot(&self) {
+        if let Some((next, interval)) = &self.next_slot {
+            let start = {
+                let mut next = next.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let start = (*next).max(Instant::now());
+                *next = start + *interval;
+                start
+            };
+            let now = Instant::now();
+            if start > now {
+                std::thread::sleep(start - now);
+            }
+        }
+    }
+
+    fn classify(&self, err: &lettre::transport::smtp::Error) -> SendError {
+        let reply = reply_text(err);
+        if err.is_permanent() {
+            if LOGIN_CODES.iter().any(|code| reply.starts_with(code)) {
+                return SendError::Fatal(format!("{} refused the login: {reply}", self.describe));
+            }
+            SendError::Permanent(reply)
+        } else if err.is_transient() {
+            SendError::Transient(reply)
+        } else if err.is_tls() {
+            SendError::Fatal(format!(
+                "TLS with {} failed: {reply}; if the server uses a private CA, set [smtp] ca_file",
+                self.describe
+            ))
+        } else {
+            SendError::Transient(format!("cannot talk to {}: {reply}", self.describe))
+        }
+    }
+}
+
+/// The server's reply (`550 5.1.1 no such user`), or lettre's description
+/// of a failure that had no reply.
+fn reply_text(err: &lettre::transport::smtp::Error) -> String {
+    use std::error::Error as _;
+    let mut detail = String::new();
+    let mut source = err.source();
+    while let Some(inner) = source {
+        if !detail.is_empty() {
+            detail.push_str(": ");
+        }
+        detail.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    let detail = detail.split_whitespace().collect::<Vec<_>>().join(" ");
+    match err.status() {
+        Some(code) => format!("{code} {detail}").trim_end().to_string(),
+        None if detail.is_empty() => err.to_string(),
+        None => format!("{err}"),
+    }
+}
+
+/// 0.5 s, 1 s, 2 s, … capped at 30 s, each with up to 50 % added at random
+/// so that parallel connections do not retry in step.
+fn backoff(attempt: u32) -> Duration {
+    let base = Duration::from_millis(500).saturating_mul(1 << attempt.min(6));
+    let base = base.min(Duration::from_secs(30));
+    let jitter = base.mul_f64(fastrand::f64() * 0.5);
+    base + jitter
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        for host in ["localhost", "127.0.0.1", "::1", "[::1]", "127.0.0.53"] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in ["smtp.example.org", "10.0.0.1", "localhost.example.org"] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn tls_none_is_refused_for_a_remote_host() {
+        let config = Config::parse(
+            "[site]\nurl = \"https://e.org\"\n[smtp]\nhost = \"smtp.example.org\"\ntls = \"none\"\n",
+            std::path::Path::new("config.toml"),
+        )
+        .unwrap();
+        let problems = check_settings(&config, false);
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0]
+                .to_string()
+                .starts_with("config.toml:5: [smtp] tls = \"none\" sends the password"),
+            "{}",
+            problems[0]
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(
+            backoff(0) >= Duration::from_millis(500) && backoff(0) <= Duration::from_millis(750)
+        );
+        assert!(backoff(3) >= Duration::from_secs(4));
+        assert!(backoff(20) <= Duration::from_secs(45));
+    }
+}
