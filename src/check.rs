@@ -1,8 +1,10 @@
-//! `digest-feed check`: every problem in the config and the posts, not just the first.
+//! `digest-feed check`: every problem in the config, the posts, the email
+//! templates and the subscribers, not just the first.
 
 use crate::cli::CheckArgs;
 use crate::config::Config;
 use crate::error::{Error, Problem};
+use crate::mail;
 use crate::post::{self, Rules};
 use crate::posts_folder;
 use crate::report::Report;
@@ -25,14 +27,32 @@ pub fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(), Erro
             problems.push(problem);
         }
     }
+    // A feeds-only site sets nothing of [email]; once it names a sender or
+    // subscribers, everything `mail` reads is checked too.
+    let mails = config.email.from.is_some()
+        || !config.subscribers.is_empty()
+        || config.email.subscribers_file.is_some();
+    let mut subscribers = 0;
+    if mails {
+        match mail::setup(config) {
+            Ok(setup) => subscribers = setup.subscribers.len(),
+            Err(mut more) => problems.append(&mut more),
+        }
+        problems.extend(mail::transport::check_settings(config, false));
+    }
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }
     report.result(format!(
-        "{}: config and {} post files are valid ({} published now)",
+        "{}: config and {} post files are valid ({} published now){}",
         config.path.display(),
         total,
-        visible.len()
+        visible.len(),
+        if mails {
+            format!("; email templates compile; {subscribers} subscribers")
+        } else {
+            String::new()
+        }
     ));
     Ok(())
 }

@@ -1,0 +1,212 @@
+"""`digest-feed mail` against a real SMTP server (aiosmtpd on loopback):
+who gets what, exactly once; the messages read by Python's MIME parser;
+the delivery state read with sqlite3."""
+
+import email
+import email.policy
+import re
+import shutil
+import sqlite3
+import textwrap
+
+import pytest
+
+from conftest import ROOT, Site
+from smtp_server import SmtpServer, free_port
+
+EXAMPLE_POSTS = ROOT / "example" / "_posts"
+NEWEST_TITLE = "Daily Papers — 2025-12-24"
+
+SUBSCRIBERS = """
+[[subscribers]]
+email = "kim@example.org"
+name = 'Kim, "the Reader"'
+
+[[subscribers]]
+email = "hangul@example.org"
+name = "김철수"
+
+[[subscribers]]
+email = "plain@example.org"
+
+[[subscribers]]
+email = "robots@example.org"
+name = "Only Robotics"
+tags = ["robotics"]
+"""
+WANTED = ["hangul@example.org", "kim@example.org", "plain@example.org"]
+
+
+def config(port: int, extra: str = "") -> str:
+    return textwrap.dedent(
+        f"""\
+        [site]
+        title = "Daily Papers"
+        url = "https://papers.example.org"
+        language = "ko"
+        timezone = "Asia/Seoul"
+
+        [email]
+        from = "Daily Papers <papers@example.org>"
+        list_unsubscribe = "https://papers.example.org/unsubscribe?email={{{{ subscriber.email | urlencode }}}}"
+
+        [smtp]
+        host = "127.0.0.1"
+        port = {port}
+        tls = "none"
+        connections = 2
+        timeout_s = 5
+        retries = 1
+        """
+    ) + extra + SUBSCRIBERS
+
+
+@pytest.fixture
+def server():
+    with SmtpServer() as smtp:
+        yield smtp
+
+
+@pytest.fixture
+def site(tmp_path, server):
+    shutil.copytree(EXAMPLE_POSTS, tmp_path / "_posts")
+    (tmp_path / "config.toml").write_text(config(server.port), encoding="utf-8")
+    return Site(tmp_path)
+
+
+def deliveries(site: Site):
+    with sqlite3.connect(site.path / ".digest-feed" / "state.db") as db:
+        return sorted(
+            db.execute(
+                "SELECT p.title, d.email, d.status, d.reply FROM deliveries d JOIN posts p ON p.id = d.post_id"
+            ).fetchall()
+        )
+
+
+def mail(site: Site, *args: str, code: int = 0):
+    result = site.run("mail", *args)
+    assert result.returncode == code, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    return result
+
+
+def add_post(site: Site, name: str, title: str, date: str, tags: str = "[papers]"):
+    (site.path / "_posts" / name).write_text(
+        f"---\ntitle: \"{title}\"\ndate: {date}\ntags: {tags}\n---\n\n"
+        "# 1. [A new paper](https://arxiv.org/abs/2512.00001)\n\nGoal: something new.\n",
+        encoding="utf-8",
+    )
+
+
+def test_first_run_rerun_new_post_and_edited_post(site, server):
+    # First run: only the newest post, to every subscriber but the one whose tags it lacks.
+    result = mail(site)
+    assert server.recorder.recipients() == WANTED
+    subjects = {m["Subject"] for _, m, _ in server.recorder.messages}
+    assert subjects == {NEWEST_TITLE}
+    assert "1 skipped: not subscribed to its tags" in result.stdout
+    assert [row[:3] for row in deliveries(site)] == [(NEWEST_TITLE, a, "delivered") for a in WANTED]
+
+    # A rerun sends nothing new.
+    server.recorder.clear()
+    result = mail(site)
+    assert server.recorder.messages == []
+    assert "Nothing new to mail" in result.stdout
+
+    # A new post goes out alone (the older, never-mailed archive stays unsent).
+    add_post(site, "2025-12-25-daily-papers.md", "Daily Papers — 2025-12-25", "2025-12-25 08:00:00")
+    mail(site)
+    assert server.recorder.recipients() == WANTED
+    assert {m["Subject"] for _, m, _ in server.recorder.messages} == {"Daily Papers — 2025-12-25"}
+
+    # Fixing a typo in a mailed post mails nothing again: a post is its URL.
+    server.recorder.clear()
+    path = site.path / "_posts" / "2025-12-24-daily-papers.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("Segment Anything", "Segment Anything (fixed)"), encoding="utf-8")
+    mail(site)
+    assert server.recorder.messages == []
+    assert len(deliveries(site)) == 6
+
+
+def test_messages_read_by_a_mime_parser(site, server):
+    mail(site)
+    messages = {rcpts[0]: m for rcpts, m, _ in server.recorder.messages}
+    assert sorted(messages) == WANTED
+    post = (EXAMPLE_POSTS / "2025-12-24-daily-papers.md").read_text(encoding="utf-8")
+    papers = re.findall(r"^# \d+\. \[(.+?)\]\((.+?)\)", post, re.M)
+    assert len(papers) == 3
+    for address, message in messages.items():
+        assert message.get_content_type() == "multipart/alternative"
+        parts = {part.get_content_type(): part.get_content() for part in message.iter_parts()}
+        assert sorted(parts) == ["text/html", "text/plain"]
+        assert message["Subject"] == NEWEST_TITLE, "the RFC 2047 subject decodes to the title"
+        assert message["From"].addresses[0].addr_spec == "papers@example.org"
+        assert message["Date"].datetime is not None
+        assert message["List-Id"] == "Daily Papers <daily-papers.papers.example.org>"
+        assert message["List-Unsubscribe"] == f"<https://papers.example.org/unsubscribe?email={address.replace('@', '%40')}>"
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        html, text = parts["text/html"], parts["text/plain"]
+        for title, url in papers:
+            assert title in html and url in html, title
+            assert url in text, url
+        assert "<style" not in html and "<script" not in html
+        assert 'style="' in html
+    names = {address: message["To"].addresses[0].display_name for address, message in messages.items()}
+    assert names == {"kim@example.org": 'Kim, "the Reader"', "hangul@example.org": "김철수", "plain@example.org": ""}
+    ids = [m["Message-ID"] for m in messages.values()]
+    assert len(set(ids)) == 3 and all(re.fullmatch(r"<[0-9a-f]{32}@example\.org>", i) for i in ids)
+
+
+def test_a_recipient_refused_for_good(site, server):
+    server.recorder.reject["hangul@example.org"] = "550 5.1.1 <hangul@example.org>: Recipient address rejected"
+    result = mail(site, code=1)
+    assert server.recorder.recipients() == ["kim@example.org", "plain@example.org"]
+    assert "hangul@example.org: 550 5.1.1 <hangul@example.org>: Recipient address rejected" in result.stderr
+    assert ("Daily Papers — 2025-12-24", "hangul@example.org", "failed", "550 5.1.1 <hangul@example.org>: Recipient address rejected") in deliveries(site)
+
+    # A plain rerun resends to no one; --retry-failed tries the refused one again.
+    server.recorder.clear()
+    mail(site)
+    assert server.recorder.messages == []
+    server.recorder.reject.clear()
+    mail(site, "--retry-failed")
+    assert server.recorder.recipients() == ["hangul@example.org"]
+    assert all(row[2] == "delivered" for row in deliveries(site))
+
+
+def test_a_test_send_records_nothing(site, server):
+    result = mail(site, "--to", "editor@example.org", "--post", "2025-12-23")
+    assert server.recorder.recipients() == ["editor@example.org"]
+    assert server.recorder.messages[0][1]["Subject"] == "Daily Papers — 2025-12-23"
+    assert not (site.path / ".digest-feed" / "state.db").exists(), result.stdout
+    # The subscribers still get the newest post on the first real run.
+    server.recorder.clear()
+    mail(site)
+    assert server.recorder.recipients() == WANTED
+
+
+def test_dry_run_needs_no_server_and_writes_eml(tmp_path):
+    shutil.copytree(EXAMPLE_POSTS, tmp_path / "_posts")
+    (tmp_path / "config.toml").write_text(config(free_port()), encoding="utf-8")
+    site = Site(tmp_path)
+    result = mail(site, "--dry-run", "--eml-dir", "eml")
+    assert not (tmp_path / ".digest-feed" / "state.db").exists(), "a dry run records nothing"
+    lines = [line for line in result.stdout.splitlines() if "would send to" in line]
+    assert len(lines) == 3, result.stdout
+    assert all(NEWEST_TITLE in line and "KB" in line for line in lines)
+    emls = sorted((tmp_path / "eml").glob("*.eml"))
+    assert [p.name for p in emls] == [f"2025-12-24-{a}.eml" for a in WANTED]
+    for path in emls:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert message["Subject"] == NEWEST_TITLE
+        assert message.get_content_type() == "multipart/alternative"
+        assert b"\r\n" in path.read_bytes(), "the exact wire bytes, CRLF line ends"
+
+
+def test_bad_subscribers_are_found_before_anything_is_sent(site, server):
+    text = (site.path / "config.toml").read_text(encoding="utf-8")
+    text += '\n[[subscribers]]\nemail = "not-an-address"\n\n[[subscribers]]\nemail = "KIM@example.org"\n'
+    (site.path / "config.toml").write_text(text, encoding="utf-8")
+    result = mail(site, code=2)
+    assert server.recorder.messages == []
+    assert re.search(r'config\.toml:\d+: subscriber: "not-an-address" is not a valid email address', result.stderr)
+    assert re.search(r"config\.toml:\d+: subscriber KIM@example.org is listed twice \(first at config\.toml:\d+\)", result.stderr)
