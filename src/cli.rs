@@ -46,6 +46,8 @@ pub enum Command {
     Preview(PreviewArgs),
     /// Mail new posts to the subscribers (once each), or a test send with --to.
     Mail(MailArgs),
+    /// Show the delivery state: each post mailed, its failures, and what `mail` would send next.
+    Status,
 }
 
 /// `build`'s options.

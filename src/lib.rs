@@ -33,5 +33,6 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Check(args) => check::run(&config, args, report),
         Command::Preview(args) => preview::run(&config, args, report),
         Command::Mail(args) => mail::run(&config, args, report),
+        Command::Status => mail::status(&config, report),
     }
 }

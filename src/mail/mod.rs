@@ -222,6 +222,68 @@ pub fn run(config: &Config, args: &MailArgs, report: Report) -> Result<(), Error
     }
 }
 
+/// Runs `status`: what the state records, and what the next `mail` would send.
+pub fn status(config: &Config, report: Report) -> Result<(), Error> {
+    let setup = setup(config).map_err(Error::Invalid)?;
+    let state = State::open_read_only(&setup.state_path)?;
+    let posts = published_posts(config, None)?;
+    match &state {
+        None => report.result(format!(
+            "No delivery state yet ({}): nothing has been mailed.",
+            setup.state_path.display()
+        )),
+        Some(state) => {
+            report.result(format!("Delivery state {}:", setup.state_path.display()));
+            for mailed in state.posts()? {
+                let deliveries = state.deliveries(&mailed.url)?;
+                let delivered = deliveries
+                    .values()
+                    .filter(|o| **o == Outcome::Delivered)
+                    .count();
+                let mut failed: Vec<(&String, &String)> = deliveries
+                    .iter()
+                    .filter_map(|(address, outcome)| match outcome {
+                        Outcome::Failed(reply) => Some((address, reply)),
+                        Outcome::Delivered => None,
+                    })
+                    .collect();
+                failed.sort();
+                report.result(format!(
+                    "  {}  {:?}: {delivered} delivered, {} failed{}",
+                    mailed
+                        .published_at
+                        .get(..10)
+                        .unwrap_or(&mailed.published_at),
+                    mailed.title,
+                    failed.len(),
+                    if mailed.completed {
+                        ""
+                    } else {
+                        " (unfinished: the next run resumes it)"
+                    }
+                ));
+                for (address, reply) in failed {
+                    report.result(format!("      failed: {address}: {reply}"));
+                }
+            }
+        }
+    }
+    let plan = plan(&posts, None, &setup.subscribers, state.as_ref(), false)?;
+    if plan.is_empty() {
+        report.result("Next `digest-feed mail`: nothing new to send.");
+    }
+    for delivery in &plan {
+        report.result(format!(
+            "Next `digest-feed mail`: {:?} ({}) to {} recipients{}",
+            delivery.post.title,
+            delivery.post.source.display(),
+            delivery.recipients.len(),
+            skipped_note(delivery.not_wanted)
+        ));
+    }
+    Ok(())
+}
+
 /// Picks a post by its file path or its date `YYYY-MM-DD`.
 pub fn select<'a>(posts: &'a [Post], selector: &str) -> Result<&'a Post, Error> {
     let by_path = posts.iter().find(|post| {

@@ -163,6 +163,12 @@ def test_a_recipient_refused_for_good(site, server):
     assert "hangul@example.org: 550 5.1.1 <hangul@example.org>: Recipient address rejected" in result.stderr
     assert ("Daily Papers — 2025-12-24", "hangul@example.org", "failed", "550 5.1.1 <hangul@example.org>: Recipient address rejected") in deliveries(site)
 
+    status = site.run("status")
+    assert status.returncode == 0, status.stderr
+    assert '"Daily Papers — 2025-12-24": 2 delivered, 1 failed' in status.stdout
+    assert "failed: hangul@example.org: 550 5.1.1" in status.stdout
+    assert "Next `digest-feed mail`: nothing new to send." in status.stdout
+
     # A plain rerun resends to no one; --retry-failed tries the refused one again.
     server.recorder.clear()
     mail(site)
@@ -210,3 +216,33 @@ def test_bad_subscribers_are_found_before_anything_is_sent(site, server):
     assert server.recorder.messages == []
     assert re.search(r'config\.toml:\d+: subscriber: "not-an-address" is not a valid email address', result.stderr)
     assert re.search(r"config\.toml:\d+: subscriber KIM@example.org is listed twice \(first at config\.toml:\d+\)", result.stderr)
+
+
+def test_cr_lf_in_a_title_or_name_never_adds_a_header(tmp_path):
+    shutil.copytree(EXAMPLE_POSTS, tmp_path / "_posts")
+    text = config(free_port()) + '\n[[subscribers]]\nemail = "evil@example.org"\nname = "Evil\\r\\nBcc: victim@example.org"\n'
+    (tmp_path / "config.toml").write_text(text, encoding="utf-8")
+    site = Site(tmp_path)
+    (tmp_path / "_posts" / "2025-12-25-evil.md").write_text(
+        '---\ntitle: "Hello\\r\\nBcc: victim@example.org\\nX-Evil: 1"\ndate: 2025-12-25\n---\nBody\n', encoding="utf-8"
+    )
+    mail(site, "--dry-run", "--eml-dir", "eml")
+    emls = sorted((tmp_path / "eml").glob("*.eml"))
+    assert len(emls) == 4
+    for path in emls:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert message["Bcc"] is None and message["X-Evil"] is None, path.name
+        assert message["Subject"] == "Hello Bcc: victim@example.org X-Evil: 1"
+    evil = email.message_from_bytes((tmp_path / "eml" / "2025-12-25-evil@example.org.eml").read_bytes(), policy=email.policy.default)
+    assert evil["To"].addresses[0].display_name == "Evil Bcc: victim@example.org"
+
+
+def test_html_past_gmails_clip_is_warned_about(tmp_path):
+    shutil.copytree(EXAMPLE_POSTS, tmp_path / "_posts")
+    (tmp_path / "config.toml").write_text(config(free_port()), encoding="utf-8")
+    paragraphs = "\n\n".join(f"Paragraph {i}: " + "긴 문장입니다. " * 40 for i in range(200))
+    (tmp_path / "_posts" / "2025-12-25-long.md").write_text(
+        f"---\ntitle: Long\ndate: 2025-12-25\n---\n{paragraphs}\n", encoding="utf-8"
+    )
+    result = mail(Site(tmp_path), "--dry-run")
+    assert re.search(r"warning: _posts/2025-12-25-long\.md: the email's HTML is [\d.]+ KB, over the 102 KB where Gmail clips", result.stderr), result.stderr
