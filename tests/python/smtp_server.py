@@ -5,8 +5,12 @@ import email
 import email.policy
 import socket
 import threading
+import warnings
 
 from aiosmtpd.controller import Controller
+
+# The tests log in without TLS on loopback on purpose; aiosmtpd warns of it.
+warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
 
 
 def free_port() -> int:
@@ -46,11 +50,31 @@ class Recorder:
             self.messages.clear()
 
 
+class Login:
+    """aiosmtpd authenticator that accepts one user and password."""
+
+    def __init__(self, user: str, password: str):
+        self.user, self.password = user.encode(), password.encode()
+        self.logins = []
+
+    def __call__(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (self.user, self.password)
+        self.logins.append((mechanism, ok))
+        # handled=False: aiosmtpd itself answers a failure with 535.
+        return AuthResult(success=ok, handled=False)
+
+
 class SmtpServer:
-    def __init__(self):
+    def __init__(self, login: "Login | None" = None):
         self.port = free_port()
         self.recorder = Recorder()
-        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port, decode_data=False)
+        extra = {}
+        if login is not None:
+            # Loopback only, in a test: AUTH without TLS is allowed here.
+            extra = {"authenticator": login, "auth_required": True, "auth_require_tls": False}
+        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port, decode_data=False, **extra)
 
     def __enter__(self):
         self.controller.start()

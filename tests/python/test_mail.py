@@ -3,6 +3,8 @@ who gets what, exactly once; the messages read by Python's MIME parser;
 the delivery state read with sqlite3."""
 
 import email
+import os
+import subprocess
 import email.policy
 import re
 import shutil
@@ -11,8 +13,8 @@ import textwrap
 
 import pytest
 
-from conftest import ROOT, Site
-from smtp_server import SmtpServer, free_port
+from conftest import ROOT, Site, binary
+from smtp_server import Login, SmtpServer, free_port
 
 EXAMPLE_POSTS = ROOT / "example" / "_posts"
 NEWEST_TITLE = "Daily Papers — 2025-12-24"
@@ -246,3 +248,32 @@ def test_html_past_gmails_clip_is_warned_about(tmp_path):
     )
     result = mail(Site(tmp_path), "--dry-run")
     assert re.search(r"warning: _posts/2025-12-25-long\.md: the email's HTML is [\d.]+ KB, over the 102 KB where Gmail clips", result.stderr), result.stderr
+
+
+def test_login_with_the_password_from_the_environment(tmp_path):
+    password = "s3cret-Pa55word-never-printed"
+    login = Login("papers", password)
+    with SmtpServer(login) as server:
+        shutil.copytree(EXAMPLE_POSTS, tmp_path / "_posts")
+        text = config(server.port).replace('retries = 1', 'retries = 1\nusername = "papers"\npassword_env = "PAPERS_SMTP_PASSWORD"')
+        (tmp_path / "config.toml").write_text(text, encoding="utf-8")
+        site = Site(tmp_path)
+
+        # Without the variable: a clear error naming it, nothing sent.
+        result = mail(site, code=2)
+        assert "PAPERS_SMTP_PASSWORD" in result.stderr and server.recorder.messages == []
+
+        # A wrong password: the run stops (exit 3), nobody is recorded as failed.
+        wrong = subprocess.run([binary(), "mail"], cwd=tmp_path, capture_output=True, text=True,
+                               env={**os.environ, "PAPERS_SMTP_PASSWORD": "wrong-password"}, timeout=60)
+        assert wrong.returncode == 3, wrong.stderr
+        assert "refused the login: 535" in wrong.stderr
+        assert deliveries(site) == []
+
+        right = subprocess.run([binary(), "-v", "mail"], cwd=tmp_path, capture_output=True, text=True,
+                               env={**os.environ, "PAPERS_SMTP_PASSWORD": password}, timeout=60)
+        assert right.returncode == 0, right.stderr
+        assert server.recorder.recipients() == WANTED
+        assert any(ok for _, ok in login.logins)
+        for output in (result, wrong, right):
+            assert password not in output.stdout + output.stderr
