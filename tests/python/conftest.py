@@ -11,6 +11,11 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 
 
+def pytest_configure(config):
+    # The mail tests log in without TLS on loopback on purpose; aiosmtpd warns of it.
+    config.addinivalue_line("filterwarnings", "ignore:Requiring AUTH while not requiring TLS:UserWarning")
+
+
 def binary() -> str:
     path = os.environ.get("DIGEST_FEED_BIN", str(ROOT / "target" / "debug" / "digest-feed"))
     if not os.path.exists(path):

@@ -5,12 +5,8 @@ import email
 import email.policy
 import socket
 import threading
-import warnings
 
 from aiosmtpd.controller import Controller
-
-# The tests log in without TLS on loopback on purpose; aiosmtpd warns of it.
-warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
 
 
 def free_port() -> int:
