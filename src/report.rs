@@ -1,4 +1,5 @@
-//! Prints what a command did, at the verbosity the user chose.
+//! Prints what a command did, at the verbosity the user chose, and shows
+//! progress on a terminal. indicatif lives here and nowhere else.
 
 /// Where progress and warnings go.
 #[derive(Debug, Clone, Copy)]
@@ -30,5 +31,42 @@ impl Report {
     /// A warning (stderr), shown even when quiet.
     pub fn warning(&self, line: impl AsRef<str>) {
         eprintln!("warning: {}", line.as_ref());
+    }
+}
+
+/// A progress bar on stderr: drawn only on a terminal and when not quiet,
+/// so cron mail and logs get the summary lines alone.
+#[derive(Debug)]
+pub struct Progress {
+    bar: indicatif::ProgressBar,
+}
+
+impl Report {
+    /// A progress bar counting to `total`, labelled `label`.
+    pub fn progress(&self, total: usize, label: &str) -> Progress {
+        let bar = if self.quiet {
+            indicatif::ProgressBar::hidden()
+        } else {
+            indicatif::ProgressBar::new(total as u64)
+        };
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{msg} [{bar:30}] {pos}/{len} ({per_sec}, {eta} left)",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(label.to_string());
+        Progress { bar }
+    }
+}
+
+impl Progress {
+    /// One more done.
+    pub fn inc(&self) {
+        self.bar.inc(1);
+    }
+
+    /// Removes the bar, leaving the lines printed around it.
+    pub fn finish(self) {
+        self.bar.finish_and_clear();
     }
 }

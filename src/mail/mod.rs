@@ -504,6 +504,7 @@ fn send(
         let mut post_deferred = 0;
         let mut post_failed = 0;
         let mut record_error: Option<Error> = None;
+        let progress = report.progress(delivery.recipients.len(), &post.title);
         std::thread::scope(|scope| {
             let workers =
                 (config.smtp.connections.max(1) as usize).min(delivery.recipients.len().max(1));
@@ -546,6 +547,7 @@ fn send(
             }
             drop(sender);
             for result in results {
+                progress.inc();
                 let key = subscribers::address_key(&result.recipient.email);
                 let recorded = match &result.outcome {
                     Ok(()) => {
@@ -577,6 +579,7 @@ fn send(
                 }
             }
         });
+        progress.finish();
         if let Some(err) = record_error {
             return Err(err);
         }

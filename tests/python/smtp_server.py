@@ -63,8 +63,8 @@ class Login:
 
 
 class SmtpServer:
-    def __init__(self, login: "Login | None" = None):
-        self.port = free_port()
+    def __init__(self, login: "Login | None" = None, port: "int | None" = None):
+        self.port = port or free_port()
         self.recorder = Recorder()
         extra = {}
         if login is not None:

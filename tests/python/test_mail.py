@@ -277,3 +277,20 @@ def test_login_with_the_password_from_the_environment(tmp_path):
         assert any(ok for _, ok in login.logins)
         for output in (result, wrong, right):
             assert password not in output.stdout + output.stderr
+
+
+def test_server_down_then_back_resumes(tmp_path):
+    port = free_port()
+    shutil.copytree(EXAMPLE_POSTS, tmp_path / "_posts")
+    (tmp_path / "config.toml").write_text(config(port), encoding="utf-8")
+    site = Site(tmp_path)
+    result = mail(site, code=3)
+    assert "Connection refused" in result.stderr and "run `digest-feed mail` again to continue" in result.stderr
+    assert deliveries(site) == [], "nothing is recorded as delivered or failed"
+    status = site.run("status")
+    assert "(unfinished: the next run resumes it)" in status.stdout, status.stdout
+
+    with SmtpServer(port=port) as server:
+        mail(site)
+        assert server.recorder.recipients() == WANTED
+    assert [row[2] for row in deliveries(site)] == ["delivered"] * 3
