@@ -48,6 +48,26 @@ pub enum Command {
     Mail(MailArgs),
     /// Show the delivery state: each post mailed, its failures, and what `mail` would send next.
     Status,
+    /// Start a site: a commented config.toml, the default templates, an example post. Never overwrites.
+    Init(InitArgs),
+    /// Print shell completions (bash, zsh, fish) to standard output.
+    Completions(CompletionsArgs),
+}
+
+/// `init`'s options.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The site's folder (default: this one).
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+}
+
+/// `completions`' options.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 /// `build`'s options.
@@ -101,4 +121,58 @@ pub struct MailArgs {
     /// Try again the recipients whose server refused a post for good.
     #[arg(long)]
     pub retry_failed: bool,
+}
+
+/// The man page, as roff.
+pub fn man_page() -> Result<Vec<u8>, std::io::Error> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+    Ok(out)
+}
+
+/// Shell completions for `shell`.
+pub fn completions(shell: clap_complete::Shell) -> Vec<u8> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "digest-feed", &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shipped man page is the one this command line makes; run with
+    /// `UPDATE_MAN=1 cargo test man_page` after changing the command line.
+    #[test]
+    fn man_page_is_up_to_date() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/digest-feed.1");
+        let page = man_page().unwrap();
+        if std::env::var_os("UPDATE_MAN").is_some() {
+            std::fs::write(&path, &page).unwrap();
+        }
+        let shipped = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            shipped == page,
+            "docs/digest-feed.1 is stale: run UPDATE_MAN=1 cargo test man_page"
+        );
+        assert!(String::from_utf8(page).unwrap().contains(r"digest\-feed"));
+    }
+
+    #[test]
+    fn completions_name_every_command() {
+        let bash = String::from_utf8(completions(clap_complete::Shell::Bash)).unwrap();
+        for command in [
+            "build",
+            "check",
+            "preview",
+            "mail",
+            "status",
+            "init",
+            "completions",
+        ] {
+            assert!(bash.contains(command), "{command}");
+        }
+    }
 }

@@ -12,6 +12,7 @@ pub mod config;
 pub mod email;
 pub mod error;
 pub mod feed;
+pub mod init;
 pub mod mail;
 pub mod output;
 pub mod post;
@@ -27,6 +28,19 @@ use report::Report;
 /// Runs the command `cli` names.
 pub fn run(cli: Cli) -> Result<(), Error> {
     let report = Report::new(cli.global.quiet, cli.global.verbose);
+    // These two need no config: they make one, or print what the shell needs.
+    match &cli.command {
+        Command::Init(args) => return init::run(args, report),
+        Command::Completions(args) => {
+            use std::io::Write;
+            return std::io::stdout()
+                .write_all(&cli::completions(args.shell))
+                .map_err(|err| {
+                    Error::io("cannot write", std::path::Path::new("standard output"), err)
+                });
+        }
+        _ => {}
+    }
     let config = Config::load(&cli.global.config)?;
     match &cli.command {
         Command::Build(args) => build::run(&config, args, report),
@@ -34,5 +48,8 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Preview(args) => preview::run(&config, args, report),
         Command::Mail(args) => mail::run(&config, args, report),
         Command::Status => mail::status(&config, report),
+        Command::Init(_) | Command::Completions(_) => {
+            unreachable!("handled before the config is read")
+        }
     }
 }

@@ -51,6 +51,26 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<Written, Error> {
     Ok(Written::Changed)
 }
 
+/// Creates `path` holding `bytes` unless a file is already there, which is
+/// left alone: `Written::Unchanged`. For starting files a user then edits.
+pub fn create_new(path: &Path, bytes: &[u8]) -> Result<Written, Error> {
+    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder)
+            .map_err(|err| Error::io("cannot create folder", folder, err))?;
+    }
+    let mut file = match std::fs::File::create_new(path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Ok(Written::Unchanged);
+        }
+        Err(err) => return Err(Error::io("cannot create", path, err)),
+    };
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|err| Error::io("cannot write", path, err))?;
+    Ok(Written::Changed)
+}
+
 #[cfg(unix)]
 fn default_permissions() -> Option<std::fs::Permissions> {
     use std::os::unix::fs::PermissionsExt;

@@ -178,7 +178,8 @@ impl State {
                  FROM posts ORDER BY published_ts, id",
             )
             .map_err(|err| unreadable(&self.path, err))?;
-        let rows = statement
+        
+        statement
             .query_map([], |row| {
                 Ok(MailedPost {
                     id: row.get(0)?,
@@ -190,8 +191,7 @@ impl State {
                 })
             })
             .and_then(Iterator::collect)
-            .map_err(|err| unreadable(&self.path, err));
-        rows
+            .map_err(|err| unreadable(&self.path, err))
     }
 
     /// What the state says of each recipient of the post with `url`.
@@ -203,7 +203,8 @@ impl State {
                  JOIN posts p ON p.id = d.post_id WHERE p.url = ?1",
             )
             .map_err(|err| unreadable(&self.path, err))?;
-        let rows = statement
+        
+        statement
             .query_map([url], |row| {
                 let status: String = row.get(1)?;
                 let reply: Option<String> = row.get(2)?;
@@ -215,8 +216,7 @@ impl State {
                 Ok((row.get::<_, String>(0)?, outcome))
             })
             .and_then(Iterator::collect)
-            .map_err(|err| unreadable(&self.path, err));
-        rows
+            .map_err(|err| unreadable(&self.path, err))
     }
 
     /// Records that mailing a post has begun (once; later calls return the

@@ -1,0 +1,88 @@
+//! End-to-end tests of `init` and `completions`: a started site works as it is.
+
+use std::fs;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_digest-feed");
+
+fn run(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn init_starts_a_site_that_builds_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("blog");
+    let first = run(dir.path(), &["init", "blog"]);
+    assert!(first.status.success(), "{}", text(&first));
+    for file in ["config.toml", "templates/email.html", "templates/email.txt"] {
+        assert!(site.join(file).is_file(), "{file}");
+        assert!(
+            text(&first).contains(&format!("created blog/{file}")),
+            "{}",
+            text(&first)
+        );
+    }
+    let posts: Vec<_> = fs::read_dir(site.join("_posts")).unwrap().collect();
+    assert_eq!(posts.len(), 1);
+
+    // The started site is valid as it is: check, build and a dry run pass.
+    let check = run(&site, &["check"]);
+    assert!(check.status.success(), "{}", text(&check));
+    assert!(
+        text(&check).contains("email templates compile; 1 subscribers"),
+        "{}",
+        text(&check)
+    );
+    let build = run(&site, &["build"]);
+    assert!(build.status.success(), "{}", text(&build));
+    assert!(site.join("public/feed.xml").is_file());
+    let dry = run(&site, &["mail", "--dry-run"]);
+    assert!(dry.status.success(), "{}", text(&dry));
+    assert!(
+        text(&dry).contains("would send to Reader <reader@example.org>"),
+        "{}",
+        text(&dry)
+    );
+
+    // A second init keeps every file, edited or not.
+    fs::write(site.join("config.toml"), "# mine\n").unwrap();
+    let second = run(dir.path(), &["init", "blog"]);
+    assert!(second.status.success(), "{}", text(&second));
+    assert!(
+        text(&second).contains("kept blog/config.toml (it exists)"),
+        "{}",
+        text(&second)
+    );
+    assert_eq!(
+        fs::read_to_string(site.join("config.toml")).unwrap(),
+        "# mine\n"
+    );
+}
+
+#[test]
+fn completions_for_each_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let output = run(dir.path(), &["completions", shell]);
+        assert!(output.status.success(), "{shell}: {}", text(&output));
+        assert!(
+            String::from_utf8_lossy(&output.stdout).contains("preview"),
+            "{shell}"
+        );
+    }
+    let bad = run(dir.path(), &["completions", "tcsh"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
