@@ -294,3 +294,22 @@ def test_server_down_then_back_resumes(tmp_path):
         mail(site)
         assert server.recorder.recipients() == WANTED
     assert [row[2] for row in deliveries(site)] == ["delivered"] * 3
+
+
+def test_subscribers_file_adds_to_the_config_and_names_bad_rows(tmp_path):
+    shutil.copytree(EXAMPLE_POSTS, tmp_path / "_posts")
+    text = config(free_port()).replace("[email]\n", "[email]\nsubscribers_file = \"lists/subscribers.csv\"\n", 1)
+    (tmp_path / "config.toml").write_text(text, encoding="utf-8")
+    (tmp_path / "lists").mkdir()
+    csv_path = tmp_path / "lists" / "subscribers.csv"
+    csv_path.write_text('email,name,tags\nlee@example.org,"Lee, Min-ho",papers\nml@example.org,,robotics\n', encoding="utf-8")
+    site = Site(tmp_path)
+    result = mail(site, "--dry-run")
+    lines = [line for line in result.stdout.splitlines() if "would send to" in line]
+    assert len(lines) == 4, result.stdout  # three from config.toml, Lee from the CSV; ml@ wants robotics
+    assert any("Lee, Min-ho <lee@example.org>" in line for line in lines)
+
+    csv_path.write_text("email,name,tags\nplain@example.org,Again,\nbroken,,\n", encoding="utf-8")
+    result = mail(site, "--dry-run", code=2)
+    assert re.search(r"lists/subscribers\.csv:2: subscriber plain@example\.org is listed twice \(first at .*config\.toml:\d+\)", result.stderr), result.stderr
+    assert re.search(r'lists/subscribers\.csv:3: subscriber: "broken" is not a valid email address', result.stderr), result.stderr
