@@ -661,10 +661,11 @@ fn mailbox_text(recipient: &Recipient) -> String {
 }
 
 fn size_text(bytes: usize) -> String {
-    if bytes < 1024 {
-        format!("{bytes} B")
-    } else {
-        format!("{:.1} KB", bytes as f64 / 1024.0)
+    const KIB: f64 = 1024.0;
+    match bytes as f64 {
+        b if b < KIB => format!("{bytes} B"),
+        b if b < KIB * KIB => format!("{:.1} KB", b / KIB),
+        b => format!("{:.1} MB", b / (KIB * KIB)),
     }
 }
 

@@ -178,7 +178,7 @@ impl State {
                  FROM posts ORDER BY published_ts, id",
             )
             .map_err(|err| unreadable(&self.path, err))?;
-        
+
         statement
             .query_map([], |row| {
                 Ok(MailedPost {
@@ -203,7 +203,7 @@ impl State {
                  JOIN posts p ON p.id = d.post_id WHERE p.url = ?1",
             )
             .map_err(|err| unreadable(&self.path, err))?;
-        
+
         statement
             .query_map([url], |row| {
                 let status: String = row.get(1)?;
