@@ -5,10 +5,10 @@ use std::path::PathBuf;
 
 use crate::cli::BuildArgs;
 use crate::config::{Config, ItemKind};
-use crate::error::{Error, Problem};
+use crate::error::Error;
 use crate::feed::{self, Channel, Item, Person};
 use crate::output::{self, Written};
-use crate::post::{self, Post, Rendered, Rules, permalink};
+use crate::post::{Post, Rendered, Rules, permalink};
 use crate::posts_folder;
 use crate::report::Report;
 
@@ -20,9 +20,9 @@ pub fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(), Erro
         .unwrap_or_else(|| config.posts.dir.clone());
     let out_dir = args.out.clone().unwrap_or_else(|| config.feed.out.clone());
     let rules = Rules::from_config(config);
-    let loaded = posts_folder::load(&posts_dir, &rules)?;
-    let (posts, duplicates) = post::published(loaded.posts, jiff::Timestamp::now());
-    let problems: Vec<Problem> = loaded.problems.into_iter().chain(duplicates).collect();
+    let posts_folder::Loaded {
+        posts, problems, ..
+    } = posts_folder::load_published(&posts_dir, &rules, jiff::Timestamp::now())?;
     if !problems.is_empty() {
         if !args.skip_invalid {
             return Err(Error::Invalid(problems));

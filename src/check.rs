@@ -3,9 +3,9 @@
 
 use crate::cli::CheckArgs;
 use crate::config::Config;
-use crate::error::{Error, Problem};
+use crate::error::Error;
 use crate::mail;
-use crate::post::{self, Rules};
+use crate::post::Rules;
 use crate::posts_folder;
 use crate::report::Report;
 
@@ -15,10 +15,15 @@ pub fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(), Erro
         .posts
         .clone()
         .unwrap_or_else(|| config.posts.dir.clone());
-    let loaded = posts_folder::load(&posts_dir, &Rules::from_config(config))?;
-    let total = loaded.posts.len() + loaded.problems.len();
-    let (visible, duplicates) = post::published(loaded.posts, jiff::Timestamp::now());
-    let mut problems: Vec<Problem> = loaded.problems.into_iter().chain(duplicates).collect();
+    let posts_folder::Loaded {
+        posts: visible,
+        mut problems,
+        files: total,
+    } = posts_folder::load_published(
+        &posts_dir,
+        &Rules::from_config(config),
+        jiff::Timestamp::now(),
+    )?;
     // Rendering fails only on absurd nesting, but check promises every problem.
     for post in &visible {
         if let Err(problem) =

@@ -69,13 +69,19 @@ pub struct Loaded {
     pub posts: Vec<Post>,
     /// One or more problems per invalid post.
     pub problems: Vec<Problem>,
+    /// How many post files the folder holds, valid or not.
+    pub files: usize,
 }
 
 /// Reads every post's front matter under `dir`. Bodies are not kept: only
 /// the posts an output needs are read again and rendered.
 pub fn load(dir: &Path, rules: &Rules) -> Result<Loaded, Error> {
-    let mut loaded = Loaded::default();
-    for path in find(dir)? {
+    let paths = find(dir)?;
+    let mut loaded = Loaded {
+        files: paths.len(),
+        ..Loaded::default()
+    };
+    for path in paths {
         match read(&path)
             .map_err(|problem| vec![problem])
             .and_then(|text| post::parse(&path, &text, rules))
@@ -85,4 +91,18 @@ pub fn load(dir: &Path, rules: &Rules) -> Result<Loaded, Error> {
         }
     }
     Ok(loaded)
+}
+
+/// Reads every post under `dir` and keeps those readers see at `now`
+/// ([`post::published`]): newest first. `problems` holds the invalid posts'
+/// problems and those of posts sharing a URL; what to do with them is the
+/// caller's (fail, warn, or list them).
+pub fn load_published(dir: &Path, rules: &Rules, now: jiff::Timestamp) -> Result<Loaded, Error> {
+    let loaded = load(dir, rules)?;
+    let (posts, duplicates) = post::published(loaded.posts, now);
+    Ok(Loaded {
+        posts,
+        problems: loaded.problems.into_iter().chain(duplicates).collect(),
+        files: loaded.files,
+    })
 }

@@ -55,7 +55,7 @@ impl Letterhead {
     pub fn build(
         &self,
         recipient: &Recipient,
-        email: &Email,
+        email: Email,
         identity: &str,
     ) -> Result<(Envelope, Vec<u8>), String> {
         let address: lettre::Address = recipient
@@ -72,7 +72,7 @@ impl Letterhead {
         let mut builder = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(email.subject.clone())
+            .subject(email.subject)
             .date_now()
             .message_id(Some(format!("<{hex}@{}>", self.id_domain)))
             .raw_header(header("List-Id", &self.list_id));
@@ -94,12 +94,12 @@ impl Letterhead {
                     .singlepart(
                         SinglePart::builder()
                             .header(ContentType::TEXT_PLAIN)
-                            .body(email.text.clone()),
+                            .body(email.text),
                     )
                     .singlepart(
                         SinglePart::builder()
                             .header(ContentType::TEXT_HTML)
-                            .body(email.html.clone()),
+                            .body(email.html),
                     ),
             )
             .map_err(|err| format!("cannot build the message: {err}"))?;
@@ -136,7 +136,7 @@ mod tests {
             email: "a@example.org".into(),
             name: "김, \"Kim\"".into(),
         };
-        let (envelope, bytes) = letterhead.build(&recipient, &email(), "post-1").unwrap();
+        let (envelope, bytes) = letterhead.build(&recipient, email(), "post-1").unwrap();
         let text = String::from_utf8(bytes).unwrap();
         assert_eq!(envelope.to()[0].to_string(), "a@example.org");
         assert!(text.contains("Subject: Daily Papers =?utf-8?b?"), "{text}");
@@ -155,13 +155,13 @@ mod tests {
                 .unwrap()
                 .to_string()
         };
-        let (_, again) = letterhead.build(&recipient, &email(), "post-1").unwrap();
+        let (_, again) = letterhead.build(&recipient, email(), "post-1").unwrap();
         assert_eq!(id(&text), id(&String::from_utf8(again).unwrap()));
         let other = Recipient {
             email: "b@example.org".into(),
             name: String::new(),
         };
-        let (_, theirs) = letterhead.build(&other, &email(), "post-1").unwrap();
+        let (_, theirs) = letterhead.build(&other, email(), "post-1").unwrap();
         assert_ne!(id(&text), id(&String::from_utf8(theirs).unwrap()));
     }
 

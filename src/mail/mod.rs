@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::email::{self, PostContext, Prepared, Recipient, Templates};
 use crate::error::{Error, Location, Problem};
 use crate::output;
-use crate::post::{self, Post, Rules};
+use crate::post::{Post, Rules};
 use crate::posts_folder;
 use crate::report::Report;
 use message::Letterhead;
@@ -124,13 +124,12 @@ fn site_context(config: &Config) -> email::SiteContext {
 /// The published posts, newest first; any invalid post stops the run.
 pub fn published_posts(config: &Config, posts_dir: Option<&Path>) -> Result<Vec<Post>, Error> {
     let dir = posts_dir.unwrap_or(&config.posts.dir);
-    let loaded = posts_folder::load(dir, &Rules::from_config(config))?;
-    let (posts, duplicates) = post::published(loaded.posts, jiff::Timestamp::now());
-    let problems: Vec<Problem> = loaded.problems.into_iter().chain(duplicates).collect();
-    if problems.is_empty() {
-        Ok(posts)
+    let loaded =
+        posts_folder::load_published(dir, &Rules::from_config(config), jiff::Timestamp::now())?;
+    if loaded.problems.is_empty() {
+        Ok(loaded.posts)
     } else {
-        Err(Error::Invalid(problems))
+        Err(Error::Invalid(loaded.problems))
     }
 }
 
@@ -347,7 +346,7 @@ fn plan<'a>(
             .map(|m| m.published_ts)
             .max()
             .unwrap_or(i64::MIN);
-        for post in posts.iter().rev() {
+        for post in posts {
             let known = mailed.iter().find(|m| m.url == post.url);
             match known {
                 // Begun but not finished (a crash, a lost connection): resume.
@@ -421,15 +420,18 @@ fn dry_run(
             let email = setup
                 .templates
                 .personalise(&prepared, recipient, &setup.sources)?;
-            warn_if_clipped(&email, delivery.post, report, index == 0);
+            if index == 0 {
+                warn_if_clipped(&email, delivery.post, report);
+            }
+            let subject = email.subject.clone();
             let (_, bytes) = setup
                 .letterhead
-                .build(recipient, &email, &delivery.post.url)
+                .build(recipient, email, &delivery.post.url)
                 .map_err(|message| Problem::new(Location::file(&delivery.post.source), message))?;
             report.result(format!(
                 "  would send to {}: {:?} ({})",
                 mailbox_text(recipient),
-                email.subject,
+                subject,
                 size_text(bytes.len())
             ));
             if let Some(dir) = eml_dir {
@@ -456,7 +458,7 @@ fn dry_run(
 }
 
 /// What happened to one message in a real send.
-struct Result1 {
+struct Attempt {
     recipient: Recipient,
     outcome: Result<(), SendError>,
 }
@@ -494,12 +496,12 @@ fn send(
             let email = setup
                 .templates
                 .personalise(&prepared, first, &setup.sources)?;
-            warn_if_clipped(&email, post, report, true);
+            warn_if_clipped(&email, post, report);
         }
         let identity = format!("{}{identity_salt}", post.url);
         let jobs = Mutex::new(delivery.recipients.iter());
         let abort = AtomicBool::new(false);
-        let (sender, results) = mpsc::channel::<Result1>();
+        let (sender, results) = mpsc::channel::<Attempt>();
         let mut delivered = 0;
         let mut post_deferred = 0;
         let mut post_failed = 0;
@@ -526,7 +528,7 @@ fn send(
                             .and_then(|email| {
                                 setup
                                     .letterhead
-                                    .build(recipient, &email, identity)
+                                    .build(recipient, email, identity)
                                     .map_err(SendError::Permanent)
                             })
                             .and_then(|(envelope, bytes)| transport.send(&envelope, &bytes));
@@ -534,7 +536,7 @@ fn send(
                             abort.store(true, Ordering::Relaxed);
                         }
                         if sender
-                            .send(Result1 {
+                            .send(Attempt {
                                 recipient: recipient.clone(),
                                 outcome,
                             })
@@ -642,8 +644,9 @@ fn skipped_note(not_wanted: usize) -> String {
     }
 }
 
-fn warn_if_clipped(email: &email::Email, post: &Post, report: Report, first: bool) {
-    if first && email.html.len() > email::GMAIL_CLIP_BYTES {
+/// Warns once per post: every recipient's HTML is the same size give or take a name.
+fn warn_if_clipped(email: &email::Email, post: &Post, report: Report) {
+    if email.html.len() > email::GMAIL_CLIP_BYTES {
         report.warning(format!(
             "{}: the email's HTML is {}, over the 102 KB where Gmail clips a message",
             post.source.display(),

@@ -9,7 +9,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, params};
 
 use crate::error::{Error, Location, Problem};
 
@@ -275,16 +275,6 @@ impl State {
             "cannot write the delivery state {}: {err}; what was recorded stands, a rerun continues",
             self.path.display()
         ))
-    }
-
-    /// The id of the post with `url`, if the state knows it.
-    pub fn post_id(&self, url: &str) -> Result<Option<i64>, Error> {
-        self.conn
-            .query_row("SELECT id FROM posts WHERE url = ?1", [url], |row| {
-                row.get(0)
-            })
-            .optional()
-            .map_err(|err| unreadable(&self.path, err))
     }
 }
 
