@@ -196,7 +196,13 @@ pub fn run(config: &Config, args: &MailArgs, report: Report) -> Result<(), Error
     let _lock = if args.dry_run {
         None
     } else {
-        Some(state::lock(&setup.state_path, LOCK_WAIT)?)
+        Some(state::lock(&setup.state_path, LOCK_WAIT, |lock_path| {
+            report.warning(format!(
+                "another digest-feed mail run holds {}; waiting up to {} s for it to finish",
+                lock_path.display(),
+                LOCK_WAIT.as_secs()
+            ))
+        })?)
     };
     let state = if args.dry_run {
         State::open_read_only(&setup.state_path)?
@@ -217,7 +223,7 @@ pub fn run(config: &Config, args: &MailArgs, report: Report) -> Result<(), Error
     if args.dry_run {
         dry_run(&setup, &plan, args.eml_dir.as_deref(), report)
     } else {
-        send(config, &setup, &plan, state.as_ref(), "", report)
+        send(config, &setup, &plan, state, "", report)
     }
 }
 
@@ -457,26 +463,39 @@ fn dry_run(
     Ok(())
 }
 
-/// What happened to one message in a real send.
+/// What happened to one message in a real send, and whether recording it
+/// in the state failed.
 struct Attempt {
     recipient: Recipient,
     outcome: Result<(), SendError>,
+    record_error: Option<Error>,
 }
 
-/// Sends the plan; records each outcome in `state` as it arrives.
+/// After this many messages in a row deferred (4xx after every retry) with
+/// no delivery between them, the server is refusing the whole run (421,
+/// throttling): stop, and let the next run try, rather than spend the
+/// retries on every remaining recipient.
+const DEFERRED_IN_A_ROW: usize = 10;
+
+/// Sends the plan; each worker records its message's outcome in `state`
+/// before it takes the next recipient, so a kill loses at most one
+/// accepted-but-unrecorded message per connection.
 fn send(
     config: &Config,
     setup: &Setup,
     plan: &[Delivery],
-    state: Option<&State>,
+    state: Option<State>,
     identity_salt: &str,
     report: Report,
 ) -> Result<(), Error> {
     let transport = Transport::new(config)?;
+    let state = state.map(Mutex::new);
+    let state = state.as_ref();
     let mut delivered_total = 0;
     let mut failures: Vec<(String, String)> = Vec::new();
     let mut deferred: Vec<(String, String)> = Vec::new();
     let mut fatal: Option<String> = None;
+    let mut deferred_in_a_row = 0;
     for delivery in plan {
         if fatal.is_some() {
             break;
@@ -484,7 +503,7 @@ fn send(
         let post = delivery.post;
         let (context, prepared) = prepare(setup, post)?;
         let post_id = match state {
-            Some(state) => Some(state.start_post(
+            Some(state) => Some(locked(state).start_post(
                 &post.url,
                 &post.title,
                 &crate::post::date::rfc3339(&post.date),
@@ -532,52 +551,61 @@ fn send(
                                     .map_err(SendError::Permanent)
                             })
                             .and_then(|(envelope, bytes)| transport.send(&envelope, &bytes));
-                        if matches!(outcome, Err(SendError::Fatal(_))) {
+                        let record_error = match (state, post_id) {
+                            (Some(state), Some(post_id)) => {
+                                record(state, post_id, recipient, &outcome).err()
+                            }
+                            _ => None,
+                        };
+                        if matches!(outcome, Err(SendError::Fatal(_))) || record_error.is_some() {
                             abort.store(true, Ordering::Relaxed);
                         }
-                        if sender
-                            .send(Attempt {
-                                recipient: recipient.clone(),
-                                outcome,
-                            })
-                            .is_err()
-                        {
+                        let attempt = Attempt {
+                            recipient: recipient.clone(),
+                            outcome,
+                            record_error,
+                        };
+                        if sender.send(attempt).is_err() {
                             break;
                         }
                     }
                 });
             }
             drop(sender);
-            for result in results {
+            for attempt in results {
                 progress.inc();
-                let key = subscribers::address_key(&result.recipient.email);
-                let recorded = match &result.outcome {
+                if let Some(err) = attempt.record_error {
+                    record_error.get_or_insert(err);
+                }
+                let address = attempt.recipient.email;
+                match attempt.outcome {
                     Ok(()) => {
                         delivered += 1;
-                        report.detail(format!("delivered to {}", result.recipient.email));
-                        Some(Outcome::Delivered)
+                        deferred_in_a_row = 0;
+                        report.detail(format!("delivered to {address}"));
                     }
                     Err(SendError::Permanent(reply)) => {
                         post_failed += 1;
-                        failures.push((result.recipient.email.clone(), reply.clone()));
-                        Some(Outcome::Failed(reply.clone()))
+                        failures.push((address, reply));
                     }
                     Err(SendError::Transient(reply)) => {
                         post_deferred += 1;
-                        deferred.push((result.recipient.email.clone(), reply.clone()));
-                        None
+                        deferred_in_a_row += 1;
+                        if deferred_in_a_row >= DEFERRED_IN_A_ROW {
+                            abort.store(true, Ordering::Relaxed);
+                            fatal.get_or_insert_with(|| {
+                                format!(
+                                    "{} deferred {DEFERRED_IN_A_ROW} messages in a row (last: {reply})",
+                                    transport.server()
+                                )
+                            });
+                        }
+                        deferred.push((address, reply));
                     }
                     Err(SendError::Fatal(reason)) => {
                         post_deferred += 1;
-                        fatal.get_or_insert_with(|| reason.clone());
-                        None
+                        fatal.get_or_insert(reason);
                     }
-                };
-                if let (Some(state), Some(post_id), Some(outcome)) = (state, post_id, recorded)
-                    && let Err(err) = state.record(post_id, &key, &outcome)
-                {
-                    abort.store(true, Ordering::Relaxed);
-                    record_error.get_or_insert(err);
                 }
             }
         });
@@ -592,7 +620,7 @@ fn send(
             && untried == 0
             && fatal.is_none()
         {
-            state.complete_post(post_id)?;
+            locked(state).complete_post(post_id)?;
         }
         delivered_total += delivered;
         report.result(format!(
@@ -635,6 +663,32 @@ fn send(
     }
     report.result(&summary[0]);
     Ok(())
+}
+
+/// Records what the server said of one recipient's message: delivered,
+/// or refused for good. A deferral is not recorded: the recipient is owed
+/// the message, and the next run tries again.
+fn record(
+    state: &Mutex<State>,
+    post_id: i64,
+    recipient: &Recipient,
+    outcome: &Result<(), SendError>,
+) -> Result<(), Error> {
+    let outcome = match outcome {
+        Ok(()) => Outcome::Delivered,
+        Err(SendError::Permanent(reply)) => Outcome::Failed(reply.clone()),
+        Err(SendError::Transient(_) | SendError::Fatal(_)) => return Ok(()),
+    };
+    let key = subscribers::address_key(&recipient.email);
+    locked(state).record(post_id, &key, &outcome)
+}
+
+/// The state, even if a worker panicked while holding it: every record is
+/// its own committed transaction, so there is no half-written one to fear.
+fn locked(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn skipped_note(not_wanted: usize) -> String {

@@ -93,12 +93,21 @@ impl State {
             std::fs::create_dir_all(folder)
                 .map_err(|err| Error::io("cannot create folder", folder, err))?;
         }
-        let conn = Connection::open(path).map_err(|err| unreadable(path, err))?;
-        let state = State {
-            conn,
-            path: path.to_path_buf(),
-        };
-        state.prepare(true)?;
+        if !path.exists() {
+            create(path)?;
+        }
+        let state = State::connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        let version = state.version()?;
+        // WAL: each commit is one append, and a kill -9 loses at most the
+        // transaction in flight. NORMAL skips the fsync per commit; a power
+        // cut may lose the last commits, a crash of this process cannot.
+        state
+            .conn
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            )
+            .map_err(|err| unreadable(path, err))?;
+        state.migrate(version)?;
         Ok(state)
     }
 
@@ -108,19 +117,35 @@ impl State {
         if !path.exists() {
             return Ok(None);
         }
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .map_err(|err| unreadable(path, err))?;
-        let state = State {
-            conn,
-            path: path.to_path_buf(),
-        };
-        state.prepare(false)?;
+        let state = State::connect(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        state.version()?;
         Ok(Some(state))
     }
 
-    /// Checks the file is a state this program understands; when writable,
-    /// turns on WAL and brings the schema up to date.
-    fn prepare(&self, writable: bool) -> Result<(), Error> {
+    /// Opens an existing file; never creates one, so that a state that
+    /// vanished is not silently replaced by an empty one.
+    fn connect(path: &Path, flags: OpenFlags) -> Result<State, Error> {
+        let size = std::fs::metadata(path)
+            .map_err(|err| unreadable(path, err))?
+            .len();
+        if size == 0 {
+            return Err(unreadable(
+                path,
+                "the file is empty (0 bytes), so it remembers no one; delete it only if this site \
+                 has never mailed anyone",
+            ));
+        }
+        let flags = flags | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|err| unreadable(path, err))?;
+        Ok(State {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The schema version of a file this program understands. Every state
+    /// it creates has a version, so version 0 means some other file.
+    fn version(&self) -> Result<i64, Error> {
         let version: i64 = self
             .conn
             .query_row("PRAGMA user_version", [], |row| row.get(0))
@@ -134,28 +159,17 @@ impl State {
             ));
         }
         if version == 0 {
-            let tables: i64 = self
-                .conn
-                .query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))
-                .map_err(|err| unreadable(&self.path, err))?;
-            if tables > 0 {
-                return Err(unreadable(
-                    &self.path,
-                    "it is an SQLite database, but not digest-feed's",
-                ));
-            }
+            return Err(unreadable(
+                &self.path,
+                "it is an SQLite database, but not digest-feed's",
+            ));
         }
-        if !writable {
-            return Ok(());
-        }
-        // WAL: each commit is one append, and a kill -9 loses at most the
-        // transaction in flight. NORMAL skips the fsync per commit; a power
-        // cut may lose the last commits, a crash of this process cannot.
-        self.conn
-            .execute_batch(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-            )
-            .map_err(|err| unreadable(&self.path, err))?;
+        Ok(version)
+    }
+
+    /// Brings the schema from `version` up to [`SCHEMA_VERSION`], one
+    /// committed step at a time.
+    fn migrate(&self, version: i64) -> Result<(), Error> {
         for (from, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let to = from as i64 + 1;
             self.conn
@@ -278,6 +292,33 @@ impl State {
     }
 }
 
+/// Creates a new state at `path`: built beside it and renamed into place
+/// with its schema, so a kill never leaves a half-made state that a later
+/// run would take for "nobody has been mailed".
+fn create(path: &Path) -> Result<(), Error> {
+    let mut fresh = path.as_os_str().to_owned();
+    fresh.push(".new");
+    let fresh = PathBuf::from(fresh);
+    match std::fs::remove_file(&fresh) {
+        Ok(()) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(Error::io("cannot remove", &fresh, err)),
+    }
+    // The default rollback journal: when the connection closes, everything
+    // is in the one file that is renamed.
+    let conn = Connection::open(&fresh).map_err(|err| unreadable(&fresh, err))?;
+    let state = State {
+        conn,
+        path: fresh.clone(),
+    };
+    state.migrate(0)?;
+    state
+        .conn
+        .close()
+        .map_err(|(_, err)| unreadable(&fresh, err))?;
+    std::fs::rename(&fresh, path).map_err(|err| Error::io("cannot create", path, err))
+}
+
 fn now() -> String {
     jiff::Timestamp::now()
         .round(jiff::Unit::Second)
@@ -292,8 +333,13 @@ pub struct RunLock {
 }
 
 /// Takes the lock beside the state at `state_path`, waiting up to `wait`
-/// for a run that holds it to finish.
-pub fn lock(state_path: &Path, wait: Duration) -> Result<RunLock, Error> {
+/// for a run that holds it to finish; `on_wait` hears of the wait once,
+/// with the lock file's path, before it begins.
+pub fn lock(
+    state_path: &Path,
+    wait: Duration,
+    on_wait: impl FnOnce(&Path),
+) -> Result<RunLock, Error> {
     let mut lock_path = state_path.as_os_str().to_owned();
     lock_path.push(".lock");
     let lock_path = PathBuf::from(lock_path);
@@ -308,10 +354,14 @@ pub fn lock(state_path: &Path, wait: Duration) -> Result<RunLock, Error> {
         .open(&lock_path)
         .map_err(|err| Error::io("cannot open the lock file", &lock_path, err))?;
     let deadline = Instant::now() + wait;
+    let mut on_wait = Some(on_wait);
     loop {
         match file.try_lock() {
             Ok(()) => return Ok(RunLock { _file: file }),
             Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                if let Some(tell) = on_wait.take() {
+                    tell(&lock_path);
+                }
                 std::thread::sleep(Duration::from_millis(100));
             }
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -404,11 +454,45 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_file_is_refused_not_taken_for_a_new_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        std::fs::write(&path, b"").unwrap();
+        for err in [
+            State::open(&path).unwrap_err(),
+            State::open_read_only(&path).unwrap_err(),
+        ] {
+            assert_eq!(err.exit_code(), 2);
+            assert!(
+                err.to_string()
+                    .contains("state.db: the delivery state cannot be read (the file is empty"),
+                "{err}"
+            );
+        }
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "left as found");
+    }
+
+    #[test]
+    fn a_new_state_appears_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        // A leftover of a run killed while creating its state.
+        std::fs::write(dir.path().join("state.db.new"), b"half").unwrap();
+        drop(State::open(&path).unwrap());
+        assert!(!dir.path().join("state.db.new").exists());
+        let state = State::open_read_only(&path).unwrap().unwrap();
+        assert_eq!(state.version().unwrap(), SCHEMA_VERSION);
+        assert!(state.posts().unwrap().is_empty());
+    }
+
+    #[test]
     fn a_second_lock_waits_then_gives_up() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.db");
-        let held = lock(&path, Duration::ZERO).unwrap();
-        let err = lock(&path, Duration::from_millis(200)).unwrap_err();
+        let held = lock(&path, Duration::ZERO, |_| {}).unwrap();
+        let mut told = 0;
+        let err = lock(&path, Duration::from_millis(300), |_| told += 1).unwrap_err();
+        assert_eq!(told, 1, "the wait is announced once");
         assert_eq!(err.exit_code(), 3);
         assert!(
             err.to_string()
@@ -416,6 +500,6 @@ mod tests {
             "{err}"
         );
         drop(held);
-        lock(&path, Duration::ZERO).unwrap();
+        lock(&path, Duration::ZERO, |_| panic!("no wait")).unwrap();
     }
 }

@@ -20,10 +20,11 @@ use crate::error::{Location, Problem};
 pub enum SendError {
     /// A 5xx reply about this message: retrying will not help.
     Permanent(String),
-    /// A 4xx reply, a timeout or a dropped connection that outlasted the retries.
+    /// A 4xx reply that outlasted the retries: this recipient is owed the
+    /// message, and the next run tries again.
     Transient(String),
-    /// Nothing can be sent in this run: the server cannot be reached, its
-    /// certificate is not trusted, or it refused the login.
+    /// Nothing can be sent in this run: the server cannot be reached, stops
+    /// answering, drops every connection, is not trusted, or refused the login.
     Fatal(String),
 }
 
@@ -43,6 +44,7 @@ const LOGIN_CODES: &[&str] = &["530", "534", "535", "538"];
 pub struct Transport {
     smtp: SmtpTransport,
     retries: u32,
+    timeout: Duration,
     /// The earliest instant the next message may start, for `rate_per_second`.
     next_slot: Option<(Mutex<Instant>, Duration)>,
     describe: String,
@@ -176,6 +178,7 @@ impl Transport {
         Ok(Transport {
             smtp: builder.build(),
             retries: smtp.retries,
+            timeout: Duration::from_secs(smtp.timeout_s.max(1)),
             next_slot,
             describe: format!("{host}:{}", smtp.port),
         })
@@ -186,27 +189,39 @@ impl Transport {
         &self.describe
     }
 
-    /// Sends `bytes`, retrying transient failures with exponential backoff
-    /// and jitter, up to `smtp.retries` times.
+    /// Sends `bytes`, retrying transient failures on a fresh connection
+    /// with exponential backoff and jitter, up to `smtp.retries` times.
+    ///
+    /// A failure that is not a reply (the server cannot be reached, does not
+    /// answer, or drops the connection) is retried only while the time spent
+    /// on this message stays within `timeout_s`: an unreachable server stops
+    /// the run in about `timeout_s`, not `retries` times it.
     pub fn send(&self, envelope: &Envelope, bytes: &[u8]) -> Result<(), SendError> {
+        let started = Instant::now();
         let mut attempt = 0;
         loop {
             self.wait_for_slot();
-            let error = match self.smtp.send_raw(envelope, bytes) {
+            let failure = match self.smtp.send_raw(envelope, bytes) {
                 Ok(_) => return Ok(()),
                 Err(err) => self.classify(&err),
             };
-            if !matches!(error, SendError::Transient(_)) || attempt >= self.retries {
-                return Err(match error {
-                    // A connection that never worked after every retry: the
-                    // server is unreachable for every message, not just this one.
-                    SendError::Transient(reply) if !reply.starts_with('4') => {
-                        SendError::Fatal(reply)
-                    }
-                    other => other,
+            let delay = backoff(attempt);
+            let retry = match &failure {
+                Failure::Reply(SendError::Transient(_)) => attempt < self.retries,
+                Failure::Reply(_) => false,
+                Failure::NoReply(_) => {
+                    attempt < self.retries && started.elapsed() + delay < self.timeout
+                }
+            };
+            if !retry {
+                return Err(match failure {
+                    Failure::Reply(error) => error,
+                    // No reply after every retry: the server is unreachable for
+                    // every message, not just this one.
+                    Failure::NoReply(reason) => SendError::Fatal(reason),
                 });
             }
-            std::thread::sleep(backoff(attempt));
+            std::thread::sleep(delay);
             attempt += 1;
         }
     }
@@ -226,24 +241,102 @@ impl Transport {
         }
     }
 
-    fn classify(&self, err: &lettre::transport::smtp::Error) -> SendError {
-        let reply = reply_text(err);
-        if err.is_permanent() {
-            if LOGIN_CODES.iter().any(|code| reply.starts_with(code)) {
-                return SendError::Fatal(format!("{} refused the login: {reply}", self.describe));
-            }
-            SendError::Permanent(reply)
-        } else if err.is_transient() {
-            SendError::Transient(reply)
-        } else if err.is_tls() {
-            SendError::Fatal(format!(
-                "TLS with {} failed: {reply}; if the server uses a private CA, set [smtp] ca_file",
-                self.describe
-            ))
-        } else {
-            SendError::Transient(format!("cannot talk to {}: {reply}", self.describe))
+    fn classify(&self, err: &lettre::transport::smtp::Error) -> Failure {
+        if let Some(tls) = rustls_error(err) {
+            let reason = match tls {
+                rustls::Error::InvalidCertificate(why) => format!(
+                    "the certificate of {} is not trusted ({why:?}); if the server uses a private CA, \
+                     name its certificate in [smtp] ca_file",
+                    self.describe
+                ),
+                other => format!("TLS with {} failed: {other}", self.describe),
+            };
+            return Failure::Reply(SendError::Fatal(reason));
         }
+        if err.is_tls() {
+            return Failure::Reply(SendError::Fatal(format!(
+                "TLS with {} failed: {}; if the server uses a private CA, name its certificate in [smtp] ca_file",
+                self.describe,
+                reply_text(err)
+            )));
+        }
+        if err.is_permanent() {
+            let reply = reply_text(err);
+            if LOGIN_CODES.iter().any(|code| reply.starts_with(code)) {
+                return Failure::Reply(SendError::Fatal(format!(
+                    "{} refused the login: {reply}",
+                    self.describe
+                )));
+            }
+            return Failure::Reply(SendError::Permanent(reply));
+        }
+        if err.is_transient() {
+            return Failure::Reply(SendError::Transient(reply_text(err)));
+        }
+        if timed_out(err) {
+            return Failure::NoReply(format!(
+                "{} did not answer within {} s (timeout_s)",
+                self.describe,
+                self.timeout.as_secs()
+            ));
+        }
+        Failure::NoReply(format!(
+            "cannot talk to {}: {}",
+            self.describe,
+            reply_text(err)
+        ))
     }
+}
+
+/// How one attempt failed, before the retry policy decides.
+enum Failure {
+    /// The server answered (or TLS refused it): retried only if transient.
+    Reply(SendError),
+    /// No answer at all: no connection, no reply in time, or a dropped one.
+    NoReply(String),
+}
+
+/// The rustls error under a lettre error, if TLS is what failed. lettre
+/// reports a refused certificate as a network error around an `io::Error`
+/// that carries it.
+fn rustls_error(err: &lettre::transport::smtp::Error) -> Option<&rustls::Error> {
+    use std::error::Error as _;
+    let mut source = err.source();
+    while let Some(inner) = source {
+        if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        if let Some(io) = inner.downcast_ref::<std::io::Error>()
+            && let Some(tls) = io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>())
+        {
+            return Some(tls);
+        }
+        source = inner.source();
+    }
+    None
+}
+
+/// Whether a read or write ran past the socket timeout. Rust reports a
+/// socket timeout as `WouldBlock` (EAGAIN) on Linux, which lettre's own
+/// `is_timeout()` does not count.
+fn timed_out(err: &lettre::transport::smtp::Error) -> bool {
+    use std::error::Error as _;
+    if err.is_timeout() {
+        return true;
+    }
+    let mut source = err.source();
+    while let Some(inner) = source {
+        if let Some(io) = inner.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            )
+        {
+            return true;
+        }
+        source = inner.source();
+    }
+    false
 }
 
 /// The server's reply (`550 5.1.1 no such user`), or lettre's description

@@ -1,9 +1,13 @@
-"""A real SMTP server (aiosmtpd) on a free loopback port, with hooks to
-refuse chosen recipients for good (550) or for now (451)."""
+"""A real SMTP server (aiosmtpd) on a free loopback port, with fault hooks:
+refuse chosen recipients for good (550) or for now (451, a set number of
+times), drop the connection in the middle of every K-th message, answer
+slowly, and speak STARTTLS with a certificate the test makes."""
 
+import asyncio
 import email
 import email.policy
 import socket
+import ssl
 import threading
 
 from aiosmtpd.controller import Controller
@@ -16,34 +20,75 @@ def free_port() -> int:
 
 
 class Recorder:
-    """aiosmtpd handler: keeps every accepted message, refuses as told."""
+    """aiosmtpd handler: keeps every accepted message, misbehaves as told."""
 
     def __init__(self):
-        self.messages = []  # (envelope recipients, parsed message, raw bytes)
-        self.reject = {}  # address -> reply, e.g. "550 5.1.1 no such user"
+        self.raw = []  # (envelope recipients, raw bytes), in the order accepted
+        self.reject = {}  # address -> reply given every time, e.g. "550 5.1.1 no such user"
+        self.defer = {}  # address -> [times left, reply]: refused for now that many times
+        self.refuse_all = None  # a reply for every recipient, e.g. "451 4.7.0 throttled"
+        self.drop_every = 0  # drop the connection, unanswered, at the end of every K-th DATA
+        self.delay = 0.0  # seconds to wait before answering each DATA
+        self.dropped = 0
+        self.deferred = 0  # refusals from `defer`
+        self.refused = 0  # every refusal, for any reason
+        self.data_count = 0
         self.lock = threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        reply = self.reject.get(address.lower())
+        key = address.lower()
+        with self.lock:
+            reply = self.reject.get(key) or self.refuse_all
+            deferral = self.defer.get(key)
+            if not reply and deferral and deferral[0] > 0:
+                deferral[0] -= 1
+                self.deferred += 1
+                reply = deferral[1]
+            if reply:
+                self.refused += 1
         if reply:
             return reply
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        raw = envelope.original_content or envelope.content
-        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         with self.lock:
-            self.messages.append((list(envelope.rcpt_tos), parsed, raw))
+            self.data_count += 1
+            drop = self.drop_every and self.data_count % self.drop_every == 0
+            if drop:
+                self.dropped += 1
+        if drop:
+            # The whole message arrived, but the client never hears "250":
+            # for the client this message was not accepted, and it is not kept.
+            server.transport.abort()
+            return "421 4.4.2 connection dropped"
+        raw = envelope.original_content or envelope.content
+        with self.lock:
+            self.raw.append((list(envelope.rcpt_tos), raw))
         return "250 Message accepted for delivery"
+
+    def messages(self):
+        """(envelope recipients, parsed message, raw bytes) for each accepted message.
+
+        A method, not a property: aiosmtpd inspects the handler's attributes
+        on every connection, and would parse every message each time."""
+        with self.lock:
+            raw = list(self.raw)
+        return [(rcpts, email.message_from_bytes(data, policy=email.policy.default), data) for rcpts, data in raw]
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.raw)
 
     def recipients(self):
         with self.lock:
-            return sorted(address for rcpts, _, _ in self.messages for address in rcpts)
+            return sorted(address for rcpts, _ in self.raw for address in rcpts)
 
     def clear(self):
         with self.lock:
-            self.messages.clear()
+            self.raw.clear()
 
 
 class Login:
@@ -63,13 +108,20 @@ class Login:
 
 
 class SmtpServer:
-    def __init__(self, login: "Login | None" = None, port: "int | None" = None):
+    """`with SmtpServer() as server:` runs the server on `server.port`.
+
+    `login` requires AUTH; `tls` (an ssl.SSLContext for the server side)
+    offers STARTTLS and requires it before MAIL."""
+
+    def __init__(self, login: "Login | None" = None, port: "int | None" = None, tls: "ssl.SSLContext | None" = None):
         self.port = port or free_port()
         self.recorder = Recorder()
         extra = {}
         if login is not None:
             # Loopback only, in a test: AUTH without TLS is allowed here.
-            extra = {"authenticator": login, "auth_required": True, "auth_require_tls": False}
+            extra = {"authenticator": login, "auth_required": True, "auth_require_tls": tls is not None}
+        if tls is not None:
+            extra.update(tls_context=tls, require_starttls=True)
         self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port, decode_data=False, **extra)
 
     def __enter__(self):

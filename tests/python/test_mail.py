@@ -103,7 +103,7 @@ def test_first_run_rerun_new_post_and_edited_post(site, server):
     # First run: only the newest post, to every subscriber but the one whose tags it lacks.
     result = mail(site)
     assert server.recorder.recipients() == WANTED
-    subjects = {m["Subject"] for _, m, _ in server.recorder.messages}
+    subjects = {m["Subject"] for _, m, _ in server.recorder.messages()}
     assert subjects == {NEWEST_TITLE}
     assert "1 skipped: not subscribed to its tags" in result.stdout
     assert [row[:3] for row in deliveries(site)] == [(NEWEST_TITLE, a, "delivered") for a in WANTED]
@@ -111,27 +111,27 @@ def test_first_run_rerun_new_post_and_edited_post(site, server):
     # A rerun sends nothing new.
     server.recorder.clear()
     result = mail(site)
-    assert server.recorder.messages == []
+    assert server.recorder.messages() == []
     assert "Nothing new to mail" in result.stdout
 
     # A new post goes out alone (the older, never-mailed archive stays unsent).
     add_post(site, "2025-12-25-daily-papers.md", "Daily Papers — 2025-12-25", "2025-12-25 08:00:00")
     mail(site)
     assert server.recorder.recipients() == WANTED
-    assert {m["Subject"] for _, m, _ in server.recorder.messages} == {"Daily Papers — 2025-12-25"}
+    assert {m["Subject"] for _, m, _ in server.recorder.messages()} == {"Daily Papers — 2025-12-25"}
 
     # Fixing a typo in a mailed post mails nothing again: a post is its URL.
     server.recorder.clear()
     path = site.path / "_posts" / "2025-12-24-daily-papers.md"
     path.write_text(path.read_text(encoding="utf-8").replace("Segment Anything", "Segment Anything (fixed)"), encoding="utf-8")
     mail(site)
-    assert server.recorder.messages == []
+    assert server.recorder.messages() == []
     assert len(deliveries(site)) == 6
 
 
 def test_messages_read_by_a_mime_parser(site, server):
     mail(site)
-    messages = {rcpts[0]: m for rcpts, m, _ in server.recorder.messages}
+    messages = {rcpts[0]: m for rcpts, m, _ in server.recorder.messages()}
     assert sorted(messages) == WANTED
     post = (EXAMPLE_POSTS / "2025-12-24-daily-papers.md").read_text(encoding="utf-8")
     papers = re.findall(r"^# \d+\. \[(.+?)\]\((.+?)\)", post, re.M)
@@ -174,7 +174,7 @@ def test_a_recipient_refused_for_good(site, server):
     # A plain rerun resends to no one; --retry-failed tries the refused one again.
     server.recorder.clear()
     mail(site)
-    assert server.recorder.messages == []
+    assert server.recorder.messages() == []
     server.recorder.reject.clear()
     mail(site, "--retry-failed")
     assert server.recorder.recipients() == ["hangul@example.org"]
@@ -184,7 +184,7 @@ def test_a_recipient_refused_for_good(site, server):
 def test_a_test_send_records_nothing(site, server):
     result = mail(site, "--to", "editor@example.org", "--post", "2025-12-23")
     assert server.recorder.recipients() == ["editor@example.org"]
-    assert server.recorder.messages[0][1]["Subject"] == "Daily Papers — 2025-12-23"
+    assert server.recorder.messages()[0][1]["Subject"] == "Daily Papers — 2025-12-23"
     assert not (site.path / ".digest-feed" / "state.db").exists(), result.stdout
     # The subscribers still get the newest post on the first real run.
     server.recorder.clear()
@@ -215,7 +215,7 @@ def test_bad_subscribers_are_found_before_anything_is_sent(site, server):
     text += '\n[[subscribers]]\nemail = "not-an-address"\n\n[[subscribers]]\nemail = "KIM@example.org"\n'
     (site.path / "config.toml").write_text(text, encoding="utf-8")
     result = mail(site, code=2)
-    assert server.recorder.messages == []
+    assert server.recorder.messages() == []
     assert re.search(r'config\.toml:\d+: subscriber: "not-an-address" is not a valid email address', result.stderr)
     assert re.search(r"config\.toml:\d+: subscriber KIM@example.org is listed twice \(first at config\.toml:\d+\)", result.stderr)
 
@@ -261,7 +261,7 @@ def test_login_with_the_password_from_the_environment(tmp_path):
 
         # Without the variable: a clear error naming it, nothing sent.
         result = mail(site, code=2)
-        assert "PAPERS_SMTP_PASSWORD" in result.stderr and server.recorder.messages == []
+        assert "PAPERS_SMTP_PASSWORD" in result.stderr and server.recorder.messages() == []
 
         # A wrong password: the run stops (exit 3), nobody is recorded as failed.
         wrong = subprocess.run([binary(), "mail"], cwd=tmp_path, capture_output=True, text=True,

@@ -1,0 +1,270 @@
+"""`digest-feed mail` when the server, the network or the machine misbehaves
+(issue 5, SPEC §5): every recipient gets the post exactly once, or, after a
+kill -9, at most once more per connection in flight."""
+
+import collections
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import ssl
+import subprocess
+import textwrap
+import time
+
+import pytest
+import trustme
+
+from conftest import ROOT, Site, binary
+from smtp_server import Login, SmtpServer, free_port
+
+EXAMPLE_POSTS = ROOT / "example" / "_posts"
+PASSWORD = "Fault-Test-Pa55word-never-printed"
+
+
+def site_with_subscribers(tmp_path, port: int, count: int, *, connections: int = 4, retries: int = 3,
+                          tls: str = "none", smtp_extra: str = "") -> Site:
+    """The example posts, and `count` subscribers in a CSV file."""
+    shutil.copytree(EXAMPLE_POSTS, tmp_path / "_posts")
+    (tmp_path / "subscribers.csv").write_text(
+        "email,name,tags\n" + "".join(f"reader{i:05}@example.org,Reader {i},\n" for i in range(count)),
+        encoding="utf-8",
+    )
+    (tmp_path / "config.toml").write_text(
+        textwrap.dedent(
+            f"""\
+            [site]
+            title = "Daily Papers"
+            url = "https://papers.example.org"
+            timezone = "Asia/Seoul"
+
+            [email]
+            from = "Daily Papers <papers@example.org>"
+            subscribers_file = "subscribers.csv"
+
+            [smtp]
+            host = "127.0.0.1"
+            port = {port}
+            tls = "{tls}"
+            connections = {connections}
+            timeout_s = 5
+            retries = {retries}
+            """
+        )
+        + smtp_extra,
+        encoding="utf-8",
+    )
+    return Site(tmp_path)
+
+
+def addresses(count: int):
+    return [f"reader{i:05}@example.org" for i in range(count)]
+
+
+def delivered(site: Site):
+    with sqlite3.connect(site.path / ".digest-feed" / "state.db") as db:
+        return sorted(row[0] for row in db.execute("SELECT email FROM deliveries WHERE status = 'delivered'"))
+
+
+def mail(site: Site, *args: str, code: int = 0, env=None):
+    result = subprocess.run([binary(), "mail", *args], cwd=site.path, capture_output=True, text=True,
+                            timeout=300, env=env)
+    assert result.returncode == code, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    return result
+
+
+def test_deferrals_and_dropped_connections_deliver_each_recipient_once(tmp_path):
+    with SmtpServer() as server:
+        site = site_with_subscribers(tmp_path, server.port, 400)
+        server.recorder.defer["reader00007@example.org"] = [2, "451 4.7.1 Greylisted, try again later"]
+        server.recorder.drop_every = 50
+        result = mail(site)
+        counts = collections.Counter(server.recorder.recipients())
+        assert sorted(counts) == addresses(400), "nobody missed"
+        assert set(counts.values()) == {1}, "nobody twice"
+        assert server.recorder.deferred == 2
+        assert server.recorder.dropped >= 8, "the connection was dropped every 50 messages"
+        assert "Sent 400, failed 0, deferred 0" in result.stdout, result.stdout
+    assert delivered(site) == addresses(400)
+
+
+def test_a_server_that_defers_everyone_stops_the_run_then_a_rerun_delivers(tmp_path):
+    with SmtpServer() as server:
+        site = site_with_subscribers(tmp_path, server.port, 200, retries=1)
+        server.recorder.refuse_all = "451 4.7.0 Too many messages, slow down"
+        result = mail(site, code=3)
+        assert re.search(r"Stopped: 127\.0\.0\.1:\d+ deferred 10 messages in a row "
+                         r"\(last: 451 4\.7\.0 Too many messages, slow down\)", result.stderr), result.stderr
+        attempts = server.recorder.refused
+        assert attempts < 2 * 30, f"stopped early, not after trying all 200 twice: {attempts} refusals"
+        assert delivered(site) == []
+        server.recorder.refuse_all = None
+        mail(site)
+        assert server.recorder.recipients() == addresses(200)
+
+
+def test_kill_9_three_times_then_a_rerun_misses_nobody(tmp_path):
+    connections = 4
+    total = 2000
+    with SmtpServer() as server:
+        site = site_with_subscribers(tmp_path, server.port, total, connections=connections)
+        for kill_at in (300, 800, 1300):
+            process = subprocess.Popen([binary(), "mail"], cwd=site.path, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.PIPE)
+            deadline = time.monotonic() + 120
+            while server.recorder.count() < kill_at and process.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.002)
+            process.send_signal(signal.SIGKILL)
+            _, stderr = process.communicate(timeout=30)
+            assert process.returncode == -signal.SIGKILL, f"the run ended before the kill: {stderr.decode()}"
+        mail(site)
+        counts = collections.Counter(server.recorder.recipients())
+        assert sorted(counts) == addresses(total), "nobody missed"
+        duplicates = sum(counts.values()) - total
+        print(f"kill -9 x3 over {total} recipients, {connections} connections: {duplicates} duplicates")
+        assert duplicates <= 3 * connections
+    assert delivered(site) == addresses(total)
+    # Nothing is owed any more: a further run sends nothing.
+    with SmtpServer(port=server.port) as again:
+        assert "Nothing new to mail" in mail(site).stdout
+        assert again.recorder.count() == 0
+
+
+def test_server_down_exits_3_within_the_timeout_then_a_rerun_delivers_to_all(tmp_path):
+    port = free_port()
+    site = site_with_subscribers(tmp_path, port, 20)
+    started = time.monotonic()
+    result = mail(site, code=3)
+    elapsed = time.monotonic() - started
+    assert elapsed < 5 + 0.5, f"within timeout_s (5 s), not retries times it: took {elapsed:.1f} s"
+    assert "127.0.0.1:" in result.stderr and "run `digest-feed mail` again to continue" in result.stderr
+    assert delivered(site) == []
+    with SmtpServer(port=port) as server:
+        mail(site)
+        assert server.recorder.recipients() == addresses(20)
+
+
+def test_a_server_that_never_answers_stops_the_run_within_the_timeout(tmp_path):
+    # A listening socket that never says hello: connect works, the greeting never comes.
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        site = site_with_subscribers(tmp_path, silent.getsockname()[1], 5, connections=1)
+        text = (site.path / "config.toml").read_text().replace("timeout_s = 5", "timeout_s = 2")
+        (site.path / "config.toml").write_text(text)
+        started = time.monotonic()
+        result = mail(site, code=3)
+        elapsed = time.monotonic() - started
+    assert elapsed < 2 + 0.5, f"within timeout_s (2 s): took {elapsed:.1f} s"
+    assert "did not answer within 2 s (timeout_s)" in result.stderr, result.stderr
+    assert delivered(site) == []
+
+
+def test_two_overlapping_runs_send_each_message_once(tmp_path):
+    with SmtpServer() as server:
+        server.recorder.delay = 0.01
+        site = site_with_subscribers(tmp_path, server.port, 300, connections=2)
+        first = subprocess.Popen([binary(), "mail"], cwd=site.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+        while server.recorder.count() < 20 and first.poll() is None:
+            time.sleep(0.005)
+        second = subprocess.run([binary(), "mail"], cwd=site.path, capture_output=True, text=True, timeout=120)
+        first_out, first_err = first.communicate(timeout=120)
+        assert first.returncode == 0, first_err
+        assert second.returncode == 0, second.stderr
+        assert "another digest-feed mail run" in second.stderr and "waiting" in second.stderr, second.stderr
+        assert "Nothing new to mail" in second.stdout
+        counts = collections.Counter(server.recorder.recipients())
+        assert sorted(counts) == addresses(300) and set(counts.values()) == {1}
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty"])
+def test_a_damaged_state_is_an_error_and_sends_nothing(tmp_path, damage):
+    with SmtpServer() as server:
+        site = site_with_subscribers(tmp_path, server.port, 300)
+        mail(site)
+        state = site.path / ".digest-feed" / "state.db"
+        assert not (site.path / ".digest-feed" / "state.db-wal").exists()
+        data = state.read_bytes()
+        if damage == "garbage":
+            state.write_bytes(b"this is not a database\n" * 200)
+        elif damage == "truncated":
+            state.write_bytes(data[: len(data) // 2])
+        else:
+            state.write_bytes(b"")
+        # A new post, so that a run that lost its memory would mail someone.
+        (site.path / "_posts" / "2025-12-25-new.md").write_text("---\ntitle: New\ndate: 2025-12-25\n---\nNew.\n")
+        server.recorder.clear()
+        for args in (["mail"], ["mail", "--dry-run"], ["status"]):
+            result = subprocess.run([binary(), *args], cwd=site.path, capture_output=True, text=True, timeout=60)
+            assert result.returncode == 2, f"{args}: exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+            assert ".digest-feed/state.db: the delivery state cannot be read" in result.stderr, result.stderr
+            assert "nothing was sent" in result.stderr
+        assert server.recorder.count() == 0
+
+
+def make_tls_server_context(tmp_path):
+    """A CA the test makes, a certificate for 127.0.0.1 it signs, and the CA's PEM for `ca_file`."""
+    ca = trustme.CA(organization_name="digest-feed test CA")
+    certificate = ca.issue_cert("127.0.0.1", "localhost")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificate.configure_cert(context)
+    ca_path = tmp_path / "relay-ca.pem"  # the site folder: ca_file is read beside config.toml
+    ca.cert_pem.write_to_path(str(ca_path))
+    return context, ca_path
+
+
+def test_starttls_with_a_private_ca_trusted_through_ca_file(tmp_path):
+    context, ca_path = make_tls_server_context(tmp_path)
+    login = Login("papers", PASSWORD)
+    with SmtpServer(login=login, tls=context) as server:
+        extra = 'username = "papers"\npassword_env = "FAULT_SMTP_PASSWORD"\n'
+        site = site_with_subscribers(tmp_path, server.port, 10, tls="starttls", smtp_extra=extra)
+        env = {**os.environ, "FAULT_SMTP_PASSWORD": PASSWORD}
+
+        # Without ca_file the certificate is not trusted: refused, exit 3, nothing sent or recorded.
+        refused = mail(site, code=3, env=env)
+        assert re.search(r"Stopped: the certificate of 127\.0\.0\.1:\d+ is not trusted \(UnknownIssuer\); "
+                         r"if the server uses a private CA, name its certificate in \[smtp\] ca_file", refused.stderr), refused.stderr
+        assert server.recorder.count() == 0 and login.logins == []
+        assert delivered(site) == []
+
+        # With the CA trusted through ca_file: delivered, over TLS, after a login.
+        with open(site.path / "config.toml", "a") as config:
+            config.write(f'ca_file = "{ca_path.name}"\n')
+        result = mail(site, env=env)
+        assert server.recorder.recipients() == addresses(10)
+        assert login.logins and all(ok for _, ok in login.logins)
+        for output in (refused, result):
+            assert PASSWORD not in output.stdout + output.stderr
+
+
+def test_no_command_ever_prints_the_password(tmp_path):
+    login = Login("papers", PASSWORD)
+    with SmtpServer(login=login) as server:
+        extra = 'username = "papers"\npassword_env = "FAULT_SMTP_PASSWORD"\n'
+        site = site_with_subscribers(tmp_path, server.port, 3, smtp_extra=extra)
+        server.recorder.reject["reader00001@example.org"] = "550 5.1.1 no such user"
+        good = {**os.environ, "FAULT_SMTP_PASSWORD": PASSWORD}
+        wrong = {**os.environ, "FAULT_SMTP_PASSWORD": PASSWORD + "-wrong"}
+        runs = [
+            (["check"], good), (["build"], good), (["preview"], good), (["status"], good),
+            (["mail", "--dry-run", "--eml-dir", "eml"], good), (["-v", "mail"], wrong),
+            (["-v", "mail"], good), (["-v", "mail", "--retry-failed"], good), (["status"], good),
+            (["mail", "--to", "editor@example.org"], good),
+        ]
+        outputs = []
+        for args, env in runs:
+            result = subprocess.run([binary(), *args], cwd=site.path, capture_output=True, text=True, timeout=60, env=env)
+            outputs.append((args, result.returncode, result.stdout + result.stderr))
+        codes = [code for _, code, _ in outputs]
+        assert codes == [0, 0, 0, 0, 0, 3, 1, 1, 0, 0], outputs
+        for args, _, text in outputs:
+            assert PASSWORD not in text, args
+        written = [p for p in site.path.rglob("*") if p.is_file()]
+        for path in written:
+            assert PASSWORD.encode() not in path.read_bytes(), path
+        assert server.recorder.recipients() == ["editor@example.org", "reader00000@example.org", "reader00002@example.org"]
