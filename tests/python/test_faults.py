@@ -137,7 +137,7 @@ def test_server_down_exits_3_within_the_timeout_then_a_rerun_delivers_to_all(tmp
     started = time.monotonic()
     result = mail(site, code=3)
     elapsed = time.monotonic() - started
-    assert elapsed < 5 + 0.5, f"within timeout_s (5 s), not retries times it: took {elapsed:.1f} s"
+    assert elapsed < 5 + 1, f"within timeout_s (5 s), not retries times it: took {elapsed:.1f} s"
     assert "127.0.0.1:" in result.stderr and "run `digest-feed mail` again to continue" in result.stderr
     assert delivered(site) == []
     with SmtpServer(port=port) as server:
@@ -158,7 +158,7 @@ def test_a_server_that_never_answers_stops_the_run_within_the_timeout(tmp_path):
         started = time.monotonic()
         result = mail(site, code=3)
         elapsed = time.monotonic() - started
-    assert elapsed < 2 + 0.5, f"within timeout_s (2 s): took {elapsed:.1f} s"
+    assert elapsed < 2 + 1, f"within timeout_s (2 s): took {elapsed:.1f} s"
     assert "did not answer within 2 s (timeout_s)" in result.stderr, result.stderr
     assert delivered(site) == []
 
