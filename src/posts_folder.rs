@@ -1,5 +1,7 @@
 //! Finds the post files in a posts folder and reads them (the I/O edge of `post`).
 
+use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Location, Problem};
@@ -46,6 +48,75 @@ pub fn find(dir: &Path) -> Result<Vec<PathBuf>, Error> {
 /// Reads a post file's text, refusing files too large to be a post.
 pub fn read(path: &Path) -> Result<String, Problem> {
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    refuse_huge(path, size)?;
+    let bytes = std::fs::read(path).map_err(|err| cannot_read(path, err))?;
+    post::decode(path, &bytes).map(|text| text.into_owned())
+}
+
+/// Reads a post file up to the end of its front matter: all a post's model
+/// needs. A file without a closed front matter, or with a byte that is not
+/// UTF-8 before its end, is read whole, so that its problem is reported as
+/// for [`read`]. The body is read again, whole, only if an output needs it.
+pub fn read_front_matter(path: &Path) -> Result<String, Problem> {
+    let mut file = File::open(path).map_err(|err| cannot_read(path, err))?;
+    let size = file.metadata().map_err(|err| cannot_read(path, err))?.len();
+    refuse_huge(path, size)?;
+    // Most front matter fits in the first page; a longer one reads on, a
+    // page more each time, up to the whole file.
+    const PAGE: usize = 4096;
+    let mut bytes = vec![0; PAGE.min(size as usize + 1)];
+    let mut filled = 0;
+    loop {
+        if filled == bytes.len() {
+            bytes.resize(filled + PAGE, 0);
+        }
+        let got = match file.read(&mut bytes[filled..]) {
+            Ok(got) => got,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(cannot_read(path, err)),
+        };
+        filled += got;
+        if got == 0 {
+            bytes.truncate(filled);
+            break;
+        }
+        if let Some(end) = front_matter_end(&bytes[..filled]) {
+            bytes.truncate(end);
+            break;
+        }
+    }
+    post::decode(path, &bytes).map(|text| text.into_owned())
+}
+
+/// Where the closing fence line ends, if `bytes` hold the whole front matter.
+/// Finds a fence candidate on bytes first, so that only the front matter,
+/// not the start of the body, is checked for UTF-8 and split.
+fn front_matter_end(bytes: &[u8]) -> Option<usize> {
+    let start = if bytes.starts_with(post::BOM) {
+        post::BOM.len()
+    } else {
+        0
+    };
+    let mut lines = bytes[start..].split_inclusive(|&b| b == b'\n');
+    let mut end = start + lines.next()?.len();
+    for line in lines {
+        if !line.ends_with(b"\n") {
+            return None;
+        }
+        end += line.len();
+        let fence = line
+            .strip_prefix(b"---")
+            .or_else(|| line.strip_prefix(b"..."));
+        if fence.is_some_and(|rest| rest.iter().all(u8::is_ascii_whitespace)) {
+            let text = std::str::from_utf8(&bytes[start..end]).ok()?;
+            let split = post::front_matter::split(text).ok()?;
+            return Some(end - split.body.len());
+        }
+    }
+    None
+}
+
+fn refuse_huge(path: &Path, size: u64) -> Result<(), Problem> {
     if size > post::MAX_POST_BYTES {
         return Err(Problem::new(
             Location::file(path),
@@ -56,10 +127,11 @@ pub fn read(path: &Path) -> Result<String, Problem> {
             ),
         ));
     }
-    let bytes = std::fs::read(path).map_err(|err| {
-        Problem::new(Location::file(path), format!("cannot read the file: {err}"))
-    })?;
-    post::decode(path, &bytes).map(|text| text.into_owned())
+    Ok(())
+}
+
+fn cannot_read(path: &Path, err: std::io::Error) -> Problem {
+    Problem::new(Location::file(path), format!("cannot read the file: {err}"))
 }
 
 /// The posts read from a folder, and the problems of those that could not be.
@@ -73,19 +145,46 @@ pub struct Loaded {
     pub files: usize,
 }
 
-/// Reads every post's front matter under `dir`. Bodies are not kept: only
-/// the posts an output needs are read again and rendered.
+/// Reads every post's front matter under `dir`, on as many threads as the
+/// machine has cores. Bodies are not read: only the posts an output needs
+/// are read again, whole, and rendered.
 pub fn load(dir: &Path, rules: &Rules) -> Result<Loaded, Error> {
     let paths = find(dir)?;
+    let read_one = |path: &PathBuf| {
+        read_front_matter(path)
+            .map_err(|problem| vec![problem])
+            .and_then(|text| post::parse(path, &text, rules))
+    };
+    // Below a few hundred posts a thread costs more than it saves.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(paths.len().div_ceil(256))
+        .max(1);
+    let results: Vec<Result<Post, Vec<Problem>>> = if threads == 1 {
+        paths.iter().map(read_one).collect()
+    } else {
+        let chunk = paths.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = paths
+                .chunks(chunk)
+                .map(|chunk| scope.spawn(move || chunk.iter().map(read_one).collect::<Vec<_>>()))
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|worker| {
+                    worker
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        })
+    };
     let mut loaded = Loaded {
         files: paths.len(),
         ..Loaded::default()
     };
-    for path in paths {
-        match read(&path)
-            .map_err(|problem| vec![problem])
-            .and_then(|text| post::parse(&path, &text, rules))
-        {
+    for result in results {
+        match result {
             Ok(post) => loaded.posts.push(post),
             Err(problems) => loaded.problems.extend(problems),
         }

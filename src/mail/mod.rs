@@ -534,6 +534,8 @@ fn send(
                 let (jobs, abort, transport, prepared, identity) =
                     (&jobs, &abort, &transport, &prepared, &identity);
                 scope.spawn(move || {
+                    // One connection per thread, opened by the first message.
+                    let mut session = transport.session();
                     while !abort.load(Ordering::Relaxed) {
                         let Some(recipient) = jobs.lock().unwrap_or_else(|p| p.into_inner()).next()
                         else {
@@ -550,7 +552,10 @@ fn send(
                                     .build(recipient, email, identity)
                                     .map_err(SendError::Permanent)
                             })
-                            .and_then(|(envelope, bytes)| transport.send(&envelope, &bytes));
+                            .and_then(|(envelope, bytes)| match &mut session {
+                                Ok(session) => session.send(&envelope, &bytes),
+                                Err(err) => Err(err.clone()),
+                            });
                         let record_error = match (state, post_id) {
                             (Some(state), Some(post_id)) => {
                                 record(state, post_id, recipient, &outcome).err()

@@ -69,9 +69,12 @@ pub struct Post {
 /// The largest post file read; a bigger one is surely not a digest post.
 pub const MAX_POST_BYTES: u64 = 16 * 1024 * 1024;
 
+/// The UTF-8 byte order mark, which a post may start with.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Turns a file's bytes into text: UTF-8 required, a BOM dropped, CRLF read as LF.
 pub fn decode<'a>(source: &Path, bytes: &'a [u8]) -> Result<Cow<'a, str>, Problem> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|err| {
         let good = &bytes[..err.valid_up_to()];
         let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -232,6 +235,10 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
 /// A key close enough to one digest-feed reads to be a typo of it. Other
 /// unknown keys belong to the Jekyll theme and are left alone.
 fn likely_typo(key: &str) -> Option<&'static str> {
+    // Keys Jekyll themes use that are near a known key but never a typo of it.
+    if ["layout", "image", "sitemap", "comments", "toc"].contains(&key) {
+        return None;
+    }
     let allowed = if key.chars().count() <= 4 { 1 } else { 2 };
     front_matter::KNOWN_KEYS
         .iter()
