@@ -205,3 +205,50 @@ pub fn load_published(dir: &Path, rules: &Rules, now: jiff::Timestamp) -> Result
         files: loaded.files,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn front_of(bytes: &[u8]) -> Result<String, Problem> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("post.md");
+        std::fs::write(&path, bytes).unwrap();
+        read_front_matter(&path)
+    }
+
+    #[test]
+    fn reads_up_to_the_closing_fence_only() {
+        assert_eq!(
+            front_of(b"---\ntitle: A\n---\nBody\n\xFF").unwrap(),
+            "---\ntitle: A\n---\n"
+        );
+        // A BOM and CRLF, as `read` takes them.
+        assert_eq!(
+            front_of(b"\xEF\xBB\xBF---\r\ntitle: A\r\n...\r\nBody\r\n").unwrap(),
+            "---\ntitle: A\n...\n"
+        );
+        // A front matter longer than one read.
+        let long = format!(
+            "---\ntitle: A\ndescription: \"{}\"\n---\nBody\n",
+            "x".repeat(10_000)
+        );
+        let front = front_of(long.as_bytes()).unwrap();
+        assert!(
+            front.ends_with("\"\n---\n") && front.len() > 10_000,
+            "{}",
+            front.len()
+        );
+    }
+
+    #[test]
+    fn reads_the_whole_file_when_the_front_matter_is_not_closed() {
+        let text = format!("---\ntitle: A\n{}", "body line\n".repeat(1_000));
+        assert_eq!(front_of(text.as_bytes()).unwrap(), text);
+        assert_eq!(front_of(b"no front matter\n").unwrap(), "no front matter\n");
+        assert_eq!(front_of(b"").unwrap(), "");
+        // A `---` that is not alone on its line does not close it.
+        let text = "---\ntitle: A\n--- no\n";
+        assert_eq!(front_of(text.as_bytes()).unwrap(), text);
+    }
+}

@@ -236,10 +236,9 @@ fn every_bad_input_is_named_exits_2_and_leaves_outputs_alone() {
     }
 }
 
-#[test]
-fn only_the_posts_in_a_feed_are_rendered() {
-    let site = Site::new();
-    site.add(&fixtures().join("good/2025-12-21-hostile.md"));
+/// Builds `site` (two posts) with `feed.limit = 1`: it must succeed having
+/// rendered only the newest post.
+fn build_with_a_feed_of_one(site: &Site) {
     fs::write(
         site.path().join("config.toml"),
         "[site]\nurl = \"https://e.org\"\n[feed]\nlimit = 1\n",
@@ -249,6 +248,47 @@ fn only_the_posts_in_a_feed_are_rendered() {
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(
         stderr(&output).contains("rendered 1 of 2 posts"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn only_the_posts_in_a_feed_are_rendered() {
+    let site = Site::new();
+    site.add(&fixtures().join("good/2025-12-21-hostile.md"));
+    build_with_a_feed_of_one(&site);
+}
+
+#[test]
+fn build_reads_old_posts_only_to_their_front_matter_and_check_reads_them_whole() {
+    let site = Site::new();
+    // An old post with a good front matter and a body that is not UTF-8.
+    let mut old = b"---\ntitle: Old\ndate: 2020-01-01\n---\n\nBody ".to_vec();
+    old.extend_from_slice(b"\xFF\xFE broken\n");
+    fs::write(site.path().join("_posts/2020-01-01-old.md"), &old).unwrap();
+    build_with_a_feed_of_one(&site);
+
+    let output = site.run(&["check"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(
+            "_posts/2020-01-01-old.md:6: the file is not valid UTF-8 (byte 0xFF at column 6); save it as UTF-8"
+        ),
+        "{}",
+        stderr(&output)
+    );
+
+    // The same bytes inside the front matter fail the build too.
+    let mut bad = b"---\ntitle: Bad \xFF\ndate: 2020-01-02\n---\nBody\n".to_vec();
+    bad.extend_from_slice(b"more\n");
+    fs::write(site.path().join("_posts/2020-01-02-bad.md"), &bad).unwrap();
+    let output = site.run(&["build"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains(
+            "_posts/2020-01-02-bad.md:2: the file is not valid UTF-8 (byte 0xFF at column 12)"
+        ),
         "{}",
         stderr(&output)
     );

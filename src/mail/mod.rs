@@ -145,7 +145,8 @@ pub fn prepare(setup: &Setup, post: &Post) -> Result<(PostContext, Prepared), Er
 /// One post and who is owed it in this run.
 struct Delivery<'a> {
     post: &'a Post,
-    recipients: Vec<Recipient>,
+    /// Borrowed from the subscriber list: a plan for 100,000 copies nothing.
+    recipients: Vec<&'a Subscriber>,
     /// Subscribers left out by their tags.
     not_wanted: usize,
 }
@@ -161,9 +162,10 @@ pub fn run(config: &Config, args: &MailArgs, report: Report) -> Result<(), Error
     for address in &args.to {
         subscribers::check_address(address)
             .map_err(|message| Problem::new(Location::file("--to"), message))?;
-        test_recipients.push(Recipient {
+        test_recipients.push(Subscriber {
             email: address.clone(),
             name: String::new(),
+            tags: Vec::new(),
         });
     }
     let posts = published_posts(config, None)?;
@@ -180,7 +182,7 @@ pub fn run(config: &Config, args: &MailArgs, report: Report) -> Result<(), Error
         };
         let plan = vec![Delivery {
             post,
-            recipients: test_recipients,
+            recipients: test_recipients.iter().collect(),
             not_wanted: 0,
         }];
         let identity_salt = jiff::Timestamp::now().to_string();
@@ -330,7 +332,7 @@ pub fn select<'a>(posts: &'a [Post], selector: &str) -> Result<&'a Post, Error> 
 fn plan<'a>(
     posts: &'a [Post],
     selected: Option<&'a Post>,
-    subscribers: &[Subscriber],
+    subscribers: &'a [Subscriber],
     state: Option<&State>,
     retry_failed: bool,
 ) -> Result<Vec<Delivery<'a>>, Error> {
@@ -385,10 +387,7 @@ fn plan<'a>(
                 None => !only_failed,
             };
             if owed {
-                recipients.push(Recipient {
-                    email: subscriber.email.clone(),
-                    name: subscriber.name.clone(),
-                });
+                recipients.push(subscriber);
             }
         }
         // A finished post retried for its failures alone is left out when none are owed;
@@ -422,7 +421,8 @@ fn dry_run(
             delivery.recipients.len(),
             skipped_note(delivery.not_wanted)
         ));
-        for (index, recipient) in delivery.recipients.iter().enumerate() {
+        for (index, subscriber) in delivery.recipients.iter().enumerate() {
+            let recipient = &subscriber.recipient();
             let email = setup
                 .templates
                 .personalise(&prepared, recipient, &setup.sources)?;
@@ -512,9 +512,10 @@ fn send(
             None => None,
         };
         if let Some(first) = delivery.recipients.first() {
-            let email = setup
-                .templates
-                .personalise(&prepared, first, &setup.sources)?;
+            let email =
+                setup
+                    .templates
+                    .personalise(&prepared, &first.recipient(), &setup.sources)?;
             warn_if_clipped(&email, post, report);
         }
         let identity = format!("{}{identity_salt}", post.url);
@@ -537,10 +538,12 @@ fn send(
                     // One connection per thread, opened by the first message.
                     let mut session = transport.session();
                     while !abort.load(Ordering::Relaxed) {
-                        let Some(recipient) = jobs.lock().unwrap_or_else(|p| p.into_inner()).next()
+                        let Some(subscriber) =
+                            jobs.lock().unwrap_or_else(|p| p.into_inner()).next()
                         else {
                             break;
                         };
+                        let recipient = &subscriber.recipient();
                         // Built here, one at a time: no run holds every message in memory.
                         let outcome = setup
                             .templates

@@ -2,6 +2,8 @@
 //! `email.subscribers_file` CSV, every address checked and no one twice.
 
 use std::collections::HashMap;
+
+use crate::email::Recipient;
 use std::path::Path;
 
 use crate::config::Config;
@@ -19,6 +21,14 @@ pub struct Subscriber {
 }
 
 impl Subscriber {
+    /// Who a message to this subscriber is addressed to.
+    pub fn recipient(&self) -> Recipient {
+        Recipient {
+            email: self.email.clone(),
+            name: self.name.clone(),
+        }
+    }
+
     /// The address as the delivery state knows it: compared without case,
     /// as every real mail system does.
     pub fn key(&self) -> String {
@@ -53,27 +63,52 @@ fn one_line(name: &str) -> String {
     name.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Where a subscriber was listed: a line of the config or of the
+/// subscribers file. Kept small (no path per row), so that a list of
+/// 100,000 costs little more than the addresses themselves.
+#[derive(Debug, Clone, Copy)]
+enum Origin {
+    Config(usize),
+    File(usize),
+}
+
 /// Every subscriber in the config and its CSV file; every problem found.
+/// The file is read as a stream, each row checked as it comes.
 pub fn load(config: &Config) -> Result<Vec<Subscriber>, Vec<Problem>> {
-    let mut found: Vec<(Location, Subscriber)> = Vec::new();
-    for entry in &config.subscribers {
-        found.push((
-            config.location(entry.email.span()),
-            Subscriber {
-                email: entry.email.get_ref().trim().to_string(),
-                name: one_line(&entry.name),
-                tags: entry.tags.clone(),
-            },
-        ));
-    }
+    let file_path = config
+        .email
+        .subscribers_file
+        .as_ref()
+        .map(|file| config.base_dir().join(file.get_ref()));
+    let locate = |origin: Origin| match origin {
+        Origin::Config(line) => Location::line(&config.path, line),
+        Origin::File(line) => Location::line(file_path.as_deref().unwrap_or(Path::new("")), line),
+    };
+    let mut list = List::default();
     let mut problems = Vec::new();
-    if let Some(file) = &config.email.subscribers_file {
-        let path = config.base_dir().join(file.get_ref());
-        match std::fs::read(&path) {
-            Ok(bytes) => match read_csv(&path, &bytes) {
-                Ok(rows) => found.extend(rows),
-                Err(mut more) => problems.append(&mut more),
-            },
+    for entry in &config.subscribers {
+        let origin = Origin::Config(config.location(entry.email.span()).line.unwrap_or(0));
+        let subscriber = Subscriber {
+            email: entry.email.get_ref().trim().to_string(),
+            name: one_line(&entry.name),
+            tags: entry.tags.clone(),
+        };
+        if let Err(message) = list.admit(origin, subscriber, &locate) {
+            problems.push(message);
+        }
+    }
+    if let (Some(file), Some(path)) = (&config.email.subscribers_file, &file_path) {
+        match std::fs::File::open(path) {
+            Ok(file) => {
+                let read = read_csv(path, file, |line, subscriber| {
+                    if let Err(message) = list.admit(Origin::File(line), subscriber, &locate) {
+                        problems.push(message);
+                    }
+                });
+                if let Err(mut more) = read {
+                    problems.append(&mut more);
+                }
+            }
             Err(err) => problems.push(Problem::new(
                 config.location(file.span()),
                 format!(
@@ -83,41 +118,94 @@ pub fn load(config: &Config) -> Result<Vec<Subscriber>, Vec<Problem>> {
             )),
         }
     }
-    let mut first_seen: HashMap<String, Location> = HashMap::new();
-    let mut subscribers = Vec::with_capacity(found.len());
-    for (location, subscriber) in found {
-        if let Err(message) = check_address(&subscriber.email) {
-            problems.push(Problem::new(location, format!("subscriber: {message}")));
-            continue;
-        }
-        if let Some(first) = first_seen.get(&subscriber.key()) {
-            problems.push(Problem::new(
-                location,
-                format!(
-                    "subscriber {} is listed twice (first at {first}); remove one",
-                    subscriber.email
-                ),
-            ));
-            continue;
-        }
-        first_seen.insert(subscriber.key(), location);
-        subscribers.push(subscriber);
-    }
     if problems.is_empty() {
-        Ok(subscribers)
+        Ok(list.subscribers)
     } else {
         Err(problems)
     }
 }
 
+/// The subscribers admitted so far, and what finds a duplicate among them.
+#[derive(Default)]
+struct List {
+    subscribers: Vec<Subscriber>,
+    origins: Vec<Origin>,
+    /// Key hash → index: no second copy of every address. `clashes` holds
+    /// the keys whose hash an earlier, different key already took.
+    first_seen: HashMap<u64, usize>,
+    clashes: HashMap<String, usize>,
+}
+
+impl List {
+    /// Adds a subscriber whose address is valid and not listed yet.
+    fn admit(
+        &mut self,
+        origin: Origin,
+        subscriber: Subscriber,
+        locate: &impl Fn(Origin) -> Location,
+    ) -> Result<(), Problem> {
+        if let Err(message) = check_address(&subscriber.email) {
+            return Err(Problem::new(
+                locate(origin),
+                format!("subscriber: {message}"),
+            ));
+        }
+        let key = subscriber.key();
+        let hash = key_hash(&key);
+        let earlier = match self.first_seen.get(&hash) {
+            Some(&at) if self.subscribers[at].key() == key => Some(at),
+            Some(_) => self.clashes.get(&key).copied(),
+            None => None,
+        };
+        if let Some(at) = earlier {
+            return Err(Problem::new(
+                locate(origin),
+                format!(
+                    "subscriber {} is listed twice (first at {}); remove one",
+                    subscriber.email,
+                    locate(self.origins[at])
+                ),
+            ));
+        }
+        let at = self.subscribers.len();
+        match self.first_seen.entry(hash) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.clashes.insert(key, at);
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(at);
+            }
+        }
+        self.origins.push(origin);
+        self.subscribers.push(subscriber);
+        Ok(())
+    }
+}
+
+fn key_hash(key: &str) -> u64 {
+    use std::hash::BuildHasher;
+    static STATE: std::sync::LazyLock<std::collections::hash_map::RandomState> =
+        std::sync::LazyLock::new(Default::default);
+    STATE.hash_one(key)
+}
+
 /// Reads a subscribers CSV: a header row naming `email` and optionally
-/// `name` and `tags` (tags separated by spaces), in any order.
-pub fn read_csv(path: &Path, bytes: &[u8]) -> Result<Vec<(Location, Subscriber)>, Vec<Problem>> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+/// `name` and `tags` (tags separated by spaces), in any order. Hands each
+/// row to `each` with its line, as it is read.
+pub fn read_csv(
+    path: &Path,
+    input: impl std::io::Read,
+    mut each: impl FnMut(usize, Subscriber),
+) -> Result<(), Vec<Problem>> {
+    let mut input = std::io::BufReader::new(input);
+    if std::io::BufRead::fill_buf(&mut input).is_ok_and(|start| start.starts_with(b"\xEF\xBB\xBF"))
+    {
+        std::io::BufRead::consume(&mut input, 3);
+    }
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(false)
-        .from_reader(bytes);
+        .from_reader(input);
     let header_problem = |message: String| vec![Problem::new(Location::line(path, 1), message)];
     let headers = reader
         .headers()
@@ -130,21 +218,20 @@ pub fn read_csv(path: &Path, bytes: &[u8]) -> Result<Vec<(Location, Subscriber)>
         ));
     };
     let (name_at, tags_at) = (column("name"), column("tags"));
-    let mut rows = Vec::new();
     let mut problems = Vec::new();
     for record in reader.records() {
         match record {
             Ok(record) => {
                 let line = record.position().map_or(0, |p| p.line() as usize);
                 let cell = |at: Option<usize>| at.and_then(|at| record.get(at)).unwrap_or("");
-                rows.push((
-                    Location::line(path, line),
+                each(
+                    line,
                     Subscriber {
                         email: cell(Some(email_at)).to_string(),
                         name: one_line(cell(name_at)),
                         tags: cell(tags_at).split_whitespace().map(String::from).collect(),
                     },
-                ));
+                );
             }
             Err(err) => {
                 let line = err.position().map_or(1, |p| p.line() as usize);
@@ -164,7 +251,7 @@ pub fn read_csv(path: &Path, bytes: &[u8]) -> Result<Vec<(Location, Subscriber)>
         }
     }
     if problems.is_empty() {
-        Ok(rows)
+        Ok(())
     } else {
         Err(problems)
     }
@@ -203,15 +290,20 @@ mod tests {
         );
     }
 
+    fn rows(bytes: &[u8]) -> Result<Vec<(usize, Subscriber)>, Vec<Problem>> {
+        let mut rows = Vec::new();
+        read_csv(Path::new("subs.csv"), bytes, |line, s| rows.push((line, s)))?;
+        Ok(rows)
+    }
+
     #[test]
     fn csv_rows_are_read_with_lines() {
-        let rows = read_csv(
-            Path::new("subs.csv"),
-            b"email,name,tags\nkim@example.org,\"Kim, \"\"the reader\"\"\",papers ml\nlee@example.org,,\n",
+        let rows = rows(
+            b"\xEF\xBB\xBFemail,name,tags\nkim@example.org,\"Kim, \"\"the reader\"\"\",papers ml\nlee@example.org,,\n",
         )
         .unwrap();
         assert_eq!(rows.len(), 2);
-        assert_eq!(rows[0].0, Location::line("subs.csv", 2));
+        assert_eq!(rows[0].0, 2);
         assert_eq!(rows[0].1.name, "Kim, \"the reader\"");
         assert_eq!(rows[0].1.tags, ["papers", "ml"]);
         assert_eq!(rows[1].1.name, "");
@@ -220,16 +312,12 @@ mod tests {
 
     #[test]
     fn csv_problems_name_their_lines() {
-        let err = read_csv(Path::new("subs.csv"), b"mail,name\nx@example.org,X\n").unwrap_err();
+        let err = rows(b"mail,name\nx@example.org,X\n").unwrap_err();
         assert_eq!(
             err[0].to_string(),
             "subs.csv:1: the header row has no `email` column; start the file with `email,name,tags`"
         );
-        let err = read_csv(
-            Path::new("subs.csv"),
-            b"email,name\nx@example.org,X,extra\n",
-        )
-        .unwrap_err();
+        let err = rows(b"email,name\nx@example.org,X,extra\n").unwrap_err();
         assert_eq!(
             err[0].to_string(),
             "subs.csv:2: the row has 3 fields but the header has 2; quote a field that holds a comma"
