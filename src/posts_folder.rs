@@ -59,16 +59,19 @@ pub fn read(path: &Path) -> Result<String, Problem> {
 /// for [`read`]. The body is read again, whole, only if an output needs it.
 pub fn read_front_matter(path: &Path) -> Result<String, Problem> {
     let mut file = File::open(path).map_err(|err| cannot_read(path, err))?;
-    let size = file.metadata().map_err(|err| cannot_read(path, err))?.len();
-    refuse_huge(path, size)?;
-    // Most front matter fits in the first page; a longer one reads on, a
-    // page more each time, up to the whole file.
+    // Most front matter fits in the first page, one read; a longer one
+    // reads on, doubling, so a big file without one costs linear time. The
+    // size limit is checked only then: no `stat` per post.
     const PAGE: usize = 4096;
-    let mut bytes = vec![0; PAGE.min(size as usize + 1)];
+    let mut bytes = vec![0; PAGE];
     let mut filled = 0;
     loop {
         if filled == bytes.len() {
-            bytes.resize(filled + PAGE, 0);
+            if filled as u64 >= post::MAX_POST_BYTES {
+                let size = file.metadata().map_or(filled as u64 + 1, |m| m.len());
+                refuse_huge(path, size.max(filled as u64 + 1))?;
+            }
+            bytes.resize(filled * 2, 0);
         }
         let got = match file.read(&mut bytes[filled..]) {
             Ok(got) => got,
