@@ -126,7 +126,6 @@ pub fn load(config: &Config) -> Result<Vec<Subscriber>, Vec<Problem>> {
 }
 
 /// The subscribers admitted so far, and what finds a duplicate among them.
-#[derive(Default)]
 struct List {
     subscribers: Vec<Subscriber>,
     origins: Vec<Origin>,
@@ -134,6 +133,20 @@ struct List {
     /// the keys whose hash an earlier, different key already took.
     first_seen: HashMap<u64, usize>,
     clashes: HashMap<String, usize>,
+    /// [`key_hash`]; a test swaps in one that makes every key clash.
+    hash: fn(&str) -> u64,
+}
+
+impl Default for List {
+    fn default() -> Self {
+        List {
+            subscribers: Vec::new(),
+            origins: Vec::new(),
+            first_seen: HashMap::new(),
+            clashes: HashMap::new(),
+            hash: key_hash,
+        }
+    }
 }
 
 impl List {
@@ -151,7 +164,7 @@ impl List {
             ));
         }
         let key = subscriber.key();
-        let hash = key_hash(&key);
+        let hash = (self.hash)(&key);
         let earlier = match self.first_seen.get(&hash) {
             Some(&at) if self.subscribers[at].key() == key => Some(at),
             Some(_) => self.clashes.get(&key).copied(),
@@ -294,6 +307,46 @@ mod tests {
         let mut rows = Vec::new();
         read_csv(Path::new("subs.csv"), bytes, |line, s| rows.push((line, s)))?;
         Ok(rows)
+    }
+
+    #[test]
+    fn duplicates_are_found_even_when_every_hash_clashes() {
+        let mut list = List {
+            hash: |_| 7,
+            ..List::default()
+        };
+        let locate = |origin: Origin| match origin {
+            Origin::Config(line) | Origin::File(line) => Location::line("subs.csv", line),
+        };
+        let person = |email: &str| Subscriber {
+            email: email.into(),
+            name: String::new(),
+            tags: Vec::new(),
+        };
+        let mut outcomes = Vec::new();
+        for (line, email) in [
+            (2, "a@example.org"),
+            (3, "b@example.org"),
+            (4, "c@example.org"),
+            (5, "B@Example.org"),
+            (6, "A@example.org"),
+        ] {
+            outcomes.push(
+                list.admit(Origin::File(line), person(email), &locate)
+                    .map_err(|problem| problem.to_string()),
+            );
+        }
+        assert_eq!(
+            outcomes,
+            [
+                Ok(()),
+                Ok(()),
+                Ok(()),
+                Err("subs.csv:5: subscriber B@Example.org is listed twice (first at subs.csv:3); remove one".into()),
+                Err("subs.csv:6: subscriber A@example.org is listed twice (first at subs.csv:2); remove one".into()),
+            ]
+        );
+        assert_eq!(list.subscribers.len(), 3);
     }
 
     #[test]
