@@ -65,6 +65,12 @@ impl Progress {
         self.bar.inc(1);
     }
 
+    /// Runs `print` with the bar taken off the terminal and drawn again
+    /// after, so that a line printed while it shows does not tear it.
+    pub fn suspend<R>(&self, print: impl FnOnce() -> R) -> R {
+        self.bar.suspend(print)
+    }
+
     /// Removes the bar, leaving the lines printed around it.
     pub fn finish(self) {
         self.bar.finish_and_clear();

@@ -590,7 +590,7 @@ fn send(
                     Ok(()) => {
                         delivered += 1;
                         deferred_in_a_row = 0;
-                        report.detail(format!("delivered to {address}"));
+                        progress.suspend(|| report.detail(format!("delivered to {address}")));
                     }
                     Err(SendError::Permanent(reply)) => {
                         post_failed += 1;
