@@ -19,6 +19,11 @@ pub struct Letterhead {
 }
 
 impl Letterhead {
+    /// The sender's address (the envelope's MAIL FROM).
+    pub fn sender(&self) -> String {
+        self.from.email.to_string()
+    }
+
     /// Checks `from` (an address, with or without a name) and builds the
     /// List-Id from the site's title and host.
     pub fn new(from: &str, site_title: &str, site_url: &str) -> Result<Letterhead, String> {

@@ -477,6 +477,11 @@ struct Attempt {
 /// retries on every remaining recipient.
 const DEFERRED_IN_A_ROW: usize = 10;
 
+/// After this many recipients in a row refused for good with the very same
+/// reply (a reply that does not even name them, like "554 5.7.1 Relay
+/// access denied"), the refusal is about the run: stop.
+const REFUSED_ALIKE: usize = 10;
+
 /// Sends the plan; each worker records its message's outcome in `state`
 /// before it takes the next recipient, so a kill loses at most one
 /// accepted-but-unrecorded message per connection.
@@ -496,6 +501,7 @@ fn send(
     let mut deferred: Vec<(String, String)> = Vec::new();
     let mut fatal: Option<String> = None;
     let mut deferred_in_a_row = 0;
+    let mut refused_alike = 0;
     for delivery in plan {
         if fatal.is_some() {
             break;
@@ -519,6 +525,7 @@ fn send(
             warn_if_clipped(&email, post, report);
         }
         let identity = format!("{}{identity_salt}", post.url);
+        let sender_address = setup.letterhead.sender();
         let jobs = Mutex::new(delivery.recipients.iter());
         let abort = AtomicBool::new(false);
         let (sender, results) = mpsc::channel::<Attempt>();
@@ -532,8 +539,14 @@ fn send(
                 (config.smtp.connections.max(1) as usize).min(delivery.recipients.len().max(1));
             for _ in 0..workers {
                 let sender = sender.clone();
-                let (jobs, abort, transport, prepared, identity) =
-                    (&jobs, &abort, &transport, &prepared, &identity);
+                let (jobs, abort, transport, prepared, identity, sender_address) = (
+                    &jobs,
+                    &abort,
+                    &transport,
+                    &prepared,
+                    &identity,
+                    &sender_address,
+                );
                 scope.spawn(move || {
                     // One connection per thread, opened by the first message.
                     let mut session = transport.session();
@@ -558,7 +571,8 @@ fn send(
                             .and_then(|(envelope, bytes)| match &mut session {
                                 Ok(session) => session.send(&envelope, &bytes),
                                 Err(err) => Err(err.clone()),
-                            });
+                            })
+                            .map_err(|err| about_the_sender(err, sender_address, recipient));
                         let record_error = match (state, post_id) {
                             (Some(state), Some(post_id)) => {
                                 record(state, post_id, recipient, &outcome).err()
@@ -590,10 +604,28 @@ fn send(
                     Ok(()) => {
                         delivered += 1;
                         deferred_in_a_row = 0;
+                        refused_alike = 0;
                         progress.suspend(|| report.detail(format!("delivered to {address}")));
                     }
                     Err(SendError::Permanent(reply)) => {
                         post_failed += 1;
+                        deferred_in_a_row = 0;
+                        if failures.last().is_some_and(|(_, last)| *last == reply) {
+                            refused_alike += 1;
+                        } else {
+                            refused_alike = 1;
+                        }
+                        if refused_alike >= REFUSED_ALIKE {
+                            abort.store(true, Ordering::Relaxed);
+                            fatal.get_or_insert_with(|| {
+                                format!(
+                                    "{} refused {REFUSED_ALIKE} recipients in a row with the same reply ({reply}), \
+                                     which is about this run, not them; they are recorded as failed: fix the \
+                                     cause, then run `digest-feed mail --retry-failed`",
+                                    transport.server()
+                                )
+                            });
+                        }
                         failures.push((address, reply));
                     }
                     Err(SendError::Transient(reply)) => {
@@ -671,6 +703,29 @@ fn send(
     }
     report.result(&summary[0]);
     Ok(())
+}
+
+/// A refusal that names the sender's address and not the recipient's is
+/// about the sender ("553 5.7.1 <papers@example.org>: Sender address
+/// rejected"): every message would get it, so it stops the run instead of
+/// marking each recipient failed.
+fn about_the_sender(err: SendError, sender: &str, recipient: &Recipient) -> SendError {
+    match err {
+        SendError::Permanent(reply)
+            if contains_ignoring_case(&reply, sender)
+                && !contains_ignoring_case(&reply, &recipient.email) =>
+        {
+            SendError::Fatal(format!(
+                "the server refused the sender {sender}: {reply}; check [email] from (your \
+                 provider may allow only your own address)"
+            ))
+        }
+        other => other,
+    }
+}
+
+fn contains_ignoring_case(text: &str, part: &str) -> bool {
+    !part.is_empty() && text.to_lowercase().contains(&part.to_lowercase())
 }
 
 /// Records what the server said of one recipient's message: delivered,

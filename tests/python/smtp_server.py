@@ -27,6 +27,7 @@ class Recorder:
         self.reject = {}  # address -> reply given every time, e.g. "550 5.1.1 no such user"
         self.defer = {}  # address -> [times left, reply]: refused for now that many times
         self.refuse_all = None  # a reply for every recipient, e.g. "451 4.7.0 throttled"
+        self.refuse_sender = None  # a reply to every MAIL FROM, e.g. "553 5.7.1 <a@b>: Sender address rejected"
         self.drop_every = 0  # drop the connection, unanswered, at the end of every K-th DATA
         self.delay = 0.0  # seconds to wait before answering each DATA
         self.dropped = 0
@@ -34,6 +35,13 @@ class Recorder:
         self.refused = 0  # every refusal, for any reason
         self.data_count = 0
         self.lock = threading.Lock()
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.refuse_sender:
+            return self.refuse_sender
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         key = address.lower()

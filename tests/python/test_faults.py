@@ -67,6 +67,12 @@ def delivered(site: Site):
         return sorted(row[0] for row in db.execute("SELECT email FROM deliveries WHERE status = 'delivered'"))
 
 
+def recorded(site: Site, status: str) -> int:
+    """How many recipients the state records with `status` (delivered or failed)."""
+    with sqlite3.connect(site.path / ".digest-feed" / "state.db") as db:
+        return db.execute("SELECT count(*) FROM deliveries WHERE status = ?", (status,)).fetchone()[0]
+
+
 def mail(site: Site, *args: str, code: int = 0, env=None):
     result = subprocess.run([binary(), "mail", *args], cwd=site.path, capture_output=True, text=True,
                             timeout=300, env=env)
@@ -102,6 +108,34 @@ def test_a_server_that_defers_everyone_stops_the_run_then_a_rerun_delivers(tmp_p
         server.recorder.refuse_all = None
         mail(site)
         assert server.recorder.recipients() == addresses(200)
+
+
+def test_a_refused_sender_stops_the_run_and_fails_no_one(tmp_path):
+    with SmtpServer() as server:
+        site = site_with_subscribers(tmp_path, server.port, 30)
+        server.recorder.refuse_sender = "553 5.7.1 <papers@example.org>: Sender address rejected: not owned by user"
+        result = mail(site, code=3)
+        assert ("Stopped: the server refused the sender papers@example.org: 553 5.7.1 <papers@example.org>: "
+                "Sender address rejected: not owned by user; check [email] from") in result.stderr, result.stderr
+        assert recorded(site, "failed") == recorded(site, "delivered") == 0, "nobody is marked failed"
+        server.recorder.refuse_sender = None
+        mail(site)
+        assert server.recorder.recipients() == addresses(30)
+
+
+def test_the_same_refusal_for_everyone_stops_the_run(tmp_path):
+    with SmtpServer() as server:
+        site = site_with_subscribers(tmp_path, server.port, 100)
+        server.recorder.refuse_all = "554 5.7.1 Relay access denied"
+        result = mail(site, code=3)
+        assert re.search(r"Stopped: 127\.0\.0\.1:\d+ refused 10 recipients in a row with the same reply "
+                         r"\(554 5\.7\.1 Relay access denied\)", result.stderr), result.stderr
+        assert "digest-feed mail --retry-failed" in result.stderr
+        failed = recorded(site, "failed")
+        assert 10 <= failed < 20, f"stopped after the tenth, with at most a few in flight: {failed}"
+        server.recorder.refuse_all = None
+        mail(site, "--retry-failed")
+        assert server.recorder.recipients() == addresses(100)
 
 
 def test_kill_9_three_times_then_a_rerun_misses_nobody(tmp_path):
