@@ -119,9 +119,11 @@ class SmtpServer:
     """`with SmtpServer() as server:` runs the server on `server.port`.
 
     `login` requires AUTH; `tls` (an ssl.SSLContext for the server side)
-    offers STARTTLS and requires it before MAIL."""
+    offers STARTTLS and requires it before MAIL; `implicit_tls` speaks TLS
+    from the first byte."""
 
-    def __init__(self, login: "Login | None" = None, port: "int | None" = None, tls: "ssl.SSLContext | None" = None):
+    def __init__(self, login: "Login | None" = None, port: "int | None" = None, tls: "ssl.SSLContext | None" = None,
+                 implicit_tls: "ssl.SSLContext | None" = None):
         self.port = port or free_port()
         self.recorder = Recorder()
         extra = {}
@@ -130,6 +132,9 @@ class SmtpServer:
             extra = {"authenticator": login, "auth_required": True, "auth_require_tls": tls is not None}
         if tls is not None:
             extra.update(tls_context=tls, require_starttls=True)
+        if implicit_tls is not None:
+            # TLS from the first byte (SMTPS, port 465 style).
+            extra.update(ssl_context=implicit_tls)
         self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port, decode_data=False, **extra)
 
     def __enter__(self):

@@ -276,6 +276,19 @@ def test_starttls_with_a_private_ca_trusted_through_ca_file(tmp_path):
             assert PASSWORD not in output.stdout + output.stderr
 
 
+def test_implicit_tls_with_a_private_ca_trusted_through_ca_file(tmp_path):
+    context, ca_path = make_tls_server_context(tmp_path)
+    with SmtpServer(implicit_tls=context) as server:
+        site = site_with_subscribers(tmp_path, server.port, 5, tls="tls")
+        refused = mail(site, code=3)
+        assert re.search(r"the certificate of 127\.0\.0\.1:\d+ is not trusted \(UnknownIssuer\)", refused.stderr), refused.stderr
+        assert server.recorder.count() == 0 and delivered(site) == []
+        with open(site.path / "config.toml", "a") as config:
+            config.write(f'ca_file = "{ca_path.name}"\n')
+        mail(site)
+        assert server.recorder.recipients() == addresses(5)
+
+
 def test_no_command_ever_prints_the_password(tmp_path):
     login = Login("papers", PASSWORD)
     with SmtpServer(login=login) as server:
