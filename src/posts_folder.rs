@@ -54,9 +54,9 @@ pub fn read(path: &Path) -> Result<String, Problem> {
 }
 
 /// Reads a post file up to the end of its front matter: all a post's model
-/// needs. A file without a closed front matter, or with a byte that is not
-/// UTF-8 before its end, is read whole, so that its problem is reported as
-/// for [`read`]. The body is read again, whole, only if an output needs it.
+/// needs. A file without a closed front matter is read whole, so that its
+/// problem is reported as for [`read`]. The body is read again, whole, only
+/// if an output needs it.
 pub fn read_front_matter(path: &Path) -> Result<String, Problem> {
     let mut file = File::open(path).map_err(|err| cannot_read(path, err))?;
     // Most front matter fits in the first page, one read; a longer one
@@ -92,31 +92,13 @@ pub fn read_front_matter(path: &Path) -> Result<String, Problem> {
 }
 
 /// Where the closing fence line ends, if `bytes` hold the whole front matter.
-/// Finds a fence candidate on bytes first, so that only the front matter,
-/// not the start of the body, is checked for UTF-8 and split.
 fn front_matter_end(bytes: &[u8]) -> Option<usize> {
-    let start = if bytes.starts_with(post::BOM) {
+    let bom = if bytes.starts_with(post::BOM) {
         post::BOM.len()
     } else {
         0
     };
-    let mut lines = bytes[start..].split_inclusive(|&b| b == b'\n');
-    let mut end = start + lines.next()?.len();
-    for line in lines {
-        if !line.ends_with(b"\n") {
-            return None;
-        }
-        end += line.len();
-        let fence = line
-            .strip_prefix(b"---")
-            .or_else(|| line.strip_prefix(b"..."));
-        if fence.is_some_and(|rest| rest.iter().all(u8::is_ascii_whitespace)) {
-            let text = std::str::from_utf8(&bytes[start..end]).ok()?;
-            let split = post::front_matter::split(text).ok()?;
-            return Some(end - split.body.len());
-        }
-    }
-    None
+    post::front_matter::end_of_front_matter(&bytes[bom..]).map(|end| bom + end)
 }
 
 fn refuse_huge(path: &Path, size: u64) -> Result<(), Problem> {

@@ -465,22 +465,39 @@ fn dry_run(
 
 /// What happened to one message in a real send, and whether recording it
 /// in the state failed.
-struct Attempt {
-    recipient: Recipient,
+struct Attempt<'a> {
+    subscriber: &'a Subscriber,
     outcome: Result<(), SendError>,
     record_error: Option<Error>,
 }
 
-/// After this many messages in a row deferred (4xx after every retry) with
-/// no delivery between them, the server is refusing the whole run (421,
-/// throttling): stop, and let the next run try, rather than spend the
-/// retries on every remaining recipient.
-const DEFERRED_IN_A_ROW: usize = 10;
+/// After this many messages in a row fail alike with no delivery between
+/// them, the failure is about the run, not the recipients: stop. Alike
+/// means deferred (4xx after every retry: 421, throttling), or refused for
+/// good with the very same reply, one that does not even name them ("554
+/// 5.7.1 Relay access denied").
+const ALIKE_IN_A_ROW: usize = 10;
 
-/// After this many recipients in a row refused for good with the very same
-/// reply (a reply that does not even name them, like "554 5.7.1 Relay
-/// access denied"), the refusal is about the run: stop.
-const REFUSED_ALIKE: usize = 10;
+/// The current run of failures alike.
+#[derive(Default)]
+struct Streak {
+    what: Option<String>,
+    count: usize,
+}
+
+impl Streak {
+    /// Counts a failure that is `what`; true when the streak is long enough
+    /// to stop the run.
+    fn push(&mut self, what: &str) -> bool {
+        if self.what.as_deref() == Some(what) {
+            self.count += 1;
+        } else {
+            self.what = Some(what.to_string());
+            self.count = 1;
+        }
+        self.count >= ALIKE_IN_A_ROW
+    }
+}
 
 /// Sends the plan; each worker records its message's outcome in `state`
 /// before it takes the next recipient, so a kill loses at most one
@@ -500,8 +517,7 @@ fn send(
     let mut failures: Vec<(String, String)> = Vec::new();
     let mut deferred: Vec<(String, String)> = Vec::new();
     let mut fatal: Option<String> = None;
-    let mut deferred_in_a_row = 0;
-    let mut refused_alike = 0;
+    let mut streak = Streak::default();
     for delivery in plan {
         if fatal.is_some() {
             break;
@@ -528,7 +544,7 @@ fn send(
         let sender_address = setup.letterhead.sender();
         let jobs = Mutex::new(delivery.recipients.iter());
         let abort = AtomicBool::new(false);
-        let (sender, results) = mpsc::channel::<Attempt>();
+        let (sender, results) = mpsc::channel::<Attempt<'_>>();
         let mut delivered = 0;
         let mut post_deferred = 0;
         let mut post_failed = 0;
@@ -575,7 +591,7 @@ fn send(
                             .map_err(|err| about_the_sender(err, sender_address, recipient));
                         let record_error = match (state, post_id) {
                             (Some(state), Some(post_id)) => {
-                                record(state, post_id, recipient, &outcome).err()
+                                record(state, post_id, subscriber, &outcome).err()
                             }
                             _ => None,
                         };
@@ -583,7 +599,7 @@ fn send(
                             abort.store(true, Ordering::Relaxed);
                         }
                         let attempt = Attempt {
-                            recipient: recipient.clone(),
+                            subscriber,
                             outcome,
                             record_error,
                         };
@@ -599,53 +615,47 @@ fn send(
                 if let Some(err) = attempt.record_error {
                     record_error.get_or_insert(err);
                 }
-                let address = attempt.recipient.email;
-                match attempt.outcome {
+                let address = attempt.subscriber.email.clone();
+                let tripped = match attempt.outcome {
                     Ok(()) => {
                         delivered += 1;
-                        deferred_in_a_row = 0;
-                        refused_alike = 0;
+                        streak = Streak::default();
                         progress.suspend(|| report.detail(format!("delivered to {address}")));
+                        None
                     }
                     Err(SendError::Permanent(reply)) => {
                         post_failed += 1;
-                        deferred_in_a_row = 0;
-                        if failures.last().is_some_and(|(_, last)| *last == reply) {
-                            refused_alike += 1;
-                        } else {
-                            refused_alike = 1;
-                        }
-                        if refused_alike >= REFUSED_ALIKE {
-                            abort.store(true, Ordering::Relaxed);
-                            fatal.get_or_insert_with(|| {
-                                format!(
-                                    "{} refused {REFUSED_ALIKE} recipients in a row with the same reply ({reply}), \
-                                     which is about this run, not them; they are recorded as failed: fix the \
-                                     cause, then run `digest-feed mail --retry-failed`",
-                                    transport.server()
-                                )
-                            });
-                        }
+                        let tripped = streak.push(&reply).then(|| {
+                            format!(
+                                "{} refused {ALIKE_IN_A_ROW} recipients in a row with the same reply ({reply}), \
+                                 which is about this run, not them; they are recorded as failed: fix the \
+                                 cause, then run `digest-feed mail --retry-failed`",
+                                transport.server()
+                            )
+                        });
                         failures.push((address, reply));
+                        tripped
                     }
                     Err(SendError::Transient(reply)) => {
                         post_deferred += 1;
-                        deferred_in_a_row += 1;
-                        if deferred_in_a_row >= DEFERRED_IN_A_ROW {
-                            abort.store(true, Ordering::Relaxed);
-                            fatal.get_or_insert_with(|| {
-                                format!(
-                                    "{} deferred {DEFERRED_IN_A_ROW} messages in a row (last: {reply})",
-                                    transport.server()
-                                )
-                            });
-                        }
+                        // Any deferral is like any other: the text varies with the recipient.
+                        let tripped = streak.push("deferred").then(|| {
+                            format!(
+                                "{} deferred {ALIKE_IN_A_ROW} messages in a row (last: {reply})",
+                                transport.server()
+                            )
+                        });
                         deferred.push((address, reply));
+                        tripped
                     }
                     Err(SendError::Fatal(reason)) => {
                         post_deferred += 1;
-                        fatal.get_or_insert(reason);
+                        Some(reason)
                     }
+                };
+                if let Some(reason) = tripped {
+                    abort.store(true, Ordering::Relaxed);
+                    fatal.get_or_insert(reason);
                 }
             }
         });
@@ -734,7 +744,7 @@ fn contains_ignoring_case(text: &str, part: &str) -> bool {
 fn record(
     state: &Mutex<State>,
     post_id: i64,
-    recipient: &Recipient,
+    subscriber: &Subscriber,
     outcome: &Result<(), SendError>,
 ) -> Result<(), Error> {
     let outcome = match outcome {
@@ -742,8 +752,7 @@ fn record(
         Err(SendError::Permanent(reply)) => Outcome::Failed(reply.clone()),
         Err(SendError::Transient(_) | SendError::Fatal(_)) => return Ok(()),
     };
-    let key = subscribers::address_key(&recipient.email);
-    locked(state).record(post_id, &key, &outcome)
+    locked(state).record(post_id, &subscriber.key(), &outcome)
 }
 
 /// The state, even if a worker panicked while holding it: every record is

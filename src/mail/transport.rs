@@ -453,67 +453,55 @@ enum Failure {
     NoReply(String),
 }
 
+/// The errors under a lettre error, outermost first.
+fn causes(
+    err: &lettre::transport::smtp::Error,
+) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
+    std::iter::successors(std::error::Error::source(err), |inner| inner.source())
+}
+
 /// The rustls error under a lettre error, if TLS is what failed. lettre
 /// reports a refused certificate as a network error around an `io::Error`
 /// that carries it.
 fn rustls_error(err: &lettre::transport::smtp::Error) -> Option<&rustls::Error> {
-    use std::error::Error as _;
-    let mut source = err.source();
-    while let Some(inner) = source {
-        if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
-            return Some(tls);
-        }
-        if let Some(io) = inner.downcast_ref::<std::io::Error>()
-            && let Some(tls) = io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>())
-        {
-            return Some(tls);
-        }
-        source = inner.source();
-    }
-    None
+    causes(err).find_map(|inner| {
+        inner.downcast_ref::<rustls::Error>().or_else(|| {
+            inner
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|e| e.downcast_ref::<rustls::Error>())
+        })
+    })
 }
 
 /// Whether a read or write ran past the socket timeout. Rust reports a
 /// socket timeout as `WouldBlock` (EAGAIN) on Linux, which lettre's own
 /// `is_timeout()` does not count.
 fn timed_out(err: &lettre::transport::smtp::Error) -> bool {
-    use std::error::Error as _;
-    if err.is_timeout() {
-        return true;
-    }
-    let mut source = err.source();
-    while let Some(inner) = source {
-        if let Some(io) = inner.downcast_ref::<std::io::Error>()
-            && matches!(
-                io.kind(),
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-            )
-        {
-            return true;
-        }
-        source = inner.source();
-    }
-    false
+    err.is_timeout()
+        || causes(err).any(|inner| {
+            inner.downcast_ref::<std::io::Error>().is_some_and(|io| {
+                matches!(
+                    io.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                )
+            })
+        })
 }
 
 /// The server's reply (`550 5.1.1 no such user`), or lettre's description
 /// of a failure that had no reply.
 fn reply_text(err: &lettre::transport::smtp::Error) -> String {
-    use std::error::Error as _;
-    let mut detail = String::new();
-    let mut source = err.source();
-    while let Some(inner) = source {
-        if !detail.is_empty() {
-            detail.push_str(": ");
-        }
-        detail.push_str(&inner.to_string());
-        source = inner.source();
-    }
-    let detail = detail.split_whitespace().collect::<Vec<_>>().join(" ");
     match err.status() {
-        Some(code) => format!("{code} {detail}").trim_end().to_string(),
-        None if detail.is_empty() => err.to_string(),
-        None => format!("{err}"),
+        Some(code) => {
+            let detail = causes(err)
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(": ");
+            let detail = detail.split_whitespace().collect::<Vec<_>>().join(" ");
+            format!("{code} {detail}").trim_end().to_string()
+        }
+        None => err.to_string(),
     }
 }
 

@@ -42,10 +42,38 @@ impl fmt::Display for SplitError {
     }
 }
 
-/// True for a fence line: `marker` followed only by white space (Jekyll's `---\s*$`).
-fn is_fence(line: &str, marker: &str) -> bool {
+/// True for a fence line: `marker` followed only by white space (Jekyll's
+/// `---\s*$`; Ruby's `\s` is ASCII white space).
+fn is_fence(line: &[u8], marker: &[u8]) -> bool {
     line.strip_prefix(marker)
-        .is_some_and(|rest| rest.trim().is_empty())
+        .is_some_and(|rest| rest.iter().all(u8::is_ascii_whitespace))
+}
+
+fn is_closing_fence(line: &[u8]) -> bool {
+    is_fence(line, b"---") || is_fence(line, b"...")
+}
+
+/// Where the closing fence line ends in `bytes` (without a BOM), if they
+/// start with an opening fence and hold a whole closing one: how much of a
+/// post file its model needs. Works on bytes so that the body, which may
+/// not even be read yet, is never looked at.
+pub fn end_of_front_matter(bytes: &[u8]) -> Option<usize> {
+    let mut lines = bytes.split_inclusive(|&b| b == b'\n');
+    let first = lines.next()?;
+    if !is_fence(first, b"---") {
+        return None;
+    }
+    let mut end = first.len();
+    for line in lines {
+        if !line.ends_with(b"\n") {
+            return None;
+        }
+        end += line.len();
+        if is_closing_fence(line) {
+            return Some(end);
+        }
+    }
+    None
 }
 
 /// Cuts `text` (already without a BOM) at Jekyll's front matter fences: the
@@ -55,7 +83,7 @@ pub fn split(text: &str) -> Result<Split<'_>, SplitError> {
         return Err(SplitError::Empty);
     }
     let first_end = text.find('\n').map_or(text.len(), |i| i + 1);
-    if !is_fence(&text[..first_end], "---") {
+    if !is_fence(&text.as_bytes()[..first_end], b"---") {
         return Err(SplitError::Missing);
     }
     let mut offset = first_end;
@@ -65,7 +93,7 @@ pub fn split(text: &str) -> Result<Split<'_>, SplitError> {
             .find('\n')
             .map_or(text.len(), |i| offset + i + 1);
         let line = &text[offset..end];
-        if is_fence(line, "---") || is_fence(line, "...") {
+        if is_closing_fence(line.as_bytes()) {
             return Ok(Split {
                 yaml: &text[first_end..offset],
                 body: &text[end..],
@@ -349,6 +377,30 @@ mod tests {
 
     fn split_ok(text: &str) -> Split<'_> {
         split(text).unwrap()
+    }
+
+    #[test]
+    fn the_front_matter_ends_where_split_says() {
+        for text in [
+            "---\ntitle: x\n---\nbody\n",
+            "---  \ntitle: x\n...\n",
+            "---\n---\n",
+        ] {
+            let body = split(text).unwrap().body;
+            assert_eq!(
+                end_of_front_matter(text.as_bytes()),
+                Some(text.len() - body.len()),
+                "{text:?}"
+            );
+        }
+        for text in [
+            "",
+            "title: x\n---\n",
+            "---\ntitle: x\n",
+            "---\ntitle: x\n---",
+        ] {
+            assert_eq!(end_of_front_matter(text.as_bytes()), None, "{text:?}");
+        }
     }
 
     #[test]
