@@ -7,9 +7,10 @@ use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use digest_feed::config::Config;
-use digest_feed::email::Recipient;
+use digest_feed::email::{Design, Recipient};
+use digest_feed::feed;
+use digest_feed::mail::message::Letterhead;
 use digest_feed::post::{self, Rules};
-use digest_feed::{feed, mail};
 
 const POST: &str = include_str!("../example/_posts/2025-12-24-daily-papers.md");
 const POST_PATH: &str = "_posts/2025-12-24-daily-papers.md";
@@ -47,7 +48,7 @@ fn post_pieces(c: &mut Criterion) {
             author: None,
             items: (0..20).flat_map(|_| one_post.clone()).take(20).collect(),
         };
-        b.iter(|| feed::render_all(std::hint::black_box(&channel)))
+        b.iter(|| feed::render_all(std::hint::black_box(&channel)).expect("renders"))
     });
 }
 
@@ -58,22 +59,26 @@ fn email_pieces(c: &mut Criterion) {
     std::fs::write(site.path().join(POST_PATH), POST).expect("the post is written");
     let config_path = site.path().join("config.toml");
     let config = Config::parse(CONFIG, &config_path).expect("the bench config is valid");
-    let setup = mail::setup(&config).expect("the mail setup is valid");
+    let email = config.email().expect("the [email] settings are valid");
+    let design = Design::load(&config, email).expect("the templates compile");
+    let letterhead = Letterhead::new(&email.from, &config.site.title, &config.site.url)
+        .expect("the sender is valid");
     let rules = Rules::from_config(&config);
     let model = post::parse(&site.path().join(POST_PATH), POST, &rules).expect("valid post");
-    let (_, prepared) = mail::prepare(&setup, &model).expect("the email renders");
+    let rendered = model.render(POST).expect("renders");
+    let prepared = design
+        .prepare(&model, &rendered)
+        .expect("the email renders");
     let recipient = Recipient {
         email: "kim@example.org".into(),
         name: "김철수".into(),
     };
     c.bench_function("email: personalised and encoded for one recipient", |b| {
         b.iter(|| {
-            let email = setup
-                .templates
-                .personalise(&prepared, std::hint::black_box(&recipient), &setup.sources)
+            let email = design
+                .personalise(&prepared, std::hint::black_box(&recipient))
                 .expect("personalises");
-            setup
-                .letterhead
+            letterhead
                 .build(&recipient, email, "https://papers.example.org/post")
                 .expect("encodes")
         })

@@ -80,13 +80,102 @@ pub enum Error {
         /// The operating system's reason.
         source: std::io::Error,
     },
+    /// A feed or message writer refused what it was given: a bug in it or
+    /// in digest-feed, reported instead of writing a broken file.
+    #[error("cannot write the {format}: {reason}")]
+    Render {
+        /// Which output, e.g. "RSS feed".
+        format: &'static str,
+        /// The writer's reason.
+        reason: String,
+    },
     /// Some recipients were refused for good; the rest were delivered.
     #[error("{0}")]
-    SomeFailed(String),
+    SomeFailed(Summary),
     /// The mail server could not be reached, or transient failures outlasted
     /// the retries; what was delivered is recorded and a rerun continues.
     #[error("{0}")]
-    Transient(String),
+    Transient(Transient),
+}
+
+/// Why a run stopped early or left someone owed a message; a rerun continues.
+#[derive(Debug, thiserror::Error)]
+pub enum Transient {
+    /// A send that stopped, or deferred someone: what it did.
+    #[error("{0}")]
+    Delivery(Summary),
+    /// The run could not go on (the state cannot be written, another run
+    /// holds the lock): why, as a sentence.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// What a real send did: how many were delivered, who was refused for good
+/// or deferred (with the server's reply), and why it stopped, if it did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Messages the server accepted.
+    pub sent: usize,
+    /// Refused for good: address and reply.
+    pub failed: Vec<(String, String)>,
+    /// Deferred past the retries: address and reply.
+    pub deferred: Vec<(String, String)>,
+    /// `host:port`.
+    pub server: String,
+    /// Why the run stopped before everyone was tried.
+    pub stopped: Option<String>,
+}
+
+impl Summary {
+    /// The first line: the counts.
+    pub fn headline(&self) -> String {
+        format!(
+            "Sent {}, failed {}, deferred {} via {}",
+            self.sent,
+            self.failed.len(),
+            self.deferred.len(),
+            self.server
+        )
+    }
+
+    /// The run's result: `Ok` when everyone owed was delivered, else the
+    /// error whose exit code says what happened (3 before 1: a rerun helps).
+    pub fn into_result(self) -> Result<Summary, Error> {
+        if self.stopped.is_some() || !self.deferred.is_empty() {
+            Err(Error::Transient(Transient::Delivery(self)))
+        } else if !self.failed.is_empty() {
+            Err(Error::SomeFailed(self))
+        } else {
+            Ok(self)
+        }
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.headline())?;
+        for (address, reply) in &self.failed {
+            write!(f, "\n  failed for good: {address}: {reply}")?;
+        }
+        for (address, reply) in &self.deferred {
+            write!(f, "\n  deferred: {address}: {reply}")?;
+        }
+        if let Some(reason) = &self.stopped {
+            write!(
+                f,
+                "\nStopped: {reason}. What was delivered is recorded; run `digest-feed mail` again to continue."
+            )
+        } else if !self.deferred.is_empty() {
+            write!(f, "\nThe deferred recipients get the post on the next run.")
+        } else if !self.failed.is_empty() {
+            write!(
+                f,
+                "\nRecipients that failed for good are not retried; `digest-feed mail --retry-failed` tries them again."
+            )
+        } else {
+            Ok(())
+        }
+    }
 }
 
 fn list_problems(problems: &[Problem]) -> String {
@@ -104,14 +193,33 @@ impl Error {
         }
     }
 
+    /// A writer's failure to render `format`.
+    pub fn render(format: &'static str, reason: impl std::fmt::Display) -> Self {
+        Error::Render {
+            format,
+            reason: reason.to_string(),
+        }
+    }
+
     /// The process exit code SPEC.md assigns to this error.
     pub fn exit_code(&self) -> i32 {
         match self {
             // Both leave every output as it was: SPEC's "bad input, nothing written".
-            Error::Invalid(_) | Error::Io { .. } => 2,
+            Error::Invalid(_) | Error::Io { .. } | Error::Render { .. } => 2,
             Error::SomeFailed(_) => 1,
             Error::Transient(_) => 3,
         }
+    }
+}
+
+/// Both results, or every problem of either: a check lists all it found.
+pub fn both<A, B>(
+    a: Result<A, Vec<Problem>>,
+    b: Result<B, Vec<Problem>>,
+) -> Result<(A, B), Vec<Problem>> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (a, b) => Err(a.err().into_iter().chain(b.err()).flatten().collect()),
     }
 }
 

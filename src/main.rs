@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = digest_feed::cli::Cli::parse();
+    let cli = digest_feed::commands::cli::Cli::parse();
     match digest_feed::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -1,9 +1,12 @@
-//! Finds the post files in a posts folder and reads them (the I/O edge of `post`).
+//! Finds the post files in a posts folder and reads them (the I/O edge of
+//! `post`), and picks the posts a command works on: those published now,
+//! or the one `--post` names.
 
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::config::Config;
 use crate::error::{Error, Location, Problem};
 use crate::post::{self, Post, Rules};
 
@@ -93,8 +96,8 @@ pub fn read_front_matter(path: &Path) -> Result<String, Problem> {
 
 /// Where the closing fence line ends, if `bytes` hold the whole front matter.
 fn front_matter_end(bytes: &[u8]) -> Option<usize> {
-    let bom = if bytes.starts_with(post::BOM) {
-        post::BOM.len()
+    let bom = if bytes.starts_with(crate::text::BOM) {
+        crate::text::BOM.len()
     } else {
         0
     };
@@ -189,6 +192,58 @@ pub fn load_published(dir: &Path, rules: &Rules, now: jiff::Timestamp) -> Result
         problems: loaded.problems.into_iter().chain(duplicates).collect(),
         files: loaded.files,
     })
+}
+
+/// The posts published in the config's posts folder, newest first; any
+/// invalid post is an error (the mail commands never work from a part).
+pub fn published(config: &Config) -> Result<Vec<Post>, Error> {
+    let loaded = load_published(
+        &config.posts.dir,
+        &Rules::from_config(config),
+        jiff::Timestamp::now(),
+    )?;
+    if loaded.problems.is_empty() {
+        Ok(loaded.posts)
+    } else {
+        Err(Error::Invalid(loaded.problems))
+    }
+}
+
+/// Picks a post by its file path or its date `YYYY-MM-DD` (`--post`).
+pub fn select<'a>(posts: &'a [Post], selector: &str) -> Result<&'a Post, Error> {
+    let by_path = posts.iter().find(|post| {
+        post.source == Path::new(selector)
+            || post.source.file_name().is_some_and(|name| name == selector)
+            || post.source.ends_with(selector)
+    });
+    if let Some(post) = by_path {
+        return Ok(post);
+    }
+    let on_day: Vec<&Post> = posts
+        .iter()
+        .filter(|post| post.date.strftime("%Y-%m-%d").to_string() == selector)
+        .collect();
+    match on_day.as_slice() {
+        [post] => Ok(post),
+        [] => Err(Problem::new(
+            Location::file("--post"),
+            format!("no published post is {selector:?}; give a post's path or its date YYYY-MM-DD"),
+        )
+        .into()),
+        several => Err(Problem::new(
+            Location::file("--post"),
+            format!(
+                "{} posts are dated {selector}: {}; give the path of one",
+                several.len(),
+                several
+                    .iter()
+                    .map(|post| post.source.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .into()),
+    }
 }
 
 #[cfg(test)]

@@ -10,8 +10,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+use crate::config::Config;
 use crate::error::{Location, Problem};
 use crate::post::{Paper, Post, Rendered};
+use crate::text::one_line;
 use slots::{Field, Slotted, Variant};
 
 /// The default HTML template, compiled in; `email.templates` may override it.
@@ -165,6 +167,54 @@ impl TemplateSources {
             subject,
             list_unsubscribe,
         })
+    }
+}
+
+/// The email a config designs: its templates read and compiled, ready for
+/// any post. What `mail`, `preview` and `check` start from.
+#[derive(Debug)]
+pub struct Design {
+    templates: Templates,
+    sources: TemplateSources,
+}
+
+impl Design {
+    /// Reads `[email] templates` (built-in defaults for files that are not
+    /// there) and compiles them with the config's subject and unsubscribe
+    /// target. Lists every problem.
+    pub fn load(config: &Config, email: &crate::config::Email) -> Result<Design, Vec<Problem>> {
+        let subject = Source::new(&email.subject.origin, email.subject.text.clone());
+        let unsubscribe = Source::new(
+            &email.list_unsubscribe.origin,
+            email.list_unsubscribe.text.clone(),
+        );
+        let sources = TemplateSources::read(&email.templates, subject, unsubscribe)
+            .map_err(|problem| vec![problem])?;
+        let site = SiteContext {
+            title: config.site.title.clone(),
+            url: config.site.url.clone(),
+            description: config.site.description.clone(),
+            language: config.site.language.clone(),
+            author: config.site.author.clone(),
+        };
+        let templates = Templates::compile(&sources, site)?;
+        Ok(Design { templates, sources })
+    }
+
+    /// Renders `post`, whose body rendered to `rendered`, once for every recipient.
+    pub fn prepare(&self, post: &Post, rendered: &Rendered) -> Result<Prepared, Problem> {
+        self.templates
+            .prepare(&PostContext::new(post, rendered), &self.sources)
+    }
+
+    /// One recipient's email.
+    pub fn personalise(
+        &self,
+        prepared: &Prepared,
+        recipient: &Recipient,
+    ) -> Result<Email, Problem> {
+        self.templates
+            .personalise(prepared, recipient, &self.sources)
     }
 }
 
@@ -427,6 +477,11 @@ pub struct Prepared {
 }
 
 impl Prepared {
+    /// The post's title as the templates saw it.
+    pub fn title(&self) -> &str {
+        &self.post.title
+    }
+
     /// Whether recipients are filled in rather than rendered one by one.
     pub fn is_fast(&self) -> bool {
         self.with_name.is_some() && self.without_name.is_some()
@@ -455,11 +510,6 @@ fn template_problem(origin: &Path, err: &tera::Error) -> Problem {
         ),
         None => Problem::new(Location::file(origin), format!("template: {err}")),
     }
-}
-
-/// Folds a rendered subject onto one line: a title can never start a header.
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// `{{ html | text }}`: wrapped plain text with every link written out.

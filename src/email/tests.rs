@@ -35,7 +35,7 @@ fn example_post() -> PostContext {
     let rules = Rules {
         site_url: "https://papers.example.org".into(),
         zone: jiff::tz::TimeZone::get("Asia/Seoul").unwrap(),
-        permalink: crate::config::DEFAULT_PERMALINK.into(),
+        permalink: crate::permalink_style::DEFAULT_PERMALINK.into(),
         dates: DateRule::Jekyll,
     };
     let path = std::path::Path::new("_posts/2025-12-24-daily-papers.md");

@@ -6,6 +6,7 @@ use atom_syndication::{
 use jiff::ZonedDateTime;
 
 use super::{ATOM_FILE, Channel};
+use crate::error::Error;
 
 // atom_syndication speaks chrono; this is the one place dates cross over.
 fn chrono_date(date: &ZonedDateTime) -> FixedDateTime {
@@ -28,7 +29,7 @@ fn link(href: &str, rel: &str, mime_type: Option<&str>) -> Link {
     }
 }
 
-pub(super) fn render(channel: &Channel) -> Vec<u8> {
+pub(super) fn render(channel: &Channel) -> Result<Vec<u8>, Error> {
     let site_author = channel.author.as_ref().map_or_else(
         || Person {
             name: channel.title.clone(),
@@ -107,9 +108,8 @@ pub(super) fn render(channel: &Channel) -> Vec<u8> {
         indent_size: Some(2),
     };
     let mut bytes = Vec::new();
-    if feed.write_with_config(&mut bytes, config).is_err() {
-        bytes.clear();
-    }
+    feed.write_with_config(&mut bytes, config)
+        .map_err(|err| Error::render("Atom feed", err))?;
     bytes.push(b'\n');
-    bytes
+    Ok(bytes)
 }

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::{Channel, JSON_FILE};
+use crate::error::Error;
 use crate::post::date::rfc3339;
 
 #[derive(Serialize)]
@@ -38,7 +39,7 @@ struct JsonItem<'a> {
     authors: Vec<Author<'a>>,
 }
 
-pub(super) fn render(channel: &Channel) -> Vec<u8> {
+pub(super) fn render(channel: &Channel) -> Result<Vec<u8>, Error> {
     let feed = JsonFeed {
         version: "https://jsonfeed.org/version/1.1",
         title: &channel.title,
@@ -66,7 +67,8 @@ pub(super) fn render(channel: &Channel) -> Vec<u8> {
             })
             .collect(),
     };
-    let mut bytes = serde_json::to_vec_pretty(&feed).unwrap_or_default();
+    let mut bytes =
+        serde_json::to_vec_pretty(&feed).map_err(|err| Error::render("JSON Feed", err))?;
     bytes.push(b'\n');
-    bytes
+    Ok(bytes)
 }

@@ -8,6 +8,7 @@ mod rss;
 use jiff::ZonedDateTime;
 
 use crate::config::ItemKind;
+use crate::error::Error;
 use crate::post::{Post, Rendered};
 
 /// One feed item: a post, or one paper of a post.
@@ -116,12 +117,12 @@ pub const ATOM_FILE: &str = "atom.xml";
 pub const JSON_FILE: &str = "feed.json";
 
 /// Renders the channel in all three formats: `(file name, bytes)`.
-pub fn render_all(channel: &Channel) -> Vec<(&'static str, Vec<u8>)> {
-    vec![
-        (RSS_FILE, rss::render(channel)),
-        (ATOM_FILE, atom::render(channel)),
-        (JSON_FILE, json::render(channel)),
-    ]
+pub fn render_all(channel: &Channel) -> Result<Vec<(&'static str, Vec<u8>)>, Error> {
+    Ok(vec![
+        (RSS_FILE, rss::render(channel)?),
+        (ATOM_FILE, atom::render(channel)?),
+        (JSON_FILE, json::render(channel)?),
+    ])
 }
 
 /// The items one post contributes: itself, or one per paper.
@@ -228,8 +229,8 @@ mod tests {
     #[test]
     fn every_format_is_deterministic_and_escapes() {
         let channel = sample_channel();
-        let first = render_all(&channel);
-        assert_eq!(first, render_all(&channel));
+        let first = render_all(&channel).unwrap();
+        assert_eq!(first, render_all(&channel).unwrap());
         for (name, bytes) in &first {
             let text = String::from_utf8(bytes.clone()).unwrap();
             assert!(

@@ -5,9 +5,10 @@ use rss::extension::atom::{AtomExtension, Link};
 use rss::{Category, Channel as RssChannel, Guid, Item as RssItem};
 
 use super::{Channel, RSS_FILE};
+use crate::error::Error;
 use crate::post::date::rfc2822;
 
-pub(super) fn render(channel: &Channel) -> Vec<u8> {
+pub(super) fn render(channel: &Channel) -> Result<Vec<u8>, Error> {
     let items = channel
         .items
         .iter()
@@ -61,10 +62,10 @@ pub(super) fn render(channel: &Channel) -> Vec<u8> {
     };
     let mut bytes = Vec::new();
     // Writing to a Vec cannot fail for I/O reasons, and every string the rss
-    // crate writes is escaped by it; a failure here would be a bug in it.
-    if rss.pretty_write_to(&mut bytes, b' ', 2).is_err() {
-        bytes.clear();
-    }
+    // crate writes is escaped by it; a failure here would be a bug in it,
+    // reported rather than written as an empty feed.
+    rss.pretty_write_to(&mut bytes, b' ', 2)
+        .map_err(|err| Error::render("RSS feed", err))?;
     bytes.push(b'\n');
-    bytes
+    Ok(bytes)
 }

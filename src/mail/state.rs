@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, params};
 
-use crate::error::{Error, Location, Problem};
+use crate::error::{Error, Location, Problem, Transient};
 
 /// The schema this program writes. Each entry of [`MIGRATIONS`] takes the
 /// state from version `index` to `index + 1`.
@@ -285,10 +285,10 @@ impl State {
     }
 
     fn write_error(&self, err: rusqlite::Error) -> Error {
-        Error::Transient(format!(
+        Error::Transient(Transient::Unavailable(format!(
             "cannot write the delivery state {}: {err}; what was recorded stands, a rerun continues",
             self.path.display()
-        ))
+        )))
     }
 }
 
@@ -365,11 +365,11 @@ pub fn lock(
                 std::thread::sleep(Duration::from_millis(100));
             }
             Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(Error::Transient(format!(
+                return Err(Error::Transient(Transient::Unavailable(format!(
                     "another digest-feed mail run holds {} and did not finish within {} s; nothing was sent by this one",
                     lock_path.display(),
                     wait.as_secs()
-                )));
+                ))));
             }
             Err(std::fs::TryLockError::Error(err)) => {
                 return Err(Error::io("cannot lock", &lock_path, err));

@@ -9,7 +9,7 @@
 //! final `.` goes out, capping a connection at about 23 messages a second
 //! (lettre PR #1159 fixes it upstream, unreleased as of 0.11.23).
 
-use std::net::IpAddr;
+use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -18,17 +18,50 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 
-use crate::config::{Config, TlsMode};
-use crate::error::{Location, Problem};
+use crate::config::{Smtp, TlsMode};
+use crate::error::Problem;
+
+/// What a server answered: its reply code, when there was one, and the
+/// whole reply as text (`550 5.1.1 <a@b>: no such user`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// The three-digit code lettre read; `None` for a refusal made before
+    /// anything was sent (a message that could not be built).
+    pub code: Option<u16>,
+    /// The reply as the server worded it, on one line.
+    pub text: String,
+}
+
+impl Reply {
+    /// A refusal that is ours, not the server's.
+    pub fn local(text: impl Into<String>) -> Self {
+        Reply {
+            code: None,
+            text: text.into(),
+        }
+    }
+
+    /// Whether the reply is about the login, not the recipient (RFC 4954's
+    /// 530, 534, 535, 538): every message would get it.
+    pub fn refuses_the_login(&self) -> bool {
+        matches!(self.code, Some(530 | 534 | 535 | 538))
+    }
+}
+
+impl fmt::Display for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
 
 /// Why one message was not delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendError {
     /// A 5xx reply about this message: retrying will not help.
-    Permanent(String),
+    Permanent(Reply),
     /// A 4xx reply that outlasted the retries: this recipient is owed the
     /// message, and the next run tries again.
-    Transient(String),
+    Transient(Reply),
     /// Nothing can be sent in this run: the server cannot be reached, stops
     /// answering, drops every connection, is not trusted, or refused the login.
     Fatal(String),
@@ -48,10 +81,6 @@ enum Security {
     Starttls(TlsParameters),
     Wrapper(TlsParameters),
 }
-
-/// Reply codes about the login, not the recipient: every message would get
-/// them, so they stop the run instead of failing everyone.
-const LOGIN_CODES: &[&str] = &["530", "534", "535", "538"];
 
 /// How to reach the configured server; [`Transport::session`] opens
 /// connections to it.
@@ -76,94 +105,18 @@ impl std::fmt::Debug for Transport {
     }
 }
 
-/// Checks `[smtp]` without connecting. `need_password` is false for a dry
-/// run, which never logs in.
-pub fn check_settings(config: &Config, need_password: bool) -> Vec<Problem> {
-    let smtp = &config.smtp;
-    let mut problems = Vec::new();
-    let host = smtp.host.get_ref().trim();
-    if host.is_empty() {
-        problems.push(Problem::new(
-            config.location(smtp.host.span()),
-            "[smtp] host is empty; name the mail server, e.g. host = \"smtp.example.org\"",
-        ));
-    } else if *smtp.tls.get_ref() == TlsMode::None && !is_loopback(host) {
-        problems.push(Problem::new(
-            config.location(smtp.tls.span()),
-            format!(
-                "[smtp] tls = \"none\" sends the password and every message in clear text, so it is \
-                 allowed only for a server on this machine, not {host:?}; use \"starttls\" or \"tls\""
-            ),
-        ));
-    }
-    if smtp.connections == 0 {
-        problems.push(Problem::new(
-            config.location(0..0),
-            "[smtp] connections must be at least 1",
-        ));
-    }
-    if !(smtp.rate_per_second >= 0.0 && smtp.rate_per_second.is_finite()) {
-        problems.push(Problem::new(
-            config.location(0..0),
-            "[smtp] rate_per_second must be 0 (no limit) or a positive number",
-        ));
-    }
-    if let Some(ca_file) = &smtp.ca_file {
-        let path = config.base_dir().join(ca_file);
-        if let Err(err) = std::fs::read(&path) {
-            problems.push(Problem::new(
-                Location::file(&config.path),
-                format!("[smtp] ca_file {}: cannot read it: {err}", path.display()),
-            ));
-        }
-    }
-    if need_password && !smtp.username.is_empty() && password(config).is_none() {
-        problems.push(Problem::new(
-            Location::file(&config.path),
-            format!(
-                "[smtp] username is set but the environment variable {} that password_env names is not; \
-                 export it with the SMTP password",
-                smtp.password_env
-            ),
-        ));
-    }
-    problems
-}
-
-fn password(config: &Config) -> Option<String> {
-    std::env::var(&config.smtp.password_env).ok()
-}
-
-fn is_loopback(host: &str) -> bool {
-    host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_matches(['[', ']'])
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 impl Transport {
-    /// A transport for `[smtp]`, which [`check_settings`] has passed.
-    pub fn new(config: &Config) -> Result<Transport, Problem> {
-        let smtp = &config.smtp;
-        let host = smtp.host.get_ref().trim().to_string();
-        let at_config = || Location::file(&config.path);
+    /// A transport for `[smtp]`, logging in with `password` when a username is set.
+    pub fn new(smtp: &Smtp, password: Option<String>) -> Result<Transport, Problem> {
         let tls_parameters = || -> Result<TlsParameters, Problem> {
-            let mut builder = TlsParameters::builder(host.clone());
-            if let Some(ca_file) = &smtp.ca_file {
-                let path = config.base_dir().join(ca_file);
-                let pem = std::fs::read(&path).map_err(|err| {
+            let mut builder = TlsParameters::builder(smtp.host.clone());
+            if let Some(ca) = &smtp.ca {
+                let certificate = Certificate::from_pem(&ca.pem).map_err(|err| {
                     Problem::new(
-                        at_config(),
-                        format!("[smtp] ca_file {}: {err}", path.display()),
-                    )
-                })?;
-                let certificate = Certificate::from_pem(&pem).map_err(|err| {
-                    Problem::new(
-                        at_config(),
+                        ca.location.clone(),
                         format!(
                             "[smtp] ca_file {} is not a PEM certificate: {err}",
-                            path.display()
+                            ca.path.display()
                         ),
                     )
                 })?;
@@ -171,31 +124,29 @@ impl Transport {
             }
             builder
                 .build_rustls()
-                .map_err(|err| Problem::new(at_config(), format!("[smtp] TLS settings: {err}")))
+                .map_err(|err| Problem::new(smtp.location(), format!("[smtp] TLS settings: {err}")))
         };
-        let tls = match smtp.tls.get_ref() {
+        let tls = match smtp.tls {
             TlsMode::Tls => Security::Wrapper(tls_parameters()?),
             TlsMode::Starttls => Security::Starttls(tls_parameters()?),
             TlsMode::None => Security::Plain,
         };
-        let credentials = (!smtp.username.is_empty())
-            .then(|| Credentials::new(smtp.username.clone(), password(config).unwrap_or_default()));
-        let next_slot = (smtp.rate_per_second > 0.0).then(|| {
-            (
-                Mutex::new(Instant::now()),
-                Duration::from_secs_f64(1.0 / smtp.rate_per_second),
-            )
-        });
+        let credentials = smtp
+            .username
+            .as_ref()
+            .map(|user| Credentials::new(user.clone(), password.unwrap_or_default()));
         Ok(Transport {
-            describe: format!("{host}:{}", smtp.port),
-            host,
+            describe: smtp.server(),
+            host: smtp.host.clone(),
             port: smtp.port,
             tls,
             credentials,
             hello: ClientId::default(),
             retries: smtp.retries,
-            timeout: Duration::from_secs(smtp.timeout_s.max(1)),
-            next_slot,
+            timeout: smtp.timeout,
+            next_slot: smtp
+                .interval
+                .map(|interval| (Mutex::new(Instant::now()), interval)),
         })
     }
 
@@ -334,8 +285,8 @@ impl Transport {
             )));
         }
         if err.is_permanent() {
-            let reply = reply_text(err);
-            if LOGIN_CODES.iter().any(|code| reply.starts_with(code)) {
+            let reply = reply(err);
+            if reply.refuses_the_login() {
                 return Failure::Reply(SendError::Fatal(format!(
                     "{} refused the login: {reply}",
                     self.describe
@@ -344,7 +295,7 @@ impl Transport {
             return Failure::Reply(SendError::Permanent(reply));
         }
         if err.is_transient() {
-            return Failure::Reply(SendError::Transient(reply_text(err)));
+            return Failure::Reply(SendError::Transient(reply(err)));
         }
         if timed_out(err) {
             return self.no_answer();
@@ -498,10 +449,18 @@ fn reply_text(err: &lettre::transport::smtp::Error) -> String {
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(": ");
-            let detail = detail.split_whitespace().collect::<Vec<_>>().join(" ");
+            let detail = crate::text::one_line(&detail);
             format!("{code} {detail}").trim_end().to_string()
         }
         None => err.to_string(),
+    }
+}
+
+/// The server's reply, with lettre's code kept as a number.
+fn reply(err: &lettre::transport::smtp::Error) -> Reply {
+    Reply {
+        code: err.status().and_then(|code| code.to_string().parse().ok()),
+        text: reply_text(err),
     }
 }
 
@@ -517,34 +476,6 @@ fn backoff(attempt: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn loopback_hosts() {
-        for host in ["localhost", "127.0.0.1", "::1", "[::1]", "127.0.0.53"] {
-            assert!(is_loopback(host), "{host}");
-        }
-        for host in ["smtp.example.org", "10.0.0.1", "localhost.example.org"] {
-            assert!(!is_loopback(host), "{host}");
-        }
-    }
-
-    #[test]
-    fn tls_none_is_refused_for_a_remote_host() {
-        let config = Config::parse(
-            "[site]\nurl = \"https://e.org\"\n[smtp]\nhost = \"smtp.example.org\"\ntls = \"none\"\n",
-            std::path::Path::new("config.toml"),
-        )
-        .unwrap();
-        let problems = check_settings(&config, false);
-        assert_eq!(problems.len(), 1);
-        assert!(
-            problems[0]
-                .to_string()
-                .starts_with("config.toml:5: [smtp] tls = \"none\" sends the password"),
-            "{}",
-            problems[0]
-        );
-    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

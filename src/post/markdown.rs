@@ -130,15 +130,11 @@ pub fn plain_title(title: &str) -> String {
     // Without `<` or `&` there is no tag or entity to undo (NUL aside, which
     // the HTML parser replaces): the common case, and it costs no HTML parse.
     if !title.contains(['<', '&', '\0']) {
-        return fold_white_space(title);
+        return crate::text::one_line(title);
     }
     static STRIP: LazyLock<ammonia::Builder<'static>> = LazyLock::new(ammonia::Builder::empty);
     let stripped = STRIP.clean(title).to_string();
-    fold_white_space(&html_escape::decode_html_entities(&stripped))
-}
-
-fn fold_white_space(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    crate::text::one_line(&html_escape::decode_html_entities(&stripped))
 }
 
 fn sanitizer(base: &url::Url) -> ammonia::Builder<'static> {
@@ -418,7 +414,7 @@ mod tests {
             "한국어 제목: 논문 요약 #3",
             "",
         ] {
-            let slow = fold_white_space(&html_escape::decode_html_entities(
+            let slow = crate::text::one_line(&html_escape::decode_html_entities(
                 &strip.clean(title).to_string(),
             ));
             assert_eq!(plain_title(title), slow, "{title:?}");

@@ -14,6 +14,7 @@ use jiff::tz::TimeZone;
 
 use crate::config::{Config, DateRule};
 use crate::error::{Location, Problem};
+use crate::text::{BOM, unique};
 pub use markdown::{Paper, Rendered};
 
 /// The settings that decide a post's date and URL.
@@ -68,9 +69,6 @@ pub struct Post {
 
 /// The largest post file read; a bigger one is surely not a digest post.
 pub const MAX_POST_BYTES: u64 = 16 * 1024 * 1024;
-
-/// The UTF-8 byte order mark, which a post may start with.
-pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Turns a file's bytes into text: UTF-8 required, a BOM dropped, CRLF read as LF.
 pub fn decode<'a>(source: &Path, bytes: &'a [u8]) -> Result<Cow<'a, str>, Problem> {
@@ -183,7 +181,7 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
     };
 
     if let Some(permalink) = &fm.permalink
-        && let Err(message) = permalink::check_template(&permalink.value)
+        && let Err(message) = crate::permalink_style::check_template(&permalink.value)
     {
         problems.push(Problem::new(
             at(file_line(permalink.line)),
@@ -246,16 +244,6 @@ fn likely_typo(key: &str) -> Option<&'static str> {
         .filter(|(distance, _)| *distance <= allowed)
         .min()
         .map(|(_, known)| known)
-}
-
-fn unique(items: impl Iterator<Item = String>) -> Vec<String> {
-    let mut seen: Vec<String> = Vec::new();
-    for item in items {
-        if !seen.contains(&item) {
-            seen.push(item);
-        }
-    }
-    seen
 }
 
 impl Post {
@@ -328,7 +316,7 @@ mod tests {
         Rules {
             site_url: "https://papers.example.org".into(),
             zone: TimeZone::get("Asia/Seoul").unwrap(),
-            permalink: crate::config::DEFAULT_PERMALINK.into(),
+            permalink: crate::permalink_style::DEFAULT_PERMALINK.into(),
             dates: DateRule::Jekyll,
         }
     }

@@ -7,6 +7,9 @@ use jiff::ZonedDateTime;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use regex::Regex;
 
+use crate::permalink_style::{placeholders, resolve_name};
+use crate::text::unique;
+
 /// The values a permalink template can use.
 #[derive(Debug, Clone)]
 pub struct Placeholders<'a> {
@@ -18,98 +21,10 @@ pub struct Placeholders<'a> {
     pub categories: &'a [String],
 }
 
-const PLACEHOLDERS: &[&str] = &[
-    "year",
-    "month",
-    "day",
-    "hour",
-    "minute",
-    "second",
-    "i_day",
-    "i_month",
-    "short_month",
-    "long_month",
-    "short_year",
-    "w_year",
-    "week",
-    "w_day",
-    "short_day",
-    "long_day",
-    "y_day",
-    "title",
-    "slug",
-    "name",
-    "categories",
-    "slugified_categories",
-    "output_ext",
-];
-
 static PRETTY: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[^\p{M}\p{L}\p{Nd}._~!$&'()+,;=@]+").expect("valid regex"));
 static DEFAULT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[^\p{M}\p{L}\p{Nd}]+").expect("valid regex"));
-
-/// Turns a `site.permalink` value into a template: Jekyll's named styles
-/// (`date`, `pretty`, `ordinal`, `weekdate`, `none`) or a template whose
-/// placeholders are all known.
-pub fn expand_style(style: &str) -> Result<String, String> {
-    let template = match style {
-        "date" => "/:categories/:year/:month/:day/:title:output_ext",
-        "pretty" => "/:categories/:year/:month/:day/:title/",
-        "ordinal" => "/:categories/:year/:y_day/:title:output_ext",
-        "weekdate" => "/:categories/:year/W:week/:short_day/:title:output_ext",
-        "none" => "/:categories/:title:output_ext",
-        other => other,
-    };
-    check_template(template)?;
-    Ok(template.to_string())
-}
-
-/// Refuses a template with a placeholder Jekyll would not know.
-pub fn check_template(template: &str) -> Result<(), String> {
-    for (_, name) in placeholders(template) {
-        if resolve_name(name).is_none() {
-            return Err(format!(
-                "unknown placeholder `:{name}`; use :year, :month, :day, :title, :categories and the others Jekyll documents"
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// The `:name` placeholders of a template (`:` then `[a-z_]+`, as Jekyll
-/// reads them), each with the byte range of `:name`.
-fn placeholders(template: &str) -> impl Iterator<Item = (std::ops::Range<usize>, &str)> {
-    let bytes = template.as_bytes();
-    let mut at = 0;
-    std::iter::from_fn(move || {
-        while at < bytes.len() {
-            let start = at;
-            at += 1;
-            if bytes[start] == b':' {
-                let name_len = bytes[at..]
-                    .iter()
-                    .take_while(|&&b| b.is_ascii_lowercase() || b == b'_')
-                    .count();
-                at += name_len;
-                if name_len > 0 {
-                    return Some((start..at, &template[start + 1..at]));
-                }
-            }
-        }
-        None
-    })
-}
-
-// Jekyll allows `:title_` so a template can put a letter straight after a
-// placeholder; the trailing underscore is dropped when no such key exists.
-fn resolve_name(name: &str) -> Option<&str> {
-    if PLACEHOLDERS.contains(&name) {
-        Some(name)
-    } else {
-        name.strip_suffix('_').filter(|n| PLACEHOLDERS.contains(n))
-    }
-}
 
 /// Jekyll's `slugify(mode: "pretty", cased: true)`: runs of characters other
 /// than letters, marks, digits and `._~!$&'()+,;=@` become one `-`.
@@ -227,16 +142,6 @@ fn value_of(name: &str, values: &Placeholders<'_>) -> String {
     }
 }
 
-fn unique(items: impl Iterator<Item = String>) -> Vec<String> {
-    let mut seen = Vec::new();
-    for item in items {
-        if !seen.contains(&item) {
-            seen.push(item);
-        }
-    }
-    seen
-}
-
 // Jekyll's URL#sanitize_url: a leading '/', no "..", no "./", no "//".
 fn sanitize(path: &str) -> String {
     let joined = format!("/{path}").replace("..", "/").replace("./", "");
@@ -252,6 +157,7 @@ fn sanitize(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::permalink_style::expand_style;
     use jiff::tz::TimeZone;
 
     fn date() -> ZonedDateTime {
@@ -276,7 +182,7 @@ mod tests {
     // Expectations are what Jekyll 4.3.1 built for the same posts.
     #[test]
     fn jekyll_default_pattern() {
-        let default = crate::config::DEFAULT_PERMALINK;
+        let default = crate::permalink_style::DEFAULT_PERMALINK;
         assert_eq!(
             path(default, "daily-papers", &[]),
             "/2025/12/24/daily-papers.html"

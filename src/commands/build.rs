@@ -3,17 +3,17 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
-use crate::cli::BuildArgs;
+use super::cli::BuildArgs;
+use super::report::Report;
 use crate::config::{Config, ItemKind};
 use crate::error::Error;
 use crate::feed::{self, Channel, Item, Person};
 use crate::output::{self, Written};
 use crate::post::{Post, Rendered, Rules, permalink};
 use crate::posts_folder;
-use crate::report::Report;
 
 /// Runs `build`.
-pub fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(), Error> {
+pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(), Error> {
     let posts_dir = args
         .posts
         .clone()
@@ -45,7 +45,7 @@ pub fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(), Erro
     let mut outputs: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     let main = channel(config, "", &config.site.title, &posts, &mut renderer)?;
     let main_items = main.items.len();
-    for (name, bytes) in feed::render_all(&main) {
+    for (name, bytes) in feed::render_all(&main)? {
         outputs.push((out_dir.join(name), bytes));
     }
     let mut tag_feeds = 0;
@@ -54,7 +54,7 @@ pub fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(), Erro
             let folder = format!("tags/{slug}/");
             let title = format!("{} — {tag}", config.site.title);
             let channel = channel(config, &folder, &title, &tagged, &mut renderer)?;
-            for (name, bytes) in feed::render_all(&channel) {
+            for (name, bytes) in feed::render_all(&channel)? {
                 outputs.push((out_dir.join(&folder).join(name), bytes));
             }
             tag_feeds += 1;

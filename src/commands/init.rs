@@ -3,11 +3,11 @@
 
 use std::path::Path;
 
-use crate::cli::InitArgs;
+use super::cli::InitArgs;
+use super::report::Report;
 use crate::email;
 use crate::error::Error;
 use crate::output::{self, Written};
-use crate::report::Report;
 
 /// The starting config: every key, its default, and what it does.
 const CONFIG: &str = r#"# digest-feed configuration. Every key shown has the default written here,
@@ -62,7 +62,7 @@ tags = []                              # empty: every post
 "#;
 
 /// Runs `init`.
-pub fn run(args: &InitArgs, report: Report) -> Result<(), Error> {
+pub(super) fn run(args: &InitArgs, report: Report) -> Result<(), Error> {
     let today = jiff::ZonedDateTime::now().strftime("%Y-%m-%d").to_string();
     let post = format!(
         "---\ntitle: \"Daily digest — {today}\"\ndate: {today}\ntags: [digest]\n---\n\n\

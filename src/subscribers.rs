@@ -2,12 +2,12 @@
 //! `email.subscribers_file` CSV, every address checked and no one twice.
 
 use std::collections::HashMap;
-
-use crate::email::Recipient;
 use std::path::Path;
 
+use crate::address;
 use crate::config::Config;
 use crate::error::{Location, Problem};
+use crate::text::{BOM, one_line};
 
 /// One subscriber, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,14 +21,6 @@ pub struct Subscriber {
 }
 
 impl Subscriber {
-    /// Who a message to this subscriber is addressed to.
-    pub fn recipient(&self) -> Recipient {
-        Recipient {
-            email: self.email.clone(),
-            name: self.name.clone(),
-        }
-    }
-
     /// The address as the delivery state knows it: compared without case,
     /// as every real mail system does.
     pub fn key(&self) -> String {
@@ -50,19 +42,6 @@ pub fn address_key(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-/// Checks one address; the message says what is wrong with it.
-pub fn check_address(email: &str) -> Result<(), String> {
-    email
-        .parse::<lettre::Address>()
-        .map(drop)
-        .map_err(|err| format!("{email:?} is not a valid email address ({err})"))
-}
-
-/// A name as it may go into a To header: on one line, white space folded.
-fn one_line(name: &str) -> String {
-    name.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// Where a subscriber was listed: a line of the config or of the
 /// subscribers file. Kept small (no path per row), so that a list of
 /// 100,000 costs little more than the addresses themselves.
@@ -75,21 +54,18 @@ enum Origin {
 /// Every subscriber in the config and its CSV file; every problem found.
 /// The file is read as a stream, each row checked as it comes.
 pub fn load(config: &Config) -> Result<Vec<Subscriber>, Vec<Problem>> {
-    let file_path = config
-        .email
-        .subscribers_file
-        .as_ref()
-        .map(|file| config.base_dir().join(file.get_ref()));
+    let sources = &config.subscribers;
+    let file_path = sources.file.as_ref().map(|(path, _)| path.as_path());
     let locate = |origin: Origin| match origin {
         Origin::Config(line) => Location::line(&config.path, line),
-        Origin::File(line) => Location::line(file_path.as_deref().unwrap_or(Path::new("")), line),
+        Origin::File(line) => Location::line(file_path.unwrap_or(Path::new("")), line),
     };
     let mut list = List::default();
     let mut problems = Vec::new();
-    for entry in &config.subscribers {
-        let origin = Origin::Config(config.location(entry.email.span()).line.unwrap_or(0));
+    for entry in &sources.entries {
+        let origin = Origin::Config(entry.location.line.unwrap_or(0));
         let subscriber = Subscriber {
-            email: entry.email.get_ref().trim().to_string(),
+            email: entry.email.trim().to_string(),
             name: one_line(&entry.name),
             tags: entry.tags.clone(),
         };
@@ -97,7 +73,7 @@ pub fn load(config: &Config) -> Result<Vec<Subscriber>, Vec<Problem>> {
             problems.push(message);
         }
     }
-    if let (Some(file), Some(path)) = (&config.email.subscribers_file, &file_path) {
+    if let Some((path, location)) = &sources.file {
         match std::fs::File::open(path) {
             Ok(file) => {
                 let read = read_csv(path, file, |line, subscriber| {
@@ -110,7 +86,7 @@ pub fn load(config: &Config) -> Result<Vec<Subscriber>, Vec<Problem>> {
                 }
             }
             Err(err) => problems.push(Problem::new(
-                config.location(file.span()),
+                location.clone(),
                 format!(
                     "[email] subscribers_file {}: cannot read it: {err}",
                     path.display()
@@ -157,7 +133,7 @@ impl List {
         subscriber: Subscriber,
         locate: &impl Fn(Origin) -> Location,
     ) -> Result<(), Problem> {
-        if let Err(message) = check_address(&subscriber.email) {
+        if let Err(message) = address::check(&subscriber.email) {
             return Err(Problem::new(
                 locate(origin),
                 format!("subscriber: {message}"),
@@ -211,9 +187,8 @@ pub fn read_csv(
     mut each: impl FnMut(usize, Subscriber),
 ) -> Result<(), Vec<Problem>> {
     let mut input = std::io::BufReader::new(input);
-    if std::io::BufRead::fill_buf(&mut input).is_ok_and(|start| start.starts_with(b"\xEF\xBB\xBF"))
-    {
-        std::io::BufRead::consume(&mut input, 3);
+    if std::io::BufRead::fill_buf(&mut input).is_ok_and(|start| start.starts_with(BOM)) {
+        std::io::BufRead::consume(&mut input, BOM.len());
     }
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)

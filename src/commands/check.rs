@@ -1,16 +1,17 @@
 //! `digest-feed check`: every problem in the config, the posts, the email
 //! templates and the subscribers, not just the first.
 
-use crate::cli::CheckArgs;
+use super::cli::CheckArgs;
+use super::report::Report;
 use crate::config::Config;
+use crate::email::Design;
 use crate::error::Error;
-use crate::mail;
 use crate::post::Rules;
 use crate::posts_folder;
-use crate::report::Report;
+use crate::subscribers;
 
 /// Runs `check` on an already-valid config; config problems stop earlier.
-pub fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(), Error> {
+pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(), Error> {
     let posts_dir = args
         .posts
         .clone()
@@ -34,16 +35,24 @@ pub fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(), Erro
     }
     // A feeds-only site sets nothing of [email]; once it names a sender or
     // subscribers, everything `mail` reads is checked too.
-    let mails = config.email.from.is_some()
-        || !config.subscribers.is_empty()
-        || config.email.subscribers_file.is_some();
+    let mails = config.mails();
     let mut subscribers = 0;
     if mails {
-        match mail::setup(config) {
-            Ok(setup) => subscribers = setup.subscribers.len(),
+        match config.email() {
+            Ok(email) => {
+                if let Err(mut more) = Design::load(config, email) {
+                    problems.append(&mut more);
+                }
+                match subscribers::load(config) {
+                    Ok(list) => subscribers = list.len(),
+                    Err(mut more) => problems.append(&mut more),
+                }
+            }
             Err(mut more) => problems.append(&mut more),
         }
-        problems.extend(mail::transport::check_settings(config, false));
+        if let Err(mut more) = config.smtp() {
+            problems.append(&mut more);
+        }
     }
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));

@@ -1,5 +1,8 @@
 //! Prints what a command did, at the verbosity the user chose, and shows
-//! progress on a terminal. indicatif lives here and nowhere else.
+//! progress on a terminal: the stages' [`Observer`]. indicatif lives here
+//! and nowhere else.
+
+use crate::mail::{Observer, Progress as MailProgress};
 
 /// Where progress and warnings go.
 #[derive(Debug, Clone, Copy)]
@@ -74,5 +77,48 @@ impl Progress {
     /// Removes the bar, leaving the lines printed around it.
     pub fn finish(self) {
         self.bar.finish_and_clear();
+    }
+}
+
+impl Observer for Report {
+    fn result(&self, line: &str) {
+        Report::result(self, line);
+    }
+
+    fn detail(&self, line: &str) {
+        Report::detail(self, line);
+    }
+
+    fn warning(&self, line: &str) {
+        Report::warning(self, line);
+    }
+
+    fn progress(&self, total: usize, label: &str) -> Box<dyn MailProgress + '_> {
+        Box::new(Shown {
+            bar: Report::progress(self, total, label),
+            report: *self,
+        })
+    }
+}
+
+/// A progress bar and the report whose verbosity its detail lines follow.
+struct Shown {
+    bar: Progress,
+    report: Report,
+}
+
+impl MailProgress for Shown {
+    fn inc(&self) {
+        self.bar.inc();
+    }
+
+    fn detail(&self, line: &str) {
+        if self.report.verbose {
+            self.bar.suspend(|| self.report.detail(line));
+        }
+    }
+
+    fn finish(self: Box<Self>) {
+        self.bar.finish();
     }
 }

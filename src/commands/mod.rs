@@ -1,0 +1,46 @@
+//! The commands: the only code that sees clap's argument structs and the
+//! terminal. Each turns its arguments into a request for the stages below
+//! (read, model, render, write, send) and prints what they did.
+
+mod build;
+mod check;
+pub mod cli;
+mod init;
+mod mail;
+mod preview;
+mod report;
+
+use cli::{Cli, Command};
+use report::Report;
+
+use crate::config::Config;
+use crate::error::Error;
+
+/// Runs the command `cli` names.
+pub fn run(cli: Cli) -> Result<(), Error> {
+    let report = Report::new(cli.global.quiet, cli.global.verbose);
+    // These two need no config: they make one, or print what the shell needs.
+    match &cli.command {
+        Command::Init(args) => return init::run(args, report),
+        Command::Completions(args) => {
+            use std::io::Write;
+            return std::io::stdout()
+                .write_all(&cli::completions(args.shell))
+                .map_err(|err| {
+                    Error::io("cannot write", std::path::Path::new("standard output"), err)
+                });
+        }
+        _ => {}
+    }
+    let config = Config::load(&cli.global.config)?;
+    match &cli.command {
+        Command::Build(args) => build::run(&config, args, report),
+        Command::Check(args) => check::run(&config, args, report),
+        Command::Preview(args) => preview::run(&config, args, report),
+        Command::Mail(args) => mail::run(&config, args, report),
+        Command::Status => mail::status(&config, report),
+        Command::Init(_) | Command::Completions(_) => {
+            unreachable!("handled before the config is read")
+        }
+    }
+}

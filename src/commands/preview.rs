@@ -1,0 +1,51 @@
+//! `digest-feed preview`: one post's HTML email, written to a file to open in a browser.
+
+use super::cli::PreviewArgs;
+use super::report::Report;
+use crate::config::Config;
+use crate::email::{Design, Recipient};
+use crate::error::{self, Error};
+use crate::output;
+use crate::posts_folder;
+use crate::subscribers;
+
+/// Runs `preview`: the email as the first subscriber would get it.
+pub(super) fn run(config: &Config, args: &PreviewArgs, report: Report) -> Result<(), Error> {
+    let email = config.email().map_err(Error::Invalid)?;
+    let (design, subscribers) = error::both(Design::load(config, email), subscribers::load(config))
+        .map_err(Error::Invalid)?;
+    let posts = posts_folder::published(config)?;
+    let post = match &args.post {
+        Some(selector) => posts_folder::select(&posts, selector)?,
+        None => match posts.first() {
+            Some(post) => post,
+            None => {
+                report.result("No published post to preview.");
+                return Ok(());
+            }
+        },
+    };
+    let recipient = subscribers.first().map_or_else(
+        || Recipient {
+            email: "reader@example.org".into(),
+            name: "Reader".into(),
+        },
+        |s| Recipient {
+            email: s.email.clone(),
+            name: s.name.clone(),
+        },
+    );
+    let text = posts_folder::read(&post.source)?;
+    let prepared = design.prepare(post, &post.render(&text)?)?;
+    let html = design.personalise(&prepared, &recipient)?.html;
+    let out = args.out.clone().unwrap_or_else(|| {
+        email
+            .state
+            .parent()
+            .unwrap_or(std::path::Path::new(""))
+            .join("preview.html")
+    });
+    output::write_atomically(&out, html.as_bytes())?;
+    report.result(out.display().to_string());
+    Ok(())
+}

@@ -1,0 +1,469 @@
+//! The file as written (toml, with spans where a message needs a line),
+//! and its validation into the settings of [`super`].
+
+use std::net::IpAddr;
+use std::num::NonZeroUsize;
+use std::ops::Range;
+use std::path::Path;
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{
+    Certificate, Config, DateRule, Email, Feed, ItemKind, Posts, Site, Smtp, SubscriberEntry,
+    SubscriberSources, Template, TlsMode,
+};
+use crate::address::Mailbox;
+use crate::error::{Location, Problem};
+use crate::permalink_style::{DEFAULT_PERMALINK, expand_style};
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    site: RawSite,
+    #[serde(default)]
+    posts: RawPosts,
+    #[serde(default)]
+    feed: RawFeed,
+    #[serde(default)]
+    email: RawEmail,
+    #[serde(default)]
+    smtp: RawSmtp,
+    #[serde(default)]
+    subscribers: Vec<RawSubscriber>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct RawSite {
+    title: Option<String>,
+    url: Option<Spanned<String>>,
+    description: String,
+    language: Option<String>,
+    timezone: Option<Spanned<String>>,
+    author: String,
+    permalink: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawPosts {
+    dir: String,
+    dates: DateRule,
+}
+
+impl Default for RawPosts {
+    fn default() -> Self {
+        RawPosts {
+            dir: "_posts".into(),
+            dates: DateRule::Jekyll,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawFeed {
+    out: String,
+    limit: Option<Spanned<i64>>,
+    items: ItemKind,
+    per_tag: bool,
+}
+
+impl Default for RawFeed {
+    fn default() -> Self {
+        RawFeed {
+            out: "public".into(),
+            limit: None,
+            items: ItemKind::Posts,
+            per_tag: false,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawEmail {
+    from: Option<Spanned<String>>,
+    subject: String,
+    templates: String,
+    list_unsubscribe: Option<Spanned<String>>,
+    state: String,
+    subscribers_file: Option<Spanned<String>>,
+}
+
+impl Default for RawEmail {
+    fn default() -> Self {
+        RawEmail {
+            from: None,
+            subject: "{{ post.title }}".into(),
+            templates: "templates".into(),
+            list_unsubscribe: None,
+            state: ".digest-feed/state.db".into(),
+            subscribers_file: None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawSmtp {
+    host: Option<Spanned<String>>,
+    port: u16,
+    tls: Option<Spanned<TlsMode>>,
+    username: String,
+    password_env: String,
+    connections: u32,
+    rate_per_second: f64,
+    timeout_s: u64,
+    retries: u32,
+    ca_file: Option<Spanned<String>>,
+}
+
+impl Default for RawSmtp {
+    fn default() -> Self {
+        RawSmtp {
+            host: None,
+            port: 587,
+            tls: None,
+            username: String::new(),
+            password_env: "DIGEST_FEED_SMTP_PASSWORD".into(),
+            connections: 4,
+            rate_per_second: 0.0,
+            timeout_s: 30,
+            retries: 3,
+            ca_file: None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSubscriber {
+    email: Spanned<String>,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+/// Turns a key's byte span into the file and its line.
+struct Lines<'a> {
+    path: &'a Path,
+    starts: Vec<usize>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(path: &'a Path, text: &str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(at, _)| at + 1))
+            .collect();
+        Lines { path, starts }
+    }
+
+    fn at(&self, span: Range<usize>) -> Location {
+        let line = self.starts.partition_point(|&start| start <= span.start);
+        Location::line(self.path, line.max(1))
+    }
+
+    /// The key's line, or the file alone for a key left to its default.
+    fn of<T>(&self, key: Option<&Spanned<T>>) -> Location {
+        key.map_or_else(|| Location::file(self.path), |key| self.at(key.span()))
+    }
+}
+
+/// Parses and validates config text; see [`Config::parse`].
+pub(super) fn parse(text: &str, path: &Path) -> Result<Config, Vec<Problem>> {
+    let lines = Lines::new(path, text);
+    let raw: RawConfig = toml::from_str(text).map_err(|err| {
+        let location = match err.span() {
+            Some(span) => lines.at(span),
+            None => Location::file(path),
+        };
+        vec![Problem::new(location, err.message().trim_end().to_string())]
+    })?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut problems = Vec::new();
+    let site = site(raw.site, &lines, &mut problems);
+    let limit = feed_limit(raw.feed.limit.as_ref(), &lines, &mut problems);
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let subscribers = SubscriberSources {
+        entries: raw
+            .subscribers
+            .into_iter()
+            .map(|entry| SubscriberEntry {
+                location: lines.at(entry.email.span()),
+                email: entry.email.into_inner(),
+                name: entry.name,
+                tags: entry.tags,
+            })
+            .collect(),
+        file: raw
+            .email
+            .subscribers_file
+            .as_ref()
+            .map(|file| (base.join(file.get_ref()), lines.of(Some(file)))),
+    };
+    Ok(Config {
+        path: path.to_path_buf(),
+        posts: Posts {
+            dir: base.join(&raw.posts.dir),
+            dates: raw.posts.dates,
+        },
+        feed: Feed {
+            out: base.join(&raw.feed.out),
+            limit,
+            items: raw.feed.items,
+            per_tag: raw.feed.per_tag,
+        },
+        subscribers,
+        names_a_sender: raw.email.from.is_some(),
+        email: email(raw.email, &base, &lines),
+        smtp: smtp(raw.smtp, &base, &lines),
+        site,
+    })
+}
+
+fn site(raw: RawSite, lines: &Lines, problems: &mut Vec<Problem>) -> Site {
+    let url = match &raw.url {
+        None => {
+            problems.push(Problem::new(
+                Location::file(lines.path),
+                "[site] url is missing: set it to the blog's absolute address, e.g. url = \"https://example.org\"",
+            ));
+            String::new()
+        }
+        Some(url) => validate_site_url(url.get_ref()).unwrap_or_else(|message| {
+            problems.push(Problem::new(lines.at(url.span()), message));
+            String::new()
+        }),
+    };
+    let (timezone, timezone_name) = match &raw.timezone {
+        None => {
+            let zone = TimeZone::system();
+            let name = zone.iana_name().unwrap_or("UTC").to_string();
+            (zone, name)
+        }
+        Some(name) => match TimeZone::get(name.get_ref()) {
+            Ok(zone) => (zone, name.get_ref().clone()),
+            Err(_) => {
+                problems.push(Problem::new(
+                    lines.at(name.span()),
+                    format!(
+                        "[site] timezone {:?} is not a time zone this machine knows; use an IANA name such as \"Asia/Seoul\" or \"UTC\"",
+                        name.get_ref()
+                    ),
+                ));
+                (TimeZone::UTC, "UTC".into())
+            }
+        },
+    };
+    let permalink = match &raw.permalink {
+        None => DEFAULT_PERMALINK.to_string(),
+        Some(permalink) => expand_style(permalink.get_ref()).unwrap_or_else(|message| {
+            problems.push(Problem::new(
+                lines.at(permalink.span()),
+                format!("[site] permalink: {message}"),
+            ));
+            DEFAULT_PERMALINK.to_string()
+        }),
+    };
+    Site {
+        title: raw.title.unwrap_or_else(|| "Daily digest".into()),
+        url,
+        description: raw.description,
+        language: raw.language.unwrap_or_else(|| "en".into()),
+        timezone,
+        timezone_name,
+        author: raw.author,
+        permalink,
+    }
+}
+
+fn feed_limit(limit: Option<&Spanned<i64>>, lines: &Lines, problems: &mut Vec<Problem>) -> usize {
+    let Some(limit) = limit else { return 20 };
+    match usize::try_from(*limit.get_ref()) {
+        Ok(value) if value > 0 => value,
+        _ => {
+            problems.push(Problem::new(
+                lines.at(limit.span()),
+                format!(
+                    "[feed] limit must be a whole number of at least 1, not {}",
+                    limit.get_ref()
+                ),
+            ));
+            20
+        }
+    }
+}
+
+/// `[email]`: the sender parsed, the unsubscribe target checked.
+fn email(raw: RawEmail, base: &Path, lines: &Lines) -> Result<Email, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let from = match &raw.from {
+        None => {
+            problems.push(Problem::new(
+                Location::file(lines.path),
+                "[email] from is missing: set the sender, e.g. from = \"Daily Papers <papers@example.org>\"",
+            ));
+            None
+        }
+        Some(from) => match Mailbox::parse(from.get_ref()) {
+            Ok(mailbox) => Some(mailbox),
+            Err(err) => {
+                problems.push(Problem::new(
+                    lines.at(from.span()),
+                    format!(
+                        "[email] from {:?} is not an address like \"Daily Papers <papers@example.org>\" ({err})",
+                        from.get_ref()
+                    ),
+                ));
+                None
+            }
+        },
+    };
+    let written = raw
+        .list_unsubscribe
+        .as_ref()
+        .map_or("", |l| l.get_ref().trim());
+    let list_unsubscribe = if written.is_empty() {
+        // Every bulk sender needs one (Gmail and Yahoo require it); without a
+        // setting, unsubscribe requests go to the sender's own address.
+        from.as_ref()
+            .map(|from| format!("mailto:{}?subject=unsubscribe", from.email))
+            .unwrap_or_default()
+    } else if written.starts_with("mailto:") || written.starts_with("https://") {
+        written.to_string()
+    } else {
+        problems.push(Problem::new(
+            lines.of(raw.list_unsubscribe.as_ref()),
+            format!("[email] list_unsubscribe {written:?} must start with mailto: or https://"),
+        ));
+        String::new()
+    };
+    let origin = |key: &str| format!("{} [email] {key}", lines.path.display());
+    match from {
+        Some(from) if problems.is_empty() => Ok(Email {
+            from,
+            subject: Template {
+                origin: origin("subject"),
+                text: raw.subject,
+            },
+            templates: base.join(&raw.templates),
+            list_unsubscribe: Template {
+                origin: origin("list_unsubscribe"),
+                text: list_unsubscribe,
+            },
+            state: base.join(&raw.state),
+        }),
+        _ => Err(problems),
+    }
+}
+
+/// `[smtp]`, checked without connecting; the CA file is read here, once.
+fn smtp(raw: RawSmtp, base: &Path, lines: &Lines) -> Result<Smtp, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let host = raw
+        .host
+        .as_ref()
+        .map_or("localhost", |h| h.get_ref().trim());
+    let tls = raw.tls.as_ref().map_or(TlsMode::Starttls, |t| *t.get_ref());
+    if host.is_empty() {
+        problems.push(Problem::new(
+            lines.of(raw.host.as_ref()),
+            "[smtp] host is empty; name the mail server, e.g. host = \"smtp.example.org\"",
+        ));
+    } else if tls == TlsMode::None && !is_loopback(host) {
+        problems.push(Problem::new(
+            lines.of(raw.tls.as_ref()),
+            format!(
+                "[smtp] tls = \"none\" sends the password and every message in clear text, so it is \
+                 allowed only for a server on this machine, not {host:?}; use \"starttls\" or \"tls\""
+            ),
+        ));
+    }
+    let connections = usize::try_from(raw.connections)
+        .ok()
+        .and_then(NonZeroUsize::new);
+    if connections.is_none() {
+        problems.push(Problem::new(
+            Location::file(lines.path),
+            "[smtp] connections must be at least 1",
+        ));
+    }
+    // The least time between two messages; a rate too small to time is refused too.
+    let rate = raw.rate_per_second;
+    let interval = if rate == 0.0 {
+        Ok(None)
+    } else if rate > 0.0 && rate.is_finite() {
+        Duration::try_from_secs_f64(1.0 / rate)
+            .map(Some)
+            .map_err(drop)
+    } else {
+        Err(())
+    };
+    if interval.is_err() {
+        problems.push(Problem::new(
+            Location::file(lines.path),
+            "[smtp] rate_per_second must be 0 (no limit) or a positive number",
+        ));
+    }
+    let ca = raw.ca_file.as_ref().and_then(|file| {
+        let path = base.join(file.get_ref());
+        match std::fs::read(&path) {
+            Ok(pem) => Some(Certificate {
+                path,
+                pem,
+                location: Location::file(lines.path),
+            }),
+            Err(err) => {
+                problems.push(Problem::new(
+                    Location::file(lines.path),
+                    format!("[smtp] ca_file {}: cannot read it: {err}", path.display()),
+                ));
+                None
+            }
+        }
+    });
+    match (connections, interval) {
+        (Some(connections), Ok(interval)) if problems.is_empty() => Ok(Smtp {
+            host: host.to_string(),
+            port: raw.port,
+            tls,
+            username: (!raw.username.is_empty()).then_some(raw.username),
+            password_env: raw.password_env,
+            connections,
+            interval,
+            timeout: Duration::from_secs(raw.timeout_s.max(1)),
+            retries: raw.retries,
+            ca,
+            config_file: lines.path.to_path_buf(),
+        }),
+        _ => Err(problems),
+    }
+}
+
+/// Checks `site.url` is an absolute http(s) address and returns it without a trailing slash.
+fn validate_site_url(text: &str) -> Result<String, String> {
+    match url::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+            Ok(text.trim_end_matches('/').to_string())
+        }
+        _ => Err(format!(
+            "[site] url {text:?} is not an absolute http(s) address such as \"https://example.org\""
+        )),
+    }
+}
+
+pub(super) fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}

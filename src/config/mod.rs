@@ -1,0 +1,292 @@
+//! `config.toml` (SPEC §3), validated into plain typed settings every stage
+//! stands on: durations, non-zero counts, a loaded CA, a parsed sender, the
+//! expanded permalink template. Nothing else in the program checks a key.
+//!
+//! toml lives in [`file`] and nowhere else; no toml type leaves this module.
+//! `[email]` and `[smtp]` are checked when the file is read, but their
+//! problems are handed out only to the commands that mail: a feeds-only site
+//! never hears of them.
+
+mod file;
+
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+use serde::Deserialize;
+
+use crate::address::Mailbox;
+use crate::error::{Error, Location, Problem};
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this was read from, for messages.
+    pub path: PathBuf,
+    /// `[site]`.
+    pub site: Site,
+    /// `[posts]`.
+    pub posts: Posts,
+    /// `[feed]`.
+    pub feed: Feed,
+    /// `[[subscribers]]` and `[email] subscribers_file`, for the subscriber list to read.
+    pub subscribers: SubscriberSources,
+    /// `[email]`, or what is wrong with it.
+    email: Result<Email, Vec<Problem>>,
+    /// `[smtp]`, or what is wrong with it.
+    smtp: Result<Smtp, Vec<Problem>>,
+    /// Whether `[email] from` is written: the site means to mail.
+    names_a_sender: bool,
+}
+
+/// `[site]`: what every feed and link is built from.
+#[derive(Debug, Clone)]
+pub struct Site {
+    /// The site's name, the feeds' title.
+    pub title: String,
+    /// The absolute base of every link, without a trailing slash.
+    pub url: String,
+    /// The feeds' description.
+    pub description: String,
+    /// A BCP 47 language tag, e.g. `ko`.
+    pub language: String,
+    /// The zone that dates without an offset, and URLs, are read in.
+    pub timezone: TimeZone,
+    /// The zone's IANA name as written (or the system's).
+    pub timezone_name: String,
+    /// The feeds' author, `Name <email>` or a name.
+    pub author: String,
+    /// Jekyll's permalink template for posts without their own, styles expanded.
+    pub permalink: String,
+}
+
+/// How a time without an offset is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DateRule {
+    /// Jekyll's: a full YAML timestamp without an offset is UTC.
+    Jekyll,
+    /// Hugo's: every time without an offset is in `site.timezone`.
+    Local,
+}
+
+/// `[posts]`.
+#[derive(Debug, Clone)]
+pub struct Posts {
+    /// The posts folder, resolved against the config file's folder.
+    pub dir: PathBuf,
+    /// How times without an offset are read.
+    pub dates: DateRule,
+}
+
+/// What one feed item stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemKind {
+    /// One item per post.
+    Posts,
+    /// One item per paper (`# N. [Title](URL)` section).
+    Papers,
+}
+
+/// `[feed]`.
+#[derive(Debug, Clone)]
+pub struct Feed {
+    /// The output folder, resolved against the config file's folder.
+    pub out: PathBuf,
+    /// How many items each feed holds.
+    pub limit: usize,
+    /// Posts or papers.
+    pub items: ItemKind,
+    /// Whether to write feeds per tag under `tags/<slug>/`.
+    pub per_tag: bool,
+}
+
+/// `[email]`, checked.
+#[derive(Debug, Clone)]
+pub struct Email {
+    /// The From header.
+    pub from: Mailbox,
+    /// The Subject, a Tera template.
+    pub subject: Template,
+    /// The folder with `email.html` and `email.txt`.
+    pub templates: PathBuf,
+    /// The List-Unsubscribe target: `mailto:` or an `https://` template;
+    /// the sender's own address when the config names none.
+    pub list_unsubscribe: Template,
+    /// The delivery state database.
+    pub state: PathBuf,
+}
+
+/// A template written in the config: its text, and the name messages give it.
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// `config.toml [email] subject`, for a template error.
+    pub origin: String,
+    /// The template text.
+    pub text: String,
+}
+
+/// How to talk TLS to the SMTP server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// Plain, then STARTTLS (port 587).
+    Starttls,
+    /// No TLS: loopback hosts only.
+    None,
+}
+
+/// `[smtp]`, checked.
+#[derive(Debug, Clone)]
+pub struct Smtp {
+    /// The server's host name.
+    pub host: String,
+    /// The server's port.
+    pub port: u16,
+    /// TLS mode; `None` only for a loopback host.
+    pub tls: TlsMode,
+    /// The AUTH user; `None` for no AUTH.
+    pub username: Option<String>,
+    /// The environment variable that holds the password.
+    pub password_env: String,
+    /// Connections, one sending thread each.
+    pub connections: NonZeroUsize,
+    /// The least time between two messages (`rate_per_second`); `None` for no limit.
+    pub interval: Option<Duration>,
+    /// How long a network operation may take before it gives up.
+    pub timeout: Duration,
+    /// Retries of a transient failure.
+    pub retries: u32,
+    /// A CA certificate (PEM) to trust besides the system's.
+    pub ca: Option<Certificate>,
+    /// Where a missing password is reported.
+    config_file: PathBuf,
+}
+
+/// A CA certificate read from `[smtp] ca_file`.
+#[derive(Debug, Clone)]
+pub struct Certificate {
+    /// The file, resolved against the config's folder.
+    pub path: PathBuf,
+    /// Its PEM text.
+    pub pem: Vec<u8>,
+    /// Where `ca_file` is written.
+    pub location: Location,
+}
+
+impl Smtp {
+    /// `host:port`, for messages.
+    pub fn server(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+
+    /// The config file, for a problem found when the settings are used.
+    pub fn location(&self) -> Location {
+        Location::file(&self.config_file)
+    }
+
+    /// The password from the environment variable `password_env` names;
+    /// `None` when no username is set. A missing variable is a problem.
+    pub fn password(&self) -> Result<Option<String>, Problem> {
+        let Some(_) = &self.username else {
+            return Ok(None);
+        };
+        std::env::var(&self.password_env).map(Some).map_err(|_| {
+            Problem::new(
+                self.location(),
+                format!(
+                    "[smtp] username is set but the environment variable {} that password_env names is not; \
+                     export it with the SMTP password",
+                    self.password_env
+                ),
+            )
+        })
+    }
+}
+
+/// Where the subscriber list comes from.
+#[derive(Debug, Clone, Default)]
+pub struct SubscriberSources {
+    /// `[[subscribers]]`, in order.
+    pub entries: Vec<SubscriberEntry>,
+    /// `[email] subscribers_file`, resolved, with where the key is written.
+    pub file: Option<(PathBuf, Location)>,
+}
+
+impl SubscriberSources {
+    /// Whether the config lists anyone at all.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty() && self.file.is_none()
+    }
+}
+
+/// One `[[subscribers]]` entry, as written.
+#[derive(Debug, Clone)]
+pub struct SubscriberEntry {
+    /// The address, as written.
+    pub email: String,
+    /// The name for the To header.
+    pub name: String,
+    /// Only posts with one of these tags; empty for every post.
+    pub tags: Vec<String>,
+    /// Where the entry's `email` is written.
+    pub location: Location,
+}
+
+impl Config {
+    /// Reads and validates the config file at `path`.
+    pub fn load(path: &Path) -> Result<Config, Error> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Problem::new(
+                    Location::file(path),
+                    "config file not found; pass --config FILE, or run `digest-feed init` to start a site",
+                )
+                .into());
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::InvalidData => {
+                return Err(
+                    Problem::new(Location::file(path), "config file is not valid UTF-8").into(),
+                );
+            }
+            Err(err) => return Err(Error::io("cannot read config file", path, err)),
+        };
+        Config::parse(&text, path).map_err(Error::Invalid)
+    }
+
+    /// Parses and validates config text; `path` names the file in messages and
+    /// anchors relative paths. Returns every problem found, not just the first.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, Vec<Problem>> {
+        file::parse(text, path)
+    }
+
+    /// The folder relative paths in the config are read from.
+    pub fn base_dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new(""))
+    }
+
+    /// `[email]`, for a command that mails: every problem in it, and a
+    /// missing `from`, are errors here.
+    pub fn email(&self) -> Result<&Email, Vec<Problem>> {
+        self.email.as_ref().map_err(Clone::clone)
+    }
+
+    /// `[smtp]`, for a command that connects.
+    pub fn smtp(&self) -> Result<&Smtp, Vec<Problem>> {
+        self.smtp.as_ref().map_err(Clone::clone)
+    }
+
+    /// Whether the site mails at all: it names a sender or subscribers.
+    /// A feeds-only site sets none of `[email]`.
+    pub fn mails(&self) -> bool {
+        self.names_a_sender || !self.subscribers.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,179 @@
+//! The config's messages, as the user reads them.
+
+use std::path::Path;
+
+use super::*;
+use crate::permalink_style::DEFAULT_PERMALINK;
+
+fn parse(text: &str) -> Result<Config, Vec<String>> {
+    Config::parse(text, Path::new("site/config.toml"))
+        .map_err(|problems| problems.iter().map(ToString::to_string).collect())
+}
+
+#[test]
+fn defaults_fill_everything_but_the_url() {
+    let config =
+        parse("[site]\nurl = \"https://example.org/\"\ntimezone = \"Asia/Seoul\"\n").unwrap();
+    assert_eq!(config.site.url, "https://example.org");
+    assert_eq!(config.posts.dir, Path::new("site/_posts"));
+    assert_eq!(config.feed.out, Path::new("site/public"));
+    assert_eq!(config.feed.limit, 20);
+    assert_eq!(config.feed.items, ItemKind::Posts);
+    assert_eq!(config.site.permalink, DEFAULT_PERMALINK);
+    assert_eq!(config.smtp().unwrap().port, 587);
+    assert!(!config.mails());
+    assert!(config.email().is_err());
+}
+
+#[test]
+fn unknown_key_is_named_with_its_line() {
+    let err = parse("[site]\nurl = \"https://example.org\"\ntitel = \"x\"\n").unwrap_err();
+    assert_eq!(err.len(), 1);
+    assert!(
+        err[0].starts_with("site/config.toml:3: unknown field `titel`"),
+        "{}",
+        err[0]
+    );
+}
+
+#[test]
+fn every_problem_is_listed() {
+    let err =
+        parse("[site]\nurl = \"example.org\"\ntimezone = \"Mars/Olympus\"\n[feed]\nlimit = 0\n")
+            .unwrap_err();
+    assert_eq!(err.len(), 3, "{err:?}");
+    assert!(
+        err[0].starts_with("site/config.toml:2: [site] url \"example.org\" is not an absolute"),
+        "{}",
+        err[0]
+    );
+    assert!(
+        err[1].starts_with("site/config.toml:3: [site] timezone \"Mars/Olympus\""),
+        "{}",
+        err[1]
+    );
+    assert!(
+        err[2].starts_with("site/config.toml:5: [feed] limit must be"),
+        "{}",
+        err[2]
+    );
+}
+
+#[test]
+fn missing_url_is_explained() {
+    let err = parse("").unwrap_err();
+    assert_eq!(
+        err[0],
+        "site/config.toml: [site] url is missing: set it to the blog's absolute address, e.g. url = \"https://example.org\""
+    );
+}
+
+#[test]
+fn bad_enum_value_names_the_line() {
+    let err = parse("[site]\nurl = \"https://e.org\"\n[feed]\nitems = \"paper\"\n").unwrap_err();
+    assert!(
+        err[0].starts_with("site/config.toml:4: unknown variant `paper`"),
+        "{}",
+        err[0]
+    );
+}
+
+#[test]
+fn permalink_styles_expand() {
+    let config = parse("[site]\nurl = \"https://e.org\"\npermalink = \"pretty\"\n").unwrap();
+    assert_eq!(
+        config.site.permalink,
+        "/:categories/:year/:month/:day/:title/"
+    );
+}
+
+#[test]
+fn loopback_hosts() {
+    for host in ["localhost", "127.0.0.1", "::1", "[::1]", "127.0.0.53"] {
+        assert!(file::is_loopback(host), "{host}");
+    }
+    for host in ["smtp.example.org", "10.0.0.1", "localhost.example.org"] {
+        assert!(!file::is_loopback(host), "{host}");
+    }
+}
+
+#[test]
+fn tls_none_is_refused_for_a_remote_host() {
+    let config = parse(
+        "[site]\nurl = \"https://e.org\"\n[smtp]\nhost = \"smtp.example.org\"\ntls = \"none\"\n",
+    )
+    .unwrap();
+    let problems = config.smtp().unwrap_err();
+    assert_eq!(problems.len(), 1);
+    assert!(
+        problems[0]
+            .to_string()
+            .starts_with("site/config.toml:5: [smtp] tls = \"none\" sends the password"),
+        "{}",
+        problems[0]
+    );
+}
+
+#[test]
+fn smtp_settings_are_typed() {
+    let config = parse(
+        "[site]\nurl = \"https://e.org\"\n[smtp]\nrate_per_second = 4.0\ntimeout_s = 0\nconnections = 2\n",
+    )
+    .unwrap();
+    let smtp = config.smtp().unwrap();
+    assert_eq!(smtp.interval, Some(std::time::Duration::from_millis(250)));
+    assert_eq!(smtp.timeout, std::time::Duration::from_secs(1));
+    assert_eq!(smtp.connections.get(), 2);
+    assert_eq!(smtp.username, None);
+}
+
+#[test]
+fn bad_smtp_and_email_settings_wait_for_a_command_that_mails() {
+    let config = parse(
+        "[site]\nurl = \"https://e.org\"\n[email]\nfrom = \"nobody\"\nlist_unsubscribe = \"http://x\"\n[smtp]\nconnections = 0\nrate_per_second = -1.0\n",
+    )
+    .unwrap();
+    assert!(config.mails());
+    let email: Vec<String> = config
+        .email()
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(email.len(), 2, "{email:?}");
+    assert!(
+        email[0].starts_with("site/config.toml:4: [email] from \"nobody\" is not an address"),
+        "{}",
+        email[0]
+    );
+    assert_eq!(
+        email[1],
+        "site/config.toml:5: [email] list_unsubscribe \"http://x\" must start with mailto: or https://"
+    );
+    let smtp: Vec<String> = config
+        .smtp()
+        .unwrap_err()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        smtp,
+        [
+            "site/config.toml: [smtp] connections must be at least 1",
+            "site/config.toml: [smtp] rate_per_second must be 0 (no limit) or a positive number",
+        ]
+    );
+}
+
+#[test]
+fn the_default_unsubscribe_is_the_sender() {
+    let config =
+        parse("[site]\nurl = \"https://e.org\"\n[email]\nfrom = \"P <p@e.org>\"\n").unwrap();
+    let email = config.email().unwrap();
+    assert_eq!(
+        email.list_unsubscribe.text,
+        "mailto:p@e.org?subject=unsubscribe"
+    );
+    assert_eq!(email.subject.origin, "site/config.toml [email] subject");
+    assert_eq!(email.state, Path::new("site/.digest-feed/state.db"));
+}

@@ -1,0 +1,132 @@
+//! Which posts go out in a run, and to whom (SPEC §2): a pure function of
+//! the published posts, the subscribers and the delivery history, read from
+//! the state once before planning.
+
+use std::collections::HashMap;
+
+use super::state::{Deliveries, MailedPost, Outcome, State};
+use crate::error::Error;
+use crate::post::Post;
+use crate::subscribers::Subscriber;
+
+/// One post and who is owed it in this run.
+#[derive(Debug)]
+pub(super) struct Delivery<'a> {
+    pub(super) post: &'a Post,
+    /// Borrowed from the subscriber list: a plan for 100,000 copies nothing.
+    pub(super) recipients: Vec<&'a Subscriber>,
+    /// Subscribers left out by their tags.
+    pub(super) not_wanted: usize,
+}
+
+/// What the state knows that planning needs: every post it has mailed, and
+/// the outcome of each recipient of those a run may take up again.
+#[derive(Debug, Default)]
+pub(super) struct History {
+    mailed: Vec<MailedPost>,
+    deliveries: HashMap<String, Deliveries>,
+}
+
+impl History {
+    /// Reads the mailed posts, and the deliveries of those a plan can
+    /// choose: unfinished ones, the one `--post` names, and with
+    /// `--retry-failed` every one.
+    pub(super) fn read(
+        state: &State,
+        selected: Option<&Post>,
+        retry_failed: bool,
+    ) -> Result<History, Error> {
+        let mailed = state.posts()?;
+        let mut deliveries = HashMap::new();
+        for post in &mailed {
+            let chosen = !post.completed
+                || retry_failed
+                || selected.is_some_and(|selected| selected.url == post.url);
+            if chosen {
+                deliveries.insert(post.url.clone(), state.deliveries(&post.url)?);
+            }
+        }
+        Ok(History { mailed, deliveries })
+    }
+}
+
+/// Which posts go out, oldest first, and to whom.
+pub(super) fn plan<'a>(
+    posts: &'a [Post],
+    selected: Option<&'a Post>,
+    subscribers: &'a [Subscriber],
+    history: &History,
+    retry_failed: bool,
+) -> Vec<Delivery<'a>> {
+    let no_deliveries = Deliveries::new();
+    let mut plan = Vec::new();
+    for (post, only_failed) in choose(posts, selected, &history.mailed, retry_failed) {
+        let done = history.deliveries.get(&post.url).unwrap_or(&no_deliveries);
+        let mut recipients = Vec::new();
+        let mut not_wanted = 0;
+        for subscriber in subscribers {
+            if !subscriber.wants(&post.tags) {
+                not_wanted += 1;
+                continue;
+            }
+            let owed = match done.get(&subscriber.key()) {
+                Some(Outcome::Delivered) => false,
+                Some(Outcome::Failed(_)) => retry_failed,
+                None => !only_failed,
+            };
+            if owed {
+                recipients.push(subscriber);
+            }
+        }
+        // A finished post retried for its failures alone is left out when none are owed;
+        // any other post goes in, so that it is recorded and its turn passes.
+        if !only_failed || !recipients.is_empty() {
+            plan.push(Delivery {
+                post,
+                recipients,
+                not_wanted,
+            });
+        }
+    }
+    plan
+}
+
+/// The posts to consider, oldest first, each with whether only its failed
+/// recipients are owed (a finished post retried with `--retry-failed`).
+fn choose<'a>(
+    posts: &'a [Post],
+    selected: Option<&'a Post>,
+    mailed: &[MailedPost],
+    retry_failed: bool,
+) -> Vec<(&'a Post, bool)> {
+    let mut chosen: Vec<(&Post, bool)> = Vec::new();
+    if let Some(post) = selected {
+        chosen.push((post, false));
+    } else if mailed.is_empty() {
+        // A first run sends the newest post, never the archive.
+        chosen.extend(posts.first().map(|post| (post, false)));
+    } else {
+        let newest = mailed
+            .iter()
+            .map(|m| m.published_ts)
+            .max()
+            .unwrap_or(i64::MIN);
+        let known: HashMap<&str, &MailedPost> =
+            mailed.iter().map(|m| (m.url.as_str(), m)).collect();
+        for post in posts {
+            match known.get(post.url.as_str()) {
+                // Begun but not finished (a crash, a lost connection): resume.
+                Some(m) if !m.completed => chosen.push((post, false)),
+                Some(_) if retry_failed => chosen.push((post, true)),
+                Some(_) => {}
+                None if post.date.timestamp().as_second() >= newest => chosen.push((post, false)),
+                None => {}
+            }
+        }
+    }
+    chosen.sort_by_key(|(post, _)| post.date.timestamp());
+    chosen
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,199 @@
+//! The planner alone: posts, subscribers and a history in, a plan out.
+
+use std::path::Path;
+
+use super::*;
+use crate::config::DateRule;
+use crate::post::{self, Rules};
+
+fn post(name: &str, title: &str, tags: &str) -> Post {
+    let rules = Rules {
+        site_url: "https://e.org".into(),
+        zone: jiff::tz::TimeZone::UTC,
+        permalink: crate::permalink_style::DEFAULT_PERMALINK.into(),
+        dates: DateRule::Jekyll,
+    };
+    let text = format!("---\ntitle: {title}\ntags: [{tags}]\n---\nBody\n");
+    post::parse(Path::new(&format!("_posts/{name}.md")), &text, &rules).unwrap()
+}
+
+/// Newest first, as the posts folder gives them.
+fn posts() -> Vec<Post> {
+    vec![
+        post("2025-01-03-c", "C", "papers"),
+        post("2025-01-02-b", "B", "papers"),
+        post("2025-01-01-a", "A", "news"),
+    ]
+}
+
+fn subscriber(email: &str, tags: &[&str]) -> Subscriber {
+    Subscriber {
+        email: email.into(),
+        name: String::new(),
+        tags: tags.iter().map(ToString::to_string).collect(),
+    }
+}
+
+fn mailed(post: &Post, completed: bool) -> MailedPost {
+    MailedPost {
+        id: 0,
+        url: post.url.clone(),
+        title: post.title.clone(),
+        published_at: String::new(),
+        published_ts: post.date.timestamp().as_second(),
+        completed,
+    }
+}
+
+fn history(entries: &[(&Post, bool, &[(&str, Outcome)])]) -> History {
+    History {
+        mailed: entries
+            .iter()
+            .map(|(post, done, _)| mailed(post, *done))
+            .collect(),
+        deliveries: entries
+            .iter()
+            .map(|(post, _, outcomes)| {
+                let outcomes = outcomes.iter().map(|(a, o)| ((*a).to_string(), o.clone()));
+                (post.url.clone(), outcomes.collect())
+            })
+            .collect(),
+    }
+}
+
+/// Each delivery as (title, recipients, not wanted).
+fn shape(plan: &[Delivery]) -> Vec<(String, Vec<String>, usize)> {
+    plan.iter()
+        .map(|d| {
+            let to = d.recipients.iter().map(|s| s.email.clone()).collect();
+            (d.post.title.clone(), to, d.not_wanted)
+        })
+        .collect()
+}
+
+fn plan_of(
+    posts: &[Post],
+    selected: Option<&Post>,
+    subscribers: &[Subscriber],
+    history: &History,
+    retry_failed: bool,
+) -> Vec<(String, Vec<String>, usize)> {
+    shape(&plan(posts, selected, subscribers, history, retry_failed))
+}
+
+#[test]
+fn a_first_run_sends_only_the_newest_post() {
+    let subscribers = [subscriber("a@e.org", &[]), subscriber("b@e.org", &[])];
+    assert_eq!(
+        plan_of(&posts(), None, &subscribers, &History::default(), false),
+        [("C".into(), vec!["a@e.org".into(), "b@e.org".into()], 0)]
+    );
+}
+
+#[test]
+fn an_unfinished_post_resumes_with_those_still_owed_and_newer_posts_follow() {
+    let posts = posts();
+    let subscribers = [subscriber("a@e.org", &[]), subscriber("b@e.org", &[])];
+    let history = history(&[
+        (&posts[2], true, &[]),
+        (&posts[1], false, &[("a@e.org", Outcome::Delivered)]),
+    ]);
+    assert_eq!(
+        plan_of(&posts, None, &subscribers, &history, false),
+        [
+            ("B".into(), vec!["b@e.org".into()], 0),
+            ("C".into(), vec!["a@e.org".into(), "b@e.org".into()], 0),
+        ]
+    );
+}
+
+#[test]
+fn a_finished_post_is_not_sent_again_even_when_edited_and_older_new_posts_wait() {
+    let mut posts = posts();
+    posts[1].title = "B, edited".into();
+    let subscribers = [subscriber("a@e.org", &[])];
+    // B went out; A (older, never mailed) is not sent: only posts from the newest mailed on.
+    let history = history(&[(&posts[1], true, &[("a@e.org", Outcome::Delivered)])]);
+    assert_eq!(
+        plan_of(&posts, None, &subscribers, &history, false),
+        [("C".into(), vec!["a@e.org".into()], 0)]
+    );
+    let everything_sent = history_with_all_sent(&posts[..1]);
+    assert!(plan_of(&posts[..1], None, &subscribers, &everything_sent, false).is_empty());
+}
+
+fn history_with_all_sent(posts: &[Post]) -> History {
+    let entries: Vec<(&Post, bool, &[(&str, Outcome)])> =
+        posts.iter().map(|p| (p, true, &[][..])).collect();
+    history(&entries)
+}
+
+#[test]
+fn retry_failed_takes_only_the_refused_recipients_of_finished_posts() {
+    let posts = posts();
+    let subscribers = [subscriber("a@e.org", &[]), subscriber("b@e.org", &[])];
+    let failed = Outcome::Failed("550 no such user".into());
+    let history = history(&[
+        (
+            &posts[1],
+            true,
+            &[("a@e.org", Outcome::Delivered), ("b@e.org", failed.clone())],
+        ),
+        (
+            &posts[0],
+            true,
+            &[
+                ("a@e.org", Outcome::Delivered),
+                ("b@e.org", Outcome::Delivered),
+            ],
+        ),
+    ]);
+    assert!(plan_of(&posts, None, &subscribers, &history, false).is_empty());
+    assert_eq!(
+        plan_of(&posts, None, &subscribers, &history, true),
+        [("B".into(), vec!["b@e.org".into()], 0)]
+    );
+}
+
+#[test]
+fn tags_leave_out_who_does_not_want_the_post() {
+    let posts = posts();
+    let subscribers = [
+        subscriber("all@e.org", &[]),
+        subscriber("papers@e.org", &["PAPERS"]),
+        subscriber("news@e.org", &["news"]),
+    ];
+    assert_eq!(
+        plan_of(&posts, None, &subscribers, &History::default(), false),
+        [(
+            "C".into(),
+            vec!["all@e.org".into(), "papers@e.org".into()],
+            1
+        )]
+    );
+    assert_eq!(
+        plan_of(
+            &posts,
+            Some(&posts[2]),
+            &subscribers,
+            &History::default(),
+            false
+        ),
+        [("A".into(), vec!["all@e.org".into(), "news@e.org".into()], 1)]
+    );
+}
+
+#[test]
+fn a_selected_post_goes_to_whoever_has_not_had_it() {
+    let posts = posts();
+    let subscribers = [subscriber("a@e.org", &[]), subscriber("b@e.org", &[])];
+    let history = history(&[(
+        &posts[2],
+        true,
+        &[("A@E.org".to_lowercase().as_str(), Outcome::Delivered)],
+    )]);
+    assert_eq!(
+        plan_of(&posts, Some(&posts[2]), &subscribers, &history, false),
+        [("A".into(), vec!["b@e.org".into()], 0)]
+    );
+}

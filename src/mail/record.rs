@@ -1,0 +1,65 @@
+//! The recorder: the one way a send writes the delivery state. Each outcome
+//! is committed before its worker takes the next recipient, so a kill loses
+//! at most one accepted-but-unrecorded message per connection.
+
+use std::sync::{Mutex, MutexGuard};
+
+use super::state::{Outcome, State};
+use super::transport::SendError;
+use crate::error::Error;
+use crate::post::Post;
+use crate::subscribers::Subscriber;
+
+/// The state of a real send, shared by its workers.
+#[derive(Debug)]
+pub(super) struct Recorder {
+    state: Mutex<State>,
+}
+
+impl Recorder {
+    pub(super) fn new(state: State) -> Self {
+        Recorder {
+            state: Mutex::new(state),
+        }
+    }
+
+    /// Records that mailing `post` has begun; its id in the state.
+    pub(super) fn start(&self, post: &Post) -> Result<i64, Error> {
+        self.locked().start_post(
+            &post.url,
+            &post.title,
+            &crate::post::date::rfc3339(&post.date),
+            post.date.timestamp().as_second(),
+        )
+    }
+
+    /// Records what the server said of one recipient's message: delivered,
+    /// or refused for good. A deferral is not recorded: the recipient is
+    /// owed the message, and the next run tries again.
+    pub(super) fn record(
+        &self,
+        post_id: i64,
+        subscriber: &Subscriber,
+        outcome: &Result<(), SendError>,
+    ) -> Result<(), Error> {
+        let outcome = match outcome {
+            Ok(()) => Outcome::Delivered,
+            Err(SendError::Permanent(reply)) => Outcome::Failed(reply.text.clone()),
+            Err(SendError::Transient(_) | SendError::Fatal(_)) => return Ok(()),
+        };
+        self.locked().record(post_id, &subscriber.key(), &outcome)
+    }
+
+    /// Marks the post sent to everyone it was owed to.
+    pub(super) fn complete(&self, post_id: i64) -> Result<(), Error> {
+        self.locked().complete_post(post_id)
+    }
+
+    /// The state, even if a worker panicked while holding it: every record
+    /// is its own committed transaction, so there is no half-written one to fear.
+    fn locked(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}

@@ -1,0 +1,153 @@
+//! `digest-feed status`: what the delivery state records, and what the next
+//! `mail` would send, as a value the command prints.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use super::plan::{self, History};
+use super::setup;
+use super::state::{Outcome, State};
+use crate::config::Config;
+use crate::error::Error;
+use crate::posts_folder;
+
+/// The delivery state, read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// The state's file.
+    pub state_path: PathBuf,
+    /// Each post mailed, oldest first; `None` when there is no state yet.
+    pub mailed: Option<Vec<Mailed>>,
+    /// What the next `mail` would send.
+    pub next: Vec<Next>,
+}
+
+/// One post the state records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mailed {
+    /// Its publication day (or instant, when it is shorter).
+    pub day: String,
+    /// Its title when first mailed.
+    pub title: String,
+    /// How many were delivered.
+    pub delivered: usize,
+    /// Refused for good: address and reply, sorted.
+    pub failed: Vec<(String, String)>,
+    /// Whether everyone owed it has had it.
+    pub completed: bool,
+}
+
+/// A post the next run would send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Next {
+    /// Its title.
+    pub title: String,
+    /// Its file.
+    pub source: PathBuf,
+    /// Who is owed it.
+    pub recipients: usize,
+    /// Left out by their tags.
+    pub not_wanted: usize,
+}
+
+/// Reads the state and plans the next run, without sending or recording.
+pub fn status(config: &Config) -> Result<Status, Error> {
+    let setup = setup(config).map_err(Error::Invalid)?;
+    let state = State::open_read_only(&setup.state_path)?;
+    let posts = posts_folder::published(config)?;
+    let mut mailed = None;
+    if let Some(state) = &state {
+        let mut list = Vec::new();
+        for post in state.posts()? {
+            let deliveries = state.deliveries(&post.url)?;
+            let mut failed: Vec<(String, String)> = deliveries
+                .iter()
+                .filter_map(|(address, outcome)| match outcome {
+                    Outcome::Failed(reply) => Some((address.clone(), reply.clone())),
+                    Outcome::Delivered => None,
+                })
+                .collect();
+            failed.sort();
+            list.push(Mailed {
+                day: post
+                    .published_at
+                    .get(..10)
+                    .unwrap_or(&post.published_at)
+                    .to_string(),
+                title: post.title,
+                delivered: deliveries
+                    .values()
+                    .filter(|o| **o == Outcome::Delivered)
+                    .count(),
+                failed,
+                completed: post.completed,
+            });
+        }
+        mailed = Some(list);
+    }
+    let history = match &state {
+        Some(state) => History::read(state, None, false)?,
+        None => History::default(),
+    };
+    let next = plan::plan(&posts, None, &setup.subscribers, &history, false)
+        .iter()
+        .map(|delivery| Next {
+            title: delivery.post.title.clone(),
+            source: delivery.post.source.clone(),
+            recipients: delivery.recipients.len(),
+            not_wanted: delivery.not_wanted,
+        })
+        .collect();
+    Ok(Status {
+        state_path: setup.state_path,
+        mailed,
+        next,
+    })
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.mailed {
+            None => writeln!(
+                f,
+                "No delivery state yet ({}): nothing has been mailed.",
+                self.state_path.display()
+            )?,
+            Some(mailed) => {
+                writeln!(f, "Delivery state {}:", self.state_path.display())?;
+                for post in mailed {
+                    writeln!(
+                        f,
+                        "  {}  {:?}: {} delivered, {} failed{}",
+                        post.day,
+                        post.title,
+                        post.delivered,
+                        post.failed.len(),
+                        if post.completed {
+                            ""
+                        } else {
+                            " (unfinished: the next run resumes it)"
+                        }
+                    )?;
+                    for (address, reply) in &post.failed {
+                        writeln!(f, "      failed: {address}: {reply}")?;
+                    }
+                }
+            }
+        }
+        if self.next.is_empty() {
+            writeln!(f, "Next `digest-feed mail`: nothing new to send.")?;
+        }
+        for next in &self.next {
+            writeln!(
+                f,
+                "Next `digest-feed mail`: {:?} ({}) to {} recipients{}",
+                next.title,
+                next.source.display(),
+                next.recipients,
+                super::skipped_note(next.not_wanted)
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,142 @@
+//! The sending workers: one thread and one SMTP connection each, taking the
+//! next recipient from a shared queue, building that one message, sending
+//! it and recording the outcome before taking another. The calling thread
+//! counts the outcomes against the failure policy and stops the workers
+//! when it says so.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, mpsc};
+
+use super::message::Letterhead;
+use super::policy::{self, Policy, Tally};
+use super::record::Recorder;
+use super::transport::{Reply, SendError, Transport};
+use super::{Progress, recipient};
+use crate::email::{Design, Prepared};
+use crate::error::Error;
+use crate::subscribers::Subscriber;
+
+/// One post's message, ready to be personalised for each recipient.
+pub(super) struct Letter<'a> {
+    pub(super) design: &'a Design,
+    pub(super) letterhead: &'a Letterhead,
+    pub(super) prepared: &'a Prepared,
+    /// What the Message-ID is made from: the same post to the same
+    /// recipient gets the same one.
+    pub(super) identity: &'a str,
+}
+
+/// How one post's recipients fared.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct PostTally {
+    pub(super) delivered: usize,
+    pub(super) failed: usize,
+    /// Deferred, or never tried because the run stopped.
+    pub(super) deferred: usize,
+}
+
+/// What happened to one message, and whether recording it failed.
+struct Attempt<'a> {
+    subscriber: &'a Subscriber,
+    outcome: Result<(), SendError>,
+    record_error: Option<Error>,
+}
+
+/// Where outcomes are recorded: the recorder and the post's id in it.
+pub(super) type Record<'r> = Option<(&'r Recorder, i64)>;
+
+/// Sends `letter` to `recipients` over up to `connections` connections.
+pub(super) fn deliver(
+    transport: &Transport,
+    connections: usize,
+    letter: &Letter<'_>,
+    recipients: &[&Subscriber],
+    record: Record<'_>,
+    policy: &mut Policy,
+    progress: &dyn Progress,
+) -> Result<PostTally, Error> {
+    let jobs = Mutex::new(recipients.iter());
+    let abort = AtomicBool::new(false);
+    let (sender, results) = mpsc::channel::<Attempt<'_>>();
+    let mut tally = PostTally::default();
+    let mut record_error: Option<Error> = None;
+    std::thread::scope(|scope| {
+        for _ in 0..connections.min(recipients.len().max(1)) {
+            let sender = sender.clone();
+            let (jobs, abort) = (&jobs, &abort);
+            scope.spawn(move || work(transport, letter, jobs, abort, record, &sender));
+        }
+        drop(sender);
+        for attempt in results {
+            progress.inc();
+            if let Some(err) = attempt.record_error {
+                record_error.get_or_insert(err);
+            }
+            let address = &attempt.subscriber.email;
+            if attempt.outcome.is_ok() {
+                progress.detail(&format!("delivered to {address}"));
+            }
+            match policy.count(address, attempt.outcome) {
+                Tally::Delivered => tally.delivered += 1,
+                Tally::Failed => tally.failed += 1,
+                Tally::Deferred => tally.deferred += 1,
+            }
+            if policy.stopped() {
+                abort.store(true, Ordering::Relaxed);
+            }
+        }
+    });
+    match record_error {
+        Some(err) => Err(err),
+        None => Ok(tally),
+    }
+}
+
+/// One worker: its own connection, opened by the first message.
+fn work<'a>(
+    transport: &Transport,
+    letter: &Letter<'_>,
+    jobs: &Mutex<std::slice::Iter<'a, &'a Subscriber>>,
+    abort: &AtomicBool,
+    record: Record<'_>,
+    results: &mpsc::Sender<Attempt<'a>>,
+) {
+    let mut session = transport.session();
+    let sender_address = letter.letterhead.sender();
+    while !abort.load(Ordering::Relaxed) {
+        let next = jobs.lock().unwrap_or_else(|p| p.into_inner()).next();
+        let Some(&subscriber) = next else {
+            break;
+        };
+        let recipient = &recipient(subscriber);
+        // Built here, one at a time: no run holds every message in memory.
+        let outcome = letter
+            .design
+            .personalise(letter.prepared, recipient)
+            .map_err(|problem| SendError::Fatal(problem.to_string()))
+            .and_then(|email| {
+                letter
+                    .letterhead
+                    .build(recipient, email, letter.identity)
+                    .map_err(|message| SendError::Permanent(Reply::local(message)))
+            })
+            .and_then(|(envelope, bytes)| match &mut session {
+                Ok(session) => session.send(&envelope, &bytes),
+                Err(err) => Err(err.clone()),
+            })
+            .map_err(|err| policy::about_the_sender(err, &sender_address, &recipient.email));
+        let record_error = record
+            .and_then(|(recorder, post_id)| recorder.record(post_id, subscriber, &outcome).err());
+        if matches!(outcome, Err(SendError::Fatal(_))) || record_error.is_some() {
+            abort.store(true, Ordering::Relaxed);
+        }
+        let attempt = Attempt {
+            subscriber,
+            outcome,
+            record_error,
+        };
+        if results.send(attempt).is_err() {
+            break;
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! Small rules about text that several stages share, kept once: white space
+//! folded onto one line, repeats dropped, the UTF-8 byte order mark, and a
+//! byte count as people read it. A leaf: it imports nothing of the crate.
+
+/// The UTF-8 byte order mark some editors put first in a file.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Runs of white space (line breaks included) as one space, none at either
+/// end: a title or name that can never start a second header line.
+pub fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The items in their first-seen order, each once.
+pub fn unique(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    for item in items {
+        if !seen.contains(&item) {
+            seen.push(item);
+        }
+    }
+    seen
+}
+
+/// `512 B`, `30.8 KB`, `1.5 MB` (binary units, as the mail clients that clip count).
+pub fn size(bytes: usize) -> String {
+    const KIB: usize = 1024;
+    // Lossy above 2^52 bytes, far beyond any message.
+    #[allow(clippy::cast_precision_loss)]
+    let exact = bytes as f64;
+    match bytes {
+        b if b < KIB => format!("{bytes} B"),
+        b if b < KIB * KIB => format!("{:.1} KB", exact / 1024.0),
+        _ => format!("{:.1} MB", exact / (1024.0 * 1024.0)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(size(1023), "1023 B");
+        assert_eq!(size(31_539), "30.8 KB");
+        assert_eq!(size(3 * 1024 * 1024 / 2), "1.5 MB");
+    }
+
+    #[test]
+    fn folding_and_repeats() {
+        assert_eq!(one_line(" a\r\n b\tc "), "a b c");
+        let items = ["x", "y", "x"].map(String::from).into_iter();
+        assert_eq!(unique(items), ["x", "y"]);
+    }
+}
