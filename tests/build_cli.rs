@@ -3,6 +3,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, SystemTime};
 
 const BIN: &str = env!("CARGO_BIN_EXE_digest-feed");
 
@@ -110,11 +111,21 @@ fn same_posts_same_bytes_and_untouched_mtimes() {
     site.add(&fixtures().join("good/2025-12-21-hostile.md"));
     assert!(site.run(&["build"]).status.success());
     let first = site.outputs();
+    // Every output dated an hour back, so that a rewrite shows in its mtime
+    // whatever the file system's timestamp granularity.
+    let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    for (path, _) in &first {
+        fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(an_hour_ago)
+            .unwrap();
+    }
     let mtimes: Vec<_> = first
         .iter()
         .map(|(p, _)| fs::metadata(p).unwrap().modified().unwrap())
         .collect();
-    std::thread::sleep(std::time::Duration::from_millis(1100));
     let output = site.run(&["build"]);
     assert!(output.status.success());
     assert!(

@@ -3,81 +3,20 @@
 kill -9, at most once more per connection in flight."""
 
 import collections
-import os
 import re
-import shutil
 import signal
-import sqlite3
 import ssl
 import subprocess
-import textwrap
 import time
 
 import pytest
 import trustme
 
-from conftest import ROOT, Site, binary
+from helpers import add_post, addresses, binary, delivered, mail, recorded, site_with_subscribers
 from smtp_server import Login, SmtpServer, free_port
 
-EXAMPLE_POSTS = ROOT / "example" / "_posts"
 PASSWORD = "Fault-Test-Pa55word-never-printed"
-
-
-def site_with_subscribers(tmp_path, port: int, count: int, *, connections: int = 4, retries: int = 3,
-                          tls: str = "none", smtp_extra: str = "") -> Site:
-    """The example posts, and `count` subscribers in a CSV file."""
-    shutil.copytree(EXAMPLE_POSTS, tmp_path / "_posts")
-    (tmp_path / "subscribers.csv").write_text(
-        "email,name,tags\n" + "".join(f"reader{i:05}@example.org,Reader {i},\n" for i in range(count)),
-        encoding="utf-8",
-    )
-    (tmp_path / "config.toml").write_text(
-        textwrap.dedent(
-            f"""\
-            [site]
-            title = "Daily Papers"
-            url = "https://papers.example.org"
-            timezone = "Asia/Seoul"
-
-            [email]
-            from = "Daily Papers <papers@example.org>"
-            subscribers_file = "subscribers.csv"
-
-            [smtp]
-            host = "127.0.0.1"
-            port = {port}
-            tls = "{tls}"
-            connections = {connections}
-            timeout_s = 5
-            retries = {retries}
-            """
-        )
-        + smtp_extra,
-        encoding="utf-8",
-    )
-    return Site(tmp_path)
-
-
-def addresses(count: int):
-    return [f"reader{i:05}@example.org" for i in range(count)]
-
-
-def delivered(site: Site):
-    with sqlite3.connect(site.path / ".digest-feed" / "state.db") as db:
-        return sorted(row[0] for row in db.execute("SELECT email FROM deliveries WHERE status = 'delivered'"))
-
-
-def recorded(site: Site, status: str) -> int:
-    """How many recipients the state records with `status` (delivered or failed)."""
-    with sqlite3.connect(site.path / ".digest-feed" / "state.db") as db:
-        return db.execute("SELECT count(*) FROM deliveries WHERE status = ?", (status,)).fetchone()[0]
-
-
-def mail(site: Site, *args: str, code: int = 0, env=None):
-    result = subprocess.run([binary(), "mail", *args], cwd=site.path, capture_output=True, text=True,
-                            timeout=300, env=env)
-    assert result.returncode == code, f"exit {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}"
-    return result
+LOGIN = 'username = "papers"\npassword_env = "FAULT_SMTP_PASSWORD"\n'  # [smtp] lines
 
 
 def test_deferrals_and_dropped_connections_deliver_each_recipient_once(tmp_path):
@@ -186,9 +125,7 @@ def test_a_server_that_never_answers_stops_the_run_within_the_timeout(tmp_path):
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)
-        site = site_with_subscribers(tmp_path, silent.getsockname()[1], 5, connections=1)
-        text = (site.path / "config.toml").read_text().replace("timeout_s = 5", "timeout_s = 2")
-        (site.path / "config.toml").write_text(text)
+        site = site_with_subscribers(tmp_path, silent.getsockname()[1], 5, connections=1, timeout_s=2)
         started = time.monotonic()
         result = mail(site, code=3)
         elapsed = time.monotonic() - started
@@ -205,7 +142,7 @@ def test_two_overlapping_runs_send_each_message_once(tmp_path):
                                  text=True)
         while server.recorder.count() < 20 and first.poll() is None:
             time.sleep(0.005)
-        second = subprocess.run([binary(), "mail"], cwd=site.path, capture_output=True, text=True, timeout=120)
+        second = mail(site, code=None)
         first_out, first_err = first.communicate(timeout=120)
         assert first.returncode == 0, first_err
         assert second.returncode == 0, second.stderr
@@ -220,8 +157,8 @@ def test_a_damaged_state_is_an_error_and_sends_nothing(tmp_path, damage):
     with SmtpServer() as server:
         site = site_with_subscribers(tmp_path, server.port, 300)
         mail(site)
-        state = site.path / ".digest-feed" / "state.db"
-        assert not (site.path / ".digest-feed" / "state.db-wal").exists()
+        state = site.state
+        assert not state.with_name("state.db-wal").exists()
         data = state.read_bytes()
         if damage == "garbage":
             state.write_bytes(b"this is not a database\n" * 200)
@@ -230,11 +167,10 @@ def test_a_damaged_state_is_an_error_and_sends_nothing(tmp_path, damage):
         else:
             state.write_bytes(b"")
         # A new post, so that a run that lost its memory would mail someone.
-        (site.path / "_posts" / "2025-12-25-new.md").write_text("---\ntitle: New\ndate: 2025-12-25\n---\nNew.\n")
+        add_post(site, "2025-12-25-new.md", "New", "2025-12-25")
         server.recorder.clear()
         for args in (["mail"], ["mail", "--dry-run"], ["status"]):
-            result = subprocess.run([binary(), *args], cwd=site.path, capture_output=True, text=True, timeout=60)
-            assert result.returncode == 2, f"{args}: exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+            result = site.run(*args, code=2)
             assert ".digest-feed/state.db: the delivery state cannot be read" in result.stderr, result.stderr
             assert "nothing was sent" in result.stderr
         assert server.recorder.count() == 0
@@ -255,9 +191,8 @@ def test_starttls_with_a_private_ca_trusted_through_ca_file(tmp_path):
     context, ca_path = make_tls_server_context(tmp_path)
     login = Login("papers", PASSWORD)
     with SmtpServer(login=login, tls=context) as server:
-        extra = 'username = "papers"\npassword_env = "FAULT_SMTP_PASSWORD"\n'
-        site = site_with_subscribers(tmp_path, server.port, 10, tls="starttls", smtp_extra=extra)
-        env = {**os.environ, "FAULT_SMTP_PASSWORD": PASSWORD}
+        site = site_with_subscribers(tmp_path, server.port, 10, tls="starttls", smtp=LOGIN)
+        env = {"FAULT_SMTP_PASSWORD": PASSWORD}
 
         # Without ca_file the certificate is not trusted: refused, exit 3, nothing sent or recorded.
         refused = mail(site, code=3, env=env)
@@ -292,11 +227,10 @@ def test_implicit_tls_with_a_private_ca_trusted_through_ca_file(tmp_path):
 def test_no_command_ever_prints_the_password(tmp_path):
     login = Login("papers", PASSWORD)
     with SmtpServer(login=login) as server:
-        extra = 'username = "papers"\npassword_env = "FAULT_SMTP_PASSWORD"\n'
-        site = site_with_subscribers(tmp_path, server.port, 3, smtp_extra=extra)
+        site = site_with_subscribers(tmp_path, server.port, 3, smtp=LOGIN)
         server.recorder.reject["reader00001@example.org"] = "550 5.1.1 no such user"
-        good = {**os.environ, "FAULT_SMTP_PASSWORD": PASSWORD}
-        wrong = {**os.environ, "FAULT_SMTP_PASSWORD": PASSWORD + "-wrong"}
+        good = {"FAULT_SMTP_PASSWORD": PASSWORD}
+        wrong = {"FAULT_SMTP_PASSWORD": PASSWORD + "-wrong"}
         runs = [
             (["check"], good), (["build"], good), (["preview"], good), (["status"], good),
             (["mail", "--dry-run", "--eml-dir", "eml"], good), (["-v", "mail"], wrong),
@@ -305,7 +239,7 @@ def test_no_command_ever_prints_the_password(tmp_path):
         ]
         outputs = []
         for args, env in runs:
-            result = subprocess.run([binary(), *args], cwd=site.path, capture_output=True, text=True, timeout=60, env=env)
+            result = site.run(*args, code=None, env=env)
             outputs.append((args, result.returncode, result.stdout + result.stderr))
         codes = [code for _, code, _ in outputs]
         assert codes == [0, 0, 0, 0, 0, 3, 1, 1, 0, 0], outputs

@@ -8,9 +8,8 @@ from datetime import datetime
 import feedparser
 import pytest
 
-from conftest import FIXTURES, ROOT
+from helpers import EXAMPLE_POSTS, FIXTURES
 
-EXAMPLE_POSTS = ROOT / "example" / "_posts"
 CONFIG = """
 [site]
 title = "Daily Papers"

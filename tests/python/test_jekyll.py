@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from conftest import FIXTURES
+from helpers import FIXTURES, Site
 
 JEKYLL_POSTS = FIXTURES / "jekyll" / "_posts"
 # A page that lists what Jekyll made of every post.
@@ -36,8 +36,6 @@ def jekyll_posts(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def our_items(tmp_path_factory):
-    from conftest import Site
-
     site_dir = tmp_path_factory.mktemp("ours")
     shutil.copytree(JEKYLL_POSTS, site_dir / "_posts")
     shutil.copy(FIXTURES / "jekyll" / "config.toml", site_dir / "config.toml")
