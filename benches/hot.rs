@@ -30,11 +30,11 @@ fn post_pieces(c: &mut Criterion) {
     let rules = Rules::from_config(&config);
     let path = Path::new(POST_PATH);
     c.bench_function("post: front matter to model", |b| {
-        b.iter(|| post::parse(path, std::hint::black_box(POST), &rules).expect("valid post"))
+        b.iter(|| post::parse(path, std::hint::black_box(POST), &rules).expect("valid post"));
     });
     let model = post::parse(path, POST, &rules).expect("valid post");
     c.bench_function("post: body rendered with its papers", |b| {
-        b.iter(|| model.render(std::hint::black_box(POST)).expect("renders"))
+        b.iter(|| model.render(std::hint::black_box(POST)).expect("renders"));
     });
     c.bench_function("feed: RSS, Atom and JSON Feed of 20 posts", |b| {
         let rendered = model.render(POST).expect("renders");
@@ -48,7 +48,7 @@ fn post_pieces(c: &mut Criterion) {
             author: None,
             items: (0..20).flat_map(|_| one_post.clone()).take(20).collect(),
         };
-        b.iter(|| feed::render_all(std::hint::black_box(&channel)).expect("renders"))
+        b.iter(|| feed::render_all(std::hint::black_box(&channel)).expect("renders"));
     });
 }
 
@@ -81,7 +81,7 @@ fn email_pieces(c: &mut Criterion) {
             letterhead
                 .build(&recipient, email, "https://papers.example.org/post")
                 .expect("encodes")
-        })
+        });
     });
 }
 

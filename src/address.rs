@@ -29,7 +29,7 @@ impl Mailbox {
 }
 
 /// Checks one bare address; the message says what is wrong with it.
-pub fn check(email: &str) -> Result<(), String> {
+pub(crate) fn check(email: &str) -> Result<(), String> {
     email
         .parse::<lettre::Address>()
         .map(drop)

@@ -8,19 +8,19 @@
 //! [`permalink_style`] and [`text`] are leaves every stage may stand on.
 //! `tests/architecture.rs` keeps the imports flowing that way.
 
-pub mod address;
+pub(crate) mod address;
 pub mod commands;
 pub mod config;
 pub mod email;
 pub mod error;
 pub mod feed;
 pub mod mail;
-pub mod output;
-pub mod permalink_style;
+pub(crate) mod output;
+pub(crate) mod permalink_style;
 pub mod post;
-pub mod posts_folder;
-pub mod subscribers;
-pub mod text;
+pub(crate) mod posts_folder;
+pub(crate) mod subscribers;
+pub(crate) mod text;
 
 pub use commands::run;
 pub use error::Error;

@@ -7,7 +7,7 @@ use crate::error::Error;
 
 /// Whether a write changed anything on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Written {
+pub(crate) enum Written {
     /// The file was created or replaced.
     Changed,
     /// The file already held these bytes and was left alone (mtime kept).
@@ -17,7 +17,7 @@ pub enum Written {
 /// Writes `bytes` to `path` so that a reader sees the old file or the new
 /// one, never half of one: a temporary file in the same folder, synced, then
 /// renamed over the old. A file that already holds `bytes` is not touched.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<Written, Error> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<Written, Error> {
     if std::fs::read(path).is_ok_and(|current| current == bytes) {
         return Ok(Written::Unchanged);
     }
@@ -53,7 +53,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<Written, Error> {
 
 /// Creates `path` holding `bytes` unless a file is already there, which is
 /// left alone: `Written::Unchanged`. For starting files a user then edits.
-pub fn create_new(path: &Path, bytes: &[u8]) -> Result<Written, Error> {
+pub(crate) fn create_new(path: &Path, bytes: &[u8]) -> Result<Written, Error> {
     if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(folder)
             .map_err(|err| Error::io("cannot create folder", folder, err))?;

@@ -3,7 +3,7 @@
 //! model (which fills the template) read, so neither imports the other.
 
 /// Jekyll's default post permalink (its `date` style).
-pub const DEFAULT_PERMALINK: &str = "/:categories/:year/:month/:day/:title:output_ext";
+pub(crate) const DEFAULT_PERMALINK: &str = "/:categories/:year/:month/:day/:title:output_ext";
 
 const PLACEHOLDERS: &[&str] = &[
     "year",
@@ -34,7 +34,7 @@ const PLACEHOLDERS: &[&str] = &[
 /// Turns a `site.permalink` value into a template: Jekyll's named styles
 /// (`date`, `pretty`, `ordinal`, `weekdate`, `none`) or a template whose
 /// placeholders are all known.
-pub fn expand_style(style: &str) -> Result<String, String> {
+pub(crate) fn expand_style(style: &str) -> Result<String, String> {
     let template = match style {
         "date" => "/:categories/:year/:month/:day/:title:output_ext",
         "pretty" => "/:categories/:year/:month/:day/:title/",
@@ -48,7 +48,7 @@ pub fn expand_style(style: &str) -> Result<String, String> {
 }
 
 /// Refuses a template with a placeholder Jekyll would not know.
-pub fn check_template(template: &str) -> Result<(), String> {
+pub(crate) fn check_template(template: &str) -> Result<(), String> {
     for (_, name) in placeholders(template) {
         if resolve_name(name).is_none() {
             return Err(format!(
@@ -61,7 +61,7 @@ pub fn check_template(template: &str) -> Result<(), String> {
 
 /// The `:name` placeholders of a template (`:` then `[a-z_]+`, as Jekyll
 /// reads them), each with the byte range of `:name`.
-pub fn placeholders(template: &str) -> impl Iterator<Item = (std::ops::Range<usize>, &str)> {
+pub(crate) fn placeholders(template: &str) -> impl Iterator<Item = (std::ops::Range<usize>, &str)> {
     let bytes = template.as_bytes();
     let mut at = 0;
     std::iter::from_fn(move || {
@@ -85,7 +85,7 @@ pub fn placeholders(template: &str) -> impl Iterator<Item = (std::ops::Range<usi
 
 // Jekyll allows `:title_` so a template can put a letter straight after a
 // placeholder; the trailing underscore is dropped when no such key exists.
-pub fn resolve_name(name: &str) -> Option<&str> {
+pub(crate) fn resolve_name(name: &str) -> Option<&str> {
     if PLACEHOLDERS.contains(&name) {
         Some(name)
     } else {

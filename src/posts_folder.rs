@@ -12,7 +12,7 @@ use crate::post::{self, Post, Rules};
 
 /// Every post file under `dir`, recursively, in a stable order: `*.md` and
 /// `*.markdown`, skipping names that start with `.` or `_`.
-pub fn find(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+pub(crate) fn find(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(folder) = pending.pop() {
@@ -49,18 +49,18 @@ pub fn find(dir: &Path) -> Result<Vec<PathBuf>, Error> {
 }
 
 /// Reads a post file's text, refusing files too large to be a post.
-pub fn read(path: &Path) -> Result<String, Problem> {
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+pub(crate) fn read(path: &Path) -> Result<String, Problem> {
+    let size = std::fs::metadata(path).map_or(0, |m| m.len());
     refuse_huge(path, size)?;
     let bytes = std::fs::read(path).map_err(|err| cannot_read(path, err))?;
-    post::decode(path, &bytes).map(|text| text.into_owned())
+    post::decode(path, &bytes).map(std::borrow::Cow::into_owned)
 }
 
 /// Reads a post file up to the end of its front matter: all a post's model
 /// needs. A file without a closed front matter is read whole, so that its
 /// problem is reported as for [`read`]. The body is read again, whole, only
 /// if an output needs it.
-pub fn read_front_matter(path: &Path) -> Result<String, Problem> {
+pub(crate) fn read_front_matter(path: &Path) -> Result<String, Problem> {
     let mut file = File::open(path).map_err(|err| cannot_read(path, err))?;
     // Most front matter fits in the first page, one read; a longer one
     // reads on, doubling, so a big file without one costs linear time. The
@@ -91,7 +91,7 @@ pub fn read_front_matter(path: &Path) -> Result<String, Problem> {
             break;
         }
     }
-    post::decode(path, &bytes).map(|text| text.into_owned())
+    post::decode(path, &bytes).map(std::borrow::Cow::into_owned)
 }
 
 /// Where the closing fence line ends, if `bytes` hold the whole front matter.
@@ -124,7 +124,7 @@ fn cannot_read(path: &Path, err: std::io::Error) -> Problem {
 
 /// The posts read from a folder, and the problems of those that could not be.
 #[derive(Debug, Default)]
-pub struct Loaded {
+pub(crate) struct Loaded {
     /// Posts whose front matter is valid.
     pub posts: Vec<Post>,
     /// One or more problems per invalid post.
@@ -136,7 +136,7 @@ pub struct Loaded {
 /// Reads every post's front matter under `dir`, on as many threads as the
 /// machine has cores. Bodies are not read: only the posts an output needs
 /// are read again, whole, and rendered.
-pub fn load(dir: &Path, rules: &Rules) -> Result<Loaded, Error> {
+pub(crate) fn load(dir: &Path, rules: &Rules) -> Result<Loaded, Error> {
     let paths = find(dir)?;
     let read_one = |path: &PathBuf| {
         read_front_matter(path)
@@ -145,7 +145,7 @@ pub fn load(dir: &Path, rules: &Rules) -> Result<Loaded, Error> {
     };
     // Below a few hundred posts a thread costs more than it saves.
     let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
+        .map_or(1, std::num::NonZero::get)
         .min(paths.len().div_ceil(256))
         .max(1);
     let results: Vec<Result<Post, Vec<Problem>>> = if threads == 1 {
@@ -184,7 +184,11 @@ pub fn load(dir: &Path, rules: &Rules) -> Result<Loaded, Error> {
 /// ([`post::published`]): newest first. `problems` holds the invalid posts'
 /// problems and those of posts sharing a URL; what to do with them is the
 /// caller's (fail, warn, or list them).
-pub fn load_published(dir: &Path, rules: &Rules, now: jiff::Timestamp) -> Result<Loaded, Error> {
+pub(crate) fn load_published(
+    dir: &Path,
+    rules: &Rules,
+    now: jiff::Timestamp,
+) -> Result<Loaded, Error> {
     let loaded = load(dir, rules)?;
     let (posts, duplicates) = post::published(loaded.posts, now);
     Ok(Loaded {
@@ -196,7 +200,7 @@ pub fn load_published(dir: &Path, rules: &Rules, now: jiff::Timestamp) -> Result
 
 /// The posts published in the config's posts folder, newest first; any
 /// invalid post is an error (the mail commands never work from a part).
-pub fn published(config: &Config) -> Result<Vec<Post>, Error> {
+pub(crate) fn published(config: &Config) -> Result<Vec<Post>, Error> {
     let loaded = load_published(
         &config.posts.dir,
         &Rules::from_config(config),
@@ -210,7 +214,7 @@ pub fn published(config: &Config) -> Result<Vec<Post>, Error> {
 }
 
 /// Picks a post by its file path or its date `YYYY-MM-DD` (`--post`).
-pub fn select<'a>(posts: &'a [Post], selector: &str) -> Result<&'a Post, Error> {
+pub(crate) fn select<'a>(posts: &'a [Post], selector: &str) -> Result<&'a Post, Error> {
     let by_path = posts.iter().find(|post| {
         post.source == Path::new(selector)
             || post.source.file_name().is_some_and(|name| name == selector)

@@ -11,7 +11,7 @@ use crate::text::{BOM, one_line};
 
 /// One subscriber, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Subscriber {
+pub(crate) struct Subscriber {
     /// The address as written.
     pub email: String,
     /// The display name, on one line; empty for none.
@@ -23,12 +23,12 @@ pub struct Subscriber {
 impl Subscriber {
     /// The address as the delivery state knows it: compared without case,
     /// as every real mail system does.
-    pub fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         address_key(&self.email)
     }
 
     /// Whether this subscriber wants a post with `tags`.
-    pub fn wants(&self, tags: &[String]) -> bool {
+    pub(crate) fn wants(&self, tags: &[String]) -> bool {
         self.tags.is_empty()
             || self
                 .tags
@@ -38,7 +38,7 @@ impl Subscriber {
 }
 
 /// The delivery state's key for an address.
-pub fn address_key(email: &str) -> String {
+pub(crate) fn address_key(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
@@ -53,7 +53,7 @@ enum Origin {
 
 /// Every subscriber in the config and its CSV file; every problem found.
 /// The file is read as a stream, each row checked as it comes.
-pub fn load(config: &Config) -> Result<Vec<Subscriber>, Vec<Problem>> {
+pub(crate) fn load(config: &Config) -> Result<Vec<Subscriber>, Vec<Problem>> {
     let sources = &config.subscribers;
     let file_path = sources.file.as_ref().map(|(path, _)| path.as_path());
     let locate = |origin: Origin| match origin {
@@ -181,7 +181,7 @@ fn key_hash(key: &str) -> u64 {
 /// Reads a subscribers CSV: a header row naming `email` and optionally
 /// `name` and `tags` (tags separated by spaces), in any order. Hands each
 /// row to `each` with its line, as it is read.
-pub fn read_csv(
+pub(crate) fn read_csv(
     path: &Path,
     input: impl std::io::Read,
     mut each: impl FnMut(usize, Subscriber),

@@ -3,16 +3,16 @@
 //! byte count as people read it. A leaf: it imports nothing of the crate.
 
 /// The UTF-8 byte order mark some editors put first in a file.
-pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Runs of white space (line breaks included) as one space, none at either
 /// end: a title or name that can never start a second header line.
-pub fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The items in their first-seen order, each once.
-pub fn unique(items: impl Iterator<Item = String>) -> Vec<String> {
+pub(crate) fn unique(items: impl Iterator<Item = String>) -> Vec<String> {
     let mut seen: Vec<String> = Vec::new();
     for item in items {
         if !seen.contains(&item) {
@@ -23,7 +23,7 @@ pub fn unique(items: impl Iterator<Item = String>) -> Vec<String> {
 }
 
 /// `512 B`, `30.8 KB`, `1.5 MB` (binary units, as the mail clients that clip count).
-pub fn size(bytes: usize) -> String {
+pub(crate) fn size(bytes: usize) -> String {
     const KIB: usize = 1024;
     // Lossy above 2^52 bytes, far beyond any message.
     #[allow(clippy::cast_precision_loss)]

@@ -113,7 +113,7 @@ fn same_posts_same_bytes_and_untouched_mtimes() {
     let first = site.outputs();
     // Every output dated an hour back, so that a rewrite shows in its mtime
     // whatever the file system's timestamp granularity.
-    let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+    let an_hour_ago = SystemTime::now() - Duration::from_hours(1);
     for (path, _) in &first {
         fs::File::options()
             .write(true)

@@ -17,13 +17,14 @@ pub(super) fn run(config: &Config, args: &PreviewArgs, report: Report) -> Result
     let posts = posts_folder::published(config)?;
     let post = match &args.post {
         Some(selector) => posts_folder::select(&posts, selector)?,
-        None => match posts.first() {
-            Some(post) => post,
-            None => {
+        None => {
+            if let Some(post) = posts.first() {
+                post
+            } else {
                 report.result("No published post to preview.");
                 return Ok(());
             }
-        },
+        }
     };
     let recipient = subscribers.first().map_or_else(
         || Recipient {

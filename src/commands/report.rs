@@ -6,33 +6,33 @@ use crate::mail::{Observer, Progress as MailProgress};
 
 /// Where progress and warnings go.
 #[derive(Debug, Clone, Copy)]
-pub struct Report {
+pub(super) struct Report {
     quiet: bool,
     verbose: bool,
 }
 
 impl Report {
     /// A report for `-q` / `-v`.
-    pub fn new(quiet: bool, verbose: bool) -> Self {
+    pub(super) fn new(quiet: bool, verbose: bool) -> Self {
         Report { quiet, verbose }
     }
 
     /// A result the user asked for (stdout), unless quiet.
-    pub fn result(&self, line: impl AsRef<str>) {
+    pub(super) fn result(&self, line: impl AsRef<str>) {
         if !self.quiet {
             println!("{}", line.as_ref());
         }
     }
 
     /// Detail shown with `-v` (stderr).
-    pub fn detail(&self, line: impl AsRef<str>) {
+    pub(super) fn detail(&self, line: impl AsRef<str>) {
         if self.verbose {
             eprintln!("{}", line.as_ref());
         }
     }
 
     /// A warning (stderr), shown even when quiet.
-    pub fn warning(&self, line: impl AsRef<str>) {
+    pub(super) fn warning(&self, line: impl AsRef<str>) {
         eprintln!("warning: {}", line.as_ref());
     }
 }
@@ -40,13 +40,13 @@ impl Report {
 /// A progress bar on stderr: drawn only on a terminal and when not quiet,
 /// so cron mail and logs get the summary lines alone.
 #[derive(Debug)]
-pub struct Progress {
+pub(super) struct Progress {
     bar: indicatif::ProgressBar,
 }
 
 impl Report {
     /// A progress bar counting to `total`, labelled `label`.
-    pub fn progress(&self, total: usize, label: &str) -> Progress {
+    pub(super) fn progress(&self, total: usize, label: &str) -> Progress {
         let bar = if self.quiet {
             indicatif::ProgressBar::hidden()
         } else {
@@ -64,18 +64,18 @@ impl Report {
 
 impl Progress {
     /// One more done.
-    pub fn inc(&self) {
+    pub(super) fn inc(&self) {
         self.bar.inc(1);
     }
 
     /// Runs `print` with the bar taken off the terminal and drawn again
     /// after, so that a line printed while it shows does not tear it.
-    pub fn suspend<R>(&self, print: impl FnOnce() -> R) -> R {
+    pub(super) fn suspend<R>(&self, print: impl FnOnce() -> R) -> R {
         self.bar.suspend(print)
     }
 
     /// Removes the bar, leaving the lines printed around it.
-    pub fn finish(self) {
+    pub(super) fn finish(self) {
         self.bar.finish_and_clear();
     }
 }

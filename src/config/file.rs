@@ -249,19 +249,20 @@ fn site(raw: RawSite, lines: &Lines, problems: &mut Vec<Problem>) -> Site {
             let name = zone.iana_name().unwrap_or("UTC").to_string();
             (zone, name)
         }
-        Some(name) => match TimeZone::get(name.get_ref()) {
-            Ok(zone) => (zone, name.get_ref().clone()),
-            Err(_) => {
+        Some(name) => {
+            if let Ok(zone) = TimeZone::get(name.get_ref()) {
+                (zone, name.get_ref().clone())
+            } else {
                 problems.push(Problem::new(
-                    lines.at(name.span()),
-                    format!(
-                        "[site] timezone {:?} is not a time zone this machine knows; use an IANA name such as \"Asia/Seoul\" or \"UTC\"",
-                        name.get_ref()
-                    ),
-                ));
+                lines.at(name.span()),
+                format!(
+                    "[site] timezone {:?} is not a time zone this machine knows; use an IANA name such as \"Asia/Seoul\" or \"UTC\"",
+                    name.get_ref()
+                ),
+            ));
                 (TimeZone::UTC, "UTC".into())
             }
-        },
+        }
     };
     let permalink = match &raw.permalink {
         None => DEFAULT_PERMALINK.to_string(),

@@ -333,11 +333,11 @@ impl Templates {
                     Field::UnsubscribeUrl => unsubscribe_url.as_str(),
                 };
                 Ok(Email {
-                    subject: one_line(&parts.subject.fill(value, |s| s.into())),
+                    subject: one_line(&parts.subject.fill(value, std::convert::Into::into)),
                     html: parts
                         .html
                         .fill(value, |s| html_escape::encode_quoted_attribute(s)),
-                    text: parts.text.fill(value, |s| s.into()),
+                    text: parts.text.fill(value, std::convert::Into::into),
                     unsubscribe_url,
                 })
             }

@@ -15,7 +15,7 @@ const CLOSE: char = '\u{E001}';
 
 /// A recipient's value the templates can print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
+pub(super) enum Field {
     /// `subscriber.email`.
     Email,
     /// `subscriber.name`.
@@ -30,7 +30,7 @@ const FIELDS: [Field; 3] = [Field::Email, Field::Name, Field::UnsubscribeUrl];
 /// template whose output depends on a value's length or content renders
 /// the two differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Variant {
+pub(super) enum Variant {
     /// The short spelling.
     Short,
     /// The long spelling.
@@ -38,7 +38,7 @@ pub enum Variant {
 }
 
 /// The placeholder that stands for `field` in `variant`.
-pub fn placeholder(field: Field, variant: Variant) -> String {
+pub(super) fn placeholder(field: Field, variant: Variant) -> String {
     let name = match field {
         Field::Email => "email",
         Field::Name => "name",
@@ -58,7 +58,7 @@ enum Part {
 
 /// Text split at the placeholders.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Slotted {
+pub(super) struct Slotted {
     parts: Vec<Part>,
 }
 
@@ -66,7 +66,7 @@ impl Slotted {
     /// Splits `rendered` at the placeholders of `variant`. `None` when it
     /// holds a placeholder character that is not part of a whole placeholder
     /// (a template cut or changed one, or the post itself uses those characters).
-    pub fn parse(rendered: &str, variant: Variant) -> Option<Slotted> {
+    pub(super) fn parse(rendered: &str, variant: Variant) -> Option<Slotted> {
         let placeholders: Vec<(String, Field)> = FIELDS
             .iter()
             .map(|&field| (placeholder(field, variant), field))
@@ -91,7 +91,7 @@ impl Slotted {
     }
 
     /// The text with each slot filled by `value`, passed through `escape`.
-    pub fn fill<'v>(
+    pub(super) fn fill<'v>(
         &self,
         value: impl Fn(Field) -> &'v str,
         escape: impl Fn(&'v str) -> Cow<'v, str>,

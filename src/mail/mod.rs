@@ -11,9 +11,9 @@ pub mod message;
 mod plan;
 mod policy;
 mod record;
-pub mod state;
+mod state;
 mod status;
-pub mod transport;
+mod transport;
 mod workers;
 
 use std::path::PathBuf;
@@ -34,7 +34,7 @@ pub use status::{Status, status};
 use transport::Transport;
 
 /// How long a run waits for another run's lock before it gives up.
-const LOCK_WAIT: Duration = Duration::from_secs(60);
+const LOCK_WAIT: Duration = Duration::from_mins(1);
 
 /// Where a run's lines and progress go: the terminal, for the command line.
 pub trait Observer {

@@ -1,4 +1,4 @@
-//! The delivery state (SPEC §5): an SQLite database recording, per post and
+//! The delivery state (SPEC §5): an `SQLite` database recording, per post and
 //! recipient, delivered or failed for good, committed as each message
 //! completes; and the lock that keeps two runs from sending at once.
 //!
@@ -15,7 +15,7 @@ use crate::error::{Error, Location, Problem, Transient};
 
 /// The schema this program writes. Each entry of [`MIGRATIONS`] takes the
 /// state from version `index` to `index + 1`.
-pub const SCHEMA_VERSION: i64 = 1;
+pub(super) const SCHEMA_VERSION: i64 = 1;
 
 const MIGRATIONS: &[&str] = &[
     // 0 → 1: posts by identity (URL), one row per post and recipient.
@@ -40,7 +40,7 @@ const MIGRATIONS: &[&str] = &[
 
 /// How a recipient's message ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(super) enum Outcome {
     /// The server accepted it.
     Delivered,
     /// The server refused it for good; its reply.
@@ -49,7 +49,7 @@ pub enum Outcome {
 
 /// A post the state knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MailedPost {
+pub(super) struct MailedPost {
     /// The state's id for it.
     pub id: i64,
     /// Its identity.
@@ -65,11 +65,11 @@ pub struct MailedPost {
 }
 
 /// What the state says of one post's recipients: address key → outcome.
-pub type Deliveries = HashMap<String, Outcome>;
+pub(super) type Deliveries = HashMap<String, Outcome>;
 
 /// An open delivery state.
 #[derive(Debug)]
-pub struct State {
+pub(super) struct State {
     conn: Connection,
     path: PathBuf,
 }
@@ -88,7 +88,7 @@ fn unreadable(path: &Path, err: impl std::fmt::Display) -> Error {
 impl State {
     /// Opens the state for a run that sends, creating it (and its folder)
     /// when missing and upgrading an older schema in place.
-    pub fn open(path: &Path) -> Result<State, Error> {
+    pub(super) fn open(path: &Path) -> Result<State, Error> {
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder)
                 .map_err(|err| Error::io("cannot create folder", folder, err))?;
@@ -113,7 +113,7 @@ impl State {
 
     /// Opens the state read-only (for `--dry-run` and `status`); `None` when
     /// there is none yet.
-    pub fn open_read_only(path: &Path) -> Result<Option<State>, Error> {
+    pub(super) fn open_read_only(path: &Path) -> Result<Option<State>, Error> {
         if !path.exists() {
             return Ok(None);
         }
@@ -184,7 +184,7 @@ impl State {
     }
 
     /// Every post the state knows, oldest first.
-    pub fn posts(&self) -> Result<Vec<MailedPost>, Error> {
+    pub(super) fn posts(&self) -> Result<Vec<MailedPost>, Error> {
         let mut statement = self
             .conn
             .prepare(
@@ -209,7 +209,7 @@ impl State {
     }
 
     /// What the state says of each recipient of the post with `url`.
-    pub fn deliveries(&self, url: &str) -> Result<Deliveries, Error> {
+    pub(super) fn deliveries(&self, url: &str) -> Result<Deliveries, Error> {
         let mut statement = self
             .conn
             .prepare(
@@ -235,7 +235,7 @@ impl State {
 
     /// Records that mailing a post has begun (once; later calls return the
     /// same id) and returns its id.
-    pub fn start_post(
+    pub(super) fn start_post(
         &self,
         url: &str,
         title: &str,
@@ -257,7 +257,12 @@ impl State {
     }
 
     /// Records one recipient's outcome, committed before this returns.
-    pub fn record(&self, post_id: i64, email_key: &str, outcome: &Outcome) -> Result<(), Error> {
+    pub(super) fn record(
+        &self,
+        post_id: i64,
+        email_key: &str,
+        outcome: &Outcome,
+    ) -> Result<(), Error> {
         let (status, reply) = match outcome {
             Outcome::Delivered => ("delivered", None),
             Outcome::Failed(reply) => ("failed", Some(reply.as_str())),
@@ -274,7 +279,7 @@ impl State {
     }
 
     /// Marks a post as sent to everyone it was owed to.
-    pub fn complete_post(&self, post_id: i64) -> Result<(), Error> {
+    pub(super) fn complete_post(&self, post_id: i64) -> Result<(), Error> {
         self.conn
             .execute(
                 "UPDATE posts SET completed_at = ?2 WHERE id = ?1 AND completed_at IS NULL",
@@ -328,14 +333,14 @@ fn now() -> String {
 
 /// Held while a run sends; released when dropped (or when the process dies).
 #[derive(Debug)]
-pub struct RunLock {
+pub(super) struct RunLock {
     _file: File,
 }
 
 /// Takes the lock beside the state at `state_path`, waiting up to `wait`
 /// for a run that holds it to finish; `on_wait` hears of the wait once,
 /// with the lock file's path, before it begins.
-pub fn lock(
+pub(super) fn lock(
     state_path: &Path,
     wait: Duration,
     on_wait: impl FnOnce(&Path),

@@ -4,7 +4,7 @@
 //!
 //! lettre's async connection is used, driven by a small runtime in each
 //! sending thread, because it is the one lettre API that accepts a socket
-//! we opened: lettre 0.11.23 never sets TCP_NODELAY, and without it every
+//! we opened: lettre 0.11.23 never sets `TCP_NODELAY`, and without it every
 //! message waits out the server's delayed ACK (40 ms on Linux) before its
 //! final `.` goes out, capping a connection at about 23 messages a second
 //! (lettre PR #1159 fixes it upstream, unreleased as of 0.11.23).
@@ -24,7 +24,7 @@ use crate::error::Problem;
 /// What a server answered: its reply code, when there was one, and the
 /// whole reply as text (`550 5.1.1 <a@b>: no such user`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
+pub(super) struct Reply {
     /// The three-digit code lettre read; `None` for a refusal made before
     /// anything was sent (a message that could not be built).
     pub code: Option<u16>,
@@ -34,7 +34,7 @@ pub struct Reply {
 
 impl Reply {
     /// A refusal that is ours, not the server's.
-    pub fn local(text: impl Into<String>) -> Self {
+    pub(super) fn local(text: impl Into<String>) -> Self {
         Reply {
             code: None,
             text: text.into(),
@@ -43,7 +43,7 @@ impl Reply {
 
     /// Whether the reply is about the login, not the recipient (RFC 4954's
     /// 530, 534, 535, 538): every message would get it.
-    pub fn refuses_the_login(&self) -> bool {
+    pub(super) fn refuses_the_login(&self) -> bool {
         matches!(self.code, Some(530 | 534 | 535 | 538))
     }
 }
@@ -56,7 +56,7 @@ impl fmt::Display for Reply {
 
 /// Why one message was not delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SendError {
+pub(super) enum SendError {
     /// A 5xx reply about this message: retrying will not help.
     Permanent(Reply),
     /// A 4xx reply that outlasted the retries: this recipient is owed the
@@ -70,7 +70,7 @@ pub enum SendError {
 impl SendError {
     /// Whether a later attempt may succeed (lettre's `is_transient()`, plus
     /// network failures).
-    pub fn is_transient(&self) -> bool {
+    pub(super) fn is_transient(&self) -> bool {
         !matches!(self, SendError::Permanent(_))
     }
 }
@@ -84,7 +84,7 @@ enum Security {
 
 /// How to reach the configured server; [`Transport::session`] opens
 /// connections to it.
-pub struct Transport {
+pub(super) struct Transport {
     host: String,
     port: u16,
     tls: Security,
@@ -107,7 +107,7 @@ impl std::fmt::Debug for Transport {
 
 impl Transport {
     /// A transport for `[smtp]`, logging in with `password` when a username is set.
-    pub fn new(smtp: &Smtp, password: Option<String>) -> Result<Transport, Problem> {
+    pub(super) fn new(smtp: &Smtp, password: Option<String>) -> Result<Transport, Problem> {
         let tls_parameters = || -> Result<TlsParameters, Problem> {
             let mut builder = TlsParameters::builder(smtp.host.clone());
             if let Some(ca) = &smtp.ca {
@@ -151,13 +151,13 @@ impl Transport {
     }
 
     /// `host:port`, for messages.
-    pub fn server(&self) -> &str {
+    pub(super) fn server(&self) -> &str {
         &self.describe
     }
 
     /// A session for one sending thread: it opens a connection when the
     /// first message needs one and keeps it for the next.
-    pub fn session(&self) -> Result<Session<'_>, SendError> {
+    pub(super) fn session(&self) -> Result<Session<'_>, SendError> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
@@ -170,7 +170,7 @@ impl Transport {
         })
     }
 
-    /// Opens a connection: TCP (with TCP_NODELAY), TLS as configured, the
+    /// Opens a connection: TCP (with `TCP_NODELAY`), TLS as configured, the
     /// greeting and EHLO, then AUTH. Each step gets `timeout_s`.
     async fn open(&self) -> Result<AsyncSmtpConnection, Failure> {
         let mut connection = match &self.tls {
@@ -253,7 +253,9 @@ impl Transport {
     fn wait_for_slot(&self) {
         if let Some((next, interval)) = &self.next_slot {
             let start = {
-                let mut next = next.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let mut next = next
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 let start = (*next).max(Instant::now());
                 *next = start + *interval;
                 start
@@ -309,7 +311,7 @@ impl Transport {
 }
 
 /// One sending thread's connection to the server.
-pub struct Session<'t> {
+pub(super) struct Session<'t> {
     transport: &'t Transport,
     runtime: tokio::runtime::Runtime,
     connection: Option<AsyncSmtpConnection>,
@@ -323,7 +325,7 @@ impl Session<'_> {
     /// answer, or drops the connection) is retried only while the time spent
     /// on this message stays within `timeout_s`: an unreachable server stops
     /// the run in about `timeout_s`, not `retries` times it.
-    pub fn send(&mut self, envelope: &Envelope, bytes: &[u8]) -> Result<(), SendError> {
+    pub(super) fn send(&mut self, envelope: &Envelope, bytes: &[u8]) -> Result<(), SendError> {
         let transport = self.transport;
         let started = Instant::now();
         let mut attempt = 0;

@@ -104,7 +104,10 @@ fn work<'a>(
     let mut session = transport.session();
     let sender_address = letter.letterhead.sender();
     while !abort.load(Ordering::Relaxed) {
-        let next = jobs.lock().unwrap_or_else(|p| p.into_inner()).next();
+        let next = jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .next();
         let Some(&subscriber) = next else {
             break;
         };

@@ -14,7 +14,7 @@ use jiff::{Timestamp, ZonedDateTime};
 use crate::config::DateRule;
 
 /// Reads a front matter `date` value. `None` when it is not a date.
-pub fn parse_front_matter_date(
+pub(crate) fn parse_front_matter_date(
     text: &str,
     rule: DateRule,
     zone: &TimeZone,
@@ -76,7 +76,7 @@ fn parse_with_offset(text: &str) -> Option<Timestamp> {
 
 /// The date at the start of a post's file name (`YYYY-MM-DD-slug.md`), as
 /// text and as midnight in `zone`; `Err` holds the text when it is no real date.
-pub fn file_name_date(
+pub(crate) fn file_name_date(
     stem: &str,
     zone: &TimeZone,
 ) -> Option<Result<(ZonedDateTime, String), String>> {
@@ -110,14 +110,14 @@ fn midnight(date: Date, zone: &TimeZone) -> Option<ZonedDateTime> {
 }
 
 /// RFC 3339 with the date's own offset, e.g. `2025-12-25T08:30:00+09:00`.
-pub fn rfc3339(date: &ZonedDateTime) -> String {
+pub(crate) fn rfc3339(date: &ZonedDateTime) -> String {
     date.timestamp()
         .display_with_offset(date.offset())
         .to_string()
 }
 
 /// RFC 2822, as RSS wants, e.g. `Thu, 25 Dec 2025 08:30:00 +0900`.
-pub fn rfc2822(date: &ZonedDateTime) -> String {
+pub(crate) fn rfc2822(date: &ZonedDateTime) -> String {
     jiff::fmt::rfc2822::to_string(date).unwrap_or_else(|_| rfc3339(date))
 }
 

@@ -8,7 +8,7 @@ use serde_saphyr::Spanned;
 
 /// A post's text cut at its front matter fences.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Split<'a> {
+pub(crate) struct Split<'a> {
     /// The YAML between the fences.
     pub yaml: &'a str,
     /// The body after the closing fence.
@@ -19,7 +19,7 @@ pub struct Split<'a> {
 
 /// Why a post's text has no usable front matter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SplitError {
+pub(crate) enum SplitError {
     /// The file is empty or only white space.
     Empty,
     /// The first line is not `---`.
@@ -57,7 +57,7 @@ fn is_closing_fence(line: &[u8]) -> bool {
 /// start with an opening fence and hold a whole closing one: how much of a
 /// post file its model needs. Works on bytes so that the body, which may
 /// not even be read yet, is never looked at.
-pub fn end_of_front_matter(bytes: &[u8]) -> Option<usize> {
+pub(crate) fn end_of_front_matter(bytes: &[u8]) -> Option<usize> {
     let mut lines = bytes.split_inclusive(|&b| b == b'\n');
     let first = lines.next()?;
     if !is_fence(first, b"---") {
@@ -78,7 +78,7 @@ pub fn end_of_front_matter(bytes: &[u8]) -> Option<usize> {
 
 /// Cuts `text` (already without a BOM) at Jekyll's front matter fences: the
 /// first line is `---`, the YAML runs to the next `---` or `...` line.
-pub fn split(text: &str) -> Result<Split<'_>, SplitError> {
+pub(crate) fn split(text: &str) -> Result<Split<'_>, SplitError> {
     if text.trim().is_empty() {
         return Err(SplitError::Empty);
     }
@@ -108,7 +108,7 @@ pub fn split(text: &str) -> Result<Split<'_>, SplitError> {
 
 /// A value as written plus the line of its key (1-based, within the YAML).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Keyed<T> {
+pub(crate) struct Keyed<T> {
     /// The value.
     pub value: T,
     /// The line of the key, counted from the YAML's first line as 1.
@@ -117,7 +117,7 @@ pub struct Keyed<T> {
 
 /// The front matter keys digest-feed reads, as written.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct FrontMatter {
+pub(crate) struct FrontMatter {
     /// `title`.
     pub title: Option<Keyed<String>>,
     /// `date`, the raw text.
@@ -152,7 +152,7 @@ pub struct FrontMatter {
 }
 
 /// Every key digest-feed reads; an unknown key close to one of these is a typo.
-pub const KNOWN_KEYS: &[&str] = &[
+pub(crate) const KNOWN_KEYS: &[&str] = &[
     "title",
     "date",
     "tags",
@@ -170,7 +170,7 @@ pub const KNOWN_KEYS: &[&str] = &[
 
 /// A front matter error: the YAML line (1-based) and key where known.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct YamlError {
+pub(crate) struct YamlError {
     /// Line within the YAML, 1-based.
     pub line: Option<usize>,
     /// The key whose value was wrong.
@@ -181,7 +181,7 @@ pub struct YamlError {
 
 /// Reads the YAML between the fences. Keys digest-feed does not know are
 /// kept in `other_keys`; the caller decides which are typos.
-pub fn parse(yaml: &str) -> Result<FrontMatter, YamlError> {
+pub(crate) fn parse(yaml: &str) -> Result<FrontMatter, YamlError> {
     let current_key = RefCell::new(None);
     let mut deserializer_input = yaml;
     // An all-comment or empty block is an empty mapping, as Jekyll treats it.

@@ -1,4 +1,4 @@
-//! Renders a post body to safe HTML (CommonMark plus tables, footnotes,
+//! Renders a post body to safe HTML (`CommonMark` plus tables, footnotes,
 //! strikethrough and task lists), and finds its papers: each top-level
 //! `# N. [Title](URL)` heading starts one.
 
@@ -41,11 +41,11 @@ fn options() -> Options {
 /// How deep elements may nest. The sanitizer's HTML parser takes time
 /// quadratic in depth (100,000 levels: minutes), and no real post nests
 /// more than a few dozen.
-pub const MAX_NESTING: usize = 1000;
+pub(crate) const MAX_NESTING: usize = 1000;
 
 /// Renders `body`, resolving relative links and images against `base` (the
 /// post's URL). Refuses a body nested deeper than [`MAX_NESTING`].
-pub fn render(body: &str, base: &url::Url) -> Result<Rendered, String> {
+pub(crate) fn render(body: &str, base: &url::Url) -> Result<Rendered, String> {
     let events: Vec<Event<'_>> = Parser::new_ext(body, options()).collect();
     let mut raw = String::new();
     pulldown_cmark::html::push_html(&mut raw, events.iter().cloned());
@@ -126,7 +126,7 @@ fn nesting_exceeds(html: &str, limit: usize) -> bool {
 
 /// A title as plain text: HTML tags stripped (a script's content with them),
 /// entities decoded, white space folded, as jekyll-feed does with `strip_html`.
-pub fn plain_title(title: &str) -> String {
+pub(crate) fn plain_title(title: &str) -> String {
     // Without `<` or `&` there is no tag or entity to undo (NUL aside, which
     // the HTML parser replaces): the common case, and it costs no HTML parse.
     if !title.contains(['<', '&', '\0']) {

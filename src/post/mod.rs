@@ -1,10 +1,10 @@
 //! A digest post: read from its file's text into a model (front matter,
 //! date, URL), and rendered to HTML with its papers only when an output needs it.
 
-pub mod date;
-pub mod front_matter;
-pub mod markdown;
-pub mod permalink;
+pub(crate) mod date;
+pub(crate) mod front_matter;
+pub(crate) mod markdown;
+pub(crate) mod permalink;
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -288,8 +288,8 @@ pub fn published(posts: Vec<Post>, now: jiff::Timestamp) -> (Vec<Post>, Vec<Prob
     });
     let mut problems = Vec::new();
     let mut seen: std::collections::HashMap<String, PathBuf> = std::collections::HashMap::new();
-    visible.retain(|post| match seen.get(&post.url) {
-        Some(first) => {
+    visible.retain(|post| {
+        if let Some(first) = seen.get(&post.url) {
             problems.push(Problem::new(
                 Location::file(&post.source),
                 format!(
@@ -299,8 +299,7 @@ pub fn published(posts: Vec<Post>, now: jiff::Timestamp) -> (Vec<Post>, Vec<Prob
                 ),
             ));
             false
-        }
-        None => {
+        } else {
             seen.insert(post.url.clone(), post.source.clone());
             true
         }

@@ -12,7 +12,7 @@ use crate::text::unique;
 
 /// The values a permalink template can use.
 #[derive(Debug, Clone)]
-pub struct Placeholders<'a> {
+pub(crate) struct Placeholders<'a> {
     /// The post's date in the site's zone.
     pub date: &'a ZonedDateTime,
     /// The slug from the file name or front matter, not yet slugified.
@@ -28,7 +28,7 @@ static DEFAULT: LazyLock<Regex> =
 
 /// Jekyll's `slugify(mode: "pretty", cased: true)`: runs of characters other
 /// than letters, marks, digits and `._~!$&'()+,;=@` become one `-`.
-pub fn slugify_pretty(text: &str) -> String {
+pub(crate) fn slugify_pretty(text: &str) -> String {
     if text.is_ascii() {
         let keep = |b: u8| b.is_ascii_alphanumeric() || b"._~!$&'()+,;=@".contains(&b);
         return trim_one_dash(&dash_runs(text, keep)).to_string();
@@ -38,7 +38,7 @@ pub fn slugify_pretty(text: &str) -> String {
 
 /// Jekyll's default `slugify`: letters, marks and digits only, lower case.
 /// Used for per-tag folders.
-pub fn slugify(text: &str) -> String {
+pub(crate) fn slugify(text: &str) -> String {
     if text.is_ascii() {
         return trim_one_dash(&dash_runs(text, |b| b.is_ascii_alphanumeric())).to_lowercase();
     }
@@ -92,7 +92,7 @@ fn escape_path(value: &str) -> String {
 }
 
 /// The site-relative URL path (`/2025/12/25/daily-papers.html`) for `template`.
-pub fn url_path(template: &str, values: &Placeholders<'_>) -> String {
+pub(crate) fn url_path(template: &str, values: &Placeholders<'_>) -> String {
     let mut filled = String::with_capacity(template.len() + 32);
     let mut copied = 0;
     for (span, raw) in placeholders(template) {
@@ -168,7 +168,10 @@ mod tests {
     }
 
     fn path(template: &str, title: &str, categories: &[&str]) -> String {
-        let categories: Vec<String> = categories.iter().map(|c| c.to_string()).collect();
+        let categories: Vec<String> = categories
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect();
         url_path(
             template,
             &Placeholders {
