@@ -72,6 +72,7 @@ pub(crate) fn create_new(path: &Path, bytes: &[u8]) -> Result<Written, Error> {
 }
 
 #[cfg(unix)]
+#[allow(clippy::unnecessary_wraps)] // the same signature as the non-Unix one
 fn default_permissions() -> Option<std::fs::Permissions> {
     use std::os::unix::fs::PermissionsExt;
     Some(std::fs::Permissions::from_mode(0o644))

@@ -52,7 +52,7 @@ pub(crate) fn find(dir: &Path) -> Result<Vec<PathBuf>, Error> {
 pub(crate) fn read(path: &Path) -> Result<String, Problem> {
     let size = std::fs::metadata(path).map_or(0, |m| m.len());
     refuse_huge(path, size)?;
-    let bytes = std::fs::read(path).map_err(|err| cannot_read(path, err))?;
+    let bytes = std::fs::read(path).map_err(|err| cannot_read(path, &err))?;
     post::decode(path, &bytes).map(std::borrow::Cow::into_owned)
 }
 
@@ -61,11 +61,11 @@ pub(crate) fn read(path: &Path) -> Result<String, Problem> {
 /// problem is reported as for [`read`]. The body is read again, whole, only
 /// if an output needs it.
 pub(crate) fn read_front_matter(path: &Path) -> Result<String, Problem> {
-    let mut file = File::open(path).map_err(|err| cannot_read(path, err))?;
     // Most front matter fits in the first page, one read; a longer one
     // reads on, doubling, so a big file without one costs linear time. The
     // size limit is checked only then: no `stat` per post.
     const PAGE: usize = 4096;
+    let mut file = File::open(path).map_err(|err| cannot_read(path, &err))?;
     let mut bytes = vec![0; PAGE];
     let mut filled = 0;
     loop {
@@ -79,7 +79,7 @@ pub(crate) fn read_front_matter(path: &Path) -> Result<String, Problem> {
         let got = match file.read(&mut bytes[filled..]) {
             Ok(got) => got,
             Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(err) => return Err(cannot_read(path, err)),
+            Err(err) => return Err(cannot_read(path, &err)),
         };
         filled += got;
         if got == 0 {
@@ -110,15 +110,21 @@ fn refuse_huge(path: &Path, size: u64) -> Result<(), Problem> {
             Location::file(path),
             format!(
                 "the file is {:.1} MiB, over the {} MiB a post may be; is it really a post?",
-                size as f64 / 1048576.0,
-                post::MAX_POST_BYTES / 1048576
+                mebibytes(size),
+                post::MAX_POST_BYTES / (1024 * 1024)
             ),
         ));
     }
     Ok(())
 }
 
-fn cannot_read(path: &Path, err: std::io::Error) -> Problem {
+/// Bytes as MiB for a message; lossy only past 2^52 bytes.
+#[allow(clippy::cast_precision_loss)]
+fn mebibytes(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn cannot_read(path: &Path, err: &std::io::Error) -> Problem {
     Problem::new(Location::file(path), format!("cannot read the file: {err}"))
 }
 

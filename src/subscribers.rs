@@ -210,7 +210,7 @@ pub(crate) fn read_csv(
     for record in reader.records() {
         match record {
             Ok(record) => {
-                let line = record.position().map_or(0, |p| p.line() as usize);
+                let line = record.position().map_or(0, |p| line_number(p.line()));
                 let cell = |at: Option<usize>| at.and_then(|at| record.get(at)).unwrap_or("");
                 each(
                     line,
@@ -222,7 +222,7 @@ pub(crate) fn read_csv(
                 );
             }
             Err(err) => {
-                let line = err.position().map_or(1, |p| p.line() as usize);
+                let line = err.position().map_or(1, |p| line_number(p.line()));
                 let message = match err.kind() {
                     csv::ErrorKind::Utf8 { .. } => {
                         "the row is not valid UTF-8; save the file as UTF-8".to_string()
@@ -243,6 +243,11 @@ pub(crate) fn read_csv(
     } else {
         Err(problems)
     }
+}
+
+/// The csv reader's 1-based line as an index.
+fn line_number(line: u64) -> usize {
+    usize::try_from(line).unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Guards the one-way layering of src/: which crate modules each top-level
 //! module may import (`MODULES`), and which files may use which third-party
-//! crates (`CRATES`), so that clap, the terminal, SMTP and SQLite stay where
+//! crates (`CRATES`), so that clap, the terminal, SMTP and `SQLite` stay where
 //! they belong and data keeps flowing one way.
 //!
 //! Every `src/**/*.rs` is parsed with syn, so comments, doc comments and
@@ -237,7 +237,7 @@ impl Uses<'_> {
             }
             _ => return None,
         };
-        path.extend(rest.iter().map(|s| s.to_string()));
+        path.extend(rest.iter().map(ToString::to_string));
         let problem = module_problem(self.module.first()?, path.first()?);
         self.report(first, problem)
     }

@@ -63,22 +63,7 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
 
     // Every output was rendered before the first is written: a failure above
     // leaves all of the previous outputs in place.
-    let mut changed = 0;
-    for (path, bytes) in &outputs {
-        let written = output::write_atomically(path, bytes)?;
-        if written == Written::Changed {
-            changed += 1;
-        }
-        report.detail(format!(
-            "{} {}",
-            if written == Written::Changed {
-                "wrote"
-            } else {
-                "unchanged"
-            },
-            path.display()
-        ));
-    }
+    let changed = write_all(&outputs, report)?;
     let kind = match config.feed.items {
         ItemKind::Posts => "posts",
         ItemKind::Papers => "papers",
@@ -103,6 +88,27 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
         ));
     }
     Ok(())
+}
+
+/// Writes every output; how many changed.
+fn write_all(outputs: &[(PathBuf, Vec<u8>)], report: Report) -> Result<usize, Error> {
+    let mut changed = 0;
+    for (path, bytes) in outputs {
+        let written = output::write_atomically(path, bytes)?;
+        if written == Written::Changed {
+            changed += 1;
+        }
+        report.detail(format!(
+            "{} {}",
+            if written == Written::Changed {
+                "wrote"
+            } else {
+                "unchanged"
+            },
+            path.display()
+        ));
+    }
+    Ok(changed)
 }
 
 /// Renders each post at most once, however many feeds it is in.
@@ -146,11 +152,11 @@ fn channel(
         if items.len() >= limit {
             break;
         }
-        let Some(rendered) = renderer.render(post)? else {
+        let Some(body) = renderer.render(post)? else {
             continue;
         };
         items.extend(
-            feed::items_for(post, rendered, config.feed.items)
+            feed::items_for(post, body, config.feed.items)
                 .into_iter()
                 .take(limit - items.len()),
         );

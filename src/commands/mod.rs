@@ -17,6 +17,7 @@ use crate::config::Config;
 use crate::error::Error;
 
 /// Runs the command `cli` names.
+#[allow(clippy::needless_pass_by_value)] // main hands over the parsed line; nothing else needs it
 pub fn run(cli: Cli) -> Result<(), Error> {
     let report = Report::new(cli.global.quiet, cli.global.verbose);
     // These two need no config: they make one, or print what the shell needs.

@@ -18,21 +18,22 @@ impl Report {
     }
 
     /// A result the user asked for (stdout), unless quiet.
-    pub(super) fn result(&self, line: impl AsRef<str>) {
+    pub(super) fn result(self, line: impl AsRef<str>) {
         if !self.quiet {
             println!("{}", line.as_ref());
         }
     }
 
     /// Detail shown with `-v` (stderr).
-    pub(super) fn detail(&self, line: impl AsRef<str>) {
+    pub(super) fn detail(self, line: impl AsRef<str>) {
         if self.verbose {
             eprintln!("{}", line.as_ref());
         }
     }
 
     /// A warning (stderr), shown even when quiet.
-    pub(super) fn warning(&self, line: impl AsRef<str>) {
+    #[allow(clippy::unused_self)] // a method like its siblings, for when warnings learn a verbosity
+    pub(super) fn warning(self, line: impl AsRef<str>) {
         eprintln!("warning: {}", line.as_ref());
     }
 }
@@ -46,11 +47,11 @@ pub(super) struct Progress {
 
 impl Report {
     /// A progress bar counting to `total`, labelled `label`.
-    pub(super) fn progress(&self, total: usize, label: &str) -> Progress {
+    pub(super) fn progress(self, total: usize, label: &str) -> Progress {
         let bar = if self.quiet {
             indicatif::ProgressBar::hidden()
         } else {
-            indicatif::ProgressBar::new(total as u64)
+            indicatif::ProgressBar::new(u64::try_from(total).unwrap_or(u64::MAX))
         };
         if let Ok(style) = indicatif::ProgressStyle::with_template(
             "{msg} [{bar:30}] {pos}/{len} ({per_sec}, {eta} left)",
@@ -82,20 +83,20 @@ impl Progress {
 
 impl Observer for Report {
     fn result(&self, line: &str) {
-        Report::result(self, line);
+        Report::result(*self, line);
     }
 
     fn detail(&self, line: &str) {
-        Report::detail(self, line);
+        Report::detail(*self, line);
     }
 
     fn warning(&self, line: &str) {
-        Report::warning(self, line);
+        Report::warning(*self, line);
     }
 
     fn progress(&self, total: usize, label: &str) -> Box<dyn MailProgress + '_> {
         Box::new(Shown {
-            bar: Report::progress(self, total, label),
+            bar: Report::progress(*self, total, label),
             report: *self,
         })
     }

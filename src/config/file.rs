@@ -414,23 +414,10 @@ fn smtp(raw: RawSmtp, base: &Path, lines: &Lines) -> Result<Smtp, Vec<Problem>> 
             "[smtp] rate_per_second must be 0 (no limit) or a positive number",
         ));
     }
-    let ca = raw.ca_file.as_ref().and_then(|file| {
-        let path = base.join(file.get_ref());
-        match std::fs::read(&path) {
-            Ok(pem) => Some(Certificate {
-                path,
-                pem,
-                location: Location::file(lines.path),
-            }),
-            Err(err) => {
-                problems.push(Problem::new(
-                    Location::file(lines.path),
-                    format!("[smtp] ca_file {}: cannot read it: {err}", path.display()),
-                ));
-                None
-            }
-        }
-    });
+    let ca = raw
+        .ca_file
+        .as_ref()
+        .and_then(|file| read_ca(&base.join(file.get_ref()), lines, &mut problems));
     match (connections, interval) {
         (Some(connections), Ok(interval)) if problems.is_empty() => Ok(Smtp {
             host: host.to_string(),
@@ -446,6 +433,24 @@ fn smtp(raw: RawSmtp, base: &Path, lines: &Lines) -> Result<Smtp, Vec<Problem>> 
             config_file: lines.path.to_path_buf(),
         }),
         _ => Err(problems),
+    }
+}
+
+/// Reads `[smtp] ca_file` once, here, so a missing file is a config problem.
+fn read_ca(path: &Path, lines: &Lines, problems: &mut Vec<Problem>) -> Option<Certificate> {
+    match std::fs::read(path) {
+        Ok(pem) => Some(Certificate {
+            path: path.to_path_buf(),
+            pem,
+            location: Location::file(lines.path),
+        }),
+        Err(err) => {
+            problems.push(Problem::new(
+                Location::file(lines.path),
+                format!("[smtp] ca_file {}: cannot read it: {err}", path.display()),
+            ));
+            None
+        }
     }
 }
 

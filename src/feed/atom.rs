@@ -5,7 +5,7 @@ use atom_syndication::{
 };
 use jiff::ZonedDateTime;
 
-use super::{ATOM_FILE, Channel};
+use super::{ATOM_FILE, Channel, Item};
 use crate::error::Error;
 
 // atom_syndication speaks chrono; this is the one place dates cross over.
@@ -14,7 +14,8 @@ fn chrono_date(date: &ZonedDateTime) -> FixedDateTime {
         .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).expect("zero offset is valid"));
     let utc = chrono::DateTime::from_timestamp(
         date.timestamp().as_second(),
-        date.timestamp().subsec_nanosecond() as u32,
+        // Negative only before 1970, where a post never has a fraction of a second.
+        u32::try_from(date.timestamp().subsec_nanosecond()).unwrap_or(0),
     )
     .unwrap_or_default();
     utc.with_timezone(&offset)
@@ -26,6 +27,44 @@ fn link(href: &str, rel: &str, mime_type: Option<&str>) -> Link {
         rel: rel.into(),
         mime_type: mime_type.map(Into::into),
         ..Link::default()
+    }
+}
+
+/// One item as an Atom entry.
+fn entry(item: &Item) -> Entry {
+    let mut links = vec![link(&item.url, "alternate", Some("text/html"))];
+    if let Some(post_url) = &item.post_url {
+        links.push(link(post_url, "related", Some("text/html")));
+    }
+    Entry {
+        title: Text::plain(item.title.clone()),
+        id: item.id.clone(),
+        updated: chrono_date(&item.date),
+        published: Some(chrono_date(&item.date)),
+        authors: item
+            .author
+            .iter()
+            .map(|name| Person {
+                name: name.clone(),
+                ..Person::default()
+            })
+            .collect(),
+        links,
+        categories: item
+            .categories
+            .iter()
+            .map(|term| Category {
+                term: term.clone(),
+                ..Category::default()
+            })
+            .collect(),
+        summary: Some(Text::plain(item.summary.clone())),
+        content: Some(Content {
+            value: Some(item.content_html.clone()),
+            content_type: Some("html".into()),
+            ..Content::default()
+        }),
+        ..Entry::default()
     }
 }
 
@@ -41,46 +80,7 @@ pub(super) fn render(channel: &Channel) -> Result<Vec<u8>, Error> {
             ..Person::default()
         },
     );
-    let entries = channel
-        .items
-        .iter()
-        .map(|item| {
-            let mut links = vec![link(&item.url, "alternate", Some("text/html"))];
-            if let Some(post_url) = &item.post_url {
-                links.push(link(post_url, "related", Some("text/html")));
-            }
-            Entry {
-                title: Text::plain(item.title.clone()),
-                id: item.id.clone(),
-                updated: chrono_date(&item.date),
-                published: Some(chrono_date(&item.date)),
-                authors: item
-                    .author
-                    .iter()
-                    .map(|name| Person {
-                        name: name.clone(),
-                        ..Person::default()
-                    })
-                    .collect(),
-                links,
-                categories: item
-                    .categories
-                    .iter()
-                    .map(|term| Category {
-                        term: term.clone(),
-                        ..Category::default()
-                    })
-                    .collect(),
-                summary: Some(Text::plain(item.summary.clone())),
-                content: Some(Content {
-                    value: Some(item.content_html.clone()),
-                    content_type: Some("html".into()),
-                    ..Content::default()
-                }),
-                ..Entry::default()
-            }
-        })
-        .collect();
+    let entries = channel.items.iter().map(entry).collect();
     let self_url = channel.self_url(ATOM_FILE);
     let feed = Feed {
         title: Text::plain(channel.title.clone()),

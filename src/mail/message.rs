@@ -74,10 +74,13 @@ impl Letterhead {
         let name = (!recipient.name.is_empty()).then(|| recipient.name.clone());
         let to = lettre::message::Mailbox::new(name, address);
         let digest = Sha256::digest(format!("{identity}\0{}", recipient.email.to_lowercase()));
-        let hex: String = digest[..16]
+        let hex = digest[..16]
             .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect();
+            .fold(String::with_capacity(32), |mut hex, byte| {
+                use std::fmt::Write;
+                let _ = write!(hex, "{byte:02x}");
+                hex
+            });
         let mut builder = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)

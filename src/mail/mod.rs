@@ -11,6 +11,7 @@ pub mod message;
 mod plan;
 mod policy;
 mod record;
+mod send;
 mod state;
 mod status;
 mod transport;
@@ -27,11 +28,9 @@ use crate::posts_folder;
 use crate::subscribers::{self, Subscriber};
 use message::Letterhead;
 use plan::{Delivery, History};
-use policy::Policy;
 use record::Recorder;
 use state::State;
 pub use status::{Status, status};
-use transport::Transport;
 
 /// How long a run waits for another run's lock before it gives up.
 const LOCK_WAIT: Duration = Duration::from_mins(1);
@@ -114,22 +113,13 @@ pub fn run(config: &Config, request: &Request, observer: &dyn Observer) -> Resul
     } else {
         smtp.password()?
     };
-    let mut test_recipients = Vec::new();
-    for address in &request.to {
-        crate::address::check(address)
-            .map_err(|message| Problem::new(Location::file("--to"), message))?;
-        test_recipients.push(Subscriber {
-            email: address.clone(),
-            name: String::new(),
-            tags: Vec::new(),
-        });
-    }
+    let test_recipients = test_recipients(&request.to)?;
     let posts = posts_folder::published(config)?;
     let selected = match &request.post {
         Some(selector) => Some(posts_folder::select(&posts, selector)?),
         None => None,
     };
-    let sending = Sending {
+    let sending = send::Sending {
         config,
         setup: &setup,
         password,
@@ -195,82 +185,20 @@ pub fn run(config: &Config, request: &Request, observer: &dyn Observer) -> Resul
     }
 }
 
-/// A real send's fixed parts.
-struct Sending<'a> {
-    config: &'a Config,
-    setup: &'a Setup,
-    password: Option<String>,
-    observer: &'a dyn Observer,
-}
-
-impl Sending<'_> {
-    /// Sends the plan, post by post, oldest first; records each outcome
-    /// when there is a `recorder` (a test send has none).
-    fn send(self, plan: &[Delivery], recorder: Option<&Recorder>, salt: &str) -> Result<(), Error> {
-        let smtp = self.config.smtp().map_err(Error::Invalid)?;
-        let transport = Transport::new(smtp, self.password.clone())?;
-        let mut policy = Policy::new(transport.server().to_string());
-        for delivery in plan {
-            if policy.stopped() {
-                break;
-            }
-            let post = delivery.post;
-            let text = posts_folder::read(&post.source)?;
-            let prepared = self.setup.design.prepare(post, &post.render(&text)?)?;
-            let record = match recorder {
-                Some(recorder) => Some((recorder, recorder.start(post)?)),
-                None => None,
-            };
-            if let Some(&first) = delivery.recipients.first() {
-                let email = self
-                    .setup
-                    .design
-                    .personalise(&prepared, &recipient(first))?;
-                warn_if_clipped(&email, post, self.observer);
-            }
-            let letter = workers::Letter {
-                design: &self.setup.design,
-                letterhead: &self.setup.letterhead,
-                prepared: &prepared,
-                identity: &format!("{}{salt}", post.url),
-            };
-            let progress = self
-                .observer
-                .progress(delivery.recipients.len(), &post.title);
-            let tally = workers::deliver(
-                &transport,
-                smtp.connections.get(),
-                &letter,
-                &delivery.recipients,
-                record,
-                &mut policy,
-                progress.as_ref(),
-            );
-            progress.finish();
-            let tally = tally?;
-            // Recipients never tried: the run stopped before their turn.
-            let untried =
-                delivery.recipients.len() - tally.delivered - tally.failed - tally.deferred;
-            if let Some((recorder, post_id)) = record
-                && tally.deferred == 0
-                && untried == 0
-                && !policy.stopped()
-            {
-                recorder.complete(post_id)?;
-            }
-            self.observer.result(&format!(
-                "{}: {:?} delivered to {} of {} recipients{}",
-                post.source.display(),
-                prepared.title(),
-                tally.delivered,
-                delivery.recipients.len(),
-                skipped_note(delivery.not_wanted)
-            ));
-        }
-        let summary = policy.finish().into_result()?;
-        self.observer.result(&summary.headline());
-        Ok(())
-    }
+/// The `--to` addresses as subscribers of every post.
+fn test_recipients(addresses: &[String]) -> Result<Vec<Subscriber>, Problem> {
+    addresses
+        .iter()
+        .map(|address| {
+            crate::address::check(address)
+                .map_err(|message| Problem::new(Location::file("--to"), message))?;
+            Ok(Subscriber {
+                email: address.clone(),
+                name: String::new(),
+                tags: Vec::new(),
+            })
+        })
+        .collect()
 }
 
 fn skipped_note(not_wanted: usize) -> String {

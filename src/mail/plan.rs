@@ -118,9 +118,9 @@ fn choose<'a>(
                 // Begun but not finished (a crash, a lost connection): resume.
                 Some(m) if !m.completed => chosen.push((post, false)),
                 Some(_) if retry_failed => chosen.push((post, true)),
-                Some(_) => {}
                 None if post.date.timestamp().as_second() >= newest => chosen.push((post, false)),
-                None => {}
+                // Finished, or older than the newest mailed: not this run's.
+                Some(_) | None => {}
             }
         }
     }

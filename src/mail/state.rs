@@ -170,8 +170,8 @@ impl State {
     /// Brings the schema from `version` up to [`SCHEMA_VERSION`], one
     /// committed step at a time.
     fn migrate(&self, version: i64) -> Result<(), Error> {
-        for (from, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let to = from as i64 + 1;
+        let done = usize::try_from(version).unwrap_or(0);
+        for (to, migration) in (1_i64..).zip(MIGRATIONS).skip(done) {
             self.conn
                 .execute_batch(&format!(
                     "BEGIN IMMEDIATE; {migration}; PRAGMA user_version = {to}; COMMIT;"
@@ -248,12 +248,12 @@ impl State {
                  VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (url) DO NOTHING",
                 params![url, title, published_at, published_ts, now()],
             )
-            .map_err(|err| self.write_error(err))?;
+            .map_err(|err| self.write_error(&err))?;
         self.conn
             .query_row("SELECT id FROM posts WHERE url = ?1", [url], |row| {
                 row.get(0)
             })
-            .map_err(|err| self.write_error(err))
+            .map_err(|err| self.write_error(&err))
     }
 
     /// Records one recipient's outcome, committed before this returns.
@@ -275,7 +275,7 @@ impl State {
                 params![post_id, email_key, status, reply, now()],
             )
             .map(drop)
-            .map_err(|err| self.write_error(err))
+            .map_err(|err| self.write_error(&err))
     }
 
     /// Marks a post as sent to everyone it was owed to.
@@ -286,10 +286,10 @@ impl State {
                 params![post_id, now()],
             )
             .map(drop)
-            .map_err(|err| self.write_error(err))
+            .map_err(|err| self.write_error(&err))
     }
 
-    fn write_error(&self, err: rusqlite::Error) -> Error {
+    fn write_error(&self, err: &rusqlite::Error) -> Error {
         Error::Transient(Transient::Unavailable(format!(
             "cannot write the delivery state {}: {err}; what was recorded stands, a rerun continues",
             self.path.display()
@@ -397,7 +397,7 @@ mod tests {
                 "https://e.org/a.html",
                 "A",
                 "2025-12-24T08:15:00+09:00",
-                1766531700,
+                1_766_531_700,
             )
             .unwrap();
         assert_eq!(

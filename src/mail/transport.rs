@@ -67,14 +67,6 @@ pub(super) enum SendError {
     Fatal(String),
 }
 
-impl SendError {
-    /// Whether a later attempt may succeed (lettre's `is_transient()`, plus
-    /// network failures).
-    pub(super) fn is_transient(&self) -> bool {
-        !matches!(self, SendError::Permanent(_))
-    }
-}
-
 /// The `[smtp] tls` setting, with what TLS needs.
 enum Security {
     Plain,

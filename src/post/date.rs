@@ -45,9 +45,6 @@ pub(crate) fn parse_front_matter_date(
 /// An instant with an explicit offset: RFC 3339 (`Z`, `+09:00`, `+0900`) or
 /// Jekyll's `YYYY-MM-DD HH:MM[:SS] +0900` with a space before the offset.
 fn parse_with_offset(text: &str) -> Option<Timestamp> {
-    if let Ok(instant) = text.parse::<Timestamp>() {
-        return Some(instant);
-    }
     const FORMATS: &[&str] = &[
         "%Y-%m-%d %H:%M:%S%.f %z",
         "%Y-%m-%d %H:%M:%S%.f %:z",
@@ -58,6 +55,9 @@ fn parse_with_offset(text: &str) -> Option<Timestamp> {
         "%Y-%m-%d %z",
         "%Y-%m-%d %:z",
     ];
+    if let Ok(instant) = text.parse::<Timestamp>() {
+        return Some(instant);
+    }
     FORMATS.iter().find_map(|format| {
         let parsed = strtime::parse(format, text).ok()?;
         if parsed.hour().is_none() {

@@ -127,12 +127,12 @@ fn nesting_exceeds(html: &str, limit: usize) -> bool {
 /// A title as plain text: HTML tags stripped (a script's content with them),
 /// entities decoded, white space folded, as jekyll-feed does with `strip_html`.
 pub(crate) fn plain_title(title: &str) -> String {
+    static STRIP: LazyLock<ammonia::Builder<'static>> = LazyLock::new(ammonia::Builder::empty);
     // Without `<` or `&` there is no tag or entity to undo (NUL aside, which
     // the HTML parser replaces): the common case, and it costs no HTML parse.
     if !title.contains(['<', '&', '\0']) {
         return crate::text::one_line(title);
     }
-    static STRIP: LazyLock<ammonia::Builder<'static>> = LazyLock::new(ammonia::Builder::empty);
     let stripped = STRIP.clean(title).to_string();
     crate::text::one_line(&html_escape::decode_html_entities(&stripped))
 }

@@ -75,6 +75,8 @@ pub fn decode<'a>(source: &Path, bytes: &'a [u8]) -> Result<Cow<'a, str>, Proble
     let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|err| {
         let good = &bytes[..err.valid_up_to()];
+        // Counted once, on an error only: no need for a faster count.
+        #[allow(clippy::naive_bytecount)]
         let line = good.iter().filter(|&&b| b == b'\n').count() + 1;
         let column = good.iter().rev().take_while(|&&b| b != b'\n').count() + 1;
         Problem::new(
@@ -108,18 +110,20 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
         vec![Problem::new(at(line), message)]
     })?;
 
-    let mut problems = Vec::new();
-    for key in &fm.other_keys {
-        if let Some(known) = likely_typo(&key.value) {
-            problems.push(Problem::new(
+    let mut problems: Vec<Problem> = fm
+        .other_keys
+        .iter()
+        .filter_map(|key| {
+            let known = likely_typo(&key.value)?;
+            Some(Problem::new(
                 at(file_line(key.line)),
                 format!(
                     "front matter: unknown key `{}`; did you mean `{known}`?",
                     key.value
                 ),
-            ));
-        }
-    }
+            ))
+        })
+        .collect();
 
     let title = fm
         .title
@@ -143,7 +147,81 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
         Some(Ok((_, slug))) => slug.clone(),
         _ => stem.clone(),
     };
-    let date = match (&fm.date, from_file_name) {
+    let date = post_date(source, &fm, from_file_name, rules, &mut problems);
+
+    if let Some(permalink) = &fm.permalink
+        && let Err(message) = crate::permalink_style::check_template(&permalink.value)
+    {
+        problems.push(Problem::new(
+            at(file_line(permalink.line)),
+            format!("front matter: `permalink`: {message}"),
+        ));
+    }
+
+    let (Some(title), Some(date), true) = (title, date, problems.is_empty()) else {
+        return Err(problems);
+    };
+
+    Ok(assemble(source, fm, title, date, file_slug, rules))
+}
+
+/// The model of a post whose front matter is valid.
+fn assemble(
+    source: &Path,
+    fm: front_matter::FrontMatter,
+    title: String,
+    date: ZonedDateTime,
+    file_slug: String,
+    rules: &Rules,
+) -> Post {
+    let plural = fm.categories.unwrap_or_default();
+    let singular = fm.category.unwrap_or_else(|| plural.clone());
+    let categories = unique(plural.into_iter().chain(singular));
+    let tags = unique(fm.tag.or(fm.tags).unwrap_or_default().into_iter());
+    let slug_source = fm
+        .slug
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or(file_slug);
+    let template = fm
+        .permalink
+        .as_ref()
+        .map_or(rules.permalink.as_str(), |p| p.value.as_str());
+    let path = permalink::url_path(
+        template,
+        &permalink::Placeholders {
+            date: &date,
+            title: &slug_source,
+            categories: &categories,
+        },
+    );
+    Post {
+        source: source.to_path_buf(),
+        url: format!("{}{path}", rules.site_url),
+        path,
+        title,
+        date,
+        tags,
+        categories,
+        description: fm
+            .description
+            .or(fm.excerpt)
+            .filter(|d| !d.trim().is_empty()),
+        author: fm.author.filter(|a| !a.trim().is_empty()),
+        published: fm.published != Some(false) && fm.draft != Some(true),
+    }
+}
+
+/// The post's date: its front matter's, else its file name's. Jekyll's
+/// rules: a quoted date is a string, read in the site's zone.
+fn post_date(
+    source: &Path,
+    fm: &front_matter::FrontMatter,
+    from_file_name: Option<Result<(ZonedDateTime, String), String>>,
+    rules: &Rules,
+    problems: &mut Vec<Problem>,
+) -> Option<ZonedDateTime> {
+    let at = |line: usize| Location::line(source, line);
+    match (&fm.date, from_file_name) {
         (Some(written), _) => {
             // A quoted date is a YAML string: Jekyll reads its time in the site's zone.
             let rule = if fm.date_quoted {
@@ -154,7 +232,7 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
             let parsed = date::parse_front_matter_date(&written.value, rule, &rules.zone);
             if parsed.is_none() {
                 problems.push(Problem::new(
-                    at(file_line(written.line)),
+                    at(written.line + 1),
                     format!(
                         "front matter: invalid date {:?} (write YYYY-MM-DD, YYYY-MM-DD HH:MM:SS or RFC 3339, with an optional offset like +09:00)",
                         written.value
@@ -178,56 +256,7 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
             ));
             None
         }
-    };
-
-    if let Some(permalink) = &fm.permalink
-        && let Err(message) = crate::permalink_style::check_template(&permalink.value)
-    {
-        problems.push(Problem::new(
-            at(file_line(permalink.line)),
-            format!("front matter: `permalink`: {message}"),
-        ));
     }
-
-    let (Some(title), Some(date), true) = (title, date, problems.is_empty()) else {
-        return Err(problems);
-    };
-
-    let plural = fm.categories.unwrap_or_default();
-    let singular = fm.category.unwrap_or_else(|| plural.clone());
-    let categories = unique(plural.into_iter().chain(singular));
-    let tags = unique(fm.tag.or(fm.tags).unwrap_or_default().into_iter());
-    let slug_source = fm
-        .slug
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or(file_slug);
-    let template = fm
-        .permalink
-        .as_ref()
-        .map_or(rules.permalink.as_str(), |p| p.value.as_str());
-    let path = permalink::url_path(
-        template,
-        &permalink::Placeholders {
-            date: &date,
-            title: &slug_source,
-            categories: &categories,
-        },
-    );
-    Ok(Post {
-        source: source.to_path_buf(),
-        url: format!("{}{path}", rules.site_url),
-        path,
-        title,
-        date,
-        tags,
-        categories,
-        description: fm
-            .description
-            .or(fm.excerpt)
-            .filter(|d| !d.trim().is_empty()),
-        author: fm.author.filter(|a| !a.trim().is_empty()),
-        published: fm.published != Some(false) && fm.draft != Some(true),
-    })
 }
 
 /// A key close enough to one digest-feed reads to be a typo of it. Other
@@ -250,9 +279,14 @@ impl Post {
     /// Renders the body of `text` (this post's file text) to HTML and papers.
     pub fn render(&self, text: &str) -> Result<Rendered, Problem> {
         let body = front_matter::split(text).map_or("", |split| split.body);
-        let base = url::Url::parse(&self.url)
-            .or_else(|_| url::Url::parse("https://invalid.example/"))
-            .expect("a literal URL parses");
+        // The URL was built from `site.url`, which the config checked; a
+        // post whose URL still does not parse renders with no base at all.
+        let Ok(base) = url::Url::parse(&self.url) else {
+            return Err(Problem::new(
+                Location::file(&self.source),
+                format!("its URL {:?} is not a valid address", self.url),
+            ));
+        };
         markdown::render(body, &base)
             .map_err(|message| Problem::new(Location::file(&self.source), message))
     }

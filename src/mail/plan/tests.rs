@@ -45,7 +45,10 @@ fn mailed(post: &Post, completed: bool) -> MailedPost {
     }
 }
 
-fn history(entries: &[(&Post, bool, &[(&str, Outcome)])]) -> History {
+/// A post the state knows: whether it is finished, and its recipients' outcomes.
+type Known<'a> = (&'a Post, bool, &'a [(&'a str, Outcome)]);
+
+fn history(entries: &[Known]) -> History {
     History {
         mailed: entries
             .iter()
@@ -123,8 +126,7 @@ fn a_finished_post_is_not_sent_again_even_when_edited_and_older_new_posts_wait()
 }
 
 fn history_with_all_sent(posts: &[Post]) -> History {
-    let entries: Vec<(&Post, bool, &[(&str, Outcome)])> =
-        posts.iter().map(|p| (p, true, &[][..])).collect();
+    let entries: Vec<Known> = posts.iter().map(|p| (p, true, &[][..])).collect();
     history(&entries)
 }
 
