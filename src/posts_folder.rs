@@ -210,12 +210,22 @@ pub(crate) fn published(config: &Config) -> Result<Vec<Post>, Error> {
     let loaded = load_published(
         &config.posts.dir,
         &Rules::from_config(config),
-        jiff::Timestamp::now(),
+        cutoff(config),
     )?;
     if loaded.problems.is_empty() {
         Ok(loaded.posts)
     } else {
         Err(Error::Invalid(loaded.problems))
+    }
+}
+
+/// The instant after which a post is not published yet: now, or never with
+/// Jekyll's `future: true`.
+pub(crate) fn cutoff(config: &Config) -> jiff::Timestamp {
+    if config.posts.future {
+        jiff::Timestamp::MAX
+    } else {
+        jiff::Timestamp::now()
     }
 }
 

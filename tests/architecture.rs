@@ -57,7 +57,8 @@ const CRATES: &[(&[&str], &[&str])] = &[
     (&["indicatif"], &["src/commands/report.rs"]),
     (&["toml"], &["src/config"]),
     (&["pulldown_cmark", "ammonia"], &["src/post/markdown.rs"]),
-    (&["serde_saphyr"], &["src/post/front_matter.rs"]),
+    // Jekyll's YAML: front matter, and the blog's _config.yml.
+    (&["serde_saphyr"], &["src/post/front_matter.rs", "src/config/jekyll.rs"]),
     (&["rss"], &["src/feed/rss.rs"]),
     (&["atom_syndication", "chrono"], &["src/feed/atom.rs"]),
     (&["serde_json"], &["src/feed/json.rs"]),

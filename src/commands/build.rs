@@ -1,7 +1,7 @@
 //! `digest-feed build`: posts in, three feeds (and per-tag feeds) out.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::cli::BuildArgs;
 use super::report::Report;
@@ -22,7 +22,7 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
     let rules = Rules::from_config(config);
     let posts_folder::Loaded {
         posts, problems, ..
-    } = posts_folder::load_published(&posts_dir, &rules, jiff::Timestamp::now())?;
+    } = posts_folder::load_published(&posts_dir, &rules, posts_folder::cutoff(config))?;
     if !problems.is_empty() {
         if !args.skip_invalid {
             return Err(Error::Invalid(problems));
@@ -75,7 +75,12 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
     ));
     report.result(format!(
         "Feeds in {}: {}, {}, {} ({main_items} {kind}; {changed} of {} files changed)",
-        out_dir.display(),
+        if out_dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            &out_dir
+        }
+        .display(),
         out_dir.join(feed::RSS_FILE).display(),
         out_dir.join(feed::ATOM_FILE).display(),
         out_dir.join(feed::JSON_FILE).display(),
@@ -166,7 +171,7 @@ fn channel(
         title: title.to_string(),
         description: config.site.description.clone(),
         language: config.site.language.clone(),
-        base_url: format!("{home_url}{folder}"),
+        base_url: format!("{home_url}{}{folder}", config.feed.url_path),
         home_url,
         author: Person::parse(&config.site.author),
         items,

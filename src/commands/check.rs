@@ -23,7 +23,7 @@ pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(
     } = posts_folder::load_published(
         &posts_dir,
         &Rules::from_config(config),
-        jiff::Timestamp::now(),
+        posts_folder::cutoff(config),
     )?;
     // Rendering fails only on absurd nesting, but check promises every problem.
     for post in &visible {
@@ -56,6 +56,14 @@ pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(
     }
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
+    }
+    for path in config.published_private_files() {
+        report.warning(format!(
+            "{}: `jekyll build` would publish it with the blog; move it into {}/ (Jekyll skips \
+             folders that start with `_`) or add it to `exclude` in _config.yml",
+            path.display(),
+            crate::config::JEKYLL_FOLDER
+        ));
     }
     report.result(format!(
         "{}: config and {} post files are valid ({} published now){}",

@@ -19,14 +19,9 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// The config file.
-    #[arg(
-        long,
-        global = true,
-        value_name = "FILE",
-        default_value = "config.toml"
-    )]
-    pub config: PathBuf,
+    /// The config file [default: config.toml, else _digest-feed/config.toml; in a Jekyll blog it may be absent]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Print only errors.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,

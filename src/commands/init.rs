@@ -1,7 +1,7 @@
 //! `digest-feed init`: starts a site with a commented config, the default
 //! templates to customise and an example post; never overwrites a file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::cli::InitArgs;
 use super::report::Report;
@@ -61,29 +61,77 @@ name = "Reader"
 tags = []                              # empty: every post
 "#;
 
-/// Runs `init`.
-pub(super) fn run(args: &InitArgs, report: Report) -> Result<(), Error> {
-    let today = jiff::ZonedDateTime::now().strftime("%Y-%m-%d").to_string();
-    let post = format!(
-        "---\ntitle: \"Daily digest — {today}\"\ndate: {today}\ntags: [digest]\n---\n\n\
-         # 1. [An interesting paper](https://arxiv.org/abs/2512.18099)\n\n\
-         - Goal: one line on what it sets out to do.\n\
-         - Method: how.\n\n\
-         # 2. [Another one](https://example.org/another)\n\n\
-         A paragraph about it. Each `# N. [Title](URL)` heading starts a paper.\n"
-    );
-    let files = [
-        ("config.toml".to_string(), CONFIG.to_string()),
+/// The config `init` writes inside a Jekyll blog: the site's settings come
+/// from `_config.yml`, so only what Jekyll does not know is here.
+const JEKYLL_CONFIG: &str = r#"# digest-feed configuration, inside a Jekyll blog. The site (url, baseurl,
+# title, description, author, lang, timezone, permalink) is read from the
+# blog's _config.yml; set a key here only to override it. This folder starts
+# with `_`, so `jekyll build` never publishes it: keep the subscribers, the
+# templates and the delivery state in it. Relative paths are read from here.
+# `digest-feed check` validates it all.
+
+[feed]
+# out = ".."                           # default: the blog's folder, so Jekyll serves the feeds at
+                                       # /feed.xml, /atom.xml and /feed.json (GitHub Pages too)
+limit = 20                             # default: _config.yml's feed.posts_limit (jekyll-feed), else 20
+items = "posts"                        # or "papers": one item per numbered section
+per_tag = false                        # true: the same feeds per tag under tags/<slug>/
+
+[email]
+from = "My Digest <digest@example.org>"   # edit this before `digest-feed mail`
+subject = "{{ post.title }}"           # a Tera template
+templates = "templates"                # email.html and email.txt; built-in defaults if absent
+state = "state.db"                     # the delivery state (SQLite): keep it between runs
+# subscribers_file = "subscribers.csv" # larger lists: CSV with a header row email,name,tags
+
+[smtp]
+host = "localhost"
+port = 587
+tls = "starttls"                       # "tls", "starttls" or "none" (none: loopback hosts only)
+username = ""                          # empty: no login
+password_env = "DIGEST_FEED_SMTP_PASSWORD"   # the variable holding the password, never the password
+
+[[subscribers]]
+email = "reader@example.org"
+name = "Reader"
+tags = []                              # empty: every post
+"#;
+
+/// Runs `init` in `args.dir`, writing the config at `config` (relative to
+/// the folder) or where digest-feed looks for it by default.
+pub(super) fn run(args: &InitArgs, config: Option<&Path>, report: Report) -> Result<(), Error> {
+    // In a Jekyll blog every file of ours goes in an `_` folder Jekyll never publishes.
+    let in_blog = args.dir.join("_config.yml").is_file();
+    let home = if in_blog {
+        PathBuf::from(crate::config::JEKYLL_FOLDER)
+    } else {
+        PathBuf::new()
+    };
+    let config_file = config.map_or_else(|| home.join("config.toml"), Path::to_path_buf);
+    let mut files = vec![
         (
-            "templates/email.html".to_string(),
+            config_file.clone(),
+            if in_blog { JEKYLL_CONFIG } else { CONFIG }.to_string(),
+        ),
+        (
+            home.join("templates/email.html"),
             email::DEFAULT_HTML.to_string(),
         ),
         (
-            "templates/email.txt".to_string(),
+            home.join("templates/email.txt"),
             email::DEFAULT_TEXT.to_string(),
         ),
-        (format!("_posts/{today}-welcome.md"), post),
     ];
+    // An example post starts a new site only: never one into a blog's posts,
+    // and never again once the site has a posts folder (a second `init`
+    // refreshes the templates; it must not put the example back).
+    if !in_blog && !args.dir.join("_posts").exists() {
+        let today = jiff::ZonedDateTime::now().strftime("%Y-%m-%d").to_string();
+        files.push((
+            PathBuf::from(format!("_posts/{today}-welcome.md")),
+            example_post(&today),
+        ));
+    }
     for (relative, text) in &files {
         let path = args.dir.join(relative);
         match output::create_new(&path, text.as_bytes())? {
@@ -96,8 +144,29 @@ pub(super) fn run(args: &InitArgs, report: Report) -> Result<(), Error> {
     } else {
         format!("cd {} && ", args.dir.display())
     };
+    let flag = match config {
+        Some(config) => format!(" --config {}", config.display()),
+        None => String::new(),
+    };
+    let what = if in_blog {
+        "email.from and the subscribers; the site comes from _config.yml"
+    } else {
+        "site.url, email.from, subscribers"
+    };
     report.result(format!(
-        "Next: edit config.toml (site.url, email.from, subscribers), then `{dir}digest-feed build` and `{dir}digest-feed mail --dry-run`"
+        "Next: edit {} ({what}), then `{dir}digest-feed{flag} build` and `{dir}digest-feed{flag} mail --dry-run`",
+        config_file.display()
     ));
     Ok(())
+}
+
+fn example_post(today: &str) -> String {
+    format!(
+        "---\ntitle: \"Daily digest — {today}\"\ndate: {today}\ntags: [digest]\n---\n\n\
+         # 1. [An interesting paper](https://arxiv.org/abs/2512.18099)\n\n\
+         - Goal: one line on what it sets out to do.\n\
+         - Method: how.\n\n\
+         # 2. [Another one](https://example.org/another)\n\n\
+         A paragraph about it. Each `# N. [Title](URL)` heading starts a paper.\n"
+    )
 }

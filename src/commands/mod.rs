@@ -22,7 +22,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
     let report = Report::new(cli.global.quiet, cli.global.verbose);
     // These two need no config: they make one, or print what the shell needs.
     match &cli.command {
-        Command::Init(args) => return init::run(args, report),
+        Command::Init(args) => return init::run(args, cli.global.config.as_deref(), report),
         Command::Completions(args) => {
             use std::io::Write;
             return std::io::stdout()
@@ -33,7 +33,12 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         }
         _ => {}
     }
-    let config = Config::load(&cli.global.config)?;
+    let path = cli
+        .global
+        .config
+        .clone()
+        .unwrap_or_else(Config::default_path);
+    let config = Config::load(&path)?;
     match &cli.command {
         Command::Build(args) => build::run(&config, args, report),
         Command::Check(args) => check::run(&config, args, report),

@@ -4,13 +4,14 @@
 use std::net::IpAddr;
 use std::num::NonZeroUsize;
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::jekyll::{Author, JekyllConfig};
 use super::{
     Certificate, Config, DateRule, Email, Feed, ItemKind, Posts, Site, Smtp, SubscriberEntry,
     SubscriberSources, Template, TlsMode,
@@ -41,24 +42,25 @@ struct RawConfig {
 struct RawSite {
     title: Option<String>,
     url: Option<Spanned<String>>,
-    description: String,
+    baseurl: Option<String>,
+    description: Option<String>,
     language: Option<String>,
     timezone: Option<Spanned<String>>,
-    author: String,
+    author: Option<String>,
     permalink: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct RawPosts {
-    dir: String,
+    dir: Option<String>,
     dates: DateRule,
 }
 
 impl Default for RawPosts {
     fn default() -> Self {
         RawPosts {
-            dir: "_posts".into(),
+            dir: None,
             dates: DateRule::Jekyll,
         }
     }
@@ -67,7 +69,7 @@ impl Default for RawPosts {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct RawFeed {
-    out: String,
+    out: Option<String>,
     limit: Option<Spanned<i64>>,
     items: ItemKind,
     per_tag: bool,
@@ -76,7 +78,7 @@ struct RawFeed {
 impl Default for RawFeed {
     fn default() -> Self {
         RawFeed {
-            out: "public".into(),
+            out: None,
             limit: None,
             items: ItemKind::Posts,
             per_tag: false,
@@ -175,8 +177,39 @@ impl<'a> Lines<'a> {
     }
 }
 
-/// Parses and validates config text; see [`Config::parse`].
-pub(super) fn parse(text: &str, path: &Path) -> Result<Config, Vec<Problem>> {
+/// A Jekyll blog the config sits in: its folder and its `_config.yml`, read.
+#[derive(Debug, Clone)]
+pub(super) struct Blog {
+    /// The folder `_config.yml` is in.
+    pub(super) root: PathBuf,
+    /// `_config.yml` itself, for messages.
+    pub(super) file: PathBuf,
+    /// What it says.
+    pub(super) config: JekyllConfig,
+}
+
+impl Blog {
+    fn location(&self) -> Location {
+        Location::file(&self.file)
+    }
+
+    /// Whether `jekyll build` would publish `path`, a file or folder of the blog.
+    pub(super) fn publishes(&self, path: &Path) -> bool {
+        let root = normal(&self.root);
+        let Ok(relative) = normal(path).strip_prefix(&root).map(Path::to_path_buf) else {
+            return false;
+        };
+        let relative: Vec<String> = relative
+            .components()
+            .map(|part| part.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        !relative.is_empty() && self.config.publishes(&relative.join("/"))
+    }
+}
+
+/// Parses and validates config text; see [`Config::parse`]. `blog` is the
+/// Jekyll blog around it, whose `_config.yml` fills what the text leaves out.
+pub(super) fn parse(text: &str, path: &Path, blog: Option<&Blog>) -> Result<Config, Vec<Problem>> {
     let lines = Lines::new(path, text);
     let raw: RawConfig = toml::from_str(text).map_err(|err| {
         let location = match err.span() {
@@ -186,9 +219,10 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, Vec<Problem>> {
         vec![Problem::new(location, err.message().trim_end().to_string())]
     })?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let out = feed_out(raw.feed.out.as_deref(), &base, blog);
     let mut problems = Vec::new();
-    let site = site(raw.site, &lines, &mut problems);
-    let limit = feed_limit(raw.feed.limit.as_ref(), &lines, &mut problems);
+    let site = site(raw.site, &lines, blog, &mut problems);
+    let limit = feed_limit(raw.feed.limit.as_ref(), &lines, blog, &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -212,25 +246,49 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, Vec<Problem>> {
     Ok(Config {
         path: path.to_path_buf(),
         posts: Posts {
-            dir: base.join(&raw.posts.dir),
+            dir: posts_dir(raw.posts.dir.as_deref(), &base, blog),
             dates: raw.posts.dates,
+            future: blog.and_then(|b| b.config.future).unwrap_or(false),
+            excerpt_separator: blog.and_then(|b| b.config.excerpt_separator.clone()),
         },
         feed: Feed {
-            out: base.join(&raw.feed.out),
+            url_path: feed_url_path(&out, blog),
+            out,
             limit,
             items: raw.feed.items,
             per_tag: raw.feed.per_tag,
         },
         subscribers,
         names_a_sender: raw.email.from.is_some(),
+        blog: blog.cloned(),
         email: email(raw.email, &base, &lines),
         smtp: smtp(raw.smtp, &base, &lines),
         site,
     })
 }
 
-fn site(raw: RawSite, lines: &Lines, problems: &mut Vec<Problem>) -> Site {
-    let url = match &raw.url {
+/// A setting from config.toml, else from `_config.yml`, with where it is written.
+fn either<T: Clone>(
+    ours: Option<&Spanned<T>>,
+    theirs: Option<&T>,
+    lines: &Lines,
+    blog: Option<&Blog>,
+) -> Option<(T, Location)> {
+    match (ours, theirs, blog) {
+        (Some(value), _, _) => Some((value.get_ref().clone(), lines.at(value.span()))),
+        (None, Some(value), Some(blog)) => Some((value.clone(), blog.location())),
+        _ => None,
+    }
+}
+
+fn site(raw: RawSite, lines: &Lines, blog: Option<&Blog>, problems: &mut Vec<Problem>) -> Site {
+    let jekyll = blog.map(|blog| &blog.config);
+    let url = match either(
+        raw.url.as_ref(),
+        jekyll.and_then(|j| j.url.as_ref()),
+        lines,
+        blog,
+    ) {
         None => {
             problems.push(Problem::new(
                 Location::file(lines.path),
@@ -238,65 +296,147 @@ fn site(raw: RawSite, lines: &Lines, problems: &mut Vec<Problem>) -> Site {
             ));
             String::new()
         }
-        Some(url) => validate_site_url(url.get_ref()).unwrap_or_else(|message| {
-            problems.push(Problem::new(lines.at(url.span()), message));
+        Some((url, at)) => validate_site_url(&url).unwrap_or_else(|message| {
+            problems.push(Problem::new(at, message));
             String::new()
         }),
     };
-    let (timezone, timezone_name) = match &raw.timezone {
+    let zone = jekyll.and_then(|j| j.timezone.as_ref());
+    let (timezone, timezone_name) = match either(raw.timezone.as_ref(), zone, lines, blog) {
         None => {
             let zone = TimeZone::system();
             let name = zone.iana_name().unwrap_or("UTC").to_string();
             (zone, name)
         }
-        Some(name) => {
-            if let Ok(zone) = TimeZone::get(name.get_ref()) {
-                (zone, name.get_ref().clone())
+        Some((name, at)) => {
+            if let Ok(zone) = TimeZone::get(&name) {
+                (zone, name)
             } else {
                 problems.push(Problem::new(
-                lines.at(name.span()),
-                format!(
-                    "[site] timezone {:?} is not a time zone this machine knows; use an IANA name such as \"Asia/Seoul\" or \"UTC\"",
-                    name.get_ref()
-                ),
-            ));
+                    at,
+                    format!(
+                        "[site] timezone {name:?} is not a time zone this machine knows; use an IANA name such as \"Asia/Seoul\" or \"UTC\""
+                    ),
+                ));
                 (TimeZone::UTC, "UTC".into())
             }
         }
     };
-    let permalink = match &raw.permalink {
+    let theirs = jekyll.and_then(|j| j.posts_permalink().map(str::to_string));
+    let permalink = match either(raw.permalink.as_ref(), theirs.as_ref(), lines, blog) {
         None => DEFAULT_PERMALINK.to_string(),
-        Some(permalink) => expand_style(permalink.get_ref()).unwrap_or_else(|message| {
-            problems.push(Problem::new(
-                lines.at(permalink.span()),
-                format!("[site] permalink: {message}"),
-            ));
+        Some((permalink, at)) => expand_style(&permalink).unwrap_or_else(|message| {
+            problems.push(Problem::new(at, format!("[site] permalink: {message}")));
             DEFAULT_PERMALINK.to_string()
         }),
     };
+    // `baseurl` joins `url` as Jekyll's `absolute_url` joins them.
+    let baseurl = match (&raw.baseurl, jekyll) {
+        (Some(ours), _) => base_path(ours),
+        (None, Some(jekyll)) => base_path(jekyll.baseurl.as_deref().unwrap_or("")),
+        (None, None) => String::new(),
+    };
+    let text = |ours: Option<String>, theirs: Option<&String>| ours.or_else(|| theirs.cloned());
     Site {
-        title: raw.title.unwrap_or_else(|| "Daily digest".into()),
-        url,
-        description: raw.description,
-        language: raw.language.unwrap_or_else(|| "en".into()),
+        title: text(raw.title, jekyll.and_then(|j| j.title.as_ref()))
+            .unwrap_or_else(|| "Daily digest".into()),
+        root_url: url.clone(),
+        url: format!("{url}{baseurl}"),
+        baseurl,
+        description: text(raw.description, jekyll.and_then(|j| j.description.as_ref()))
+            .unwrap_or_default(),
+        language: text(raw.language, jekyll.and_then(|j| j.lang.as_ref()))
+            .unwrap_or_else(|| "en".into()),
         timezone,
         timezone_name,
-        author: raw.author,
+        author: raw
+            .author
+            .or_else(|| jekyll.and_then(|j| j.author.as_ref()).map(Author::text))
+            .unwrap_or_default(),
         permalink,
     }
 }
 
-fn feed_limit(limit: Option<&Spanned<i64>>, lines: &Lines, problems: &mut Vec<Problem>) -> usize {
-    let Some(limit) = limit else { return 20 };
-    match usize::try_from(*limit.get_ref()) {
+/// `baseurl` as a path prefix: empty, or `/name` without a trailing slash.
+fn base_path(baseurl: &str) -> String {
+    let trimmed = baseurl.trim().trim_matches('/');
+    if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!("/{trimmed}")
+    }
+}
+
+/// `[posts] dir` from the config's folder; by default the blog's `_posts`,
+/// or `_posts` beside the config.
+fn posts_dir(dir: Option<&str>, base: &Path, blog: Option<&Blog>) -> PathBuf {
+    match (dir, blog) {
+        (Some(dir), _) => base.join(dir),
+        (None, Some(blog)) => blog.root.join("_posts"),
+        (None, None) => base.join("_posts"),
+    }
+}
+
+/// `[feed] out` from the config's folder; by default, in a Jekyll blog, the
+/// blog's own folder (Jekyll copies the feeds into `_site`, and GitHub Pages
+/// serves them from the branch), else `public` beside the config.
+fn feed_out(out: Option<&str>, base: &Path, blog: Option<&Blog>) -> PathBuf {
+    match (out, blog) {
+        (Some(out), _) => base.join(out),
+        (None, Some(blog)) => blog.root.clone(),
+        (None, None) => base.join("public"),
+    }
+}
+
+/// Where the feeds are served below the site's home, for their self links:
+/// in a Jekyll blog, `out`'s place in the blog (or in its `_site`); else the
+/// home itself, wherever the web server maps `out`.
+fn feed_url_path(out: &Path, blog: Option<&Blog>) -> String {
+    let Some(blog) = blog else {
+        return String::new();
+    };
+    let out = normal(out);
+    let root = normal(&blog.root);
+    let site = root.join("_site");
+    let inside = out.strip_prefix(&site).or_else(|_| out.strip_prefix(&root));
+    let Ok(relative) = inside else {
+        return String::new();
+    };
+    let parts: Vec<String> = relative
+        .components()
+        .map(|part| part.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    parts.iter().fold(String::new(), |mut path, part| {
+        path.push_str(part);
+        path.push('/');
+        path
+    })
+}
+
+/// A path without `.` parts, so that `./_site` and `_site` compare equal.
+fn normal(path: &Path) -> PathBuf {
+    path.components()
+        .filter(|part| !matches!(part, std::path::Component::CurDir))
+        .collect()
+}
+
+fn feed_limit(
+    limit: Option<&Spanned<i64>>,
+    lines: &Lines,
+    blog: Option<&Blog>,
+    problems: &mut Vec<Problem>,
+) -> usize {
+    // jekyll-feed's `feed: posts_limit`, so a blog that moves keeps its feed's length.
+    let theirs = blog.and_then(|b| b.config.feed.as_ref()?.posts_limit);
+    let Some((limit, at)) = either(limit, theirs.as_ref(), lines, blog) else {
+        return 20;
+    };
+    match usize::try_from(limit) {
         Ok(value) if value > 0 => value,
         _ => {
             problems.push(Problem::new(
-                lines.at(limit.span()),
-                format!(
-                    "[feed] limit must be a whole number of at least 1, not {}",
-                    limit.get_ref()
-                ),
+                at,
+                format!("[feed] limit must be a whole number of at least 1, not {limit}"),
             ));
             20
         }

@@ -8,6 +8,7 @@
 //! never hears of them.
 
 mod file;
+mod jekyll;
 
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
@@ -38,6 +39,8 @@ pub struct Config {
     smtp: Result<Smtp, Vec<Problem>>,
     /// Whether `[email] from` is written: the site means to mail.
     names_a_sender: bool,
+    /// The Jekyll blog the config sits in, if it does.
+    blog: Option<file::Blog>,
 }
 
 /// `[site]`: what every feed and link is built from.
@@ -45,8 +48,13 @@ pub struct Config {
 pub struct Site {
     /// The site's name, the feeds' title.
     pub title: String,
-    /// The absolute base of every link, without a trailing slash.
+    /// The absolute base of every link, without a trailing slash: `url`
+    /// and `baseurl` joined, as Jekyll's `absolute_url` joins them.
     pub url: String,
+    /// `url` alone (Jekyll's `site.url`), without `baseurl`.
+    pub root_url: String,
+    /// `baseurl`: empty, or `/name` without a trailing slash (GitHub project pages).
+    pub baseurl: String,
     /// The feeds' description.
     pub description: String,
     /// A BCP 47 language tag, e.g. `ko`.
@@ -78,6 +86,10 @@ pub struct Posts {
     pub dir: PathBuf,
     /// How times without an offset are read.
     pub dates: DateRule,
+    /// Jekyll's `future`: posts dated later than now are published too.
+    pub future: bool,
+    /// Jekyll's `excerpt_separator`, when the blog sets one.
+    pub excerpt_separator: Option<String>,
 }
 
 /// What one feed item stands for.
@@ -95,6 +107,9 @@ pub enum ItemKind {
 pub struct Feed {
     /// The output folder, resolved against the config file's folder.
     pub out: PathBuf,
+    /// Where `out` is served below the site's home (`""`, or `feeds/`), for
+    /// the feeds' self links.
+    pub url_path: String,
     /// How many items each feed holds.
     pub limit: usize,
     /// Posts or papers.
@@ -238,14 +253,32 @@ pub struct SubscriberEntry {
 }
 
 impl Config {
-    /// Reads and validates the config file at `path`.
+    /// The config a command reads when `--config` names none: `config.toml`
+    /// here, else `_digest-feed/config.toml` (where `init` puts it in a
+    /// Jekyll blog, so that `jekyll build` never publishes it).
+    pub fn default_path() -> PathBuf {
+        let here = PathBuf::from("config.toml");
+        let in_blog = Path::new(JEKYLL_FOLDER).join("config.toml");
+        if !here.exists() && in_blog.exists() {
+            in_blog
+        } else {
+            here
+        }
+    }
+
+    /// Reads and validates the config file at `path`, and the Jekyll blog's
+    /// `_config.yml` around it; in a Jekyll blog the config file may be absent.
     pub fn load(path: &Path) -> Result<Config, Error> {
+        let blog = find_blog(path)?;
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound && blog.is_some() => {
+                String::new()
+            }
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Problem::new(
                     Location::file(path),
-                    "config file not found; pass --config FILE, or run `digest-feed init` to start a site",
+                    "config file not found, and no Jekyll _config.yml here; pass --config FILE, or run `digest-feed init` to start a site",
                 )
                 .into());
             }
@@ -256,13 +289,25 @@ impl Config {
             }
             Err(err) => return Err(Error::io("cannot read config file", path, err)),
         };
-        Config::parse(&text, path).map_err(Error::Invalid)
+        file::parse(&text, path, blog.as_ref()).map_err(Error::Invalid)
     }
 
     /// Parses and validates config text; `path` names the file in messages and
     /// anchors relative paths. Returns every problem found, not just the first.
     pub fn parse(text: &str, path: &Path) -> Result<Config, Vec<Problem>> {
-        file::parse(text, path)
+        file::parse(text, path, None)
+    }
+
+    /// [`Config::parse`] for a config in a Jekyll blog whose `_config.yml`
+    /// at `jekyll_path` holds `jekyll_text`.
+    pub fn parse_in_blog(
+        text: &str,
+        path: &Path,
+        jekyll_text: &str,
+        jekyll_path: &Path,
+    ) -> Result<Config, Vec<Problem>> {
+        let blog = read_blog(jekyll_text, jekyll_path)?;
+        file::parse(text, path, Some(&blog))
     }
 
     /// The folder relative paths in the config are read from.
@@ -281,11 +326,78 @@ impl Config {
         self.smtp.as_ref().map_err(Clone::clone)
     }
 
+    /// The files of digest-feed's that only the owner may see (this config,
+    /// the subscribers, the templates, the delivery state, the CA) which
+    /// `jekyll build` would copy into the public site, by the blog's
+    /// `_config.yml` (its `exclude` and `include`, and Jekyll skipping names
+    /// that start with `_` or `.`).
+    pub fn published_private_files(&self) -> Vec<PathBuf> {
+        let Some(blog) = &self.blog else {
+            return Vec::new();
+        };
+        let mut private = vec![self.path.clone()];
+        private.extend(self.subscribers.file.as_ref().map(|(path, _)| path.clone()));
+        if let Ok(email) = &self.email {
+            private.push(email.templates.clone());
+            private.push(email.state.clone());
+        }
+        if let Ok(Smtp { ca: Some(ca), .. }) = &self.smtp {
+            private.push(ca.path.clone());
+        }
+        private
+            .into_iter()
+            .filter(|path| path.exists() && blog.publishes(path))
+            .collect()
+    }
+
     /// Whether the site mails at all: it names a sender or subscribers.
     /// A feeds-only site sets none of `[email]`.
     pub fn mails(&self) -> bool {
         self.names_a_sender || !self.subscribers.is_empty()
     }
+}
+
+/// The folder `init` keeps digest-feed's files in, inside a Jekyll blog:
+/// Jekyll skips names that start with `_`, so nothing in it is published.
+pub const JEKYLL_FOLDER: &str = "_digest-feed";
+
+/// The Jekyll blog a config at `path` belongs to: `_config.yml` beside it,
+/// or one folder up for a config in an `_`-folder (`_digest-feed/config.toml`).
+fn find_blog(path: &Path) -> Result<Option<file::Blog>, Error> {
+    let folder = path.parent().unwrap_or(Path::new(""));
+    let mut candidates = vec![folder.join("_config.yml")];
+    let in_underscore = folder
+        .file_name()
+        .is_some_and(|name| name.to_string_lossy().starts_with('_'));
+    if in_underscore && let Some(parent) = folder.parent() {
+        candidates.push(parent.join("_config.yml"));
+    }
+    for candidate in candidates {
+        match std::fs::read_to_string(&candidate) {
+            Ok(text) => return Ok(Some(read_blog(&text, &candidate).map_err(Error::Invalid)?)),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(Error::io("cannot read", &candidate, err)),
+        }
+    }
+    Ok(None)
+}
+
+fn read_blog(text: &str, path: &Path) -> Result<file::Blog, Vec<Problem>> {
+    let config = jekyll::parse(text).map_err(|(line, message)| {
+        let location = match line {
+            Some(line) => Location::line(path, line),
+            None => Location::file(path),
+        };
+        vec![Problem::new(
+            location,
+            format!("Jekyll's config: {message}"),
+        )]
+    })?;
+    Ok(file::Blog {
+        root: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        file: path.to_path_buf(),
+        config,
+    })
 }
 
 #[cfg(test)]

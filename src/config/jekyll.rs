@@ -1,0 +1,167 @@
+//! The blog's own `_config.yml` (SPEC §1b): the keys digest-feed shares with
+//! Jekyll, read so that the user types nothing twice. Jekyll's file holds
+//! many keys for themes and plugins; every one not read here is ignored, as
+//! Jekyll ignores keys it does not know.
+//!
+//! serde-saphyr reads it, as it reads front matter in `post/front_matter.rs`:
+//! both are Jekyll's YAML, and no other module parses YAML.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// What `_config.yml` says, as far as digest-feed reads it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct JekyllConfig {
+    pub(super) url: Option<String>,
+    pub(super) baseurl: Option<String>,
+    pub(super) title: Option<String>,
+    pub(super) description: Option<String>,
+    pub(super) author: Option<Author>,
+    pub(super) lang: Option<String>,
+    pub(super) timezone: Option<String>,
+    pub(super) permalink: Option<String>,
+    pub(super) collections: BTreeMap<String, Collection>,
+    pub(super) excerpt_separator: Option<String>,
+    pub(super) future: Option<bool>,
+    /// jekyll-feed's settings.
+    pub(super) feed: Option<FeedPlugin>,
+    /// What `jekyll build` leaves out, besides `_` and `.` names.
+    pub(super) exclude: Vec<String>,
+    /// What it puts back in, of those.
+    pub(super) include: Vec<String>,
+}
+
+/// `author`: a name, or a mapping with one.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub(super) enum Author {
+    Name(String),
+    Person {
+        name: Option<String>,
+        email: Option<String>,
+    },
+}
+
+impl Author {
+    /// As `site.author` is written in config.toml: `Name <email>` or a name.
+    pub(super) fn text(&self) -> String {
+        match self {
+            Author::Name(name) => name.clone(),
+            Author::Person { name, email } => match (name, email) {
+                (Some(name), Some(email)) => format!("{name} <{email}>"),
+                (Some(name), None) => name.clone(),
+                (None, Some(email)) => email.clone(),
+                (None, None) => String::new(),
+            },
+        }
+    }
+}
+
+/// One entry of `collections`; only the posts' permalink matters here.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct Collection {
+    pub(super) permalink: Option<String>,
+}
+
+/// jekyll-feed's `feed:` settings.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct FeedPlugin {
+    pub(super) posts_limit: Option<i64>,
+}
+
+/// Parses `_config.yml`; the error is saphyr's, with its line.
+pub(super) fn parse(text: &str) -> Result<JekyllConfig, (Option<usize>, String)> {
+    // An empty file, or one of comments only, is an empty mapping, as Jekyll reads it.
+    let empty = text
+        .lines()
+        .all(|line| line.trim().is_empty() || line.trim_start().starts_with('#'));
+    let text = if empty { "{}" } else { text };
+    serde_saphyr::from_str::<JekyllConfig>(text).map_err(|err| {
+        let err = err.without_snippet();
+        let line = err
+            .location()
+            .and_then(|at| usize::try_from(at.line()).ok());
+        let mut message = err.to_string();
+        if let Some(at) = message.find(" at line ") {
+            message.truncate(at);
+        }
+        (line, message)
+    })
+}
+
+impl JekyllConfig {
+    /// The posts' permalink: `collections.posts.permalink` wins over `permalink`, as in Jekyll.
+    pub(super) fn posts_permalink(&self) -> Option<&str> {
+        self.collections
+            .get("posts")
+            .and_then(|posts| posts.permalink.as_deref())
+            .or(self.permalink.as_deref())
+    }
+
+    /// Whether `jekyll build` copies the file at `relative` (a path inside the
+    /// blog's folder, `/`-separated) into `_site`: not when a part of it
+    /// starts with `_` or `.`, or it is excluded, unless `include` names it.
+    pub(super) fn publishes(&self, relative: &str) -> bool {
+        let listed = |list: &[String]| {
+            list.iter().any(|entry| {
+                let entry = entry.trim_matches('/');
+                !entry.is_empty()
+                    && (relative == entry || relative.starts_with(&format!("{entry}/")))
+            })
+        };
+        if listed(&self.exclude) {
+            return false;
+        }
+        let hidden = relative
+            .split('/')
+            .any(|part| part.starts_with('_') || part.starts_with('.'));
+        !hidden || listed(&self.include)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_project_pages_blog() {
+        let config = parse(
+            "title: \"Daily AI\"\nurl: \"https://x.github.io\"\nbaseurl: \"/Daily-AI/\"\ntheme: minima\nplugins:\n  - jekyll-feed\nfeed:\n  posts_limit: 30\n",
+        )
+        .unwrap();
+        assert_eq!(config.baseurl.as_deref(), Some("/Daily-AI/"));
+        assert_eq!(config.feed.unwrap().posts_limit, Some(30));
+        assert!(parse("# nothing\n").unwrap().url.is_none());
+    }
+
+    #[test]
+    fn collections_permalink_wins_and_authors_read_either_way() {
+        let config = parse(
+            "permalink: pretty\ncollections:\n  posts:\n    permalink: /news/:year/:title/\n    output: true\nauthor:\n  name: Kim\n  email: kim@e.org\n",
+        )
+        .unwrap();
+        assert_eq!(config.posts_permalink(), Some("/news/:year/:title/"));
+        assert_eq!(config.author.unwrap().text(), "Kim <kim@e.org>");
+    }
+
+    #[test]
+    fn what_jekyll_publishes() {
+        let config = parse("exclude: [config.toml, private/]\ninclude: [_headers]\n").unwrap();
+        assert!(!config.publishes("config.toml"));
+        assert!(!config.publishes("private/list.csv"));
+        assert!(!config.publishes("_digest-feed/config.toml"));
+        assert!(!config.publishes(".digest-feed/state.db"));
+        assert!(config.publishes("_headers"));
+        assert!(config.publishes("subscribers.csv"));
+    }
+
+    #[test]
+    fn a_broken_file_names_its_line() {
+        let (line, message) = parse("title: x\nurl: [\n").unwrap_err();
+        assert!(line.is_some(), "{message}");
+    }
+}
