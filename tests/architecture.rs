@@ -61,7 +61,8 @@ const CRATES: &[(&[&str], &[&str])] = &[
     (&["serde_saphyr"], &["src/post/front_matter.rs", "src/config/jekyll.rs"]),
     (&["rss"], &["src/feed/rss.rs"]),
     (&["atom_syndication", "chrono"], &["src/feed/atom.rs"]),
-    (&["serde_json"], &["src/feed/json.rs"]),
+    // JSON Feed, and the `--json` results the terminal prints.
+    (&["serde_json"], &["src/feed/json.rs", "src/commands/report.rs"]),
     (&["tera", "css_inline", "html2text"], &["src/email"]),
     (&["lettre"], &["src/mail/message.rs", "src/mail/transport.rs", "src/address.rs"]),
     (&["tokio", "rustls", "fastrand"], &["src/mail/transport.rs"]),

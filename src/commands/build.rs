@@ -7,6 +7,7 @@ use super::cli::BuildArgs;
 use super::report::Report;
 use crate::config::{Config, ItemKind};
 use crate::error::Error;
+use crate::feed::links::Listed;
 use crate::feed::{self, Channel, Item, Person};
 use crate::output::{self, Written};
 use crate::post::{Post, Rendered, Rules, permalink};
@@ -14,23 +15,15 @@ use crate::posts_folder;
 
 /// Runs `build`.
 pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(), Error> {
+    let started = std::time::Instant::now();
+    // With --json the one JSON object is the result; warnings still go to stderr.
+    let text_report = if args.json { report.quieter() } else { report };
     let posts_dir = args
         .posts
         .clone()
         .unwrap_or_else(|| config.posts.dir.clone());
     let out_dir = args.out.clone().unwrap_or_else(|| config.feed.out.clone());
-    let rules = Rules::from_config(config);
-    let posts_folder::Loaded {
-        posts, problems, ..
-    } = posts_folder::load_published(&posts_dir, &rules, posts_folder::cutoff(config))?;
-    if !problems.is_empty() {
-        if !args.skip_invalid {
-            return Err(Error::Invalid(problems));
-        }
-        for problem in &problems {
-            report.warning(format!("{problem} (skipped)"));
-        }
-    }
+    let (posts, skipped) = load(config, &posts_dir, args.skip_invalid, report)?;
     report.detail(format!(
         "{} published posts in {}",
         posts.len(),
@@ -44,55 +37,162 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
     };
     let mut outputs: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     let main = channel(config, "", &config.site.title, &posts, &mut renderer)?;
-    let main_items = main.items.len();
     for (name, bytes) in feed::render_all(&main)? {
         outputs.push((out_dir.join(name), bytes));
     }
-    let mut tag_feeds = 0;
-    if config.feed.per_tag {
-        for (slug, (tag, tagged)) in posts_by_tag(&posts, report) {
-            let folder = format!("tags/{slug}/");
-            let title = format!("{} — {tag}", config.site.title);
-            let channel = channel(config, &folder, &title, &tagged, &mut renderer)?;
-            for (name, bytes) in feed::render_all(&channel)? {
-                outputs.push((out_dir.join(&folder).join(name), bytes));
-            }
-            tag_feeds += 1;
-        }
+    let mut listed = vec![Listed {
+        title: main.title.clone(),
+        base_url: main.base_url.clone(),
+    }];
+    let tag_feeds = if config.feed.per_tag {
+        let outputs = &mut outputs;
+        per_tag(
+            config,
+            &posts,
+            &out_dir,
+            &mut renderer,
+            outputs,
+            &mut listed,
+        )?
+    } else {
+        0
+    };
+    let page_path = out_dir.join(super::links::PAGE_FILE);
+    if super::links::is_ours(&page_path) {
+        let page = super::links::page(config, &listed, &posts);
+        outputs.push((page_path, page.into_bytes()));
+    } else {
+        report.warning(format!(
+            "{} is not digest-feed's: left as it is (the page for people is written there otherwise)",
+            page_path.display()
+        ));
     }
 
     // Every output was rendered before the first is written: a failure above
     // leaves all of the previous outputs in place.
     let changed = write_all(&outputs, report)?;
-    let kind = match config.feed.items {
-        ItemKind::Posts => "posts",
-        ItemKind::Papers => "papers",
-    };
     report.detail(format!(
         "rendered {} of {} posts",
         renderer.cache.len(),
         posts.len()
     ));
+    let built = Built {
+        out: shown(&out_dir),
+        items: main.items.len(),
+        kind: match config.feed.items {
+            ItemKind::Posts => "posts",
+            ItemKind::Papers => "papers",
+        },
+        files: outputs.len(),
+        changed,
+        tag_feeds,
+        skipped,
+        milliseconds: started.elapsed().as_millis(),
+    };
+    if args.json {
+        report.json(&built);
+    }
+    tell(&built, &out_dir, text_report);
+    Ok(())
+}
+
+/// What a build did, as `--json` prints it.
+#[derive(Debug, serde::Serialize)]
+struct Built {
+    /// The output folder.
+    out: String,
+    /// Items in the main feeds.
+    items: usize,
+    /// `posts` or `papers`.
+    kind: &'static str,
+    /// Files rendered.
+    files: usize,
+    /// Of those, how many changed on disk.
+    changed: usize,
+    /// Tags with feeds of their own.
+    tag_feeds: usize,
+    /// Invalid posts left out with `--skip-invalid`, as `file:line: message`.
+    skipped: Vec<String>,
+    /// How long the build took.
+    milliseconds: u128,
+}
+
+/// The lines a build prints.
+fn tell(built: &Built, out_dir: &Path, report: Report) {
     report.result(format!(
-        "Feeds in {}: {}, {}, {} ({main_items} {kind}; {changed} of {} files changed)",
-        if out_dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            &out_dir
-        }
-        .display(),
+        "Feeds in {}: {}, {}, {} ({} {}; {} of {} files changed)",
+        built.out,
         out_dir.join(feed::RSS_FILE).display(),
         out_dir.join(feed::ATOM_FILE).display(),
         out_dir.join(feed::JSON_FILE).display(),
-        outputs.len(),
+        built.items,
+        built.kind,
+        built.changed,
+        built.files,
     ));
-    if tag_feeds > 0 {
+    if built.tag_feeds > 0 {
         report.result(format!(
-            "Per-tag feeds for {tag_feeds} tags in {}",
+            "Per-tag feeds for {} tags in {}",
+            built.tag_feeds,
             out_dir.join("tags").display()
         ));
     }
-    Ok(())
+}
+
+/// A folder for people: `.` for the current one.
+fn shown(path: &Path) -> String {
+    if path.as_os_str().is_empty() {
+        ".".into()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// The published posts; invalid ones stop the build, or with
+/// `--skip-invalid` are warned of and left out.
+fn load(
+    config: &Config,
+    posts_dir: &Path,
+    skip_invalid: bool,
+    report: Report,
+) -> Result<(Vec<Post>, Vec<String>), Error> {
+    let rules = Rules::from_config(config);
+    let posts_folder::Loaded {
+        posts, problems, ..
+    } = posts_folder::load_published(posts_dir, &rules, posts_folder::cutoff(config))?;
+    if !problems.is_empty() && !skip_invalid {
+        return Err(Error::Invalid(problems));
+    }
+    for problem in &problems {
+        report.warning(format!("{problem} (skipped)"));
+    }
+    Ok((posts, problems.iter().map(ToString::to_string).collect()))
+}
+
+/// The feeds of each tag, into `outputs`, each listed in `listed`; how many tags.
+fn per_tag(
+    config: &Config,
+    posts: &[Post],
+    out_dir: &Path,
+    renderer: &mut Renderer,
+    outputs: &mut Vec<(PathBuf, Vec<u8>)>,
+    listed: &mut Vec<Listed>,
+) -> Result<usize, Error> {
+    let mut count = 0;
+    for (slug, (tag, tagged)) in posts_by_tag(posts, renderer.report) {
+        let folder = format!("tags/{slug}/");
+        let title = format!("{} — {tag}", config.site.title);
+        let channel = channel(config, &folder, &title, &tagged, renderer)?;
+        for (name, bytes) in feed::render_all(&channel)? {
+            outputs.push((out_dir.join(&folder).join(name), bytes));
+        }
+        listed.push(Listed {
+            title,
+            base_url: channel.base_url,
+        });
+        count += 1;
+    }
+    Ok(count)
 }
 
 /// Writes every output; how many changed.
@@ -144,6 +244,12 @@ impl Renderer {
 }
 
 /// A channel of the newest `feed.limit` items from `posts` (newest first).
+/// The absolute URL of the folder a channel's files are served from.
+pub(super) fn feed_base(config: &Config, folder: &str) -> String {
+    format!("{}/{}{folder}", config.site.url, config.feed.url_path)
+}
+
+/// A channel of the newest items of `posts`.
 fn channel(
     config: &Config,
     folder: &str,
@@ -171,7 +277,7 @@ fn channel(
         title: title.to_string(),
         description: config.site.description.clone(),
         language: config.site.language.clone(),
-        base_url: format!("{home_url}{}{folder}", config.feed.url_path),
+        base_url: feed_base(config, folder),
         home_url,
         author: Person::parse(&config.site.author),
         items,
@@ -180,7 +286,10 @@ fn channel(
 
 /// Posts grouped by tag slug (Jekyll's default slugify), in slug order,
 /// each group newest first; the first spelling seen names the tag.
-fn posts_by_tag(posts: &[Post], report: Report) -> BTreeMap<String, (String, Vec<Post>)> {
+pub(super) fn posts_by_tag(
+    posts: &[Post],
+    report: Report,
+) -> BTreeMap<String, (String, Vec<Post>)> {
     let mut groups: BTreeMap<String, (String, Vec<Post>)> = BTreeMap::new();
     for post in posts {
         let mut slugs: Vec<String> = Vec::new();

@@ -43,6 +43,8 @@ pub enum Command {
     Mail(MailArgs),
     /// Show the delivery state: each post mailed, its failures, and what `mail` would send next.
     Status,
+    /// Print the <link rel="alternate"> tags of the feeds for the blog's <head>.
+    Links,
     /// Start a site: a commented config.toml, the default templates, an example post. Never overwrites.
     Init(InitArgs),
     /// Print shell completions (bash, zsh, fish) to standard output.
@@ -77,6 +79,9 @@ pub struct BuildArgs {
     /// Warn about invalid posts and build from the rest.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// Print one JSON object (counts, skipped posts, duration) instead of the summary.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `check`'s options.

@@ -97,6 +97,14 @@ name = "Reader"
 tags = []                              # empty: every post
 "#;
 
+/// The include a Jekyll layout puts in its `<head>` (`{% include
+/// digest-feed-links.html %}`): the feeds where `build` writes them by default.
+/// `digest-feed links` prints the same tags for any other setup.
+const LINKS_INCLUDE: &str = r#"<link rel="alternate" type="application/rss+xml" title="{{ site.title | escape }}" href="{{ '/feed.xml' | absolute_url }}">
+<link rel="alternate" type="application/atom+xml" title="{{ site.title | escape }}" href="{{ '/atom.xml' | absolute_url }}">
+<link rel="alternate" type="application/feed+json" title="{{ site.title | escape }}" href="{{ '/feed.json' | absolute_url }}">
+"#;
+
 /// Runs `init` in `args.dir`, writing the config at `config` (relative to
 /// the folder) or where digest-feed looks for it by default.
 pub(super) fn run(args: &InitArgs, config: Option<&Path>, report: Report) -> Result<(), Error> {
@@ -122,6 +130,12 @@ pub(super) fn run(args: &InitArgs, config: Option<&Path>, report: Report) -> Res
             email::DEFAULT_TEXT.to_string(),
         ),
     ];
+    if in_blog {
+        files.push((
+            PathBuf::from("_includes/digest-feed-links.html"),
+            LINKS_INCLUDE.to_string(),
+        ));
+    }
     // An example post starts a new site only: never one into a blog's posts,
     // and never again once the site has a posts folder (a second `init`
     // refreshes the templates; it must not put the example back).

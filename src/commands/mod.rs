@@ -6,6 +6,7 @@ mod build;
 mod check;
 pub mod cli;
 mod init;
+mod links;
 mod mail;
 mod preview;
 mod report;
@@ -45,6 +46,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Preview(args) => preview::run(&config, args, report),
         Command::Mail(args) => mail::run(&config, args, report),
         Command::Status => mail::status(&config, report),
+        Command::Links => links::run(&config, report),
         Command::Init(_) | Command::Completions(_) => {
             unreachable!("handled before the config is read")
         }

@@ -17,6 +17,23 @@ impl Report {
         Report { quiet, verbose }
     }
 
+    /// The same report, printing no results: `--json` prints its own.
+    pub(super) fn quieter(self) -> Self {
+        Report {
+            quiet: true,
+            ..self
+        }
+    }
+
+    /// The one JSON object of `--json`, on stdout (even with `-q`: it was asked for).
+    #[allow(clippy::unused_self)] // a method like its siblings: all output goes through the report
+    pub(super) fn json(self, value: &impl serde::Serialize) {
+        match serde_json::to_string_pretty(value) {
+            Ok(text) => println!("{text}"),
+            Err(err) => eprintln!("warning: cannot write the JSON result: {err}"),
+        }
+    }
+
     /// A result the user asked for (stdout), unless quiet.
     pub(super) fn result(self, line: impl AsRef<str>) {
         if !self.quiet {

@@ -3,6 +3,7 @@
 
 mod atom;
 mod json;
+pub mod links;
 mod rss;
 
 use jiff::ZonedDateTime;

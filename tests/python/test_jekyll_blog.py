@@ -103,10 +103,18 @@ def test_init_in_a_jekyll_blog_publishes_nothing_private(tmp_path):
     assert "2 subscribers" in check.stdout
     site.run("mail", "--dry-run", env=ENV)
     site.run("build", env=ENV)
+    # A page whose head names the feeds through the include init wrote.
+    (blog / "index.html").write_text("---\n---\n<head>{% include digest-feed-links.html %}</head>\n", encoding="utf-8")
     jekyll_build(blog)
 
     published = sorted(str(p.relative_to(blog / "_site")) for p in (blog / "_site").rglob("*") if p.is_file())
-    assert published == ["2025/03/04/hello.html", "atom.xml", "feed.json", "feed.xml"], published
+    assert published == ["2025/03/04/hello.html", "atom.xml", "feed.json", "feed.xml", "feeds.html", "index.html"], \
+        published
+    links = site.run("links", env=ENV).stdout.strip()
+    assert links.count("<link ") == 3 and "https://blog.example.org/notes/atom.xml" in links
+    assert (blog / "_site" / "index.html").read_text(encoding="utf-8").strip() == f"<head>{links}\n</head>"
+    page = (blog / "_site" / "feeds.html").read_text(encoding="utf-8")
+    assert "https://blog.example.org/notes/feed.json" in page and "Hello" in page and "<script" not in page
     for path in (blog / "_site").rglob("*"):
         if path.is_file():
             text = path.read_bytes()

@@ -1,0 +1,81 @@
+//! `digest-feed links`: the `<link rel="alternate">` tags of the feeds (and
+//! tag feeds) for the blog's `<head>`; and the page for people `build` writes.
+
+use std::path::Path;
+
+use super::build::{feed_base, posts_by_tag};
+use super::report::Report;
+use crate::config::Config;
+use crate::error::Error;
+use crate::feed::links::{self, Listed, Newest, Page};
+use crate::post::Post;
+use crate::posts_folder;
+
+/// The page for people, beside the feeds.
+pub(super) const PAGE_FILE: &str = "feeds.html";
+
+/// A marker in the page, so a later build knows the file is its own to replace.
+const GENERATOR: &str = "<meta name=\"generator\" content=\"digest-feed\">";
+
+/// How many posts the page shows.
+const NEWEST: usize = 10;
+
+/// Runs `links`.
+pub(super) fn run(config: &Config, report: Report) -> Result<(), Error> {
+    let posts = posts_folder::published(config)?;
+    let listed = listed(config, &posts, report);
+    report.result(links::tags(&listed).trim_end());
+    Ok(())
+}
+
+/// The site's feeds, then each tag's when `per_tag` is on.
+fn listed(config: &Config, posts: &[Post], report: Report) -> Vec<Listed> {
+    let mut listed = vec![Listed {
+        title: config.site.title.clone(),
+        base_url: feed_base(config, ""),
+    }];
+    if config.feed.per_tag {
+        for (slug, (tag, _)) in posts_by_tag(posts, report) {
+            listed.push(Listed {
+                title: format!("{} — {tag}", config.site.title),
+                base_url: feed_base(config, &format!("tags/{slug}/")),
+            });
+        }
+    }
+    listed
+}
+
+/// Whether the page at `path` may be written: absent, or written by us.
+pub(super) fn is_ours(path: &Path) -> bool {
+    match std::fs::read_to_string(path) {
+        Ok(text) => text.contains(GENERATOR),
+        Err(err) => err.kind() == std::io::ErrorKind::NotFound,
+    }
+}
+
+/// The page for people: the feeds, how to follow them, the newest posts.
+pub(super) fn page(config: &Config, listed: &[Listed], posts: &[Post]) -> String {
+    let newest: Vec<Newest> = posts
+        .iter()
+        .take(NEWEST)
+        .map(|post| Newest {
+            title: post.title.clone(),
+            url: post.url.clone(),
+            day: post.date.strftime("%Y-%m-%d").to_string(),
+        })
+        .collect();
+    let sender = config.email().ok().map(|email| email.from.email.clone());
+    let html = links::page(&Page {
+        title: &config.site.title,
+        home_url: &format!("{}/", config.site.url),
+        language: &config.site.language,
+        listed,
+        email: sender.as_deref().filter(|_| config.mails()),
+        newest: &newest,
+    });
+    html.replacen(
+        "<meta charset=\"utf-8\">",
+        &format!("<meta charset=\"utf-8\">\n{GENERATOR}"),
+        1,
+    )
+}
