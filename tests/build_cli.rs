@@ -98,6 +98,7 @@ fn build_writes_three_feeds_and_says_where() {
             "public/atom.xml",
             "public/feed.json",
             "public/feed.xml",
+            "public/feeds.html",
             "public/tags/papers/atom.xml",
             "public/tags/papers/feed.json",
             "public/tags/papers/feed.xml",
@@ -129,7 +130,7 @@ fn same_posts_same_bytes_and_untouched_mtimes() {
     let output = site.run(&["build"]);
     assert!(output.status.success());
     assert!(
-        String::from_utf8_lossy(&output.stdout).contains("0 of 9 files changed"),
+        String::from_utf8_lossy(&output.stdout).contains("0 of 10 files changed"),
         "{output:?}"
     );
     let second = site.outputs();

@@ -42,7 +42,7 @@ pub enum Command {
     /// Mail new posts to the subscribers (once each), or a test send with --to.
     Mail(MailArgs),
     /// Show the delivery state: each post mailed, its failures, and what `mail` would send next.
-    Status,
+    Status(StatusArgs),
     /// Print the <link rel="alternate"> tags of the feeds for the blog's <head>.
     Links,
     /// Start a site: a commented config.toml, the default templates, an example post. Never overwrites.
@@ -121,6 +121,17 @@ pub struct MailArgs {
     /// Try again the recipients whose server refused a post for good.
     #[arg(long)]
     pub retry_failed: bool,
+    /// Print one JSON object (sent, failures with replies, why it stopped, duration).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `status`' options.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print one JSON object instead of the lines.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The man page, as roff.

@@ -4,7 +4,7 @@
 use super::cli::MailArgs;
 use super::report::Report;
 use crate::config::Config;
-use crate::error::Error;
+use crate::error::{Error, Transient};
 use crate::mail;
 
 /// Runs `mail`.
@@ -16,12 +16,73 @@ pub(super) fn run(config: &Config, args: &MailArgs, report: Report) -> Result<()
         eml_dir: args.eml_dir.clone(),
         retry_failed: args.retry_failed,
     };
-    mail::run(config, &request, &report)
+    if !args.json {
+        return mail::run(config, &request, &report).map(drop);
+    }
+    // --json: the lines go quiet; one object says how it ended, whatever the exit code.
+    let started = std::time::Instant::now();
+    let result = mail::run(config, &request, &report.quieter());
+    let summary = match &result {
+        Ok(summary) => summary.as_ref(),
+        Err(Error::SomeFailed(summary) | Error::Transient(Transient::Delivery(summary))) => {
+            Some(summary)
+        }
+        Err(_) => None,
+    };
+    report.json(&shapes::Mailed {
+        exit_code: result.as_ref().map_or_else(Error::exit_code, |_| 0),
+        sent: summary.map_or(0, |s| s.sent),
+        failed: summary.map(|s| pairs(&s.failed)).unwrap_or_default(),
+        deferred: summary.map(|s| pairs(&s.deferred)).unwrap_or_default(),
+        stopped: summary.and_then(|s| s.stopped.clone()),
+        error: result
+            .as_ref()
+            .err()
+            .filter(|_| summary.is_none())
+            .map(ToString::to_string),
+        milliseconds: started.elapsed().as_millis(),
+    });
+    result.map(drop)
+}
+
+fn pairs(list: &[(String, String)]) -> Vec<shapes::Refused> {
+    list.iter()
+        .map(|(address, reply)| shapes::Refused {
+            address: address.clone(),
+            reply: reply.clone(),
+        })
+        .collect()
+}
+
+/// The shapes `--json` prints.
+mod shapes {
+    /// How a `mail` run ended.
+    #[derive(Debug, serde::Serialize)]
+    pub(super) struct Mailed {
+        pub(super) exit_code: i32,
+        pub(super) sent: usize,
+        pub(super) failed: Vec<Refused>,
+        pub(super) deferred: Vec<Refused>,
+        pub(super) stopped: Option<String>,
+        pub(super) error: Option<String>,
+        pub(super) milliseconds: u128,
+    }
+
+    /// A recipient and the server's reply.
+    #[derive(Debug, serde::Serialize)]
+    pub(super) struct Refused {
+        pub(super) address: String,
+        pub(super) reply: String,
+    }
 }
 
 /// Runs `status`.
-pub(super) fn status(config: &Config, report: Report) -> Result<(), Error> {
+pub(super) fn status(config: &Config, json: bool, report: Report) -> Result<(), Error> {
     let status = mail::status(config)?;
-    report.result(status.to_string().trim_end());
+    if json {
+        report.json(&status);
+    } else {
+        report.result(status.to_string().trim_end());
+    }
     Ok(())
 }

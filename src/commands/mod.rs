@@ -45,7 +45,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Check(args) => check::run(&config, args, report),
         Command::Preview(args) => preview::run(&config, args, report),
         Command::Mail(args) => mail::run(&config, args, report),
-        Command::Status => mail::status(&config, report),
+        Command::Status(args) => mail::status(&config, args.json, report),
         Command::Links => links::run(&config, report),
         Command::Init(_) | Command::Completions(_) => {
             unreachable!("handled before the config is read")

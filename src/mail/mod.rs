@@ -22,13 +22,14 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::email::{self, Design, Recipient};
-use crate::error::{self, Error, Location, Problem};
+use crate::error::{self, Error, Location, Problem, Summary};
 use crate::post::Post;
 use crate::posts_folder;
 use crate::subscribers::{self, Subscriber};
 use message::Letterhead;
 use plan::{Delivery, History};
 use record::Recorder;
+pub use state::Run;
 use state::State;
 pub use status::{Status, status};
 
@@ -105,7 +106,13 @@ fn recipient(subscriber: &Subscriber) -> Recipient {
 }
 
 /// Runs `mail`.
-pub fn run(config: &Config, request: &Request, observer: &dyn Observer) -> Result<(), Error> {
+/// Runs `mail`. A real send returns its summary; a dry run, a test send or
+/// a run with nothing to send returns none.
+pub fn run(
+    config: &Config,
+    request: &Request,
+    observer: &dyn Observer,
+) -> Result<Option<Summary>, Error> {
     let setup = setup(config).map_err(Error::Invalid)?;
     let smtp = config.smtp().map_err(Error::Invalid)?;
     let password = if request.dry_run {
@@ -130,7 +137,7 @@ pub fn run(config: &Config, request: &Request, observer: &dyn Observer) -> Resul
     if !test_recipients.is_empty() {
         let Some(post) = selected.or(posts.first()) else {
             observer.result("No published post to send.");
-            return Ok(());
+            return Ok(None);
         };
         let plan = vec![Delivery {
             post,
@@ -139,9 +146,9 @@ pub fn run(config: &Config, request: &Request, observer: &dyn Observer) -> Resul
         }];
         let identity_salt = jiff::Timestamp::now().to_string();
         return if request.dry_run {
-            dry_run::run(&setup, &plan, request.eml_dir.as_deref(), observer)
+            dry_run::run(&setup, &plan, request.eml_dir.as_deref(), observer).map(|()| None)
         } else {
-            sending.send(&plan, None, &identity_salt)
+            sending.send(&plan, None, &identity_salt).map(Some)
         };
     }
 
@@ -176,12 +183,17 @@ pub fn run(config: &Config, request: &Request, observer: &dyn Observer) -> Resul
     );
     if plan.is_empty() {
         observer.result("Nothing new to mail: every published post has gone out.");
-        return Ok(());
+        return Ok(None);
     }
-    if request.dry_run {
-        dry_run::run(&setup, &plan, request.eml_dir.as_deref(), observer)
-    } else {
-        sending.send(&plan, state.map(Recorder::new).as_ref(), "")
+    match state {
+        Some(state) if !request.dry_run => {
+            let recorder = Recorder::new(state);
+            let run = recorder.start_run()?;
+            let result = sending.send(&plan, Some(&recorder), "");
+            recorder.end_run(run, &result)?;
+            result.map(Some)
+        }
+        _ => dry_run::run(&setup, &plan, request.eml_dir.as_deref(), observer).map(|()| None),
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::state::{Outcome, State};
 use super::transport::SendError;
-use crate::error::Error;
+use crate::error::{Error, Summary, Transient};
 use crate::post::Post;
 use crate::subscribers::Subscriber;
 
@@ -50,6 +50,23 @@ impl Recorder {
         self.locked().record(post_id, &subscriber.key(), &outcome)
     }
 
+    /// Records that this run has begun sending; its id.
+    pub(super) fn start_run(&self) -> Result<i64, Error> {
+        self.locked().start_run()
+    }
+
+    /// Records how the run ended: its exit code and what it says.
+    pub(super) fn end_run(&self, id: i64, result: &Result<Summary, Error>) -> Result<(), Error> {
+        let (code, summary) = match result {
+            Ok(summary) => (0, summary.headline()),
+            Err(Error::SomeFailed(summary) | Error::Transient(Transient::Delivery(summary))) => {
+                (result_code(result), summary.headline())
+            }
+            Err(err) => (result_code(result), err.to_string()),
+        };
+        self.locked().end_run(id, code, &summary)
+    }
+
     /// Marks the post sent to everyone it was owed to.
     pub(super) fn complete(&self, post_id: i64) -> Result<(), Error> {
         self.locked().complete_post(post_id)
@@ -62,4 +79,8 @@ impl Recorder {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+fn result_code(result: &Result<Summary, Error>) -> i32 {
+    result.as_ref().map_or_else(Error::exit_code, |_| 0)
 }

@@ -8,7 +8,7 @@ use super::record::Recorder;
 use super::transport::Transport;
 use super::{Observer, Setup, recipient, skipped_note, warn_if_clipped, workers};
 use crate::config::Config;
-use crate::error::Error;
+use crate::error::{Error, Summary};
 use crate::posts_folder;
 
 /// A real send's fixed parts.
@@ -23,11 +23,11 @@ impl Sending<'_> {
     /// Sends the plan, post by post, oldest first; records each outcome
     /// when there is a `recorder` (a test send has none).
     pub(super) fn send(
-        self,
+        &self,
         plan: &[Delivery],
         recorder: Option<&Recorder>,
         salt: &str,
-    ) -> Result<(), Error> {
+    ) -> Result<Summary, Error> {
         let smtp = self.config.smtp().map_err(Error::Invalid)?;
         let transport = Transport::new(smtp, self.password.clone())?;
         let mut policy = Policy::new(transport.server().to_string());
@@ -90,6 +90,6 @@ impl Sending<'_> {
         }
         let summary = policy.finish().into_result()?;
         self.observer.result(&summary.headline());
-        Ok(())
+        Ok(summary)
     }
 }

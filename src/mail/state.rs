@@ -15,7 +15,7 @@ use crate::error::{Error, Location, Problem, Transient};
 
 /// The schema this program writes. Each entry of [`MIGRATIONS`] takes the
 /// state from version `index` to `index + 1`.
-pub(super) const SCHEMA_VERSION: i64 = 1;
+pub(super) const SCHEMA_VERSION: i64 = 2;
 
 const MIGRATIONS: &[&str] = &[
     // 0 → 1: posts by identity (URL), one row per post and recipient.
@@ -36,7 +36,28 @@ const MIGRATIONS: &[&str] = &[
         at TEXT NOT NULL,
         PRIMARY KEY (post_id, email)
     );",
+    // 1 → 2: each run that sends, for `status` and monitoring.
+    "CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        exit_code INTEGER,
+        summary TEXT
+    );",
 ];
+
+/// One `mail` run that sent (or tried to), as the state records it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Run {
+    /// When it began, RFC 3339.
+    pub started_at: String,
+    /// When it ended; `None` if it never did (killed, or still going).
+    pub ended_at: Option<String>,
+    /// Its exit code (SPEC §2).
+    pub exit_code: Option<i64>,
+    /// Its summary's first line, or its error.
+    pub summary: Option<String>,
+}
 
 /// How a recipient's message ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,6 +297,49 @@ impl State {
             )
             .map(drop)
             .map_err(|err| self.write_error(&err))
+    }
+
+    /// Records that a run has begun; its id.
+    pub(super) fn start_run(&self) -> Result<i64, Error> {
+        self.conn
+            .execute("INSERT INTO runs (started_at) VALUES (?1)", [now()])
+            .map_err(|err| self.write_error(&err))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Records how a run ended.
+    pub(super) fn end_run(&self, id: i64, exit_code: i32, summary: &str) -> Result<(), Error> {
+        self.conn
+            .execute(
+                "UPDATE runs SET ended_at = ?2, exit_code = ?3, summary = ?4 WHERE id = ?1",
+                params![id, now(), exit_code, summary],
+            )
+            .map(drop)
+            .map_err(|err| self.write_error(&err))
+    }
+
+    /// The latest run, if any (a schema-1 state read without upgrading has none).
+    pub(super) fn last_run(&self) -> Result<Option<Run>, Error> {
+        if self.version()? < 2 {
+            return Ok(None);
+        }
+        let run = self.conn.query_row(
+            "SELECT started_at, ended_at, exit_code, summary FROM runs ORDER BY id DESC LIMIT 1",
+            [],
+            |row| {
+                Ok(Run {
+                    started_at: row.get(0)?,
+                    ended_at: row.get(1)?,
+                    exit_code: row.get(2)?,
+                    summary: row.get(3)?,
+                })
+            },
+        );
+        match run {
+            Ok(run) => Ok(Some(run)),
+            Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+            Err(err) => Err(unreadable(&self.path, err)),
+        }
     }
 
     /// Marks a post as sent to everyone it was owed to.

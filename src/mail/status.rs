@@ -6,13 +6,13 @@ use std::path::PathBuf;
 
 use super::plan::{self, History};
 use super::setup;
-use super::state::{Outcome, State};
+use super::state::{Outcome, Run, State};
 use crate::config::Config;
 use crate::error::Error;
 use crate::posts_folder;
 
 /// The delivery state, read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Status {
     /// The state's file.
     pub state_path: PathBuf,
@@ -20,10 +20,12 @@ pub struct Status {
     pub mailed: Option<Vec<Mailed>>,
     /// What the next `mail` would send.
     pub next: Vec<Next>,
+    /// The latest run that sent, when there was one.
+    pub last_run: Option<Run>,
 }
 
 /// One post the state records.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Mailed {
     /// Its publication day (or instant, when it is shorter).
     pub day: String,
@@ -38,7 +40,7 @@ pub struct Mailed {
 }
 
 /// A post the next run would send.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Next {
     /// Its title.
     pub title: String,
@@ -98,10 +100,15 @@ pub fn status(config: &Config) -> Result<Status, Error> {
             not_wanted: delivery.not_wanted,
         })
         .collect();
+    let last_run = match &state {
+        Some(state) => state.last_run()?,
+        None => None,
+    };
     Ok(Status {
         state_path: setup.state_path,
         mailed,
         next,
+        last_run,
     })
 }
 
@@ -133,6 +140,21 @@ impl fmt::Display for Status {
                         writeln!(f, "      failed: {address}: {reply}")?;
                     }
                 }
+            }
+        }
+        if let Some(run) = &self.last_run {
+            match (&run.ended_at, run.exit_code) {
+                (Some(ended), Some(code)) => writeln!(
+                    f,
+                    "Last run: started {}, ended {ended}, exit {code}: {}",
+                    run.started_at,
+                    run.summary.as_deref().unwrap_or("")
+                )?,
+                _ => writeln!(
+                    f,
+                    "Last run: started {}, never ended (killed, or still running); the next run resumes it",
+                    run.started_at
+                )?,
             }
         }
         if self.next.is_empty() {
