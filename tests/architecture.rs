@@ -52,8 +52,9 @@ const MODULES: &[(&str, &[&str])] = &[
 /// (`src/config` is src/config.rs or src/config/). Crates not listed are unrestricted.
 #[rustfmt::skip] // one row a home, however long
 const CRATES: &[(&[&str], &[&str])] = &[
-    (&["clap"], &["src/commands/cli.rs", "src/main.rs"]),
-    (&["clap_complete", "clap_mangen"], &["src/commands/cli.rs"]),
+    (&["clap"], &["src/commands/cli.rs", "src/commands/manual.rs", "src/main.rs"]),
+    (&["clap_complete"], &["src/commands/cli.rs"]),
+    (&["clap_mangen", "roff"], &["src/commands/manual.rs"]),
     (&["indicatif"], &["src/commands/report.rs"]),
     (&["toml"], &["src/config"]),
     (&["pulldown_cmark", "ammonia"], &["src/post/markdown.rs"]),

@@ -86,3 +86,43 @@ fn completions_for_each_shell() {
     let bad = run(dir.path(), &["completions", "tcsh"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+/// What bash offers for the words typed so far, from the script `completions bash` prints.
+fn bash_completes(words: &[&str]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("digest-feed.bash");
+    let output = run(dir.path(), &["completions", "bash"]);
+    fs::write(&script, &output.stdout).unwrap();
+    let line = words.join(" ");
+    let program = format!(
+        "source {script}; COMP_WORDS=({line}); COMP_CWORD={last}; \
+         _digest__feed digest-feed {cur} {prev}; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script = script.display(),
+        last = words.len() - 1,
+        cur = words[words.len() - 1],
+        prev = words[words.len() - 2],
+    );
+    let output = Command::new("bash")
+        .args(["-c", &program])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", text(&output));
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn bash_completes_options_after_a_subcommand() {
+    assert_eq!(
+        bash_completes(&["digest-feed", "mail", "--d"]),
+        ["--dry-run"]
+    );
+    assert_eq!(
+        bash_completes(&["digest-feed", "build", "--sk"]),
+        ["--skip-invalid"]
+    );
+    assert!(bash_completes(&["digest-feed", "li"]).contains(&"links".to_string()));
+    assert!(bash_completes(&["digest-feed", "completions", "f"]).contains(&"fish".to_string()));
+}

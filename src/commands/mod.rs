@@ -8,6 +8,7 @@ pub mod cli;
 mod init;
 mod links;
 mod mail;
+pub mod manual;
 mod preview;
 mod report;
 
