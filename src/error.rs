@@ -124,6 +124,9 @@ pub struct Summary {
     pub server: String,
     /// Why the run stopped before everyone was tried.
     pub stopped: Option<String>,
+    /// Whether that reason is a setting to fix (a refused login, a TLS
+    /// mismatch): running again as it is would stop the same way.
+    pub fix_first: bool,
 }
 
 impl Summary {
@@ -161,9 +164,14 @@ impl fmt::Display for Summary {
             write!(f, "\n  deferred: {address}: {reply}")?;
         }
         if let Some(reason) = &self.stopped {
+            let next = if self.fix_first {
+                "fix that, then run `digest-feed mail` again"
+            } else {
+                "run `digest-feed mail` again to continue"
+            };
             write!(
                 f,
-                "\nStopped: {reason}. What was delivered is recorded; run `digest-feed mail` again to continue."
+                "\nStopped: {reason}. What was delivered is recorded; {next}."
             )
         } else if !self.deferred.is_empty() {
             write!(f, "\nThe deferred recipients get the post on the next run.")

@@ -6,6 +6,8 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = digest_feed::commands::cli::Cli::parse();
+    // `check` lists problems by design; every other command refused to act on them.
+    let checking = matches!(cli.command, digest_feed::commands::cli::Command::Check(_));
     match digest_feed::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -13,7 +15,12 @@ fn main() -> ExitCode {
             if let digest_feed::Error::Invalid(problems) = &err
                 && problems.len() > 1
             {
-                eprintln!("{} problems; nothing was written", problems.len());
+                let outcome = if checking {
+                    ""
+                } else {
+                    "; nothing was written or sent"
+                };
+                eprintln!("{} problems{outcome}", problems.len());
             }
             ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2))
         }

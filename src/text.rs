@@ -22,6 +22,15 @@ pub(crate) fn unique(items: impl Iterator<Item = String>) -> Vec<String> {
     seen
 }
 
+/// `1 subscriber`, `2 subscribers`: a count and its noun, in the right number.
+pub(crate) fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// `512 B`, `30.8 KB`, `1.5 MB` (binary units, as the mail clients that clip count).
 pub(crate) fn size(bytes: usize) -> String {
     const KIB: usize = 1024;
@@ -44,6 +53,13 @@ mod tests {
         assert_eq!(size(1023), "1023 B");
         assert_eq!(size(31_539), "30.8 KB");
         assert_eq!(size(3 * 1024 * 1024 / 2), "1.5 MB");
+    }
+
+    #[test]
+    fn counts() {
+        assert_eq!(count(1, "post"), "1 post");
+        assert_eq!(count(0, "message"), "0 messages");
+        assert_eq!(count(3, "recipient"), "3 recipients");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::feed::{self, Channel, Item, Person};
 use crate::output::{self, Written};
 use crate::post::{Post, Rendered, Rules, permalink};
 use crate::posts_folder;
+use crate::text;
 
 /// Runs `build`.
 pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(), Error> {
@@ -120,20 +121,19 @@ struct Built {
 /// The lines a build prints.
 fn tell(built: &Built, out_dir: &Path, report: Report) {
     report.result(format!(
-        "Feeds in {}: {}, {}, {} ({} {}; {} of {} files changed)",
+        "Feeds in {}: {}, {}, {} ({}; {} of {} changed)",
         built.out,
         out_dir.join(feed::RSS_FILE).display(),
         out_dir.join(feed::ATOM_FILE).display(),
         out_dir.join(feed::JSON_FILE).display(),
-        built.items,
-        built.kind,
+        text::count(built.items, &built.kind[..built.kind.len() - 1]),
         built.changed,
-        built.files,
+        text::count(built.files, "file"),
     ));
     if built.tag_feeds > 0 {
         report.result(format!(
-            "Per-tag feeds for {} tags in {}",
-            built.tag_feeds,
+            "Per-tag feeds for {} in {}",
+            text::count(built.tag_feeds, "tag"),
             out_dir.join("tags").display()
         ));
     }

@@ -9,6 +9,7 @@ use crate::error::Error;
 use crate::post::Rules;
 use crate::posts_folder;
 use crate::subscribers;
+use crate::text;
 
 /// Runs `check` on an already-valid config; config problems stop earlier.
 pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(), Error> {
@@ -66,12 +67,15 @@ pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(
         ));
     }
     report.result(format!(
-        "{}: config and {} post files are valid ({} published now){}",
+        "{}: config and {} are valid ({} published now){}",
         config.path.display(),
-        total,
+        text::count(total, "post file"),
         visible.len(),
         if mails {
-            format!("; email templates compile; {subscribers} subscribers")
+            format!(
+                "; email templates compile; {}",
+                text::count(subscribers, "subscriber")
+            )
         } else {
             String::new()
         }

@@ -216,7 +216,10 @@ pub(super) fn parse(text: &str, path: &Path, blog: Option<&Blog>) -> Result<Conf
             Some(span) => lines.at(span),
             None => Location::file(path),
         };
-        vec![Problem::new(location, err.message().trim_end().to_string())]
+        vec![Problem::new(
+            location,
+            with_a_suggestion(err.message().trim_end()),
+        )]
     })?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let out = feed_out(raw.feed.out.as_deref(), &base, blog);
@@ -591,6 +594,27 @@ fn read_ca(path: &Path, lines: &Lines, problems: &mut Vec<Problem>) -> Option<Ce
             ));
             None
         }
+    }
+}
+
+/// toml's "unknown field `titel`, expected one of `title`, `url`, ..." with
+/// the nearest known key suggested, as front matter does.
+fn with_a_suggestion(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message.to_string();
+    };
+    let Some((unknown, expected)) = rest.split_once("`, expected one of ") else {
+        return message.to_string();
+    };
+    let nearest = expected
+        .split(", ")
+        .map(|key| key.trim_matches('`'))
+        .map(|key| (strsim::levenshtein(unknown, key), key))
+        .filter(|(distance, key)| *distance <= 2.max(key.len() / 3))
+        .min();
+    match nearest {
+        Some((_, key)) => format!("unknown field `{unknown}`; did you mean `{key}`?"),
+        None => message.to_string(),
     }
 }
 

@@ -29,8 +29,14 @@ fn defaults_fill_everything_but_the_url() {
 fn unknown_key_is_named_with_its_line() {
     let err = parse("[site]\nurl = \"https://example.org\"\ntitel = \"x\"\n").unwrap_err();
     assert_eq!(err.len(), 1);
+    assert_eq!(
+        err[0],
+        "site/config.toml:3: unknown field `titel`; did you mean `title`?"
+    );
+    // Nothing near: toml's list of the keys it knows.
+    let err = parse("[site]\nurl = \"https://example.org\"\nbanana = 1\n").unwrap_err();
     assert!(
-        err[0].starts_with("site/config.toml:3: unknown field `titel`"),
+        err[0].starts_with("site/config.toml:3: unknown field `banana`, expected one of `title`"),
         "{}",
         err[0]
     );

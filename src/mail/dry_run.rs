@@ -25,10 +25,10 @@ pub(super) fn run(
         let text = crate::posts_folder::read(&post.source)?;
         let prepared = setup.design.prepare(post, &post.render(&text)?)?;
         observer.result(&format!(
-            "{}: {} to {} recipients{}",
+            "{}: {} to {}{}",
             post.source.display(),
             prepared.title(),
-            delivery.recipients.len(),
+            text::count(delivery.recipients.len(), "recipient"),
             super::skipped_note(delivery.not_wanted)
         ));
         for (index, subscriber) in delivery.recipients.iter().enumerate() {
@@ -61,7 +61,8 @@ pub(super) fn run(
         }
     }
     observer.result(&format!(
-        "Dry run: {count} messages, {} in all; nothing was sent or recorded{}",
+        "Dry run: {}, {} in all; nothing was sent or recorded{}",
+        text::count(count, "message"),
         text::size(bytes_total),
         eml_dir.map_or(String::new(), |dir| format!(
             "; .eml files in {}",

@@ -102,6 +102,12 @@ impl Policy {
                 (Tally::Deferred, stop)
             }
             Err(SendError::Fatal(reason)) => (Tally::Deferred, Some(reason)),
+            Err(SendError::Misconfigured(reason)) => {
+                if self.summary.stopped.is_none() {
+                    self.summary.fix_first = true;
+                }
+                (Tally::Deferred, Some(reason))
+            }
         };
         if let Some(reason) = stop {
             self.summary.stopped.get_or_insert(reason);
@@ -130,7 +136,7 @@ pub(super) fn about_the_sender(err: SendError, sender: &str, recipient: &str) ->
             if contains_ignoring_case(&reply.text, sender)
                 && !contains_ignoring_case(&reply.text, recipient) =>
         {
-            SendError::Fatal(format!(
+            SendError::Misconfigured(format!(
                 "the server refused the sender {sender}: {reply}; check [email] from (your \
                  provider may allow only your own address)"
             ))
@@ -245,6 +251,22 @@ mod tests {
     }
 
     #[test]
+    fn a_setting_to_fix_is_not_a_reason_to_run_again() {
+        let mut policy = policy();
+        policy.count("a@e.org", Ok(()));
+        let login = "smtp.example.org:587 refused the login: 535 5.7.8 bad credentials";
+        policy.count("b@e.org", Err(SendError::Misconfigured(login.into())));
+        let summary = policy.finish();
+        assert!(summary.fix_first);
+        assert!(
+            summary.to_string().ends_with(&format!(
+                "Stopped: {login}. What was delivered is recorded; fix that, then run `digest-feed mail` again."
+            )),
+            "{summary}"
+        );
+    }
+
+    #[test]
     fn the_summary_says_what_to_do_next() {
         let mut policy = policy();
         policy.count("a@e.org", Ok(()));
@@ -268,7 +290,7 @@ mod tests {
             "a@e.org",
         );
         assert!(
-            matches!(err, SendError::Fatal(reason) if reason.starts_with("the server refused the sender papers@example.org: 553"))
+            matches!(err, SendError::Misconfigured(reason) if reason.starts_with("the server refused the sender papers@example.org: 553"))
         );
         let naming_both = refused("550 <a@e.org> from <papers@example.org> refused");
         assert_eq!(

@@ -45,7 +45,9 @@ impl Recorder {
         let outcome = match outcome {
             Ok(()) => Outcome::Delivered,
             Err(SendError::Permanent(reply)) => Outcome::Failed(reply.text.clone()),
-            Err(SendError::Transient(_) | SendError::Fatal(_)) => return Ok(()),
+            Err(SendError::Transient(_) | SendError::Fatal(_) | SendError::Misconfigured(_)) => {
+                return Ok(());
+            }
         };
         self.locked().record(post_id, &subscriber.key(), &outcome)
     }

@@ -10,6 +10,7 @@ use super::{Observer, Setup, recipient, skipped_note, warn_if_clipped, workers};
 use crate::config::Config;
 use crate::error::{Error, Summary};
 use crate::posts_folder;
+use crate::text;
 
 /// A real send's fixed parts.
 pub(super) struct Sending<'a> {
@@ -80,11 +81,11 @@ impl Sending<'_> {
                 recorder.complete(post_id)?;
             }
             self.observer.result(&format!(
-                "{}: {:?} delivered to {} of {} recipients{}",
+                "{}: {:?} delivered to {} of {}{}",
                 post.source.display(),
                 prepared.title(),
                 tally.delivered,
-                delivery.recipients.len(),
+                text::count(delivery.recipients.len(), "recipient"),
                 skipped_note(delivery.not_wanted)
             ));
         }

@@ -163,10 +163,10 @@ impl fmt::Display for Status {
         for next in &self.next {
             writeln!(
                 f,
-                "Next `digest-feed mail`: {:?} ({}) to {} recipients{}",
+                "Next `digest-feed mail`: {:?} ({}) to {}{}",
                 next.title,
                 next.source.display(),
-                next.recipients,
+                crate::text::count(next.recipients, "recipient"),
                 super::skipped_note(next.not_wanted)
             )?;
         }

@@ -63,8 +63,12 @@ pub(super) enum SendError {
     /// message, and the next run tries again.
     Transient(Reply),
     /// Nothing can be sent in this run: the server cannot be reached, stops
-    /// answering, drops every connection, is not trusted, or refused the login.
+    /// answering or drops every connection. A later run may get through.
     Fatal(String),
+    /// Nothing can be sent until a setting is fixed: the login or the
+    /// sender is refused, TLS does not match the server, its certificate is
+    /// not trusted. Running again as it is will not help.
+    Misconfigured(String),
 }
 
 /// The `[smtp] tls` setting, with what TLS needs.
@@ -200,7 +204,7 @@ impl Transport {
         };
         if let Security::Starttls(parameters) = &self.tls {
             if !connection.can_starttls() {
-                return Err(Failure::Reply(SendError::Fatal(format!(
+                return Err(Failure::Reply(SendError::Misconfigured(format!(
                     "{} does not offer STARTTLS, which [smtp] tls = \"starttls\" requires; \
                      use tls = \"tls\" if it expects TLS from the start (port 465)",
                     self.describe
@@ -216,10 +220,7 @@ impl Transport {
                 .map_err(|err| match self.classify(&err) {
                     // Whatever the server answered, a failed login fails every message.
                     Failure::Reply(SendError::Permanent(reply) | SendError::Transient(reply)) => {
-                        Failure::Reply(SendError::Fatal(format!(
-                            "{} refused the login: {reply}",
-                            self.describe
-                        )))
+                        Failure::Reply(SendError::Misconfigured(self.login_refused(&reply)))
                     }
                     other => other,
                 })?;
@@ -259,6 +260,15 @@ impl Transport {
         }
     }
 
+    /// Why a login failed, and what to fix: the password, never a rerun.
+    fn login_refused(&self, reply: &Reply) -> String {
+        format!(
+            "{} refused the login: {reply}; check [smtp] username and the password in the \
+             environment variable [smtp] password_env names",
+            self.describe
+        )
+    }
+
     fn classify(&self, err: &lettre::transport::smtp::Error) -> Failure {
         if let Some(tls) = rustls_error(err) {
             let reason = match tls {
@@ -267,12 +277,19 @@ impl Transport {
                      name its certificate in [smtp] ca_file",
                     self.describe
                 ),
+                rustls::Error::InvalidMessage(_) if matches!(self.tls, Security::Wrapper(_)) => {
+                    format!(
+                        "{} did not answer in TLS ({tls}): it expects a plain start; use \
+                         [smtp] tls = \"starttls\" (usually port 587), or its TLS port (usually 465)",
+                        self.describe
+                    )
+                }
                 other => format!("TLS with {} failed: {other}", self.describe),
             };
-            return Failure::Reply(SendError::Fatal(reason));
+            return Failure::Reply(SendError::Misconfigured(reason));
         }
         if err.is_tls() {
-            return Failure::Reply(SendError::Fatal(format!(
+            return Failure::Reply(SendError::Misconfigured(format!(
                 "TLS with {} failed: {}; if the server uses a private CA, name its certificate in [smtp] ca_file",
                 self.describe,
                 reply_text(err)
@@ -281,10 +298,7 @@ impl Transport {
         if err.is_permanent() {
             let reply = reply(err);
             if reply.refuses_the_login() {
-                return Failure::Reply(SendError::Fatal(format!(
-                    "{} refused the login: {reply}",
-                    self.describe
-                )));
+                return Failure::Reply(SendError::Misconfigured(self.login_refused(&reply)));
             }
             return Failure::Reply(SendError::Permanent(reply));
         }

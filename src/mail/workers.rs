@@ -130,7 +130,11 @@ fn work<'a>(
             .map_err(|err| policy::about_the_sender(err, &sender_address, &recipient.email));
         let record_error = record
             .and_then(|(recorder, post_id)| recorder.record(post_id, subscriber, &outcome).err());
-        if matches!(outcome, Err(SendError::Fatal(_))) || record_error.is_some() {
+        if matches!(
+            outcome,
+            Err(SendError::Fatal(_) | SendError::Misconfigured(_))
+        ) || record_error.is_some()
+        {
             abort.store(true, Ordering::Relaxed);
         }
         let attempt = Attempt {

@@ -210,6 +210,9 @@ def test_login_with_the_password_from_the_environment(tmp_path):
         # A wrong password: the run stops (exit 3), nobody is recorded as failed.
         wrong = mail(site, code=3, env={"PAPERS_SMTP_PASSWORD": "wrong-password"})
         assert "refused the login: 535" in wrong.stderr
+        # Running again as it is would not help: the message says what to fix.
+        assert "check [smtp] username and the password" in wrong.stderr
+        assert "fix that, then run `digest-feed mail` again." in wrong.stderr
         assert deliveries(site) == []
 
         right = site.run("-v", "mail", env={"PAPERS_SMTP_PASSWORD": password})
