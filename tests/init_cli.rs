@@ -42,7 +42,7 @@ fn init_starts_a_site_that_builds_and_never_overwrites() {
     let check = run(&site, &["check"]);
     assert!(check.status.success(), "{}", text(&check));
     assert!(
-        text(&check).contains("email templates compile; 1 subscribers"),
+        text(&check).contains("email templates compile; 1 subscriber\n"),
         "{}",
         text(&check)
     );
@@ -70,6 +70,28 @@ fn init_starts_a_site_that_builds_and_never_overwrites() {
         fs::read_to_string(site.join("config.toml")).unwrap(),
         "# mine\n"
     );
+    // The example post, once deleted, is never put back: the next cron run would mail it.
+    for post in fs::read_dir(site.join("_posts")).unwrap() {
+        fs::remove_file(post.unwrap().path()).unwrap();
+    }
+    assert!(run(dir.path(), &["init", "blog"]).status.success());
+    assert_eq!(fs::read_dir(site.join("_posts")).unwrap().count(), 0);
+}
+
+#[test]
+fn init_writes_the_config_that_config_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(dir.path(), &["--config", "my.toml", "init"]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(dir.path().join("my.toml").is_file());
+    assert!(!dir.path().join("config.toml").exists());
+    assert!(
+        text(&output).contains("`digest-feed --config my.toml build`"),
+        "{}",
+        text(&output)
+    );
+    let check = run(dir.path(), &["--config", "my.toml", "check"]);
+    assert!(check.status.success(), "{}", text(&check));
 }
 
 #[test]

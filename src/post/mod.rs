@@ -105,7 +105,11 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
         let line = err.line.map_or(1, file_line);
         let message = match err.key {
             Some(key) => format!("front matter: `{key}`: {}", err.message),
-            None => format!("front matter is not valid YAML: {}", err.message),
+            None => format!(
+                "front matter is not valid YAML: {}{}",
+                err.message,
+                quoting_hint(&err.message)
+            ),
         };
         vec![Problem::new(at(line), message)]
     })?;
@@ -256,6 +260,16 @@ fn post_date(
             ));
             None
         }
+    }
+}
+
+/// What YAML's most common surprise needs: a value holding `: ` (a title
+/// like `Papers: a list`) must be quoted.
+fn quoting_hint(message: &str) -> &'static str {
+    if message.contains("mapping values are not allowed") {
+        "; a value with `: ` in it needs quotes, e.g. title: \"Papers: a colon\""
+    } else {
+        ""
     }
 }
 

@@ -33,3 +33,14 @@ def test_a_misspelt_key_gets_a_suggestion_and_check_writes_nothing(tmp_path):
     bad = Site.create(tmp_path / "two", EXAMPLE_POSTS, '[site]\nurl = "e.org"\ntimezone = "Mars/Base"\n')
     assert bad.run("check", code=2).stderr.strip().endswith("\n2 problems")
     assert bad.run("build", code=2).stderr.strip().endswith("\n2 problems; nothing was written or sent")
+
+
+def test_a_colon_in_a_title_gets_a_hint_to_quote(tmp_path):
+    (tmp_path / "_posts").mkdir()
+    (tmp_path / "_posts" / "2025-01-01-x.md").write_text("---\ntitle: Daily Papers: a colon\n---\nx\n",
+                                                          encoding="utf-8")
+    (tmp_path / "config.toml").write_text('[site]\nurl = "https://e.org"\n', encoding="utf-8")
+    result = Site(tmp_path).run("check", code=2)
+    assert result.stderr.strip() == (
+        "_posts/2025-01-01-x.md:2: front matter is not valid YAML: mapping values are not allowed in this "
+        'context; a value with `: ` in it needs quotes, e.g. title: "Papers: a colon"')
