@@ -61,8 +61,13 @@ fn email_pieces(c: &mut Criterion) {
     let config = Config::parse(CONFIG, &config_path).expect("the bench config is valid");
     let email = config.email().expect("the [email] settings are valid");
     let design = Design::load(&config, email).expect("the templates compile");
-    let letterhead = Letterhead::new(&email.from, &config.site.title, &config.site.url)
-        .expect("the sender is valid");
+    let letterhead = Letterhead::new(
+        &email.from,
+        &config.site.title,
+        &config.site.url,
+        email.dkim.as_ref(),
+    )
+    .expect("the sender is valid");
     let rules = Rules::from_config(&config);
     let model = post::parse(&site.path().join(POST_PATH), POST, &rules).expect("valid post");
     let rendered = model.render(POST).expect("renders");

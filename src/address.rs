@@ -28,6 +28,16 @@ impl Mailbox {
     }
 }
 
+/// A domain in the ASCII form DNS, SMTP and every header take
+/// (`예시.한국` → `xn--vv4b11d.xn--3e0b707e`), by IDNA (the url crate's);
+/// `None` when it is no domain name.
+pub(crate) fn ascii_domain(domain: &str) -> Option<String> {
+    match url::Host::parse(domain.trim().trim_end_matches('.')) {
+        Ok(url::Host::Domain(ascii)) if ascii.contains('.') || ascii == "localhost" => Some(ascii),
+        _ => None,
+    }
+}
+
 /// Checks one bare address; the message says what is wrong with it.
 pub(crate) fn check(email: &str) -> Result<(), String> {
     email
@@ -46,6 +56,16 @@ mod tests {
         assert_eq!(mailbox.name.as_deref(), Some("Daily Papers"));
         assert_eq!(mailbox.email, "papers@example.org");
         assert_eq!(mailbox.domain(), "example.org");
+    }
+
+    #[test]
+    fn domains_become_ascii() {
+        assert_eq!(
+            ascii_domain("예시.한국").as_deref(),
+            Some("xn--vv4b11d.xn--3e0b707e")
+        );
+        assert_eq!(ascii_domain("Example.ORG").as_deref(), Some("example.org"));
+        assert_eq!(ascii_domain("not a domain"), None);
     }
 
     #[test]

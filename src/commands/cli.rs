@@ -49,6 +49,8 @@ pub enum Command {
     Init(InitArgs),
     /// Print shell completions (bash, zsh, fish) to standard output.
     Completions(CompletionsArgs),
+    /// Print the DNS records the sending domain needs: DKIM (from [email.dkim]'s key), SPF and DMARC.
+    Dns,
 }
 
 /// `init`'s options.
@@ -112,7 +114,7 @@ pub struct MailArgs {
     /// Send this post (its path or its date YYYY-MM-DD) to every subscriber who has not had it.
     #[arg(long, value_name = "SEL")]
     pub post: Option<String>,
-    /// A test send to this address instead of the subscribers; records nothing. Repeatable.
+    /// A test send to this address (or "Name <addr>") instead of the subscribers; records nothing. Repeatable.
     #[arg(long, value_name = "ADDR")]
     pub to: Vec<String>,
     /// With --dry-run: also write each message as an .eml file here.
@@ -166,6 +168,7 @@ mod tests {
             "status",
             "init",
             "completions",
+            "dns",
         ] {
             assert!(bash.contains(command), "{command}");
         }

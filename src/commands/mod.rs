@@ -5,6 +5,7 @@
 mod build;
 mod check;
 pub mod cli;
+mod dns;
 mod init;
 mod links;
 mod mail;
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Mail(args) => mail::run(&config, args, report),
         Command::Status(args) => mail::status(&config, args.json, report),
         Command::Links => links::run(&config, report),
+        Command::Dns => dns::run(&config, report),
         Command::Init(_) | Command::Completions(_) => {
             unreachable!("handled before the config is read")
         }

@@ -11,6 +11,7 @@ use jiff::tz::TimeZone;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::dkim::{self, RawDkim};
 use super::jekyll::{Author, JekyllConfig};
 use super::{
     Certificate, Config, DateRule, Email, Feed, ItemKind, Posts, Site, Smtp, SubscriberEntry,
@@ -95,6 +96,7 @@ struct RawEmail {
     list_unsubscribe: Option<Spanned<String>>,
     state: String,
     subscribers_file: Option<Spanned<String>>,
+    dkim: Option<Spanned<RawDkim>>,
 }
 
 impl Default for RawEmail {
@@ -106,6 +108,7 @@ impl Default for RawEmail {
             list_unsubscribe: None,
             state: ".digest-feed/state.db".into(),
             subscribers_file: None,
+            dkim: None,
         }
     }
 }
@@ -457,7 +460,7 @@ fn email(raw: RawEmail, base: &Path, lines: &Lines) -> Result<Email, Vec<Problem
             ));
             None
         }
-        Some(from) => match Mailbox::parse(from.get_ref()) {
+        Some(from) => match Mailbox::parse(from.get_ref()).and_then(sendable_sender) {
             Ok(mailbox) => Some(mailbox),
             Err(err) => {
                 problems.push(Problem::new(
@@ -490,6 +493,12 @@ fn email(raw: RawEmail, base: &Path, lines: &Lines) -> Result<Email, Vec<Problem
         ));
         String::new()
     };
+    let dkim = raw.dkim.map(|dkim| {
+        let location = lines.at(dkim.span());
+        dkim::check(dkim.get_ref(), base).map_err(|message| {
+            problems.push(Problem::new(location, message));
+        })
+    });
     let origin = |key: &str| format!("{} [email] {key}", lines.path.display());
     match from {
         Some(from) if problems.is_empty() => Ok(Email {
@@ -504,9 +513,26 @@ fn email(raw: RawEmail, base: &Path, lines: &Lines) -> Result<Email, Vec<Problem
                 text: list_unsubscribe,
             },
             state: base.join(&raw.state),
+            dkim: dkim.and_then(Result::ok),
         }),
         _ => Err(problems),
     }
+}
+
+/// A sender every server takes: its domain has an ASCII (punycode) form, and
+/// its local part is ASCII (anything else needs SMTPUTF8 on every hop, and
+/// cannot be written in a Message-ID or a `mailto:` header at all).
+fn sendable_sender(mailbox: Mailbox) -> Result<Mailbox, String> {
+    let (local, domain) = mailbox.email.rsplit_once('@').unwrap_or(("", ""));
+    if !local.is_ascii() {
+        return Err(format!(
+            "its local part {local:?} is not ASCII, which only servers with SMTPUTF8 accept; use an ASCII sender address"
+        ));
+    }
+    if crate::address::ascii_domain(domain).is_none() {
+        return Err(format!("its domain {domain:?} is not a valid domain name"));
+    }
+    Ok(mailbox)
 }
 
 /// `[smtp]`, checked without connecting; the CA file is read here, once.

@@ -7,6 +7,7 @@
 //! problems are handed out only to the commands that mail: a feeds-only site
 //! never hears of them.
 
+mod dkim;
 mod file;
 mod jekyll;
 
@@ -19,6 +20,7 @@ use serde::Deserialize;
 
 use crate::address::Mailbox;
 use crate::error::{Error, Location, Problem};
+pub use dkim::{Algorithm as DkimAlgorithm, Dkim, Key as DkimKey};
 
 /// The validated configuration.
 #[derive(Debug, Clone)]
@@ -132,6 +134,8 @@ pub struct Email {
     pub list_unsubscribe: Template,
     /// The delivery state database.
     pub state: PathBuf,
+    /// `[email.dkim]`: sign every message; `None` leaves it to the relay.
+    pub dkim: Option<Dkim>,
 }
 
 /// A template written in the config: its text, and the name messages give it.

@@ -11,11 +11,13 @@ use crate::error::{Error, Location, Problem};
 use crate::output;
 use crate::text;
 
-/// Renders every message of `plan`.
+/// Renders every message of `plan`, byte for byte as the send would (Date,
+/// boundary and DKIM timestamp aside): `salt` is the send's Message-ID salt.
 pub(super) fn run(
     setup: &Setup,
     plan: &[Delivery],
     eml_dir: Option<&Path>,
+    salt: &str,
     observer: &dyn Observer,
 ) -> Result<(), Error> {
     let mut count = 0;
@@ -40,7 +42,7 @@ pub(super) fn run(
             let subject = email.subject.clone();
             let (_, bytes) = setup
                 .letterhead
-                .build(recipient, email, &post.url)
+                .build(recipient, email, &format!("{}{salt}", post.url))
                 .map_err(|message| Problem::new(Location::file(&post.source), message))?;
             observer.result(&format!(
                 "  would send to {}: {:?} ({})",

@@ -1,22 +1,36 @@
 //! One recipient's email as an RFC 5322 message: `multipart/alternative`
-//! with the text and HTML parts, and the headers SPEC §4 names. lettre does
-//! every encoding (RFC 2047 words, quoted-printable bodies, line folding).
+//! with the text and HTML parts, and the headers SPEC §4 names, DKIM-signed
+//! when `[email.dkim]` is set. lettre does the MIME and the encoding (RFC
+//! 2047 words, each part in base64 or quoted-printable, whichever lettre
+//! finds shorter: base64 for Korean text), email-encoding (lettre's own
+//! encoder) the List-Id's phrase.
+//!
+//! Every header is valid in any language: a domain goes out in its ASCII
+//! (punycode) form wherever a header or the envelope needs one (From, To,
+//! Message-ID, List-Id, `mailto:`), a URI is ASCII (punycode host,
+//! percent-encoded path), and only phrases (names, the Subject, List-Id's
+//! description) are RFC 2047 encoded words.
 
 use lettre::address::Envelope;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{MultiPart, SinglePart};
 use sha2::{Digest, Sha256};
 
-use crate::address::Mailbox;
+use super::dkim::Signer;
+use crate::address::{Mailbox, ascii_domain};
+use crate::config::Dkim;
 use crate::email::{Email, Recipient};
 
 /// What every message of a run shares.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Letterhead {
     from: lettre::message::Mailbox,
-    list_id: String,
-    /// The domain after `@` in Message-IDs.
+    /// The List-Id header as it goes on the wire: `phrase <id>`.
+    list_id: HeaderValue,
+    /// The domain after `@` in Message-IDs, ASCII.
     id_domain: String,
+    /// The run's DKIM signer, made once.
+    signer: Option<Signer>,
 }
 
 impl Letterhead {
@@ -25,28 +39,24 @@ impl Letterhead {
         self.from.email.to_string()
     }
 
-    /// The letterhead of a site's messages: `from` as the sender, and the
-    /// List-Id from the site's title and host.
-    pub fn new(from: &Mailbox, site_title: &str, site_url: &str) -> Result<Letterhead, String> {
-        // The config parsed it with this same parser; a refusal here is a bug.
-        let address: lettre::Address = from
-            .email
-            .parse()
+    /// The letterhead of a site's messages: `from` as the sender, the
+    /// List-Id from the site's title and host, and `dkim`'s signer.
+    pub fn new(
+        from: &Mailbox,
+        site_title: &str,
+        site_url: &str,
+        dkim: Option<&Dkim>,
+    ) -> Result<Letterhead, String> {
+        // The config parsed it with this same parser and checked its domain;
+        // a refusal here is a bug.
+        let address = ascii_address(&from.email)
             .map_err(|err| format!("[email] from {:?}: {err}", from.email))?;
         let from = lettre::message::Mailbox::new(from.name.clone(), address);
-        let host = url::Url::parse(site_url)
-            .ok()
-            .and_then(|url| url.host_str().map(str::to_string))
-            .unwrap_or_else(|| from.email.domain().to_string());
-        let slug = crate::post::permalink::slugify(site_title).to_lowercase();
-        let slug = if slug.is_empty() {
-            "digest".to_string()
-        } else {
-            slug
-        };
+        let signer = dkim.map(Signer::new).transpose()?;
         Ok(Letterhead {
             id_domain: from.email.domain().to_string(),
-            list_id: format!("{site_title} <{slug}.{host}>"),
+            list_id: list_id(site_title, site_url, from.email.domain()),
+            signer,
             from,
         })
     }
@@ -67,9 +77,7 @@ impl Letterhead {
         email: Email,
         identity: &str,
     ) -> Result<(Envelope, Vec<u8>), String> {
-        let address: lettre::Address = recipient
-            .email
-            .parse()
+        let address = ascii_address(&recipient.email)
             .map_err(|err| format!("{:?} is not a valid address ({err})", recipient.email))?;
         let name = (!recipient.name.is_empty()).then(|| recipient.name.clone());
         let to = lettre::message::Mailbox::new(name, address);
@@ -87,13 +95,10 @@ impl Letterhead {
             .subject(email.subject)
             .date_now()
             .message_id(Some(format!("<{hex}@{}>", self.id_domain)))
-            .raw_header(header("List-Id", &self.list_id));
-        if !email.unsubscribe_url.is_empty() {
-            builder = builder.raw_header(header(
-                "List-Unsubscribe",
-                &format!("<{}>", email.unsubscribe_url),
-            ));
-            if email.unsubscribe_url.starts_with("https://") {
+            .raw_header(self.list_id.clone());
+        if let Some(target) = ascii_uri(&email.unsubscribe_url) {
+            builder = builder.raw_header(header("List-Unsubscribe", &format!("<{target}>")));
+            if target.starts_with("https://") {
                 builder = builder.raw_header(header(
                     "List-Unsubscribe-Post",
                     "List-Unsubscribe=One-Click",
@@ -115,8 +120,89 @@ impl Letterhead {
                     ),
             )
             .map_err(|err| format!("cannot build the message: {err}"))?;
-        Ok((message.envelope().clone(), message.formatted()))
+        let envelope = message.envelope().clone();
+        let bytes = message.formatted();
+        match &self.signer {
+            Some(signer) => Ok((envelope, signer.sign(&bytes)?)),
+            None => Ok((envelope, bytes)),
+        }
     }
+}
+
+/// `user@domain` with the domain in its ASCII form.
+fn ascii_address(email: &str) -> Result<lettre::Address, String> {
+    let (user, domain) = email.rsplit_once('@').unwrap_or((email, ""));
+    let domain = ascii_domain(domain).unwrap_or_else(|| domain.to_string());
+    lettre::Address::new(user, domain).map_err(|err| err.to_string())
+}
+
+/// `List-Id: <site title> <slug.host>` (RFC 2919): the id is ASCII
+/// whatever the title's language (a slug that is not ASCII becomes its
+/// punycode label), and only the title is encoded, as a phrase.
+fn list_id(site_title: &str, site_url: &str, sender_domain: &str) -> HeaderValue {
+    use email_encoding::headers::writer::EmailWriter;
+    let host = url::Url::parse(site_url)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_string))
+        .and_then(|host| ascii_domain(&host))
+        .unwrap_or_else(|| sender_domain.to_string());
+    let slug = crate::post::permalink::slugify(site_title).to_lowercase();
+    let label = ascii_domain(&format!("{slug}.x"))
+        .and_then(|ascii| ascii.strip_suffix(".x").map(str::to_string))
+        .filter(|label| !label.is_empty() && label.len() <= 63)
+        .unwrap_or_else(|| "digest".to_string());
+    let id = format!("<{label}.{host}>");
+    let title = crate::text::one_line(site_title);
+    if title.is_empty() {
+        return header("List-Id", &id);
+    }
+    let mut encoded = String::new();
+    {
+        let mut writer = EmailWriter::new(&mut encoded, "List-Id: ".len(), 0, false);
+        let written =
+            email_encoding::headers::quoted_string::encode(&title, &mut writer).and_then(|()| {
+                writer.space();
+                std::fmt::Write::write_str(&mut writer, &id)
+            });
+        if written.is_err() {
+            return header("List-Id", &id);
+        }
+    }
+    HeaderValue::dangerous_new_pre_encoded(
+        HeaderName::new_from_ascii_str("List-Id"),
+        format!("{title} {id}"),
+        encoded,
+    )
+}
+
+/// A `List-Unsubscribe` target as the ASCII URI a header must hold: the
+/// host (or a `mailto:` domain) in punycode, everything else not ASCII
+/// percent-encoded. `None` when there is none, or it is no URI.
+fn ascii_uri(target: &str) -> Option<String> {
+    let target = target.trim();
+    let target = match target.strip_prefix("mailto:") {
+        Some(rest) => {
+            let (to, query) = rest
+                .split_once('?')
+                .map_or((rest, None), |(to, q)| (to, Some(q)));
+            let to = match to.rsplit_once('@') {
+                Some((user, domain)) => {
+                    format!(
+                        "{user}@{}",
+                        ascii_domain(domain).unwrap_or_else(|| domain.to_string())
+                    )
+                }
+                None => to.to_string(),
+            };
+            match query {
+                Some(query) => format!("mailto:{to}?{query}"),
+                None => format!("mailto:{to}"),
+            }
+        }
+        None => target.to_string(),
+    };
+    let uri = url::Url::parse(&target).ok()?;
+    Some(uri.as_str().to_string())
 }
 
 fn header(name: &'static str, value: &str) -> HeaderValue {
@@ -142,6 +228,7 @@ mod tests {
             &Mailbox::parse("Daily Papers <papers@example.org>").unwrap(),
             "Daily Papers",
             "https://papers.example.org",
+            None,
         )
         .unwrap();
         let recipient = Recipient {
@@ -153,7 +240,7 @@ mod tests {
         assert_eq!(envelope.to()[0].to_string(), "a@example.org");
         assert!(text.contains("Subject: Daily Papers =?utf-8?b?"), "{text}");
         assert!(
-            text.contains("List-Id: Daily Papers <daily-papers.papers.example.org>"),
+            text.contains("List-Id: \"Daily Papers\" <daily-papers.papers.example.org>"),
             "{text}"
         );
         assert!(
@@ -175,5 +262,50 @@ mod tests {
         };
         let (_, theirs) = letterhead.build(&other, email(), "post-1").unwrap();
         assert_ne!(id(&text), id(&String::from_utf8(theirs).unwrap()));
+    }
+
+    #[test]
+    fn headers_are_ascii_for_a_korean_title_and_an_idn_sender() {
+        let letterhead = Letterhead::new(
+            &Mailbox::parse("데일리 페이퍼 <papers@예시.한국>").unwrap(),
+            "데일리 페이퍼",
+            "https://예시.한국/blog",
+            None,
+        )
+        .unwrap();
+        let recipient = Recipient {
+            email: "kim@예시.한국".into(),
+            name: "김철수".into(),
+        };
+        let mut email = email();
+        email.unsubscribe_url = "mailto:papers@예시.한국?subject=unsubscribe".into();
+        let (envelope, bytes) = letterhead.build(&recipient, email, "post-1").unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        let head = &text[..text.find("\r\n\r\n").unwrap()];
+        assert!(head.is_ascii(), "{head}");
+        assert_eq!(
+            envelope.from().unwrap().to_string(),
+            "papers@xn--vv4b11d.xn--3e0b707e"
+        );
+        assert_eq!(envelope.to()[0].to_string(), "kim@xn--vv4b11d.xn--3e0b707e");
+        let line = |name: &str| {
+            head.lines()
+                .find(|line| line.starts_with(name))
+                .unwrap_or_default()
+                .to_string()
+        };
+        assert!(
+            line("List-Id:").ends_with(" <xn----v18es3ni2pcb184mtfa.xn--vv4b11d.xn--3e0b707e>"),
+            "{head}"
+        );
+        assert!(line("List-Id: =?utf-8?b?").len() > 20, "{head}");
+        assert!(
+            line("Message-ID:").ends_with("@xn--vv4b11d.xn--3e0b707e>"),
+            "{head}"
+        );
+        assert_eq!(
+            line("List-Unsubscribe:"),
+            "List-Unsubscribe: <mailto:papers@xn--vv4b11d.xn--3e0b707e?subject=unsubscribe>"
+        );
     }
 }

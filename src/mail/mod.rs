@@ -6,6 +6,7 @@
 //! Nothing here prints: what a run has to say goes to the [`Observer`] the
 //! command hands it.
 
+mod dkim;
 mod dry_run;
 pub mod message;
 mod plan;
@@ -87,8 +88,13 @@ fn setup(config: &Config) -> Result<Setup, Vec<Problem>> {
     let email = config.email()?;
     let (design, subscribers) =
         error::both(Design::load(config, email), subscribers::load(config))?;
-    let letterhead = Letterhead::new(&email.from, &config.site.title, &config.site.url)
-        .map_err(|message| vec![Problem::new(Location::file(&config.path), message)])?;
+    let letterhead = Letterhead::new(
+        &email.from,
+        &config.site.title,
+        &config.site.url,
+        email.dkim.as_ref(),
+    )
+    .map_err(|message| vec![Problem::new(Location::file(&config.path), message)])?;
     Ok(Setup {
         design,
         letterhead,
@@ -144,9 +150,18 @@ pub fn run(
             recipients: test_recipients.iter().collect(),
             not_wanted: 0,
         }];
+        // A test send gets a fresh Message-ID, so a mail client does not
+        // take it for the real one; the dry run shows that same one.
         let identity_salt = jiff::Timestamp::now().to_string();
         return if request.dry_run {
-            dry_run::run(&setup, &plan, request.eml_dir.as_deref(), observer).map(|()| None)
+            dry_run::run(
+                &setup,
+                &plan,
+                request.eml_dir.as_deref(),
+                &identity_salt,
+                observer,
+            )
+            .map(|()| None)
         } else {
             sending.send(&plan, None, &identity_salt).map(Some)
         };
@@ -193,20 +208,26 @@ pub fn run(
             recorder.end_run(run, &result)?;
             result.map(Some)
         }
-        _ => dry_run::run(&setup, &plan, request.eml_dir.as_deref(), observer).map(|()| None),
+        _ => dry_run::run(&setup, &plan, request.eml_dir.as_deref(), "", observer).map(|()| None),
     }
 }
 
-/// The `--to` addresses as subscribers of every post.
+/// The `--to` addresses (`addr` or `Name <addr>`) as subscribers of every post.
 fn test_recipients(addresses: &[String]) -> Result<Vec<Subscriber>, Problem> {
     addresses
         .iter()
         .map(|address| {
-            crate::address::check(address)
-                .map_err(|message| Problem::new(Location::file("--to"), message))?;
+            let mailbox = crate::address::Mailbox::parse(address).map_err(|err| {
+                Problem::new(
+                    Location::file("--to"),
+                    format!(
+                        "{address:?} is not an address like reader@example.org or \"Reader <reader@example.org>\" ({err})"
+                    ),
+                )
+            })?;
             Ok(Subscriber {
-                email: address.clone(),
-                name: String::new(),
+                email: mailbox.email,
+                name: mailbox.name.unwrap_or_default(),
                 tags: Vec::new(),
             })
         })
