@@ -78,7 +78,15 @@ impl PostContext {
             categories: post.categories.clone(),
             html: rendered.html.clone(),
             summary: post.summary(rendered),
-            papers: rendered.papers.clone(),
+            // The summary is the email's callout: the body shows it no more.
+            papers: rendered
+                .papers
+                .iter()
+                .map(|paper| Paper {
+                    html: without_summary(&paper.html, &paper.summary),
+                    ..paper.clone()
+                })
+                .collect(),
         }
     }
 }
@@ -228,6 +236,7 @@ const UNSUBSCRIBE: &str = "list_unsubscribe";
 pub struct Templates {
     tera: tera::Tera,
     site: SiteContext,
+    words: Words,
     inliner: css_inline::CSSInliner<'static>,
 }
 
@@ -264,6 +273,7 @@ impl Templates {
             .build();
         let templates = Templates {
             tera,
+            words: words(&site.language),
             site,
             inliner,
         };
@@ -441,6 +451,7 @@ impl Templates {
     ) -> tera::Context {
         let mut context = tera::Context::new();
         context.insert("site", &self.site);
+        context.insert("words", &self.words);
         context.insert("post", post);
         context.insert("subscriber", recipient);
         context.insert("unsubscribe_url", unsubscribe_url);
@@ -493,6 +504,71 @@ struct SlottedParts {
     subject: Slotted,
     html: Slotted,
     text: Slotted,
+}
+
+/// The email's own words, by name, as the templates see them (`words`).
+type Words = std::collections::BTreeMap<&'static str, &'static str>;
+
+/// The words of the default templates in `language` (a BCP 47 tag): Korean
+/// for `ko`, `ko-KR`…, English otherwise. `{site}` and `{email}` in
+/// `you_receive` are filled in by the templates.
+fn words(language: &str) -> Words {
+    let korean = language
+        .split(['-', '_'])
+        .next()
+        .is_some_and(|primary| primary.eq_ignore_ascii_case("ko"));
+    let pairs: [(&str, &str); 7] = if korean {
+        [
+            ("in_this_issue", "이번 호에 실린 논문"),
+            ("read_on_the_web", "웹에서 읽기"),
+            (
+                "you_receive",
+                "{email} 주소로 보내 드리는 {site} 소식입니다.",
+            ),
+            ("unsubscribe", "수신 거부"),
+            ("one_paper", "논문 1편"),
+            ("papers_before", "논문 "),
+            ("papers_after", "편"),
+        ]
+    } else {
+        [
+            ("in_this_issue", "In this issue"),
+            ("read_on_the_web", "Read on the web"),
+            ("you_receive", "You receive {site} at {email}."),
+            ("unsubscribe", "Unsubscribe"),
+            ("one_paper", "1 paper"),
+            ("papers_before", ""),
+            ("papers_after", " papers"),
+        ]
+    };
+    pairs.into_iter().collect()
+}
+
+/// A paper's HTML without the block its summary came from (its `Goal:`
+/// line, or its first paragraph), which the email shows as a callout: so
+/// the summary reads once. Left as it is when the block is not found.
+fn without_summary(html: &str, summary: &str) -> String {
+    if summary.is_empty() {
+        return html.to_string();
+    }
+    let text = html_escape::encode_text(summary);
+    let blocks = [
+        format!("<li>Goal: {text}</li>"),
+        format!("<p>Goal: {text}</p>"),
+        format!("<p>{text}</p>"),
+    ];
+    let Some((at, len)) = blocks
+        .iter()
+        .find_map(|block| html.find(block.as_str()).map(|at| (at, block.len())))
+    else {
+        return html.to_string();
+    };
+    let mut out = format!("{}{}", &html[..at], &html[at + len..]);
+    // A list left empty goes too.
+    for empty in ["<ul>\n\n</ul>", "<ul>\n</ul>", "<ul></ul>"] {
+        out = out.replacen(empty, "", 1);
+    }
+    out
 }
 
 /// A Tera error as a problem at the template's file and line.

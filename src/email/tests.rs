@@ -97,12 +97,75 @@ fn the_default_email_of_the_example_post() {
     );
     assert!(email.html.contains("kim+news@example.org"));
     assert!(email.text.contains(
-        "Unsubscribe: https://papers.example.org/unsubscribe?email=kim%2Bnews%40example.org"
+        "수신 거부: https://papers.example.org/unsubscribe?email=kim%2Bnews%40example.org"
     ));
+    assert!(
+        email.html.contains("<a name=\"paper-2\""),
+        "anchors Gmail and Outlook follow"
+    );
+    assert!(
+        email
+            .html
+            .contains("<!--[if mso]><table role=\"presentation\" width=\"600\"")
+    );
+    assert!(email.html.contains("mso-padding-alt: 10px 20px"));
+    for words in ["이번 호에 실린 논문", "웹에서 읽기", "논문 3편"] {
+        assert!(email.html.contains(words), "{words}");
+    }
+    assert!(
+        email
+            .html
+            .contains("kim+news@example.org 주소로 보내 드리는 Daily Papers 소식입니다.")
+    );
+    // The Goal line is the callout, shown once.
+    let goal = &post.papers[0].summary;
+    assert_eq!(
+        email.html.matches(goal.as_str()).count(),
+        1,
+        "the callout only"
+    );
     assert!(
         email.text.contains("본 연구는"),
         "the text part carries the prose"
     );
+}
+
+#[test]
+fn the_words_follow_the_site_language() {
+    let sources = default_sources();
+    let english = SiteContext {
+        language: "en-GB".into(),
+        ..site()
+    };
+    let templates = Templates::compile(&sources, english).unwrap();
+    let prepared = templates.prepare(&example_post(), &sources).unwrap();
+    let email = templates
+        .personalise(&prepared, &reader("a@example.org", ""), &sources)
+        .unwrap();
+    for words in [
+        "In this issue",
+        "Read on the web",
+        "3 papers",
+        "You receive Daily Papers at a@example.org.",
+    ] {
+        assert!(email.html.contains(words), "{words}");
+    }
+    assert!(email.text.contains("Unsubscribe: https://"));
+    assert_eq!(words("ko-KR")["unsubscribe"], "수신 거부");
+}
+
+#[test]
+fn a_summary_block_is_dropped_from_the_body() {
+    let html = "<h2>Intro</h2>\n<ul>\n<li>Goal: a &amp; b</li>\n</ul>\n<p>More</p>";
+    assert_eq!(
+        without_summary(html, "a & b"),
+        "<h2>Intro</h2>\n\n<p>More</p>"
+    );
+    assert_eq!(
+        without_summary("<p>First.</p><p>x</p>", "First."),
+        "<p>x</p>"
+    );
+    assert_eq!(without_summary("<p>Other</p>", "First."), "<p>Other</p>");
 }
 
 #[test]
