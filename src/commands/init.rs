@@ -38,7 +38,7 @@ per_tag = false                        # true: the same feeds per tag under tags
 from = "My Digest <digest@example.org>"   # edit this before `digest-feed mail`
 subject = "{{ post.title }}"           # a Tera template
 templates = "templates"                # email.html and email.txt; built-in defaults if absent
-# list_unsubscribe = "https://example.org/unsubscribe?email={{ subscriber.email | urlencode }}"
+# list_unsubscribe = "https://example.org/unsubscribe?address={{ subscriber.email | urlencode }}"
                                        # default: mailto:<from>?subject=unsubscribe
 state = ".digest-feed/state.db"        # the delivery state (SQLite)
 # subscribers_file = "subscribers.csv" # larger lists: CSV with a header row email,name,tags
