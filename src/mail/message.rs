@@ -156,6 +156,17 @@ fn list_id(site_title: &str, site_url: &str, sender_domain: &str) -> HeaderValue
     if title.is_empty() {
         return header("List-Id", &id);
     }
+    // Words of atext (RFC 5322 §3.2.3) are a phrase as they are, as in
+    // RFC 2919's own examples; anything else is quoted or encoded.
+    let atoms = title.split(' ').all(|word| {
+        !word.is_empty()
+            && word
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c))
+    });
+    if atoms {
+        return header("List-Id", &format!("{title} {id}"));
+    }
     let mut encoded = String::new();
     {
         let mut writer = EmailWriter::new(&mut encoded, "List-Id: ".len(), 0, false);
@@ -240,7 +251,7 @@ mod tests {
         assert_eq!(envelope.to()[0].to_string(), "a@example.org");
         assert!(text.contains("Subject: Daily Papers =?utf-8?b?"), "{text}");
         assert!(
-            text.contains("List-Id: \"Daily Papers\" <daily-papers.papers.example.org>"),
+            text.contains("List-Id: Daily Papers <daily-papers.papers.example.org>"),
             "{text}"
         );
         assert!(
