@@ -43,6 +43,14 @@ templates = "templates"                # email.html and email.txt; built-in defa
 state = ".digest-feed/state.db"        # the delivery state (SQLite)
 # subscribers_file = "subscribers.csv" # larger lists: CSV with a header row email,name,tags
 
+# DKIM-sign every message (Gmail and Yahoo require it of bulk senders); then
+# `digest-feed dns` prints the DNS records to publish.
+# [email.dkim]
+# domain = "example.org"               # the From domain
+# selector = "digest"
+# private_key_file = "dkim.pem"        # openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out dkim.pem
+# algorithm = "rsa-sha256"             # or "ed25519-sha256"
+
 [smtp]
 host = "localhost"
 port = 587
