@@ -255,7 +255,7 @@ fn parse_pem(
         let openssh = String::from_utf8_lossy(pem).contains("BEGIN OPENSSH PRIVATE KEY");
         let hint = if openssh {
             format!(
-                "it is an OpenSSH key; convert it with `ssh-keygen -p -m PKCS8 -f {shown}` (this rewrites the file), or {}",
+                "it is an OpenSSH key, which a DKIM key is not; {}",
                 how_to_make(algorithm, path)
             )
         } else {
