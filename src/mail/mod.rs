@@ -111,7 +111,6 @@ fn recipient(subscriber: &Subscriber) -> Recipient {
     }
 }
 
-/// Runs `mail`.
 /// Runs `mail`. A real send returns its summary; a dry run, a test send or
 /// a run with nothing to send returns none.
 pub fn run(
@@ -150,21 +149,7 @@ pub fn run(
             recipients: test_recipients.iter().collect(),
             not_wanted: 0,
         }];
-        // A test send gets a fresh Message-ID, so a mail client does not
-        // take it for the real one; the dry run shows that same one.
-        let identity_salt = jiff::Timestamp::now().to_string();
-        return if request.dry_run {
-            dry_run::run(
-                &setup,
-                &plan,
-                request.eml_dir.as_deref(),
-                &identity_salt,
-                observer,
-            )
-            .map(|()| None)
-        } else {
-            sending.send(&plan, None, &identity_salt).map(Some)
-        };
+        return test_send(&setup, &sending, &plan, request, observer);
     }
 
     // The state decides what is new. A dry run only reads it; a real run
@@ -209,6 +194,32 @@ pub fn run(
             result.map(Some)
         }
         _ => dry_run::run(&setup, &plan, request.eml_dir.as_deref(), "", observer).map(|()| None),
+    }
+}
+
+/// A test send (`--to`), or its dry run: nothing recorded. It gets a fresh
+/// Message-ID, so a mail client does not take it for the real message; the
+/// dry run shows that same kind of one, so it is byte for byte the send
+/// (Date, boundary and that Message-ID aside).
+fn test_send(
+    setup: &Setup,
+    sending: &send::Sending<'_>,
+    plan: &[Delivery<'_>],
+    request: &Request,
+    observer: &dyn Observer,
+) -> Result<Option<Summary>, Error> {
+    let identity_salt = jiff::Timestamp::now().to_string();
+    if request.dry_run {
+        dry_run::run(
+            setup,
+            plan,
+            request.eml_dir.as_deref(),
+            &identity_salt,
+            observer,
+        )
+        .map(|()| None)
+    } else {
+        sending.send(plan, None, &identity_salt).map(Some)
     }
 }
 
