@@ -71,6 +71,10 @@ const LISTS: &[(&str, &[(&str, &str)])] = &[
                 "from, subject, templates, list_unsubscribe, state, subscribers_file.",
             ),
             (
+                "[email.dkim]",
+                "domain, selector (default digest), private_key_file (PEM: RSA PKCS#8 or PKCS#1, or Ed25519 PKCS#8), algorithm (rsa-sha256 or ed25519-sha256). digest-feed dns prints the records to publish.",
+            ),
+            (
                 "[smtp]",
                 "host, port, tls (tls, starttls, none), username, password_env, connections, rate_per_second, timeout_s, retries, ca_file.",
             ),
