@@ -10,8 +10,12 @@ use crate::config::Config;
 use crate::error::{Error, Location, Problem};
 use crate::post::{self, Post, Rules};
 
-/// Every post file under `dir`, recursively, in a stable order: `*.md` and
-/// `*.markdown`, skipping names that start with `.` or `_`.
+/// The extensions of the files Jekyll reads as posts: every one its
+/// Markdown converter takes, and HTML.
+pub(crate) const POST_EXTENSIONS: &[&str] = &["md", "markdown", "mkdown", "mkdn", "mkd", "html"];
+
+/// Every post file under `dir`, recursively, in a stable order: each
+/// extension of [`POST_EXTENSIONS`], skipping names that start with `.` or `_`.
 pub(crate) fn find(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let mut found = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
@@ -39,13 +43,19 @@ pub(crate) fn find(dir: &Path) -> Result<Vec<PathBuf>, Error> {
                 .map_err(|err| Error::io("cannot read", &path, err))?;
             if file_type.is_dir() || (file_type.is_symlink() && path.is_dir()) {
                 pending.push(path);
-            } else if name.ends_with(".md") || name.ends_with(".markdown") {
+            } else if is_post_file(&path) {
                 found.push(path);
             }
         }
     }
     found.sort();
     Ok(found)
+}
+
+fn is_post_file(path: &Path) -> bool {
+    path.extension()
+        .and_then(|ext| ext.to_str())
+        .is_some_and(|ext| POST_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
 }
 
 /// Reads a post file's text, refusing files too large to be a post.
@@ -182,6 +192,11 @@ pub(crate) fn load(dir: &Path, rules: &Rules) -> Result<Loaded, Error> {
             Ok(post) => loaded.posts.push(post),
             Err(problems) => loaded.problems.extend(problems),
         }
+    }
+    // What Liquid may look up while rendering any of them (`post_url`, `link`, `site.*`).
+    let site = std::sync::Arc::new(post::SiteContext::new(&loaded.posts, dir, rules));
+    for post in &mut loaded.posts {
+        post.site = Some(site.clone());
     }
     Ok(loaded)
 }

@@ -230,7 +230,12 @@ impl Renderer {
         if !self.cache.contains_key(&post.source) {
             let rendered =
                 match posts_folder::read(&post.source).and_then(|text| post.render(&text)) {
-                    Ok(rendered) => Some(rendered),
+                    Ok(rendered) => {
+                        for warning in &rendered.warnings {
+                            self.report.warning(warning.to_string());
+                        }
+                        Some(rendered)
+                    }
                     Err(problem) if self.skip_invalid => {
                         self.report.warning(format!("{problem} (skipped)"));
                         None

@@ -39,7 +39,7 @@ fn entry(item: &Item) -> Entry {
     Entry {
         title: Text::plain(item.title.clone()),
         id: item.id.clone(),
-        updated: chrono_date(&item.date),
+        updated: chrono_date(item.updated.as_ref().unwrap_or(&item.date)),
         published: Some(chrono_date(&item.date)),
         authors: item
             .author

@@ -33,6 +33,8 @@ struct JsonItem<'a> {
     content_html: &'a str,
     summary: &'a str,
     date_published: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date_modified: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tags: Vec<&'a str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -62,6 +64,7 @@ pub(super) fn render(channel: &Channel) -> Result<Vec<u8>, Error> {
                 content_html: &item.content_html,
                 summary: &item.summary,
                 date_published: rfc3339(&item.date),
+                date_modified: item.updated.as_ref().map(rfc3339),
                 tags: item.categories.iter().map(String::as_str).collect(),
                 authors: item.author.iter().map(|name| Author { name }).collect(),
             })

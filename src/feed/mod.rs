@@ -15,7 +15,8 @@ use crate::post::{Post, Rendered};
 /// One feed item: a post, or one paper of a post.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
-    /// A stable, unique id: the post's URL, with `#paper-N` for a paper.
+    /// A stable, unique id: the post's id as jekyll-feed gives it (or its
+    /// `feed_id`); for a paper, the post's URL with `#paper-N`.
     pub id: String,
     /// Where the item links: the post's URL, or the paper's.
     pub url: String,
@@ -25,6 +26,8 @@ pub struct Item {
     pub title: String,
     /// The publication date, in the site's zone.
     pub date: ZonedDateTime,
+    /// The last change (`last_modified_at`), when the post sets one.
+    pub updated: Option<ZonedDateTime>,
     /// Plain-text summary.
     pub summary: String,
     /// Full HTML content, sanitized, links absolute.
@@ -99,10 +102,19 @@ pub struct Channel {
 }
 
 impl Channel {
-    /// The channel's last change: its newest item's date, never the build
-    /// time, so the same posts give the same bytes.
+    /// The channel's last change: its newest item's date (or
+    /// `last_modified_at`), never the build time, so the same posts give
+    /// the same bytes.
     pub fn updated(&self) -> Option<&ZonedDateTime> {
-        self.items.iter().map(|item| &item.date).max()
+        self.items
+            .iter()
+            .map(|item| {
+                item.updated
+                    .as_ref()
+                    .filter(|u| **u > item.date)
+                    .unwrap_or(&item.date)
+            })
+            .max()
     }
 
     fn self_url(&self, file: &str) -> String {
@@ -136,11 +148,12 @@ pub fn items_for(post: &Post, rendered: &Rendered, kind: ItemKind) -> Vec<Item> 
     }
     match kind {
         ItemKind::Posts => vec![Item {
-            id: post.url.clone(),
+            id: post.id.clone(),
             url: post.url.clone(),
             post_url: None,
             title: post.title.clone(),
             date: post.date.clone(),
+            updated: post.updated.clone(),
             summary: post.summary(rendered),
             content_html: rendered.html.clone(),
             categories,
@@ -155,6 +168,7 @@ pub fn items_for(post: &Post, rendered: &Rendered, kind: ItemKind) -> Vec<Item> 
                 post_url: Some(post.url.clone()),
                 title: paper.title.clone(),
                 date: post.date.clone(),
+                updated: post.updated.clone(),
                 summary: paper.summary.clone(),
                 content_html: paper.html.clone(),
                 categories: categories.clone(),
@@ -182,6 +196,7 @@ mod tests {
             post_url: None,
             title: format!("Post <{n}> & \"more\""),
             date: date(n),
+            updated: None,
             summary: "요약 & <summary>".into(),
             content_html: html.into(),
             categories: vec!["papers".into(), "A&B".into()],

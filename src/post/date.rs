@@ -28,7 +28,9 @@ pub(crate) fn parse_front_matter_date(
     if let Some(instant) = parse_with_offset(text) {
         return Some(instant.to_zoned_datetime(zone.clone()));
     }
-    let civil: DateTime = text.parse().ok()?;
+    let Ok(civil) = text.parse::<DateTime>() else {
+        return ruby_time_parse(text, zone);
+    };
     let has_seconds = text
         .split([' ', 'T', 't'])
         .nth(1)
@@ -39,6 +41,42 @@ pub(crate) fn parse_front_matter_date(
             Some(instant.to_zoned_datetime(zone.clone()))
         }
         _ => civil.to_zoned_datetime(zone.clone()).ok(),
+    }
+}
+
+/// The looser forms Ruby's `Time.parse` reads and real posts use, e.g.
+/// `2023-01-29 18:30:22 2023 -0800` (a year repeated before the offset):
+/// the first `YYYY-MM-DD`, the first `HH:MM[:SS]`, and an offset
+/// (`+0900`, `+09:00`, `Z`, `UTC`, `GMT`) among the other words, which are
+/// ignored; no offset means the site's zone.
+fn ruby_time_parse(text: &str, zone: &TimeZone) -> Option<ZonedDateTime> {
+    let mut words = text.split_whitespace();
+    let date: Date = words.next()?.parse().ok()?;
+    let mut time = jiff::civil::Time::midnight();
+    let mut offset = None;
+    for word in words {
+        if word.contains(':') && word.starts_with(|c: char| c.is_ascii_digit()) {
+            let parts: Vec<&str> = word.split(':').collect();
+            let number = |i: usize| parts.get(i).map_or(Some(0), |p| p.parse::<i8>().ok());
+            time = jiff::civil::Time::new(number(0)?, number(1)?, number(2)?, 0).ok()?;
+        } else if matches!(word, "Z" | "UTC" | "GMT") {
+            offset = Some(jiff::tz::Offset::UTC);
+        } else if word.starts_with(['+', '-']) {
+            let parsed = strtime::parse("%z", word)
+                .or_else(|_| strtime::parse("%:z", word))
+                .ok()?;
+            offset = Some(parsed.offset()?);
+        } else if !word.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+    }
+    let civil = date.to_datetime(time);
+    match offset {
+        Some(offset) => civil
+            .to_zoned_datetime(TimeZone::fixed(offset))
+            .ok()
+            .map(|at| at.timestamp().to_zoned_datetime(zone.clone())),
+        None => civil.to_zoned_datetime(zone.clone()).ok(),
     }
 }
 
@@ -74,35 +112,28 @@ fn parse_with_offset(text: &str) -> Option<Timestamp> {
     })
 }
 
-/// The date at the start of a post's file name (`YYYY-MM-DD-slug.md`), as
-/// text and as midnight in `zone`; `Err` holds the text when it is no real date.
+/// The date at the start of a post's file name (`YYYY-MM-DD-slug.md`; as
+/// in Jekyll, the month and day may have one digit: `2018-05-9-x.md`), as
+/// midnight in `zone` and the slug after it; `Err` holds the date's text when
+/// it is no real date.
 pub(crate) fn file_name_date(
     stem: &str,
     zone: &TimeZone,
 ) -> Option<Result<(ZonedDateTime, String), String>> {
-    let bytes = stem.as_bytes();
-    let shaped = bytes.len() > 11
-        && bytes[4] == b'-'
-        && bytes[7] == b'-'
-        && bytes[10] == b'-'
-        && [0..4, 5..7, 8..10]
-            .into_iter()
-            .all(|r| bytes[r].iter().all(u8::is_ascii_digit));
-    if !shaped {
+    let mut parts = stem.splitn(4, '-');
+    let (year, month, day, slug) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let digits = |text: &str, range: std::ops::RangeInclusive<usize>| {
+        range.contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit())
+    };
+    if !(digits(year, 4..=4) && digits(month, 1..=2) && digits(day, 1..=2)) || slug.is_empty() {
         return None;
     }
-    let date_text = &stem[..10];
-    let slug = stem[11..].to_string();
-    Some(
-        match date_text
-            .parse::<Date>()
-            .ok()
-            .and_then(|date| midnight(date, zone))
-        {
-            Some(date) => Ok((date, slug)),
-            None => Err(date_text.to_string()),
-        },
-    )
+    let date_text = &stem[..year.len() + month.len() + day.len() + 2];
+    let date = Date::new(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?);
+    Some(match date.ok().and_then(|date| midnight(date, zone)) {
+        Some(date) => Ok((date, slug.to_string())),
+        None => Err(date_text.to_string()),
+    })
 }
 
 fn midnight(date: Date, zone: &TimeZone) -> Option<ZonedDateTime> {
@@ -148,6 +179,11 @@ mod tests {
             ("2025-12-24 10:00:00.5", "2025-12-24T19:00:00.5+09:00"),
             ("2025-12-20", "2025-12-20T00:00:00+09:00"),
             ("2025-12-24 +0900", "2025-12-24T00:00:00+09:00"),
+            // jekyll/jekyll's 3.9.3 release post; Jekyll read it so.
+            (
+                "2023-01-29 18:30:22 2023 -0800",
+                "2023-01-30T11:30:22+09:00",
+            ),
         ] {
             assert_eq!(
                 read(written, DateRule::Jekyll).as_deref(),
@@ -197,6 +233,11 @@ mod tests {
             Some(Err("2025-02-30".into()))
         );
         assert_eq!(file_name_date("about", &seoul()), None);
+        let (date, slug) = file_name_date("2018-05-9-x", &seoul()).unwrap().unwrap();
+        assert_eq!(
+            (rfc3339(&date).as_str(), slug.as_str()),
+            ("2018-05-09T00:00:00+09:00", "x")
+        );
         assert_eq!(file_name_date("2025-12-24", &seoul()), None);
     }
 

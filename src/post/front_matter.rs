@@ -147,26 +147,22 @@ pub(crate) struct FrontMatter {
     pub published: Option<bool>,
     /// `draft` (Hugo's).
     pub draft: Option<bool>,
+    /// `last_modified_at`, the raw text (jekyll-feed's `updated`).
+    pub last_modified_at: Option<Keyed<String>>,
+    /// `feed_id`: the item's id, pinned.
+    pub feed_id: Option<String>,
+    /// `render_with_liquid` (Jekyll's; false leaves Liquid as text).
+    pub render_with_liquid: Option<bool>,
+    /// `excerpt_separator` (Jekyll's; default a blank line).
+    pub excerpt_separator: Option<String>,
     /// Keys digest-feed does not read (layout and theme keys), with their lines.
     pub other_keys: Vec<Keyed<String>>,
 }
 
-/// Every key digest-feed reads; an unknown key close to one of these is a typo.
-pub(crate) const KNOWN_KEYS: &[&str] = &[
-    "title",
-    "date",
-    "tags",
-    "tag",
-    "categories",
-    "category",
-    "description",
-    "excerpt",
-    "author",
-    "permalink",
-    "slug",
-    "published",
-    "draft",
-];
+/// The keys that decide what is published and where: a near miss of one of
+/// these is a typo worth stopping for (`publised: false` would publish a
+/// draft). Other unknown keys (`authors`, theme keys) are the theme's.
+pub(crate) const GUARDED_KEYS: &[&str] = &["published", "draft", "date", "permalink"];
 
 /// A front matter error: the YAML line (1-based) and key where known.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -283,6 +279,12 @@ impl<'de> Visitor<'de> for FrontMatterSeed<'_> {
                 "slug" => fm.slug = map.next_value()?,
                 "published" => fm.published = map.next_value()?,
                 "draft" => fm.draft = map.next_value()?,
+                "last_modified_at" => {
+                    fm.last_modified_at = map.next_value::<Option<String>>()?.map(keyed);
+                }
+                "feed_id" => fm.feed_id = map.next_value()?,
+                "render_with_liquid" => fm.render_with_liquid = map.next_value()?,
+                "excerpt_separator" => fm.excerpt_separator = map.next_value()?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                     fm.other_keys.push(Keyed { value: name, line });
@@ -294,6 +296,102 @@ impl<'de> Visitor<'de> for FrontMatterSeed<'_> {
         *self.current_key.borrow_mut() = None;
         Ok(fm)
     }
+}
+
+/// Any front matter value, for Liquid's `page.*`: YAML as data.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Data {
+    /// `~`, `null` or nothing.
+    Null,
+    /// `true`, `yes`, ...
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// Text (and timestamps, as written).
+    Text(String),
+    /// A sequence.
+    List(Vec<Data>),
+    /// A mapping, in order; keys as text.
+    Map(Vec<(String, Data)>),
+}
+
+impl Data {
+    /// The text of a scalar key or value.
+    fn key_text(&self) -> String {
+        match self {
+            Data::Null => String::new(),
+            Data::Bool(b) => b.to_string(),
+            Data::Int(i) => i.to_string(),
+            Data::Float(f) => f.to_string(),
+            Data::Text(t) => t.clone(),
+            Data::List(_) | Data::Map(_) => "?".into(),
+        }
+    }
+}
+
+impl<'de> de::Deserialize<'de> for Data {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(DataVisitor)
+    }
+}
+
+struct DataVisitor;
+
+impl<'de> Visitor<'de> for DataVisitor {
+    type Value = Data;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Data, E> {
+        Ok(Data::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Data, E> {
+        Ok(Data::Int(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Data, E> {
+        Ok(i64::try_from(v).map_or_else(|_| Data::Text(v.to_string()), Data::Int))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Data, E> {
+        Ok(Data::Float(v))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Data, E> {
+        Ok(Data::Text(v.to_string()))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Data, E> {
+        Ok(Data::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Data, E> {
+        Ok(Data::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Data, D::Error> {
+        de::Deserialize::deserialize(deserializer)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Data, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Data::List(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Data, A::Error> {
+        let mut entries = Vec::new();
+        while let Some((key, value)) = map.next_entry::<Data, Data>()? {
+            entries.push((key.key_text(), value));
+        }
+        Ok(Data::Map(entries))
+    }
+}
+
+/// The whole front matter as data, for Liquid's `page`; `Null` when it
+/// does not read (the post's model already reported why).
+pub(crate) fn data(yaml: &str) -> Data {
+    if yaml.trim().is_empty() {
+        return Data::Map(Vec::new());
+    }
+    serde_saphyr::from_str(yaml).unwrap_or(Data::Null)
 }
 
 /// A list of words: a YAML list, or a string (split at white space when

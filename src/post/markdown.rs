@@ -29,6 +29,11 @@ pub struct Rendered {
     pub first_paragraph: String,
     /// The papers, in order.
     pub papers: Vec<Paper>,
+    /// Jekyll's excerpt as plain text: the first block (or up to
+    /// `excerpt_separator`); empty when that is empty.
+    pub excerpt: String,
+    /// What rendering warned of (a Liquid tag from an unknown plugin, ...).
+    pub warnings: Vec<crate::error::Problem>,
 }
 
 fn options() -> Options {
@@ -87,7 +92,34 @@ pub(crate) fn render(body: &str, base: &url::Url) -> Result<Rendered, String> {
         html: sanitizer.clean(&raw).to_string(),
         first_paragraph: first_paragraph(&events).unwrap_or_default(),
         papers,
+        excerpt: String::new(),
+        warnings: Vec::new(),
     })
+}
+
+/// An HTML post's body (`.html`): sanitized, links absolute; no papers.
+pub(crate) fn render_html(body: &str, base: &url::Url) -> Result<Rendered, String> {
+    if nesting_exceeds(body, MAX_NESTING) {
+        return Err(format!(
+            "the post nests HTML elements more than {MAX_NESTING} levels deep; flatten it"
+        ));
+    }
+    let html = sanitizer(base).clean(body).to_string();
+    Ok(Rendered {
+        first_paragraph: String::new(),
+        excerpt: plain_title(&html),
+        html,
+        papers: Vec::new(),
+        warnings: Vec::new(),
+    })
+}
+
+/// Markdown to HTML as it is, for Liquid's `markdownify` (the whole post
+/// is sanitized afterwards).
+pub(crate) fn to_raw_html(text: &str) -> String {
+    let mut raw = String::new();
+    pulldown_cmark::html::push_html(&mut raw, Parser::new_ext(text, options()));
+    raw
 }
 
 /// A linear over-estimate of element nesting: `<name` opens, `</` and `/>`

@@ -3,11 +3,14 @@
 
 pub(crate) mod date;
 pub(crate) mod front_matter;
+pub(crate) mod liquid;
 pub(crate) mod markdown;
 pub(crate) mod permalink;
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use jiff::ZonedDateTime;
 use jiff::tz::TimeZone;
@@ -28,6 +31,23 @@ pub struct Rules {
     pub permalink: String,
     /// How times without an offset are read.
     pub dates: DateRule,
+    /// What Liquid's `site.*` shows besides the URL.
+    pub site: SiteInfo,
+}
+
+/// `[site]` as Liquid's `site.*` shows it.
+#[derive(Debug, Clone, Default)]
+pub struct SiteInfo {
+    /// `site.title`.
+    pub title: String,
+    /// `site.description`.
+    pub description: String,
+    /// `site.author`.
+    pub author: String,
+    /// `site.lang`.
+    pub language: String,
+    /// `site.timezone`, the IANA name.
+    pub timezone: String,
 }
 
 impl Rules {
@@ -38,6 +58,59 @@ impl Rules {
             zone: config.site.timezone.clone(),
             permalink: config.site.permalink.clone(),
             dates: config.posts.dates,
+            site: SiteInfo {
+                title: config.site.title.clone(),
+                description: config.site.description.clone(),
+                author: config.site.author.clone(),
+                language: config.site.language.clone(),
+                timezone: config.site.timezone_name.clone(),
+            },
+        }
+    }
+}
+
+/// What rendering a post may look up beyond the post: the site's settings,
+/// its folder (for `_includes/`), and every post read, for `{% post_url %}`
+/// and `{% link %}`. Shared by all the posts of one read.
+#[derive(Debug, Default)]
+pub struct SiteContext {
+    /// The rules the posts were read with.
+    pub rules: Option<Rules>,
+    /// The site's folder: the posts folder's parent.
+    pub root: PathBuf,
+    /// URL paths (base path included) by post name (`2018-06-03-x`, and with
+    /// its folders below the posts folder) and by path from the site's
+    /// folder (`_posts/2018-06-03-x.md`).
+    pub posts: HashMap<String, String>,
+}
+
+impl SiteContext {
+    /// The context of `posts`, read from `posts_dir` with `rules`.
+    pub fn new(posts: &[Post], posts_dir: &Path, rules: &Rules) -> SiteContext {
+        let root = posts_dir.parent().unwrap_or(Path::new("")).to_path_buf();
+        let base = url::Url::parse(&rules.site_url)
+            .map(|url| url.path().trim_end_matches('/').to_string())
+            .unwrap_or_default();
+        let mut index = HashMap::with_capacity(posts.len() * 3);
+        for post in posts {
+            let path = format!("{base}{}", post.path);
+            if let Ok(relative) = post.source.strip_prefix(&root) {
+                index.insert(relative.to_string_lossy().into_owned(), path.clone());
+            }
+            if let Ok(below) = post.source.strip_prefix(posts_dir) {
+                index.insert(
+                    below.with_extension("").to_string_lossy().into_owned(),
+                    path.clone(),
+                );
+            }
+            if let Some(stem) = post.source.file_stem() {
+                index.insert(stem.to_string_lossy().into_owned(), path);
+            }
+        }
+        SiteContext {
+            rules: Some(rules.clone()),
+            root,
+            posts: index,
         }
     }
 }
@@ -65,6 +138,17 @@ pub struct Post {
     pub author: Option<String>,
     /// False for `published: false` and `draft: true`.
     pub published: bool,
+    /// The id jekyll-feed gives it (`post.id | absolute_url`: the URL's
+    /// folder and the slug), or the front matter's `feed_id`.
+    pub id: String,
+    /// `last_modified_at`, when set: the item's updated time.
+    pub updated: Option<ZonedDateTime>,
+    /// `excerpt_separator`, when set.
+    pub excerpt_separator: Option<String>,
+    /// False for `render_with_liquid: false`.
+    pub liquid: bool,
+    /// The site it was read in; `None` for a post read on its own.
+    pub site: Option<Arc<SiteContext>>,
 }
 
 /// The largest post file read; a bigger one is surely not a digest post.
@@ -152,6 +236,19 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
         _ => stem.clone(),
     };
     let date = post_date(source, &fm, from_file_name, rules, &mut problems);
+    let updated = fm.last_modified_at.as_ref().and_then(|written| {
+        let parsed = date::parse_front_matter_date(&written.value, DateRule::Local, &rules.zone);
+        if parsed.is_none() {
+            problems.push(Problem::new(
+                at(file_line(written.line)),
+                format!(
+                    "front matter: invalid last_modified_at {:?} (write a date as for `date`)",
+                    written.value
+                ),
+            ));
+        }
+        parsed
+    });
 
     if let Some(permalink) = &fm.permalink
         && let Err(message) = crate::permalink_style::check_template(&permalink.value)
@@ -166,7 +263,9 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
         return Err(problems);
     };
 
-    Ok(assemble(source, fm, title, date, file_slug, rules))
+    let mut post = assemble(source, fm, title, date, file_slug, rules);
+    post.updated = updated;
+    Ok(post)
 }
 
 /// The model of a post whose front matter is valid.
@@ -186,6 +285,7 @@ fn assemble(
         .slug
         .filter(|s| !s.trim().is_empty())
         .unwrap_or(file_slug);
+    let published = fm.published != Some(false) && fm.draft != Some(true);
     let template = fm
         .permalink
         .as_ref()
@@ -198,9 +298,18 @@ fn assemble(
             categories: &categories,
         },
     );
+    let id = fm
+        .feed_id
+        .filter(|id| !id.trim().is_empty())
+        .unwrap_or_else(|| jekyll_id(&rules.site_url, &path, &slug_source));
     Post {
         source: source.to_path_buf(),
         url: format!("{}{path}", rules.site_url),
+        id,
+        updated: None,
+        excerpt_separator: fm.excerpt_separator,
+        liquid: fm.render_with_liquid != Some(false),
+        site: None,
         path,
         title,
         date,
@@ -211,8 +320,17 @@ fn assemble(
             .or(fm.excerpt)
             .filter(|d| !d.trim().is_empty()),
         author: fm.author.filter(|a| !a.trim().is_empty()),
-        published: fm.published != Some(false) && fm.draft != Some(true),
+        published,
     }
+}
+
+/// jekyll-feed's id: Jekyll's `Document#id` (the URL's folder, then the
+/// slug as written, trailing dots dropped) through `absolute_url`.
+fn jekyll_id(site_url: &str, path: &str, slug: &str) -> String {
+    let folder = path.trim_end_matches('/');
+    let folder = folder.rfind('/').map_or("", |at| &folder[..at]);
+    let slug = slug.trim_end_matches('.');
+    format!("{site_url}{folder}/{}", permalink::escape_path(slug))
 }
 
 /// The post's date: its front matter's, else its file name's. Jekyll's
@@ -273,15 +391,16 @@ fn quoting_hint(message: &str) -> &'static str {
     }
 }
 
-/// A key close enough to one digest-feed reads to be a typo of it. Other
-/// unknown keys belong to the Jekyll theme and are left alone.
+/// A key close enough to one that decides what is published, and where, to
+/// be a typo of it (SPEC §1b). Other unknown keys (`authors`, theme keys)
+/// belong to the Jekyll theme and are left alone.
 fn likely_typo(key: &str) -> Option<&'static str> {
     // Keys Jekyll themes use that are near a known key but never a typo of it.
     if ["layout", "image", "sitemap", "comments", "toc"].contains(&key) {
         return None;
     }
     let allowed = if key.chars().count() <= 4 { 1 } else { 2 };
-    front_matter::KNOWN_KEYS
+    front_matter::GUARDED_KEYS
         .iter()
         .map(|known| (strsim::levenshtein(key, known), *known))
         .filter(|(distance, _)| *distance <= allowed)
@@ -292,7 +411,9 @@ fn likely_typo(key: &str) -> Option<&'static str> {
 impl Post {
     /// Renders the body of `text` (this post's file text) to HTML and papers.
     pub fn render(&self, text: &str) -> Result<Rendered, Problem> {
-        let body = front_matter::split(text).map_or("", |split| split.body);
+        let (yaml, body, body_line) = front_matter::split(text).map_or(("", "", 1), |split| {
+            (split.yaml, split.body, split.body_line)
+        });
         // The URL was built from `site.url`, which the config checked; a
         // post whose URL still does not parse renders with no base at all.
         let Ok(base) = url::Url::parse(&self.url) else {
@@ -301,15 +422,59 @@ impl Post {
                 format!("its URL {:?} is not a valid address", self.url),
             ));
         };
-        markdown::render(body, &base)
-            .map_err(|message| Problem::new(Location::file(&self.source), message))
+        // Liquid first, as Jekyll: only where the body holds any.
+        let (body, warnings) = if self.liquid && (body.contains("{{") || body.contains("{%")) {
+            let (text, warnings) = liquid::render(self, front_matter::data(yaml), body, body_line);
+            (Cow::Owned(text), warnings)
+        } else {
+            (Cow::Borrowed(body), Vec::new())
+        };
+        let fail = |message| Problem::new(Location::file(&self.source), message);
+        if self.is_html() {
+            let mut rendered = markdown::render_html(&body, &base).map_err(fail)?;
+            rendered.warnings = warnings;
+            return Ok(rendered);
+        }
+        let mut rendered = markdown::render(&body, &base).map_err(fail)?;
+        rendered.excerpt = self.excerpt(&body, &base);
+        rendered.warnings = warnings;
+        Ok(rendered)
     }
 
-    /// The summary feeds and mail show: `description` or `excerpt`, else the
-    /// paper titles, else the first paragraph.
+    /// Whether the post is HTML (`.html`): Liquid, but no Markdown.
+    fn is_html(&self) -> bool {
+        self.source
+            .extension()
+            .is_some_and(|ext| ext.eq_ignore_ascii_case("html") || ext.eq_ignore_ascii_case("htm"))
+    }
+
+    /// Jekyll's excerpt as plain text: the body up to the first
+    /// `excerpt_separator` (a blank line unless the front matter sets one),
+    /// rendered; the whole body when it has no separator.
+    fn excerpt(&self, body: &str, base: &url::Url) -> String {
+        let separator = self.excerpt_separator.as_deref().unwrap_or("\n\n");
+        let head = if separator.is_empty() {
+            body
+        } else {
+            body.split_once(separator).map_or(body, |(head, _)| head)
+        };
+        if head.trim().is_empty() {
+            return String::new();
+        }
+        markdown::render(head, base)
+            .map(|rendered| markdown::plain_title(&rendered.html))
+            .unwrap_or_default()
+    }
+
+    /// The summary feeds and mail show: `description` or `excerpt`, else
+    /// Jekyll's excerpt (as jekyll-feed's summary), else the paper titles,
+    /// else the first paragraph.
     pub fn summary(&self, rendered: &Rendered) -> String {
         if let Some(description) = &self.description {
             return description.trim().to_string();
+        }
+        if !rendered.excerpt.is_empty() {
+            return rendered.excerpt.clone();
         }
         if !rendered.papers.is_empty() {
             let titles: Vec<&str> = rendered.papers.iter().map(|p| p.title.as_str()).collect();

@@ -87,7 +87,8 @@ const PATH_UNSAFE: &AsciiSet = &CONTROLS
     .add(b'|')
     .add(b'}');
 
-fn escape_path(value: &str) -> String {
+/// `value` percent-encoded as Jekyll escapes a URL path.
+pub(crate) fn escape_path(value: &str) -> String {
     utf8_percent_encode(value, PATH_UNSAFE).to_string()
 }
 

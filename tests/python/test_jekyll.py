@@ -72,3 +72,135 @@ def test_tags_and_categories_equal_jekylls(jekyll_posts, our_items):
             if word not in expected:
                 expected.append(word)
         assert our_items[title].get("tags", []) == expected, title
+
+
+# --- Three real blogs (../shared/real-blogs), built by Jekyll + jekyll-feed and by digest-feed ---
+
+import html
+import os
+import re
+from html.parser import HTMLParser
+from urllib.parse import unquote, urljoin
+
+from helpers import ROOT
+
+REAL_BLOGS = ROOT.parent / "shared" / "real-blogs"
+# A page listing what Jekyll made of every post, jekyll-feed's id (`post.id | absolute_url`) and all.
+REAL_LISTING = """---
+layout: null
+---
+[{% for p in site.posts %}{"url": {{ p.url | absolute_url | jsonify }}, "id": {{ p.id | absolute_url | jsonify }}, "date": {{ p.date | date: "%Y-%m-%dT%H:%M:%S%:z" | jsonify }}, "tags": {{ p.tags | jsonify }}, "categories": {{ p.categories | jsonify }}, "title": {{ p.title | jsonify }}, "content": {{ p.content | jsonify }}}{% unless forloop.last %},{% endunless %}
+{% endfor %}]
+"""
+# Each blog: digest-feed's config (what issue 13 will read from _config.yml), and extra Jekyll config.
+REAL = {
+    "hyperconnect__hyperconnect.github.io": {"url": "https://hyperconnect.github.io", "zone": "UTC"},
+    "yupengtang__Daily-AI-Trend-Reporter": {"url": "https://yupengtang.github.io/Daily-AI-Trend-Reporter", "zone": "UTC"},
+    # Our own cut of jekyll_min_config.yml that keeps Liquid on: the posts' `{% link _docs/... %}`
+    # need a docs collection, which the test gives a stub page (Jekyll's default collection permalink).
+    "jekyll__jekyll": {"url": "https://jekyllrb.com", "zone": "America/Los_Angeles",
+                       "permalink": "/news/:year/:month/:day/:title/", "docs": ["history.md"]},
+}
+MARKERS = ("{{", "{%", "{:")
+
+
+class _Html(HTMLParser):
+    """The links (a href, img src) and the text of an HTML fragment."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.links, self.text = [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "a" and attrs.get("href"):
+            self.links.append(attrs["href"])
+        if tag == "img" and attrs.get("src"):
+            self.links.append(attrs["src"])
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def _read_html(fragment: str, base: str):
+    parser = _Html()
+    parser.feed(fragment)
+    links = {unquote(urljoin(base, link.strip())) for link in parser.links if not link.startswith("javascript:")}
+    return links, "".join(parser.text)
+
+
+def _jekyll_build(blog: str, site) -> list:
+    spec = REAL[blog]
+    shutil.copytree(REAL_BLOGS / blog / "_posts", site / "_posts")
+    config = (REAL_BLOGS / blog / "jekyll_min_config.yml").read_text(encoding="utf-8")
+    if "docs" in spec:
+        config = config.split("# The posts' {% link")[0]
+        config = config.replace("collections:\n", "collections:\n  docs:\n    output: true\n")
+        (site / "_docs").mkdir()
+        for name in spec["docs"]:
+            (site / "_docs" / name).write_text("---\ntitle: stub\n---\nstub\n", encoding="utf-8")
+    (site / "_config.yml").write_text(config, encoding="utf-8")
+    (site / "posts.json").write_text(REAL_LISTING, encoding="utf-8")
+    result = subprocess.run(["jekyll", "build", "--quiet"], cwd=site, capture_output=True, text=True, timeout=900,
+                            env={**os.environ, "TZ": "UTC"})
+    assert result.returncode == 0, result.stderr
+    return json.loads((site / "_site" / "posts.json").read_text(encoding="utf-8"))
+
+
+def _our_build(blog: str, site, items: str = "posts") -> tuple[dict, subprocess.CompletedProcess]:
+    spec = REAL[blog]
+    shutil.copytree(REAL_BLOGS / blog / "_posts", site / "_posts")
+    permalink = f'permalink = "{spec["permalink"]}"\n' if "permalink" in spec else ""
+    (site / "config.toml").write_text(
+        f'[site]\ntitle = "{blog}"\nurl = "{spec["url"]}"\ntimezone = "{spec["zone"]}"\n{permalink}'
+        f'[feed]\nlimit = 10000\nitems = "{items}"\n', encoding="utf-8")
+    result = Site(site).build()
+    return json.loads((site / "public" / "feed.json").read_text(encoding="utf-8")), result
+
+
+def _compare(jekyll: list, ours: dict) -> dict:
+    """Post by post: what equals Jekyll's, and every difference, by kind."""
+    by_url = {item["url"]: item for item in ours["items"]}
+    report = {"posts": len(jekyll), "items": len(ours["items"]), "missing": [], "date": [], "title": [],
+              "tags": [], "id": [], "links": [], "markers": [], "equal": 0}
+    for post in jekyll:
+        item = by_url.get(post["url"])
+        if item is None:
+            report["missing"].append(post["url"])
+            continue
+        problems = []
+        if datetime.fromisoformat(item["date_published"]) != datetime.fromisoformat(post["date"]):
+            problems.append(("date", (post["url"], item["date_published"], post["date"])))
+        title = " ".join(html.unescape(re.sub(r"<[^>]*>", "", post["title"])).split())
+        if item["title"] != title:
+            problems.append(("title", (post["url"], item["title"], title)))
+        words = list(dict.fromkeys(post["tags"] + post["categories"]))
+        if item.get("tags", []) != words:
+            problems.append(("tags", (post["url"], item.get("tags"), words)))
+        if item["id"] != post["id"]:
+            problems.append(("id", (post["url"], item["id"], post["id"])))
+        their_links, their_text = _read_html(post["content"], post["url"])
+        our_links, our_text = _read_html(item["content_html"], post["url"])
+        if their_links - our_links:
+            problems.append(("links", (post["url"], sorted(their_links - our_links)[:5])))
+        extra = [m for m in MARKERS if our_text.count(m) > their_text.count(m)]
+        if extra:
+            problems.append(("markers", (post["url"], extra)))
+        for kind, detail in problems:
+            report[kind].append(detail)
+        report["equal"] += not problems
+    return report
+
+
+@pytest.mark.parametrize("blog", sorted(REAL))
+def test_a_real_blog_equals_jekylls(blog, tmp_path):
+    jekyll = _jekyll_build(blog, tmp_path / "jekyll")
+    ours, result = _our_build(blog, tmp_path / "ours")
+    report = _compare(jekyll, ours)
+    print(f"\n{blog}: {report['equal']} of {report['posts']} posts equal Jekyll's; "
+          + ", ".join(f"{kind} {len(report[kind])}" for kind in ("missing", "date", "title", "tags", "id", "links", "markers"))
+          + f"; warnings {result.stderr.count('warning:')}")
+    assert "warning:" not in result.stderr or blog == "hyperconnect__hyperconnect.github.io", result.stderr
+    for kind in ("missing", "date", "title", "tags", "id", "links", "markers"):
+        assert report[kind] == [], (kind, report[kind][:5])
+    assert report["items"] == report["posts"]
