@@ -57,7 +57,8 @@ const CRATES: &[(&[&str], &[&str])] = &[
     (&["clap_mangen", "roff"], &["src/commands/manual.rs"]),
     (&["indicatif"], &["src/commands/report.rs"]),
     (&["toml"], &["src/config"]),
-    (&["pulldown_cmark", "ammonia"], &["src/post/markdown.rs"]),
+    (&["pulldown_cmark", "ammonia"], &["src/post/markdown"]),
+    (&["liquid_core", "liquid_lib"], &["src/post/liquid"]),
     // Jekyll's YAML: front matter, and the blog's _config.yml.
     (&["serde_saphyr"], &["src/post/front_matter.rs", "src/config/jekyll.rs"]),
     (&["rss"], &["src/feed/rss.rs"]),

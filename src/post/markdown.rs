@@ -2,6 +2,8 @@
 //! strikethrough and task lists), and finds its papers: each top-level
 //! `# N. [Title](URL)` heading starts one.
 
+mod kramdown;
+
 use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 use std::sync::LazyLock;
 
@@ -41,6 +43,10 @@ fn options() -> Options {
         | Options::ENABLE_FOOTNOTES
         | Options::ENABLE_STRIKETHROUGH
         | Options::ENABLE_TASKLISTS
+        // kramdown's: `# Title {#id .class}`, definition lists, `$$` math.
+        | Options::ENABLE_HEADING_ATTRIBUTES
+        | Options::ENABLE_DEFINITION_LIST
+        | Options::ENABLE_MATH
 }
 
 /// How deep elements may nest. The sanitizer's HTML parser takes time
@@ -51,9 +57,11 @@ pub(crate) const MAX_NESTING: usize = 1000;
 /// Renders `body`, resolving relative links and images against `base` (the
 /// post's URL). Refuses a body nested deeper than [`MAX_NESTING`].
 pub(crate) fn render(body: &str, base: &url::Url) -> Result<Rendered, String> {
-    let events: Vec<Event<'_>> = Parser::new_ext(body, options()).collect();
+    let (body, mut extensions) = kramdown::prepare(body);
+    let events = kramdown::apply(Parser::new_ext(&body, options()).collect(), &mut extensions);
     let mut raw = String::new();
     pulldown_cmark::html::push_html(&mut raw, events.iter().cloned());
+    let raw = kramdown::place(raw, &extensions);
     if nesting_exceeds(&raw, MAX_NESTING) {
         return Err(format!(
             "the post nests quotes, lists or HTML elements more than {MAX_NESTING} levels deep; flatten it"
@@ -84,7 +92,7 @@ pub(crate) fn render(body: &str, base: &url::Url) -> Result<Rendered, String> {
             url: base
                 .join(&heading.url)
                 .map_or_else(|_| heading.url.clone(), String::from),
-            html: to_html(section, &sanitizer),
+            html: to_html(section, &sanitizer, &extensions),
             summary,
         });
     }
@@ -117,9 +125,11 @@ pub(crate) fn render_html(body: &str, base: &url::Url) -> Result<Rendered, Strin
 /// Markdown to HTML as it is, for Liquid's `markdownify` (the whole post
 /// is sanitized afterwards).
 pub(crate) fn to_raw_html(text: &str) -> String {
+    let (text, mut extensions) = kramdown::prepare(text);
+    let events = kramdown::apply(Parser::new_ext(&text, options()).collect(), &mut extensions);
     let mut raw = String::new();
-    pulldown_cmark::html::push_html(&mut raw, Parser::new_ext(text, options()));
-    raw
+    pulldown_cmark::html::push_html(&mut raw, events.into_iter());
+    kramdown::place(raw, &extensions)
 }
 
 /// A linear over-estimate of element nesting: `<name` opens, `</` and `/>`
@@ -180,10 +190,16 @@ fn sanitizer(base: &url::Url) -> ammonia::Builder<'static> {
     builder
 }
 
-fn to_html(events: &[Event<'_>], sanitizer: &ammonia::Builder<'_>) -> String {
+fn to_html(
+    events: &[Event<'_>],
+    sanitizer: &ammonia::Builder<'_>,
+    extensions: &kramdown::Kramdown,
+) -> String {
     let mut raw = String::new();
     pulldown_cmark::html::push_html(&mut raw, events.iter().cloned());
-    sanitizer.clean(&raw).to_string()
+    sanitizer
+        .clean(&kramdown::place(raw, extensions))
+        .to_string()
 }
 
 struct PaperHeading {

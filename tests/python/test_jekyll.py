@@ -125,7 +125,10 @@ class _Html(HTMLParser):
 def _read_html(fragment: str, base: str):
     parser = _Html()
     parser.feed(fragment)
-    links = {unquote(urljoin(base, link.strip())) for link in parser.links if not link.startswith("javascript:")}
+    # Links a reader can follow: the web's and mail's (a sanitizer drops `javascript:`, and a
+    # typo like `ttps://` too).
+    links = {unquote(urljoin(base, link.strip())) for link in parser.links}
+    links = {link for link in links if link.split(":", 1)[0] in ("http", "https", "mailto")}
     return links, "".join(parser.text)
 
 
