@@ -220,14 +220,16 @@ pub(crate) fn load_published(
 }
 
 /// The posts published in the config's posts folder, newest first; any
-/// invalid post is an error (the mail commands never work from a part).
+/// invalid post is an error (the mail commands never work from a part),
+/// unless `posts.skip_invalid` leaves it out (`mail --skip-invalid`, which
+/// names each).
 pub(crate) fn published(config: &Config) -> Result<Vec<Post>, Error> {
     let loaded = load_published(
         &config.posts.dir,
         &Rules::from_config(config),
         cutoff(config),
     )?;
-    if loaded.problems.is_empty() {
+    if loaded.problems.is_empty() || config.posts.skip_invalid {
         Ok(loaded.posts)
     } else {
         Err(Error::Invalid(loaded.problems))

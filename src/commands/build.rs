@@ -24,7 +24,8 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
         .clone()
         .unwrap_or_else(|| config.posts.dir.clone());
     let out_dir = args.out.clone().unwrap_or_else(|| config.feed.out.clone());
-    let (posts, skipped) = load(config, &posts_dir, args.skip_invalid, report)?;
+    let skip_invalid = args.skip_invalid || config.posts.skip_invalid;
+    let (posts, skipped) = load(config, &posts_dir, skip_invalid, report)?;
     report.detail(format!(
         "{} published posts in {}",
         posts.len(),
@@ -32,7 +33,7 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
     ));
 
     let mut renderer = Renderer {
-        skip_invalid: args.skip_invalid,
+        skip_invalid,
         report,
         cache: HashMap::new(),
     };
@@ -71,6 +72,9 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
 
     // Every output was rendered before the first is written: a failure above
     // leaves all of the previous outputs in place.
+    if main.items.is_empty() && config.feed.items == ItemKind::Papers && !posts.is_empty() {
+        report.warning(no_papers(renderer.cache.len()));
+    }
     let changed = write_all(&outputs, report)?;
     report.detail(format!(
         "rendered {} of {} posts",
@@ -95,6 +99,13 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
     }
     tell(&built, &out_dir, text_report);
     Ok(())
+}
+
+/// The warning for a papers feed that came out empty.
+fn no_papers(rendered: usize) -> String {
+    format!(
+        "feed.items = \"papers\" finds no paper in the newest {rendered} posts (no numbered sections like `## 1. Title`); the feeds are empty"
+    )
 }
 
 /// What a build did, as `--json` prints it.

@@ -3,7 +3,7 @@
 
 use super::cli::CheckArgs;
 use super::report::Report;
-use crate::config::Config;
+use crate::config::{Config, ItemKind};
 use crate::email::Design;
 use crate::error::Error;
 use crate::post::Rules;
@@ -26,12 +26,24 @@ pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(
         &Rules::from_config(config),
         posts_folder::cutoff(config),
     )?;
-    // Rendering fails only on absurd nesting, but check promises every problem.
+    // Rendering fails only on absurd nesting, but check promises every
+    // problem; and it says what rendering warns of (a plugin's Liquid tag,
+    // a post where papers mode finds no paper).
+    let papers = config.feed.items == ItemKind::Papers;
     for post in &visible {
-        if let Err(problem) =
-            posts_folder::read(&post.source).and_then(|text| post.render(&text).map(drop))
-        {
-            problems.push(problem);
+        match posts_folder::read(&post.source).and_then(|text| post.render(&text)) {
+            Ok(rendered) => {
+                for warning in &rendered.warnings {
+                    report.warning(warning.to_string());
+                }
+                if papers && rendered.papers.is_empty() {
+                    report.warning(format!(
+                        "{}: feed.items = \"papers\" finds no paper in this post (no numbered sections like `## 1. Title` or `# 1. [Title](URL)`)",
+                        post.source.display()
+                    ));
+                }
+            }
+            Err(problem) => problems.push(problem),
         }
     }
     // A feeds-only site sets nothing of [email]; once it names a sender or

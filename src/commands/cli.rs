@@ -111,6 +111,9 @@ pub struct MailArgs {
     /// Render every message exactly as it would be sent; connect to nothing, record nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Warn about invalid posts and mail from the rest (without it, one invalid post stops the run).
+    #[arg(long)]
+    pub skip_invalid: bool,
     /// Send this post (its path or its date YYYY-MM-DD) to every subscriber who has not had it.
     #[arg(long, value_name = "SEL")]
     pub post: Option<String>,

@@ -6,9 +6,29 @@ use super::report::Report;
 use crate::config::Config;
 use crate::error::{Error, Transient};
 use crate::mail;
+use crate::post::Rules;
+use crate::posts_folder;
 
 /// Runs `mail`.
 pub(super) fn run(config: &Config, args: &MailArgs, report: Report) -> Result<(), Error> {
+    let skipping;
+    let config = if args.skip_invalid || config.posts.skip_invalid {
+        // Name each invalid post once; the mail stages then read the rest.
+        let loaded = posts_folder::load_published(
+            &config.posts.dir,
+            &Rules::from_config(config),
+            jiff::Timestamp::now(),
+        )?;
+        for problem in &loaded.problems {
+            report.warning(format!("{problem} (skipped)"));
+        }
+        let mut config = config.clone();
+        config.posts.skip_invalid = true;
+        skipping = config;
+        &skipping
+    } else {
+        config
+    };
     let request = mail::Request {
         dry_run: args.dry_run,
         post: args.post.clone(),

@@ -56,6 +56,7 @@ struct RawSite {
 struct RawPosts {
     dir: Option<String>,
     dates: DateRule,
+    skip_invalid: bool,
 }
 
 impl Default for RawPosts {
@@ -63,6 +64,7 @@ impl Default for RawPosts {
         RawPosts {
             dir: None,
             dates: DateRule::Jekyll,
+            skip_invalid: false,
         }
     }
 }
@@ -256,6 +258,7 @@ pub(super) fn parse(text: &str, path: &Path, blog: Option<&Blog>) -> Result<Conf
             dates: raw.posts.dates,
             future: blog.and_then(|b| b.config.future).unwrap_or(false),
             excerpt_separator: blog.and_then(|b| b.config.excerpt_separator.clone()),
+            skip_invalid: raw.posts.skip_invalid,
         },
         feed: Feed {
             url_path: feed_url_path(&out, blog),

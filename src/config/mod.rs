@@ -92,6 +92,9 @@ pub struct Posts {
     pub future: bool,
     /// Jekyll's `excerpt_separator`, when the blog sets one.
     pub excerpt_separator: Option<String>,
+    /// Whether `build` and `mail` leave out an invalid post (with a warning)
+    /// instead of stopping (`skip_invalid`, or `--skip-invalid`).
+    pub skip_invalid: bool,
 }
 
 /// What one feed item stands for.

@@ -37,6 +37,7 @@ fn example_post() -> PostContext {
         zone: jiff::tz::TimeZone::get("Asia/Seoul").unwrap(),
         permalink: crate::permalink_style::DEFAULT_PERMALINK.into(),
         dates: DateRule::Jekyll,
+        site: crate::post::SiteInfo::default(),
     };
     let path = std::path::Path::new("_posts/2025-12-24-daily-papers.md");
     let post = post::parse(path, text, &rules).unwrap();

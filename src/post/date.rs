@@ -47,13 +47,16 @@ pub(crate) fn parse_front_matter_date(
 /// The looser forms Ruby's `Time.parse` reads and real posts use, e.g.
 /// `2023-01-29 18:30:22 2023 -0800` (a year repeated before the offset):
 /// the first `YYYY-MM-DD`, the first `HH:MM[:SS]`, and an offset
-/// (`+0900`, `+09:00`, `Z`, `UTC`, `GMT`) among the other words, which are
-/// ignored; no offset means the site's zone.
+/// (`+0900`, `+09:00`, `Z`, `UTC`, `GMT`); no offset means the site's zone.
+/// As in Ruby, a number before the offset makes it part of a zone name
+/// Ruby cannot read (`2023 -0800`), so the time is the site's (Jekyll
+/// 4.3.1 read that post so).
 fn ruby_time_parse(text: &str, zone: &TimeZone) -> Option<ZonedDateTime> {
     let mut words = text.split_whitespace();
     let date: Date = words.next()?.parse().ok()?;
     let mut time = jiff::civil::Time::midnight();
     let mut offset = None;
+    let mut stray_number = false;
     for word in words {
         if word.contains(':') && word.starts_with(|c: char| c.is_ascii_digit()) {
             let parts: Vec<&str> = word.split(':').collect();
@@ -65,8 +68,10 @@ fn ruby_time_parse(text: &str, zone: &TimeZone) -> Option<ZonedDateTime> {
             let parsed = strtime::parse("%z", word)
                 .or_else(|_| strtime::parse("%:z", word))
                 .ok()?;
-            offset = Some(parsed.offset()?);
-        } else if !word.bytes().all(|b| b.is_ascii_digit()) {
+            offset = (!stray_number).then_some(parsed.offset()?);
+        } else if word.bytes().all(|b| b.is_ascii_digit()) {
+            stray_number = true;
+        } else {
             return None;
         }
     }
@@ -182,7 +187,7 @@ mod tests {
             // jekyll/jekyll's 3.9.3 release post; Jekyll read it so.
             (
                 "2023-01-29 18:30:22 2023 -0800",
-                "2023-01-30T11:30:22+09:00",
+                "2023-01-29T18:30:22+09:00",
             ),
         ] {
             assert_eq!(

@@ -21,6 +21,7 @@ mod tags;
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::BTreeMap;
+use std::fmt::Write;
 use std::sync::{Arc, LazyLock};
 
 use liquid_core::model::{DateTime, KString, ScalarCow, ValueCow};
@@ -102,13 +103,13 @@ pub(crate) fn render(
     match run(
         &language,
         &site,
-        globals(post, &site, data),
+        &globals(post, &site, data),
         &quote_paths(body),
     ) {
         Ok(text) => (text, warnings),
-        Err(message) => {
+        Err((line, message)) => {
             warnings.push(Problem::new(
-                at(1),
+                at(line),
                 format!("Liquid: {message}; the Liquid is left out"),
             ));
             (strip_markup(body), warnings)
@@ -120,14 +121,14 @@ pub(crate) fn render(
 fn run(
     language: &Language,
     site: &Arc<SiteContext>,
-    globals: Object,
+    globals: &Object,
     body: &str,
-) -> Result<String, String> {
-    let parsed = liquid_core::parser::parse(body, language).map_err(|err| first_line_of(&err))?;
+) -> Result<String, (usize, String)> {
+    let parsed = liquid_core::parser::parse(body, language).map_err(|err| explain(&err))?;
     let template = Template::new(parsed);
     let partials = tags::Includes::new(site.root.join("_includes"), language.clone());
     let core = RuntimeBuilder::new()
-        .set_globals(&globals)
+        .set_globals(globals)
         .set_partials(&partials)
         .build();
     let runtime = Bounded {
@@ -141,21 +142,33 @@ fn run(
     };
     let result = template.render_to(&mut out, &runtime);
     if let Some(why) = runtime.exceeded.get() {
-        return Err(why.to_string());
+        return Err((1, why.to_string()));
     }
-    result.map_err(|err| first_line_of(&err))?;
-    String::from_utf8(out.bytes).map_err(|_| "the output is not UTF-8".to_string())
+    result.map_err(|err| explain(&err))?;
+    String::from_utf8(out.bytes).map_err(|_| (1, "the output is not UTF-8".to_string()))
 }
 
-/// liquid-rust's errors run over several lines (the template, a trace):
-/// the first says what is wrong.
-fn first_line_of(err: &liquid_core::Error) -> String {
+/// liquid-rust's error as a line of the body and one sentence: its syntax
+/// errors run over lines (` --> 3:7`, the text, `= expected ...`).
+fn explain(err: &liquid_core::Error) -> (usize, String) {
     let text = err.to_string();
-    let first = text
+    let line = text
+        .split_once("--> ")
+        .and_then(|(_, rest)| rest.split(':').next())
+        .and_then(|line| line.trim().parse().ok())
+        .unwrap_or(1);
+    let message = text
         .lines()
-        .find(|line| !line.trim().is_empty())
-        .unwrap_or("error");
-    first.trim().trim_start_matches("liquid: ").to_string()
+        .map(str::trim)
+        .find_map(|line| line.strip_prefix("= "))
+        .or_else(|| {
+            text.lines()
+                .map(str::trim)
+                .find(|line| !line.is_empty() && !line.starts_with("-->"))
+        })
+        .unwrap_or("a syntax error");
+    let message = message.trim_start_matches("liquid: ").trim_end_matches('.');
+    (line, message.to_string())
 }
 
 /// `site` and `page`, as Jekyll gives them to a post.
@@ -192,10 +205,10 @@ fn globals(post: &Post, site: &SiteContext, data: Data) -> Object {
         Value::Object(object) => object,
         _ => Object::new(),
     };
-    let date = super::date::rfc3339(&post.date);
-    let date =
-        DateTime::from_str(&jiff_to_liquid(&date)).map_or_else(|| text(&date), Value::scalar);
-    page.insert("date".into(), date);
+    let written = super::date::rfc3339(&post.date);
+    let page_date =
+        DateTime::from_str(&jiff_to_liquid(&written)).map_or_else(|| text(&written), Value::scalar);
+    page.insert("date".into(), page_date);
     page.insert("title".into(), text(&post.title));
     page.insert("url".into(), text(&post.path));
     page.insert(
@@ -591,7 +604,7 @@ fn quote_paths(body: &str) -> Cow<'_, str> {
             ""
         };
         out.push_str(&body[copied..start]);
-        out.push_str(&format!("{{% {name} \"{quoted}\" {rest} %}}"));
+        let _ = write!(out, "{{% {name} \"{quoted}\" {rest} %}}");
         copied = start + markup.len();
     }
     if copied == 0 {
@@ -667,7 +680,6 @@ pub(crate) fn json(value: &dyn ValueView, out: &mut String) {
 }
 
 fn json_string(text: &str, out: &mut String) {
-    use std::fmt::Write;
     out.push('"');
     for c in text.chars() {
         match c {

@@ -1,6 +1,7 @@
 //! Renders a post body to safe HTML (`CommonMark` plus tables, footnotes,
-//! strikethrough and task lists), and finds its papers: each top-level
-//! `# N. [Title](URL)` heading starts one.
+//! strikethrough and task lists, and kramdown's extensions: [`kramdown`]),
+//! and finds its papers: the numbered sections of a digest
+//! (`# N. [Title](URL)`, `### N. Title` then `[Read Paper](URL)`, ...).
 
 mod kramdown;
 
@@ -75,25 +76,28 @@ pub(crate) fn render(body: &str, base: &url::Url) -> Result<Rendered, String> {
             .get(index + 1)
             .map_or(events.len(), |next| next.start);
         let section = &events[heading.body_start..end];
-        let summary = text_blocks(section)
-            .iter()
-            .find_map(|block| {
-                block
-                    .text
-                    .trim()
-                    .strip_prefix("Goal:")
-                    .map(|goal| goal.trim().to_string())
-            })
-            .or_else(|| first_paragraph(section))
-            .unwrap_or_default();
+        // A paper is read at its link: the heading's, else the section's
+        // first, else its place in the post.
+        let url = heading
+            .url
+            .clone()
+            .or_else(|| first_link(section))
+            .unwrap_or_else(|| format!("#{}", heading.anchor.as_deref().unwrap_or_default()));
+        let reopened: Vec<Event<'_>>;
+        let section = if heading.reopen {
+            reopened = std::iter::once(Event::Start(Tag::Paragraph))
+                .chain(section.iter().cloned())
+                .collect();
+            &reopened[..]
+        } else {
+            section
+        };
         papers.push(Paper {
             number: heading.number,
             title: heading.title.clone(),
-            url: base
-                .join(&heading.url)
-                .map_or_else(|_| heading.url.clone(), String::from),
+            url: base.join(&url).map_or(url, String::from),
             html: to_html(section, &sanitizer, &extensions),
-            summary,
+            summary: paper_summary(section),
         });
     }
     Ok(Rendered {
@@ -207,66 +211,157 @@ struct PaperHeading {
     body_start: usize,
     number: u32,
     title: String,
-    url: String,
+    /// The heading's link, if it has one.
+    url: Option<String>,
+    /// The heading's id, for a paper with no link at all.
+    anchor: Option<String>,
+    /// A bold paragraph (`**1. Title**`), whose rest is the paper's: its
+    /// HTML reopens the paragraph.
+    reopen: bool,
 }
 
-/// Finds `# N. [Title](URL)` headings: an H1 holding only a number with a
-/// dot, then one link.
+/// Finds the numbered sections real digests use (SPEC §1b): headings whose
+/// text starts with a number and `.` or `)` (`# 1. [Title](URL)`,
+/// `### 1. Title`, `## 2) Title`), at the one level that has the most of
+/// them (the higher level on a tie), so a paper's own numbered subsections
+/// are not papers.
 fn paper_headings(events: &[Event<'_>]) -> Vec<PaperHeading> {
-    let mut found = Vec::new();
+    let mut found: Vec<(HeadingLevel, PaperHeading)> = Vec::new();
     let mut index = 0;
     while index < events.len() {
-        if let Event::Start(Tag::Heading {
-            level: HeadingLevel::H1,
-            ..
-        }) = &events[index]
-        {
+        if let Event::Start(Tag::Heading { level, .. }) = &events[index] {
             let close = events[index..]
                 .iter()
-                .position(|e| matches!(e, Event::End(TagEnd::Heading(HeadingLevel::H1))))
+                .position(|e| matches!(e, Event::End(TagEnd::Heading(l)) if l == level))
                 .map(|offset| index + offset);
             if let Some(close) = close {
-                if let Some((number, title, url)) = paper_heading(&events[index + 1..close]) {
-                    found.push(PaperHeading {
+                if let Some((number, title, url)) = numbered_heading(&events[index + 1..close]) {
+                    let anchor = match &events[index] {
+                        Event::Start(Tag::Heading { id, .. }) => {
+                            id.as_ref().map(ToString::to_string)
+                        }
+                        _ => None,
+                    };
+                    let heading = PaperHeading {
                         start: index,
                         body_start: close + 1,
                         number,
                         title,
                         url,
-                    });
+                        anchor,
+                        reopen: false,
+                    };
+                    found.push((*level, heading));
                 }
                 index = close;
             }
         }
         index += 1;
     }
+    let mut counts: Vec<(usize, std::cmp::Reverse<HeadingLevel>)> = Vec::new();
+    for (level, _) in &found {
+        match counts.iter_mut().find(|(_, l)| l.0 == *level) {
+            Some((count, _)) => *count += 1,
+            None => counts.push((1, std::cmp::Reverse(*level))),
+        }
+    }
+    let Some((_, best)) = counts.into_iter().max() else {
+        return bold_papers(events);
+    };
+    found
+        .into_iter()
+        .filter(|(level, _)| *level == best.0)
+        .map(|(_, heading)| heading)
+        .collect()
+}
+
+/// Papers as the older posts of a digest write them: paragraphs that
+/// start with a bold number, `**1. Title**` then `[Read Paper](URL)`.
+fn bold_papers(events: &[Event<'_>]) -> Vec<PaperHeading> {
+    let mut found = Vec::new();
+    for (index, window) in events.windows(2).enumerate() {
+        let [Event::Start(Tag::Paragraph), Event::Start(Tag::Strong)] = window else {
+            continue;
+        };
+        let Some(close) = events[index + 2..]
+            .iter()
+            .position(|e| matches!(e, Event::End(TagEnd::Strong)))
+            .map(|offset| index + 2 + offset)
+        else {
+            continue;
+        };
+        if let Some((number, title, url)) = numbered_heading(&events[index + 2..close]) {
+            found.push(PaperHeading {
+                start: index,
+                body_start: close + 1,
+                number,
+                title,
+                url,
+                anchor: None,
+                reopen: true,
+            });
+        }
+    }
     found
 }
 
-fn paper_heading(inline: &[Event<'_>]) -> Option<(u32, String, String)> {
-    let link_start = inline
-        .iter()
-        .position(|e| matches!(e, Event::Start(Tag::Link { .. })))?;
-    let mut prefix = String::new();
-    for event in &inline[..link_start] {
-        match event {
-            Event::Text(text) => prefix.push_str(text),
-            _ => return None,
-        }
-    }
-    let number: u32 = prefix.trim().strip_suffix('.')?.trim().parse().ok()?;
-    let Event::Start(Tag::Link { dest_url, .. }) = &inline[link_start] else {
+/// A heading's number, its title after the number, and its link.
+fn numbered_heading(inline: &[Event<'_>]) -> Option<(u32, String, Option<String>)> {
+    let text = plain_text(inline);
+    let text = text.trim_start();
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let number: u32 = text[..digits].parse().ok()?;
+    let rest = &text[digits..];
+    let rest = rest.strip_prefix(['.', ')'])?;
+    if !rest.starts_with(char::is_whitespace) {
         return None;
-    };
-    let link_end = inline
-        .iter()
-        .rposition(|e| matches!(e, Event::End(TagEnd::Link)))?;
-    let title = plain_text(&inline[link_start + 1..link_end]);
-    let trailing_is_blank = inline[link_end + 1..]
-        .iter()
-        .all(|e| matches!(e, Event::Text(t) if t.trim().is_empty()));
-    (trailing_is_blank && !title.trim().is_empty())
-        .then(|| (number, title.trim().to_string(), dest_url.to_string()))
+    }
+    let title = rest.trim();
+    let url = inline.iter().find_map(|event| match event {
+        Event::Start(Tag::Link { dest_url, .. }) => Some(dest_url.to_string()),
+        _ => None,
+    });
+    (!title.is_empty()).then(|| (number, title.to_string(), url))
+}
+
+/// The first link of a section, for a paper whose heading has none
+/// (`### 1. Title` then `[Read Paper](URL)`).
+fn first_link(events: &[Event<'_>]) -> Option<String> {
+    events.iter().find_map(|event| match event {
+        Event::Start(Tag::Link { dest_url, .. }) => Some(dest_url.to_string()),
+        _ => None,
+    })
+}
+
+/// A paper's summary: its `Goal:` line, else its first paragraph that is
+/// more than a link (a digest's `[Read Paper](URL)` line is not a summary).
+fn paper_summary(section: &[Event<'_>]) -> String {
+    if let Some(goal) = text_blocks(section).iter().find_map(|block| {
+        block
+            .text
+            .trim()
+            .strip_prefix("Goal:")
+            .map(|goal| goal.trim().to_string())
+    }) {
+        return goal;
+    }
+    let mut kept: Vec<Event<'_>> = Vec::with_capacity(section.len());
+    let mut index = 0;
+    while index < section.len() {
+        if let Event::Start(Tag::Paragraph) = section[index]
+            && let Some(Event::Start(Tag::Link { .. })) = section.get(index + 1)
+            && let Some(end) = section[index..]
+                .iter()
+                .position(|e| matches!(e, Event::End(TagEnd::Paragraph)))
+            && matches!(section[index + end - 1], Event::End(TagEnd::Link))
+        {
+            index += end + 1;
+            continue;
+        }
+        kept.push(section[index].clone());
+        index += 1;
+    }
+    first_paragraph(&kept).unwrap_or_default()
 }
 
 fn plain_text(events: &[Event<'_>]) -> String {
@@ -429,13 +524,136 @@ mod tests {
     #[test]
     fn headings_that_are_not_papers() {
         for body in [
-            "# 1. Plain title\n",
-            "## 1. [Deeper](https://x)\n",
             "# [No number](https://x)\n",
-            "# 1. [A](https://x) and more\n",
+            "## 1.5 Results\n\n[x](https://x)\n",
+            "## 2024 in review\n\n[x](https://x)\n",
         ] {
             assert!(render(body, &base()).unwrap().papers.is_empty(), "{body}");
         }
+    }
+
+    #[test]
+    fn the_numbered_sections_of_real_digests_are_papers() {
+        // yupengtang/Daily-AI-Trend-Reporter's shape: `### N. Title`, then the link.
+        let body = "Keywords: a, b\n\n---\n\n### 1. EnvHarness: Static Worlds\n\n[Read Paper](https://huggingface.co/papers/1)\n\nEnvHarness reshapes environments.\n\n### 2. FACET\n\n[Read Paper](https://huggingface.co/papers/2)\n\nFACET builds tasks.\n";
+        let out = render(body, &base()).unwrap();
+        let found: Vec<_> = out
+            .papers
+            .iter()
+            .map(|p| {
+                (
+                    p.number,
+                    p.title.as_str(),
+                    p.url.as_str(),
+                    p.summary.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    1,
+                    "EnvHarness: Static Worlds",
+                    "https://huggingface.co/papers/1",
+                    "EnvHarness reshapes environments."
+                ),
+                (
+                    2,
+                    "FACET",
+                    "https://huggingface.co/papers/2",
+                    "FACET builds tasks."
+                ),
+            ]
+        );
+        // `## 2) Title`, a paper's own numbered subsections, and bold numbers.
+        let out = render(
+            "## 1) A\n\n[a](https://a)\n\n### 1. Sub\n\n## 2) B\n\n[b](https://b)\n",
+            &base(),
+        )
+        .unwrap();
+        assert_eq!(
+            out.papers
+                .iter()
+                .map(|p| p.url.as_str())
+                .collect::<Vec<_>>(),
+            ["https://a/", "https://b/"]
+        );
+        let out = render("**1. Bold Title**  \n[Read Paper](https://p/1)\n\n**2. Next**  \n[Read Paper](https://p/2)\n", &base()).unwrap();
+        assert_eq!(
+            out.papers
+                .iter()
+                .map(|p| p.title.as_str())
+                .collect::<Vec<_>>(),
+            ["Bold Title", "Next"]
+        );
+        // A numbered section without a link is read at its place in the post.
+        let out = render("## 1. Week Overview\n\ntext\n\n## 2. Trends\n", &base()).unwrap();
+        assert_eq!(
+            out.papers[1].url,
+            "https://papers.example.org/2025/12/24/daily.html#2-trends"
+        );
+    }
+
+    #[test]
+    fn kramdown_attribute_lists_are_applied_never_shown() {
+        let body = "![x](/a.png){: width=\"750px\" .center-image }\n\nA paragraph.\n{: .note #first style=\"color: red\"}\n\n[out](https://x.org){:target=\"_blank\"}\n\n{:.lead}\nNext block.\n\n{:ref: .shared}\nUses a reference.\n{: ref}\n";
+        let out = render(body, &base()).unwrap();
+        assert!(!out.html.contains("{:"), "{}", out.html);
+        for expected in [
+            "<img class=\"center-image\" width=\"750px\" src=\"https://papers.example.org/a.png\" alt=\"x\">",
+            "<p id=\"first\" class=\"note\">A paragraph.</p>",
+            "<p class=\"lead\">Next block.</p>",
+            "<p class=\"shared\">Uses a reference.</p>",
+        ] {
+            assert!(
+                out.html.contains(expected),
+                "{expected} not in {}",
+                out.html
+            );
+        }
+    }
+
+    #[test]
+    fn kramdown_toc_ids_footnotes_abbreviations_definitions_and_math() {
+        let body = "* TOC\n{:toc}\n\n## Hello World\n\n## Hello World\n\n### Not listed\n{:.no_toc}\n\nText[^n] on HTML.\n\n*[HTML]: Hyper Text Markup Language\n\n[^n]: The note.\n\nTerm\n: Its definition.\n\n$$a_1 < b$$\n\nInline $$x^2$$ and $5 and $6.\n";
+        let out = render(body, &base()).unwrap();
+        let html = &out.html;
+        for expected in [
+            "<ul id=\"markdown-toc\">",
+            "<a href=\"https://papers.example.org/2025/12/24/daily.html#hello-world\" id=\"markdown-toc-hello-world\"",
+            "<h2 id=\"hello-world-1\">Hello World</h2>",
+            "<a href=\"https://papers.example.org/2025/12/24/daily.html#fn:n\" class=\"footnote\"",
+            "<li id=\"fn:n\">",
+            "<abbr title=\"Hyper Text Markup Language\">HTML</abbr>",
+            "<dt>Term</dt>",
+            "\\[a_1 &lt; b\\]",
+            "Inline \\(x^2\\) and $5 and $6.",
+        ] {
+            assert!(html.contains(expected), "{expected} not in {html}");
+        }
+        assert!(!html.contains("markdown-toc-not-listed"), "{html}");
+        assert!(!html.contains("*[HTML]"), "{html}");
+    }
+
+    #[test]
+    fn kramdown_reads_span_html_lines_and_spaced_targets_as_text() {
+        let out = render(
+            "<br>\nSee [the jobs](https://x.org/jobs) and ![a](/a b.png).\n",
+            &base(),
+        )
+        .unwrap();
+        assert!(
+            out.html.contains("<a href=\"https://x.org/jobs\""),
+            "{}",
+            out.html
+        );
+        assert!(
+            out.html
+                .contains("src=\"https://papers.example.org/a%20b.png\""),
+            "{}",
+            out.html
+        );
     }
 
     #[test]

@@ -530,6 +530,7 @@ mod tests {
             zone: TimeZone::get("Asia/Seoul").unwrap(),
             permalink: crate::permalink_style::DEFAULT_PERMALINK.into(),
             dates: DateRule::Jekyll,
+            site: crate::post::SiteInfo::default(),
         }
     }
 

@@ -15,7 +15,7 @@ JEKYLL_POSTS = FIXTURES / "jekyll" / "_posts"
 LISTING = """---
 layout: null
 ---
-[{% for p in site.posts %}{"url": {{ p.url | absolute_url | jsonify }}, "date": {{ p.date | date: "%Y-%m-%dT%H:%M:%S%:z" | jsonify }}, "tags": {{ p.tags | jsonify }}, "categories": {{ p.categories | jsonify }}, "title": {{ p.title | jsonify }}}{% unless forloop.last %},{% endunless %}
+[{% for p in site.posts %}{"url": {{ p.url | absolute_url | jsonify }}, "id": {{ p.id | absolute_url | jsonify }}, "date": {{ p.date | date: "%Y-%m-%dT%H:%M:%S%:z" | jsonify }}, "tags": {{ p.tags | jsonify }}, "categories": {{ p.categories | jsonify }}, "title": {{ p.title | jsonify }}, "content": {{ p.content | jsonify }}}{% unless forloop.last %},{% endunless %}
 {% endfor %}]
 """
 
@@ -47,7 +47,7 @@ def our_items(tmp_path_factory):
 def test_the_same_posts_are_published(jekyll_posts, our_items):
     assert sorted(our_items) == sorted(jekyll_posts)
     assert "Not published" not in our_items and "Scheduled for the future" not in our_items
-    assert len(our_items) == 17
+    assert len(our_items) == 22
 
 
 def test_every_url_equals_jekylls(jekyll_posts, our_items):
@@ -56,6 +56,8 @@ def test_every_url_equals_jekylls(jekyll_posts, our_items):
     # The cases the issue names, spelled out.
     assert our_items["Late evening moves to the next day"]["url"] == "https://papers.example.org/2025/12/25/late-evening.html"
     assert our_items["Categories as a list"]["url"].startswith("https://papers.example.org/research/ml/2025/")
+    assert our_items["One-digit day in the file name"]["url"] == "https://papers.example.org/2018/05/09/one-digit-day.html"
+    assert our_items["An HTML post"]["url"] == "https://papers.example.org/2025/12/19/an-html-post.html"
 
 
 def test_every_date_equals_jekylls(jekyll_posts, our_items):
@@ -207,3 +209,54 @@ def test_a_real_blog_equals_jekylls(blog, tmp_path):
     for kind in ("missing", "date", "title", "tags", "id", "links", "markers"):
         assert report[kind] == [], (kind, report[kind][:5])
     assert report["items"] == report["posts"]
+
+
+def _numbered_sections(text: str) -> int:
+    """How many numbered sections a digest post has, read from its Markdown: headings `N. ...` at
+    the level that has the most, else paragraphs starting with a bold `**N. ...`."""
+    levels = {}
+    for hashes in re.findall(r"^(#{1,6})\s+[*_]*\d+[.)]\s", text, re.M):
+        levels[len(hashes)] = levels.get(len(hashes), 0) + 1
+    if levels:
+        return max(levels.values())
+    return len(re.findall(r"^\*\*\d+[.)]\s", text, re.M))
+
+
+def test_papers_of_the_real_digest_blog(tmp_path):
+    blog = "yupengtang__Daily-AI-Trend-Reporter"
+    ours, _ = _our_build(blog, tmp_path / "papers", items="papers")
+    posts_feed, _ = _our_build(blog, tmp_path / "posts")
+    # Each post's URL by its file, through the post's title (unique in this blog).
+    url_of = {item["title"]: item["url"] for item in posts_feed["items"]}
+    assert len(url_of) == len(posts_feed["items"])
+    papers = {}
+    for item in ours["items"]:
+        post, _, number = item["id"].partition("#paper-")
+        papers.setdefault(post, []).append(item)
+    posts = sorted((REAL_BLOGS / blog / "_posts").glob("*.md"))
+    counted = linked = 0
+    for path in posts:
+        text = path.read_text(encoding="utf-8")
+        title = re.search(r"^title:\s*(.*)$", text, re.M).group(1).strip().strip('"')
+        url = url_of[title]
+        found = papers.get(url, [])
+        assert len(found) == _numbered_sections(text), (path.name, len(found))
+        counted += len(found)
+        read = re.findall(r"\[Read Paper\]\((\S+?)\)", text)
+        if read:
+            assert [item["url"] for item in found] == read, path.name
+            linked += len(read)
+    print(f"\n{blog}: {counted} papers in {len(posts)} posts; {linked} linked to their Read Paper URL")
+    assert counted > 4000 and linked > 3000
+
+
+def test_ids_links_and_liquid_equal_jekylls_on_the_fixtures(jekyll_posts, our_items):
+    report = _compare(list(jekyll_posts.values()), {"items": list(our_items.values())})
+    for kind in ("missing", "id", "links", "markers"):
+        assert report[kind] == [], (kind, report[kind])
+    liquid = our_items["Liquid and kramdown"]["content_html"]
+    assert '<img class="center-image" width="750px" src="https://papers.example.org/assets/figure.png"' in liquid
+    assert '<p class="lead">Hello, liquid and kramdown: see <a href="https://papers.example.org/2018/05/09/one-digit-day.html"' in liquid
+    assert "<code>{{ kept }}</code>" in liquid
+    ruby = our_items["A date Ruby's Time.parse reads"]
+    assert (ruby["date_published"], ruby["date_modified"]) == ("2023-01-29T18:30:22+09:00", "2023-02-01T00:00:00+09:00")

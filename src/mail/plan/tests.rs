@@ -12,6 +12,7 @@ fn post(name: &str, title: &str, tags: &str) -> Post {
         zone: jiff::tz::TimeZone::UTC,
         permalink: crate::permalink_style::DEFAULT_PERMALINK.into(),
         dates: DateRule::Jekyll,
+        site: crate::post::SiteInfo::default(),
     };
     let text = format!("---\ntitle: {title}\ntags: [{tags}]\n---\nBody\n");
     post::parse(Path::new(&format!("_posts/{name}.md")), &text, &rules).unwrap()

@@ -23,8 +23,25 @@ type Apply = fn(&dyn ValueView, &[Value], &dyn Runtime) -> Result<Value>;
 
 /// Registers Liquid's filters, Jekyll's from liquid-lib, then ours.
 pub(super) fn register(language: &mut Language) {
-    let library: Vec<Box<dyn ParseFilter>> = vec![
-        Box::new(stdlib::Abs),
+    for filter in library() {
+        let name = filter.reflection().name().to_string();
+        language.filters.register(name, filter);
+    }
+    for (name, apply) in jekylls() {
+        let filter = Simple {
+            name: name.to_string(),
+            apply,
+        };
+        language
+            .filters
+            .register(name.to_string(), Box::new(filter));
+    }
+}
+
+/// liquid-lib's filters: Liquid's standard ones and Jekyll's array filters.
+fn library() -> Vec<Box<dyn ParseFilter>> {
+    vec![
+        Box::new(stdlib::Abs) as Box<dyn ParseFilter>,
         Box::new(stdlib::Append),
         Box::new(stdlib::AtLeast),
         Box::new(stdlib::AtMost),
@@ -79,25 +96,29 @@ pub(super) fn register(language: &mut Language) {
         Box::new(jekyll::Shift),
         Box::new(jekyll::Unshift),
         Box::new(jekyll::ArrayToSentenceString),
-    ];
-    for filter in library {
-        let name = filter.reflection().name().to_string();
-        language.filters.register(name, filter);
-    }
-    let ours: [(&'static str, Apply); 14] = [
-        ("absolute_url", absolute_url),
-        ("relative_url", relative_url),
+    ]
+}
+
+/// The filters Jekyll adds to Liquid that liquid-lib does not have.
+fn jekylls() -> [(&'static str, Apply); 14] {
+    [
+        ("absolute_url", |input, _, runtime| {
+            Ok(text(absolute_url(input, runtime)))
+        }),
+        ("relative_url", |input, _, runtime| {
+            Ok(text(relative_url(input, runtime)))
+        }),
         ("date_to_xmlschema", |input, _, _| {
-            date_format(input, "%Y-%m-%dT%H:%M:%S%:z")
+            Ok(date_format(input, "%Y-%m-%dT%H:%M:%S%:z"))
         }),
         ("date_to_rfc822", |input, _, _| {
-            date_format(input, "%a, %d %b %Y %H:%M:%S %z")
+            Ok(date_format(input, "%a, %d %b %Y %H:%M:%S %z"))
         }),
         ("date_to_string", |input, _, _| {
-            date_format(input, "%d %b %Y")
+            Ok(date_format(input, "%d %b %Y"))
         }),
         ("date_to_long_string", |input, _, _| {
-            date_format(input, "%d %B %Y")
+            Ok(date_format(input, "%d %B %Y"))
         }),
         ("xml_escape", |input, _, _| {
             Ok(text(xml_escape(&input.to_kstr())))
@@ -116,7 +137,7 @@ pub(super) fn register(language: &mut Language) {
             super::json(input, &mut out);
             Ok(text(out))
         }),
-        ("group_by", group_by),
+        ("group_by", |input, args, _| Ok(group_by(input, args))),
         ("number_of_words", |input, _, _| {
             Ok(Value::scalar(
                 i64::try_from(input.to_kstr().split_whitespace().count()).unwrap_or(i64::MAX),
@@ -131,16 +152,7 @@ pub(super) fn register(language: &mut Language) {
                     .join(" "),
             ))
         }),
-    ];
-    for (name, apply) in ours {
-        language.filters.register(
-            name.to_string(),
-            Box::new(Simple {
-                name: name.to_string(),
-                apply,
-            }),
-        );
-    }
+    ]
 }
 
 /// A plugin's filter digest-feed does not know: passes its input through.
@@ -232,7 +244,6 @@ impl Filter for Applied {
 /// `site.url` and `site.baseurl` from the runtime.
 fn site_value(runtime: &dyn Runtime, key: &str) -> String {
     let path = [Scalar::new("site"), Scalar::new(key.to_string())];
-    let path: Vec<_> = path.iter().map(|s| s.as_ref()).collect();
     runtime
         .try_get(&path)
         .map(|value| value.to_kstr().to_string())
@@ -240,41 +251,39 @@ fn site_value(runtime: &dyn Runtime, key: &str) -> String {
 }
 
 /// Jekyll's `relative_url`: the base path, then the input (an absolute URL stays).
-fn relative_url(input: &dyn ValueView, _: &[Value], runtime: &dyn Runtime) -> Result<Value> {
+fn relative_url(input: &dyn ValueView, runtime: &dyn Runtime) -> String {
     let input = input.to_kstr();
     if input.contains("://") || input.starts_with("//") {
-        return Ok(text(input.to_string()));
+        return input.to_string();
     }
     let base = site_value(runtime, "baseurl");
     let base = base.trim_end_matches('/');
-    let path = if input.starts_with('/') || input.is_empty() {
-        input.to_string()
+    if input.starts_with('/') || input.is_empty() {
+        format!("{base}{input}")
     } else {
-        format!("/{input}")
-    };
-    Ok(text(format!("{base}{path}")))
+        format!("{base}/{input}")
+    }
 }
 
 /// Jekyll's `absolute_url`: `site.url`, the base path, then the input.
-fn absolute_url(input: &dyn ValueView, args: &[Value], runtime: &dyn Runtime) -> Result<Value> {
+fn absolute_url(input: &dyn ValueView, runtime: &dyn Runtime) -> String {
     let raw = input.to_kstr();
     if raw.contains("://") || raw.starts_with("//") {
-        return Ok(text(raw.to_string()));
+        return raw.to_string();
     }
-    let relative = relative_url(input, args, runtime)?;
     let url = site_value(runtime, "url");
-    Ok(text(format!(
+    format!(
         "{}{}",
         url.trim_end_matches('/'),
-        relative.to_kstr()
-    )))
+        relative_url(input, runtime)
+    )
 }
 
-fn date_format(input: &dyn ValueView, format: &str) -> Result<Value> {
-    let Some(date) = input.as_scalar().and_then(|s| s.to_date_time()) else {
-        return Ok(input.to_value());
-    };
-    Ok(text(format_date(&date, format)))
+fn date_format(input: &dyn ValueView, format: &str) -> Value {
+    match input.as_scalar().and_then(|s| s.to_date_time()) {
+        Some(date) => text(format_date(&date, format)),
+        None => input.to_value(),
+    }
 }
 
 /// strftime, with `%:z` (`+09:00`) besides liquid-rust's `%z`.
@@ -353,10 +362,10 @@ fn uri_escape(text: &str) -> String {
 }
 
 /// Jekyll's `group_by`: `[{name, items, size}]` by a property, in first-seen order.
-fn group_by(input: &dyn ValueView, args: &[Value], _: &dyn Runtime) -> Result<Value> {
+fn group_by(input: &dyn ValueView, args: &[Value]) -> Value {
     let property = args.first().map(super::scalar_text).unwrap_or_default();
     let Some(array) = input.as_array() else {
-        return Ok(Value::Array(Vec::new()));
+        return Value::Array(Vec::new());
     };
     let mut groups: Vec<(String, Vec<Value>)> = Vec::new();
     for item in array.values() {
@@ -370,7 +379,7 @@ fn group_by(input: &dyn ValueView, args: &[Value], _: &dyn Runtime) -> Result<Va
             None => groups.push((name, vec![item.to_value()])),
         }
     }
-    Ok(Value::Array(
+    Value::Array(
         groups
             .into_iter()
             .map(|(name, items)| {
@@ -384,5 +393,5 @@ fn group_by(input: &dyn ValueView, args: &[Value], _: &dyn Runtime) -> Result<Va
                 Value::Object(group)
             })
             .collect(),
-    ))
+    )
 }

@@ -1,1 +1,184 @@
+use std::path::Path;
+use std::sync::Arc;
 
+use super::*;
+use crate::config::DateRule;
+use crate::post::{Rules, SiteInfo, parse};
+
+fn rules(url: &str) -> Rules {
+    Rules {
+        site_url: url.into(),
+        zone: jiff::tz::TimeZone::get("Asia/Seoul").unwrap(),
+        permalink: crate::permalink_style::DEFAULT_PERMALINK.into(),
+        dates: DateRule::Jekyll,
+        site: SiteInfo {
+            title: "Daily Papers".into(),
+            ..SiteInfo::default()
+        },
+    }
+}
+
+/// The posts of a site in `root` (its `_posts`), the first rendered.
+fn render_in(root: &Path, url: &str, posts: &[(&str, &str)]) -> (String, Vec<String>) {
+    let rules = rules(url);
+    let dir = root.join("_posts");
+    let mut parsed: Vec<Post> = posts
+        .iter()
+        .map(|(name, text)| parse(&dir.join(name), text, &rules).unwrap())
+        .collect();
+    let site = Arc::new(SiteContext::new(&parsed, &dir, &rules));
+    for post in &mut parsed {
+        post.site = Some(site.clone());
+    }
+    let text = posts[0].1;
+    let split = crate::post::front_matter::split(text).unwrap();
+    let data = crate::post::front_matter::data(split.yaml);
+    let (out, warnings) = render(&parsed[0], data, split.body, split.body_line);
+    (out, warnings.iter().map(ToString::to_string).collect())
+}
+
+fn render_body(body: &str) -> (String, Vec<String>) {
+    let root = tempfile::tempdir().unwrap();
+    let text = format!("---\ntitle: A post\ntags: [x, y]\nimage: /i.png\n---\n{body}");
+    render_in(
+        root.path(),
+        "https://example.org/blog",
+        &[("2025-12-24-a.md", &text)],
+    )
+}
+
+#[test]
+fn site_page_and_jekylls_url_filters() {
+    let (out, warnings) = render_body(
+        "{{ site.title }}|{{ page.title }}|{{ page.tags | join: ',' }}|{{ page.image | absolute_url }}|{{ '/x.png' | relative_url }}|{{ site.url }}{{ site.baseurl }}|{{ page.url }}|{{ page.date | date_to_xmlschema }}|{{ page.nothing }}.",
+    );
+    assert_eq!(warnings, Vec::<String>::new());
+    assert_eq!(
+        out,
+        "Daily Papers|A post|x,y|https://example.org/blog/i.png|/blog/x.png|https://example.org/blog|/2025/12/24/a.html|2025-12-24T00:00:00+09:00|."
+    );
+}
+
+#[test]
+fn liquids_own_tags_and_jekylls() {
+    let (out, warnings) = render_body(
+        "{% assign n = 2 %}{% for i in (1..3) %}{{ i | times: n }} {% endfor %}{% capture c %}x{% endcapture %}{% if c == 'x' %}yes{% endif %}\n{% raw %}{{ kept }}{% endraw %}\n{% highlight ruby %}\nputs 1 < 2\n\nputs 3\n{% endhighlight %}",
+    );
+    assert_eq!(warnings, Vec::<String>::new());
+    assert_eq!(
+        out,
+        "2 4 6 yes\n{{ kept }}\n<pre class=\"highlight\"><code class=\"language-ruby\" data-lang=\"ruby\">puts 1 &lt; 2\n\nputs 3</code></pre>"
+    );
+}
+
+#[test]
+fn jekylls_filters() {
+    let (out, _) = render_body(
+        "{{ 'a <b> & \"c\"' | xml_escape }}|{{ 'a b&c' | cgi_escape }}|{{ 'a b/é' | uri_escape }}|{{ 'Hello World!' | slugify }}|{{ page.tags | jsonify }}|{{ 'one two  three' | number_of_words }}|{{ '*em*' | markdownify | strip }}",
+    );
+    assert_eq!(
+        out,
+        "a &lt;b&gt; &amp; &quot;c&quot;|a+b%26c|a%20b/%C3%A9|hello-world|[\"x\",\"y\"]|3|<p><em>em</em></p>"
+    );
+}
+
+#[test]
+fn post_url_link_and_include() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("_includes")).unwrap();
+    std::fs::write(
+        root.path().join("_includes/note.html"),
+        "<b>{{ include.text }}</b>",
+    )
+    .unwrap();
+    let first = "---\ntitle: One\n---\n[2]({% post_url 2018-06-13-two %}) [2]({% link _posts/2018-06-13-two.md %}) [h]({% link _docs/history.md %}#v1) {% include note.html text=\"hi\" %}";
+    let (out, warnings) = render_in(
+        root.path(),
+        "https://example.org/blog",
+        &[
+            ("2018-06-03-one.md", first),
+            ("2018-06-13-two.md", "---\ntitle: Two\n---\n"),
+        ],
+    );
+    assert_eq!(warnings, Vec::<String>::new());
+    assert_eq!(
+        out,
+        "[2](/blog/2018/06/13/two.html) [2](/blog/2018/06/13/two.html) [h](/blog/docs/history.html#v1) <b>hi</b>"
+    );
+}
+
+#[test]
+fn a_plugins_tag_or_filter_is_a_warning_and_never_text() {
+    let (out, warnings) =
+        render_body("a {% gist 123 %} b {{ 'x' | shout }} c\n{% raw %}{% gist kept %}{% endraw %}");
+    assert_eq!(out, "a  b x c\n{% gist kept %}");
+    let expected = [
+        "_posts/2025-12-24-a.md:6: Liquid tag `gist` is from a Jekyll plugin digest-feed does not know; it is left out",
+        "_posts/2025-12-24-a.md:6: Liquid filter `shout` is from a Jekyll plugin digest-feed does not know; it is left out",
+    ];
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    for (got, want) in warnings.iter().zip(expected) {
+        assert!(got.ends_with(want), "{got}");
+    }
+}
+
+#[test]
+fn broken_liquid_is_a_warning_and_its_markup_is_left_out() {
+    let (out, warnings) = render_body("a {% if %} b {{ x | }} c {% raw %}{{ kept }}{% endraw %}");
+    assert_eq!(out, "a  b  c {{ kept }}");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].ends_with("a.md:6: Liquid: Value expected; the Liquid is left out"),
+        "{}",
+        warnings[0]
+    );
+}
+
+#[test]
+fn every_render_is_bounded() {
+    let started = std::time::Instant::now();
+    for (body, why) in [
+        (
+            "{% for i in (1..100000000000) %}x{% endfor %}",
+            "range counts past",
+        ),
+        ("{% for i in (1..n) %}x{% endfor %}", "range counts past"),
+        (
+            "{% for a in (1..1000) %}{% for b in (1..1000) %}{% for c in (1..1000) %}{% endfor %}{% endfor %}{% endfor %}",
+            "loops run past a million",
+        ),
+        (
+            "{% assign s = 'xxxxxxxxxxxxxxxx' %}{% for i in (1..40) %}{% assign s = s | append: s %}{% endfor %}",
+            "variable grows past",
+        ),
+        (
+            "{% capture s %}x{% endcapture %}{% for i in (1..40) %}{% capture s %}{{ s }}{{ s }}{% endcapture %}{% endfor %}",
+            "variable grows past",
+        ),
+        (&"{% if true %}".repeat(1000), "blocks nest more than"),
+    ] {
+        let (out, warnings) = render_body(body);
+        assert_eq!(warnings.len(), 1, "{body}: {warnings:?}");
+        assert!(warnings[0].contains(why), "{body}: {}", warnings[0]);
+        assert!(!out.contains("{%"), "{body}: {out}");
+    }
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+}
+
+#[test]
+fn includes_cannot_recurse_or_leave_the_folder() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("_includes")).unwrap();
+    std::fs::write(
+        root.path().join("_includes/loop.html"),
+        "x{% include loop.html %}",
+    )
+    .unwrap();
+    for body in ["{% include loop.html %}", "{% include ../secret.txt %}"] {
+        let text = format!("---\ntitle: t\n---\n{body}");
+        let (out, warnings) =
+            render_in(root.path(), "https://e.org", &[("2025-01-01-t.md", &text)]);
+        assert_eq!(out, "", "{body}");
+        assert_eq!(warnings.len(), 1, "{body}: {warnings:?}");
+    }
+}

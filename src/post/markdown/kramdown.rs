@@ -259,7 +259,7 @@ fn token_end(text: &str) -> usize {
 pub(super) fn apply<'a>(events: Vec<Event<'a>>, kramdown: &mut Kramdown) -> Vec<Event<'a>> {
     let events = merge_text(events);
     let events = header_ids(events);
-    let events = math(events);
+    let events = math(&events);
     let events = spans(events, kramdown);
     let events = blocks(events, kramdown);
     let events = abbreviations(events, kramdown);
@@ -329,7 +329,7 @@ fn heading_text(events: &[Event<'_>]) -> String {
 }
 
 /// `$$x$$` alone in a paragraph: `\[x\]`; within text: `\(x\)`; `$x$`: text.
-fn math(events: Vec<Event<'_>>) -> Vec<Event<'_>> {
+fn math<'a>(events: &[Event<'a>]) -> Vec<Event<'a>> {
     let mut out = Vec::with_capacity(events.len());
     let mut index = 0;
     while index < events.len() {
@@ -508,7 +508,8 @@ fn heading_has_no_toc(events: &[Event<'_>], start: usize, kramdown: &Kramdown) -
     let Some(Event::Html(html)) = events[start..]
         .iter()
         .skip_while(|e| !matches!(e, Event::End(TagEnd::Heading(_))))
-        .nth(1)
+        .skip(1)
+        .find(|e| !matches!(e, Event::Start(Tag::HtmlBlock)))
     else {
         return false;
     };
@@ -597,7 +598,7 @@ fn footnotes(events: Vec<Event<'_>>) -> Vec<Event<'_>> {
     for event in events {
         match event {
             Event::Start(Tag::FootnoteDefinition(label)) => {
-                current = Some((label.to_string(), Vec::new()))
+                current = Some((label.to_string(), Vec::new()));
             }
             Event::End(TagEnd::FootnoteDefinition) => {
                 if let Some((label, events)) = current.take() {
