@@ -148,7 +148,7 @@ pub fn items_for(post: &Post, rendered: &Rendered, kind: ItemKind) -> Vec<Item> 
     }
     match kind {
         ItemKind::Posts => vec![Item {
-            id: post.id.clone(),
+            id: post.id(),
             url: post.url.clone(),
             post_url: None,
             title: post.title.clone(),

@@ -213,7 +213,7 @@ fn globals(post: &Post, site: &SiteContext, data: Data) -> Object {
     page.insert("url".into(), text(&post.path));
     page.insert(
         "id".into(),
-        text(post.id.strip_prefix(&origin).unwrap_or(&post.id)),
+        text(post.id().strip_prefix(&origin).unwrap_or(&post.id())),
     );
     page.insert(
         "path".into(),

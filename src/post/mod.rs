@@ -71,47 +71,67 @@ impl Rules {
 
 /// What rendering a post may look up beyond the post: the site's settings,
 /// its folder (for `_includes/`), and every post read, for `{% post_url %}`
-/// and `{% link %}`. Shared by all the posts of one read.
+/// and `{% link %}`. Shared by all the posts of one read; the look-up table
+/// is made the first time a post asks, so a build whose posts link to no
+/// other post never pays for it.
 #[derive(Debug, Default)]
 pub struct SiteContext {
     /// The rules the posts were read with.
     pub rules: Option<Rules>,
     /// The site's folder: the posts folder's parent.
     pub root: PathBuf,
-    /// URL paths (base path included) by post name (`2018-06-03-x`, and with
-    /// its folders below the posts folder) and by path from the site's
-    /// folder (`_posts/2018-06-03-x.md`).
-    pub posts: HashMap<String, String>,
+    /// The posts folder.
+    posts_dir: PathBuf,
+    /// The path of `site.url` (Jekyll's `baseurl`), before each post's path.
+    base: String,
+    /// Each post's file and URL path.
+    posts: Vec<(PathBuf, String)>,
+    /// `posts` by name, made on first use.
+    index: std::sync::OnceLock<HashMap<String, usize>>,
 }
 
 impl SiteContext {
     /// The context of `posts`, read from `posts_dir` with `rules`.
     pub fn new(posts: &[Post], posts_dir: &Path, rules: &Rules) -> SiteContext {
-        let root = posts_dir.parent().unwrap_or(Path::new("")).to_path_buf();
         let base = url::Url::parse(&rules.site_url)
             .map(|url| url.path().trim_end_matches('/').to_string())
             .unwrap_or_default();
-        let mut index = HashMap::with_capacity(posts.len() * 3);
-        for post in posts {
-            let path = format!("{base}{}", post.path);
-            if let Ok(relative) = post.source.strip_prefix(&root) {
-                index.insert(relative.to_string_lossy().into_owned(), path.clone());
-            }
-            if let Ok(below) = post.source.strip_prefix(posts_dir) {
-                index.insert(
-                    below.with_extension("").to_string_lossy().into_owned(),
-                    path.clone(),
-                );
-            }
-            if let Some(stem) = post.source.file_stem() {
-                index.insert(stem.to_string_lossy().into_owned(), path);
-            }
-        }
         SiteContext {
             rules: Some(rules.clone()),
-            root,
-            posts: index,
+            root: posts_dir.parent().unwrap_or(Path::new("")).to_path_buf(),
+            posts_dir: posts_dir.to_path_buf(),
+            base,
+            posts: posts
+                .iter()
+                .map(|post| (post.source.clone(), post.path.clone()))
+                .collect(),
+            index: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The URL path of the post `name` names: its path from the site's
+    /// folder (`_posts/2018-06-03-x.md`, as `{% link %}` writes it), or its
+    /// name without the extension, with or without its folders below the
+    /// posts folder (`2018-06-03-x`, as `{% post_url %}` writes it).
+    pub fn post_path(&self, name: &str) -> Option<String> {
+        let index = self.index.get_or_init(|| {
+            let mut index = HashMap::with_capacity(self.posts.len() * 3);
+            for (at, (source, _)) in self.posts.iter().enumerate() {
+                if let Ok(relative) = source.strip_prefix(&self.root) {
+                    index.insert(relative.to_string_lossy().into_owned(), at);
+                }
+                if let Ok(below) = source.strip_prefix(&self.posts_dir) {
+                    index.insert(below.with_extension("").to_string_lossy().into_owned(), at);
+                }
+                if let Some(stem) = source.file_stem() {
+                    index.insert(stem.to_string_lossy().into_owned(), at);
+                }
+            }
+            index
+        });
+        index
+            .get(name)
+            .map(|&at| format!("{}{}", self.base, self.posts[at].1))
     }
 }
 
@@ -138,9 +158,10 @@ pub struct Post {
     pub author: Option<String>,
     /// False for `published: false` and `draft: true`.
     pub published: bool,
-    /// The id jekyll-feed gives it (`post.id | absolute_url`: the URL's
-    /// folder and the slug), or the front matter's `feed_id`.
-    pub id: String,
+    /// The slug as written (`slug`, else the file name's), for its id.
+    pub slug: String,
+    /// `feed_id`, when set.
+    pub feed_id: Option<String>,
     /// `last_modified_at`, when set: the item's updated time.
     pub updated: Option<ZonedDateTime>,
     /// `excerpt_separator`, when set.
@@ -298,14 +319,11 @@ fn assemble(
             categories: &categories,
         },
     );
-    let id = fm
-        .feed_id
-        .filter(|id| !id.trim().is_empty())
-        .unwrap_or_else(|| jekyll_id(&rules.site_url, &path, &slug_source));
     Post {
         source: source.to_path_buf(),
         url: format!("{}{path}", rules.site_url),
-        id,
+        slug: slug_source,
+        feed_id: fm.feed_id.filter(|id| !id.trim().is_empty()),
         updated: None,
         excerpt_separator: fm.excerpt_separator,
         liquid: fm.render_with_liquid != Some(false),
@@ -324,13 +342,20 @@ fn assemble(
     }
 }
 
-/// jekyll-feed's id: Jekyll's `Document#id` (the URL's folder, then the
-/// slug as written, trailing dots dropped) through `absolute_url`.
-fn jekyll_id(site_url: &str, path: &str, slug: &str) -> String {
-    let folder = path.trim_end_matches('/');
-    let folder = folder.rfind('/').map_or("", |at| &folder[..at]);
-    let slug = slug.trim_end_matches('.');
-    format!("{site_url}{folder}/{}", permalink::escape_path(slug))
+impl Post {
+    /// Its id in feeds: the front matter's `feed_id`, else the id
+    /// jekyll-feed gives it: Jekyll's `Document#id` (the URL's folder, then
+    /// the slug as written, trailing dots dropped) through `absolute_url`.
+    pub fn id(&self) -> String {
+        if let Some(id) = &self.feed_id {
+            return id.clone();
+        }
+        let site_url = self.url.strip_suffix(&self.path).unwrap_or(&self.url);
+        let folder = self.path.trim_end_matches('/');
+        let folder = folder.rfind('/').map_or("", |at| &folder[..at]);
+        let slug = self.slug.trim_end_matches('.');
+        format!("{site_url}{folder}/{}", permalink::escape_path(slug))
+    }
 }
 
 /// The post's date: its front matter's, else its file name's. Jekyll's
@@ -676,6 +701,62 @@ mod tests {
     fn theme_keys_are_not_typos() {
         let text = "---\ntitle: x\nlayout: post\ntoc: true\nimage: a.png\ncomments: true\nmath: true\nlang: ko\n---\n";
         assert!(parse_text("2025-12-24-x.md", text).is_ok());
+    }
+
+    #[test]
+    fn ids_are_jekyll_feeds_unless_pinned() {
+        let post = parse_text("2025-12-24-a post.md", "---\ntitle: x\n---\n").unwrap();
+        assert_eq!(
+            post.url,
+            "https://papers.example.org/2025/12/24/a-post.html"
+        );
+        assert_eq!(post.id(), "https://papers.example.org/2025/12/24/a%20post");
+        let text = "---\ntitle: x\npermalink: /news/:title/\nslug: Given\n---\n";
+        let post = parse_text("2025-12-24-a.md", text).unwrap();
+        assert_eq!(post.id(), "https://papers.example.org/news/Given");
+        let pinned = parse_text(
+            "2025-12-24-a.md",
+            "---\ntitle: x\nfeed_id: tag:e.org,2025:1\n---\n",
+        );
+        assert_eq!(pinned.unwrap().id(), "tag:e.org,2025:1");
+    }
+
+    #[test]
+    fn theme_keys_near_unguarded_keys_are_fine() {
+        let text = "---\ntitle: x\nauthors: [kim]\ntag: a\ncategory: b\n---\n";
+        assert!(parse_text("2025-12-24-x.md", text).is_ok());
+        let err = parse_text("2025-12-24-x.md", "---\ntitle: x\npermalnk: /x/\n---\n").unwrap_err();
+        assert_eq!(
+            err,
+            [
+                "_posts/2025-12-24-x.md:3: front matter: unknown key `permalnk`; did you mean `permalink`?"
+            ]
+        );
+    }
+
+    #[test]
+    fn liquid_html_posts_and_excerpts() {
+        let text = "---\ntitle: x\n---\n{{ page.title | upcase }} first.\n\nSecond.\n";
+        let post = parse_text("2025-12-24-x.md", text).unwrap();
+        let rendered = post.render(text).unwrap();
+        assert_eq!(rendered.html, "<p>X first.</p>\n<p>Second.</p>\n");
+        assert_eq!(post.summary(&rendered), "X first.");
+        let text = "---\ntitle: x\nrender_with_liquid: false\nexcerpt_separator: <!--more-->\n---\nKept {{ as }} text\n\nstill<!--more-->after\n";
+        let post = parse_text("2025-12-24-x.md", text).unwrap();
+        let rendered = post.render(text).unwrap();
+        assert!(
+            rendered.html.contains("Kept {{ as }} text"),
+            "{}",
+            rendered.html
+        );
+        assert_eq!(post.summary(&rendered), "Kept {{ as }} text still");
+        let text = "---\ntitle: x\n---\n<p>{{ 'a' | append: 'b' }} <script>x()</script><a href=\"/y\">y</a></p>\n";
+        let post = parse_text("2025-12-24-x.html", text).unwrap();
+        let rendered = post.render(text).unwrap();
+        assert_eq!(
+            rendered.html,
+            "<p>ab <a href=\"https://papers.example.org/y\" rel=\"noopener noreferrer\">y</a></p>\n"
+        );
     }
 
     #[test]

@@ -81,12 +81,13 @@ def test_rss_reads_cleanly_with_full_content(example):
     assert dates == sorted(dates, reverse=True), "newest first"
     first = rss.entries[0]
     assert first.link == "https://papers.example.org/2025/12/24/daily-papers.html"
-    assert first.id == first.link
+    # jekyll-feed's id for the same post, so a blog moving from it shows nothing as new.
+    assert first.id == "https://papers.example.org/2025/12/24/daily-papers"
     assert first.published == "Wed, 24 Dec 2025 17:15:00 +0900"
     assert [t.term for t in first.tags] == ["papers", "hugginface"]
     assert first.summary.startswith("SAM Audio: Segment Anything in Audio")
     content = first.content[0].value
-    assert "범용 오디오 분할" in content and "<h2>" in content
+    assert "범용 오디오 분할" in content and '<h2 id="introduction">' in content
     self_links = [l.href for l in rss.feed.links if l.rel == "self"]
     assert self_links == ["https://papers.example.org/feed.xml"]
     notes = rss.entries[2]

@@ -144,12 +144,10 @@ impl ParseTag for Link {
             .collect::<Vec<_>>()
             .join(" ");
         let target = target.trim().trim_matches(['"', '\'']).trim().to_string();
-        let path = self.site.posts.get(&target).cloned().or_else(|| {
-            self.site
-                .posts
-                .get(target.trim_start_matches("_posts/"))
-                .cloned()
-        });
+        let path = self
+            .site
+            .post_path(&target)
+            .or_else(|| self.site.post_path(target.trim_start_matches("_posts/")));
         let path = match path {
             Some(path) => path,
             None if self.post_url => {
