@@ -106,14 +106,13 @@ pub struct PreviewArgs {
 }
 
 /// `mail`'s options.
+// Each bool is one command-line switch (clap derive): no state machine hides in them.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Args)]
 pub struct MailArgs {
     /// Render every message exactly as it would be sent; connect to nothing, record nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Warn about invalid posts and mail from the rest (without it, one invalid post stops the run).
-    #[arg(long)]
-    pub skip_invalid: bool,
     /// Send this post (its path or its date YYYY-MM-DD) to every subscriber who has not had it.
     #[arg(long, value_name = "SEL")]
     pub post: Option<String>,
@@ -126,6 +125,9 @@ pub struct MailArgs {
     /// Try again the recipients whose server refused a post for good.
     #[arg(long)]
     pub retry_failed: bool,
+    /// Warn about invalid posts and mail from the rest (without it, one invalid post stops the run).
+    #[arg(long)]
+    pub skip_invalid: bool,
     /// Print one JSON object (sent, failures with replies, why it stopped, duration).
     #[arg(long)]
     pub json: bool,

@@ -64,7 +64,10 @@ const LISTS: &[(&str, &[(&str, &str)])] = &[
                 "[site]",
                 "title, url, baseurl, description, language, timezone, author, permalink.",
             ),
-            ("[posts]", "dir (default _posts), dates (jekyll or local)."),
+            (
+                "[posts]",
+                "dir (default _posts), dates (jekyll or local), skip_invalid (true: build and mail leave out an invalid post, with a warning).",
+            ),
             ("[feed]", "out, limit, items (posts or papers), per_tag."),
             (
                 "[email]",

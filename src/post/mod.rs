@@ -48,6 +48,8 @@ pub struct SiteInfo {
     pub language: String,
     /// `site.timezone`, the IANA name.
     pub timezone: String,
+    /// The blog's `excerpt_separator` (its `_config.yml`), for posts without their own.
+    pub excerpt_separator: Option<String>,
 }
 
 impl Rules {
@@ -64,6 +66,7 @@ impl Rules {
                 author: config.site.author.clone(),
                 language: config.site.language.clone(),
                 timezone: config.site.timezone_name.clone(),
+                excerpt_separator: config.posts.excerpt_separator.clone(),
             },
         }
     }
@@ -474,10 +477,15 @@ impl Post {
     }
 
     /// Jekyll's excerpt as plain text: the body up to the first
-    /// `excerpt_separator` (a blank line unless the front matter sets one),
-    /// rendered; the whole body when it has no separator.
+    /// `excerpt_separator` (the front matter's, else the blog's, else a
+    /// blank line), rendered; the whole body when it has no separator.
     fn excerpt(&self, body: &str, base: &url::Url) -> String {
-        let separator = self.excerpt_separator.as_deref().unwrap_or("\n\n");
+        let site = self.site.as_ref().and_then(|site| site.rules.as_ref());
+        let separator = self
+            .excerpt_separator
+            .as_deref()
+            .or_else(|| site.and_then(|rules| rules.site.excerpt_separator.as_deref()))
+            .unwrap_or("\n\n");
         let head = if separator.is_empty() {
             body
         } else {
