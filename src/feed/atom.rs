@@ -111,5 +111,5 @@ pub(super) fn render(channel: &Channel) -> Result<Vec<u8>, Error> {
     feed.write_with_config(&mut bytes, config)
         .map_err(|err| Error::render("Atom feed", err))?;
     bytes.push(b'\n');
-    Ok(bytes)
+    Ok(super::xml_chars_only(bytes))
 }

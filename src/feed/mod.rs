@@ -138,6 +138,21 @@ pub fn render_all(channel: &Channel) -> Result<Vec<(&'static str, Vec<u8>)>, Err
     ])
 }
 
+/// A written XML feed without the characters XML 1.0 forbids (C0 controls
+/// but tab, LF and CR; U+FFFE, U+FFFF): one form feed pasted from a PDF into
+/// a post would otherwise make the whole feed unreadable. Dropped from the
+/// bytes, where every field (titles, tags, authors, config text) has landed,
+/// and never part of the markup the XML writer adds.
+fn xml_chars_only(bytes: Vec<u8>) -> Vec<u8> {
+    let forbidden = |c: char| matches!(c, '\0'..='\x08' | '\x0B' | '\x0C' | '\x0E'..='\x1F' | '\u{FFFE}' | '\u{FFFF}');
+    match String::from_utf8(bytes) {
+        Ok(text) if text.contains(forbidden) => text.replace(forbidden, "").into_bytes(),
+        Ok(text) => text.into_bytes(),
+        // The writers write UTF-8 from Rust strings; kept as is if not.
+        Err(err) => err.into_bytes(),
+    }
+}
+
 /// The items one post contributes: itself, or one per paper.
 pub fn items_for(post: &Post, rendered: &Rendered, kind: ItemKind) -> Vec<Item> {
     let mut categories = post.tags.clone();
@@ -231,6 +246,36 @@ mod tests {
         );
         assert_eq!(Person::parse("Just A Name").unwrap().email, None);
         assert_eq!(Person::parse("  "), None);
+    }
+
+    #[test]
+    fn xml_forbidden_characters_are_dropped_from_xml_only() {
+        let mut channel = sample_channel();
+        channel.title = "Form\u{c}feed\u{1}".into();
+        channel.items[0].summary = "a\u{fffe}b\u{ffff}c\td".into();
+        channel.items[0].categories = vec!["t\u{1f}ag".into()];
+        for (name, bytes) in render_all(&channel).unwrap() {
+            let text = String::from_utf8(bytes).unwrap();
+            if name == JSON_FILE {
+                assert!(text.contains("\\f"), "{text}");
+                continue;
+            }
+            assert!(
+                text.contains("Formfeed") && text.contains("abc\td") && text.contains("tag"),
+                "{name}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_rss_description_is_escaped_text() {
+        let mut channel = sample_channel();
+        channel.items[0].summary = "Why <img src=x onerror=alert(1)> & ]]>".into();
+        let rss = String::from_utf8(rss::render(&channel).unwrap()).unwrap();
+        assert!(
+            rss.contains("<description><![CDATA[Why &lt;img src=x onerror=alert(1)&gt; &amp; ]]&gt;]]></description>"),
+            "{rss}"
+        );
     }
 
     #[test]

@@ -15,7 +15,8 @@ pub(super) fn render(channel: &Channel) -> Result<Vec<u8>, Error> {
         .map(|item| RssItem {
             title: Some(item.title.clone()),
             link: Some(item.url.clone()),
-            description: Some(item.summary.clone()),
+            // Readers render an RSS description as HTML; the summary is text.
+            description: Some(html_escape::encode_text(&item.summary).into_owned()),
             content: Some(item.content_html.clone()),
             pub_date: Some(rfc2822(&item.date)),
             guid: Some(Guid {
@@ -67,5 +68,5 @@ pub(super) fn render(channel: &Channel) -> Result<Vec<u8>, Error> {
     rss.pretty_write_to(&mut bytes, b' ', 2)
         .map_err(|err| Error::render("RSS feed", err))?;
     bytes.push(b'\n');
-    Ok(bytes)
+    Ok(super::xml_chars_only(bytes))
 }

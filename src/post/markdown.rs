@@ -95,7 +95,10 @@ pub(crate) fn render(body: &str, base: &url::Url) -> Result<Rendered, String> {
         papers.push(Paper {
             number: heading.number,
             title: heading.title.clone(),
-            url: base.join(&url).map_or(url, String::from),
+            // A link that is not http(s) or mailto (`javascript:`, `data:`…,
+            // however encoded) would run in every email and feed reader: the
+            // paper links to its post instead.
+            url: safe_link(base, &url).unwrap_or_else(|| base.to_string()),
             html: to_html(section, &sanitizer, &extensions),
             summary: paper_summary(section),
         });
@@ -183,10 +186,36 @@ pub(crate) fn plain_title(title: &str) -> String {
     crate::text::one_line(&html_escape::decode_html_entities(&stripped))
 }
 
+/// The schemes a link may have anywhere a reader sees it: ammonia's default
+/// list also lets through schemes (`ssh:`, `sms:`, `magnet:`…) that hand
+/// the reader to another program.
+const LINK_SCHEMES: [&str; 3] = ["http", "https", "mailto"];
+
+/// `href` resolved against `base`, when it is an http(s) or mailto link. The
+/// URL parser undoes what hides a scheme (case, tabs, entities are already
+/// decoded by the Markdown parser), so what it reads is what a browser reads.
+pub(crate) fn safe_link(base: &url::Url, href: &str) -> Option<String> {
+    let url = base.join(href).ok()?;
+    LINK_SCHEMES
+        .contains(&url.scheme())
+        .then(|| String::from(url))
+}
+
 fn sanitizer(base: &url::Url) -> ammonia::Builder<'static> {
     let mut builder = ammonia::Builder::default();
+    let cite_base = base.clone();
     builder
         .url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone()))
+        .url_schemes(LINK_SCHEMES.into())
+        // ammonia keeps `cite` (on blockquote, q, ins, del) as text, not as a
+        // URL it checks: checked here like any link.
+        .attribute_filter(move |_, attribute, value| {
+            if attribute == "cite" {
+                safe_link(&cite_base, value).map(std::borrow::Cow::Owned)
+            } else {
+                Some(value.into())
+            }
+        })
         // Task lists render as disabled checkboxes; footnotes and code use id/class.
         .add_tags(["input"])
         .add_tag_attributes("input", ["type", "checked", "disabled"])
@@ -494,6 +523,26 @@ mod tests {
             assert!(!out.html.contains(bad), "{bad} survived in {}", out.html);
         }
         assert!(out.html.contains("<b>bold</b>"), "{}", out.html);
+    }
+
+    #[test]
+    fn only_http_and_mailto_become_links() {
+        let body = "# 1. [a](&#106;avascript&#58;alert(1))\n\n# 2. [b][r]\n\n# 3. [c](mailto:x@e.org)\n\n\
+            [d](data:text/html,x) [e](vbscript:x) [f](ssh://h) <a href=\"  JaVa&#x09;Script:x\">g</a>\n\n\
+            <blockquote cite=\"javascript:x\">q</blockquote><q cite=\"/src\">s</q>\n\n[r]: JAVASCRIPT:alert(2)\n";
+        let out = render(body, &base()).unwrap();
+        let urls: Vec<&str> = out.papers.iter().map(|p| p.url.as_str()).collect();
+        let post = base().to_string();
+        assert_eq!(urls, [post.as_str(), post.as_str(), "mailto:x@e.org"]);
+        let html = out.html.to_ascii_lowercase();
+        for bad in ["javascript", "data:", "vbscript", "ssh:"] {
+            assert!(!html.contains(bad), "{bad} survived in {html}");
+        }
+        assert!(
+            html.contains("<q cite=\"https://papers.example.org/src\">"),
+            "{html}"
+        );
+        assert!(html.contains("<blockquote>q</blockquote>"), "{html}");
     }
 
     #[test]

@@ -336,10 +336,13 @@ fn assemble(
         date,
         tags,
         categories,
+        // Plain text like the title (jekyll-feed strips it too): markup in
+        // front matter reaches no reader as markup.
         description: fm
             .description
             .or(fm.excerpt)
-            .filter(|d| !d.trim().is_empty()),
+            .map(|d| markdown::plain_title(&d))
+            .filter(|d| !d.is_empty()),
         author: fm.author.filter(|a| !a.trim().is_empty()),
         published,
     }
