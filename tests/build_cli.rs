@@ -199,6 +199,11 @@ const BAD: &[(&str, Option<usize>, &str)] = &[
         None,
         "the post nests quotes, lists or HTML elements more than 1000 levels deep",
     ),
+    (
+        "2025-12-24-stray-end-tags.md",
+        None,
+        "the post nests quotes, lists or HTML elements more than 1000 levels deep",
+    ),
 ];
 
 #[test]

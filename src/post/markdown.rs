@@ -139,32 +139,69 @@ pub(crate) fn to_raw_html(text: &str) -> String {
     kramdown::place(raw, &extensions)
 }
 
-/// A linear over-estimate of element nesting: `<name` opens, `</` and `/>`
-/// close, void elements open nothing. Only a guard before the real parser.
+/// The tree depth an HTML parser would build from `html`, over-estimated
+/// in linear time: a start tag opens an element, an end tag closes the
+/// innermost open element of its name and those inside it (as the HTML
+/// parser does), an end tag that matches no open element closes nothing
+/// (`<div></x>` nests like `<div>`). Void and self-closed tags open nothing,
+/// nor do the elements the parser closes by themselves when the next one
+/// starts (`<li>`, `<p>`, `<td>`…), which never nest without a parent that
+/// counts. Only a guard before the real parser.
 fn nesting_exceeds(html: &str, limit: usize) -> bool {
     const VOID: &[&str] = &[
         "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
         "source", "track", "wbr",
     ];
+    const SELF_CLOSING: &[&str] = &[
+        "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "rb", "rt", "rtc", "rp",
+        "thead", "tbody", "tfoot", "colgroup", "caption",
+    ];
     let bytes = html.as_bytes();
-    let mut depth: usize = 0;
+    let name_at = |start: usize| {
+        let len = bytes[start..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .count();
+        html[start..start + len].to_ascii_lowercase()
+    };
+    let mut open: Vec<String> = Vec::new();
+    let mut open_by_name: std::collections::HashMap<String, usize> =
+        std::collections::HashMap::new();
     for (at, _) in html.match_indices('<') {
-        let rest = &bytes[at + 1..];
-        match rest.first() {
-            Some(b'/') => depth = depth.saturating_sub(1),
-            Some(c) if c.is_ascii_alphabetic() => {
-                let name_len = rest
-                    .iter()
-                    .take_while(|c| c.is_ascii_alphanumeric())
-                    .count();
-                let name = html[at + 1..at + 1 + name_len].to_ascii_lowercase();
-                let tag_end = rest.iter().position(|&c| c == b'>').unwrap_or(rest.len());
-                let self_closed = tag_end > 0 && rest[tag_end - 1] == b'/';
-                if !VOID.contains(&name.as_str()) && !self_closed {
-                    depth += 1;
-                    if depth > limit {
-                        return true;
+        match bytes.get(at + 1) {
+            Some(b'/') => {
+                let name = name_at(at + 2);
+                if open_by_name.get(&name).is_some_and(|&count| count > 0) {
+                    // Each element is popped once: linear over the whole body.
+                    while let Some(inner) = open.pop() {
+                        *open_by_name.entry(inner.clone()).or_default() -= 1;
+                        if inner == name {
+                            break;
+                        }
                     }
+                }
+            }
+            Some(c) if c.is_ascii_alphabetic() => {
+                let name = name_at(at + 1);
+                let rest = &bytes[at + 1..];
+                // The scan stops at the next `<` too: `<a<a<a…` without a `>`
+                // would otherwise be read to its end once per `<`.
+                let tag_end = rest
+                    .iter()
+                    .position(|&c| c == b'>' || c == b'<')
+                    .unwrap_or(rest.len());
+                let self_closed =
+                    rest.get(tag_end) == Some(&b'>') && tag_end > 0 && rest[tag_end - 1] == b'/';
+                if self_closed
+                    || VOID.contains(&name.as_str())
+                    || SELF_CLOSING.contains(&name.as_str())
+                {
+                    continue;
+                }
+                *open_by_name.entry(name.clone()).or_default() += 1;
+                open.push(name);
+                if open.len() > limit {
+                    return true;
                 }
             }
             _ => {}
@@ -740,8 +777,17 @@ mod tests {
     fn absurd_nesting_is_refused_quickly() {
         assert!(render(&(">".repeat(100_000) + " x\n"), &base()).is_err());
         assert!(render(&("<div>".repeat(100_000) + "x\n"), &base()).is_err());
+        // An end tag that closes nothing does not undo a level.
+        assert!(render(&("<div></x>".repeat(12_000) + "x\n"), &base()).is_err());
+        assert!(render(&("<div></DIV></span>".repeat(12_000) + "x\n"), &base()).is_ok());
         let fine = "<div>".repeat(50) + "x" + &"</div>".repeat(50) + &"<br>".repeat(5000);
         assert!(render(&fine, &base()).is_ok());
+        let lists = "<ul><li>a<li>b".repeat(400) + &"<p>x".repeat(5000);
+        assert!(render(&lists, &base()).is_ok());
+        // Tags that never end: linear, not once per `<` to the end.
+        let started = std::time::Instant::now();
+        assert!(!nesting_exceeds(&"<br".repeat(2_000_000), MAX_NESTING));
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]
