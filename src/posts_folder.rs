@@ -15,21 +15,19 @@ use crate::post::{self, Post, Rules};
 pub(crate) const POST_EXTENSIONS: &[&str] = &["md", "markdown", "mkdown", "mkdn", "mkd", "html"];
 
 /// Every post file under `dir`, recursively, in a stable order: each
-/// extension of [`POST_EXTENSIONS`], skipping names that start with `.` or `_`.
+/// extension of [`POST_EXTENSIONS`], skipping names that start with `.` or
+/// `_`. A link to a file or folder is followed, but no folder is walked
+/// twice and none holding the posts folder (`a -> .`, `root -> /`): the walk
+/// always ends. Only regular files are posts: a FIFO or device named `x.md`
+/// would block or never end a read.
 pub(crate) fn find(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(folder) = pending.pop() {
-        let entries = std::fs::read_dir(&folder).map_err(|err| {
-            if err.kind() == std::io::ErrorKind::NotFound && folder == dir {
-                Error::from(Problem::new(
-                    Location::file(dir),
-                    "the posts folder does not exist; set [posts] dir in the config or pass --posts DIR",
-                ))
-            } else {
-                Error::io("cannot read folder", &folder, err)
-            }
-        })?;
+    let root = std::fs::canonicalize(dir).map_err(|err| missing_folder(dir, err))?;
+    let mut walked = std::collections::HashSet::from([root.clone()]);
+    let mut pending = vec![(dir.to_path_buf(), root.clone())];
+    while let Some((folder, real_folder)) = pending.pop() {
+        let entries = std::fs::read_dir(&folder)
+            .map_err(|err| Error::io("cannot read folder", &folder, err))?;
         for entry in entries {
             let entry = entry.map_err(|err| Error::io("cannot read folder", &folder, err))?;
             let name = entry.file_name();
@@ -41,9 +39,28 @@ pub(crate) fn find(dir: &Path) -> Result<Vec<PathBuf>, Error> {
             let file_type = entry
                 .file_type()
                 .map_err(|err| Error::io("cannot read", &path, err))?;
-            if file_type.is_dir() || (file_type.is_symlink() && path.is_dir()) {
-                pending.push(path);
-            } else if is_post_file(&path) {
+            let is_post_name = is_post_file(&path);
+            if file_type.is_dir() {
+                let real = real_folder.join(&*name);
+                if walked.insert(real.clone()) {
+                    pending.push((path, real));
+                }
+            } else if file_type.is_symlink() {
+                match std::fs::metadata(&path) {
+                    Ok(target) if target.is_dir() => {
+                        let Ok(real) = std::fs::canonicalize(&path) else {
+                            continue;
+                        };
+                        if !root.starts_with(&real) && walked.insert(real.clone()) {
+                            pending.push((path, real));
+                        }
+                    }
+                    Ok(target) if target.is_file() && is_post_name => found.push(path),
+                    // A dangling link is read, to be reported as unreadable.
+                    Err(_) if is_post_name => found.push(path),
+                    _ => {}
+                }
+            } else if file_type.is_file() && is_post_name {
                 found.push(path);
             }
         }
@@ -56,6 +73,17 @@ fn is_post_file(path: &Path) -> bool {
     path.extension()
         .and_then(|ext| ext.to_str())
         .is_some_and(|ext| POST_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
+}
+
+fn missing_folder(dir: &Path, err: std::io::Error) -> Error {
+    if err.kind() == std::io::ErrorKind::NotFound {
+        Error::from(Problem::new(
+            Location::file(dir),
+            "the posts folder does not exist; set [posts] dir in the config or pass --posts DIR",
+        ))
+    } else {
+        Error::io("cannot read folder", dir, err)
+    }
 }
 
 /// Reads a post file's text, refusing files too large to be a post.

@@ -416,3 +416,55 @@ fn hostile_content_never_reaches_a_feed_in_executable_form() {
     // Raw `<script` may appear only escaped inside CDATA-wrapped code text.
     assert!(!rss.contains("<script>alert"), "script element in feed.xml");
 }
+
+/// Runs `digest-feed ARGS` in the site, killed after `limit`: `None` when it had to be.
+fn run_within(site: &Site, args: &[&str], limit: Duration) -> Option<Output> {
+    let mut child = Command::new(BIN)
+        .current_dir(site.path())
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > limit {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Some(child.wait_with_output().unwrap())
+}
+
+#[cfg(unix)]
+#[test]
+fn the_posts_walk_ends_on_link_cycles_and_skips_what_is_not_a_file() {
+    use std::os::unix::fs::symlink;
+    let site = Site::new();
+    let posts = site.path().join("_posts");
+    symlink(".", posts.join("a")).unwrap();
+    symlink("..", posts.join("b")).unwrap();
+    symlink("/", posts.join("root")).unwrap();
+    fs::create_dir(posts.join("real")).unwrap();
+    symlink("../real", posts.join("real/again")).unwrap();
+    symlink(
+        fixtures().join("good/2025-12-21-hostile.md"),
+        posts.join("real/linked.md"),
+    )
+    .unwrap();
+    let fifo = Command::new("mkfifo")
+        .arg(posts.join("2025-12-22-fifo.md"))
+        .status();
+    assert!(fifo.unwrap().success());
+    for command in ["build", "check"] {
+        let output = run_within(&site, &[command], Duration::from_secs(20))
+            .unwrap_or_else(|| panic!("{command} did not end within 20 s"));
+        assert!(output.status.success(), "{command}: {}", stderr(&output));
+    }
+    let output = site.run(&["-v", "build"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    // The good post and the linked one, each once.
+    assert!(stdout.contains("(2 posts;"), "{stdout}");
+}
