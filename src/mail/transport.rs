@@ -195,7 +195,7 @@ impl Transport {
                 // Best effort: a socket without it still works, only slower.
                 let _ = socket.set_nodelay(true);
                 self.within(AsyncSmtpConnection::connect_with_transport(
-                    Box::new(socket),
+                    Box::new(Bounded { socket, unasked: 0 }),
                     &self.hello,
                 ))
                 .await?
@@ -401,6 +401,80 @@ impl Drop for Session<'_> {
                 tokio::time::timeout(Duration::from_secs(1), connection.quit()).await
             });
         }
+    }
+}
+
+/// The most a server may send before it hears from us again: a reply, an
+/// EHLO list or TLS's certificates take a few KiB. lettre checks a reply
+/// line's length only once the line has ended, so without this a server
+/// sending `220 ` and then bytes without end grows its buffer until the
+/// allocator aborts.
+const MAX_UNASKED_BYTES: usize = 1024 * 1024;
+
+/// Our socket, under lettre's connection (and under TLS after STARTTLS):
+/// a read past [`MAX_UNASKED_BYTES`] since our last write is an error.
+#[derive(Debug)]
+struct Bounded {
+    socket: tokio::net::TcpStream,
+    unasked: usize,
+}
+
+impl tokio::io::AsyncRead for Bounded {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let this = &mut *self;
+        let poll = std::pin::Pin::new(&mut this.socket).poll_read(cx, buf);
+        if poll.is_ready() {
+            this.unasked += buf.filled().len() - before;
+            if this.unasked > MAX_UNASKED_BYTES {
+                return std::task::Poll::Ready(Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "the server sent over 1 MiB without waiting for a command",
+                )));
+            }
+        }
+        poll
+    }
+}
+
+impl tokio::io::AsyncWrite for Bounded {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let this = &mut *self;
+        let poll = std::pin::Pin::new(&mut this.socket).poll_write(cx, buf);
+        if let std::task::Poll::Ready(Ok(written)) = &poll
+            && *written > 0
+        {
+            this.unasked = 0;
+        }
+        poll
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.socket).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.socket).poll_shutdown(cx)
+    }
+}
+
+impl lettre::transport::smtp::client::AsyncTokioStream for Bounded {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.socket.peer_addr()
     }
 }
 
