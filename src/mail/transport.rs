@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 
 use crate::config::{Smtp, TlsMode};
 use crate::error::Problem;
@@ -182,25 +183,15 @@ impl Transport {
                 ))
                 .await?
                 .map_err(|err| self.classify(&err))?,
-            Security::Plain | Security::Starttls(_) => {
-                let socket = self
-                    .within(tokio::net::TcpStream::connect((
-                        self.host.as_str(),
-                        self.port,
-                    )))
-                    .await?
-                    .map_err(|err| {
-                        Failure::NoReply(format!("cannot talk to {}: {err}", self.describe))
-                    })?;
-                // Best effort: a socket without it still works, only slower.
-                let _ = socket.set_nodelay(true);
-                self.within(AsyncSmtpConnection::connect_with_transport(
-                    Box::new(Bounded { socket, unasked: 0 }),
-                    &self.hello,
-                ))
-                .await?
-                .map_err(|err| self.classify(&err))?
-            }
+            Security::Plain | Security::Starttls(_) => match self.connect(false).await {
+                // RFC 5321 §4.1.4: a server that does not take EHLO may take HELO.
+                Err(Failure::Reply(SendError::Permanent(reply)))
+                    if matches!(reply.code, Some(500 | 501 | 502 | 550)) =>
+                {
+                    self.connect(true).await?
+                }
+                other => other?,
+            },
         };
         if let Security::Starttls(parameters) = &self.tls {
             if !connection.can_starttls() {
@@ -226,6 +217,30 @@ impl Transport {
                 })?;
         }
         Ok(connection)
+    }
+
+    /// Our socket (with `TCP_NODELAY`), the greeting, and EHLO, or HELO
+    /// when `helo`.
+    async fn connect(&self, helo: bool) -> Result<AsyncSmtpConnection, Failure> {
+        let socket = self
+            .within(tokio::net::TcpStream::connect((
+                self.host.as_str(),
+                self.port,
+            )))
+            .await?
+            .map_err(|err| Failure::NoReply(format!("cannot talk to {}: {err}", self.describe)))?;
+        // Best effort: a socket without it still works, only slower.
+        let _ = socket.set_nodelay(true);
+        self.within(AsyncSmtpConnection::connect_with_transport(
+            Box::new(Bounded {
+                socket,
+                unasked: 0,
+                helo,
+            }),
+            &self.hello,
+        ))
+        .await?
+        .map_err(|err| self.classify(&err))
     }
 
     /// `step`, or no reply if it takes longer than `timeout_s`.
@@ -325,46 +340,65 @@ pub(super) struct Session<'t> {
 
 impl Session<'_> {
     /// Sends `bytes`, retrying transient failures on a fresh connection
-    /// with exponential backoff and jitter, up to `smtp.retries` times.
+    /// with exponential backoff and jitter.
     ///
-    /// A failure that is not a reply (the server cannot be reached, does not
-    /// answer, or drops the connection) is retried only while the time spent
-    /// on this message stays within `timeout_s`: an unreachable server stops
-    /// the run in about `timeout_s`, not `retries` times it.
+    /// A 4xx about this message (451 greylisting, 4.7.x throttling) spends
+    /// its `smtp.retries`. A lost connection (no connection, no answer, a
+    /// drop, a 421 closing it) is about the connection, not the message: it
+    /// is reconnected without spending them, but only while the time spent
+    /// on this message stays within `timeout_s`, so an unreachable server
+    /// stops the run in about `timeout_s`. A message that went out whole
+    /// and then got no answer may have been stored: it is never sent again
+    /// in this run (the next run sends it, so at most one copy too many).
     pub(super) fn send(&mut self, envelope: &Envelope, bytes: &[u8]) -> Result<(), SendError> {
         let transport = self.transport;
         let started = Instant::now();
-        let mut attempt = 0;
+        let (mut deferrals, mut reconnects) = (0, 0);
         loop {
             transport.wait_for_slot();
             let failure = match self.attempt(envelope, bytes) {
                 Ok(()) => return Ok(()),
                 Err(failure) => failure,
             };
-            let delay = backoff(attempt);
-            let retry = match &failure {
-                Failure::Reply(SendError::Transient(_)) => attempt < transport.retries,
-                Failure::Reply(_) => false,
-                Failure::NoReply(_) => {
-                    attempt < transport.retries && started.elapsed() + delay < transport.timeout
+            let delay = match failure {
+                Failure::Reply(SendError::Transient(reply)) if reply.code != Some(421) => {
+                    if deferrals >= transport.retries {
+                        return Err(SendError::Transient(reply));
+                    }
+                    deferrals += 1;
+                    backoff(deferrals - 1)
+                }
+                Failure::Reply(SendError::Transient(reply)) => {
+                    // 421: the server closes this connection (too many
+                    // messages on it, shutting down): a fresh one, at once.
+                    let delay = reconnect_delay(reconnects);
+                    if started.elapsed() + delay >= transport.timeout {
+                        return Err(SendError::Transient(reply));
+                    }
+                    reconnects += 1;
+                    delay
+                }
+                Failure::Reply(error) => return Err(error),
+                Failure::Unknown(reason) => return Err(SendError::Transient(Reply::local(reason))),
+                Failure::NoReply(reason) => {
+                    let delay = reconnect_delay(reconnects);
+                    if reconnects > transport.retries
+                        || started.elapsed() + delay >= transport.timeout
+                    {
+                        // No reply after every retry: the server is unreachable
+                        // for every message, not just this one.
+                        return Err(SendError::Fatal(reason));
+                    }
+                    reconnects += 1;
+                    delay
                 }
             };
-            if !retry {
-                return Err(match failure {
-                    Failure::Reply(error) => error,
-                    // No reply after every retry: the server is unreachable for
-                    // every message, not just this one.
-                    Failure::NoReply(reason) => SendError::Fatal(reason),
-                });
-            }
             std::thread::sleep(delay);
-            attempt += 1;
         }
     }
 
     /// One try on the open connection, or a new one. After any failure the
-    /// connection is dropped (lettre has already aborted it), so a retry
-    /// starts fresh.
+    /// connection is dropped, so a retry starts fresh.
     fn attempt(&mut self, envelope: &Envelope, bytes: &[u8]) -> Result<(), Failure> {
         let Session {
             transport,
@@ -372,23 +406,98 @@ impl Session<'_> {
             connection,
         } = self;
         runtime.block_on(async {
-            let open = match connection.take() {
+            let mut open = match connection.take() {
                 Some(open) => open,
                 None => transport.open().await?,
             };
-            let open = connection.insert(open);
-            match transport.within(open.send(envelope, bytes)).await {
-                Ok(Ok(_)) => Ok(()),
-                Ok(Err(err)) => {
-                    *connection = None;
-                    Err(transport.classify(&err))
-                }
-                Err(no_answer) => {
-                    *connection = None;
-                    Err(no_answer)
-                }
+            let sent = transport.deliver(&mut open, envelope, bytes).await;
+            if sent.is_ok() {
+                *connection = Some(open);
             }
+            sent
         })
+    }
+}
+
+impl Transport {
+    /// MAIL, RCPT, DATA and the message, as lettre's `send` does, but
+    /// knowing which step failed: a message sent whole whose reply never
+    /// came may have been stored ([`Failure::Unknown`]).
+    async fn deliver(
+        &self,
+        connection: &mut AsyncSmtpConnection,
+        envelope: &Envelope,
+        bytes: &[u8],
+    ) -> Result<(), Failure> {
+        let server = connection.server_info();
+        let mut options = Vec::new();
+        let non_ascii = envelope
+            .from()
+            .into_iter()
+            .chain(envelope.to())
+            .any(|address| !AsRef::<str>::as_ref(address).is_ascii());
+        if non_ascii {
+            if !server.supports_feature(Extension::SmtpUtfEight) {
+                // This recipient only: the next one may well be ASCII.
+                return Err(Failure::Reply(SendError::Permanent(Reply::local(format!(
+                    "the address needs SMTPUTF8, which {} does not offer",
+                    self.describe
+                )))));
+            }
+            options.push(MailParameter::SmtpUtfEight);
+        }
+        if !bytes.is_ascii() {
+            if !server.supports_feature(Extension::EightBitMime) {
+                return Err(Failure::Reply(SendError::Permanent(Reply::local(format!(
+                    "the message is 8-bit, and {} does not offer 8BITMIME",
+                    self.describe
+                )))));
+            }
+            options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        let commands = async {
+            connection
+                .command(Mail::new(envelope.from().cloned(), options))
+                .await?;
+            for to in envelope.to() {
+                connection
+                    .command(Rcpt::new(to.clone(), Vec::new()))
+                    .await?;
+            }
+            connection.command(Data).await.map(drop)
+        };
+        match self.within(commands).await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => return Err(self.classify(&err)),
+            Err(no_answer) => return Err(no_answer),
+        }
+        match self.within(connection.message(bytes)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(err)) => match self.classify(&err) {
+                Failure::NoReply(reason) => Err(Failure::Unknown(unknown(&reason))),
+                replied => Err(replied),
+            },
+            Err(Failure::NoReply(reason)) => Err(Failure::Unknown(unknown(&reason))),
+            Err(other) => Err(other),
+        }
+    }
+}
+
+/// Why a message whose reply was lost is not sent again in this run.
+fn unknown(reason: &str) -> String {
+    format!(
+        "{reason} after the whole message was sent; it may have been delivered, \
+         so it is not sent again in this run (the next run sends it)"
+    )
+}
+
+/// The wait before reconnecting: none the first time (a server closing a
+/// connection after so many messages is routine), then the backoff.
+fn reconnect_delay(reconnects: u32) -> Duration {
+    if reconnects == 0 {
+        Duration::ZERO
+    } else {
+        backoff(reconnects - 1)
     }
 }
 
@@ -417,6 +526,9 @@ const MAX_UNASKED_BYTES: usize = 1024 * 1024;
 struct Bounded {
     socket: tokio::net::TcpStream,
     unasked: usize,
+    /// Say HELO where lettre says EHLO, which it has no other way to do:
+    /// the reply, a plain `250 host`, reads as an EHLO with no extensions.
+    helo: bool,
 }
 
 impl tokio::io::AsyncRead for Bounded {
@@ -448,7 +560,13 @@ impl tokio::io::AsyncWrite for Bounded {
         buf: &[u8],
     ) -> std::task::Poll<std::io::Result<usize>> {
         let this = &mut *self;
-        let poll = std::pin::Pin::new(&mut this.socket).poll_write(cx, buf);
+        let poll = if this.helo && buf.starts_with(b"EHLO ") {
+            // The same length, so lettre's count of what was written holds.
+            let helo = [b"HELO".as_slice(), &buf[4..]].concat();
+            std::pin::Pin::new(&mut this.socket).poll_write(cx, &helo)
+        } else {
+            std::pin::Pin::new(&mut this.socket).poll_write(cx, buf)
+        };
         if let std::task::Poll::Ready(Ok(written)) = &poll
             && *written > 0
         {
@@ -482,8 +600,11 @@ impl lettre::transport::smtp::client::AsyncTokioStream for Bounded {
 enum Failure {
     /// The server answered (or TLS refused it): retried only if transient.
     Reply(SendError),
-    /// No answer at all: no connection, no reply in time, or a dropped one.
+    /// No answer at all before the message went out: no connection, no
+    /// reply in time, or a dropped one.
     NoReply(String),
+    /// The message went out whole, then no answer: it may have been stored.
+    Unknown(String),
 }
 
 /// The errors under a lettre error, outermost first.

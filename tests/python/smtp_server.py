@@ -30,21 +30,59 @@ class Recorder:
         self.refuse_sender = None  # a reply to every MAIL FROM, e.g. "553 5.7.1 <a@b>: Sender address rejected"
         self.drop_every = 0  # drop the connection, unanswered, at the end of every K-th DATA
         self.delay = 0.0  # seconds to wait before answering each DATA
+        self.close_every = 0  # answer every K-th MAIL FROM with 421 and close, as servers limiting messages per connection do
+        self.close_at = {}  # address -> times left: answer its RCPT with 421 and close the connection
+        self.keep_dropped = False  # with drop_every: the message is stored, only its "250" is lost
+        self.refuse_ehlo = False  # answer EHLO with 502, as an old server would; HELO still works
+        self.mail_count = 0
+        self.closed = 0  # connections closed with 421
         self.dropped = 0
         self.deferred = 0  # refusals from `defer`
         self.refused = 0  # every refusal, for any reason
         self.data_count = 0
         self.lock = threading.Lock()
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        if self.refuse_ehlo:
+            return ["502 5.5.2 Error: command not recognized"]
+        session.host_name = hostname
+        return responses
+
+    def every(self, counter: str, k: int, tally: str) -> bool:
+        """Counts one more `counter`; True (and counts one more `tally`) on every `k`-th."""
+        with self.lock:
+            count = getattr(self, counter) + 1
+            setattr(self, counter, count)
+            hit = bool(k) and count % k == 0
+            if hit:
+                setattr(self, tally, getattr(self, tally) + 1)
+            return hit
+
+    @staticmethod
+    def close_421(server):
+        """421, then the connection closes, as RFC 5321 §3.8 lets a server do."""
+        server.transport.write(b"421 4.7.0 Too many messages on this connection, closing\r\n")
+        server.transport.close()
+        return "421 4.7.0 closing"
+
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         if self.refuse_sender:
             return self.refuse_sender
+        if self.every("mail_count", self.close_every, "closed"):
+            return self.close_421(server)
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         key = address.lower()
+        with self.lock:
+            close = self.close_at.get(key, 0) > 0
+            if close:
+                self.close_at[key] -= 1
+                self.closed += 1
+        if close:
+            return self.close_421(server)
         with self.lock:
             reply = self.reject.get(key) or self.refuse_all
             deferral = self.defer.get(key)
@@ -62,14 +100,12 @@ class Recorder:
     async def handle_DATA(self, server, session, envelope):
         if self.delay:
             await asyncio.sleep(self.delay)
-        with self.lock:
-            self.data_count += 1
-            drop = self.drop_every and self.data_count % self.drop_every == 0
-            if drop:
-                self.dropped += 1
-        if drop:
-            # The whole message arrived, but the client never hears "250":
-            # for the client this message was not accepted, and it is not kept.
+        if self.every("data_count", self.drop_every, "dropped"):
+            # The whole message arrived, but the client never hears "250": it
+            # is kept only with keep_dropped (the reply lost on the way back).
+            if self.keep_dropped:
+                with self.lock:
+                    self.raw.append((list(envelope.rcpt_tos), envelope.original_content or envelope.content))
             server.transport.abort()
             return "421 4.4.2 connection dropped"
         raw = envelope.original_content or envelope.content
@@ -123,7 +159,7 @@ class SmtpServer:
     from the first byte."""
 
     def __init__(self, login: "Login | None" = None, port: "int | None" = None, tls: "ssl.SSLContext | None" = None,
-                 implicit_tls: "ssl.SSLContext | None" = None):
+                 implicit_tls: "ssl.SSLContext | None" = None, smtputf8: bool = True):
         self.port = port or free_port()
         self.recorder = Recorder()
         extra = {}
@@ -135,7 +171,8 @@ class SmtpServer:
         if implicit_tls is not None:
             # TLS from the first byte (SMTPS, port 465 style).
             extra.update(ssl_context=implicit_tls)
-        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port, decode_data=False, **extra)
+        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port, decode_data=False,
+                                     enable_SMTPUTF8=smtputf8, **extra)
 
     def __enter__(self):
         self.controller.start()
