@@ -11,6 +11,27 @@ pub(crate) fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// `text` with every line ending CRLF, in one pass. lettre makes a body's
+/// line endings CRLF itself, but by inserting each `\r` in place, which is
+/// quadratic: a 1 MB table in a post took minutes per message.
+pub(crate) fn crlf(text: String) -> String {
+    let bytes = text.as_bytes();
+    let bare = |at: usize| bytes[at] == b'\n' && (at == 0 || bytes[at - 1] != b'\r');
+    if !(0..bytes.len()).any(bare) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len() + text.len() / 16);
+    let mut previous = '\0';
+    for c in text.chars() {
+        if c == '\n' && previous != '\r' {
+            out.push('\r');
+        }
+        out.push(c);
+        previous = c;
+    }
+    out
+}
+
 /// The items in their first-seen order, each once.
 pub(crate) fn unique(items: impl Iterator<Item = String>) -> Vec<String> {
     let mut seen: Vec<String> = Vec::new();
@@ -60,6 +81,13 @@ mod tests {
         assert_eq!(count(1, "post"), "1 post");
         assert_eq!(count(0, "message"), "0 messages");
         assert_eq!(count(3, "recipient"), "3 recipients");
+    }
+
+    #[test]
+    fn line_endings_become_crlf() {
+        assert_eq!(crlf("a\nb\r\nc\n\n".into()), "a\r\nb\r\nc\r\n\r\n");
+        assert_eq!(crlf("\nx".into()), "\r\nx");
+        assert_eq!(crlf("no break".into()), "no break");
     }
 
     #[test]

@@ -485,3 +485,31 @@ fn big_bodies_take_linear_time() {
         .expect("build of a 1.1 MB post did not end within 30 s");
     assert!(output.status.success(), "{}", stderr(&output));
 }
+
+#[test]
+fn a_long_post_is_mailed_in_linear_time() {
+    // 600,000 lines: lettre made each LF a CRLF by inserting in place, one
+    // shift of the whole body per line (minutes); bodies are CRLF before it.
+    let site = Site::new();
+    let config = fs::read_to_string(site.path().join("config.toml")).unwrap();
+    fs::write(
+        site.path().join("config.toml"),
+        config
+            + "\n[email]\nfrom = \"papers@example.org\"\n\n[[subscribers]]\nemail = \"reader@example.org\"\n",
+    )
+    .unwrap();
+    let body = format!("```\n{}```\n", "a\n".repeat(600_000));
+    fs::write(
+        site.path().join("_posts/2025-12-22-lines.md"),
+        format!("---\ntitle: Lines\n---\n\n{body}"),
+    )
+    .unwrap();
+    let output = run_within(&site, &["mail", "--dry-run"], Duration::from_secs(30))
+        .expect("mail --dry-run of a 1.2 MB post did not end within 30 s");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("would send to reader@example.org"),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+}

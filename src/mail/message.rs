@@ -111,12 +111,12 @@ impl Letterhead {
                     .singlepart(
                         SinglePart::builder()
                             .header(ContentType::TEXT_PLAIN)
-                            .body(email.text),
+                            .body(crate::text::crlf(email.text)),
                     )
                     .singlepart(
                         SinglePart::builder()
                             .header(ContentType::TEXT_HTML)
-                            .body(email.html),
+                            .body(crate::text::crlf(email.html)),
                     ),
             )
             .map_err(|err| format!("cannot build the message: {err}"))?;
