@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_digest-feed");
 /// Per command; generous for a debug build on a busy machine.
-const COMMAND_LIMIT: Duration = Duration::from_secs(60);
+const COMMAND_LIMIT: Duration = Duration::from_mins(1);
 /// Virtual memory per command, in KiB (`ulimit -v`): past it an allocation
 /// fails and the process aborts, which the fuzzer reports.
 const MEMORY_LIMIT_KIB: u64 = 4 * 1024 * 1024;
