@@ -38,12 +38,45 @@ pub(crate) fn ascii_domain(domain: &str) -> Option<String> {
     }
 }
 
-/// Checks one bare address; the message says what is wrong with it.
+/// Checks one bare address; the message says what is wrong with it. Some
+/// addresses lettre's parser takes cannot be sent to by its message
+/// builder (a quoted local part, a domain literal): refused here too, so
+/// that `check` names them instead of `mail` failing on them.
 pub(crate) fn check(email: &str) -> Result<(), String> {
     email
         .parse::<lettre::Address>()
-        .map(drop)
-        .map_err(|err| format!("{email:?} is not a valid email address ({err})"))
+        .map_err(|err| format!("{email:?} is not a valid email address ({err})"))?;
+    let (local, domain) = email.rsplit_once('@').unwrap_or((email, ""));
+    if local.starts_with('"') {
+        return Err(format!(
+            "{email:?}: a quoted local part cannot be mailed; write the address without quotes"
+        ));
+    }
+    if domain.starts_with('[') {
+        return Err(format!(
+            "{email:?}: an address at an IP literal cannot be mailed; use a domain name"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether mailing `email` needs a server that offers SMTPUTF8 (RFC 6531).
+pub(crate) fn needs_smtputf8(email: &str) -> bool {
+    !email.is_ascii()
+}
+
+/// The address as people mean it, for finding one person listed twice:
+/// the local part in Unicode compatibility form (NFKC: NFC and NFD `josé`,
+/// fullwidth letters) without case, the domain in its IDNA (punycode) form,
+/// so `a@bücher.de` and `a@xn--bcher-kva.de` are one address.
+pub(crate) fn identity(email: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let email = email.trim();
+    let (local, domain) = email.rsplit_once('@').unwrap_or((email, ""));
+    let local: String = local.nfkc().collect::<String>().to_lowercase();
+    let domain: String = domain.nfkc().collect::<String>().to_lowercase();
+    let domain = ascii_domain(&domain).unwrap_or(domain);
+    format!("{local}@{domain}")
 }
 
 #[cfg(test)]
@@ -66,6 +99,28 @@ mod tests {
         );
         assert_eq!(ascii_domain("Example.ORG").as_deref(), Some("example.org"));
         assert_eq!(ascii_domain("not a domain"), None);
+    }
+
+    #[test]
+    fn addresses_the_builder_cannot_send_to_are_refused() {
+        assert!(
+            check("\"a/../b\"@example.org")
+                .unwrap_err()
+                .contains("quoted local part")
+        );
+        assert!(check("x@[127.0.0.1]").unwrap_err().contains("IP literal"));
+        assert!(check("김@example.org").is_ok());
+        assert!(needs_smtputf8("김@example.org") && !needs_smtputf8("kim@example.org"));
+    }
+
+    #[test]
+    fn one_person_whatever_the_unicode_form() {
+        let same = |a: &str, b: &str| assert_eq!(identity(a), identity(b), "{a} / {b}");
+        same("jos\u{e9}@example.org", "jose\u{301}@example.org");
+        same("a@bücher.de", "a@xn--bcher-kva.de");
+        same("ＡＢ@example.org", "ab@example.org");
+        same("Kim@Example.ORG", "kim@example.org");
+        assert_ne!(identity("a@example.org"), identity("b@example.org"));
     }
 
     #[test]

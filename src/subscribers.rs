@@ -54,6 +54,21 @@ enum Origin {
 /// Every subscriber in the config and its CSV file; every problem found.
 /// The file is read as a stream, each row checked as it comes.
 pub(crate) fn load(config: &Config) -> Result<Vec<Subscriber>, Vec<Problem>> {
+    let (subscribers, skipped) = load_usable(config)?;
+    if skipped.is_empty() {
+        Ok(subscribers)
+    } else {
+        Err(skipped)
+    }
+}
+
+/// The subscribers that can be mailed, and the problem of each that cannot
+/// (a bad address, a name with a control character, a repeat): `mail`
+/// warns about those and mails the rest, as one bad row is never a reason
+/// to mail no one. Only a list that cannot be read at all is an error.
+pub(crate) fn load_usable(
+    config: &Config,
+) -> Result<(Vec<Subscriber>, Vec<Problem>), Vec<Problem>> {
     let sources = &config.subscribers;
     let file_path = sources.file.as_ref().map(|(path, _)| path.as_path());
     let locate = |origin: Origin| match origin {
@@ -62,6 +77,7 @@ pub(crate) fn load(config: &Config) -> Result<Vec<Subscriber>, Vec<Problem>> {
     };
     let mut list = List::default();
     let mut problems = Vec::new();
+    let mut skipped = Vec::new();
     for entry in &sources.entries {
         let origin = Origin::Config(entry.location.line.unwrap_or(0));
         let subscriber = Subscriber {
@@ -70,7 +86,7 @@ pub(crate) fn load(config: &Config) -> Result<Vec<Subscriber>, Vec<Problem>> {
             tags: entry.tags.clone(),
         };
         if let Err(message) = list.admit(origin, subscriber, &locate) {
-            problems.push(message);
+            skipped.push(message);
         }
     }
     if let Some((path, location)) = &sources.file {
@@ -78,7 +94,7 @@ pub(crate) fn load(config: &Config) -> Result<Vec<Subscriber>, Vec<Problem>> {
             Ok(file) => {
                 let read = read_csv(path, file, |line, subscriber| {
                     if let Err(message) = list.admit(Origin::File(line), subscriber, &locate) {
-                        problems.push(message);
+                        skipped.push(message);
                     }
                 });
                 if let Err(mut more) = read {
@@ -95,8 +111,9 @@ pub(crate) fn load(config: &Config) -> Result<Vec<Subscriber>, Vec<Problem>> {
         }
     }
     if problems.is_empty() {
-        Ok(list.subscribers)
+        Ok((list.subscribers, skipped))
     } else {
+        problems.append(&mut skipped);
         Err(problems)
     }
 }
@@ -139,10 +156,21 @@ impl List {
                 format!("subscriber: {message}"),
             ));
         }
-        let key = subscriber.key();
+        if let Some(c) = subscriber.name.chars().find(|c| c.is_control()) {
+            return Err(Problem::new(
+                locate(origin),
+                format!(
+                    "subscriber {}: the name holds a control character (U+{:04X}), which no header may carry",
+                    subscriber.email,
+                    u32::from(c)
+                ),
+            ));
+        }
+        // Unicode forms of one address are one subscriber (see address::identity).
+        let key = address::identity(&subscriber.email);
         let hash = (self.hash)(&key);
         let earlier = match self.first_seen.get(&hash) {
-            Some(&at) if self.subscribers[at].key() == key => Some(at),
+            Some(&at) if address::identity(&self.subscribers[at].email) == key => Some(at),
             Some(_) => self.clashes.get(&key).copied(),
             None => None,
         };

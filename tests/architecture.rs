@@ -73,6 +73,7 @@ const CRATES: &[(&[&str], &[&str])] = &[
     (&["tokio", "rustls", "fastrand"], &["src/mail/transport.rs"]),
     (&["rusqlite"], &["src/mail/state.rs"]),
     (&["csv"], &["src/subscribers.rs"]),
+    (&["unicode_normalization"], &["src/address.rs"]),
 ];
 
 #[test]

@@ -57,7 +57,22 @@ pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(
                     problems.append(&mut more);
                 }
                 match subscribers::load(config) {
-                    Ok(list) => subscribers = list.len(),
+                    Ok(list) => {
+                        subscribers = list.len();
+                        let utf8: Vec<&str> = list
+                            .iter()
+                            .map(|s| s.email.as_str())
+                            .filter(|email| crate::address::needs_smtputf8(email))
+                            .collect();
+                        if !utf8.is_empty() {
+                            report.warning(format!(
+                                "{} subscribers can be mailed only through a server that offers SMTPUTF8 \
+                                 (elsewhere each fails, the rest are sent): {}",
+                                utf8.len(),
+                                utf8.join(", ")
+                            ));
+                        }
+                    }
                     Err(mut more) => problems.append(&mut more),
                 }
             }

@@ -7,7 +7,9 @@ use std::path::Path;
 use super::plan::Delivery;
 use super::{Observer, Setup, recipient, warn_if_clipped};
 use crate::email::Recipient;
-use crate::error::{Error, Location, Problem};
+use sha2::Digest;
+
+use crate::error::Error;
 use crate::output;
 use crate::text;
 
@@ -40,10 +42,22 @@ pub(super) fn run(
                 warn_if_clipped(&email, post, observer);
             }
             let subject = email.subject.clone();
-            let (_, bytes) = setup
-                .letterhead
-                .build(recipient, email, &format!("{}{salt}", post.url))
-                .map_err(|message| Problem::new(Location::file(&post.source), message))?;
+            let bytes =
+                match setup
+                    .letterhead
+                    .build(recipient, email, &format!("{}{salt}", post.url))
+                {
+                    Ok((_, bytes)) => bytes,
+                    Err(message) => {
+                        // This address only: `check` names it, the rest still go.
+                        observer.warning(&format!(
+                            "{}: skipped {}: {message}",
+                            post.source.display(),
+                            recipient.email
+                        ));
+                        continue;
+                    }
+                };
             observer.result(&format!(
                 "  would send to {}: {:?} ({})",
                 mailbox_text(recipient),
@@ -51,10 +65,9 @@ pub(super) fn run(
                 text::size(bytes.len())
             ));
             if let Some(dir) = eml_dir {
-                let name = format!(
-                    "{}-{}.eml",
-                    post.date.strftime("%Y-%m-%d"),
-                    file_safe(&recipient.email)
+                let name = eml_name(
+                    &post.date.strftime("%Y-%m-%d").to_string(),
+                    &recipient.email,
                 );
                 output::write_atomically(&dir.join(name), &bytes)?;
             }
@@ -82,16 +95,48 @@ fn mailbox_text(recipient: &Recipient) -> String {
     }
 }
 
-/// An address as a file name: letters, digits, `@`, `.`, `-`, `_`, `+` kept.
-fn file_safe(address: &str) -> String {
-    address
+/// `<date>-<address>.eml` when the address is made only of letters, digits,
+/// `@`, `.`, `-`, `_`, `+` and fits a file name; else those characters of it
+/// (others as `_`, at most 64) then `~` and 16 hex digits of its SHA-256, so
+/// that `ü@x` and `ö@x`, or a 300-byte address, each get a file of their own.
+fn eml_name(date: &str, address: &str) -> String {
+    let safe_char = |c: char| c.is_ascii_alphanumeric() || "@.-_+".contains(c);
+    if address.chars().all(safe_char) && address.len() <= 200 {
+        return format!("{date}-{address}.eml");
+    }
+    let safe: String = address
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "@.-_+".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+        .map(|c| if safe_char(c) { c } else { '_' })
+        .take(64)
+        .collect();
+    let digest = sha2::Sha256::digest(address.as_bytes());
+    let hex = digest[..8]
+        .iter()
+        .fold(String::with_capacity(16), |mut hex, byte| {
+            use std::fmt::Write;
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        });
+    format!("{date}-{safe}~{hex}.eml")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::eml_name;
+
+    #[test]
+    fn every_address_gets_its_own_file_name() {
+        assert_eq!(
+            eml_name("2025-12-24", "a.b+c@e.org"),
+            "2025-12-24-a.b+c@e.org.eml"
+        );
+        let names: Vec<String> = ["ü@e.org", "ö@e.org", "_@e.org", "?@e.org"]
+            .iter()
+            .map(|address| eml_name("2025-12-24", address))
+            .collect();
+        let unique: std::collections::HashSet<&String> = names.iter().collect();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
+        let long = format!("{}@e.org", "x".repeat(300));
+        assert!(eml_name("2025-12-24", &long).len() < 100);
+    }
 }

@@ -79,6 +79,8 @@ struct Setup {
     design: Design,
     letterhead: Letterhead,
     subscribers: Vec<Subscriber>,
+    /// Subscribers who cannot be mailed, each with why: warned about, skipped.
+    skipped: Vec<Problem>,
     state_path: PathBuf,
 }
 
@@ -86,8 +88,11 @@ struct Setup {
 /// and the subscribers. Lists every problem.
 fn setup(config: &Config) -> Result<Setup, Vec<Problem>> {
     let email = config.email()?;
-    let (design, subscribers) =
-        error::both(Design::load(config, email), subscribers::load(config))?;
+    let (design, subscribers) = error::both(
+        Design::load(config, email),
+        subscribers::load_usable(config),
+    )?;
+    let (subscribers, skipped) = subscribers;
     let letterhead = Letterhead::new(
         &email.from,
         &config.site.title,
@@ -99,6 +104,7 @@ fn setup(config: &Config) -> Result<Setup, Vec<Problem>> {
         design,
         letterhead,
         subscribers,
+        skipped,
         state_path: email.state.clone(),
     })
 }
@@ -119,6 +125,9 @@ pub fn run(
     observer: &dyn Observer,
 ) -> Result<Option<Summary>, Error> {
     let setup = setup(config).map_err(Error::Invalid)?;
+    for problem in &setup.skipped {
+        observer.warning(&format!("{problem} (skipped)"));
+    }
     let smtp = config.smtp().map_err(Error::Invalid)?;
     let password = if request.dry_run {
         None

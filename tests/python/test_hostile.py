@@ -187,3 +187,63 @@ def test_every_email_is_audited(tmp_path):
         audit_email_html(html, path.name)
         for scheme in ("javascript:", "vbscript:", "data:text"):
             assert scheme not in html.lower() and scheme not in text.lower(), f"{path.name}: {scheme}"
+
+
+ADDRESSES = """
+[[subscribers]]
+email = '"a/../b"@example.org'
+[[subscribers]]
+email = "x@[127.0.0.1]"
+[[subscribers]]
+email = "nul@example.org"
+name = "Nul\\u0000Name"
+[[subscribers]]
+email = "jose\\u0301@example.org"
+[[subscribers]]
+email = "jos\\u00e9@example.org"
+[[subscribers]]
+email = "a@bücher.de"
+[[subscribers]]
+email = "a@xn--bcher-kva.de"
+[[subscribers]]
+email = "ＡＢ@example.org"
+[[subscribers]]
+email = "ab@example.org"
+[[subscribers]]
+email = "ü@example.org"
+[[subscribers]]
+email = "ö@example.org"
+[[subscribers]]
+email = "_@example.org"
+[[subscribers]]
+email = "{long}"
+"""
+
+
+# 301 bytes: too long for a file name as it is.
+LONG = "l" * 64 + "@" + ".".join(["d" * 63] * 3 + ["e" * 40, "org"])
+
+
+def test_addresses_check_refuses_are_named_and_mail_skips_them(tmp_path):
+    site = Site.create(tmp_path, HOSTILE, CONFIG.format(items="posts") + ADDRESSES.format(long=LONG))
+    result = site.run("check", code=2)
+    for said in ('"\\"a/../b\\"@example.org": a quoted local part cannot be mailed',
+                 '"x@[127.0.0.1]": an address at an IP literal cannot be mailed',
+                 "nul@example.org: the name holds a control character (U+0000)",
+                 "subscriber josé@example.org is listed twice",
+                 "subscriber a@xn--bcher-kva.de is listed twice",
+                 "subscriber ab@example.org is listed twice"):
+        assert said in result.stderr, (said, result.stderr)
+    # mail warns about each and mails everyone else, each into a file of their own.
+    result = site.run("mail", "--dry-run", "--eml-dir", "eml", "--post", "2025-12-10")
+    assert result.stderr.count("(skipped)") == 6, result.stderr
+    emls = list((site.path / "eml").iterdir())
+    assert len(emls) == 8, sorted(p.name for p in emls)  # reader, josé, bücher, ＡＢ, ü, ö, _, long: one file each
+    assert "would send to ö@example.org" in result.stdout
+
+
+def test_check_names_the_addresses_that_need_smtputf8(tmp_path):
+    site = Site.create(tmp_path, HOSTILE, CONFIG.format(items="posts") + '[[subscribers]]\nemail = "김@example.org"\n')
+    result = site.run("check")
+    assert "1 subscribers can be mailed only through a server that offers SMTPUTF8" in result.stderr, result.stderr
+    assert "김@example.org" in result.stderr
