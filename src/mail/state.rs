@@ -93,6 +93,8 @@ pub(super) type Deliveries = HashMap<String, Outcome>;
 pub(super) struct State {
     conn: Connection,
     path: PathBuf,
+    /// For a sending run: the state file itself, locked (see [`State::open`]).
+    held: Option<File>,
 }
 
 fn unreadable(path: &Path, err: impl std::fmt::Display) -> Error {
@@ -106,6 +108,23 @@ fn unreadable(path: &Path, err: impl std::fmt::Display) -> Error {
     .into()
 }
 
+/// A state (or its folder) this run may not write: what to fix, and
+/// nothing that would mail anyone again.
+fn unopenable(path: &Path, err: &std::io::Error) -> Error {
+    if err.kind() == std::io::ErrorKind::PermissionDenied {
+        return Problem::new(
+            Location::file(path),
+            format!(
+                "the delivery state cannot be written here ({err}); nothing was sent. Give the user \
+                 running digest-feed write access to {} and its folder (SQLite writes beside it)",
+                path.display()
+            ),
+        )
+        .into();
+    }
+    unreadable(path, err)
+}
+
 impl State {
     /// Opens the state for a run that sends, creating it (and its folder)
     /// when missing and upgrading an older schema in place.
@@ -117,7 +136,16 @@ impl State {
         if !path.exists() {
             create(path)?;
         }
-        let state = State::connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        let held = hold(path)?;
+        // SQLite writes its WAL and index beside the state: a folder it
+        // cannot write in fails every commit, so say so before the first.
+        let folder = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        tempfile::tempfile_in(folder).map_err(|err| unopenable(folder, &err))?;
+        let mut state = State::connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+        state.held = Some(held);
         let version = state.version()?;
         // WAL: each commit is one append, and a kill -9 loses at most the
         // transaction in flight. NORMAL skips the fsync per commit; a power
@@ -161,6 +189,7 @@ impl State {
         Ok(State {
             conn,
             path: path.to_path_buf(),
+            held: None,
         })
     }
 
@@ -379,6 +408,7 @@ fn create(path: &Path) -> Result<(), Error> {
     let state = State {
         conn,
         path: fresh.clone(),
+        held: None,
     };
     state.migrate(0)?;
     state
@@ -399,6 +429,30 @@ fn now() -> String {
 #[derive(Debug)]
 pub(super) struct RunLock {
     _file: File,
+}
+
+/// Locks the state file itself for the run (an advisory `flock`, apart from
+/// `SQLite`'s own locks). The lock file beside it can be deleted during a run,
+/// and a second run would then lock a new one and send the same post; the
+/// state cannot be deleted away without losing what it records, so a run
+/// that holds this lock is the only one sending from this state.
+fn hold(path: &Path) -> Result<File, Error> {
+    let file = File::options()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|err| unopenable(path, &err))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(Error::Transient(Transient::Unavailable(format!(
+                "another digest-feed mail run is sending from {} (its lock file was deleted or \
+                 replaced during that run); nothing was sent by this one",
+                path.display()
+            ))))
+        }
+        Err(std::fs::TryLockError::Error(err)) => Err(Error::io("cannot lock", path, err)),
+    }
 }
 
 /// Takes the lock beside the state at `state_path`, waiting up to `wait`

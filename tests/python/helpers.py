@@ -67,6 +67,16 @@ def mail(site: Site, *args: str, code: int | None = 0, env: dict | None = None) 
     return site.run("mail", *args, code=code, env=env)
 
 
+def mail_under_way(site: Site, recorder, sent: int = 20) -> subprocess.Popen:
+    """`digest-feed mail` started in the background, once `recorder` has taken `sent` messages from it."""
+    import time
+
+    run = subprocess.Popen([binary(), "mail"], cwd=site.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while recorder.count() < sent and run.poll() is None:
+        time.sleep(0.005)
+    return run
+
+
 def add_post(site: Site, name: str, title: str, date: str, tags: str = "[papers]"):
     (site.path / "_posts" / name).write_text(
         f"---\ntitle: \"{title}\"\ndate: {date}\ntags: {tags}\n---\n\n"

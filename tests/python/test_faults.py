@@ -12,7 +12,7 @@ import time
 import pytest
 import trustme
 
-from helpers import add_post, addresses, binary, delivered, mail, recorded, site_with_subscribers
+from helpers import add_post, addresses, binary, delivered, mail, mail_under_way, recorded, site_with_subscribers
 from smtp_server import Login, SmtpServer, free_port
 
 PASSWORD = "Fault-Test-Pa55word-never-printed"
@@ -178,10 +178,7 @@ def test_two_overlapping_runs_send_each_message_once(tmp_path):
     with SmtpServer() as server:
         server.recorder.delay = 0.01
         site = site_with_subscribers(tmp_path, server.port, 300, connections=2)
-        first = subprocess.Popen([binary(), "mail"], cwd=site.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 text=True)
-        while server.recorder.count() < 20 and first.poll() is None:
-            time.sleep(0.005)
+        first = mail_under_way(site, server.recorder)
         second = mail(site, code=None)
         first_out, first_err = first.communicate(timeout=120)
         assert first.returncode == 0, first_err

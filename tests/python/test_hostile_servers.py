@@ -1,10 +1,14 @@
 """`digest-feed mail` against servers built to break it (issue 11): each one
 ends the run in bounded time and memory, with nobody mailed twice or never."""
 
+import collections
+import os
 import resource
 import time
 
-from helpers import addresses, delivered, mail, site_with_subscribers
+import pytest
+
+from helpers import add_post, addresses, delivered, mail, mail_under_way, site_with_subscribers
 from smtp_server import RawServer, SmtpServer
 
 
@@ -56,3 +60,33 @@ def test_a_server_refusing_ehlo_is_greeted_with_helo(tmp_path):
         result = mail(site)
         assert "Sent 5, failed 0, deferred 0" in result.stdout, result.stdout
         assert server.recorder.recipients() == addresses(5)
+
+
+def test_deleting_the_lock_file_during_a_run_never_lets_a_second_run_send(tmp_path):
+    with SmtpServer() as server:
+        server.recorder.delay = 0.01
+        site = site_with_subscribers(tmp_path, server.port, 200, connections=2)
+        first = mail_under_way(site, server.recorder)
+        (site.path / ".digest-feed" / "state.db.lock").unlink()
+        second = mail(site, code=3)
+        assert "another digest-feed mail run is sending from" in second.stderr, second.stderr
+        _, first_err = first.communicate(timeout=120)
+        assert first.returncode == 0, first_err
+        counts = collections.Counter(server.recorder.recipients())
+        assert sorted(counts) == addresses(200) and set(counts.values()) == {1}
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes whatever the permissions say")
+def test_a_read_only_state_folder_says_what_to_fix_and_never_to_move_the_state(tmp_path):
+    with SmtpServer() as server:
+        site = site_with_subscribers(tmp_path, server.port, 3)
+        mail(site)
+        add_post(site, "2025-12-26-next.md", "Next", "2025-12-26 09:00:00")
+        folder = site.path / ".digest-feed"
+        folder.chmod(0o555)
+        try:
+            result = mail(site, code=2)
+        finally:
+            folder.chmod(0o755)
+        assert "cannot be written here" in result.stderr and "write access" in result.stderr, result.stderr
+        assert "move it aside" not in result.stderr
