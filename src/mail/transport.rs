@@ -92,6 +92,8 @@ pub(super) struct Transport {
     /// The earliest instant the next message may start, for `rate_per_second`.
     next_slot: Option<(Mutex<Instant>, Duration)>,
     describe: String,
+    /// The password and the forms AUTH sends it in, never to be printed.
+    secrets: Vec<String>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -128,11 +130,13 @@ impl Transport {
             TlsMode::Starttls => Security::Starttls(tls_parameters()?),
             TlsMode::None => Security::Plain,
         };
+        let secrets = secrets(smtp.username.as_deref(), password.as_deref());
         let credentials = smtp
             .username
             .as_ref()
             .map(|user| Credentials::new(user.clone(), password.unwrap_or_default()));
         Ok(Transport {
+            secrets,
             describe: smtp.server(),
             host: smtp.host.clone(),
             port: smtp.port,
@@ -284,7 +288,36 @@ impl Transport {
         )
     }
 
+    /// What `err` means for the run, with every secret blanked out of its
+    /// text: a server may echo the AUTH line (the password in base64) in
+    /// its refusal, and that refusal is printed and recorded.
     fn classify(&self, err: &lettre::transport::smtp::Error) -> Failure {
+        let redact = |text: String| redact(text, &self.secrets);
+        match self.classify_raw(err) {
+            Failure::Reply(SendError::Permanent(reply)) => {
+                Failure::Reply(SendError::Permanent(Reply {
+                    text: redact(reply.text),
+                    ..reply
+                }))
+            }
+            Failure::Reply(SendError::Transient(reply)) => {
+                Failure::Reply(SendError::Transient(Reply {
+                    text: redact(reply.text),
+                    ..reply
+                }))
+            }
+            Failure::Reply(SendError::Fatal(text)) => {
+                Failure::Reply(SendError::Fatal(redact(text)))
+            }
+            Failure::Reply(SendError::Misconfigured(text)) => {
+                Failure::Reply(SendError::Misconfigured(redact(text)))
+            }
+            Failure::NoReply(text) => Failure::NoReply(redact(text)),
+            Failure::Unknown(text) => Failure::Unknown(redact(text)),
+        }
+    }
+
+    fn classify_raw(&self, err: &lettre::transport::smtp::Error) -> Failure {
         if let Some(tls) = rustls_error(err) {
             let reason = match tls {
                 rustls::Error::InvalidCertificate(why) => format!(
@@ -481,6 +514,32 @@ impl Transport {
             Err(other) => Err(other),
         }
     }
+}
+
+/// The password as AUTH PLAIN and LOGIN send it (base64), and as itself.
+fn secrets(username: Option<&str>, password: Option<&str>) -> Vec<String> {
+    use base64::Engine;
+    let (Some(user), Some(password)) = (username, password) else {
+        return Vec::new();
+    };
+    let encode = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let mut secrets = vec![
+        encode(format!("\0{user}\0{password}").as_bytes()),
+        encode(password.as_bytes()),
+        password.to_string(),
+    ];
+    // A password of a few characters would blank out half of every reply.
+    secrets.retain(|secret| secret.len() >= 4);
+    secrets
+}
+
+fn redact(mut text: String, secrets: &[String]) -> String {
+    for secret in secrets {
+        if text.contains(secret.as_str()) {
+            text = text.replace(secret.as_str(), "[redacted]");
+        }
+    }
+    text
 }
 
 /// Why a message whose reply was lost is not sent again in this run.

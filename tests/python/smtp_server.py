@@ -138,15 +138,22 @@ class Recorder:
 class Login:
     """aiosmtpd authenticator that accepts one user and password."""
 
-    def __init__(self, user: str, password: str):
+    def __init__(self, user: str, password: str, echo: bool = False):
         self.user, self.password = user.encode(), password.encode()
         self.logins = []
+        self.echo = echo  # a refusal that quotes what the client sent, as some servers' do
 
     def __call__(self, server, session, envelope, mechanism, auth_data):
         from aiosmtpd.smtp import AuthResult, LoginPassword
 
         ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (self.user, self.password)
         self.logins.append((mechanism, ok))
+        if not ok and self.echo and isinstance(auth_data, LoginPassword):
+            import base64
+
+            sent = base64.b64encode(b"\0" + auth_data.login + b"\0" + auth_data.password).decode()
+            echoed = f"535 5.7.8 AUTH PLAIN {sent} failed for password {auth_data.password.decode()}"
+            return AuthResult(success=False, handled=False, message=echoed)
         # handled=False: aiosmtpd itself answers a failure with 535.
         return AuthResult(success=ok, handled=False)
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from helpers import add_post, addresses, delivered, mail, mail_under_way, site_with_subscribers
-from smtp_server import RawServer, SmtpServer
+from smtp_server import Login, RawServer, SmtpServer
 
 
 def endless_greeting(conn):
@@ -90,3 +90,29 @@ def test_a_read_only_state_folder_says_what_to_fix_and_never_to_move_the_state(t
             folder.chmod(0o755)
         assert "cannot be written here" in result.stderr and "write access" in result.stderr, result.stderr
         assert "move it aside" not in result.stderr
+
+
+PASSWORD = "Echo-Test-Pa55word-never-printed"
+
+
+def test_a_refusal_echoing_the_credentials_prints_none_of_them(tmp_path):
+    import base64
+
+    with SmtpServer(login=Login("papers", "another-password", echo=True)) as server:
+        site = site_with_subscribers(tmp_path, server.port, 2,
+                                     smtp='username = "papers"\npassword_env = "ECHO_SMTP_PASSWORD"\n')
+        result = mail(site, code=3, env={"ECHO_SMTP_PASSWORD": PASSWORD})
+    said = result.stdout + result.stderr
+    assert "refused the login: 535 5.7.8 AUTH PLAIN [redacted] failed for password [redacted]" in said, said
+    assert PASSWORD not in said and base64.b64encode(f"\0papers\0{PASSWORD}".encode()).decode() not in said
+
+
+def test_a_password_written_into_password_env_is_never_printed(tmp_path):
+    with SmtpServer() as server:
+        site = site_with_subscribers(tmp_path, server.port, 2,
+                                     smtp=f'username = "papers"\npassword_env = "{PASSWORD}"\n')
+        for command in (["check"], ["mail"]):
+            result = site.run(*command, code=2)
+            said = result.stdout + result.stderr
+            assert "password_env must name an environment variable" in said, said
+            assert PASSWORD not in said, command
