@@ -1,7 +1,7 @@
 //! The one place that writes output files: atomically, and only when the bytes change.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 
@@ -18,9 +18,74 @@ pub(crate) enum Written {
 /// one, never half of one: a temporary file in the same folder, synced, then
 /// renamed over the old. A file that already holds `bytes` is not touched.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<Written, Error> {
-    if std::fs::read(path).is_ok_and(|current| current == bytes) {
+    if holds(path, bytes) {
         return Ok(Written::Unchanged);
     }
+    let staged = stage(path, bytes)?;
+    replace(staged, path)?;
+    Ok(Written::Changed)
+}
+
+/// Writes every `(path, bytes)`, or, if any cannot be written, none: each
+/// new file is written whole beside its target first (a full disk, a name
+/// too long, a folder that cannot be made fail here, and every temporary
+/// file is removed), and only then is each renamed over its target. A
+/// rename within one folder does not run out of space.
+pub(crate) fn write_all_or_none(outputs: &[(PathBuf, Vec<u8>)]) -> Result<Vec<Written>, Error> {
+    let mut written = vec![Written::Unchanged; outputs.len()];
+    let mut staged = Vec::new();
+    for (index, (path, bytes)) in outputs.iter().enumerate() {
+        if !holds(path, bytes) {
+            staged.push((index, stage(path, bytes)?));
+        }
+    }
+    for (index, temp) in staged {
+        replace(temp, &outputs[index].0)?;
+        written[index] = Written::Changed;
+    }
+    Ok(written)
+}
+
+/// Removes the files named `names` from each folder under `dir` that is not
+/// in `keep`, and the folder once empty: what an earlier run wrote for a
+/// tag that no published post carries any more. Nothing else is touched.
+pub(crate) fn remove_stale(
+    dir: &Path,
+    keep: &[PathBuf],
+    names: &[&str],
+) -> Result<Vec<PathBuf>, Error> {
+    let mut removed = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(removed);
+    };
+    for entry in entries {
+        let folder = entry
+            .map_err(|err| Error::io("cannot read folder", dir, err))?
+            .path();
+        if !folder.is_dir() || keep.contains(&folder) {
+            continue;
+        }
+        for name in names {
+            let file = folder.join(name);
+            match std::fs::remove_file(&file) {
+                Ok(()) => removed.push(file),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(err) => return Err(Error::io("cannot remove", &file, err)),
+            }
+        }
+        // Left in place if it holds anything else.
+        let _ = std::fs::remove_dir(&folder);
+    }
+    Ok(removed)
+}
+
+fn holds(path: &Path, bytes: &[u8]) -> bool {
+    std::fs::read(path).is_ok_and(|current| current == bytes)
+}
+
+/// `bytes` in a closed temporary file beside `path`, synced; removed when
+/// dropped unless renamed into place.
+fn stage(path: &Path, bytes: &[u8]) -> Result<tempfile::TempPath, Error> {
     let folder = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -46,9 +111,14 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<Written, Err
     temp.as_file()
         .sync_all()
         .map_err(|err| Error::io("cannot sync", temp.path(), err))?;
-    temp.persist(path)
-        .map_err(|err| Error::io("cannot replace", path, err.error))?;
-    Ok(Written::Changed)
+    // Closed: a build of a thousand tag feeds holds no thousand open files.
+    Ok(temp.into_temp_path())
+}
+
+fn replace(staged: tempfile::TempPath, path: &Path) -> Result<(), Error> {
+    staged
+        .persist(path)
+        .map_err(|err| Error::io("cannot replace", path, err.error))
 }
 
 /// Creates `path` holding `bytes` unless a file is already there, which is

@@ -513,3 +513,74 @@ fn a_long_post_is_mailed_in_linear_time() {
         String::from_utf8_lossy(&output.stdout)
     );
 }
+
+#[test]
+fn a_build_that_fails_replaces_no_output() {
+    let site = Site::new();
+    assert!(site.run(&["build"]).status.success());
+    let before = site.outputs();
+    // A new post changes the main feeds, and its tag's folder cannot be made
+    // (a file is in the way): the main feeds must not be replaced either.
+    site.add(&fixtures().join("good/2025-12-21-hostile.md"));
+    fs::write(site.path().join("public/tags/security"), "in the way").unwrap();
+    let output = site.run(&["build"]);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("public/tags/security"),
+        "{}",
+        stderr(&output)
+    );
+    fs::remove_file(site.path().join("public/tags/security")).unwrap();
+    assert_eq!(site.outputs(), before, "no output replaced");
+    assert!(
+        fs::read_dir(site.path().join("public"))
+            .unwrap()
+            .all(|entry| !entry
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with(".digest-feed-")),
+        "no temporary file left"
+    );
+
+    // A tag too long for a folder name: refused by check and by build, before any write.
+    let tag = "t".repeat(256);
+    fs::write(
+        site.path().join("_posts/2025-12-23-long-tag.md"),
+        format!("---\ntitle: Long tag\ntags: [{tag}]\n---\n\nBody.\n"),
+    )
+    .unwrap();
+    for command in ["check", "build"] {
+        let output = site.run(&[command]);
+        assert_eq!(output.status.code(), Some(2), "{command}");
+        assert!(
+            stderr(&output).contains("names a feed folder of 256 bytes, over the 255"),
+            "{command}: {}",
+            stderr(&output)
+        );
+    }
+    assert_eq!(site.outputs(), before, "no output replaced");
+}
+
+#[test]
+fn a_tag_whose_posts_are_all_unpublished_loses_its_feeds() {
+    let site = Site::new();
+    site.add(&fixtures().join("good/2025-12-21-hostile.md"));
+    assert!(site.run(&["build"]).status.success());
+    let security = site.path().join("public/tags/security");
+    assert!(security.join("feed.xml").exists());
+    let post = site.path().join("_posts/2025-12-21-hostile.md");
+    let text = fs::read_to_string(&post).unwrap();
+    fs::write(
+        &post,
+        text.replacen("tags: [security]", "tags: [security]\npublished: false", 1),
+    )
+    .unwrap();
+    let output = site.run(&["build"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        !security.exists(),
+        "tags/security still serves the unpublished post"
+    );
+    assert!(site.path().join("public/tags/papers/feed.xml").exists());
+}

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::cli::BuildArgs;
 use super::report::Report;
 use crate::config::{Config, ItemKind};
-use crate::error::Error;
+use crate::error::{Error, Location, Problem};
 use crate::feed::links::Listed;
 use crate::feed::{self, Channel, Item, Person};
 use crate::output::{self, Written};
@@ -75,7 +75,8 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
     if main.items.is_empty() && config.feed.items == ItemKind::Papers && !posts.is_empty() {
         report.warning(no_papers(renderer.cache.len()));
     }
-    let changed = write_all(&outputs, report)?;
+    let tags = config.feed.per_tag.then(|| out_dir.join("tags"));
+    let changed = write_all(&outputs, tags.as_deref(), report)?;
     report.detail(format!(
         "rendered {} of {} posts",
         renderer.cache.len(),
@@ -189,6 +190,10 @@ fn per_tag(
     outputs: &mut Vec<(PathBuf, Vec<u8>)>,
     listed: &mut Vec<Listed>,
 ) -> Result<usize, Error> {
+    let problems = tag_problems(posts);
+    if !problems.is_empty() {
+        return Err(Error::Invalid(problems));
+    }
     let mut count = 0;
     for (slug, (tag, tagged)) in posts_by_tag(posts, renderer.report) {
         let folder = format!("tags/{slug}/");
@@ -206,11 +211,30 @@ fn per_tag(
     Ok(count)
 }
 
-/// Writes every output; how many changed.
-fn write_all(outputs: &[(PathBuf, Vec<u8>)], report: Report) -> Result<usize, Error> {
+/// Writes every output or none, then, with per-tag feeds in `tags`, removes
+/// the feeds of every tag folder there that this build did not write: a
+/// tag no published post carries any more would go on serving an
+/// unpublished post's full text. How many files changed.
+fn write_all(
+    outputs: &[(PathBuf, Vec<u8>)],
+    tags: Option<&Path>,
+    report: Report,
+) -> Result<usize, Error> {
     let mut changed = 0;
-    for (path, bytes) in outputs {
-        let written = output::write_atomically(path, bytes)?;
+    let all = output::write_all_or_none(outputs)?;
+    if let Some(tags) = tags {
+        let kept: Vec<PathBuf> = outputs
+            .iter()
+            .filter_map(|(path, _)| path.parent())
+            .filter(|folder| folder.parent() == Some(tags))
+            .map(Path::to_path_buf)
+            .collect();
+        let names = [feed::RSS_FILE, feed::ATOM_FILE, feed::JSON_FILE];
+        for path in output::remove_stale(tags, &kept, &names)? {
+            report.detail(format!("removed {}", path.display()));
+        }
+    }
+    for ((path, _), &written) in outputs.iter().zip(&all) {
         if written == Written::Changed {
             changed += 1;
         }
@@ -298,6 +322,32 @@ fn channel(
         author: Person::parse(&config.site.author),
         items,
     })
+}
+
+/// The longest folder name most file systems take (`NAME_MAX`).
+const MAX_FOLDER_NAME: usize = 255;
+
+/// Tags whose feed folder could not be made: found by `check`, and by
+/// `build` before it writes anything.
+pub(super) fn tag_problems(posts: &[Post]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for post in posts {
+        for tag in &post.tags {
+            let slug = permalink::slugify(tag);
+            if slug.len() > MAX_FOLDER_NAME {
+                problems.push(Problem::new(
+                    Location::file(&post.source),
+                    format!(
+                        "tag {:?}… names a feed folder of {} bytes, over the {MAX_FOLDER_NAME} a file \
+                         system takes; shorten it",
+                        tag.chars().take(40).collect::<String>(),
+                        slug.len()
+                    ),
+                ));
+            }
+        }
+    }
+    problems
 }
 
 /// Posts grouped by tag slug (Jekyll's default slugify), in slug order,

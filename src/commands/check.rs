@@ -46,6 +46,9 @@ pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(
             Err(problem) => problems.push(problem),
         }
     }
+    if config.feed.per_tag {
+        problems.extend(super::build::tag_problems(&visible));
+    }
     // A feeds-only site sets nothing of [email]; once it names a sender or
     // subscribers, everything `mail` reads is checked too.
     let mails = config.mails();
