@@ -60,8 +60,11 @@ pub(super) fn plan<'a>(
 ) -> Vec<Delivery<'a>> {
     let no_deliveries = Deliveries::new();
     let mut plan = Vec::new();
-    for (post, only_failed) in choose(posts, selected, &history.mailed, retry_failed) {
-        let done = history.deliveries.get(&post.url).unwrap_or(&no_deliveries);
+    for (post, only_failed, known_as) in choose(posts, selected, &history.mailed, retry_failed) {
+        let done = history
+            .deliveries
+            .get(known_as.unwrap_or(&post.url))
+            .unwrap_or(&no_deliveries);
         let mut recipients = Vec::new();
         let mut not_wanted = 0;
         for subscriber in subscribers {
@@ -92,40 +95,87 @@ pub(super) fn plan<'a>(
 }
 
 /// The posts to consider, oldest first, each with whether only its failed
-/// recipients are owed (a finished post retried with `--retry-failed`).
-fn choose<'a>(
+/// recipients are owed (a finished post retried with `--retry-failed`), and
+/// the URL the state knows it by when that is not its URL now.
+fn choose<'a, 'm>(
     posts: &'a [Post],
     selected: Option<&'a Post>,
-    mailed: &[MailedPost],
+    mailed: &'m [MailedPost],
     retry_failed: bool,
-) -> Vec<(&'a Post, bool)> {
-    let mut chosen: Vec<(&Post, bool)> = Vec::new();
+) -> Vec<(&'a Post, bool, Option<&'m str>)> {
+    let mut chosen: Vec<(&Post, bool, Option<&str>)> = Vec::new();
     if let Some(post) = selected {
-        chosen.push((post, false));
+        let known = known_posts(posts, mailed);
+        chosen.push((
+            post,
+            false,
+            known.get(post.url.as_str()).map(|m| m.url.as_str()),
+        ));
     } else if mailed.is_empty() {
         // A first run sends the newest post, never the archive.
-        chosen.extend(posts.first().map(|post| (post, false)));
+        chosen.extend(posts.first().map(|post| (post, false, None)));
     } else {
         let newest = mailed
             .iter()
             .map(|m| m.published_ts)
             .max()
             .unwrap_or(i64::MIN);
-        let known: HashMap<&str, &MailedPost> =
-            mailed.iter().map(|m| (m.url.as_str(), m)).collect();
+        let known = known_posts(posts, mailed);
         for post in posts {
+            let known_as = known
+                .get(post.url.as_str())
+                .map(|m| m.url.as_str())
+                .filter(|url| *url != post.url);
             match known.get(post.url.as_str()) {
                 // Begun but not finished (a crash, a lost connection): resume.
-                Some(m) if !m.completed => chosen.push((post, false)),
-                Some(_) if retry_failed => chosen.push((post, true)),
-                None if post.date.timestamp().as_second() >= newest => chosen.push((post, false)),
+                Some(m) if !m.completed => chosen.push((post, false, known_as)),
+                Some(_) if retry_failed => chosen.push((post, true, known_as)),
+                None if post.date.timestamp().as_second() >= newest => {
+                    chosen.push((post, false, None));
+                }
                 // Finished, or older than the newest mailed: not this run's.
                 Some(_) | None => {}
             }
         }
     }
-    chosen.sort_by_key(|(post, _)| post.date.timestamp());
+    chosen.sort_by_key(|(post, _, _)| post.date.timestamp());
     chosen
+}
+
+/// The mailed post each published post is, by its URL now. A post is
+/// mailed once whatever happens to its URL (a renamed file, edited
+/// categories, a new `site.url`): a post whose URL the state does not know
+/// is the mailed post whose URL no published post has any more, published
+/// at the same instant, with the same title, or the only such pair.
+fn known_posts<'a, 'm: 'a>(
+    posts: &'a [Post],
+    mailed: &'m [MailedPost],
+) -> HashMap<&'a str, &'m MailedPost> {
+    let mut known: HashMap<&str, &MailedPost> =
+        mailed.iter().map(|m| (m.url.as_str(), m)).collect();
+    let current: std::collections::HashSet<&str> = posts.iter().map(|p| p.url.as_str()).collect();
+    let mut moved: HashMap<i64, Vec<&MailedPost>> = HashMap::new();
+    for m in mailed.iter().filter(|m| !current.contains(m.url.as_str())) {
+        moved.entry(m.published_ts).or_default().push(m);
+    }
+    let mut unknown: HashMap<i64, Vec<&Post>> = HashMap::new();
+    for post in posts.iter().filter(|p| !known.contains_key(p.url.as_str())) {
+        unknown
+            .entry(post.date.timestamp().as_second())
+            .or_default()
+            .push(post);
+    }
+    for (ts, new) in &unknown {
+        let Some(old) = moved.get(ts) else { continue };
+        for post in new {
+            let same_title = old.iter().find(|m| m.title == post.title);
+            let only = (old.len() == 1 && new.len() == 1).then(|| old[0]);
+            if let Some(m) = same_title.copied().or(only) {
+                known.insert(post.url.as_str(), m);
+            }
+        }
+    }
+    known
 }
 
 #[cfg(test)]

@@ -200,3 +200,29 @@ fn a_selected_post_goes_to_whoever_has_not_had_it() {
         [("A".into(), vec!["b@e.org".into()], 0)]
     );
 }
+
+#[test]
+fn a_mailed_post_whose_url_changed_is_not_mailed_again() {
+    let posts = posts();
+    let subscribers = [subscriber("a@e.org", &[])];
+    let mut history = history_with_all_sent(&posts);
+    // Every URL moved (a new site.url), or one file renamed: the same posts.
+    for m in &mut history.mailed {
+        m.url = m.url.replace("https://e.org", "https://old.example");
+    }
+    assert!(plan_of(&posts, None, &subscribers, &history, false).is_empty());
+    let mut renamed = posts.clone();
+    renamed[0].url = "https://e.org/2025/01/03/c-renamed.html".into();
+    let history = history_with_all_sent(&posts);
+    assert!(plan_of(&renamed, None, &subscribers, &history, false).is_empty());
+    // A new post on the same instant as a mailed one that is still there is new.
+    let mut same_day = posts.clone();
+    let mut twin = posts[0].clone();
+    twin.url = "https://e.org/2025/01/03/twin.html".into();
+    twin.title = "Twin".into();
+    same_day.insert(0, twin);
+    assert_eq!(
+        plan_of(&same_day, None, &subscribers, &history, false),
+        [("Twin".into(), vec!["a@e.org".into()], 0)]
+    );
+}
