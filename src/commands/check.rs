@@ -62,19 +62,7 @@ pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(
                 match subscribers::load(config) {
                     Ok(list) => {
                         subscribers = list.len();
-                        let utf8: Vec<&str> = list
-                            .iter()
-                            .map(|s| s.email.as_str())
-                            .filter(|email| crate::address::needs_smtputf8(email))
-                            .collect();
-                        if !utf8.is_empty() {
-                            report.warning(format!(
-                                "{} subscribers can be mailed only through a server that offers SMTPUTF8 \
-                                 (elsewhere each fails, the rest are sent): {}",
-                                utf8.len(),
-                                utf8.join(", ")
-                            ));
-                        }
+                        warn_smtputf8(&list, report);
                     }
                     Err(mut more) => problems.append(&mut more),
                 }
@@ -111,4 +99,21 @@ pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(
         }
     ));
     Ok(())
+}
+
+/// Names the subscribers whose address needs a server offering SMTPUTF8.
+fn warn_smtputf8(list: &[subscribers::Subscriber], report: Report) {
+    let utf8: Vec<&str> = list
+        .iter()
+        .map(|s| s.email.as_str())
+        .filter(|email| crate::address::needs_smtputf8(email))
+        .collect();
+    if !utf8.is_empty() {
+        report.warning(format!(
+            "{} subscribers can be mailed only through a server that offers SMTPUTF8 \
+             (elsewhere each fails, the rest are sent): {}",
+            utf8.len(),
+            utf8.join(", ")
+        ));
+    }
 }

@@ -79,14 +79,19 @@ def audit_html(html, where):
                 assert not re.search(r"javascript:|expression\(|url\(", value, re.I), f"{where}: style {value!r}"
 
 
-def audit_email_html(html, where):
-    """An email is a whole document: its head may hold the template's own <meta> and <title>
-    (never a refresh), its body is audited as any HTML."""
+def audit_document(html, where):
+    """A whole page (an email, the feeds page): its head may hold its own <meta>, <title> and
+    <link rel="alternate"> (never a refresh, every link http(s)), its body is audited as any HTML."""
     document = html5lib.parse(html, treebuilder="etree", namespaceHTMLElements=False)
     head, body = document.find("head"), document.find("body")
     for element in head:
-        assert element.tag in ("meta", "title"), f"{where}: <{element.tag}> in the head"
+        if not isinstance(element.tag, str):
+            continue  # a comment
+        assert element.tag in ("meta", "title", "link"), f"{where}: <{element.tag}> in the head"
         assert "http-equiv" not in element.attrib, f"{where}: {element.attrib}"
+        if element.tag == "link":
+            assert element.get("rel") == "alternate", f"{where}: {element.attrib}"
+            assert_safe_link(element.get("href"), f"{where}: <link>")
     audit_html(etree_to_html(body), where)
 
 
@@ -139,6 +144,9 @@ def test_every_feed_is_well_formed_and_nothing_in_it_runs(tmp_path, items):
     feeds = sorted(site.path.joinpath("public").rglob("*.*"))
     assert len(feeds) >= 6, feeds
     for path in feeds:
+        if path.suffix == ".html":
+            audit_document(path.read_text(encoding="utf-8"), path.name)
+            continue
         {".xml": audit_rss if path.name == "feed.xml" else audit_atom, ".json": audit_json}[path.suffix](path)
 
 
@@ -184,7 +192,7 @@ def test_every_email_is_audited(tmp_path):
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         html = message.get_body(preferencelist=("html",)).get_content()
         text = message.get_body(preferencelist=("plain",)).get_content()
-        audit_email_html(html, path.name)
+        audit_document(html, path.name)
         for scheme in ("javascript:", "vbscript:", "data:text"):
             assert scheme not in html.lower() and scheme not in text.lower(), f"{path.name}: {scheme}"
 
