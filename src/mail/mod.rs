@@ -109,6 +109,26 @@ fn setup(config: &Config) -> Result<Setup, Vec<Problem>> {
     })
 }
 
+/// The state a run plans from: read-only for a dry run (`None` before the
+/// first send), else opened (made if missing) and bound to this config's list.
+fn open_state(
+    state_path: &std::path::Path,
+    config_path: &std::path::Path,
+    dry_run: bool,
+) -> Result<Option<State>, Error> {
+    if dry_run {
+        let state = State::open_read_only(state_path)?;
+        if let Some(state) = &state {
+            state.check_served(config_path)?;
+        }
+        Ok(state)
+    } else {
+        let state = State::open(state_path)?;
+        state.serve(config_path)?;
+        Ok(Some(state))
+    }
+}
+
 /// Who a message to `subscriber` is addressed to.
 fn recipient(subscriber: &Subscriber) -> Recipient {
     Recipient {
@@ -174,11 +194,7 @@ pub fn run(
             ));
         })?)
     };
-    let state = if request.dry_run {
-        State::open_read_only(&setup.state_path)?
-    } else {
-        Some(State::open(&setup.state_path)?)
-    };
+    let state = open_state(&setup.state_path, &config.path, request.dry_run)?;
     let history = match &state {
         Some(state) => History::read(state, selected, request.retry_failed)?,
         None => History::default(),

@@ -9,13 +9,13 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, OpenFlags, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::error::{Error, Location, Problem, Transient};
 
 /// The schema this program writes. Each entry of [`MIGRATIONS`] takes the
 /// state from version `index` to `index + 1`.
-pub(super) const SCHEMA_VERSION: i64 = 2;
+pub(super) const SCHEMA_VERSION: i64 = 3;
 
 const MIGRATIONS: &[&str] = &[
     // 0 → 1: posts by identity (URL), one row per post and recipient.
@@ -44,6 +44,8 @@ const MIGRATIONS: &[&str] = &[
         exit_code INTEGER,
         summary TEXT
     );",
+    // 2 → 3: the list the state serves (SPEC §5: one state, one list).
+    "CREATE TABLE list (config TEXT NOT NULL);",
 ];
 
 /// One `mail` run that sent (or tried to), as the state records it.
@@ -231,6 +233,63 @@ impl State {
                 })?;
         }
         Ok(())
+    }
+
+    /// Binds the state to the list of the config file at `config` (made
+    /// absolute), on the run that first sends from it. A state that another
+    /// config file still on disk serves is refused: its history is that
+    /// list's, and this list would be told "nothing new" for ever. A config
+    /// that moved (its old path gone) takes the state over.
+    pub(super) fn serve(&self, config: &Path) -> Result<(), Error> {
+        let ours = absolute(config);
+        match self.served()? {
+            Some(theirs) if theirs == ours => Ok(()),
+            Some(theirs) if Path::new(&theirs).exists() => Err(self.not_ours(&theirs, config)),
+            Some(_) => self.bind(&ours, "UPDATE list SET config = ?1"),
+            None => self.bind(&ours, "INSERT INTO list (config) VALUES (?1)"),
+        }
+    }
+
+    /// [`State::serve`]'s refusal, for a run that only reads (a dry run).
+    pub(super) fn check_served(&self, config: &Path) -> Result<(), Error> {
+        match self.served()? {
+            Some(theirs) if theirs != absolute(config) && Path::new(&theirs).exists() => {
+                Err(self.not_ours(&theirs, config))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The config file the state serves; `None` before its first send (or
+    /// in a state older than schema 3, read by a dry run).
+    fn served(&self) -> Result<Option<String>, Error> {
+        if self.version()? < 3 {
+            return Ok(None);
+        }
+        self.conn
+            .query_row("SELECT config FROM list LIMIT 1", [], |row| row.get(0))
+            .optional()
+            .map_err(|err| unreadable(&self.path, err))
+    }
+
+    fn bind(&self, config: &str, sql: &str) -> Result<(), Error> {
+        self.conn
+            .execute(sql, [config])
+            .map(drop)
+            .map_err(|err| self.write_error(&err))
+    }
+
+    fn not_ours(&self, theirs: &str, config: &Path) -> Error {
+        Problem::new(
+            Location::file(&self.path),
+            format!(
+                "this delivery state serves the list of {theirs}, not of {}: one state, one list. \
+                 Give this config its own state ([email] state = \".digest-feed/another.db\"); if \
+                 {theirs} is this list's old config, remove it and run again",
+                config.display()
+            ),
+        )
+        .into()
     }
 
     /// Every post the state knows, oldest first.
@@ -429,6 +488,15 @@ fn now() -> String {
 #[derive(Debug)]
 pub(super) struct RunLock {
     _file: File,
+}
+
+/// `path` made absolute (and canonical, when it exists), to compare configs.
+fn absolute(path: &Path) -> String {
+    std::fs::canonicalize(path)
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
 }
 
 /// Locks the state file itself for the run (an advisory `flock`, apart from

@@ -136,3 +136,24 @@ def test_a_password_written_into_password_env_is_never_printed(tmp_path):
             said = result.stdout + result.stderr
             assert "password_env must name an environment variable" in said, said
             assert PASSWORD not in said, command
+
+
+def test_a_second_config_pointed_at_a_state_is_refused(tmp_path):
+    with SmtpServer() as server:
+        site = site_with_subscribers(tmp_path, server.port, 3)
+        mail(site)
+        # Another list (its own subscribers) sharing the first one's state.
+        other = site.path / "other.toml"
+        other.write_text((site.path / "config.toml").read_text().replace(
+            'subscribers_file = "subscribers.csv"', 'subscribers_file = "others.csv"'), encoding="utf-8")
+        (site.path / "others.csv").write_text("email,name,tags\nsomeone@example.org,Someone,\n", encoding="utf-8")
+        for args in (["--dry-run"], []):
+            result = site.run("--config", "other.toml", "mail", *args, code=2)
+            assert "this delivery state serves the list of" in result.stderr, result.stderr
+            assert "one state, one list" in result.stderr
+        assert "someone@example.org" not in server.recorder.recipients()
+        # The first config's runs go on as before; a moved config takes its state along.
+        mail(site)
+        (site.path / "config.toml").rename(site.path / "moved.toml")
+        site.run("--config", "moved.toml", "mail")
+        site.run("--config", "other.toml", "mail", code=2)
