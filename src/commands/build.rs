@@ -190,7 +190,7 @@ fn per_tag(
     outputs: &mut Vec<(PathBuf, Vec<u8>)>,
     listed: &mut Vec<Listed>,
 ) -> Result<usize, Error> {
-    let problems = tag_problems(posts);
+    let problems = tag_problems(config, posts);
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }
@@ -327,10 +327,13 @@ fn channel(
 /// The longest folder name most file systems take (`NAME_MAX`).
 const MAX_FOLDER_NAME: usize = 255;
 
-/// Tags whose feed folder could not be made: found by `check`, and by
-/// `build` before it writes anything.
-pub(super) fn tag_problems(posts: &[Post]) -> Vec<Problem> {
+/// With per-tag feeds, the tags whose feed folder could not be made: found
+/// by `check`, and by `build` before it writes anything.
+pub(super) fn tag_problems(config: &Config, posts: &[Post]) -> Vec<Problem> {
     let mut problems = Vec::new();
+    if !config.feed.per_tag {
+        return problems;
+    }
     for post in posts {
         for tag in &post.tags {
             let slug = permalink::slugify(tag);

@@ -46,9 +46,7 @@ pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(
             Err(problem) => problems.push(problem),
         }
     }
-    if config.feed.per_tag {
-        problems.extend(super::build::tag_problems(&visible));
-    }
+    problems.extend(super::build::tag_problems(config, &visible));
     // A feeds-only site sets nothing of [email]; once it names a sender or
     // subscribers, everything `mail` reads is checked too.
     let mails = config.mails();
