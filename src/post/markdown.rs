@@ -68,6 +68,7 @@ pub(crate) fn render(body: &str, base: &url::Url) -> Result<Rendered, String> {
             "the post nests quotes, lists or HTML elements more than {MAX_NESTING} levels deep; flatten it"
         ));
     }
+    refuse_slow_escaping(&raw)?;
     let sanitizer = sanitizer(base);
     let headings = paper_headings(&events);
     let mut papers = Vec::with_capacity(headings.len());
@@ -112,6 +113,34 @@ pub(crate) fn render(body: &str, base: &url::Url) -> Result<Rendered, String> {
     })
 }
 
+/// How much escaping work html5ever's serializer (under ammonia, css-inline
+/// and html2text) may be given: it looks ahead to the next `<` or `>` again
+/// after every `&` or no-break space it escapes, so a stretch of text costs
+/// its length times their number. 10^10 is about a tenth of a second here
+/// (1.6 million `&` in a row took 20 s); a real post needs a millionth of it.
+const ESCAPING_BUDGET: u128 = 10_000_000_000;
+
+/// Refuses HTML whose text would take the serializer minutes: counted in one
+/// linear pass, stretch by stretch between `<` and `>`.
+fn refuse_slow_escaping(html: &str) -> Result<(), String> {
+    let mut cost: u128 = 0;
+    let mut worst = 0;
+    for stretch in html.as_bytes().split(|&b| b == b'<' || b == b'>') {
+        // `&` starts every entity, `&amp;` and `&nbsp;` included; 0xC2 starts
+        // a raw no-break space (U+00A0), which the serializer escapes too.
+        let escaped = stretch.iter().filter(|&&b| b == b'&' || b == 0xC2).count();
+        cost += escaped as u128 * stretch.len() as u128;
+        worst = worst.max(escaped);
+    }
+    if cost > ESCAPING_BUDGET {
+        return Err(format!(
+            "{worst} `&` or no-break spaces in one stretch of text without markup would take the HTML \
+             writer minutes; break the text up (paragraphs, lines of a list)"
+        ));
+    }
+    Ok(())
+}
+
 /// An HTML post's body (`.html`): sanitized, links absolute; no papers.
 pub(crate) fn render_html(body: &str, base: &url::Url) -> Result<Rendered, String> {
     if nesting_exceeds(body, MAX_NESTING) {
@@ -119,6 +148,7 @@ pub(crate) fn render_html(body: &str, base: &url::Url) -> Result<Rendered, Strin
             "the post nests HTML elements more than {MAX_NESTING} levels deep; flatten it"
         ));
     }
+    refuse_slow_escaping(body)?;
     let html = sanitizer(base).clean(body).to_string();
     Ok(Rendered {
         first_paragraph: String::new(),
