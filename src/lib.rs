@@ -21,6 +21,7 @@ pub mod post;
 pub(crate) mod posts_folder;
 pub(crate) mod subscribers;
 pub(crate) mod text;
+pub mod token;
 
 pub use commands::run;
 pub use error::Error;

@@ -36,6 +36,10 @@ struct RawConfig {
     smtp: RawSmtp,
     #[serde(default)]
     subscribers: Vec<RawSubscriber>,
+    list: Option<super::list::RawList>,
+    inbox: Option<super::list::RawInbox>,
+    #[serde(default)]
+    serve: super::list::RawServe,
 }
 
 #[derive(Deserialize, Default)]
@@ -158,8 +162,8 @@ struct RawSubscriber {
 }
 
 /// Turns a key's byte span into the file and its line.
-struct Lines<'a> {
-    path: &'a Path,
+pub(super) struct Lines<'a> {
+    pub(super) path: &'a Path,
     starts: Vec<usize>,
 }
 
@@ -171,7 +175,7 @@ impl<'a> Lines<'a> {
         Lines { path, starts }
     }
 
-    fn at(&self, span: Range<usize>) -> Location {
+    pub(super) fn at(&self, span: Range<usize>) -> Location {
         let line = self.starts.partition_point(|&start| start <= span.start);
         Location::line(self.path, line.max(1))
     }
@@ -231,6 +235,13 @@ pub(super) fn parse(text: &str, path: &Path, blog: Option<&Blog>) -> Result<Conf
     let mut problems = Vec::new();
     let site = site(raw.site, &lines, blog, &mut problems);
     let limit = feed_limit(raw.feed.limit.as_ref(), &lines, blog, &mut problems);
+    let list = raw
+        .list
+        .map(|list| super::list::list(&list, &base, &lines, &mut problems));
+    let inbox = raw
+        .inbox
+        .and_then(|inbox| super::list::inbox(inbox, &base, &lines, &mut problems));
+    let serve = super::list::serve(&raw.serve, &lines, &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -272,6 +283,9 @@ pub(super) fn parse(text: &str, path: &Path, blog: Option<&Blog>) -> Result<Conf
         blog: blog.cloned(),
         email: email(raw.email, &base, &lines),
         smtp: smtp(raw.smtp, &base, &lines),
+        list,
+        inbox,
+        serve,
         site,
     })
 }
