@@ -72,7 +72,7 @@ const CRATES: &[(&[&str], &[&str])] = &[
     (&["mail_auth"], &["src/mail/dkim.rs"]),
     (&["ring", "rustls_pki_types", "spki", "base64"], &["src/config/dkim.rs"]),
     (&["tokio", "rustls", "fastrand"], &["src/mail/transport.rs"]),
-    (&["rusqlite"], &["src/mail/state.rs"]),
+    (&["rusqlite"], &["src/mail/state"]),
     (&["csv"], &["src/subscribers.rs"]),
     (&["hmac", "getrandom"], &["src/token.rs"]),
 ];

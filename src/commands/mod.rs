@@ -12,6 +12,7 @@ mod mail;
 pub mod manual;
 mod preview;
 mod report;
+mod subscribers;
 
 use cli::{Cli, Command};
 use report::Report;
@@ -50,6 +51,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Status(args) => mail::status(&config, args.json, report),
         Command::Links => links::run(&config, report),
         Command::Dns => dns::run(&config, report),
+        Command::Subscribers(args) => subscribers::run(&config, args, report),
         Command::Init(_) | Command::Completions(_) => {
             unreachable!("handled before the config is read")
         }

@@ -216,6 +216,31 @@ fn ascii_uri(target: &str) -> Option<String> {
     Some(uri.as_str().to_string())
 }
 
+/// A plain-text notice from the list (a sign-up's confirmation) to `to`.
+pub(super) fn notice(
+    from: &Mailbox,
+    to: &str,
+    subject: &str,
+    text: &str,
+) -> Result<(Envelope, Vec<u8>), String> {
+    let sender: lettre::Address = from
+        .email
+        .parse()
+        .map_err(|err| format!("[email] from {:?}: {err}", from.email))?;
+    let address: lettre::Address = to
+        .parse()
+        .map_err(|err| format!("{to:?} is not a valid address ({err})"))?;
+    let message = lettre::Message::builder()
+        .from(lettre::message::Mailbox::new(from.name.clone(), sender))
+        .to(lettre::message::Mailbox::new(None, address))
+        .subject(subject)
+        .date_now()
+        .header(ContentType::TEXT_PLAIN)
+        .body(text.to_string())
+        .map_err(|err| format!("cannot build the message: {err}"))?;
+    Ok((message.envelope().clone(), message.formatted()))
+}
+
 fn header(name: &'static str, value: &str) -> HeaderValue {
     HeaderValue::new(HeaderName::new_from_ascii_str(name), value.to_string())
 }

@@ -8,6 +8,7 @@
 
 mod dkim;
 mod dry_run;
+pub mod list;
 pub mod message;
 mod plan;
 mod policy;
@@ -32,7 +33,7 @@ use plan::{Delivery, History};
 use record::Recorder;
 pub use state::Run;
 use state::State;
-pub use status::{Status, status};
+pub use status::{Status, status, suppression_line};
 
 /// How long a run waits for another run's lock before it gives up.
 const LOCK_WAIT: Duration = Duration::from_mins(1);
@@ -174,13 +175,17 @@ pub fn run(
         Some(state) => History::read(state, selected, request.retry_failed)?,
         None => History::default(),
     };
-    let plan = plan::plan(
+    // Suppressed addresses are never mailed; confirmed sign-ups are.
+    let (subscribers, welcome) = list::mailable(&setup.subscribers, state.as_ref())?;
+    let mut plan = plan::plan(
         &posts,
         selected,
-        &setup.subscribers,
+        &subscribers,
         &history,
         request.retry_failed,
     );
+    let newest = selected.map_or(posts.first(), |_| None);
+    welcome_new(&mut plan, newest, &subscribers, &welcome);
     if plan.is_empty() {
         observer.result("Nothing new to mail: every published post has gone out.");
         return Ok(None);
@@ -196,6 +201,29 @@ pub fn run(
         _ => dry_run::run(&setup, &plan, request.eml_dir.as_deref(), "", observer).map(|()| None),
     }
 }
+
+/// Each new sign-up gets the newest post once, as `mail --post` would send it
+/// (`newest` is `None` when `--post` chose the post).
+fn welcome_new<'a>(
+    plan: &mut Vec<Delivery<'a>>,
+    newest: Option<&'a Post>,
+    subscribers: &'a [Subscriber],
+    welcome: &std::collections::HashSet<String>,
+) {
+    let Some(newest) = newest else { return };
+    if welcome.is_empty() || plan.iter().any(|d| d.post.url == newest.url) {
+        return;
+    }
+    plan.push(Delivery {
+        post: newest,
+        recipients: subscribers
+            .iter()
+            .filter(|s| welcome.contains(&s.key()))
+            .collect(),
+        not_wanted: 0,
+    });
+}
+
 
 /// A test send (`--to`), or its dry run: nothing recorded. It gets a fresh
 /// Message-ID, so a mail client does not take it for the real message; the
