@@ -19,6 +19,7 @@ pub(crate) mod output;
 pub(crate) mod permalink_style;
 pub mod post;
 pub(crate) mod posts_folder;
+pub mod serve;
 pub(crate) mod subscribers;
 pub(crate) mod text;
 pub mod token;

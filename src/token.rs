@@ -137,7 +137,9 @@ impl Secret {
         let Some(bytes) = from_base64url(token) else {
             return false;
         };
+        // Only the one spelling: a last character differing in its unused bits is another token.
         bytes.len() == TOKEN_BYTES
+            && base64url(&bytes) == token
             && self
                 .mac(purpose, email)
                 .verify_truncated_left(&bytes)
@@ -215,6 +217,14 @@ mod tests {
         assert!(secret.verify(Purpose::Unsubscribe, "kim@example.org", &token));
         assert!(!secret.verify(Purpose::Confirm, "kim@example.org", &token));
         assert!(!secret.verify(Purpose::Unsubscribe, "lee@example.org", &token));
+        let mut sloppy = token.clone().into_bytes();
+        sloppy[TOKEN_CHARS - 1] = if sloppy[TOKEN_CHARS - 1] == b'A' {
+            b'B'
+        } else {
+            b'A'
+        };
+        let sloppy = String::from_utf8(sloppy).unwrap();
+        assert!(!secret.verify(Purpose::Unsubscribe, "kim@example.org", &sloppy));
         let mut altered = token.clone().into_bytes();
         altered[3] = if altered[3] == b'A' { b'B' } else { b'A' };
         let altered = String::from_utf8(altered).unwrap();

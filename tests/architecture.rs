@@ -45,6 +45,7 @@ const MODULES: &[(&str, &[&str])] = &[
     ("email", &["config", "error", "post", "leaves"]),
     ("output", &["error"]),
     ("token", &["error"]),
+    ("serve", &["config", "error", "mail", "token", "leaves"]),
     ("mail", &["config", "error", "post", "email", "output", "posts_folder", "subscribers", "token", "leaves"]),
 ];
 
@@ -71,7 +72,9 @@ const CRATES: &[(&[&str], &[&str])] = &[
     (&["email_encoding"], &["src/mail/message.rs"]),
     (&["mail_auth"], &["src/mail/dkim.rs"]),
     (&["ring", "rustls_pki_types", "spki", "base64"], &["src/config/dkim.rs"]),
-    (&["tokio", "rustls", "fastrand"], &["src/mail/transport.rs"]),
+    (&["tokio"], &["src/mail/transport.rs", "src/serve"]),
+    (&["rustls", "fastrand"], &["src/mail/transport.rs"]),
+    (&["axum"], &["src/serve"]),
     (&["rusqlite"], &["src/mail/state"]),
     (&["csv"], &["src/subscribers.rs"]),
     (&["hmac", "getrandom"], &["src/token.rs"]),

@@ -51,8 +51,18 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the DNS records the sending domain needs: DKIM (from [email.dkim]'s key), SPF and DMARC.
     Dns,
+    /// The list's web endpoint: one-click unsubscribe, confirm pages, sign-up with double opt-in.
+    Serve(ServeArgs),
     /// The list as mail sees it: subscribers and sign-ups, minus the suppressed (with why and when).
     Subscribers(SubscribersArgs),
+}
+
+/// `serve`'s options.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address and port to listen on (default: [serve] listen, 127.0.0.1:8025).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// `subscribers`' options.

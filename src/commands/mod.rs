@@ -51,6 +51,17 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Status(args) => mail::status(&config, args.json, report),
         Command::Links => links::run(&config, report),
         Command::Dns => dns::run(&config, report),
+        Command::Serve(args) => {
+            let mut config = config;
+            if let Some(listen) = args.listen {
+                config.serve.listen = listen;
+            }
+            crate::serve::run(&config, |address, public| {
+                report.result(format!(
+                    "Listening on http://{address}/ for {public}/ (stop with Ctrl-C)"
+                ));
+            })
+        }
         Command::Subscribers(args) => subscribers::run(&config, args, report),
         Command::Init(_) | Command::Completions(_) => {
             unreachable!("handled before the config is read")

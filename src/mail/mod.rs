@@ -28,6 +28,7 @@ use crate::error::{self, Error, Location, Problem, Summary};
 use crate::post::Post;
 use crate::posts_folder;
 use crate::subscribers::{self, Subscriber};
+use crate::token::Secret;
 use message::Letterhead;
 use plan::{Delivery, History};
 use record::Recorder;
@@ -96,6 +97,19 @@ fn setup(config: &Config) -> Result<Setup, Vec<Problem>> {
         email.dkim.as_ref(),
     )
     .map_err(|message| vec![Problem::new(Location::file(&config.path), message)])?;
+    let letterhead = match &config.list {
+        Some(list) => letterhead.with_list(
+            list,
+            Secret::load_or_create(&list.secret_file).map_err(|err| match err {
+                Error::Invalid(problems) => problems,
+                other => vec![Problem::new(
+                    Location::file(&config.path),
+                    other.to_string(),
+                )],
+            })?,
+        ),
+        None => letterhead,
+    };
     Ok(Setup {
         design,
         letterhead,
@@ -105,8 +119,9 @@ fn setup(config: &Config) -> Result<Setup, Vec<Problem>> {
 }
 
 /// Who a message to `subscriber` is addressed to.
-fn recipient(subscriber: &Subscriber) -> Recipient {
+fn recipient(subscriber: &Subscriber, letterhead: &Letterhead) -> Recipient {
     Recipient {
+        token: letterhead.token(&subscriber.email),
         email: subscriber.email.clone(),
         name: subscriber.name.clone(),
     }
@@ -223,7 +238,6 @@ fn welcome_new<'a>(
         not_wanted: 0,
     });
 }
-
 
 /// A test send (`--to`), or its dry run: nothing recorded. It gets a fresh
 /// Message-ID, so a mail client does not take it for the real message; the
