@@ -14,6 +14,7 @@ pub mod config;
 pub mod email;
 pub mod error;
 pub mod feed;
+pub mod inbox;
 pub mod mail;
 pub(crate) mod output;
 pub(crate) mod permalink_style;

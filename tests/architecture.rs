@@ -46,6 +46,7 @@ const MODULES: &[(&str, &[&str])] = &[
     ("output", &["error"]),
     ("token", &["error"]),
     ("serve", &["config", "error", "mail", "token", "leaves"]),
+    ("inbox", &["config", "error", "mail", "token", "leaves"]),
     ("mail", &["config", "error", "post", "email", "output", "posts_folder", "subscribers", "token", "leaves"]),
 ];
 
@@ -75,6 +76,7 @@ const CRATES: &[(&[&str], &[&str])] = &[
     (&["tokio"], &["src/mail/transport.rs", "src/serve"]),
     (&["rustls", "fastrand"], &["src/mail/transport.rs"]),
     (&["axum"], &["src/serve"]),
+    (&["mail_parser"], &["src/inbox/read.rs"]),
     (&["rusqlite"], &["src/mail/state"]),
     (&["csv"], &["src/subscribers.rs"]),
     (&["hmac", "getrandom"], &["src/token.rs"]),

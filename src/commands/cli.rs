@@ -53,6 +53,8 @@ pub enum Command {
     Dns,
     /// The list's web endpoint: one-click unsubscribe, confirm pages, sign-up with double opt-in.
     Serve(ServeArgs),
+    /// Read the list's mailbox once: unsubscribes, bounces, complaints, sign-ups by mail.
+    Inbox,
     /// The list as mail sees it: subscribers and sign-ups, minus the suppressed (with why and when).
     Subscribers(SubscribersArgs),
 }

@@ -62,6 +62,18 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 ));
             })
         }
+        Command::Inbox => {
+            let summary = crate::inbox::run(&config)?;
+            for action in &summary.actions {
+                report.result(action);
+            }
+            report.result(format!(
+                "Inbox read: {} acted on, {} left for you",
+                crate::text::count(summary.actions.len(), "message"),
+                summary.left
+            ));
+            Ok(())
+        }
         Command::Subscribers(args) => subscribers::run(&config, args, report),
         Command::Init(_) | Command::Completions(_) => {
             unreachable!("handled before the config is read")

@@ -20,7 +20,7 @@ email = "lee@example.org"
 """
 
 
-def list_site(path, smtp_port: int, http_port: int, inbox: str = "") -> Site:
+def list_site(path, smtp_port: int, http_port: int, inbox: str = "", more: str = "") -> Site:
     text = config(smtp_port, connections=1, retries=0) + f"""
 [list]
 public_url = "http://127.0.0.1:{http_port}"
@@ -29,7 +29,7 @@ return_path = "bounces@example.org"
 {inbox}
 [serve]
 listen = "127.0.0.1:{http_port}"
-""" + SUBSCRIBERS
+""" + SUBSCRIBERS + more
     return Site.create(path, EXAMPLE_POSTS, text)
 
 

@@ -43,12 +43,6 @@ def readers_site(path, port: int, more: str = "", **options) -> Site:
 
 
 @pytest.fixture
-def server():
-    with SmtpServer() as smtp:
-        yield smtp
-
-
-@pytest.fixture
 def site(tmp_path, server):
     return readers_site(tmp_path, server.port)
 

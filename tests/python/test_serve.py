@@ -11,13 +11,7 @@ import pytest
 
 from helpers import add_post, mail, query
 from list_helpers import Serve, list_site, unsubscribe_targets, wait_for
-from smtp_server import SmtpServer, free_port
-
-
-@pytest.fixture
-def server():
-    with SmtpServer() as smtp:
-        yield smtp
+from smtp_server import free_port
 
 
 @pytest.fixture

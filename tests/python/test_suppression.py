@@ -5,7 +5,6 @@ next run exits 0 and does not try it, `status` and `subscribers` say why;
 import pytest
 
 from helpers import EXAMPLE_POSTS, Site, add_post, config, mail, query
-from smtp_server import SmtpServer
 
 SUBSCRIBERS = """
 [[subscribers]]
@@ -18,12 +17,6 @@ email = "gone@example.org"
 [[subscribers]]
 email = "lee@example.org"
 """
-
-
-@pytest.fixture
-def server():
-    with SmtpServer() as smtp:
-        yield smtp
 
 
 @pytest.fixture
