@@ -75,7 +75,8 @@ const CRATES: &[(&[&str], &[&str])] = &[
     (&["ring", "rustls_pki_types", "spki"], &["src/config/dkim.rs"]),
     // The DKIM record's key, and the list's tokens (base64url).
     (&["base64"], &["src/config/dkim.rs", "src/token.rs"]),
-    (&["tokio"], &["src/mail/transport.rs", "src/serve"]),
+    (&["tokio"], &["src/mail/transport.rs", "src/serve", "src/inbox/imap.rs"]),
+    (&["async_imap", "futures_util", "tokio_rustls", "rustls_native_certs"], &["src/inbox/imap.rs"]),
     (&["rustls", "fastrand"], &["src/mail/transport.rs"]),
     (&["axum"], &["src/serve"]),
     (&["mail_parser"], &["src/inbox/read.rs"]),

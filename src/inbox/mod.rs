@@ -7,8 +7,10 @@
 //! state first, then the message is marked seen. A crash between the two
 //! acts on it again, harmlessly (a suppression or a confirmation stands as
 //! it was). Messages for no one (a person's mail) are left unread for the
-//! owner. A local Maildir is read here; IMAP is not done yet.
+//! owner. The mailbox is a local Maildir ([`maildir`]) or an IMAP folder
+//! over TLS ([`imap`]); either way a message is marked seen only after.
 
+mod imap;
 mod maildir;
 mod read;
 
@@ -36,11 +38,6 @@ pub fn run(config: &Config) -> Result<Summary, Error> {
     let inbox = config.inbox.as_ref().ok_or_else(|| {
         problem("inbox needs an [inbox] section: maildir = \"/path/to/Maildir\" or imap_host")
     })?;
-    let InboxSource::Maildir(dir) = &inbox.source else {
-        return Err(problem(
-            "[inbox] imap_host: IMAP is not supported yet; deliver the list's mail to a Maildir and set maildir",
-        ));
-    };
     let secret = Secret::load_or_create(&list.secret_file)?;
     let mut reader = Reader {
         config,
@@ -49,16 +46,34 @@ pub fn run(config: &Config) -> Result<Summary, Error> {
         known: list::known_addresses(config)?,
         summary: Summary::default(),
     };
-    for entry in maildir::unseen(dir)? {
-        let Some(bytes) = maildir::read(&entry)? else {
+    let act = |reader: &mut Reader, bytes: Option<&[u8]>| -> Result<bool, Error> {
+        let Some(bytes) = bytes else {
             reader.summary.left += 1;
-            continue;
+            return Ok(false);
         };
-        let request = read::classify(&bytes, list.return_path.as_deref(), list.address.as_deref());
-        if reader.act(request)? {
-            maildir::mark_seen(dir, &entry)?;
-        } else {
+        let request = read::classify(bytes, list.return_path.as_deref(), list.address.as_deref());
+        let acted = reader.act(request)?;
+        if !acted {
             reader.summary.left += 1;
+        }
+        Ok(acted)
+    };
+    match &inbox.source {
+        InboxSource::Maildir(dir) => {
+            for entry in maildir::unseen(dir)? {
+                if act(&mut reader, maildir::read(&entry)?.as_deref())? {
+                    maildir::mark_seen(dir, &entry)?;
+                }
+            }
+        }
+        InboxSource::Imap { .. } => {
+            let mut mailbox = imap::Mailbox::open(&inbox.source)?;
+            for uid in mailbox.unseen()? {
+                if act(&mut reader, mailbox.read(uid)?.as_deref())? {
+                    mailbox.mark_seen(uid)?;
+                }
+            }
+            mailbox.close();
         }
     }
     Ok(reader.summary)

@@ -1,16 +1,16 @@
-"""`digest-feed inbox` over a local Maildir: an unsubscribe mail, an RFC 3464
+"""`digest-feed inbox` over a local Maildir and over IMAP (a real Dovecot): an unsubscribe mail, an RFC 3464
 bounce to the VERP address, an ARF complaint, a sign-up and its confirmation
 land in the mailbox; `inbox` acts on each once (a second run does nothing
 new; a message put back as if a crash came between the commit and the flag
 changes nothing), and the next `mail` goes to exactly the right people."""
 
 import re
-import shutil
 
 import pytest
 
 from helpers import add_post, mail, query
 from list_helpers import list_site, unsubscribe_targets
+from mailboxes import Dovecot, Maildir
 from smtp_server import free_port
 
 MORE = """
@@ -22,16 +22,23 @@ email = "choi@example.org"
 """
 
 
+@pytest.fixture(params=["maildir", "imap"])
+def box(request, tmp_path):
+    """The list's mailbox: a Maildir in the site, or a Dovecot of the test's own."""
+    if request.param == "maildir":
+        yield Maildir(tmp_path / "site")
+    else:
+        with Dovecot() as dovecot:
+            yield dovecot
+
+
 @pytest.fixture
-def site(tmp_path, server):
-    for folder in ["new", "cur", "tmp"]:
-        (tmp_path / "Maildir" / folder).mkdir(parents=True)
-    return list_site(tmp_path, server.port, free_port(), inbox='[inbox]\nmaildir = "Maildir"\n', more=MORE)
+def site(tmp_path, server, box):
+    return list_site(tmp_path / "site", server.port, free_port(), inbox=box.config, more=MORE)
 
 
-def deliver(site, name: str, text: str):
-    """A message into the Maildir's new/, with CRLF line ends as on the wire."""
-    (site.path / "Maildir" / "new" / name).write_bytes(text.replace("\n", "\r\n").encode())
+def inbox(site, box):
+    return site.run("inbox", env=box.env).stdout.splitlines()
 
 
 def received(server):
@@ -106,7 +113,7 @@ Content-Type: message/rfc822
 """
 
 
-def test_inbox_acts_on_each_message_once(site, server):
+def test_inbox_acts_on_each_message_once(site, server, box):
     mail(site)
     messages = received(server)
     assert sorted(messages) == ["choi@example.org", "kim@example.org", "lee@example.org", "park@example.org"]
@@ -117,17 +124,16 @@ def test_inbox_acts_on_each_message_once(site, server):
     # The complaint quotes the original with its address redacted, as Yahoo does.
     original = park_message.as_string().replace("park@example.org", "redacted@example.org")
 
-    deliver(site, "1.unsubscribe", f"From: Kim <kim@example.org>\nTo: list@example.org\nSubject: unsubscribe {kim_token}\n"
+    box.deliver("1.unsubscribe", f"From: Kim <kim@example.org>\nTo: list@example.org\nSubject: unsubscribe {kim_token}\n"
                                    "Message-ID: <u1@example.org>\n\nPlease remove me.\n")
-    deliver(site, "2.bounce", BOUNCE.format(verp=lee_verp))
-    deliver(site, "3.complaint", COMPLAINT.format(verp=park_verp, original=original))
-    deliver(site, "4.signup", "From: New Reader <new@example.org>\nTo: list@example.org\nSubject: subscribe\n"
+    box.deliver("2.bounce", BOUNCE.format(verp=lee_verp))
+    box.deliver("3.complaint", COMPLAINT.format(verp=park_verp, original=original))
+    box.deliver("4.signup", "From: New Reader <new@example.org>\nTo: list@example.org\nSubject: subscribe\n"
                               "Message-ID: <s1@example.org>\n\nsubscribe\n")
-    deliver(site, "5.person", "From: Fan <fan@example.org>\nTo: list@example.org\nSubject: Thanks!\n"
+    box.deliver("5.person", "From: Fan <fan@example.org>\nTo: list@example.org\nSubject: Thanks!\n"
                               "Message-ID: <p1@example.org>\n\nLove the digest.\n")
     server.recorder.clear()
-    out = site.run("inbox").stdout
-    assert out.splitlines() == [
+    assert inbox(site, box) == [
         "unsubscribed kim@example.org",
         "bounced lee@example.org (5.1.1 550 5.1.1 <lee@example.org>: Recipient address rejected: User unknown)",
         "complaint from park@example.org (abuse report (example.org))",
@@ -143,22 +149,22 @@ def test_inbox_acts_on_each_message_once(site, server):
     token = re.fullmatch(r"confirm ([A-Za-z0-9_-]{22}) \(your subscription to Daily Papers\)", confirmation["Subject"]).group(1)
     assert "reply to this message" in confirmation.get_content()
     assert "new@example.org  [sign-up pending since" in site.run("subscribers").stdout
-    assert sorted(p.name for p in (site.path / "Maildir" / "new").iterdir()) == ["5.person"], "the person's mail is left unread"
-    assert sorted(p.name for p in (site.path / "Maildir" / "cur").iterdir()) == [
-        "1.unsubscribe:2,S", "2.bounce:2,S", "3.complaint:2,S", "4.signup:2,S"]
+    assert box.unseen() == ["5.person"], "the person's mail is left unread"
+    assert box.seen() == ["1.unsubscribe", "2.bounce", "3.complaint", "4.signup"]
 
     # The reply confirms; a second run then finds nothing new.
-    deliver(site, "6.confirm", f"From: New Reader <new@example.org>\nTo: list@example.org\n"
+    box.deliver("6.confirm", f"From: New Reader <new@example.org>\nTo: list@example.org\n"
                                f"Subject: Re: {confirmation['Subject']}\nMessage-ID: <c1@example.org>\n\nyes\n")
-    assert site.run("inbox").stdout.splitlines() == [
-        "confirmed the sign-up of new@example.org", "Inbox read: 1 message acted on, 1 left for you"]
-    assert site.run("inbox").stdout.splitlines() == ["Inbox read: 0 messages acted on, 1 left for you"]
+    assert inbox(site, box) == ["confirmed the sign-up of new@example.org", "Inbox read: 1 message acted on, 1 left for you"]
+    assert inbox(site, box) == ["Inbox read: 0 messages acted on, 1 left for you"]
 
     # A crash between the commit and the flag: the message is still unseen, and acting again changes nothing.
     before = query(site, "SELECT email, reason, at FROM suppressions ORDER BY email")
-    shutil.copy(site.path / "Maildir" / "cur" / "2.bounce:2,S", site.path / "Maildir" / "new" / "7.bounce-again")
-    shutil.copy(site.path / "Maildir" / "cur" / "1.unsubscribe:2,S", site.path / "Maildir" / "new" / "8.unsubscribe-again")
-    site.run("inbox")
+    box.unflag("2.bounce")
+    box.unflag("1.unsubscribe")
+    box.unflag("6.confirm")
+    assert inbox(site, box)[-1] == "Inbox read: 3 messages acted on, 1 left for you"
+    assert box.unseen() == ["5.person"]
     assert query(site, "SELECT email, reason, at FROM suppressions ORDER BY email") == before
 
     # The next mail: exactly the right people.
@@ -170,13 +176,13 @@ def test_inbox_acts_on_each_message_once(site, server):
     assert "park@example.org: complained " in status and "lee@example.org: bounced " in status
 
 
-def test_a_soft_bounce_counts_and_a_forged_token_is_left(site, server):
+def test_a_soft_bounce_counts_and_a_forged_token_is_left(site, server, box):
     mail(site)
     lee_verp = received(server)["lee@example.org"][1]
     soft = BOUNCE.format(verp=lee_verp).replace("Action: failed", "Action: delayed").replace("Status: 5.1.1", "Status: 4.2.2")
-    deliver(site, "1.soft", soft)
-    deliver(site, "2.forged", "From: x@example.org\nTo: list@example.org\nSubject: unsubscribe AAAAAAAAAAAAAAAAAAAAAA\n\nx\n")
-    out = site.run("inbox").stdout.splitlines()
+    box.deliver("1.soft", soft)
+    box.deliver("2.forged", "From: x@example.org\nTo: list@example.org\nSubject: unsubscribe AAAAAAAAAAAAAAAAAAAAAA\n\nx\n")
+    out = inbox(site, box)
     assert out[0].startswith("soft bounce from lee@example.org (4.2.2")
     assert out[-1] == "Inbox read: 1 message acted on, 1 left for you"
     assert query(site, "SELECT email FROM suppressions") == []
