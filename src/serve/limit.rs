@@ -86,7 +86,7 @@ pub(super) fn client(peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
 /// that takes longer than [`REQUEST_TIME`] (503).
 pub(super) async fn guard(
     State(app): State<Arc<App>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(super::connection::Peer(peer)): ConnectInfo<super::connection::Peer>,
     request: Request,
     next: Next,
 ) -> Response {

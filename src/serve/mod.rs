@@ -7,9 +7,11 @@
 //! axum lives here and nowhere else, on the Tokio the mail transport uses.
 //! What a client controls is bounded: bodies ([`BODY_LIMIT`]), requests per
 //! client ([`limit`]), the time a request may take ([`REQUEST_TIME`]), the
+//! connections open at once and their life ([`connection`]), the
 //! confirmations waiting to be sent ([`notices`]). No page tells whether an
 //! address is on the list.
 
+mod connection;
 mod limit;
 mod notices;
 mod pages;
@@ -83,8 +85,8 @@ pub fn run(config: &Config, ready: impl FnOnce(SocketAddr, &str)) -> Result<(), 
         let address = listener.local_addr().unwrap_or(listen);
         ready(address, &app.public_url);
         axum::serve(
-            listener,
-            router(app).into_make_service_with_connect_info::<SocketAddr>(),
+            connection::Guarded::new(listener),
+            router(app).into_make_service_with_connect_info::<connection::Peer>(),
         )
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -209,7 +211,7 @@ struct SignupForm {
 /// the same whether the address was new, pending or on the list already.
 async fn signup(
     State(app): Shared,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(connection::Peer(peer)): ConnectInfo<connection::Peer>,
     headers: HeaderMap,
     Form(form): Form<SignupForm>,
 ) -> Response {
@@ -257,7 +259,7 @@ async fn confirm_page(State(app): Shared, Path(token): Path<String>) -> Response
 
 async fn confirm(
     State(app): Shared,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(connection::Peer(peer)): ConnectInfo<connection::Peer>,
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Response {

@@ -5,6 +5,8 @@ off, and sign-up → confirmation email → confirm → the next `mail` includes
 the new subscriber."""
 
 import re
+import socket
+import time
 import urllib.parse
 
 import pytest
@@ -85,6 +87,10 @@ def test_forged_and_foreign_tokens_are_refused(web_site, server):
 
 def test_bodies_are_bounded_and_a_flood_is_cut(web_site):
     _, web = web_site
+    # A client that sends half its headers and then nothing: the server hangs up within 30 s.
+    slow = socket.create_connection(("127.0.0.1", web.port))
+    slow.sendall(b"GET /subscribe HTTP/1.1\r\nHost: x\r\n")
+    started = time.monotonic()
     status, _, _ = web.post_form("/subscribe", {"email": "a@example.org", "name": "x" * 10_000})
     assert status == 413
     statuses = [web.request("GET", "/subscribe", headers={"X-Forwarded-For": "203.0.113.5"})[0] for _ in range(40)]
@@ -94,6 +100,10 @@ def test_bodies_are_bounded_and_a_flood_is_cut(web_site):
     assert status == 429 and headers["retry-after"] == "3" and "Too many requests" in page
     assert web.request("GET", "/subscribe", headers={"X-Forwarded-For": "203.0.113.6"})[0] == 200, "others still get in"
     assert web.request("GET", "/nothing-here")[0] == 404
+    slow.settimeout(45)
+    assert slow.recv(1024) == b"", "closed without an answer"
+    assert 25 < time.monotonic() - started < 40
+    slow.close()
 
 
 def test_signup_with_double_opt_in(web_site, server):
