@@ -63,6 +63,36 @@ timeout_s = 30
 retries = 3
 # ca_file = "relay-ca.pem"             # trust a private relay's CA as well as the system's
 
+# The list (optional): one-click unsubscribe, sign-ups with double opt-in,
+# bounces and complaints. `digest-feed serve` runs the endpoint behind your
+# HTTPS proxy; `digest-feed inbox` reads the list's mailbox before `mail`.
+# [list]
+# public_url = "https://example.org/list"   # where serve is reached
+# address = "list@example.org"         # unsubscribe and sign-up mails go here
+# return_path = "bounces@example.org"  # the envelope sender; bounces come back tagged
+# secret_file = ".digest-feed/secret"               # signs every link's token; made on first use, mode 0600
+# [inbox]
+# imap_host = "imap.example.org"       # port 993, TLS; or maildir = "/path/to/Maildir"
+# username = "list@example.org"
+# password_env = "DIGEST_FEED_IMAP_PASSWORD"
+# [serve]
+# listen = "127.0.0.1:8025"
+
+# The list (optional): one-click unsubscribe, sign-ups with double opt-in,
+# bounces and complaints. `digest-feed serve` runs the endpoint behind your
+# HTTPS proxy; `digest-feed inbox` reads the list's mailbox before `mail`.
+# [list]
+# public_url = "https://example.org/list"   # where serve is reached
+# address = "list@example.org"         # unsubscribe and sign-up mails go here
+# return_path = "bounces@example.org"  # the envelope sender; bounces come back tagged
+# secret_file = "secret"               # signs every link's token; made on first use, mode 0600
+# [inbox]
+# imap_host = "imap.example.org"       # port 993, TLS; or maildir = "/path/to/Maildir"
+# username = "list@example.org"
+# password_env = "DIGEST_FEED_IMAP_PASSWORD"
+# [serve]
+# listen = "127.0.0.1:8025"
+
 [[subscribers]]
 email = "reader@example.org"
 name = "Reader"

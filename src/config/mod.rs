@@ -395,7 +395,8 @@ impl Config {
     }
 
     /// The files of digest-feed's that only the owner may see (this config,
-    /// the subscribers, the templates, the delivery state, the CA) which
+    /// the subscribers, the templates, the delivery state, the CA, the list's
+    /// secret key and Maildir) which
     /// `jekyll build` would copy into the public site, by the blog's
     /// `_config.yml` (its `exclude` and `include`, and Jekyll skipping names
     /// that start with `_` or `.`).
@@ -411,6 +412,15 @@ impl Config {
         }
         if let Ok(Smtp { ca: Some(ca), .. }) = &self.smtp {
             private.push(ca.path.clone());
+        }
+        if let Some(list) = &self.list {
+            private.push(list.secret_file.clone());
+        }
+        if let Some(Inbox {
+            source: InboxSource::Maildir(dir),
+        }) = &self.inbox
+        {
+            private.push(dir.clone());
         }
         private
             .into_iter()
