@@ -341,3 +341,79 @@ fn first_line_with_code(text: &str) -> String {
         .take(300)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RETURN_PATH: Option<&str> = Some("bounces@example.org");
+    const LIST: Option<&str> = Some("list@example.org");
+
+    fn classify_text(text: &str) -> Request {
+        classify(text.replace('\n', "\r\n").as_bytes(), RETURN_PATH, LIST)
+    }
+
+    #[test]
+    fn requests_by_subject_and_address() {
+        let token = "AbCdEfGhIjKlMnOpQrStUv";
+        assert_eq!(
+            classify_text(&format!(
+                "From: a@example.org\nTo: list@example.org\nSubject: Re: unsubscribe {token}\n\nx\n"
+            )),
+            Request::Unsubscribe {
+                token: token.into()
+            }
+        );
+        assert_eq!(
+            classify_text(&format!(
+                "From: a@example.org\nSubject: RE: confirm {token} (your subscription)\n\nx\n"
+            )),
+            Request::Confirm {
+                token: token.into()
+            }
+        );
+        assert_eq!(
+            classify_text(
+                "From: Ann <ann@example.org>\nTo: list@example.org\nSubject: Subscribe\n\n\n"
+            ),
+            Request::Subscribe {
+                from: "ann@example.org".into(),
+                name: "Ann".into()
+            }
+        );
+        // A sign-up only to the list's own address; an unsubscribe only with a token.
+        assert_eq!(
+            classify_text("From: a@example.org\nTo: other@example.org\nSubject: subscribe\n\n\n"),
+            Request::Other
+        );
+        assert_eq!(
+            classify_text("From: a@example.org\nSubject: unsubscribe\n\nplease\n"),
+            Request::Other
+        );
+        assert_eq!(
+            classify(b"\xff\xfe not mail at all", RETURN_PATH, LIST),
+            Request::Other
+        );
+    }
+
+    #[test]
+    fn a_bounce_without_a_report_is_judged_by_its_words() {
+        let qmail = "From: MAILER-DAEMON@mx.example.org\nTo: bounces+AbCdEfGhIjKlMnOpQrStUv@example.org\n\
+                     Subject: failure notice\n\nHi. This is the qmail-send program.\n\
+                     <gone@example.net>:\nRemote host said: 550 5.1.1 no mailbox here by that name\n";
+        match classify_text(qmail) {
+            Request::Bounce {
+                tag, hard, detail, ..
+            } => {
+                assert_eq!(tag.as_deref(), Some("AbCdEfGhIjKlMnOpQrStUv"));
+                assert!(hard);
+                assert_eq!(
+                    detail,
+                    "Remote host said: 550 5.1.1 no mailbox here by that name"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!hard_words("452 4.2.2 Mailbox full, try again later"));
+    }
+}

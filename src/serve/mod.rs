@@ -74,6 +74,9 @@ pub fn run(config: &Config, ready: impl FnOnce(SocketAddr, &str)) -> Result<(), 
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        // Each request that reads the state or the list takes one of these:
+        // a flood queues for them instead of holding a list in memory per request.
+        .max_blocking_threads(4)
         .enable_all()
         .build()
         .map_err(|err| unavailable(format!("cannot start the server's runtime: {err}")))?;
