@@ -176,7 +176,11 @@ async fn unsubscribe_page(State(app): Shared, Path(token): Path<String>) -> Resp
 
 /// RFC 8058's one-click `POST` (body `List-Unsubscribe=One-Click`), and the
 /// confirm page's button: either unsubscribes at once.
-async fn unsubscribe(State(app): Shared, Path(token): Path<String>, _body: String) -> Response {
+async fn unsubscribe(
+    State(app): Shared,
+    Path(token): Path<String>,
+    _body: axum::body::Bytes,
+) -> Response {
     let address = match named(&app, Purpose::Unsubscribe, token).await {
         Ok(address) => address,
         Err(page) => return page,
