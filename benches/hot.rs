@@ -77,6 +77,7 @@ fn email_pieces(c: &mut Criterion) {
     let recipient = Recipient {
         email: "kim@example.org".into(),
         name: "김철수".into(),
+        token: String::new(),
     };
     c.bench_function("email: personalised and encoded for one recipient", |b| {
         b.iter(|| {

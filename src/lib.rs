@@ -14,13 +14,16 @@ pub mod config;
 pub mod email;
 pub mod error;
 pub mod feed;
+pub mod inbox;
 pub mod mail;
 pub(crate) mod output;
 pub(crate) mod permalink_style;
 pub mod post;
 pub(crate) mod posts_folder;
+pub mod serve;
 pub(crate) mod subscribers;
 pub(crate) mod text;
+pub mod token;
 
 pub use commands::run;
 pub use error::Error;

@@ -278,6 +278,16 @@ fn line_number(line: u64) -> usize {
     usize::try_from(line).unwrap_or(usize::MAX)
 }
 
+/// Rows as CSV (RFC 4180, quoted where needed), for `subscribers export`.
+pub(crate) fn to_csv(header: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, String> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(header).map_err(|err| err.to_string())?;
+    for row in rows {
+        writer.write_record(row).map_err(|err| err.to_string())?;
+    }
+    writer.into_inner().map_err(|err| err.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

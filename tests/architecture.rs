@@ -44,7 +44,10 @@ const MODULES: &[(&str, &[&str])] = &[
     ("feed", &["config", "error", "post", "leaves"]),
     ("email", &["config", "error", "post", "leaves"]),
     ("output", &["error"]),
-    ("mail", &["config", "error", "post", "email", "output", "posts_folder", "subscribers", "leaves"]),
+    ("token", &["error"]),
+    ("serve", &["config", "error", "mail", "token", "leaves"]),
+    ("inbox", &["config", "error", "mail", "token", "leaves"]),
+    ("mail", &["config", "error", "post", "email", "output", "posts_folder", "subscribers", "token", "leaves"]),
 ];
 
 /// Third-party crates (as named in code) and the only places that may use them:
@@ -69,14 +72,19 @@ const CRATES: &[(&[&str], &[&str])] = &[
     (&["lettre"], &["src/mail/message.rs", "src/mail/transport.rs", "src/address.rs"]),
     (&["email_encoding"], &["src/mail/message.rs"]),
     (&["mail_auth"], &["src/mail/dkim.rs"]),
-    // base64: the DKIM key's DNS record, and the login forms of the
-    // password that transport.rs blanks out of a server's reply.
     (&["ring", "rustls_pki_types", "spki"], &["src/config/dkim.rs"]),
-    (&["base64"], &["src/config/dkim.rs", "src/mail/transport.rs"]),
-    (&["tokio", "rustls", "fastrand"], &["src/mail/transport.rs"]),
-    (&["rusqlite"], &["src/mail/state.rs"]),
+    // base64: the DKIM key's DNS record, the list's tokens (base64url), and
+    // the login forms of the password that transport.rs blanks out of a reply.
+    (&["base64"], &["src/config/dkim.rs", "src/token.rs", "src/mail/transport.rs"]),
+    (&["tokio"], &["src/mail/transport.rs", "src/serve", "src/inbox/imap.rs"]),
+    (&["async_imap", "futures_util", "tokio_rustls", "rustls_native_certs"], &["src/inbox/imap.rs"]),
+    (&["rustls", "fastrand"], &["src/mail/transport.rs"]),
+    (&["axum"], &["src/serve"]),
+    (&["mail_parser"], &["src/inbox/read.rs"]),
+    (&["rusqlite"], &["src/mail/state"]),
     (&["csv"], &["src/subscribers.rs"]),
     (&["unicode_normalization"], &["src/address.rs"]),
+    (&["hmac", "getrandom"], &["src/token.rs"]),
 ];
 
 #[test]

@@ -51,6 +51,49 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the DNS records the sending domain needs: DKIM (from [email.dkim]'s key), SPF and DMARC.
     Dns,
+    /// The list's web endpoint: one-click unsubscribe, confirm pages, sign-up with double opt-in.
+    Serve(ServeArgs),
+    /// Read the list's mailbox once: unsubscribes, bounces, complaints, sign-ups by mail.
+    Inbox,
+    /// The list as mail sees it: subscribers and sign-ups, minus the suppressed (with why and when).
+    Subscribers(SubscribersArgs),
+}
+
+/// `serve`'s options.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address and port to listen on (default: [serve] listen, 127.0.0.1:8025).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+/// `subscribers`' options.
+#[derive(Debug, Args)]
+pub struct SubscribersArgs {
+    /// What to do (default: list).
+    #[command(subcommand)]
+    pub action: Option<SubscribersAction>,
+}
+
+/// What `subscribers` does.
+#[derive(Debug, Subcommand)]
+pub enum SubscribersAction {
+    /// Print every subscriber, suppressed ones with why and when, and pending sign-ups.
+    List,
+    /// Print the list as CSV (email,name,source,suppressed,reason,at) on standard output.
+    Export,
+    /// Never mail these addresses again (until unsuppress).
+    Suppress {
+        /// The addresses.
+        #[arg(value_name = "ADDR", required = true)]
+        addresses: Vec<String>,
+    },
+    /// Mail these addresses again.
+    Unsuppress {
+        /// The addresses.
+        #[arg(value_name = "ADDR", required = true)]
+        addresses: Vec<String>,
+    },
 }
 
 /// `init`'s options.

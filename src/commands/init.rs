@@ -9,8 +9,31 @@ use crate::email;
 use crate::error::Error;
 use crate::output::{self, Written};
 
+/// The list's sections, commented, in both configs `init` writes.
+macro_rules! list_sections {
+    () => {
+        r#"
+# The list (optional): one-click unsubscribe, sign-ups with double opt-in,
+# bounces and complaints. `digest-feed serve` runs the endpoint behind your
+# HTTPS proxy; `digest-feed inbox` reads the list's mailbox before `mail`.
+# [list]
+# public_url = "https://example.org/list"   # where serve is reached
+# address = "list@example.org"         # unsubscribe and sign-up mails go here
+# return_path = "bounces@example.org"  # the envelope sender; bounces come back tagged
+# secret_file = ".digest-feed/secret"  # signs every link's token; made on first use, mode 0600
+# [inbox]
+# imap_host = "imap.example.org"       # port 993, TLS; or maildir = "/path/to/Maildir"
+# username = "list@example.org"
+# password_env = "DIGEST_FEED_IMAP_PASSWORD"
+# [serve]
+# listen = "127.0.0.1:8025"
+"#
+    };
+}
+
 /// The starting config: every key, its default, and what it does.
-const CONFIG: &str = r#"# digest-feed configuration. Every key shown has the default written here,
+const CONFIG: &str = concat!(
+    r#"# digest-feed configuration. Every key shown has the default written here,
 # except site.url, email.from and the subscribers, which only you can know.
 # Relative paths are read from this file's folder. `digest-feed check`
 # validates it all.
@@ -62,16 +85,20 @@ rate_per_second = 0                    # 0: no limit
 timeout_s = 30
 retries = 3
 # ca_file = "relay-ca.pem"             # trust a private relay's CA as well as the system's
-
+"#,
+    list_sections!(),
+    r#"
 [[subscribers]]
 email = "reader@example.org"
 name = "Reader"
 tags = []                              # empty: every post
-"#;
+"#
+);
 
 /// The config `init` writes inside a Jekyll blog: the site's settings come
 /// from `_config.yml`, so only what Jekyll does not know is here.
-const JEKYLL_CONFIG: &str = r#"# digest-feed configuration, inside a Jekyll blog. The site (url, baseurl,
+const JEKYLL_CONFIG: &str = concat!(
+    r#"# digest-feed configuration, inside a Jekyll blog. The site (url, baseurl,
 # title, description, author, lang, timezone, permalink) is read from the
 # blog's _config.yml; set a key here only to override it. This folder starts
 # with `_`, so `jekyll build` never publishes it: keep the subscribers, the
@@ -98,12 +125,15 @@ port = 587
 tls = "starttls"                       # "tls", "starttls" or "none" (none: loopback hosts only)
 username = ""                          # empty: no login
 password_env = "DIGEST_FEED_SMTP_PASSWORD"   # the variable holding the password, never the password
-
+"#,
+    list_sections!(),
+    r#"
 [[subscribers]]
 email = "reader@example.org"
 name = "Reader"
 tags = []                              # empty: every post
-"#;
+"#
+);
 
 /// The include a Jekyll layout puts in its `<head>` (`{% include
 /// digest-feed-links.html %}`): the feeds where `build` writes them by default.

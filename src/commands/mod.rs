@@ -12,6 +12,7 @@ mod mail;
 pub mod manual;
 mod preview;
 mod report;
+mod subscribers;
 
 use cli::{Cli, Command};
 use report::Report;
@@ -50,6 +51,30 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Status(args) => mail::status(&config, args.json, report),
         Command::Links => links::run(&config, report),
         Command::Dns => dns::run(&config, report),
+        Command::Serve(args) => {
+            let mut config = config;
+            if let Some(listen) = args.listen {
+                config.serve.listen = listen;
+            }
+            crate::serve::run(&config, |address, public| {
+                report.result(format!(
+                    "Listening on http://{address}/ for {public}/ (stop with Ctrl-C)"
+                ));
+            })
+        }
+        Command::Inbox => {
+            let summary = crate::inbox::run(&config)?;
+            for action in &summary.actions {
+                report.result(action);
+            }
+            report.result(format!(
+                "Inbox read: {} acted on, {} left for you",
+                crate::text::count(summary.actions.len(), "message"),
+                summary.left
+            ));
+            Ok(())
+        }
+        Command::Subscribers(args) => subscribers::run(&config, args, report),
         Command::Init(_) | Command::Completions(_) => {
             unreachable!("handled before the config is read")
         }

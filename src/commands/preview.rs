@@ -30,10 +30,12 @@ pub(super) fn run(config: &Config, args: &PreviewArgs, report: Report) -> Result
         || Recipient {
             email: "reader@example.org".into(),
             name: "Reader".into(),
+            token: String::new(),
         },
         |s| Recipient {
             email: s.email.clone(),
             name: s.name.clone(),
+            token: String::new(),
         },
     );
     let text = posts_folder::read(&post.source)?;

@@ -36,6 +36,10 @@ struct RawConfig {
     smtp: RawSmtp,
     #[serde(default)]
     subscribers: Vec<RawSubscriber>,
+    list: Option<super::list::RawList>,
+    inbox: Option<super::list::RawInbox>,
+    #[serde(default)]
+    serve: super::list::RawServe,
 }
 
 #[derive(Deserialize, Default)]
@@ -158,8 +162,8 @@ struct RawSubscriber {
 }
 
 /// Turns a key's byte span into the file and its line.
-struct Lines<'a> {
-    path: &'a Path,
+pub(super) struct Lines<'a> {
+    pub(super) path: &'a Path,
     starts: Vec<usize>,
 }
 
@@ -171,7 +175,7 @@ impl<'a> Lines<'a> {
         Lines { path, starts }
     }
 
-    fn at(&self, span: Range<usize>) -> Location {
+    pub(super) fn at(&self, span: Range<usize>) -> Location {
         let line = self.starts.partition_point(|&start| start <= span.start);
         Location::line(self.path, line.max(1))
     }
@@ -231,6 +235,13 @@ pub(super) fn parse(text: &str, path: &Path, blog: Option<&Blog>) -> Result<Conf
     let mut problems = Vec::new();
     let site = site(raw.site, &lines, blog, &mut problems);
     let limit = feed_limit(raw.feed.limit.as_ref(), &lines, blog, &mut problems);
+    let list = raw
+        .list
+        .map(|list| super::list::list(&list, &base, &lines, &mut problems));
+    let inbox = raw
+        .inbox
+        .and_then(|inbox| super::list::inbox(inbox, &base, &lines, &mut problems));
+    let serve = super::list::serve(&raw.serve, &lines, &mut problems);
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -270,8 +281,11 @@ pub(super) fn parse(text: &str, path: &Path, blog: Option<&Blog>) -> Result<Conf
         subscribers,
         names_a_sender: raw.email.from.is_some(),
         blog: blog.cloned(),
-        email: email(raw.email, &base, &lines),
+        email: email(raw.email, &base, &lines, list.as_ref()),
         smtp: smtp(raw.smtp, &base, &lines),
+        list,
+        inbox,
+        serve,
         site,
     })
 }
@@ -453,7 +467,12 @@ fn feed_limit(
 }
 
 /// `[email]`: the sender parsed, the unsubscribe target checked.
-fn email(raw: RawEmail, base: &Path, lines: &Lines) -> Result<Email, Vec<Problem>> {
+fn email(
+    raw: RawEmail,
+    base: &Path,
+    lines: &Lines,
+    list: Option<&super::List>,
+) -> Result<Email, Vec<Problem>> {
     let mut problems = Vec::new();
     let from = match &raw.from {
         None => {
@@ -481,21 +500,24 @@ fn email(raw: RawEmail, base: &Path, lines: &Lines) -> Result<Email, Vec<Problem
         .list_unsubscribe
         .as_ref()
         .map_or("", |l| l.get_ref().trim());
-    let list_unsubscribe = if written.is_empty() {
-        // Every bulk sender needs one (Gmail and Yahoo require it); without a
-        // setting, unsubscribe requests go to the sender's own address.
-        from.as_ref()
-            .map(|from| format!("mailto:{}?subject=unsubscribe", from.email))
-            .unwrap_or_default()
-    } else if written.starts_with("mailto:") || written.starts_with("https://") {
-        written.to_string()
-    } else {
-        problems.push(Problem::new(
-            lines.of(raw.list_unsubscribe.as_ref()),
-            format!("[email] list_unsubscribe {written:?} must start with mailto: or https://"),
-        ));
-        String::new()
-    };
+    let list_unsubscribe =
+        if let Some(target) = written.is_empty().then(|| list_target(list)).flatten() {
+            target
+        } else if written.is_empty() {
+            // Every bulk sender needs one (Gmail and Yahoo require it); without a
+            // setting, unsubscribe requests go to the sender's own address.
+            from.as_ref()
+                .map(|from| format!("mailto:{}?subject=unsubscribe", from.email))
+                .unwrap_or_default()
+        } else if written.starts_with("mailto:") || written.starts_with("https://") {
+            written.to_string()
+        } else {
+            problems.push(Problem::new(
+                lines.of(raw.list_unsubscribe.as_ref()),
+                format!("[email] list_unsubscribe {written:?} must start with mailto: or https://"),
+            ));
+            String::new()
+        };
     let dkim = raw.dkim.map(|dkim| {
         let location = lines.at(dkim.span());
         dkim::check(dkim.get_ref(), base).map_err(|message| {
@@ -536,6 +558,19 @@ fn sendable_sender(mailbox: Mailbox) -> Result<Mailbox, String> {
         return Err(format!("its domain {domain:?} is not a valid domain name"));
     }
     Ok(mailbox)
+}
+
+/// With `[list]`, the unsubscribe target carries the recipient's token:
+/// the one-click page when `serve` is reachable, else the list's mailto.
+fn list_target(list: Option<&super::List>) -> Option<String> {
+    let list = list?;
+    match (&list.public_url, &list.address) {
+        (Some(url), _) => Some(format!("{url}/unsubscribe/{{{{ subscriber.token }}}}")),
+        (None, Some(address)) => Some(format!(
+            "mailto:{address}?subject=unsubscribe%20{{{{ subscriber.token }}}}"
+        )),
+        (None, None) => None,
+    }
 }
 
 /// `[smtp]`, checked without connecting; the CA file is read here, once.

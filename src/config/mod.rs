@@ -10,7 +10,9 @@
 mod dkim;
 mod file;
 mod jekyll;
+mod list;
 
+use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -39,6 +41,12 @@ pub struct Config {
     email: Result<Email, Vec<Problem>>,
     /// `[smtp]`, or what is wrong with it.
     smtp: Result<Smtp, Vec<Problem>>,
+    /// `[list]`, when the config has the section.
+    pub list: Option<List>,
+    /// `[inbox]`, when the config has the section.
+    pub inbox: Option<Inbox>,
+    /// `[serve]`.
+    pub serve: Serve,
     /// Whether `[email] from` is written: the site means to mail.
     names_a_sender: bool,
     /// The Jekyll blog the config sits in, if it does.
@@ -139,6 +147,59 @@ pub struct Email {
     pub state: PathBuf,
     /// `[email.dkim]`: sign every message; `None` leaves it to the relay.
     pub dkim: Option<Dkim>,
+}
+
+/// `[list]`, checked: the subscriber lifecycle (tokens, one-click, bounces).
+#[derive(Debug, Clone)]
+pub struct List {
+    /// Where `serve` is reachable from outside, without a trailing slash;
+    /// `None`: no one-click URL, the mailto alone.
+    pub public_url: Option<String>,
+    /// The envelope sender, `bounces@example.org`; each message's is
+    /// `bounces+TOKEN@example.org` (VERP), so a bounce names its recipient.
+    pub return_path: Option<String>,
+    /// Where unsubscribe and sign-up mails go (`mailto:`).
+    pub address: Option<String>,
+    /// The key that signs every token (made on first use, mode 0600).
+    pub secret_file: PathBuf,
+    /// Soft bounces within `soft_bounce_days` that suppress an address.
+    pub soft_bounces: u32,
+    /// The window soft bounces are counted in, in days.
+    pub soft_bounce_days: u32,
+}
+
+/// `[inbox]`, checked.
+#[derive(Debug, Clone)]
+pub struct Inbox {
+    /// Where the list's mail is read from.
+    pub source: InboxSource,
+}
+
+/// The list's mailbox.
+#[derive(Debug, Clone)]
+pub enum InboxSource {
+    /// A local Maildir (`new/`, `cur/`, `tmp/`).
+    Maildir(PathBuf),
+    /// An IMAP server, over TLS.
+    Imap {
+        /// Its host name.
+        host: String,
+        /// Its port (993).
+        port: u16,
+        /// The login.
+        username: String,
+        /// The environment variable holding the password.
+        password_env: String,
+        /// A CA certificate (PEM) to trust besides the system's.
+        ca_file: Option<PathBuf>,
+    },
+}
+
+/// `[serve]`.
+#[derive(Debug, Clone)]
+pub struct Serve {
+    /// The address and port `serve` listens on.
+    pub listen: SocketAddr,
 }
 
 /// A template written in the config: its text, and the name messages give it.
@@ -334,7 +395,8 @@ impl Config {
     }
 
     /// The files of digest-feed's that only the owner may see (this config,
-    /// the subscribers, the templates, the delivery state, the CA) which
+    /// the subscribers, the templates, the delivery state, the CA, the list's
+    /// secret key and Maildir) which
     /// `jekyll build` would copy into the public site, by the blog's
     /// `_config.yml` (its `exclude` and `include`, and Jekyll skipping names
     /// that start with `_` or `.`).
@@ -350,6 +412,15 @@ impl Config {
         }
         if let Ok(Smtp { ca: Some(ca), .. }) = &self.smtp {
             private.push(ca.path.clone());
+        }
+        if let Some(list) = &self.list {
+            private.push(list.secret_file.clone());
+        }
+        if let Some(Inbox {
+            source: InboxSource::Maildir(dir),
+        }) = &self.inbox
+        {
+            private.push(dir.clone());
         }
         private
             .into_iter()

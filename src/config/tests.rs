@@ -183,3 +183,63 @@ fn the_default_unsubscribe_is_the_sender() {
     assert_eq!(email.subject.origin, "site/config.toml [email] subject");
     assert_eq!(email.state, Path::new("site/.digest-feed/state.db"));
 }
+
+#[test]
+fn list_inbox_and_serve_are_checked() {
+    let config = parse(
+        "[site]\nurl = \"https://example.org\"\n[list]\npublic_url = \"https://example.org/list/\"\n\
+         return_path = \"bounces@example.org\"\naddress = \"list@example.org\"\n\
+         [inbox]\nmaildir = \"Maildir\"\n[serve]\nlisten = \"127.0.0.1:9000\"\n",
+    )
+    .unwrap();
+    let list = config.list.unwrap();
+    assert_eq!(list.public_url.as_deref(), Some("https://example.org/list"));
+    assert_eq!(list.return_path.as_deref(), Some("bounces@example.org"));
+    assert_eq!(list.secret_file, Path::new("site/.digest-feed/secret"));
+    assert!(
+        matches!(config.inbox.unwrap().source, InboxSource::Maildir(dir) if dir == Path::new("site/Maildir"))
+    );
+    assert_eq!(config.serve.listen.port(), 9000);
+    let loopback = parse(
+        "[site]\nurl = \"https://example.org\"\n[list]\npublic_url = \"http://127.0.0.1:8025\"\n",
+    );
+    assert!(loopback.is_ok());
+
+    let err = parse(
+        "[site]\nurl = \"https://example.org\"\n[list]\npublic_url = \"http://example.org/list\"\n\
+         address = \"not an address\"\n[inbox]\n[serve]\nlisten = \"everywhere\"\n",
+    )
+    .unwrap_err();
+    assert_eq!(err.len(), 4, "{err:?}");
+    assert!(
+        err[0].starts_with(
+            "site/config.toml:4: [list] public_url \"http://example.org/list\" must be https://"
+        ),
+        "{}",
+        err[0]
+    );
+    assert!(
+        err[1].starts_with(
+            "site/config.toml:5: [list] address: \"not an address\" is not a valid email address"
+        ),
+        "{}",
+        err[1]
+    );
+    assert_eq!(
+        err[2],
+        "site/config.toml: [inbox] needs maildir = \"/path/to/Maildir\" or imap_host = \"imap.example.org\""
+    );
+    assert_eq!(
+        err[3],
+        "site/config.toml:8: [serve] listen \"everywhere\" is not an address and port such as \"127.0.0.1:8025\""
+    );
+    let err =
+        parse("[site]\nurl = \"https://example.org\"\n[list]\nsecret_fil = \"x\"\n").unwrap_err();
+    assert!(
+        err[0].starts_with(
+            "site/config.toml:4: unknown field `secret_fil`; did you mean `secret_file`?"
+        ),
+        "{}",
+        err[0]
+    );
+}

@@ -98,6 +98,9 @@ pub struct Recipient {
     pub email: String,
     /// The display name; empty when there is none.
     pub name: String,
+    /// The list's unsubscribe token for this address (`[list]`), for
+    /// `{{ subscriber.token }}` in `list_unsubscribe`; empty without a list.
+    pub token: String,
 }
 
 /// One recipient's email, ready to be put into MIME.
@@ -299,6 +302,7 @@ impl Templates {
         let recipient = Recipient {
             email: "reader@example.org".into(),
             name: "Reader".into(),
+            token: "TOKEN".into(),
         };
         if let Err(problem) = templates.render_direct(&sample, &recipient, sources) {
             return Err(vec![problem]);
@@ -392,6 +396,7 @@ impl Templates {
                 } else {
                     String::new()
                 },
+                token: String::new(),
             };
             let unsubscribe = if sources.list_unsubscribe.text.trim().is_empty() {
                 String::new()

@@ -49,6 +49,7 @@ fn reader(email: &str, name: &str) -> Recipient {
     Recipient {
         email: email.into(),
         name: name.into(),
+        token: String::new(),
     }
 }
 

@@ -36,7 +36,7 @@ pub(super) fn run(
             super::skipped_note(delivery.not_wanted)
         ));
         for (index, subscriber) in delivery.recipients.iter().enumerate() {
-            let recipient = &recipient(subscriber);
+            let recipient = &recipient(subscriber, &setup.letterhead);
             let email = setup.design.personalise(&prepared, recipient)?;
             if index == 0 {
                 warn_if_clipped(&email, post, observer);

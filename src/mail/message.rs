@@ -18,8 +18,9 @@ use sha2::{Digest, Sha256};
 
 use super::dkim::Signer;
 use crate::address::{Mailbox, ascii_domain};
-use crate::config::Dkim;
+use crate::config::{Dkim, List};
 use crate::email::{Email, Recipient};
+use crate::token::{Purpose, Secret};
 
 /// What every message of a run shares.
 #[derive(Debug)]
@@ -31,6 +32,18 @@ pub struct Letterhead {
     id_domain: String,
     /// The run's DKIM signer, made once.
     signer: Option<Signer>,
+    /// `[list]`: its key and addresses, for tokens, the mailto and VERP.
+    list: Option<ListHeads>,
+}
+
+/// What `[list]` adds to each message.
+#[derive(Debug)]
+struct ListHeads {
+    secret: Secret,
+    /// Where unsubscribe mails go: `mailto:` it with the token.
+    address: Option<String>,
+    /// The envelope sender, tagged per recipient: `bounces+TOKEN@example.org`.
+    return_path: Option<String>,
 }
 
 impl Letterhead {
@@ -58,7 +71,62 @@ impl Letterhead {
             list_id: list_id(site_title, site_url, from.email.domain()),
             signer,
             from,
+            list: None,
         })
+    }
+
+    /// The same letterhead for a list: every message carries its
+    /// recipient's tokens, signed with `secret`.
+    #[must_use]
+    pub fn with_list(mut self, list: &List, secret: Secret) -> Letterhead {
+        self.list = Some(ListHeads {
+            secret,
+            address: list.address.clone(),
+            return_path: list.return_path.clone(),
+        });
+        self
+    }
+
+    /// `email`'s unsubscribe token; empty without a list.
+    pub fn token(&self, email: &str) -> String {
+        self.list
+            .as_ref()
+            .map(|list| list.secret.token(Purpose::Unsubscribe, email))
+            .unwrap_or_default()
+    }
+
+    /// `List-Unsubscribe`'s targets: the configured one (the one-click
+    /// https URL with a list), then the list's mailto with the token.
+    fn unsubscribe_targets(&self, recipient: &Recipient, configured: &str) -> Vec<String> {
+        let mailto = self.list.as_ref().and_then(|list| {
+            let address = list.address.as_ref()?;
+            (!recipient.token.is_empty())
+                .then(|| format!("mailto:{address}?subject=unsubscribe%20{}", recipient.token))
+        });
+        let mut targets: Vec<String> =
+            [ascii_uri(configured), mailto.as_deref().and_then(ascii_uri)]
+                .into_iter()
+                .flatten()
+                .collect();
+        targets.dedup();
+        targets
+    }
+
+    /// The envelope: to the recipient, from the list's VERP address when
+    /// `[list] return_path` is set, so that a bounce names whom it is about.
+    fn envelope(&self, envelope: Envelope, recipient: &Recipient) -> Result<Envelope, String> {
+        let Some((list, return_path)) = self
+            .list
+            .as_ref()
+            .and_then(|list| Some((list, list.return_path.as_ref()?)))
+        else {
+            return Ok(envelope);
+        };
+        let (user, domain) = return_path.rsplit_once('@').unwrap_or((return_path, ""));
+        let tag = list.secret.token(Purpose::Bounce, &recipient.email);
+        let verp = ascii_address(&format!("{user}+{tag}@{domain}"))
+            .map_err(|err| format!("[list] return_path {return_path:?}: {err}"))?;
+        Envelope::new(Some(verp), envelope.to().to_vec()).map_err(|err| err.to_string())
     }
 
     /// The envelope sender's address.
@@ -96,9 +164,12 @@ impl Letterhead {
             .date_now()
             .message_id(Some(format!("<{hex}@{}>", self.id_domain)))
             .raw_header(self.list_id.clone());
-        if let Some(target) = ascii_uri(&email.unsubscribe_url) {
-            builder = builder.raw_header(header("List-Unsubscribe", &format!("<{target}>")));
-            if target.starts_with("https://") {
+        let targets = self.unsubscribe_targets(recipient, &email.unsubscribe_url);
+        if !targets.is_empty() {
+            let value: Vec<String> = targets.iter().map(|target| format!("<{target}>")).collect();
+            builder = builder.raw_header(header("List-Unsubscribe", &value.join(", ")));
+            // RFC 8058 wants https; config allows http only for a loopback host (a test).
+            if targets.iter().any(|target| target.starts_with("http")) {
                 builder = builder.raw_header(header(
                     "List-Unsubscribe-Post",
                     "List-Unsubscribe=One-Click",
@@ -120,7 +191,7 @@ impl Letterhead {
                     ),
             )
             .map_err(|err| format!("cannot build the message: {err}"))?;
-        let envelope = message.envelope().clone();
+        let envelope = self.envelope(message.envelope().clone(), recipient)?;
         let bytes = message.formatted();
         match &self.signer {
             Some(signer) => Ok((envelope, signer.sign(&bytes)?)),
@@ -216,6 +287,31 @@ fn ascii_uri(target: &str) -> Option<String> {
     Some(uri.as_str().to_string())
 }
 
+/// A plain-text notice from the list (a sign-up's confirmation) to `to`.
+pub(super) fn notice(
+    from: &Mailbox,
+    to: &str,
+    subject: &str,
+    text: &str,
+) -> Result<(Envelope, Vec<u8>), String> {
+    let sender: lettre::Address = from
+        .email
+        .parse()
+        .map_err(|err| format!("[email] from {:?}: {err}", from.email))?;
+    let address: lettre::Address = to
+        .parse()
+        .map_err(|err| format!("{to:?} is not a valid address ({err})"))?;
+    let message = lettre::Message::builder()
+        .from(lettre::message::Mailbox::new(from.name.clone(), sender))
+        .to(lettre::message::Mailbox::new(None, address))
+        .subject(subject)
+        .date_now()
+        .header(ContentType::TEXT_PLAIN)
+        .body(text.to_string())
+        .map_err(|err| format!("cannot build the message: {err}"))?;
+    Ok((message.envelope().clone(), message.formatted()))
+}
+
 fn header(name: &'static str, value: &str) -> HeaderValue {
     HeaderValue::new(HeaderName::new_from_ascii_str(name), value.to_string())
 }
@@ -245,6 +341,7 @@ mod tests {
         let recipient = Recipient {
             email: "a@example.org".into(),
             name: "김, \"Kim\"".into(),
+            token: String::new(),
         };
         let (envelope, bytes) = letterhead.build(&recipient, email(), "post-1").unwrap();
         let text = String::from_utf8(bytes).unwrap();
@@ -270,6 +367,7 @@ mod tests {
         let other = Recipient {
             email: "b@example.org".into(),
             name: String::new(),
+            token: String::new(),
         };
         let (_, theirs) = letterhead.build(&other, email(), "post-1").unwrap();
         assert_ne!(id(&text), id(&String::from_utf8(theirs).unwrap()));
@@ -287,6 +385,7 @@ mod tests {
         let recipient = Recipient {
             email: "kim@예시.한국".into(),
             name: "김철수".into(),
+            token: String::new(),
         };
         let mut email = email();
         email.unsubscribe_url = "mailto:papers@예시.한국?subject=unsubscribe".into();

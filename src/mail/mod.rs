@@ -8,6 +8,7 @@
 
 mod dkim;
 mod dry_run;
+pub mod list;
 pub mod message;
 mod plan;
 mod policy;
@@ -27,12 +28,13 @@ use crate::error::{self, Error, Location, Problem, Summary};
 use crate::post::Post;
 use crate::posts_folder;
 use crate::subscribers::{self, Subscriber};
+use crate::token::Secret;
 use message::Letterhead;
 use plan::{Delivery, History};
 use record::Recorder;
 pub use state::Run;
 use state::State;
-pub use status::{Status, status};
+pub use status::{Status, status, suppression_line};
 
 /// How long a run waits for another run's lock before it gives up.
 const LOCK_WAIT: Duration = Duration::from_mins(1);
@@ -100,6 +102,19 @@ fn setup(config: &Config) -> Result<Setup, Vec<Problem>> {
         email.dkim.as_ref(),
     )
     .map_err(|message| vec![Problem::new(Location::file(&config.path), message)])?;
+    let letterhead = match &config.list {
+        Some(list) => letterhead.with_list(
+            list,
+            Secret::load_or_create(&list.secret_file).map_err(|err| match err {
+                Error::Invalid(problems) => problems,
+                other => vec![Problem::new(
+                    Location::file(&config.path),
+                    other.to_string(),
+                )],
+            })?,
+        ),
+        None => letterhead,
+    };
     Ok(Setup {
         design,
         letterhead,
@@ -130,8 +145,9 @@ fn open_state(
 }
 
 /// Who a message to `subscriber` is addressed to.
-fn recipient(subscriber: &Subscriber) -> Recipient {
+fn recipient(subscriber: &Subscriber, letterhead: &Letterhead) -> Recipient {
     Recipient {
+        token: letterhead.token(&subscriber.email),
         email: subscriber.email.clone(),
         name: subscriber.name.clone(),
     }
@@ -199,13 +215,17 @@ pub fn run(
         Some(state) => History::read(state, selected, request.retry_failed)?,
         None => History::default(),
     };
-    let plan = plan::plan(
+    // Suppressed addresses are never mailed; confirmed sign-ups are.
+    let (subscribers, welcome) = list::mailable(&setup.subscribers, state.as_ref())?;
+    let mut plan = plan::plan(
         &posts,
         selected,
-        &setup.subscribers,
+        &subscribers,
         &history,
         request.retry_failed,
     );
+    let newest = selected.map_or(posts.first(), |_| None);
+    welcome_new(&mut plan, newest, &subscribers, &welcome);
     if plan.is_empty() {
         observer.result("Nothing new to mail: every published post has gone out.");
         return Ok(None);
@@ -220,6 +240,28 @@ pub fn run(
         }
         _ => dry_run::run(&setup, &plan, request.eml_dir.as_deref(), "", observer).map(|()| None),
     }
+}
+
+/// Each new sign-up gets the newest post once, as `mail --post` would send it
+/// (`newest` is `None` when `--post` chose the post).
+fn welcome_new<'a>(
+    plan: &mut Vec<Delivery<'a>>,
+    newest: Option<&'a Post>,
+    subscribers: &'a [Subscriber],
+    welcome: &std::collections::HashSet<String>,
+) {
+    let Some(newest) = newest else { return };
+    if welcome.is_empty() || plan.iter().any(|d| d.post.url == newest.url) {
+        return;
+    }
+    plan.push(Delivery {
+        post: newest,
+        recipients: subscribers
+            .iter()
+            .filter(|s| welcome.contains(&s.key()))
+            .collect(),
+        not_wanted: 0,
+    });
 }
 
 /// A test send (`--to`), or its dry run: nothing recorded. It gets a fresh

@@ -49,7 +49,15 @@ impl Recorder {
                 return Ok(());
             }
         };
-        self.locked().record(post_id, &subscriber.key(), &outcome)
+        let state = self.locked();
+        state.record(post_id, &subscriber.key(), &outcome)?;
+        // A mailbox that does not exist never will: suppressed, so later runs skip it.
+        if let Outcome::Failed(reply) = &outcome
+            && super::list::no_such_user(reply)
+        {
+            state.suppress(&subscriber.key(), "bounced", reply, "mail")?;
+        }
+        Ok(())
     }
 
     /// Records that this run has begun sending; its id.

@@ -47,7 +47,7 @@ impl Sending<'_> {
                 let email = self
                     .setup
                     .design
-                    .personalise(&prepared, &recipient(first))?;
+                    .personalise(&prepared, &recipient(first, &self.setup.letterhead))?;
                 warn_if_clipped(&email, post, self.observer);
             }
             let letter = workers::Letter {

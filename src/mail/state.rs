@@ -2,7 +2,9 @@
 //! recipient, delivered or failed for good, committed as each message
 //! completes; and the lock that keeps two runs from sending at once.
 //!
-//! rusqlite lives here and nowhere else.
+//! rusqlite lives here (and in [`list`], the list's tables) and nowhere else.
+
+pub(super) mod list;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -15,7 +17,7 @@ use crate::error::{Error, Location, Problem, Transient};
 
 /// The schema this program writes. Each entry of [`MIGRATIONS`] takes the
 /// state from version `index` to `index + 1`.
-pub(super) const SCHEMA_VERSION: i64 = 3;
+pub(super) const SCHEMA_VERSION: i64 = 4;
 
 const MIGRATIONS: &[&str] = &[
     // 0 → 1: posts by identity (URL), one row per post and recipient.
@@ -46,6 +48,8 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 2 → 3: the list the state serves (SPEC §5: one state, one list).
     "CREATE TABLE list (config TEXT NOT NULL);",
+    // 3 → 4: the list's lifecycle: suppressions, sign-ups, soft bounces.
+    list::MIGRATION,
 ];
 
 /// One `mail` run that sent (or tried to), as the state records it.
@@ -188,6 +192,9 @@ impl State {
         }
         let flags = flags | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(path, flags).map_err(|err| unreadable(path, err))?;
+        // `serve` and `inbox` write while a `mail` run may: wait for each other's commits.
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(|err| unreadable(path, err))?;
         Ok(State {
             conn,
             path: path.to_path_buf(),

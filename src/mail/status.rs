@@ -22,6 +22,10 @@ pub struct Status {
     pub next: Vec<Next>,
     /// The latest run that sent, when there was one.
     pub last_run: Option<Run>,
+    /// Every suppressed address, with why and when (never mailed).
+    pub suppressed: Vec<super::list::Suppression>,
+    /// Sign-ups waiting for their confirmation.
+    pub pending_signups: usize,
 }
 
 /// One post the state records.
@@ -91,7 +95,8 @@ pub fn status(config: &Config) -> Result<Status, Error> {
         Some(state) => History::read(state, None, false)?,
         None => History::default(),
     };
-    let next = plan::plan(&posts, None, &setup.subscribers, &history, false)
+    let (subscribers, _) = super::list::mailable(&setup.subscribers, state.as_ref())?;
+    let next = plan::plan(&posts, None, &subscribers, &history, false)
         .iter()
         .map(|delivery| Next {
             title: delivery.post.title.clone(),
@@ -104,11 +109,17 @@ pub fn status(config: &Config) -> Result<Status, Error> {
         Some(state) => state.last_run()?,
         None => None,
     };
+    let (suppressed, signups) = match &state {
+        Some(state) => (state.suppressions()?, state.signups()?),
+        None => (Vec::new(), Vec::new()),
+    };
     Ok(Status {
         state_path: setup.state_path,
         mailed,
         next,
         last_run,
+        suppressed,
+        pending_signups: signups.iter().filter(|s| s.confirmed_at.is_none()).count(),
     })
 }
 
@@ -157,6 +168,23 @@ impl fmt::Display for Status {
                 )?,
             }
         }
+        if !self.suppressed.is_empty() {
+            writeln!(
+                f,
+                "Suppressed ({}, never mailed until `digest-feed subscribers unsuppress`):",
+                self.suppressed.len()
+            )?;
+            for s in &self.suppressed {
+                writeln!(f, "  {}", suppression_line(s))?;
+            }
+        }
+        if self.pending_signups > 0 {
+            writeln!(
+                f,
+                "Sign-ups waiting for their confirmation: {}",
+                self.pending_signups
+            )?;
+        }
         if self.next.is_empty() {
             writeln!(f, "Next `digest-feed mail`: nothing new to send.")?;
         }
@@ -172,4 +200,14 @@ impl fmt::Display for Status {
         }
         Ok(())
     }
+}
+
+/// `gone@example.org: bounced 2026-11-25T07:05:00Z by mail (550 5.1.1 no such user)`.
+pub fn suppression_line(s: &super::list::Suppression) -> String {
+    let detail = if s.detail.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", s.detail)
+    };
+    format!("{}: {} {} by {}{detail}", s.email, s.reason, s.at, s.source)
 }

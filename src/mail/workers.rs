@@ -111,7 +111,7 @@ fn work<'a>(
         let Some(&subscriber) = next else {
             break;
         };
-        let recipient = &recipient(subscriber);
+        let recipient = &recipient(subscriber, letter.letterhead);
         // Built here, one at a time: no run holds every message in memory.
         let outcome = letter
             .design

@@ -5,6 +5,7 @@ import pathlib
 import pytest
 
 from helpers import Site
+from smtp_server import SmtpServer
 
 
 def pytest_configure(config):
@@ -20,3 +21,10 @@ def make_site(tmp_path):
         return Site.create(tmp_path, posts, config)
 
     return make
+
+
+@pytest.fixture
+def server():
+    """A real SMTP server (aiosmtpd) on a free loopback port, for the test's length."""
+    with SmtpServer() as smtp:
+        yield smtp

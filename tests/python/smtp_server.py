@@ -24,6 +24,7 @@ class Recorder:
 
     def __init__(self):
         self.raw = []  # (envelope recipients, raw bytes), in the order accepted
+        self.senders = []  # the envelope sender (MAIL FROM) of each accepted message, in the same order
         self.reject = {}  # address -> reply given every time, e.g. "550 5.1.1 no such user"
         self.defer = {}  # address -> [times left, reply]: refused for now that many times
         self.refuse_all = None  # a reply for every recipient, e.g. "451 4.7.0 throttled"
@@ -111,6 +112,7 @@ class Recorder:
         raw = envelope.original_content or envelope.content
         with self.lock:
             self.raw.append((list(envelope.rcpt_tos), raw))
+            self.senders.append(envelope.mail_from)
         return "250 Message accepted for delivery"
 
     def messages(self):
@@ -133,6 +135,7 @@ class Recorder:
     def clear(self):
         with self.lock:
             self.raw.clear()
+            self.senders.clear()
 
 
 class Login:

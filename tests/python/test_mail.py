@@ -43,12 +43,6 @@ def readers_site(path, port: int, more: str = "", **options) -> Site:
 
 
 @pytest.fixture
-def server():
-    with SmtpServer() as smtp:
-        yield smtp
-
-
-@pytest.fixture
 def site(tmp_path, server):
     return readers_site(tmp_path, server.port)
 
@@ -124,11 +118,15 @@ def test_a_recipient_refused_for_good(site, server):
     assert "failed: hangul@example.org: 550 5.1.1" in status.stdout
     assert "Next `digest-feed mail`: nothing new to send." in status.stdout
 
-    # A plain rerun resends to no one; --retry-failed tries the refused one again.
+    # A plain rerun resends to no one. The mailbox does not exist, so the address is
+    # suppressed: --retry-failed skips it until the owner lifts the suppression.
     server.recorder.clear()
     mail(site)
     assert server.recorder.messages() == []
     server.recorder.reject.clear()
+    mail(site, "--retry-failed")
+    assert server.recorder.messages() == []
+    site.run("subscribers", "unsuppress", "hangul@example.org")
     mail(site, "--retry-failed")
     assert server.recorder.recipients() == ["hangul@example.org"]
     assert all(row[2] == "delivered" for row in deliveries(site))

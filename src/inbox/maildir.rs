@@ -1,0 +1,73 @@
+//! A local Maildir (`new/`, `cur/`, `tmp/`): the messages not yet seen,
+//! read one at a time, and marked seen (moved into `cur/` with the `S`
+//! flag) once what they asked for is committed.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
+
+/// A message larger than this is no request of a reader: left unread.
+pub(super) const MAX_MESSAGE: u64 = 4 * 1024 * 1024;
+
+/// One message file.
+#[derive(Debug, Clone)]
+pub(super) struct Entry {
+    pub(super) path: PathBuf,
+    /// Its unique name, without `:2,` and the flags.
+    unique: String,
+    flags: String,
+}
+
+/// Every message in `new/`, and in `cur/` without the seen flag, in name order.
+pub(super) fn unseen(dir: &Path) -> Result<Vec<Entry>, Error> {
+    let mut entries = Vec::new();
+    for folder in ["new", "cur"] {
+        let path = dir.join(folder);
+        let listing = std::fs::read_dir(&path)
+            .map_err(|err| Error::io("cannot read the Maildir folder", &path, err))?;
+        for item in listing {
+            let item = item.map_err(|err| Error::io("cannot read", &path, err))?;
+            let name = item.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || !item.file_type().is_ok_and(|t| t.is_file()) {
+                continue;
+            }
+            let (unique, flags) = match name.split_once(":2,") {
+                Some((unique, flags)) => (unique.to_string(), flags.to_string()),
+                None => (name.clone(), String::new()),
+            };
+            if !flags.contains('S') {
+                entries.push(Entry {
+                    path: item.path(),
+                    unique,
+                    flags,
+                });
+            }
+        }
+    }
+    entries.sort_by(|a, b| a.unique.cmp(&b.unique));
+    Ok(entries)
+}
+
+/// The message's bytes; `None` when it is larger than [`MAX_MESSAGE`].
+pub(super) fn read(entry: &Entry) -> Result<Option<Vec<u8>>, Error> {
+    let size = std::fs::metadata(&entry.path)
+        .map_err(|err| Error::io("cannot read", &entry.path, err))?
+        .len();
+    if size > MAX_MESSAGE {
+        return Ok(None);
+    }
+    std::fs::read(&entry.path)
+        .map(Some)
+        .map_err(|err| Error::io("cannot read", &entry.path, err))
+}
+
+/// Marks the message seen: `cur/<unique>:2,<flags with S>`.
+pub(super) fn mark_seen(dir: &Path, entry: &Entry) -> Result<(), Error> {
+    let mut flags: Vec<char> = entry.flags.chars().chain(['S']).collect();
+    flags.sort_unstable();
+    flags.dedup();
+    let flags: String = flags.into_iter().collect();
+    let target = dir.join("cur").join(format!("{}:2,{flags}", entry.unique));
+    std::fs::rename(&entry.path, &target)
+        .map_err(|err| Error::io("cannot mark as seen", &entry.path, err))
+}

@@ -1,0 +1,270 @@
+//! The list as `mail` sees it (SPEC §2 `subscribers`, §5): the config's and
+//! CSV's subscribers plus confirmed sign-ups, minus the suppressed. What
+//! `serve`, `inbox` and `subscribers` change goes through here into the
+//! state; notices (a sign-up's confirmation) go out over the same SMTP
+//! transport as posts.
+
+use std::collections::HashSet;
+
+use super::state::State;
+pub use super::state::list::{Signup, Suppression};
+use super::transport::{SendError, Transport};
+use crate::config::Config;
+use crate::error::{Error, Transient};
+use crate::subscribers::{self, Subscriber, address_key};
+
+/// Why an address is suppressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// It asked to leave (one-click, the confirm page, a mail).
+    Unsubscribed,
+    /// Its mailbox does not exist (a hard bounce, or too many soft ones).
+    Bounced,
+    /// It reported a message as spam (ARF).
+    Complained,
+    /// The owner suppressed it (`subscribers suppress`).
+    Manual,
+}
+
+impl Reason {
+    fn as_str(self) -> &'static str {
+        match self {
+            Reason::Unsubscribed => "unsubscribed",
+            Reason::Bounced => "bounced",
+            Reason::Complained => "complained",
+            Reason::Manual => "manual",
+        }
+    }
+}
+
+/// One member of the list as `mail` sees it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Member {
+    /// The address as written.
+    pub email: String,
+    /// The name, or empty.
+    pub name: String,
+    /// Where it is listed: `config` (config or CSV) or `sign-up`.
+    pub source: &'static str,
+    /// Its suppression, if it has one: then it is not mailed.
+    pub suppressed: Option<Suppression>,
+}
+
+fn state_path(config: &Config) -> Result<std::path::PathBuf, Error> {
+    Ok(config.email().map_err(Error::Invalid)?.state.clone())
+}
+
+/// Opens the state for a change, making it when there is none.
+fn open(config: &Config) -> Result<State, Error> {
+    State::open(&state_path(config)?)
+}
+
+/// Every suppression, oldest first.
+pub fn suppressions(config: &Config) -> Result<Vec<Suppression>, Error> {
+    match State::open_read_only(&state_path(config)?)? {
+        Some(state) => state.suppressions(),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Every sign-up, pending or confirmed.
+pub fn signups(config: &Config) -> Result<Vec<Signup>, Error> {
+    match State::open_read_only(&state_path(config)?)? {
+        Some(state) => state.signups(),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Suppresses each address; for each, whether it was newly suppressed.
+pub fn suppress(
+    config: &Config,
+    addresses: &[String],
+    reason: Reason,
+    detail: &str,
+    source: &str,
+) -> Result<Vec<bool>, Error> {
+    let state = open(config)?;
+    addresses
+        .iter()
+        .map(|address| state.suppress(&address_key(address), reason.as_str(), detail, source))
+        .collect()
+}
+
+/// Lifts each address's suppression; for each, whether it had one.
+pub fn unsuppress(config: &Config, addresses: &[String]) -> Result<Vec<bool>, Error> {
+    let state = open(config)?;
+    addresses
+        .iter()
+        .map(|address| state.unsuppress(&address_key(address)))
+        .collect()
+}
+
+/// Counts a soft bounce; whether the address is now suppressed.
+pub fn soft_bounce(config: &Config, address: &str, detail: &str) -> Result<bool, Error> {
+    let (limit, days) = config
+        .list
+        .as_ref()
+        .map_or((3, 30), |list| (list.soft_bounces, list.soft_bounce_days));
+    open(config)?.soft_bounce(&address_key(address), detail, limit, days)
+}
+
+/// Records a sign-up request; `false` when the address had asked already.
+pub fn request_signup(
+    config: &Config,
+    address: &str,
+    name: &str,
+    source: &str,
+) -> Result<bool, Error> {
+    open(config)?.request_signup(&address_key(address), name, source)
+}
+
+/// Confirms a pending sign-up; `false` when there was none.
+pub fn confirm_signup(config: &Config, address: &str, by: &str) -> Result<bool, Error> {
+    open(config)?.confirm_signup(&address_key(address), by)
+}
+
+/// The list: config and CSV subscribers, then confirmed sign-ups not
+/// already listed, each with its suppression.
+pub fn members(config: &Config) -> Result<Vec<Member>, Error> {
+    let listed = subscribers::load(config).map_err(Error::Invalid)?;
+    let state = State::open_read_only(&state_path(config)?)?;
+    let (suppressions, signups) = match &state {
+        Some(state) => (state.suppressions()?, state.signups()?),
+        None => (Vec::new(), Vec::new()),
+    };
+    let suppression = |email: &str| {
+        let key = address_key(email);
+        suppressions.iter().find(|s| s.email == key).cloned()
+    };
+    let mut seen: HashSet<String> = listed.iter().map(Subscriber::key).collect();
+    let mut members: Vec<Member> = listed
+        .into_iter()
+        .map(|s| Member {
+            suppressed: suppression(&s.email),
+            email: s.email,
+            name: s.name,
+            source: "config",
+        })
+        .collect();
+    for signup in signups {
+        if signup.confirmed_at.is_some() && seen.insert(signup.email.clone()) {
+            members.push(Member {
+                suppressed: suppression(&signup.email),
+                email: signup.email,
+                name: signup.name,
+                source: "sign-up",
+            });
+        }
+    }
+    Ok(members)
+}
+
+/// Every address a token may name: the list (suppressed or not) and
+/// pending sign-ups.
+pub fn known_addresses(config: &Config) -> Result<Vec<String>, Error> {
+    let mut addresses: Vec<String> = members(config)?.into_iter().map(|m| m.email).collect();
+    addresses.extend(
+        signups(config)?
+            .into_iter()
+            .filter(|s| s.confirmed_at.is_none())
+            .map(|s| s.email),
+    );
+    Ok(addresses)
+}
+
+/// The subscribers a run mails: the listed ones and confirmed sign-ups,
+/// minus the suppressed; and the sign-ups never mailed yet, owed the
+/// newest post as a welcome.
+pub(super) fn mailable(
+    listed: &[Subscriber],
+    state: Option<&State>,
+) -> Result<(Vec<Subscriber>, HashSet<String>), Error> {
+    let Some(state) = state else {
+        return Ok((listed.to_vec(), HashSet::new()));
+    };
+    let suppressed = state.suppressed()?;
+    let mut seen: HashSet<String> = listed.iter().map(Subscriber::key).collect();
+    let mut mailable: Vec<Subscriber> = listed
+        .iter()
+        .filter(|s| !suppressed.contains(&s.key()))
+        .cloned()
+        .collect();
+    let mut welcome = HashSet::new();
+    for signup in state.signups()? {
+        if signup.confirmed_at.is_none()
+            || suppressed.contains(&signup.email)
+            || !seen.insert(signup.email.clone())
+        {
+            continue;
+        }
+        if !state.ever_mailed(&signup.email)? {
+            welcome.insert(signup.email.clone());
+        }
+        mailable.push(Subscriber {
+            email: signup.email,
+            name: signup.name,
+            tags: Vec::new(),
+        });
+    }
+    Ok((mailable, welcome))
+}
+
+/// Whether a 5xx reply says the mailbox does not exist (RFC 3463's 5.1.x
+/// codes, and the wordings servers use without them): a hard bounce.
+pub(super) fn no_such_user(reply: &str) -> bool {
+    let lower = reply.to_lowercase();
+    let enhanced = lower
+        .split_whitespace()
+        .nth(1)
+        .is_some_and(|code| matches!(code, "5.1.1" | "5.1.2" | "5.1.6" | "5.1.10"));
+    enhanced
+        || [
+            "no such user",
+            "user unknown",
+            "unknown user",
+            "does not exist",
+            "no such mailbox",
+            "mailbox not found",
+            "recipient address rejected",
+        ]
+        .iter()
+        .any(|words| lower.contains(words))
+}
+
+/// Sends one plain-text notice (a sign-up's confirmation) to `to` over
+/// `[smtp]`, with the password from the environment.
+pub fn send_notice(config: &Config, to: &str, subject: &str, text: &str) -> Result<(), Error> {
+    let email = config.email().map_err(Error::Invalid)?;
+    let smtp = config.smtp().map_err(Error::Invalid)?;
+    let (envelope, bytes) = super::message::notice(&email.from, to, subject, text)
+        .map_err(|message| Error::Transient(Transient::Unavailable(message)))?;
+    let transport = Transport::new(smtp, smtp.password()?)?;
+    let unavailable = |err: SendError| {
+        let reason = match err {
+            SendError::Permanent(reply) | SendError::Transient(reply) => reply.text,
+            SendError::Fatal(reason) | SendError::Misconfigured(reason) => reason,
+        };
+        Error::Transient(Transient::Unavailable(format!(
+            "cannot send the notice to {to} through {}: {reason}",
+            smtp.server()
+        )))
+    };
+    let mut session = transport.session().map_err(unavailable)?;
+    session.send(&envelope, &bytes).map_err(unavailable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hard_bounces_are_told_from_other_refusals() {
+        assert!(no_such_user(
+            "550 5.1.1 <gone@example.org>: Recipient address rejected: User unknown"
+        ));
+        assert!(no_such_user("550 No such user here"));
+        assert!(no_such_user("550 5.1.10 RESOLVER.ADR.RecipientNotFound"));
+        assert!(!no_such_user("554 5.7.1 Relay access denied"));
+        assert!(!no_such_user("552 5.2.2 Mailbox full"));
+    }
+}

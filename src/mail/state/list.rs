@@ -1,0 +1,230 @@
+//! The list's side of the state (schema 4, SPEC §5): suppressions with
+//! their reason and time, sign-ups with the time and source of consent,
+//! and soft bounces counted over a window.
+
+use std::collections::HashSet;
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Error, State, now, unreadable};
+
+/// The list's tables.
+pub(super) const MIGRATION: &str = "CREATE TABLE suppressions (
+        email TEXT PRIMARY KEY,
+        reason TEXT NOT NULL CHECK (reason IN ('unsubscribed', 'bounced', 'complained', 'manual')),
+        detail TEXT NOT NULL,
+        source TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE TABLE signups (
+        email TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        source TEXT NOT NULL,
+        requested_at TEXT NOT NULL,
+        confirmed_at TEXT,
+        confirmed_by TEXT
+    );
+    CREATE TABLE soft_bounces (
+        email TEXT NOT NULL,
+        at_ts INTEGER NOT NULL,
+        detail TEXT NOT NULL
+    );";
+
+/// One suppressed address, as the state keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Suppression {
+    /// The address, lower-cased.
+    pub email: String,
+    /// `unsubscribed`, `bounced`, `complained` or `manual`.
+    pub reason: String,
+    /// The server's reply, the report's status, or empty.
+    pub detail: String,
+    /// Where it came from: `serve`, `inbox`, `mail`, `subscribers suppress`.
+    pub source: String,
+    /// When, RFC 3339.
+    pub at: String,
+}
+
+/// One sign-up.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Signup {
+    /// The address, lower-cased.
+    pub email: String,
+    /// The name given, or empty.
+    pub name: String,
+    /// Where it was asked for: `serve` (with the client) or `inbox`.
+    pub source: String,
+    /// When it was asked for.
+    pub requested_at: String,
+    /// When it was confirmed (double opt-in), and how; `None` while pending.
+    pub confirmed_at: Option<String>,
+}
+
+impl State {
+    /// Suppresses `email` (lower-cased) unless it already is; whether it was new.
+    pub(in crate::mail) fn suppress(
+        &self,
+        email: &str,
+        reason: &str,
+        detail: &str,
+        source: &str,
+    ) -> Result<bool, Error> {
+        self.conn
+            .execute(
+                "INSERT INTO suppressions (email, reason, detail, source, at) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (email) DO NOTHING",
+                params![email, reason, detail, source, now()],
+            )
+            .map(|changed| changed > 0)
+            .map_err(|err| self.write_error(&err))
+    }
+
+    /// Lifts `email`'s suppression; whether there was one.
+    pub(in crate::mail) fn unsuppress(&self, email: &str) -> Result<bool, Error> {
+        self.conn
+            .execute("DELETE FROM suppressions WHERE email = ?1", [email])
+            .map(|changed| changed > 0)
+            .map_err(|err| self.write_error(&err))
+    }
+
+    /// Every suppression, oldest first (none in a state older than schema 4).
+    pub(in crate::mail) fn suppressions(&self) -> Result<Vec<Suppression>, Error> {
+        if self.version()? < 4 {
+            return Ok(Vec::new());
+        }
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT email, reason, detail, source, at FROM suppressions ORDER BY at, email",
+            )
+            .map_err(|err| unreadable(&self.path, err))?;
+        statement
+            .query_map([], |row| {
+                Ok(Suppression {
+                    email: row.get(0)?,
+                    reason: row.get(1)?,
+                    detail: row.get(2)?,
+                    source: row.get(3)?,
+                    at: row.get(4)?,
+                })
+            })
+            .and_then(Iterator::collect)
+            .map_err(|err| unreadable(&self.path, err))
+    }
+
+    /// The suppressed addresses.
+    pub(in crate::mail) fn suppressed(&self) -> Result<HashSet<String>, Error> {
+        Ok(self.suppressions()?.into_iter().map(|s| s.email).collect())
+    }
+
+    /// Records a sign-up request; `false` when the address had asked already.
+    pub(in crate::mail) fn request_signup(
+        &self,
+        email: &str,
+        name: &str,
+        source: &str,
+    ) -> Result<bool, Error> {
+        self.conn
+            .execute(
+                "INSERT INTO signups (email, name, source, requested_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (email) DO NOTHING",
+                params![email, name, source, now()],
+            )
+            .map(|changed| changed > 0)
+            .map_err(|err| self.write_error(&err))
+    }
+
+    /// Confirms a pending sign-up (and lifts an unsubscribe: the person
+    /// asked again); `false` when there was none to confirm.
+    pub(in crate::mail) fn confirm_signup(&self, email: &str, by: &str) -> Result<bool, Error> {
+        let changed = self
+            .conn
+            .execute(
+                "UPDATE signups SET confirmed_at = ?2, confirmed_by = ?3
+                 WHERE email = ?1 AND confirmed_at IS NULL",
+                params![email, now(), by],
+            )
+            .map_err(|err| self.write_error(&err))?;
+        if changed > 0 {
+            self.conn
+                .execute(
+                    "DELETE FROM suppressions WHERE email = ?1 AND reason = 'unsubscribed'",
+                    [email],
+                )
+                .map_err(|err| self.write_error(&err))?;
+        }
+        Ok(changed > 0)
+    }
+
+    /// Every sign-up, oldest first (none before schema 4).
+    pub(in crate::mail) fn signups(&self) -> Result<Vec<Signup>, Error> {
+        if self.version()? < 4 {
+            return Ok(Vec::new());
+        }
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT email, name, source, requested_at, confirmed_at FROM signups
+                 ORDER BY requested_at, email",
+            )
+            .map_err(|err| unreadable(&self.path, err))?;
+        statement
+            .query_map([], |row| {
+                Ok(Signup {
+                    email: row.get(0)?,
+                    name: row.get(1)?,
+                    source: row.get(2)?,
+                    requested_at: row.get(3)?,
+                    confirmed_at: row.get(4)?,
+                })
+            })
+            .and_then(Iterator::collect)
+            .map_err(|err| unreadable(&self.path, err))
+    }
+
+    /// Whether `email` has ever been sent a post (delivered or not).
+    pub(in crate::mail) fn ever_mailed(&self, email: &str) -> Result<bool, Error> {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM deliveries WHERE email = ?1 LIMIT 1",
+                [email],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|found| found.is_some())
+            .map_err(|err| unreadable(&self.path, err))
+    }
+
+    /// Counts a soft bounce; suppresses `email` as bounced once `limit`
+    /// have come within `window_days`. Whether it is suppressed now.
+    pub(in crate::mail) fn soft_bounce(
+        &self,
+        email: &str,
+        detail: &str,
+        limit: u32,
+        window_days: u32,
+    ) -> Result<bool, Error> {
+        let now_ts = jiff::Timestamp::now().as_second();
+        let since = now_ts - i64::from(window_days) * 86_400;
+        self.conn
+            .execute(
+                "INSERT INTO soft_bounces (email, at_ts, detail) VALUES (?1, ?2, ?3)",
+                params![email, now_ts, detail],
+            )
+            .map_err(|err| self.write_error(&err))?;
+        let count: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM soft_bounces WHERE email = ?1 AND at_ts >= ?2",
+                params![email, since],
+                |row| row.get(0),
+            )
+            .map_err(|err| unreadable(&self.path, err))?;
+        if count >= i64::from(limit) {
+            let detail = format!("{count} soft bounces in {window_days} days; the last: {detail}");
+            self.suppress(email, "bounced", &detail, "inbox")?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+}

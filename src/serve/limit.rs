@@ -1,0 +1,150 @@
+//! Requests per client: a token bucket per address (burst [`BURST`], then one
+//! every [`REFILL`]), in a table of at most [`CLIENTS`] entries; and a time
+//! limit on every request. Behind a proxy on this machine, the client is the
+//! last `X-Forwarded-For` hop the proxy added.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::{App, REQUEST_TIME, pages};
+
+/// Requests a client may make at once.
+const BURST: f64 = 20.0;
+/// The time that gives a client one more request.
+const REFILL: Duration = Duration::from_secs(3);
+/// The most clients remembered; beyond it, idle ones are forgotten first.
+const CLIENTS: usize = 10_000;
+
+/// One client's bucket.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// Every client's bucket.
+#[derive(Debug, Default)]
+pub(super) struct Limits {
+    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+}
+
+impl Limits {
+    /// Takes one request from `client`'s bucket; `false` when it is empty.
+    fn admit(&self, client: IpAddr, now: Instant) -> bool {
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if buckets.len() >= CLIENTS && !buckets.contains_key(&client) {
+            // Full buckets are those of clients idle long enough to be as new.
+            let idle = REFILL.mul_f64(BURST);
+            buckets.retain(|_, bucket| now.duration_since(bucket.at) < idle);
+            if buckets.len() >= CLIENTS {
+                return false;
+            }
+        }
+        let bucket = buckets.entry(client).or_insert(Bucket {
+            tokens: BURST,
+            at: now,
+        });
+        let earned = now.duration_since(bucket.at).as_secs_f64() / REFILL.as_secs_f64();
+        bucket.tokens = (bucket.tokens + earned).min(BURST);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// The client a request comes from: the peer, or, when the peer is a proxy
+/// on this machine, the last address it put in `X-Forwarded-For`.
+pub(super) fn client(peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+    if !peer.ip().is_loopback() {
+        return peer.ip();
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .next_back()
+        .and_then(|hop| hop.trim().parse::<IpAddr>().ok())
+        .unwrap_or(peer.ip())
+}
+
+/// The middleware: refuses a client over its rate (429), and a request
+/// that takes longer than [`REQUEST_TIME`] (503).
+pub(super) async fn guard(
+    State(app): State<Arc<App>>,
+    ConnectInfo(super::connection::Peer(peer)): ConnectInfo<super::connection::Peer>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let client = client(peer, request.headers());
+    if !app.limits.admit(client, Instant::now()) {
+        let mut response = pages::too_many(&app.config).into_response();
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("3"),
+        );
+        return response;
+    }
+    match tokio::time::timeout(REQUEST_TIME, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            pages::trouble(&app.config).1,
+        )
+            .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_is_cut_and_time_refills() {
+        let limits = Limits::default();
+        let start = Instant::now();
+        let client: IpAddr = "192.0.2.1".parse().unwrap();
+        let admitted = (0..50).filter(|_| limits.admit(client, start)).count();
+        assert_eq!(admitted, 20);
+        assert!(
+            limits.admit("192.0.2.2".parse().unwrap(), start),
+            "another client is not held back"
+        );
+        assert!(limits.admit(client, start + REFILL));
+        assert!(!limits.admit(client, start + REFILL));
+    }
+
+    #[test]
+    fn the_client_behind_a_local_proxy() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            "198.51.100.7, 203.0.113.9".parse().unwrap(),
+        );
+        let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let remote: SocketAddr = "192.0.2.1:5000".parse().unwrap();
+        assert_eq!(
+            client(local, &headers),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            client(remote, &headers),
+            remote.ip(),
+            "only a local proxy is believed"
+        );
+    }
+}

@@ -1,0 +1,287 @@
+//! `digest-feed serve` (SPEC §2): the list's small web endpoint, meant to sit
+//! behind the blog's HTTPS proxy. One-click unsubscribe (RFC 8058: a `POST`
+//! of `List-Unsubscribe=One-Click`), a confirm page for a `GET` (a `GET`
+//! never unsubscribes: mail scanners follow links), and sign-up with double
+//! opt-in (the confirmation mail goes out through `[smtp]`).
+//!
+//! axum lives here and nowhere else, on the Tokio the mail transport uses.
+//! What a client controls is bounded: bodies ([`BODY_LIMIT`]), requests per
+//! client ([`limit`]), the time a request may take ([`REQUEST_TIME`]), the
+//! connections open at once and their life ([`connection`]), the
+//! confirmations waiting to be sent ([`notices`]). No page tells whether an
+//! address is on the list.
+
+mod connection;
+mod limit;
+mod notices;
+mod pages;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Form, Path, State};
+use axum::http::HeaderMap;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+
+use crate::config::Config;
+use crate::error::{Error, Location, Problem, Transient};
+use crate::mail::list;
+use crate::token::{Purpose, Secret};
+
+/// The largest request body taken: a sign-up form is far smaller.
+pub const BODY_LIMIT: usize = 4 * 1024;
+
+/// The longest a request may take, from its body to its answer.
+const REQUEST_TIME: Duration = Duration::from_secs(20);
+
+/// What every request shares.
+struct App {
+    config: Config,
+    secret: Secret,
+    public_url: String,
+    limits: limit::Limits,
+    notices: notices::Queue,
+}
+
+/// Serves until the process is stopped; `ready` hears the address once it listens.
+pub fn run(config: &Config, ready: impl FnOnce(SocketAddr, &str)) -> Result<(), Error> {
+    let list = config.list.as_ref().ok_or_else(|| {
+        Problem::new(
+            Location::file(&config.path),
+            "serve needs a [list] section with public_url, e.g. public_url = \"https://example.org/list\"",
+        )
+    })?;
+    let Some(public_url) = list.public_url.clone() else {
+        return Err(Problem::new(
+            Location::file(&config.path),
+            "[list] public_url is missing: serve needs the address its pages are reached at",
+        )
+        .into());
+    };
+    // What a request needs is checked before the first one comes.
+    config.email().map_err(Error::Invalid)?;
+    config.smtp().map_err(Error::Invalid)?.password()?;
+    let secret = Secret::load_or_create(&list.secret_file)?;
+    let app = Arc::new(App {
+        notices: notices::Queue::start(config.clone()),
+        config: config.clone(),
+        secret,
+        public_url,
+        limits: limit::Limits::default(),
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        // Each request that reads the state or the list takes one of these:
+        // a flood queues for them instead of holding a list in memory per request.
+        .max_blocking_threads(4)
+        .enable_all()
+        .build()
+        .map_err(|err| unavailable(format!("cannot start the server's runtime: {err}")))?;
+    runtime.block_on(async {
+        let listen = config.serve.listen;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|err| unavailable(format!("cannot listen on {listen}: {err}")))?;
+        let address = listener.local_addr().unwrap_or(listen);
+        ready(address, &app.public_url);
+        axum::serve(
+            connection::Guarded::new(listener),
+            router(app).into_make_service_with_connect_info::<connection::Peer>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .map_err(|err| unavailable(format!("the server stopped: {err}")))
+    })
+}
+
+fn unavailable(message: String) -> Error {
+    Error::Transient(Transient::Unavailable(message))
+}
+
+fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/", get(signup_form).post(signup))
+        .route("/subscribe", get(signup_form).post(signup))
+        .route(
+            "/unsubscribe/{token}",
+            get(unsubscribe_page).post(unsubscribe),
+        )
+        .route("/confirm/{token}", get(confirm_page).post(confirm))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&app),
+            limit::guard,
+        ))
+        .with_state(app)
+}
+
+type Shared = State<Arc<App>>;
+
+async fn not_found(State(app): Shared) -> Response {
+    pages::not_found(&app.config).into_response()
+}
+
+/// Runs blocking work (`SQLite`, the subscriber list) off the async threads.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|err| Err(unavailable(format!("a request failed: {err}"))))
+}
+
+/// The address `token` names for `purpose`, if it names one.
+async fn find(app: &Arc<App>, purpose: Purpose, token: String) -> Result<Option<String>, Error> {
+    if token.len() != crate::token::TOKEN_CHARS {
+        return Ok(None);
+    }
+    let app = Arc::clone(app);
+    blocking(move || {
+        let known = list::known_addresses(&app.config)?;
+        Ok(app
+            .secret
+            .find(purpose, &token, known.iter().map(String::as_str))
+            .map(str::to_string))
+    })
+    .await
+}
+
+/// The address `token` names for `purpose`, or the page to answer with:
+/// a bad link, or trouble on our side.
+async fn named(app: &Arc<App>, purpose: Purpose, token: String) -> Result<String, Response> {
+    match find(app, purpose, token).await {
+        Ok(Some(address)) => Ok(address),
+        Ok(None) => Err(pages::bad_link(&app.config).into_response()),
+        Err(err) => Err(failed(app, &err)),
+    }
+}
+
+fn failed(app: &App, err: &Error) -> Response {
+    eprintln!("digest-feed serve: {err}");
+    pages::trouble(&app.config).into_response()
+}
+
+async fn unsubscribe_page(State(app): Shared, Path(token): Path<String>) -> Response {
+    match named(&app, Purpose::Unsubscribe, token).await {
+        Ok(_) => pages::unsubscribe_confirm(&app.config).into_response(),
+        Err(page) => page,
+    }
+}
+
+/// RFC 8058's one-click `POST` (body `List-Unsubscribe=One-Click`), and the
+/// confirm page's button: either unsubscribes at once.
+async fn unsubscribe(
+    State(app): Shared,
+    Path(token): Path<String>,
+    _body: axum::body::Bytes,
+) -> Response {
+    let address = match named(&app, Purpose::Unsubscribe, token).await {
+        Ok(address) => address,
+        Err(page) => return page,
+    };
+    let shared = Arc::clone(&app);
+    let done = blocking(move || {
+        list::suppress(
+            &shared.config,
+            &[address],
+            list::Reason::Unsubscribed,
+            "",
+            "serve",
+        )
+    })
+    .await;
+    match done {
+        Ok(_) => pages::unsubscribed(&app.config).into_response(),
+        Err(err) => failed(&app, &err),
+    }
+}
+
+async fn signup_form(State(app): Shared) -> Html<String> {
+    pages::signup_form(&app.config)
+}
+
+/// The sign-up form's fields.
+#[derive(Debug, serde::Deserialize)]
+struct SignupForm {
+    email: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// A sign-up: recorded as pending, and a confirmation mailed. The answer is
+/// the same whether the address was new, pending or on the list already.
+async fn signup(
+    State(app): Shared,
+    ConnectInfo(connection::Peer(peer)): ConnectInfo<connection::Peer>,
+    headers: HeaderMap,
+    Form(form): Form<SignupForm>,
+) -> Response {
+    let email = form.email.trim().to_string();
+    if email.len() > 254 || crate::address::check(&email).is_err() {
+        return pages::not_an_address(&app.config).into_response();
+    }
+    let client = limit::client(peer, &headers);
+    let name = crate::text::one_line(&form.name)
+        .chars()
+        .take(100)
+        .collect::<String>();
+    let shared = Arc::clone(&app);
+    let address = email.clone();
+    let owed = blocking(move || {
+        let on_list = list::members(&shared.config)?
+            .iter()
+            .any(|m| m.email.eq_ignore_ascii_case(&address) && m.suppressed.is_none());
+        if on_list {
+            return Ok(false);
+        }
+        list::request_signup(&shared.config, &address, &name, &format!("serve {client}"))?;
+        Ok(true)
+    })
+    .await;
+    match owed {
+        Ok(true) => {
+            let token = app.secret.token(Purpose::Confirm, &email);
+            let link = format!("{}/confirm/{token}", app.public_url);
+            app.notices
+                .send(notices::confirmation(&app.config, &email, &link));
+            pages::check_inbox(&app.config).into_response()
+        }
+        Ok(false) => pages::check_inbox(&app.config).into_response(),
+        Err(err) => failed(&app, &err),
+    }
+}
+
+async fn confirm_page(State(app): Shared, Path(token): Path<String>) -> Response {
+    match named(&app, Purpose::Confirm, token).await {
+        Ok(_) => pages::signup_confirm(&app.config).into_response(),
+        Err(page) => page,
+    }
+}
+
+async fn confirm(
+    State(app): Shared,
+    ConnectInfo(connection::Peer(peer)): ConnectInfo<connection::Peer>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
+    let address = match named(&app, Purpose::Confirm, token).await {
+        Ok(address) => address,
+        Err(page) => return page,
+    };
+    let client = limit::client(peer, &headers);
+    let shared = Arc::clone(&app);
+    let done = blocking(move || {
+        list::confirm_signup(&shared.config, &address, &format!("serve {client}"))
+    })
+    .await;
+    match done {
+        Ok(_) => pages::subscribed(&app.config).into_response(),
+        Err(err) => failed(&app, &err),
+    }
+}

@@ -1,0 +1,240 @@
+//! The list's tokens: every per-subscriber link or address carries one,
+//! an HMAC-SHA256 of the address and the purpose under a secret key, cut to
+//! 128 bits and written in base64url. Nothing in a token reveals the
+//! address: the side that reads one finds its subscriber by signing each
+//! address it knows and comparing (in constant time). A forged or altered
+//! token matches no one; a token for one purpose is no good for another.
+//!
+//! The key lives in `[list] secret_file`: 32 random bytes, made on first
+//! use with mode 0600, never published. hmac lives here and nowhere else (base64 also in
+//! `config/dkim.rs`).
+
+use std::io::Write;
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{KeyInit, Mac};
+use sha2::Sha256;
+
+use crate::error::{Error, Location, Problem};
+
+type HmacSha256 = hmac::Hmac<Sha256>;
+
+/// How many bytes of the MAC a token keeps: 128 bits.
+const TOKEN_BYTES: usize = 16;
+
+/// The characters of a token (base64url, no padding): 22 of them.
+pub const TOKEN_CHARS: usize = 22;
+
+/// What a token lets its bearer do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Unsubscribe this address (links, the mailto, one-click).
+    Unsubscribe,
+    /// Confirm this address's sign-up (double opt-in).
+    Confirm,
+    /// The envelope sender's tag (VERP): a bounce to it names this address.
+    Bounce,
+}
+
+impl Purpose {
+    fn label(self) -> &'static [u8] {
+        match self {
+            Purpose::Unsubscribe => b"unsubscribe",
+            Purpose::Confirm => b"confirm",
+            Purpose::Bounce => b"bounce",
+        }
+    }
+}
+
+/// The key that signs every token.
+#[derive(Clone)]
+pub struct Secret {
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+impl Secret {
+    /// Reads the key at `path`, making it first (32 random bytes, mode
+    /// 0600, its folder too) when there is none.
+    pub fn load_or_create(path: &Path) -> Result<Secret, Error> {
+        match std::fs::read(path) {
+            Ok(bytes) => Secret::from_bytes(&bytes).ok_or_else(|| {
+                Problem::new(
+                    Location::file(path),
+                    format!(
+                        "the list's secret key must be 32 bytes, this file has {}; restore it, or delete it to make a new \
+                         one (every link already mailed then stops working)",
+                        bytes.len()
+                    ),
+                )
+                .into()
+            }),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Secret::create(path),
+            Err(err) => Err(Error::io("cannot read the list's secret key", path, err)),
+        }
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Option<Secret> {
+        Some(Secret {
+            key: bytes.try_into().ok()?,
+        })
+    }
+
+    fn create(path: &Path) -> Result<Secret, Error> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut key = [0_u8; 32];
+        getrandom::fill(&mut key).map_err(|err| {
+            Error::from(Problem::new(
+                Location::file(path),
+                format!("cannot make the list's secret key: no randomness ({err})"),
+            ))
+        })?;
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder)
+                .map_err(|err| Error::io("cannot create folder", folder, err))?;
+        }
+        // create_new: two processes making it at once agree on the winner's key.
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path);
+        match file {
+            Ok(mut file) => {
+                file.write_all(&key)
+                    .and_then(|()| file.sync_all())
+                    .map_err(|err| Error::io("cannot write the list's secret key", path, err))?;
+                Ok(Secret { key })
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                Secret::load_or_create(path)
+            }
+            Err(err) => Err(Error::io("cannot create the list's secret key", path, err)),
+        }
+    }
+
+    fn mac(&self, purpose: Purpose, email: &str) -> HmacSha256 {
+        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(purpose.label());
+        mac.update(b"\0");
+        mac.update(email.trim().to_lowercase().as_bytes());
+        mac
+    }
+
+    /// The token for `email` (compared without case) and `purpose`.
+    pub fn token(&self, purpose: Purpose, email: &str) -> String {
+        let tag = self.mac(purpose, email).finalize().into_bytes();
+        base64url(&tag[..TOKEN_BYTES])
+    }
+
+    /// Whether `token` is `email`'s for `purpose`, compared in constant time.
+    pub fn verify(&self, purpose: Purpose, email: &str, token: &str) -> bool {
+        let Some(bytes) = from_base64url(token) else {
+            return false;
+        };
+        bytes.len() == TOKEN_BYTES
+            && self
+                .mac(purpose, email)
+                .verify_truncated_left(&bytes)
+                .is_ok()
+    }
+
+    /// The one of `addresses` whose token for `purpose` is `token`.
+    pub fn find<'a>(
+        &self,
+        purpose: Purpose,
+        token: &str,
+        addresses: impl IntoIterator<Item = &'a str>,
+    ) -> Option<&'a str> {
+        if token.len() != TOKEN_CHARS {
+            return None;
+        }
+        addresses
+            .into_iter()
+            .find(|address| self.verify(purpose, address, token))
+    }
+}
+
+/// RFC 4648 §5 base64url without padding.
+fn base64url(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The bytes of a base64url token; `None` for anything but the canonical
+/// spelling (the engine refuses stray bits in the last character).
+fn from_base64url(text: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(text).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn tokens_are_bound_to_the_address_and_the_purpose() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys/secret");
+        let secret = Secret::load_or_create(&path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let again = Secret::load_or_create(&path).unwrap();
+        let token = secret.token(Purpose::Unsubscribe, "Kim@Example.org");
+        assert_eq!(token.len(), TOKEN_CHARS);
+        assert_eq!(token, again.token(Purpose::Unsubscribe, "kim@example.org"));
+        assert!(!token.contains("kim"));
+        assert!(secret.verify(Purpose::Unsubscribe, "kim@example.org", &token));
+        assert!(!secret.verify(Purpose::Confirm, "kim@example.org", &token));
+        assert!(!secret.verify(Purpose::Unsubscribe, "lee@example.org", &token));
+        let mut sloppy = token.clone().into_bytes();
+        sloppy[TOKEN_CHARS - 1] = if sloppy[TOKEN_CHARS - 1] == b'A' {
+            b'B'
+        } else {
+            b'A'
+        };
+        let sloppy = String::from_utf8(sloppy).unwrap();
+        assert!(!secret.verify(Purpose::Unsubscribe, "kim@example.org", &sloppy));
+        let mut altered = token.clone().into_bytes();
+        altered[3] = if altered[3] == b'A' { b'B' } else { b'A' };
+        let altered = String::from_utf8(altered).unwrap();
+        assert!(!secret.verify(Purpose::Unsubscribe, "kim@example.org", &altered));
+        let list = ["lee@example.org", "kim@example.org"];
+        assert_eq!(
+            secret.find(Purpose::Unsubscribe, &token, list),
+            Some("kim@example.org")
+        );
+        assert_eq!(secret.find(Purpose::Unsubscribe, &altered, list), None);
+        assert_eq!(secret.find(Purpose::Unsubscribe, "not a token", list), None);
+        let other = Secret { key: [7; 32] };
+        assert!(!other.verify(Purpose::Unsubscribe, "kim@example.org", &token));
+    }
+
+    #[test]
+    fn a_damaged_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        std::fs::write(&path, b"short").unwrap();
+        let err = Secret::load_or_create(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("secret key must be 32 bytes, this file has 5"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn base64url_round_trips() {
+        for bytes in [&b""[..], b"f", b"fo", b"foo", b"foob", &[0xff; 16]] {
+            assert_eq!(from_base64url(&base64url(bytes)).unwrap(), bytes);
+        }
+        assert_eq!(base64url(b"foobar"), "Zm9vYmFy");
+    }
+}

@@ -1,0 +1,188 @@
+"""`digest-feed inbox` over a local Maildir and over IMAP (a real Dovecot): an unsubscribe mail, an RFC 3464
+bounce to the VERP address, an ARF complaint, a sign-up and its confirmation
+land in the mailbox; `inbox` acts on each once (a second run does nothing
+new; a message put back as if a crash came between the commit and the flag
+changes nothing), and the next `mail` goes to exactly the right people."""
+
+import re
+
+import pytest
+
+from helpers import add_post, mail, query
+from list_helpers import list_site, unsubscribe_targets
+from mailboxes import Dovecot, Maildir
+from smtp_server import free_port
+
+MORE = """
+[[subscribers]]
+email = "park@example.org"
+
+[[subscribers]]
+email = "choi@example.org"
+"""
+
+
+@pytest.fixture(params=["maildir", "imap"])
+def box(request, tmp_path):
+    """The list's mailbox: a Maildir in the site, or a Dovecot of the test's own."""
+    if request.param == "maildir":
+        yield Maildir(tmp_path / "site")
+    else:
+        with Dovecot() as dovecot:
+            yield dovecot
+
+
+@pytest.fixture
+def site(tmp_path, server, box):
+    return list_site(tmp_path / "site", server.port, free_port(), inbox=box.config, more=MORE)
+
+
+def inbox(site, box):
+    return site.run("inbox", env=box.env).stdout.splitlines()
+
+
+def received(server):
+    return {rcpts[0]: (message, sender) for (rcpts, message, _), sender in zip(server.recorder.messages(), server.recorder.senders)}
+
+
+BOUNCE = """\
+From: Mail Delivery System <MAILER-DAEMON@mx.example.org>
+To: {verp}
+Subject: Undelivered Mail Returned to Sender
+Date: Thu, 25 Dec 2025 08:00:00 +0900
+Message-ID: <bounce-1@mx.example.org>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="B"
+
+--B
+Content-Type: text/plain
+
+I'm sorry to have to inform you that your message could not be delivered.
+
+--B
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.org
+Arrival-Date: Thu, 25 Dec 2025 07:59:00 +0900
+
+Final-Recipient: rfc822; lee@example.org
+Original-Recipient: rfc822;lee@example.org
+Action: failed
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 <lee@example.org>: Recipient address rejected: User unknown
+
+--B
+Content-Type: text/rfc822-headers
+
+From: Daily Papers <papers@example.org>
+To: lee@example.org
+Subject: Daily Papers
+
+--B--
+"""
+
+COMPLAINT = """\
+From: Yahoo! Mail AntiSpam Feedback <feedback@arf.mail.yahoo.com>
+To: list@example.org
+Subject: FW: Daily Papers
+Date: Thu, 25 Dec 2025 09:00:00 +0900
+Message-ID: <arf-1@yahoo.com>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="A"
+
+--A
+Content-Type: text/plain
+
+This is an email abuse report for an email message received from IP 192.0.2.1.
+
+--A
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: Yahoo!-Mail-Feedback/1.0
+Version: 1
+Original-Mail-From: <{verp}>
+Arrival-Date: Thu, 25 Dec 2025 08:30:00 +0900
+Reported-Domain: example.org
+
+--A
+Content-Type: message/rfc822
+
+{original}
+--A--
+"""
+
+
+def test_inbox_acts_on_each_message_once(site, server, box):
+    mail(site)
+    messages = received(server)
+    assert sorted(messages) == ["choi@example.org", "kim@example.org", "lee@example.org", "park@example.org"]
+    _, kim_mailto = unsubscribe_targets(messages["kim@example.org"][0])
+    kim_token = kim_mailto.rsplit("%20", 1)[1]
+    lee_verp = messages["lee@example.org"][1]
+    park_message, park_verp = messages["park@example.org"]
+    # The complaint quotes the original with its address redacted, as Yahoo does.
+    original = park_message.as_string().replace("park@example.org", "redacted@example.org")
+
+    box.deliver("1.unsubscribe", f"From: Kim <kim@example.org>\nTo: list@example.org\nSubject: unsubscribe {kim_token}\n"
+                                   "Message-ID: <u1@example.org>\n\nPlease remove me.\n")
+    box.deliver("2.bounce", BOUNCE.format(verp=lee_verp))
+    box.deliver("3.complaint", COMPLAINT.format(verp=park_verp, original=original))
+    box.deliver("4.signup", "From: New Reader <new@example.org>\nTo: list@example.org\nSubject: subscribe\n"
+                              "Message-ID: <s1@example.org>\n\nsubscribe\n")
+    box.deliver("5.person", "From: Fan <fan@example.org>\nTo: list@example.org\nSubject: Thanks!\n"
+                              "Message-ID: <p1@example.org>\n\nLove the digest.\n")
+    server.recorder.clear()
+    assert inbox(site, box) == [
+        "unsubscribed kim@example.org",
+        "bounced lee@example.org (5.1.1 550 5.1.1 <lee@example.org>: Recipient address rejected: User unknown)",
+        "complaint from park@example.org (abuse report (example.org))",
+        "sign-up of new@example.org: confirmation sent",
+        "Inbox read: 4 messages acted on, 1 left for you",
+    ]
+    assert sorted(query(site, "SELECT email, reason, source FROM suppressions")) == [
+        ("kim@example.org", "unsubscribed", "inbox"),
+        ("lee@example.org", "bounced", "inbox"),
+        ("park@example.org", "complained", "inbox"),
+    ]
+    confirmation = received(server)["new@example.org"][0]
+    token = re.fullmatch(r"confirm ([A-Za-z0-9_-]{22}) \(your subscription to Daily Papers\)", confirmation["Subject"]).group(1)
+    assert "reply to this message" in confirmation.get_content()
+    assert "new@example.org  [sign-up pending since" in site.run("subscribers").stdout
+    assert box.unseen() == ["5.person"], "the person's mail is left unread"
+    assert box.seen() == ["1.unsubscribe", "2.bounce", "3.complaint", "4.signup"]
+
+    # The reply confirms; a second run then finds nothing new.
+    box.deliver("6.confirm", f"From: New Reader <new@example.org>\nTo: list@example.org\n"
+                               f"Subject: Re: {confirmation['Subject']}\nMessage-ID: <c1@example.org>\n\nyes\n")
+    assert inbox(site, box) == ["confirmed the sign-up of new@example.org", "Inbox read: 1 message acted on, 1 left for you"]
+    assert inbox(site, box) == ["Inbox read: 0 messages acted on, 1 left for you"]
+
+    # A crash between the commit and the flag: the message is still unseen, and acting again changes nothing.
+    before = query(site, "SELECT email, reason, at FROM suppressions ORDER BY email")
+    box.unflag("2.bounce")
+    box.unflag("1.unsubscribe")
+    box.unflag("6.confirm")
+    assert inbox(site, box)[-1] == "Inbox read: 3 messages acted on, 1 left for you"
+    assert box.unseen() == ["5.person"]
+    assert query(site, "SELECT email, reason, at FROM suppressions ORDER BY email") == before
+
+    # The next mail: exactly the right people.
+    server.recorder.clear()
+    add_post(site, "2025-12-25-next.md", "Next day", "2025-12-25")
+    mail(site)
+    assert server.recorder.recipients() == ["choi@example.org", "new@example.org"]
+    status = site.run("status").stdout
+    assert "park@example.org: complained " in status and "lee@example.org: bounced " in status
+
+
+def test_a_soft_bounce_counts_and_a_forged_token_is_left(site, server, box):
+    mail(site)
+    lee_verp = received(server)["lee@example.org"][1]
+    soft = BOUNCE.format(verp=lee_verp).replace("Action: failed", "Action: delayed").replace("Status: 5.1.1", "Status: 4.2.2")
+    box.deliver("1.soft", soft)
+    box.deliver("2.forged", "From: x@example.org\nTo: list@example.org\nSubject: unsubscribe AAAAAAAAAAAAAAAAAAAAAA\n\nx\n")
+    out = inbox(site, box)
+    assert out[0].startswith("soft bounce from lee@example.org (4.2.2")
+    assert out[-1] == "Inbox read: 1 message acted on, 1 left for you"
+    assert query(site, "SELECT email FROM suppressions") == []

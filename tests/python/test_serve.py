@@ -1,0 +1,147 @@
+"""`digest-feed serve` over real HTTP: one-click unsubscribe with the token
+taken from a received message's List-Unsubscribe header, a GET that never
+unsubscribes, forged and foreign tokens refused, bounded bodies, a flood cut
+off, and sign-up → confirmation email → confirm → the next `mail` includes
+the new subscriber."""
+
+import re
+import socket
+import time
+import urllib.parse
+
+import pytest
+
+from helpers import add_post, mail, query
+from list_helpers import Serve, list_site, unsubscribe_targets, wait_for
+from smtp_server import free_port
+
+
+@pytest.fixture
+def web_site(tmp_path, server):
+    port = free_port()
+    site = list_site(tmp_path, server.port, port)
+    with Serve(site, port) as web:
+        yield site, web
+
+
+def message_to(server, address):
+    found = [m for rcpts, m, _ in server.recorder.messages() if rcpts == [address]]
+    assert found, address
+    return found[-1]
+
+
+def test_one_click_unsubscribe_from_the_header(web_site, server):
+    site, web = web_site
+    mail(site)
+    kim = message_to(server, "kim@example.org")
+    url, mailto = unsubscribe_targets(kim)
+    assert kim["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "kim" not in url and "kim" not in mailto, "no target reveals the address"
+    assert mailto.startswith("mailto:list@example.org?subject=unsubscribe%20")
+    token = url.rsplit("/", 1)[1]
+    assert mailto.endswith(token)
+    html = kim.get_body(("html",)).get_content()
+    assert url in html, "the footer links to the confirm page"
+    # VERP: each message's envelope sender names its recipient with a token.
+    senders = server.recorder.senders
+    assert all(re.fullmatch(r"bounces\+[A-Za-z0-9_-]{22}@example\.org", s) for s in senders), senders
+    assert len(set(senders)) == 2
+
+    path = urllib.parse.urlsplit(url).path
+    status, _, page = web.request("GET", path)
+    assert status == 200
+    assert "<h1>Unsubscribe?</h1>" in page and '<form method="post">' in page
+    assert query(site, "SELECT * FROM suppressions") == [], "a GET never unsubscribes"
+
+    status, _, page = web.post_form(path, {"List-Unsubscribe": "One-Click"})
+    assert status == 200 and "<h1>You are unsubscribed</h1>" in page
+    assert query(site, "SELECT email, reason, source FROM suppressions") == [("kim@example.org", "unsubscribed", "serve")]
+    # Again, as multipart/form-data (RFC 8058 allows either): still fine, nothing doubled.
+    multipart = b'--x\r\nContent-Disposition: form-data; name="List-Unsubscribe"\r\n\r\nOne-Click\r\n--x--\r\n'
+    assert web.request("POST", path, multipart, {"Content-Type": "multipart/form-data; boundary=x"})[0] == 200
+    assert len(query(site, "SELECT * FROM suppressions")) == 1
+    assert "kim@example.org: unsubscribed " in site.run("status").stdout
+
+    server.recorder.clear()
+    add_post(site, "2025-12-25-next.md", "Next day", "2025-12-25")
+    mail(site)
+    assert server.recorder.recipients() == ["lee@example.org"]
+
+
+def test_forged_and_foreign_tokens_are_refused(web_site, server):
+    site, web = web_site
+    mail(site)
+    url, _ = unsubscribe_targets(message_to(server, "kim@example.org"))
+    path = urllib.parse.urlsplit(url).path
+    token = path.rsplit("/", 1)[1]
+    altered = token[:-1] + ("A" if token[-1] != "A" else "B")
+    for bad in [f"/unsubscribe/{altered}", "/unsubscribe/AAAAAAAAAAAAAAAAAAAAAA", "/unsubscribe/kim@example.org",
+                f"/confirm/{token}"]:
+        for method in ["GET", "POST"]:
+            status, _, page = web.post_form(bad, {"List-Unsubscribe": "One-Click"}) if method == "POST" else web.request("GET", bad)
+            assert status == 404, (bad, method)
+            assert "<h1>This link does not work</h1>" in page
+    # Lee's token unsubscribes Lee, never Kim.
+    lee_url, _ = unsubscribe_targets(message_to(server, "lee@example.org"))
+    assert web.post_form(urllib.parse.urlsplit(lee_url).path, {"List-Unsubscribe": "One-Click"})[0] == 200
+    assert query(site, "SELECT email FROM suppressions") == [("lee@example.org",)]
+
+
+def test_bodies_are_bounded_and_a_flood_is_cut(web_site):
+    _, web = web_site
+    # A client that sends half its headers and then nothing: the server hangs up within 30 s.
+    slow = socket.create_connection(("127.0.0.1", web.port))
+    slow.sendall(b"GET /subscribe HTTP/1.1\r\nHost: x\r\n")
+    started = time.monotonic()
+    status, _, _ = web.post_form("/subscribe", {"email": "a@example.org", "name": "x" * 10_000})
+    assert status == 413
+    statuses = [web.request("GET", "/subscribe", headers={"X-Forwarded-For": "203.0.113.5"})[0] for _ in range(40)]
+    assert statuses[:20] == [200] * 20
+    assert statuses[-1] == 429
+    status, headers, page = web.request("GET", "/subscribe", headers={"X-Forwarded-For": "203.0.113.5"})
+    assert status == 429 and headers["retry-after"] == "3" and "Too many requests" in page
+    assert web.request("GET", "/subscribe", headers={"X-Forwarded-For": "203.0.113.6"})[0] == 200, "others still get in"
+    assert web.request("GET", "/nothing-here")[0] == 404
+    slow.settimeout(45)
+    assert slow.recv(1024) == b"", "closed without an answer"
+    assert 25 < time.monotonic() - started < 40
+    slow.close()
+
+
+def test_signup_with_double_opt_in(web_site, server):
+    site, web = web_site
+    mail(site)
+    server.recorder.clear()
+    status, _, form = web.request("GET", "/subscribe")
+    assert status == 200 and 'name="email"' in form
+
+    assert web.post_form("/subscribe", {"email": "not an address"})[0] == 400
+    status, _, page = web.post_form("/subscribe", {"email": "new@example.org", "name": "New Reader"})
+    assert status == 200 and "<h1>Check your inbox</h1>" in page
+    # Someone already on the list gets the same page, and no mail: nothing tells who is subscribed.
+    assert web.post_form("/subscribe", {"email": "kim@example.org"})[2] == page
+    wait_for(lambda: server.recorder.count() == 1)
+    confirmation = message_to(server, "new@example.org")
+    assert confirmation["Subject"] == "Confirm your subscription to Daily Papers"
+    link = re.search(r"http://127\.0\.0\.1:\d+/confirm/[A-Za-z0-9_-]{22}", confirmation.get_content()).group(0)
+    assert "Pending" not in site.run("subscribers").stdout
+    assert "new@example.org  [sign-up pending since" in site.run("subscribers").stdout
+
+    path = urllib.parse.urlsplit(link).path
+    status, _, page = web.request("GET", path)
+    assert status == 200 and "Confirm my subscription" in page
+    assert query(site, "SELECT confirmed_at FROM signups") == [(None,)], "a GET never confirms"
+    status, _, page = web.post_form(path, {})
+    assert status == 200 and "<h1>You are subscribed</h1>" in page
+    assert "new@example.org (New Reader)  [sign-up]" in site.run("subscribers").stdout
+
+    # The next mail: the newest post, once, to the new subscriber alone.
+    server.recorder.clear()
+    mail(site)
+    assert server.recorder.recipients() == ["new@example.org"]
+    server.recorder.clear()
+    mail(site)
+    assert server.recorder.recipients() == []
+    add_post(site, "2025-12-25-next.md", "Next day", "2025-12-25")
+    mail(site)
+    assert server.recorder.recipients() == ["kim@example.org", "lee@example.org", "new@example.org"]

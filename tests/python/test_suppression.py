@@ -1,0 +1,81 @@
+"""Suppression (SPEC §5): a hard 550 at send time suppresses the address, the
+next run exits 0 and does not try it, `status` and `subscribers` say why;
+`subscribers suppress` / `unsuppress` by hand."""
+
+import pytest
+
+from helpers import EXAMPLE_POSTS, Site, add_post, config, mail, query
+
+SUBSCRIBERS = """
+[[subscribers]]
+email = "kim@example.org"
+name = "Kim"
+
+[[subscribers]]
+email = "gone@example.org"
+
+[[subscribers]]
+email = "lee@example.org"
+"""
+
+
+@pytest.fixture
+def site(tmp_path, server):
+    return Site.create(tmp_path, EXAMPLE_POSTS, config(server.port, connections=1, retries=0) + SUBSCRIBERS)
+
+
+def test_a_hard_550_suppresses_and_the_next_run_exits_0(site, server):
+    server.recorder.reject["gone@example.org"] = "550 5.1.1 <gone@example.org>: Recipient address rejected: User unknown"
+    result = mail(site, code=1)
+    assert "gone@example.org: 550 5.1.1" in result.stderr
+    assert query(site, "SELECT email, reason, source FROM suppressions") == [("gone@example.org", "bounced", "mail")]
+
+    status = site.run("status").stdout
+    assert "Suppressed (1, never mailed until `digest-feed subscribers unsuppress`):" in status
+    assert "  gone@example.org: bounced " in status
+    assert "by mail (550 5.1.1 <gone@example.org>: Recipient address rejected: User unknown)" in status
+
+    # The next day: a new post goes to everyone but the suppressed address, and the run exits 0.
+    server.recorder.clear()
+    add_post(site, "2025-12-25-next.md", "Next day", "2025-12-25")
+    result = mail(site)
+    assert server.recorder.recipients() == ["kim@example.org", "lee@example.org"]
+    assert "failed" not in result.stderr
+
+    listing = site.run("subscribers").stdout
+    assert "kim@example.org (Kim)  [config]\n" in listing
+    assert "gone@example.org  [config]  suppressed: bounced " in listing
+    assert "2 subscribers mailed; 1 suppressed; 0 sign-ups pending" in listing
+
+
+def test_suppress_and_unsuppress_by_hand(site, server):
+    result = site.run("subscribers", "suppress", "Lee@Example.org")
+    assert "Suppressed Lee@Example.org: it is not mailed until `digest-feed subscribers unsuppress Lee@Example.org`" in result.stdout
+    assert "was suppressed already" in site.run("subscribers", "suppress", "lee@example.org").stdout
+    mail(site)
+    assert server.recorder.recipients() == ["gone@example.org", "kim@example.org"]
+
+    export = site.run("subscribers", "export").stdout.splitlines()
+    assert export[0] == "email,name,source,suppressed,reason,at"
+    assert export[1] == "kim@example.org,Kim,config,no,,"
+    assert export[3].startswith("lee@example.org,,config,yes,manual,20")
+
+    assert "Unsuppressed lee@example.org" in site.run("subscribers", "unsuppress", "lee@example.org").stdout
+    assert "was not suppressed" in site.run("subscribers", "unsuppress", "lee@example.org").stdout
+    err = site.run("subscribers", "suppress", "not an address", code=2).stderr
+    assert "ADDR: \"not an address\" is not a valid email address" in err
+    server.recorder.clear()
+    mail(site, "--post", "2025-12-24")
+    assert server.recorder.recipients() == ["lee@example.org"]
+
+
+def test_an_older_state_is_upgraded_to_schema_4(site, server):
+    mail(site)
+    db = site.state
+    import sqlite3
+    with sqlite3.connect(db) as conn:
+        conn.executescript("DROP TABLE suppressions; DROP TABLE signups; DROP TABLE soft_bounces; PRAGMA user_version = 3;")
+    conn.close()
+    assert "0 suppressed" in site.run("subscribers").stdout
+    site.run("subscribers", "suppress", "kim@example.org")
+    assert query(site, "PRAGMA user_version") == [(4,)]
