@@ -15,20 +15,23 @@ pub(crate) fn one_line(text: &str) -> String {
 /// line endings CRLF itself, but by inserting each `\r` in place, which is
 /// quadratic: a 1 MB table in a post took minutes per message.
 pub(crate) fn crlf(text: String) -> String {
-    let bytes = text.as_bytes();
-    let bare = |at: usize| bytes[at] == b'\n' && (at == 0 || bytes[at - 1] != b'\r');
-    if !(0..bytes.len()).any(bare) {
+    // Line by line (the search for `\n` is memchr's), copying whole lines:
+    // this runs on every message's two bodies.
+    let bare = text
+        .match_indices('\n')
+        .any(|(at, _)| at == 0 || text.as_bytes()[at - 1] != b'\r');
+    if !bare {
         return text;
     }
     let mut out = String::with_capacity(text.len() + text.len() / 16);
-    let mut previous = '\0';
-    for c in text.chars() {
-        if c == '\n' && previous != '\r' {
-            out.push('\r');
-        }
-        out.push(c);
-        previous = c;
+    let mut line_start = 0;
+    for (at, _) in text.match_indices('\n') {
+        let line = &text[line_start..at];
+        out.push_str(line.strip_suffix('\r').unwrap_or(line));
+        out.push_str("\r\n");
+        line_start = at + 1;
     }
+    out.push_str(&text[line_start..]);
     out
 }
 
