@@ -235,6 +235,7 @@ pub fn run(
             let recorder = Recorder::new(state);
             let run = recorder.start_run()?;
             let result = sending.send(&plan, Some(&recorder), "");
+            let result = with_skipped(result, &setup.skipped);
             recorder.end_run(run, &result)?;
             result.map(Some)
         }
@@ -310,6 +311,26 @@ fn test_recipients(addresses: &[String]) -> Result<Vec<Subscriber>, Problem> {
             })
         })
         .collect()
+}
+
+/// A run that left out subscribers it cannot mail ends as one with
+/// failures (exit 1): each is listed with why, and `status` shows them, so a
+/// bad row in a sign-up CSV is noticed, not mailed around forever.
+fn with_skipped(result: Result<Summary, Error>, skipped: &[Problem]) -> Result<Summary, Error> {
+    if skipped.is_empty() {
+        return result;
+    }
+    let mut summary = match result {
+        Ok(summary) | Err(Error::SomeFailed(summary)) => summary,
+        other => return other,
+    };
+    summary.failed.extend(skipped.iter().map(|problem| {
+        (
+            problem.location.to_string(),
+            format!("not mailed: {}", problem.message),
+        )
+    }));
+    summary.into_result()
 }
 
 fn skipped_note(not_wanted: usize) -> String {

@@ -22,6 +22,8 @@ pub struct Status {
     pub next: Vec<Next>,
     /// The latest run that sent, when there was one.
     pub last_run: Option<Run>,
+    /// Subscribers `mail` leaves out, each as `file:line: why`.
+    pub not_mailed: Vec<String>,
     /// Every suppressed address, with why and when (never mailed).
     pub suppressed: Vec<super::list::Suppression>,
     /// Sign-ups waiting for their confirmation.
@@ -118,6 +120,7 @@ pub fn status(config: &Config) -> Result<Status, Error> {
         mailed,
         next,
         last_run,
+        not_mailed: setup.skipped.iter().map(ToString::to_string).collect(),
         suppressed,
         pending_signups: signups.iter().filter(|s| s.confirmed_at.is_none()).count(),
     })
@@ -184,6 +187,9 @@ impl fmt::Display for Status {
                 "Sign-ups waiting for their confirmation: {}",
                 self.pending_signups
             )?;
+        }
+        for problem in &self.not_mailed {
+            writeln!(f, "Not mailed until fixed: {problem}")?;
         }
         if self.next.is_empty() {
             writeln!(f, "Next `digest-feed mail`: nothing new to send.")?;

@@ -50,3 +50,16 @@ def test_mail_json_names_a_bad_input(tmp_path):
     result = json.loads(site.run("mail", "--json", code=2).stdout)
     assert result["exit_code"] == 2 and result["sent"] == 0
     assert "[email] from \"nobody\" is not an address" in result["error"]
+
+
+def test_a_bad_subscriber_is_skipped_the_rest_mailed_the_run_exits_1_and_status_says_so(tmp_path):
+    with SmtpServer() as server:
+        site = site_with_subscribers(tmp_path, server.port, 2)
+        with open(site.path / "subscribers.csv", "a", encoding="utf-8") as csv:
+            csv.write("not an address,Bad,\n")
+        result = mail(site, code=1)
+        assert 'subscribers.csv:4: subscriber: "not an address" is not a valid email address' in result.stderr
+        assert server.recorder.recipients() == addresses(2)
+        status = site.run("status").stdout
+        assert 'Not mailed until fixed: subscribers.csv:4: subscriber: "not an address"' in status
+        assert "exit 1: Sent 2, failed 1" in status
