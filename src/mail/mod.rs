@@ -14,6 +14,7 @@ mod plan;
 mod policy;
 mod record;
 mod send;
+mod setup;
 mod state;
 mod status;
 mod transport;
@@ -23,17 +24,16 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::email::{self, Design, Recipient};
-use crate::error::{self, Error, Location, Problem, Summary};
+use crate::email::{self, Recipient};
+use crate::error::{Error, Location, Problem, Summary};
 use crate::post::Post;
 use crate::posts_folder;
-use crate::subscribers::{self, Subscriber};
-use crate::token::Secret;
+use crate::subscribers::Subscriber;
 use message::Letterhead;
 use plan::{Delivery, History};
 use record::Recorder;
+use setup::{Setup, open_state};
 pub use state::Run;
-use state::State;
 pub use status::{Status, status, suppression_line};
 
 /// How long a run waits for another run's lock before it gives up.
@@ -76,72 +76,15 @@ pub struct Request {
     pub retry_failed: bool,
 }
 
-/// Everything a run needs that comes from the config, checked.
-struct Setup {
-    design: Design,
-    letterhead: Letterhead,
-    subscribers: Vec<Subscriber>,
-    /// Subscribers who cannot be mailed, each with why: warned about, skipped.
-    skipped: Vec<Problem>,
-    state_path: PathBuf,
-}
-
-/// Reads and checks what the mail commands need: `[email]`, the templates
-/// and the subscribers. Lists every problem.
-fn setup(config: &Config) -> Result<Setup, Vec<Problem>> {
-    let email = config.email()?;
-    let (design, subscribers) = error::both(
-        Design::load(config, email),
-        subscribers::load_usable(config),
-    )?;
-    let (subscribers, skipped) = subscribers;
-    let letterhead = Letterhead::new(
-        &email.from,
-        &config.site.title,
-        &config.site.url,
-        email.dkim.as_ref(),
-    )
-    .map_err(|message| vec![Problem::new(Location::file(&config.path), message)])?;
-    let letterhead = match &config.list {
-        Some(list) => letterhead.with_list(
-            list,
-            Secret::load_or_create(&list.secret_file).map_err(|err| match err {
-                Error::Invalid(problems) => problems,
-                other => vec![Problem::new(
-                    Location::file(&config.path),
-                    other.to_string(),
-                )],
-            })?,
-        ),
-        None => letterhead,
-    };
-    Ok(Setup {
-        design,
-        letterhead,
-        subscribers,
-        skipped,
-        state_path: email.state.clone(),
+/// Takes the run lock, saying so if another run holds it and this one waits.
+fn hold_lock(setup: &Setup, observer: &dyn Observer) -> Result<state::RunLock, Error> {
+    state::lock(&setup.state_path, LOCK_WAIT, |lock_path| {
+        observer.warning(&format!(
+            "another digest-feed mail run holds {}; waiting up to {} s for it to finish",
+            lock_path.display(),
+            LOCK_WAIT.as_secs()
+        ));
     })
-}
-
-/// The state a run plans from: read-only for a dry run (`None` before the
-/// first send), else opened (made if missing) and bound to this config's list.
-fn open_state(
-    state_path: &std::path::Path,
-    config_path: &std::path::Path,
-    dry_run: bool,
-) -> Result<Option<State>, Error> {
-    if dry_run {
-        let state = State::open_read_only(state_path)?;
-        if let Some(state) = &state {
-            state.check_served(config_path)?;
-        }
-        Ok(state)
-    } else {
-        let state = State::open(state_path)?;
-        state.serve(config_path)?;
-        Ok(Some(state))
-    }
 }
 
 /// Who a message to `subscriber` is addressed to.
@@ -160,7 +103,7 @@ pub fn run(
     request: &Request,
     observer: &dyn Observer,
 ) -> Result<Option<Summary>, Error> {
-    let setup = setup(config).map_err(Error::Invalid)?;
+    let setup = setup::setup(config).map_err(Error::Invalid)?;
     for problem in &setup.skipped {
         observer.warning(&format!("{problem} (skipped)"));
     }
@@ -202,13 +145,7 @@ pub fn run(
     let _lock = if request.dry_run {
         None
     } else {
-        Some(state::lock(&setup.state_path, LOCK_WAIT, |lock_path| {
-            observer.warning(&format!(
-                "another digest-feed mail run holds {}; waiting up to {} s for it to finish",
-                lock_path.display(),
-                LOCK_WAIT.as_secs()
-            ));
-        })?)
+        Some(hold_lock(&setup, observer)?)
     };
     let state = open_state(&setup.state_path, &config.path, request.dry_run)?;
     let history = match &state {

@@ -60,7 +60,7 @@ pub struct Next {
 
 /// Reads the state and plans the next run, without sending or recording.
 pub fn status(config: &Config) -> Result<Status, Error> {
-    let setup = setup(config).map_err(Error::Invalid)?;
+    let setup = setup::setup(config).map_err(Error::Invalid)?;
     let state = State::open_read_only(&setup.state_path)?;
     let posts = posts_folder::published(config)?;
     let mut mailed = None;
