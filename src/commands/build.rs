@@ -59,15 +59,8 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
     } else {
         0
     };
-    let page_path = out_dir.join(super::links::PAGE_FILE);
-    if super::links::is_ours(&page_path) {
-        let page = super::links::page(config, &listed, &posts);
-        outputs.push((page_path, page.into_bytes()));
-    } else {
-        report.warning(format!(
-            "{} is not digest-feed's: left as it is (the page for people is written there otherwise)",
-            page_path.display()
-        ));
+    if let Some(page) = people_page(config, &out_dir, &listed, &posts, report) {
+        outputs.push(page);
     }
 
     // Every output was rendered before the first is written: a failure above
@@ -107,6 +100,27 @@ fn no_papers(rendered: usize) -> String {
     format!(
         "feed.items = \"papers\" finds no paper in the newest {rendered} posts (no numbered sections like `## 1. Title`); the feeds are empty"
     )
+}
+
+/// The page for people, unless a file not ours is where it goes.
+fn people_page(
+    config: &Config,
+    out_dir: &Path,
+    listed: &[Listed],
+    posts: &[Post],
+    report: Report,
+) -> Option<(PathBuf, Vec<u8>)> {
+    let page_path = out_dir.join(super::links::PAGE_FILE);
+    if super::links::is_ours(&page_path) {
+        let page = super::links::page(config, listed, posts);
+        Some((page_path, page.into_bytes()))
+    } else {
+        report.warning(format!(
+            "{} is not digest-feed's: left as it is (the page for people is written there otherwise)",
+            page_path.display()
+        ));
+        None
+    }
 }
 
 /// What a build did, as `--json` prints it.

@@ -5,11 +5,36 @@ use super::cli::CheckArgs;
 use super::report::Report;
 use crate::config::{Config, ItemKind};
 use crate::email::Design;
-use crate::error::Error;
+use crate::error::{Error, Problem};
 use crate::post::Rules;
 use crate::posts_folder;
 use crate::subscribers;
 use crate::text;
+
+/// Everything `mail` reads: `[email]`, the templates, the subscribers,
+/// `[smtp]`; their problems into `problems`; how many subscribers.
+fn check_mail(config: &Config, problems: &mut Vec<Problem>, report: Report) -> usize {
+    let mut subscribers = 0;
+    match config.email() {
+        Ok(email) => {
+            if let Err(mut more) = Design::load(config, email) {
+                problems.append(&mut more);
+            }
+            match subscribers::load(config) {
+                Ok(list) => {
+                    subscribers = list.len();
+                    warn_smtputf8(&list, report);
+                }
+                Err(mut more) => problems.append(&mut more),
+            }
+        }
+        Err(mut more) => problems.append(&mut more),
+    }
+    if let Err(mut more) = config.smtp() {
+        problems.append(&mut more);
+    }
+    subscribers
+}
 
 /// Runs `check` on an already-valid config; config problems stop earlier.
 pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(), Error> {
@@ -50,27 +75,11 @@ pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(
     // A feeds-only site sets nothing of [email]; once it names a sender or
     // subscribers, everything `mail` reads is checked too.
     let mails = config.mails();
-    let mut subscribers = 0;
-    if mails {
-        match config.email() {
-            Ok(email) => {
-                if let Err(mut more) = Design::load(config, email) {
-                    problems.append(&mut more);
-                }
-                match subscribers::load(config) {
-                    Ok(list) => {
-                        subscribers = list.len();
-                        warn_smtputf8(&list, report);
-                    }
-                    Err(mut more) => problems.append(&mut more),
-                }
-            }
-            Err(mut more) => problems.append(&mut more),
-        }
-        if let Err(mut more) = config.smtp() {
-            problems.append(&mut more);
-        }
-    }
+    let subscribers = if mails {
+        check_mail(config, &mut problems, report)
+    } else {
+        0
+    };
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }

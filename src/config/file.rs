@@ -595,19 +595,7 @@ fn smtp(raw: RawSmtp, base: &Path, lines: &Lines) -> Result<Smtp, Vec<Problem>> 
             ),
         ));
     }
-    let name_like = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    if raw.password_env.is_empty()
-        || !raw.password_env.chars().all(name_like)
-        || raw.password_env.starts_with(|c: char| c.is_ascii_digit())
-    {
-        // Never echoed: what is written here is likely the password itself.
-        problems.push(Problem::new(
-            Location::file(lines.path),
-            "[smtp] password_env must name an environment variable (letters, digits and _, such as \
-             DIGEST_FEED_SMTP_PASSWORD), not hold the password; its value is not shown. Remove the \
-             password from this file and export it in that variable",
-        ));
-    }
+    check_password_env(&raw.password_env, lines, &mut problems);
     let connections = usize::try_from(raw.connections)
         .ok()
         .and_then(NonZeroUsize::new);
@@ -653,6 +641,23 @@ fn smtp(raw: RawSmtp, base: &Path, lines: &Lines) -> Result<Smtp, Vec<Problem>> 
             config_file: lines.path.to_path_buf(),
         }),
         _ => Err(problems),
+    }
+}
+
+/// `password_env` must name a variable; never echoed when it does not, as
+/// what is written there is likely the password itself.
+fn check_password_env(name: &str, lines: &Lines, problems: &mut Vec<Problem>) {
+    let name_like = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    if name.is_empty()
+        || !name.chars().all(name_like)
+        || name.starts_with(|c: char| c.is_ascii_digit())
+    {
+        problems.push(Problem::new(
+            Location::file(lines.path),
+            "[smtp] password_env must name an environment variable (letters, digits and _, such as \
+             DIGEST_FEED_SMTP_PASSWORD), not hold the password; its value is not shown. Remove the \
+             password from this file and export it in that variable",
+        ));
     }
 }
 

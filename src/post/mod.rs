@@ -222,20 +222,7 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
         vec![Problem::new(at(line), message)]
     })?;
 
-    let mut problems: Vec<Problem> = fm
-        .other_keys
-        .iter()
-        .filter_map(|key| {
-            let known = likely_typo(&key.value)?;
-            Some(Problem::new(
-                at(file_line(key.line)),
-                format!(
-                    "front matter: unknown key `{}`; did you mean `{known}`?",
-                    key.value
-                ),
-            ))
-        })
-        .collect();
+    let mut problems = typos(source, &fm);
 
     let title = fm
         .title
@@ -410,6 +397,24 @@ fn post_date(
             None
         }
     }
+}
+
+/// A problem for each unknown key close to one that changes what is published.
+fn typos(source: &Path, fm: &front_matter::FrontMatter) -> Vec<Problem> {
+    fm.other_keys
+        .iter()
+        .filter_map(|key| {
+            let known = likely_typo(&key.value)?;
+            Some(Problem::new(
+                // The YAML starts on line 2, after the opening `---`.
+                Location::line(source, key.line + 1),
+                format!(
+                    "front matter: unknown key `{}`; did you mean `{known}`?",
+                    key.value
+                ),
+            ))
+        })
+        .collect()
 }
 
 /// What YAML's most common surprise needs: a value holding `: ` (a title
