@@ -168,16 +168,23 @@ pub fn run(
         return Ok(None);
     }
     match state {
-        Some(state) if !request.dry_run => {
-            let recorder = Recorder::new(state);
-            let run = recorder.start_run()?;
-            let result = sending.send(&plan, Some(&recorder), "");
-            let result = with_skipped(result, &setup.skipped);
-            recorder.end_run(run, &result)?;
-            result.map(Some)
-        }
+        Some(state) if !request.dry_run => send_and_record(state, &sending, &plan).map(Some),
         _ => dry_run::run(&setup, &plan, request.eml_dir.as_deref(), "", observer).map(|()| None),
     }
+}
+
+/// A real run: sends the plan, each outcome and the run itself recorded.
+fn send_and_record(
+    state: state::State,
+    sending: &send::Sending<'_>,
+    plan: &[Delivery],
+) -> Result<Summary, Error> {
+    let recorder = Recorder::new(state);
+    let run = recorder.start_run()?;
+    let result = sending.send(plan, Some(&recorder), "");
+    let result = with_skipped(result, &sending.setup.skipped);
+    recorder.end_run(run, &result)?;
+    result
 }
 
 /// Each new sign-up gets the newest post once, as `mail --post` would send it
