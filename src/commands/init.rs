@@ -10,6 +10,28 @@ use crate::error::Error;
 use crate::output::{self, Written};
 
 /// The list's sections, commented, in both configs `init` writes.
+/// The `[smtp]` lines both configs share: TLS and the login.
+macro_rules! smtp_login {
+    () => {
+        r#"tls = "starttls"                       # "tls", "starttls" or "none" (none: loopback hosts only)
+username = ""                          # empty: no login
+password_env = "DIGEST_FEED_SMTP_PASSWORD"   # the variable holding the password, never the password
+"#
+    };
+}
+
+/// The example subscriber both configs end with.
+macro_rules! example_subscriber {
+    () => {
+        r#"
+[[subscribers]]
+email = "reader@example.org"
+name = "Reader"
+tags = []                              # empty: every post
+"#
+    };
+}
+
 macro_rules! list_sections {
     () => {
         r#"
@@ -77,22 +99,16 @@ state = ".digest-feed/state.db"        # the delivery state (SQLite)
 [smtp]
 host = "localhost"
 port = 587
-tls = "starttls"                       # "tls", "starttls" or "none" (none: loopback hosts only)
-username = ""                          # empty: no login
-password_env = "DIGEST_FEED_SMTP_PASSWORD"   # the variable holding the password, never the password
-connections = 4
+"#,
+    smtp_login!(),
+    r#"connections = 4
 rate_per_second = 0                    # 0: no limit
 timeout_s = 30
 retries = 3
 # ca_file = "relay-ca.pem"             # trust a private relay's CA as well as the system's
 "#,
     list_sections!(),
-    r#"
-[[subscribers]]
-email = "reader@example.org"
-name = "Reader"
-tags = []                              # empty: every post
-"#
+    example_subscriber!()
 );
 
 /// The config `init` writes inside a Jekyll blog: the site's settings come
@@ -122,17 +138,11 @@ state = "state.db"                     # the delivery state (SQLite): keep it be
 [smtp]
 host = "localhost"
 port = 587
-tls = "starttls"                       # "tls", "starttls" or "none" (none: loopback hosts only)
-username = ""                          # empty: no login
-password_env = "DIGEST_FEED_SMTP_PASSWORD"   # the variable holding the password, never the password
 "#,
+    smtp_login!(),
+    r#""#,
     list_sections!(),
-    r#"
-[[subscribers]]
-email = "reader@example.org"
-name = "Reader"
-tags = []                              # empty: every post
-"#
+    example_subscriber!()
 );
 
 /// The include a Jekyll layout puts in its `<head>` (`{% include

@@ -204,14 +204,9 @@ impl Blog {
 
     /// Whether `jekyll build` would publish `path`, a file or folder of the blog.
     pub(super) fn publishes(&self, path: &Path) -> bool {
-        let root = normal(&self.root);
-        let Ok(relative) = normal(path).strip_prefix(&root).map(Path::to_path_buf) else {
+        let Some(relative) = parts_below(path, &self.root) else {
             return false;
         };
-        let relative: Vec<String> = relative
-            .components()
-            .map(|part| part.as_os_str().to_string_lossy().into_owned())
-            .collect();
         !relative.is_empty() && self.config.publishes(&relative.join("/"))
     }
 }
@@ -418,22 +413,29 @@ fn feed_url_path(out: &Path, blog: Option<&Blog>) -> String {
     let Some(blog) = blog else {
         return String::new();
     };
-    let out = normal(out);
-    let root = normal(&blog.root);
-    let site = root.join("_site");
-    let inside = out.strip_prefix(&site).or_else(|_| out.strip_prefix(&root));
-    let Ok(relative) = inside else {
-        return String::new();
-    };
-    let parts: Vec<String> = relative
-        .components()
-        .map(|part| part.as_os_str().to_string_lossy().into_owned())
-        .collect();
+    let parts = parts_below(out, &blog.root.join("_site"))
+        .or_else(|| parts_below(out, &blog.root))
+        .unwrap_or_default();
     parts.iter().fold(String::new(), |mut path, part| {
         path.push_str(part);
         path.push('/');
         path
     })
+}
+
+/// The names of `path`'s parts below `folder` (`.` parts ignored in both);
+/// `None` when it is not inside it.
+fn parts_below(path: &Path, folder: &Path) -> Option<Vec<String>> {
+    let relative = normal(path)
+        .strip_prefix(normal(folder))
+        .ok()?
+        .to_path_buf();
+    Some(
+        relative
+            .components()
+            .map(|part| part.as_os_str().to_string_lossy().into_owned())
+            .collect(),
+    )
 }
 
 /// A path without `.` parts, so that `./_site` and `_site` compare equal.
