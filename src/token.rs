@@ -120,9 +120,13 @@ impl Secret {
         }
     }
 
+    fn keyed(&self) -> HmacSha256 {
+        <HmacSha256 as KeyInit>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"))
+    }
+
     fn mac(&self, purpose: Purpose, email: &str) -> HmacSha256 {
-        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.key)
-            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        let mut mac = self.keyed();
         mac.update(purpose.label());
         mac.update(b"\0");
         mac.update(email.trim().to_lowercase().as_bytes());
@@ -133,6 +137,16 @@ impl Secret {
     pub fn token(&self, purpose: Purpose, email: &str) -> String {
         let tag = self.mac(purpose, email).finalize().into_bytes();
         base64url(&tag[..TOKEN_BYTES])
+    }
+
+    /// A message's fingerprint: how `inbox` knows a message it has acted
+    /// on when a crash left it unflagged (keyed, so the state holds nothing
+    /// anyone without the key could match against a message of theirs).
+    pub fn fingerprint(&self, message: &[u8]) -> String {
+        let mut mac = self.keyed();
+        mac.update(b"message\0");
+        mac.update(message);
+        base64url(&mac.finalize().into_bytes())
     }
 
     /// Whether `token` is `email`'s for `purpose`, compared in constant time.

@@ -67,8 +67,15 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             for action in &summary.actions {
                 report.result(action);
             }
+            let late = match summary.flagged_late {
+                0 => String::new(),
+                n => format!(
+                    "; {} an earlier run acted on but was stopped before marking read, marked now",
+                    crate::text::count(n, "message")
+                ),
+            };
             report.result(format!(
-                "Inbox read: {} acted on, {} left for you",
+                "Inbox read: {} acted on, {} left for you{late}",
                 crate::text::count(summary.actions.len(), "message"),
                 summary.left
             ));

@@ -99,20 +99,26 @@ impl Mailbox {
         Ok(uids)
     }
 
-    /// The message's bytes, without marking it seen; `None` when it is too large.
-    pub(super) fn read(&mut self, uid: u32) -> Result<Option<Vec<u8>>, Error> {
+    /// The message's bytes (`None` when it is too large), without marking
+    /// it seen, and when the server received it (its INTERNALDATE, seconds
+    /// since the epoch; 0 when the server gives none).
+    pub(super) fn read(&mut self, uid: u32) -> Result<(Option<Vec<u8>>, i64), Error> {
         let server = &self.server;
         let session = &mut self.session;
         self.runtime.block_on(async {
-            let size = fetch(session, server, uid, "RFC822.SIZE")
-                .await?
-                .and_then(|fetch| fetch.size);
+            let about = fetch(session, server, uid, "(RFC822.SIZE INTERNALDATE)").await?;
+            let received_ts = about
+                .as_ref()
+                .and_then(async_imap::types::Fetch::internal_date)
+                .map_or(0, |date| date.timestamp());
+            let size = about.and_then(|fetch| fetch.size);
             if size.is_none_or(|size| u64::from(size) > MAX_MESSAGE) {
-                return Ok(None);
+                return Ok((None, received_ts));
             }
-            Ok(fetch(session, server, uid, "BODY.PEEK[]")
+            let bytes = fetch(session, server, uid, "BODY.PEEK[]")
                 .await?
-                .and_then(|fetch| fetch.body().map(<[u8]>::to_vec)))
+                .and_then(|fetch| fetch.body().map(<[u8]>::to_vec));
+            Ok((bytes, received_ts))
         })
     }
 

@@ -14,8 +14,10 @@ pub(super) const MAX_MESSAGE: u64 = 4 * 1024 * 1024;
 pub(super) struct Entry {
     pub(super) path: PathBuf,
     /// Its unique name, without `:2,` and the flags.
-    unique: String,
+    pub(super) unique: String,
     flags: String,
+    /// When it was delivered (the file's modification time), seconds since the epoch.
+    pub(super) received_ts: i64,
 }
 
 /// Every message in `new/`, and in `cur/` without the seen flag, in name order.
@@ -36,10 +38,19 @@ pub(super) fn unseen(dir: &Path) -> Result<Vec<Entry>, Error> {
                 None => (name.clone(), String::new()),
             };
             if !flags.contains('S') {
+                let received_ts = item
+                    .metadata()
+                    .and_then(|meta| meta.modified())
+                    .ok()
+                    .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |since| {
+                        i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+                    });
                 entries.push(Entry {
                     path: item.path(),
                     unique,
                     flags,
+                    received_ts,
                 });
             }
         }

@@ -16,6 +16,7 @@ mod read;
 
 use crate::config::{Config, InboxSource, List};
 use crate::error::{Error, Location, Problem};
+use crate::mail::ledger::{Change, Ledger, Left};
 use crate::mail::list::{self, Reason};
 use crate::token::{Purpose, Secret};
 use read::Request;
@@ -27,6 +28,19 @@ pub struct Summary {
     pub actions: Vec<String>,
     /// Messages left unread: for no one on the list.
     pub left: usize,
+    /// Messages an earlier run had acted on but not flagged (it was
+    /// stopped between the two): flagged now, nothing done again.
+    pub flagged_late: usize,
+}
+
+/// One message as the mailbox gives it.
+struct Incoming {
+    /// Its bytes; `None` when it is too large to be a reader's request.
+    bytes: Option<Vec<u8>>,
+    /// When the mailbox received it, seconds since the epoch.
+    received_ts: i64,
+    /// Where it is (a Maildir name, an IMAP UID): its name when unread.
+    place: String,
 }
 
 /// Reads the mailbox `[inbox]` names once.
@@ -38,30 +52,24 @@ pub fn run(config: &Config) -> Result<Summary, Error> {
     let inbox = config.inbox.as_ref().ok_or_else(|| {
         problem("inbox needs an [inbox] section: maildir = \"/path/to/Maildir\" or imap_host")
     })?;
-    let secret = Secret::load_or_create(&list.secret_file)?;
     let mut reader = Reader {
         config,
         list,
-        secret,
+        secret: Secret::load_or_create(&list.secret_file)?,
         known: list::known_addresses(config)?,
+        ledger: Ledger::open(config)?,
         summary: Summary::default(),
-    };
-    let act = |reader: &mut Reader, bytes: Option<&[u8]>| -> Result<bool, Error> {
-        let Some(bytes) = bytes else {
-            reader.summary.left += 1;
-            return Ok(false);
-        };
-        let request = read::classify(bytes, list.return_path.as_deref(), list.address.as_deref());
-        let acted = reader.act(request)?;
-        if !acted {
-            reader.summary.left += 1;
-        }
-        Ok(acted)
+        left: Vec::new(),
     };
     match &inbox.source {
         InboxSource::Maildir(dir) => {
             for entry in maildir::unseen(dir)? {
-                if act(&mut reader, maildir::read(&entry)?.as_deref())? {
+                let incoming = Incoming {
+                    bytes: maildir::read(&entry)?,
+                    received_ts: entry.received_ts,
+                    place: entry.unique.clone(),
+                };
+                if reader.take(incoming)? {
                     maildir::mark_seen(dir, &entry)?;
                 }
             }
@@ -69,26 +77,92 @@ pub fn run(config: &Config) -> Result<Summary, Error> {
         InboxSource::Imap { .. } => {
             let mut mailbox = imap::Mailbox::open(&inbox.source)?;
             for uid in mailbox.unseen()? {
-                if act(&mut reader, mailbox.read(uid)?.as_deref())? {
+                let (bytes, received_ts) = mailbox.read(uid)?;
+                let incoming = Incoming {
+                    bytes,
+                    received_ts,
+                    place: format!("imap uid {uid}"),
+                };
+                if reader.take(incoming)? {
                     mailbox.mark_seen(uid)?;
                 }
             }
             mailbox.close();
         }
     }
+    reader
+        .ledger
+        .end_run(reader.summary.actions.len(), &reader.left)?;
     Ok(reader.summary)
 }
 
-/// One run's reading: the key, and the addresses a token may name.
+/// One run's reading: the key, the addresses a token may name, the state.
 struct Reader<'a> {
     config: &'a Config,
     list: &'a List,
     secret: Secret,
     known: Vec<String>,
+    ledger: Ledger,
     summary: Summary,
+    /// The messages left for the owner, for `status`.
+    left: Vec<Left>,
 }
 
 impl Reader<'_> {
+    /// Acts on one message, unless an earlier run did; whether to flag it.
+    fn take(&mut self, incoming: Incoming) -> Result<bool, Error> {
+        let Some(bytes) = incoming.bytes else {
+            self.leave(
+                format!("unread: {}", incoming.place),
+                (String::new(), "(too large to be read)".to_string()),
+                incoming.received_ts,
+            );
+            return Ok(false);
+        };
+        let fingerprint = self.secret.fingerprint(&bytes);
+        if self.ledger.acted_on(&fingerprint)?.is_some() {
+            self.summary.flagged_late += 1;
+            return Ok(true);
+        }
+        let request = read::classify(
+            &bytes,
+            self.list.return_path.as_deref(),
+            self.list.address.as_deref(),
+        );
+        let acted = self.act(&fingerprint, request)?;
+        if !acted {
+            self.leave(fingerprint, read::headline(&bytes), incoming.received_ts);
+        }
+        Ok(acted)
+    }
+
+    fn leave(
+        &mut self,
+        fingerprint: String,
+        (sender, subject): (String, String),
+        received_ts: i64,
+    ) {
+        self.summary.left += 1;
+        self.left.push(Left {
+            fingerprint,
+            sender,
+            subject,
+            received_ts,
+        });
+    }
+
+    /// Commits `change` with the message's fingerprint and tells of it.
+    fn commit(
+        &mut self,
+        fingerprint: &str,
+        change: Change,
+        describe: impl FnOnce(bool) -> String,
+    ) -> Result<bool, Error> {
+        let line = self.ledger.commit(fingerprint, change, describe)?;
+        self.summary.actions.push(line);
+        Ok(true)
+    }
+
     fn find(&self, purpose: Purpose, token: &str) -> Option<String> {
         self.secret
             .find(purpose, token, self.known.iter().map(String::as_str))
@@ -104,28 +178,32 @@ impl Reader<'_> {
 
     fn suppress(
         &mut self,
-        address: &str,
-        reason: Reason,
-        detail: &str,
+        fingerprint: &str,
+        (address, reason, detail): (&str, Reason, &str),
         verb: &str,
     ) -> Result<bool, Error> {
-        list::suppress(self.config, &[address.to_string()], reason, detail, "inbox")?;
+        let change = Change::Suppress {
+            address,
+            reason,
+            detail,
+        };
         let detail = if detail.is_empty() {
             String::new()
         } else {
             format!(" ({detail})")
         };
-        self.summary
-            .actions
-            .push(format!("{verb} {address}{detail}"));
-        Ok(true)
+        self.commit(fingerprint, change, |_| format!("{verb} {address}{detail}"))
     }
 
     /// Acts on one request, committed; whether the message was for the list.
-    fn act(&mut self, request: Request) -> Result<bool, Error> {
+    fn act(&mut self, fingerprint: &str, request: Request) -> Result<bool, Error> {
         match request {
             Request::Unsubscribe { token } => match self.find(Purpose::Unsubscribe, &token) {
-                Some(address) => self.suppress(&address, Reason::Unsubscribed, "", "unsubscribed"),
+                Some(address) => self.suppress(
+                    fingerprint,
+                    (&address, Reason::Unsubscribed, ""),
+                    "unsubscribed",
+                ),
                 None => Ok(false),
             },
             Request::Bounce {
@@ -141,18 +219,24 @@ impl Reader<'_> {
                     return Ok(false);
                 };
                 if hard {
-                    return self.suppress(&address, Reason::Bounced, &detail, "bounced");
+                    return self.suppress(
+                        fingerprint,
+                        (&address, Reason::Bounced, &detail),
+                        "bounced",
+                    );
                 }
-                let suppressed = list::soft_bounce(self.config, &address, &detail)?;
-                let verb = if suppressed {
-                    "bounced (soft, too often)"
-                } else {
-                    "soft bounce from"
+                let change = Change::SoftBounce {
+                    address: &address,
+                    detail: &detail,
                 };
-                self.summary
-                    .actions
-                    .push(format!("{verb} {address} ({detail})"));
-                Ok(true)
+                self.commit(fingerprint, change, |suppressed| {
+                    let verb = if suppressed {
+                        "bounced (soft, too often)"
+                    } else {
+                        "soft bounce from"
+                    };
+                    format!("{verb} {address} ({detail})")
+                })
             }
             Request::Complaint {
                 tokens,
@@ -163,30 +247,32 @@ impl Reader<'_> {
                     .iter()
                     .find_map(|token| self.find(Purpose::Unsubscribe, token));
                 match by_token.or_else(|| recipients.iter().find_map(|r| self.known(r))) {
-                    Some(address) => {
-                        self.suppress(&address, Reason::Complained, &detail, "complaint from")
-                    }
+                    Some(address) => self.suppress(
+                        fingerprint,
+                        (&address, Reason::Complained, &detail),
+                        "complaint from",
+                    ),
                     None => Ok(false),
                 }
             }
-            Request::Subscribe { from, name } => self.subscribe(&from, &name),
+            Request::Subscribe { from, name } => self.subscribe(fingerprint, &from, &name),
             Request::Confirm { token } => match self.find(Purpose::Confirm, &token) {
-                Some(address) => {
-                    list::confirm_signup(self.config, &address, "inbox")?;
-                    self.summary
-                        .actions
-                        .push(format!("confirmed the sign-up of {address}"));
-                    Ok(true)
-                }
+                Some(address) => self.commit(
+                    fingerprint,
+                    Change::ConfirmSignup { address: &address },
+                    |_| format!("confirmed the sign-up of {address}"),
+                ),
                 None => Ok(false),
             },
             Request::Other => Ok(false),
         }
     }
 
-    /// A sign-up by mail: recorded as pending, and a confirmation mailed
-    /// (again, if the first was lost) unless the address is on the list.
-    fn subscribe(&mut self, from: &str, name: &str) -> Result<bool, Error> {
+    /// A sign-up by mail: a confirmation mailed (again, if the first was
+    /// lost), then the sign-up recorded as pending with the message, unless
+    /// the address is on the list. Mailed first: a stop between the two
+    /// mails the confirmation again; a stop after the commit never does.
+    fn subscribe(&mut self, fingerprint: &str, from: &str, name: &str) -> Result<bool, Error> {
         if crate::address::check(from).is_err() {
             return Ok(false);
         }
@@ -199,8 +285,6 @@ impl Reader<'_> {
             ));
             return Ok(true);
         }
-        list::request_signup(self.config, from, name, "inbox")?;
-        self.known = list::known_addresses(self.config)?;
         let token = self.secret.token(Purpose::Confirm, from);
         let title = &self.config.site.title;
         let link = self
@@ -222,9 +306,14 @@ impl Reader<'_> {
             &format!("confirm {token} (your subscription to {title})"),
             &text,
         )?;
-        self.summary
-            .actions
-            .push(format!("sign-up of {from}: confirmation sent"));
+        let change = Change::RequestSignup {
+            address: from,
+            name,
+        };
+        self.commit(fingerprint, change, |_| {
+            format!("sign-up of {from}: confirmation sent")
+        })?;
+        self.known = list::known_addresses(self.config)?;
         Ok(true)
     }
 }

@@ -108,6 +108,38 @@ pub(super) fn classify(
     Request::Other
 }
 
+/// The most characters of a From or Subject the state keeps for `status`.
+const MAX_HEADLINE: usize = 200;
+
+/// A message's From and Subject as `status` shows a message left for the
+/// owner: one line each, control characters gone, cut to a sane length.
+pub(super) fn headline(bytes: &[u8]) -> (String, String) {
+    let Some(message) = MessageParser::default().parse_headers(bytes) else {
+        return (String::new(), String::new());
+    };
+    let sender = message
+        .from()
+        .and_then(|from| from.first())
+        .map(|from| match (from.name(), from.address()) {
+            (Some(name), Some(address)) => format!("{name} <{address}>"),
+            (None, Some(address)) => address.to_string(),
+            (Some(name), None) => name.to_string(),
+            (None, None) => String::new(),
+        })
+        .unwrap_or_default();
+    let subject = message.subject().unwrap_or_default();
+    (shown(&sender), shown(subject))
+}
+
+fn shown(text: &str) -> String {
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(MAX_HEADLINE)
+        .collect();
+    crate::text::one_line(&clean)
+}
+
 /// `multipart/report`'s `report-type`, lower-cased.
 fn report_type(message: &Message) -> Option<String> {
     let content_type = message.content_type()?;

@@ -27,7 +27,7 @@ pub enum Reason {
 }
 
 impl Reason {
-    fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             Reason::Unsubscribed => "unsubscribed",
             Reason::Bounced => "bounced",
@@ -50,13 +50,14 @@ pub struct Member {
     pub suppressed: Option<Suppression>,
 }
 
-fn state_path(config: &Config) -> Result<std::path::PathBuf, Error> {
+pub(super) fn state_path(config: &Config) -> Result<std::path::PathBuf, Error> {
     Ok(config.email().map_err(Error::Invalid)?.state.clone())
 }
 
-/// Opens the state for a change, making it when there is none.
-fn open(config: &Config) -> Result<State, Error> {
-    State::open(&state_path(config)?)
+/// Opens the state for a change, making it when there is none; beside a
+/// `mail` run that may be sending.
+pub(super) fn open(config: &Config) -> Result<State, Error> {
+    State::open_beside_runs(&state_path(config)?)
 }
 
 /// Every suppression, oldest first.
@@ -97,15 +98,6 @@ pub fn unsuppress(config: &Config, addresses: &[String]) -> Result<Vec<bool>, Er
         .iter()
         .map(|address| state.unsuppress(&address_key(address)))
         .collect()
-}
-
-/// Counts a soft bounce; whether the address is now suppressed.
-pub fn soft_bounce(config: &Config, address: &str, detail: &str) -> Result<bool, Error> {
-    let (limit, days) = config
-        .list
-        .as_ref()
-        .map_or((3, 30), |list| (list.soft_bounces, list.soft_bounce_days));
-    open(config)?.soft_bounce(&address_key(address), detail, limit, days)
 }
 
 /// Records a sign-up request; `false` when the address had asked already.

@@ -8,6 +8,7 @@
 
 mod dkim;
 mod dry_run;
+pub mod ledger;
 pub mod list;
 pub mod message;
 mod plan;

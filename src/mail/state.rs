@@ -2,8 +2,10 @@
 //! recipient, delivered or failed for good, committed as each message
 //! completes; and the lock that keeps two runs from sending at once.
 //!
-//! rusqlite lives here (and in [`list`], the list's tables) and nowhere else.
+//! rusqlite lives here (and in [`list`] and [`inbox`], the list's and the
+//! inbox's tables) and nowhere else.
 
+pub(super) mod inbox;
 pub(super) mod list;
 
 use std::collections::HashMap;
@@ -17,7 +19,7 @@ use crate::error::{Error, Location, Problem, Transient};
 
 /// The schema this program writes. Each entry of [`MIGRATIONS`] takes the
 /// state from version `index` to `index + 1`.
-pub(super) const SCHEMA_VERSION: i64 = 4;
+pub(super) const SCHEMA_VERSION: i64 = 5;
 
 const MIGRATIONS: &[&str] = &[
     // 0 → 1: posts by identity (URL), one row per post and recipient.
@@ -50,6 +52,8 @@ const MIGRATIONS: &[&str] = &[
     "CREATE TABLE list (config TEXT NOT NULL);",
     // 3 → 4: the list's lifecycle: suppressions, sign-ups, soft bounces.
     list::MIGRATION,
+    // 4 → 5: the inbox: messages acted on, messages left, its runs.
+    inbox::MIGRATION,
 ];
 
 /// One `mail` run that sent (or tried to), as the state records it.
@@ -135,6 +139,18 @@ impl State {
     /// Opens the state for a run that sends, creating it (and its folder)
     /// when missing and upgrading an older schema in place.
     pub(super) fn open(path: &Path) -> Result<State, Error> {
+        State::open_writable(path, true)
+    }
+
+    /// Opens the state for a change to the list (`serve`, `inbox`,
+    /// `subscribers`), as [`State::open`] does but without the run's file
+    /// lock: these write while a `mail` run sends, each commit short, and
+    /// `SQLite`'s own locks (with the busy timeout) keep them apart.
+    pub(super) fn open_beside_runs(path: &Path) -> Result<State, Error> {
+        State::open_writable(path, false)
+    }
+
+    fn open_writable(path: &Path, hold_it: bool) -> Result<State, Error> {
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder)
                 .map_err(|err| Error::io("cannot create folder", folder, err))?;
@@ -142,7 +158,7 @@ impl State {
         if !path.exists() {
             create(path)?;
         }
-        let held = hold(path)?;
+        let held = if hold_it { Some(hold(path)?) } else { None };
         // SQLite writes its WAL and index beside the state: a folder it
         // cannot write in fails every commit, so say so before the first.
         let folder = path
@@ -151,7 +167,7 @@ impl State {
             .unwrap_or(Path::new("."));
         tempfile::tempfile_in(folder).map_err(|err| unopenable(folder, &err))?;
         let mut state = State::connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-        state.held = Some(held);
+        state.held = held;
         let version = state.version()?;
         // WAL: each commit is one append, and a kill -9 loses at most the
         // transaction in flight. NORMAL skips the fsync per commit; a power
@@ -231,13 +247,20 @@ impl State {
     fn migrate(&self, version: i64) -> Result<(), Error> {
         let done = usize::try_from(version).unwrap_or(0);
         for (to, migration) in (1_i64..).zip(MIGRATIONS).skip(done) {
-            self.conn
-                .execute_batch(&format!(
-                    "BEGIN IMMEDIATE; {migration}; PRAGMA user_version = {to}; COMMIT;"
-                ))
-                .map_err(|err| {
-                    unreadable(&self.path, format!("upgrading it to schema {to}: {err}"))
-                })?;
+            let failed =
+                |err| unreadable(&self.path, format!("upgrading it to schema {to}: {err}"));
+            let transaction = self.immediate().map_err(failed)?;
+            // Another process (`serve` beside a `mail` run) may have taken
+            // this step since the version was read: look again, under the lock.
+            let now_at: i64 = transaction
+                .query_row("PRAGMA user_version", [], |row| row.get(0))
+                .map_err(failed)?;
+            if now_at < to {
+                transaction
+                    .execute_batch(&format!("{migration}; PRAGMA user_version = {to};"))
+                    .map_err(failed)?;
+            }
+            transaction.commit().map_err(failed)?;
         }
         Ok(())
     }
@@ -446,6 +469,12 @@ impl State {
             )
             .map(drop)
             .map_err(|err| self.write_error(&err))
+    }
+
+    /// A transaction that takes the write lock at once (waiting out the
+    /// busy timeout), so it never fails half-way for another writer.
+    fn immediate(&self) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+        rusqlite::Transaction::new_unchecked(&self.conn, rusqlite::TransactionBehavior::Immediate)
     }
 
     fn write_error(&self, err: &rusqlite::Error) -> Error {

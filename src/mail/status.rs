@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use super::ledger::{InboxRun, Left};
 use super::plan::{self, History};
 use super::setup;
 use super::state::{Outcome, Run, State};
@@ -28,6 +29,55 @@ pub struct Status {
     pub suppressed: Vec<super::list::Suppression>,
     /// Sign-ups waiting for their confirmation.
     pub pending_signups: usize,
+    /// The list's mailbox, when `[inbox]` is set or `inbox` has run.
+    pub inbox: Option<Inbox>,
+}
+
+/// How long a request to leave may wait (Gmail's and Yahoo's rule for
+/// bulk senders): a message left that long, or a mailbox unread that long,
+/// is named.
+const HONOUR_WITHIN: i64 = 2 * 86_400;
+
+/// The list's mailbox as the state last saw it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Inbox {
+    /// The latest run of `inbox` that read it through.
+    pub last_read: Option<InboxRun>,
+    /// Whether that was over two days ago, or never: what came since waits.
+    pub unread_too_long: bool,
+    /// Messages it left for the owner (mail to the list it could not act
+    /// on, such as a person writing "please take me off").
+    pub left: usize,
+    /// Of those, the ones received over two days ago, oldest first.
+    pub overdue: Vec<Left>,
+}
+
+/// The mailbox's part of `status`; `None` when there is no mailbox to read.
+fn inbox(config: &Config, state: Option<&State>) -> Result<Option<Inbox>, Error> {
+    let (last_read, left) = match state {
+        Some(state) => (state.last_inbox_run()?, state.left_unread()?),
+        None => (None, Vec::new()),
+    };
+    if config.inbox.is_none() && last_read.is_none() {
+        return Ok(None);
+    }
+    let now = jiff::Timestamp::now().as_second();
+    let unread_too_long = last_read.as_ref().is_none_or(|run| {
+        run.at
+            .parse::<jiff::Timestamp>()
+            .is_ok_and(|at| now - at.as_second() > HONOUR_WITHIN)
+    });
+    let count = left.len();
+    let overdue = left
+        .into_iter()
+        .filter(|message| now - message.received_ts > HONOUR_WITHIN)
+        .collect();
+    Ok(Some(Inbox {
+        last_read,
+        unread_too_long,
+        left: count,
+        overdue,
+    }))
 }
 
 /// One post the state records.
@@ -123,6 +173,7 @@ pub fn status(config: &Config) -> Result<Status, Error> {
         not_mailed: setup.skipped.iter().map(ToString::to_string).collect(),
         suppressed,
         pending_signups: signups.iter().filter(|s| s.confirmed_at.is_none()).count(),
+        inbox: inbox(config, state.as_ref())?,
     })
 }
 
@@ -188,6 +239,9 @@ impl fmt::Display for Status {
                 self.pending_signups
             )?;
         }
+        if let Some(inbox) = &self.inbox {
+            write_inbox(f, inbox)?;
+        }
         for problem in &self.not_mailed {
             writeln!(f, "Not mailed until fixed: {problem}")?;
         }
@@ -216,4 +270,52 @@ pub fn suppression_line(s: &super::list::Suppression) -> String {
         format!(" ({})", s.detail)
     };
     format!("{}: {} {} by {}{detail}", s.email, s.reason, s.at, s.source)
+}
+
+/// The mailbox's lines: when it was last read, and what has waited too long.
+fn write_inbox(f: &mut fmt::Formatter<'_>, inbox: &Inbox) -> fmt::Result {
+    match &inbox.last_read {
+        None => writeln!(
+            f,
+            "List mailbox: never read. Run `digest-feed inbox` daily (from cron, beside `mail`): \
+             unsubscribe mails, bounces and complaints wait there until it does"
+        )?,
+        Some(run) => writeln!(
+            f,
+            "List mailbox: last read {}: {} acted on, {} left for you{}",
+            run.at,
+            crate::text::count(usize::try_from(run.acted).unwrap_or(0), "message"),
+            run.left_unread,
+            if inbox.unread_too_long {
+                "; over two days ago: requests that came since are not honoured yet, run \
+                 `digest-feed inbox`"
+            } else {
+                ""
+            }
+        )?,
+    }
+    if !inbox.overdue.is_empty() {
+        writeln!(
+            f,
+            "Left for you over two days ({} of {}; a request to leave must be honoured within \
+             two days: read each, `digest-feed subscribers suppress ADDR` if it asks, then mark it read):",
+            inbox.overdue.len(),
+            inbox.left
+        )?;
+        for message in &inbox.overdue {
+            let received = jiff::Timestamp::from_second(message.received_ts)
+                .map_or_else(|_| "?".to_string(), |at| at.to_string());
+            writeln!(
+                f,
+                "  received {received} from {}: {:?}",
+                if message.sender.is_empty() {
+                    "?"
+                } else {
+                    &message.sender
+                },
+                message.subject
+            )?;
+        }
+    }
+    Ok(())
 }

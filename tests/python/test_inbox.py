@@ -1,13 +1,14 @@
 """`digest-feed inbox` over a local Maildir and over IMAP (a real Dovecot): an unsubscribe mail, an RFC 3464
 bounce to the VERP address, an ARF complaint, a sign-up and its confirmation
 land in the mailbox; `inbox` acts on each once (a second run does nothing
-new; a message put back as if a crash came between the commit and the flag
-changes nothing), and the next `mail` goes to exactly the right people."""
+new; a real kill -9 between the commit and the flag, and a message put back
+unread, change nothing), and the next `mail` goes to exactly the right people."""
 
 import re
 
 import pytest
 
+from crash import inbox_killed_at_flag
 from helpers import add_post, mail, query
 from list_helpers import list_site, unsubscribe_targets
 from mailboxes import Dovecot, Maildir
@@ -158,12 +159,13 @@ def test_inbox_acts_on_each_message_once(site, server, box):
     assert inbox(site, box) == ["confirmed the sign-up of new@example.org", "Inbox read: 1 message acted on, 1 left for you"]
     assert inbox(site, box) == ["Inbox read: 0 messages acted on, 1 left for you"]
 
-    # A crash between the commit and the flag: the message is still unseen, and acting again changes nothing.
+    # Messages put back unread (the owner's mail client, or a crash): known by their fingerprint, flagged, nothing redone.
     before = query(site, "SELECT email, reason, at FROM suppressions ORDER BY email")
     box.unflag("2.bounce")
     box.unflag("1.unsubscribe")
     box.unflag("6.confirm")
-    assert inbox(site, box)[-1] == "Inbox read: 3 messages acted on, 1 left for you"
+    assert inbox(site, box) == ["Inbox read: 0 messages acted on, 1 left for you; 3 messages an earlier run acted on "
+                                "but was stopped before marking read, marked now"]
     assert box.unseen() == ["5.person"]
     assert query(site, "SELECT email, reason, at FROM suppressions ORDER BY email") == before
 
@@ -186,3 +188,44 @@ def test_a_soft_bounce_counts_and_a_forged_token_is_left(site, server, box):
     assert out[0].startswith("soft bounce from lee@example.org (4.2.2")
     assert out[-1] == "Inbox read: 1 message acted on, 1 left for you"
     assert query(site, "SELECT email FROM suppressions") == []
+
+
+SIGNUP = "From: New Reader <new@example.org>\nTo: list@example.org\nSubject: subscribe\nMessage-ID: <s1@example.org>\n\nsubscribe\n"
+
+
+@pytest.mark.parametrize("nth", [1, 2])
+def test_a_kill_between_the_commit_and_the_flag_loses_nothing_and_doubles_nothing(site, server, box, nth):
+    mail(site)
+    messages = received(server)
+    lee_verp = messages["lee@example.org"][1]
+    _, kim_mailto = unsubscribe_targets(messages["kim@example.org"][0])
+    soft = BOUNCE.format(verp=lee_verp).replace("Action: failed", "Action: delayed").replace("Status: 5.1.1", "Status: 4.2.2")
+    box.deliver("1.soft", soft)
+    box.deliver("2.signup", SIGNUP)
+    box.deliver("3.unsubscribe", f"From: kim@example.org\nTo: list@example.org\nSubject: unsubscribe {kim_mailto.rsplit('%20', 1)[1]}\n\nbye\n")
+    server.recorder.clear()
+
+    # kill -9 as the run flags message `nth`: its change is committed, its flag never set.
+    assert inbox_killed_at_flag(site, box, nth) == -9
+    names = ["1.soft", "2.signup", "3.unsubscribe"]
+    assert box.unseen() == names[nth - 1:]
+    soft_bounces = "SELECT COUNT(*) FROM soft_bounces WHERE email = 'lee@example.org'"
+    assert query(site, soft_bounces) == [(1,)]
+    assert len(server.recorder.messages()) == nth - 1, "the confirmation went out only if the kill came after it"
+
+    # The rerun flags the killed message without acting again, and acts on the rest.
+    out = inbox(site, box)
+    late = "; 1 message an earlier run acted on but was stopped before marking read, marked now"
+    acted = {1: "2 messages", 2: "1 message"}[nth]
+    assert out[-1] == f"Inbox read: {acted} acted on, 0 left for you{late}"
+    assert box.unseen() == []
+    assert query(site, soft_bounces) == [(1,)], "the soft bounce counted once"
+    assert server.recorder.recipients() == ["new@example.org"], "one confirmation, never two"
+    assert query(site, "SELECT email, confirmed_at FROM signups") == [("new@example.org", None)]
+    assert query(site, "SELECT email, reason FROM suppressions") == [("kim@example.org", "unsubscribed")]
+    assert inbox(site, box) == ["Inbox read: 0 messages acted on, 0 left for you"]
+
+    server.recorder.clear()
+    add_post(site, "2025-12-25-next.md", "Next day", "2025-12-25")
+    mail(site)
+    assert server.recorder.recipients() == ["choi@example.org", "lee@example.org", "park@example.org"]

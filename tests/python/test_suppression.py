@@ -1,10 +1,15 @@
 """Suppression (SPEC §5): a hard 550 at send time suppresses the address, the
 next run exits 0 and does not try it, `status` and `subscribers` say why;
-`subscribers suppress` / `unsuppress` by hand."""
+`subscribers suppress` / `unsuppress` by hand; both, and one-click, while a
+`mail` run is sending."""
 
 import pytest
 
-from helpers import EXAMPLE_POSTS, Site, add_post, config, mail, query
+import urllib.parse
+
+from helpers import EXAMPLE_POSTS, Site, add_post, config, mail, mail_under_way, query
+from list_helpers import Serve, list_site, unsubscribe_targets
+from smtp_server import free_port
 
 SUBSCRIBERS = """
 [[subscribers]]
@@ -69,13 +74,34 @@ def test_suppress_and_unsuppress_by_hand(site, server):
     assert server.recorder.recipients() == ["lee@example.org"]
 
 
-def test_an_older_state_is_upgraded_to_schema_4(site, server):
+def test_an_older_state_is_upgraded_to_schema_5(site, server):
     mail(site)
     db = site.state
     import sqlite3
     with sqlite3.connect(db) as conn:
-        conn.executescript("DROP TABLE suppressions; DROP TABLE signups; DROP TABLE soft_bounces; PRAGMA user_version = 3;")
+        conn.executescript("DROP TABLE suppressions; DROP TABLE signups; DROP TABLE soft_bounces; DROP TABLE inbox_messages;"
+                           "DROP TABLE inbox_left; DROP TABLE inbox_runs; PRAGMA user_version = 3;")
     conn.close()
     assert "0 suppressed" in site.run("subscribers").stdout
     site.run("subscribers", "suppress", "kim@example.org")
-    assert query(site, "PRAGMA user_version") == [(4,)]
+    assert query(site, "PRAGMA user_version") == [(5,)]
+
+
+def test_the_list_changes_while_a_mail_run_sends(tmp_path, server):
+    port = free_port()
+    site = list_site(tmp_path, server.port, port)
+    mail(site)
+    kim = [m for rcpts, m, _ in server.recorder.messages() if rcpts == ["kim@example.org"]][0]
+    path = urllib.parse.urlsplit(unsubscribe_targets(kim)[0]).path
+    add_post(site, "2025-12-25-next.md", "Next day", "2025-12-25")
+    server.recorder.delay = 2.0  # each message takes 2 s: the run is sending throughout
+    with Serve(site, port) as web:
+        run = mail_under_way(site, server.recorder, sent=1)
+        status, _, page = web.post_form(path, {"List-Unsubscribe": "One-Click"})
+        suppress = site.run("subscribers", "suppress", "lee@example.org")
+        assert run.poll() is None, "the run was still sending"
+        assert status == 200 and "<h1>You are unsubscribed</h1>" in page, page
+        assert "Suppressed lee@example.org" in suppress.stdout
+        assert run.wait(timeout=60) == 0, run.stderr.read()
+    assert sorted(query(site, "SELECT email, source FROM suppressions")) == [
+        ("kim@example.org", "serve"), ("lee@example.org", "subscribers suppress")]

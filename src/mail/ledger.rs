@@ -1,0 +1,110 @@
+//! The state as one `inbox` run holds it: each message's change is
+//! committed together with the message's fingerprint, so that a message a
+//! crash left unflagged is recognised when it is read again and only
+//! flagged then (SPEC §2: each message is acted on once, even across a
+//! crash). A soft bounce counts once; a sign-up's confirmation goes out
+//! once.
+
+use super::list::{self, Reason};
+use super::state::State;
+pub use super::state::inbox::{InboxRun, Left};
+use crate::config::Config;
+use crate::error::Error;
+use crate::subscribers::address_key;
+
+/// What one message changes in the list.
+#[derive(Debug, Clone, Copy)]
+pub enum Change<'a> {
+    /// Suppress the address.
+    Suppress {
+        /// Whose.
+        address: &'a str,
+        /// Why.
+        reason: Reason,
+        /// The report's words, or empty.
+        detail: &'a str,
+    },
+    /// Count a soft bounce; suppress as bounced once there were too many.
+    SoftBounce {
+        /// Whose.
+        address: &'a str,
+        /// The report's words.
+        detail: &'a str,
+    },
+    /// Record a sign-up as pending.
+    RequestSignup {
+        /// Whose.
+        address: &'a str,
+        /// The name given.
+        name: &'a str,
+    },
+    /// Confirm a pending sign-up.
+    ConfirmSignup {
+        /// Whose.
+        address: &'a str,
+    },
+}
+
+/// The state, open for one `inbox` run.
+#[derive(Debug)]
+pub struct Ledger {
+    state: State,
+    /// Soft bounces that suppress, and over how many days.
+    soft_bounces: (u32, u32),
+}
+
+impl Ledger {
+    /// Opens the state (making it when there is none), beside a `mail` run.
+    pub fn open(config: &Config) -> Result<Ledger, Error> {
+        let soft_bounces = config
+            .list
+            .as_ref()
+            .map_or((3, 30), |list| (list.soft_bounces, list.soft_bounce_days));
+        Ok(Ledger {
+            state: list::open(config)?,
+            soft_bounces,
+        })
+    }
+
+    /// What the message with `fingerprint` was acted on for, if it was.
+    pub fn acted_on(&self, fingerprint: &str) -> Result<Option<String>, Error> {
+        self.state.acted_on(fingerprint)
+    }
+
+    /// Makes `change` and records the message as acted on, both or
+    /// neither; `describe` says what was done from whether the change took
+    /// effect (a new suppression, a soft bounce that suppressed, …).
+    pub fn commit(
+        &self,
+        fingerprint: &str,
+        change: Change,
+        describe: impl FnOnce(bool) -> String,
+    ) -> Result<String, Error> {
+        let (limit, days) = self.soft_bounces;
+        self.state.once(fingerprint, |state| {
+            let took = match change {
+                Change::Suppress {
+                    address,
+                    reason,
+                    detail,
+                } => state.suppress(&address_key(address), reason.as_str(), detail, "inbox")?,
+                Change::SoftBounce { address, detail } => {
+                    state.soft_bounce(&address_key(address), detail, limit, days)?
+                }
+                Change::RequestSignup { address, name } => {
+                    state.request_signup(&address_key(address), name, "inbox")?
+                }
+                Change::ConfirmSignup { address } => {
+                    state.confirm_signup(&address_key(address), "inbox")?
+                }
+            };
+            Ok(describe(took))
+        })
+    }
+
+    /// Records the run's end: how many messages it acted on, and what it
+    /// left unread for the owner.
+    pub fn end_run(&self, acted: usize, left: &[Left]) -> Result<(), Error> {
+        self.state.end_inbox_run(acted, left)
+    }
+}
