@@ -1,16 +1,20 @@
 """The list's mailbox for the inbox tests, two ways: a local Maildir, and a
 real IMAP server (Dovecot, Debian's dovecot-imapd) started on a free loopback
-port with a throwaway config, user and certificate (trustme). Each delivers
+port with a throwaway config, user and certificate (trustme); the config is in
+Dovecot 2.3's syntax (Debian 12) or 2.4's (Debian 13), after `dovecot --version`,
+and $DOVECOT names another dovecot binary to start. Each delivers
 a message under a name (an X-Test-Name header), and says which names are
 unseen or seen; `unflag` puts a message back as if a crash came between the
 state's commit and the flag."""
 
 import email
 import getpass
+import grp
 import imaplib
 import os
 import pathlib
 import pwd
+import re
 import shutil
 import ssl
 import subprocess
@@ -60,6 +64,15 @@ class Maildir:
         (self.root / "cur" / f"{name}:2,S").rename(self.root / "new" / name)
 
 
+def dovecot_version(binary: str) -> tuple[int, int]:
+    """(major, minor) of `dovecot --version`: "2.3.19.1 (9b53102964)" is (2, 3), "2.4.1-4 (7d8c0e5759)" (2, 4)."""
+    out = subprocess.run([binary, "--version"], capture_output=True, text=True, check=True).stdout
+    found = re.match(r"\s*(\d+)\.(\d+)", out)
+    if not found:
+        raise RuntimeError(f"{binary} --version printed no version: {out!r}")
+    return int(found[1]), int(found[2])
+
+
 class Dovecot:
     """`with Dovecot(tmp) as imap:` a Dovecot on 127.0.0.1:`imap.port` (IMAPS), user `list`."""
 
@@ -71,9 +84,10 @@ class Dovecot:
         self.ca_file = self.tmp / "imap-ca.pem"
 
     def __enter__(self):
-        binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
+        binary = os.environ.get("DOVECOT") or shutil.which("dovecot") or "/usr/sbin/dovecot"
         if not os.path.exists(binary):
             raise RuntimeError("dovecot is not installed: scripts/test installs Debian's dovecot-imapd")
+        version = dovecot_version(binary)
         ca = trustme.CA()
         cert = ca.issue_cert("127.0.0.1", "localhost")
         ca.cert_pem.write_to_path(str(self.ca_file))
@@ -88,7 +102,10 @@ class Dovecot:
         os.chown(self.tmp / "imap-mail", owner.pw_uid, owner.pw_gid)
         (self.tmp / "imap-users").write_text(f"list:{{PLAIN}}{PASSWORD}\n")
         conf = self.tmp / "dovecot.conf"
-        conf.write_text(f"""
+        if version >= (2, 4):
+            conf.write_text(self._config_24(me, root, owner))
+        else:
+            conf.write_text(f"""
 base_dir = {self.tmp}/dovecot-run
 state_dir = {self.tmp}/dovecot-run
 log_path = {self.tmp}/dovecot.log
@@ -139,6 +156,63 @@ service imap-login {{
                     raise RuntimeError(f"dovecot did not start: {log}")
                 time.sleep(0.1)
         return self
+
+    def _config_24(self, me: str, root: bool, owner: pwd.struct_passwd) -> str:
+        """The 2.3 config above in Dovecot 2.4's syntax, every setting as Dovecot's 2.4.1 docs name it
+        (doc.dovecot.org/2.4.1/, cited in the comments): [upgrade] installation/upgrade/2.3-to-2.4.html,
+        [syntax] core/settings/syntax.html, [settings] core/summaries/settings.html, [quick]
+        core/config/quick.html, [passwd-file] and [static] core/config/auth/databases/{passwd_file,static}.html,
+        [rootless] core/config/rootless.html. `dovecot_config_version = 2.4.0` keeps 2.4.0's defaults on any 2.4.x."""
+        # [rootless]: without root, the internal group too is the tests' own (else 2.4 chowns its sockets to group dovecot and fails).
+        group = "" if root else f"default_internal_group = {grp.getgrgid(os.getgid()).gr_name}\n"
+        return f"""# [upgrade] Required Settings, [syntax] Config Version: these two first; [quick] starts new configs at 2.4.0.
+dovecot_config_version = 2.4.0
+dovecot_storage_version = 2.4.0
+# [settings]: as in 2.3.
+base_dir = {self.tmp}/dovecot-run
+state_dir = {self.tmp}/dovecot-run
+log_path = {self.tmp}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = required
+auth_mechanisms = plain
+first_valid_uid = 0
+default_internal_user = {"dovecot" if root else me}
+default_login_user = {"dovenull" if root else me}
+{group}# [upgrade] Converted Settings: ssl_cert and ssl_key renamed; [settings]: the files' paths, no "<".
+ssl_server_cert_file = {self.tmp}/imap-cert.pem
+ssl_server_key_file = {self.tmp}/imap-key.pem
+# [upgrade] Converted Settings: mail_location is mail_driver and mail_path; Variable expansion: %u is %{{user}}.
+mail_driver = maildir
+mail_path = {self.tmp}/imap-mail/%{{user}}
+# [upgrade] passdb/userdb Section Naming: named, the name being the driver ([settings] passdb_driver);
+# [passwd-file]: the 2.3 args (scheme, username_format, the file) as settings.
+passdb passwd-file {{
+  default_password_scheme = PLAIN
+  auth_username_format = %{{user}}
+  passwd_file_path = {self.tmp}/imap-users
+}}
+# [static]: the 2.3 args as fields.
+userdb static {{
+  fields {{
+    uid = {owner.pw_uid}
+    gid = {owner.pw_gid}
+    home = {self.tmp}/imap-mail/%{{user}}
+  }}
+}}
+# [settings] inet_listener_port (0 disables) and inet_listener_ssl, [syntax] Named Filters; [rootless]: no chroot.
+# (anvil is no longer chrooted in 2.4: [upgrade] Default Settings.)
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    port = 0
+  }}
+  inet_listener imaps {{
+    port = {self.port}
+    ssl = yes
+  }}
+}}
+"""
 
     def __exit__(self, *exc):
         self.process.terminate()
