@@ -41,8 +41,11 @@ class Maildir:
         for folder in ["new", "cur", "tmp"]:
             (self.root / folder).mkdir(parents=True, exist_ok=True)
 
-    def deliver(self, name: str, text: str):
+    def deliver(self, name: str, text: str, received: float | None = None):
+        """Delivers the message; `received` (seconds since the epoch) is when the mailbox got it: the file's time."""
         (self.root / "tmp" / name).write_bytes(named(name, text))
+        if received is not None:
+            os.utime(self.root / "tmp" / name, (received, received))
         (self.root / "tmp" / name).rename(self.root / "new" / name)
 
     def _names(self, seen: bool) -> list[str]:
@@ -62,6 +65,10 @@ class Maildir:
 
     def unflag(self, name: str):
         (self.root / "cur" / f"{name}:2,S").rename(self.root / "new" / name)
+
+    def read_by_owner(self, name: str):
+        """The owner reads the message in a mail client: flagged seen."""
+        (self.root / "new" / name).rename(self.root / "cur" / f"{name}:2,S")
 
 
 def dovecot_version(binary: str) -> tuple[int, int]:
@@ -232,9 +239,11 @@ service imap-login {{
 
     env = {"LIST_IMAP_PASSWORD": PASSWORD}
 
-    def deliver(self, name: str, text: str):
+    def deliver(self, name: str, text: str, received: float | None = None):
+        """APPENDs the message; `received` (seconds since the epoch) is its INTERNALDATE."""
         client = self._login()
-        client.append("INBOX", None, None, named(name, text))
+        date = imaplib.Time2Internaldate(received) if received is not None else None
+        client.append("INBOX", None, date, named(name, text))
         client.logout()
 
     def _names(self, criterion: str) -> list[str]:
@@ -253,8 +262,15 @@ service imap-login {{
     def seen(self) -> list[str]:
         return self._names("SEEN")
 
-    def unflag(self, name: str):
+    def _flag(self, name: str, change: str):
         client = self._login()
         _, data = client.uid("SEARCH", None, "HEADER", "X-Test-Name", name)
-        client.uid("STORE", data[0].split()[0], "-FLAGS", "(\\Seen)")
+        client.uid("STORE", data[0].split()[0], change, "(\\Seen)")
         client.logout()
+
+    def unflag(self, name: str):
+        self._flag(name, "-FLAGS")
+
+    def read_by_owner(self, name: str):
+        """The owner reads the message in a mail client: flagged seen."""
+        self._flag(name, "+FLAGS")

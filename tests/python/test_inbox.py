@@ -4,7 +4,11 @@ land in the mailbox; `inbox` acts on each once (a second run does nothing
 new; a real kill -9 between the commit and the flag, and a message put back
 unread, change nothing), and the next `mail` goes to exactly the right people."""
 
+import json
 import re
+import sqlite3
+import time
+from contextlib import closing
 
 import pytest
 
@@ -229,3 +233,31 @@ def test_a_kill_between_the_commit_and_the_flag_loses_nothing_and_doubles_nothin
     add_post(site, "2025-12-25-next.md", "Next day", "2025-12-25")
     mail(site)
     assert server.recorder.recipients() == ["choi@example.org", "lee@example.org", "park@example.org"]
+
+
+def test_status_names_what_has_waited_over_two_days(site, server, box):
+    assert "List mailbox: never read. Run `digest-feed inbox` daily" in site.run("status").stdout
+    three_days_ago = int(time.time()) - 3 * 86_400
+    box.deliver("1.old", "From: Fan <fan@example.org>\nTo: list@example.org\nSubject: please take me off\n\nthanks\n",
+                received=three_days_ago)
+    box.deliver("2.new", "From: Other <other@example.org>\nTo: list@example.org\nSubject: hello\n\nhi\n")
+    assert inbox(site, box) == ["Inbox read: 0 messages acted on, 2 left for you"]
+    status = site.run("status").stdout
+    assert re.search(r"^List mailbox: last read 20\S+Z: 0 messages acted on, 2 left for you$", status, re.M), status
+    assert "Left for you over two days (1 of 2; a request to leave must be honoured within two days" in status
+    received = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(three_days_ago))
+    assert f'  received {received} from Fan <fan@example.org>: "please take me off"\n' in status
+    assert "hello" not in status, "a message left for under two days is not overdue"
+    overdue = json.loads(site.run("status", "--json").stdout)["inbox"]["overdue"]
+    assert overdue == [{"sender": "Fan <fan@example.org>", "subject": "please take me off", "received_ts": three_days_ago}]
+
+    # The owner reads it (and acts by hand): the next run no longer names it.
+    box.read_by_owner("1.old")
+    assert inbox(site, box) == ["Inbox read: 0 messages acted on, 1 left for you"]
+    assert "Left for you over two days" not in site.run("status").stdout
+
+    # A mailbox unread for three days is named.
+    with closing(sqlite3.connect(site.state)) as db, db:
+        db.execute("UPDATE inbox_runs SET at = ?", (received,))
+    assert (f"List mailbox: last read {received}: 0 messages acted on, 1 left for you; over two days ago: requests "
+            "that came since are not honoured yet, run `digest-feed inbox`") in site.run("status").stdout
