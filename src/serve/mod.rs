@@ -8,13 +8,15 @@
 //! What a client controls is bounded: bodies ([`BODY_LIMIT`]), requests per
 //! client ([`limit`]), the time a request may take ([`REQUEST_TIME`]), the
 //! connections open at once and their life ([`connection`]), the
-//! confirmations waiting to be sent ([`notices`]). No page tells whether an
-//! address is on the list.
+//! confirmations waiting to be sent ([`notices`]), the work a token costs
+//! ([`tokens`]: an index, not a read of the whole list). No page tells
+//! whether an address is on the list.
 
 mod connection;
 mod limit;
 mod notices;
 mod pages;
+mod tokens;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -44,6 +46,7 @@ struct App {
     public_url: String,
     limits: limit::Limits,
     notices: notices::Queue,
+    tokens: tokens::Tokens,
 }
 
 /// Serves until the process is stopped; `ready` hears the address once it listens.
@@ -67,6 +70,7 @@ pub fn run(config: &Config, ready: impl FnOnce(SocketAddr, &str)) -> Result<(), 
     let secret = Secret::load_or_create(&list.secret_file)?;
     let app = Arc::new(App {
         notices: notices::Queue::start(config.clone()),
+        tokens: tokens::Tokens::new(config, secret.clone())?,
         config: config.clone(),
         secret,
         public_url,
@@ -142,14 +146,7 @@ async fn find(app: &Arc<App>, purpose: Purpose, token: String) -> Result<Option<
         return Ok(None);
     }
     let app = Arc::clone(app);
-    blocking(move || {
-        let known = list::known_addresses(&app.config)?;
-        Ok(app
-            .secret
-            .find(purpose, &token, known.iter().map(String::as_str))
-            .map(str::to_string))
-    })
-    .await
+    blocking(move || app.tokens.find(&app.config, purpose, &token)).await
 }
 
 /// The address `token` names for `purpose`, or the page to answer with:
@@ -241,6 +238,8 @@ async fn signup(
             return Ok(false);
         }
         list::request_signup(&shared.config, &address, &name, &format!("serve {client}"))?;
+        // The confirmation link must work as soon as it is mailed.
+        shared.tokens.add(&address);
         Ok(true)
     })
     .await;
@@ -276,6 +275,8 @@ async fn confirm(
     };
     let client = limit::client(peer, &headers);
     let shared = Arc::clone(&app);
+    // Nothing to add to the index: the address was found in it, and a
+    // confirmed sign-up is as known as a pending one.
     let done = blocking(move || {
         list::confirm_signup(&shared.config, &address, &format!("serve {client}"))
     })

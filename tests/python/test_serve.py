@@ -1,13 +1,19 @@
 """`digest-feed serve` over real HTTP: one-click unsubscribe with the token
 taken from a received message's List-Unsubscribe header, a GET that never
 unsubscribes, forged and foreign tokens refused, bounded bodies, a flood cut
-off, and sign-up → confirmation email → confirm → the next `mail` includes
-the new subscriber."""
+off, sign-up → confirmation email → confirm → the next `mail` includes
+the new subscriber, and subscribers added while serve runs found by their
+tokens."""
 
+import base64
+import hashlib
+import hmac
 import re
 import socket
+import sqlite3
 import time
 import urllib.parse
+from contextlib import closing
 
 import pytest
 
@@ -145,3 +151,52 @@ def test_signup_with_double_opt_in(web_site, server):
     add_post(site, "2025-12-25-next.md", "Next day", "2025-12-25")
     mail(site)
     assert server.recorder.recipients() == ["kim@example.org", "lee@example.org", "new@example.org"]
+
+
+def token(site, purpose: str, address: str) -> str:
+    """`address`'s token for `purpose`, made as src/token.rs makes it (HMAC-SHA256 of
+    the purpose, NUL and the address under the list's key, 128 bits in base64url):
+    the test names subscribers no message was ever sent to."""
+    key = (site.path / ".digest-feed" / "secret").read_bytes()
+    mac = hmac.new(key, purpose.encode() + b"\0" + address.strip().lower().encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()[:16]).rstrip(b"=").decode()
+
+
+def test_subscribers_added_while_serving_are_found_by_their_tokens(tmp_path, server):
+    port = free_port()
+    site = list_site(tmp_path, server.port, port)
+    config = site.path / "config.toml"
+    config.write_text(config.read_text().replace("[email]\n", '[email]\nsubscribers_file = "subscribers.csv"\n', 1))
+    csv = site.path / "subscribers.csv"
+    csv.write_text("email,name\nann@example.org,Ann\n")
+    mail(site)
+    with Serve(site, port) as web:
+        def status(purpose, address):
+            return web.request("GET", f"/{purpose}/{token(site, purpose, address)}")[0]
+
+        def soon(purpose, address):
+            # serve trusts a file's times 2 s after its last change: a change
+            # within the same clock tick as its last look shows by then.
+            deadline = time.monotonic() + 5
+            while status(purpose, address) != 200:
+                assert time.monotonic() < deadline, (purpose, address)
+                time.sleep(0.5)
+
+        assert status("unsubscribe", "ann@example.org") == 200
+        assert status("unsubscribe", "kim@example.org") == 200
+        assert status("unsubscribe", "bob@example.org") == 404
+        csv.write_text("email,name\nann@example.org,Ann\nbob@example.org,Bob\n")
+        assert status("unsubscribe", "bob@example.org") == 200, "a longer CSV is read again at once"
+        csv.write_text("email,name\namy@example.org,Amy\nbob@example.org,Bob\n")
+        soon("unsubscribe", "amy@example.org")
+        assert status("unsubscribe", "ann@example.org") == 404, "one no longer listed is forgotten"
+
+        # Another process (inbox, say) records a sign-up in the state.
+        assert status("confirm", "sam@example.org") == 404
+        with closing(sqlite3.connect(site.state)) as db, db:
+            db.execute("INSERT INTO signups (email, name, source, requested_at) "
+                       "VALUES ('sam@example.org', '', 'test', '2025-12-24T00:00:00Z')")
+        soon("confirm", "sam@example.org")
+        path = f"/confirm/{token(site, 'confirm', 'sam@example.org')}"
+        assert web.post_form(path, {})[0] == 200
+        assert query(site, "SELECT email, confirmed_by FROM signups") == [("sam@example.org", "serve 127.0.0.1")]

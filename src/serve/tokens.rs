@@ -1,0 +1,315 @@
+//! The subscriber a token names, from an index kept in memory: each known
+//! address's token for each purpose `serve` reads, mapped to the address.
+//! Signing every known address per request (what `Secret::find` does) costs
+//! one HMAC per subscriber and a read of the whole list, so a flood of
+//! forged links would cost a flood of list reads; the index makes a
+//! request cost a few `stat`s and one map lookup.
+//!
+//! The index is rebuilt only when the list may have changed: when a file the
+//! list is read from (the subscribers CSV, the state and its WAL) no longer
+//! looks as it did when the index was built. The config is not watched:
+//! `serve` reads it once at start, so its `[[subscribers]]` only change on
+//! a restart. What `serve` itself records is added at once ([`Tokens::add`]).
+
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::mail::list;
+use crate::token::{Purpose, Secret, TOKEN_CHARS};
+
+/// The purposes of the links `serve` answers; a token of any other is
+/// no good here.
+const PURPOSES: [Purpose; 2] = [Purpose::Unsubscribe, Purpose::Confirm];
+
+/// How long after a file's last change its timestamps are trusted. A
+/// filesystem stamps times in ticks (a few ms on Linux, 1 s on ext3 or
+/// HFS+, 2 s on FAT): a write later in the tick the index was built in
+/// would look the same, size and all, so an index built that close to a
+/// change is built once more after this much time.
+const SETTLE: Duration = Duration::from_secs(2);
+
+/// A token as the index keys it: all of it, as written.
+type Key = [u8; TOKEN_CHARS];
+
+/// How one watched file looked: enough to tell that it changed. `None`
+/// is a file that was not there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Look {
+    /// Device and inode: a file replaced by a rename is another file.
+    file: (u64, u64),
+    len: u64,
+    /// Not the inode's change time: `SQLite` changes that of the `-wal`
+    /// file on every read (seen when run as root, which sets the file's
+    /// owner again), and every request would then be a change.
+    modified: SystemTime,
+}
+
+impl Look {
+    fn of(metadata: &std::fs::Metadata) -> Look {
+        Look {
+            file: (metadata.dev(), metadata.ino()),
+            len: metadata.len(),
+            modified: metadata.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+        }
+    }
+}
+
+/// The watched files as they looked at `taken`.
+#[derive(Debug)]
+struct Stamp {
+    looks: Vec<Option<Look>>,
+    taken: SystemTime,
+}
+
+impl Stamp {
+    /// How `paths` look now. A file that cannot be examined counts as
+    /// missing: reading the list then fails and says why.
+    fn take(paths: &[PathBuf]) -> Stamp {
+        let taken = SystemTime::now();
+        let looks = paths
+            .iter()
+            .map(|path| std::fs::metadata(path).ok().map(|m| Look::of(&m)))
+            .collect();
+        Stamp { looks, taken }
+    }
+
+    /// From when this stamp's times are trusted: [`SETTLE`] after the
+    /// latest change it saw.
+    fn trusted_from(&self) -> SystemTime {
+        let latest = self.looks.iter().flatten().map(|look| look.modified).max();
+        latest.map_or(SystemTime::UNIX_EPOCH, |time| time + SETTLE)
+    }
+
+    /// Whether an index built from what was read after this stamp still
+    /// holds, now that the files look as `now` says. Any difference makes it
+    /// stale. The same looks make it stale too when the index was built too
+    /// soon after a change to trust them and that time has now passed: one
+    /// more build then, never one per request.
+    fn still_holds(&self, now: &Stamp) -> bool {
+        let trusted_from = self.trusted_from();
+        self.looks == now.looks && (self.taken >= trusted_from || now.taken < trusted_from)
+    }
+}
+
+/// The index: for each of [`PURPOSES`], token → address.
+#[derive(Debug)]
+struct Index {
+    stamp: Stamp,
+    addresses: [HashMap<Key, Arc<str>>; PURPOSES.len()],
+}
+
+impl Index {
+    fn add(&mut self, secret: &Secret, address: &str) {
+        let address: Arc<str> = Arc::from(address);
+        for (purpose, map) in PURPOSES.iter().zip(&mut self.addresses) {
+            if let Some(key) = key(&secret.token(*purpose, &address)) {
+                // The first listed spelling of an address wins, as with
+                // `Secret::find`; another case of it has the same token.
+                map.entry(key).or_insert_with(|| Arc::clone(&address));
+            }
+        }
+    }
+}
+
+fn key(token: &str) -> Option<Key> {
+    token.as_bytes().try_into().ok()
+}
+
+/// The index and what it is built from and checked against.
+#[derive(Debug)]
+pub(super) struct Tokens {
+    secret: Secret,
+    /// The files the list is read from, besides the config.
+    watched: Vec<PathBuf>,
+    /// `None` until the first token comes. Held while a build runs: other
+    /// requests wait for it rather than build the same index again.
+    index: Mutex<Option<Index>>,
+}
+
+impl Tokens {
+    /// An index of the list `config` names, signed with `secret`; built
+    /// when the first token comes.
+    pub(super) fn new(config: &Config, secret: Secret) -> Result<Tokens, Error> {
+        let state = config.email().map_err(Error::Invalid)?.state.clone();
+        // SQLite in WAL mode commits by writing the `-wal` file beside the
+        // state, and moves that into the state file at a checkpoint.
+        let mut wal = state.clone().into_os_string();
+        wal.push("-wal");
+        let mut watched = vec![state, PathBuf::from(wal)];
+        watched.extend(config.subscribers.file.as_ref().map(|(p, _)| p.clone()));
+        Ok(Tokens {
+            secret,
+            watched,
+            index: Mutex::new(None),
+        })
+    }
+
+    /// The address `token` names for `purpose`, if it names one. Blocks:
+    /// it may read the whole list.
+    pub(super) fn find(
+        &self,
+        config: &Config,
+        purpose: Purpose,
+        token: &str,
+    ) -> Result<Option<String>, Error> {
+        let Some(slot) = PURPOSES.iter().position(|p| *p == purpose) else {
+            return Ok(None);
+        };
+        let Some(key) = key(token) else {
+            return Ok(None);
+        };
+        let mut index = self.index.lock().unwrap_or_else(PoisonError::into_inner);
+        // Taken before the list is read: a change made while it is read
+        // then shows as a difference next time, and is read then.
+        let now = Stamp::take(&self.watched);
+        if !index.as_ref().is_some_and(|i| i.stamp.still_holds(&now)) {
+            // A list that cannot be read fails the request, as it did before
+            // the index; the old index stays, stale, and the next request
+            // tries again.
+            *index = Some(self.build(config, now)?);
+        }
+        // Tokens are secrets, yet a map lookup is fine here: the key is the
+        // whole token, so a match needs all 128 bits of the MAC, and what the
+        // lookup's time could tell (which keyed-hash bucket, how long a
+        // prefix matched) helps no one forge one.
+        Ok(index
+            .as_ref()
+            .and_then(|i| i.addresses[slot].get(&key))
+            .map(ToString::to_string))
+    }
+
+    /// Adds an address `serve` has just recorded (a sign-up), so that its
+    /// links work at once: a change within [`SETTLE`] of the last build may
+    /// not show in the watched files' looks yet.
+    pub(super) fn add(&self, address: &str) {
+        let mut index = self.index.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(index) = index.as_mut() {
+            index.add(&self.secret, address);
+        }
+    }
+
+    fn build(&self, config: &Config, stamp: Stamp) -> Result<Index, Error> {
+        let mut index = Index {
+            stamp,
+            addresses: Default::default(),
+        };
+        for address in list::known_addresses(config)? {
+            index.add(&self.secret, &address);
+        }
+        Ok(index)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn look(len: u64, modified: SystemTime) -> Look {
+        Look {
+            file: (1, 2),
+            len,
+            modified,
+        }
+    }
+
+    fn stamp(looks: Vec<Option<Look>>, taken: SystemTime) -> Stamp {
+        Stamp { looks, taken }
+    }
+
+    #[test]
+    fn an_index_is_rebuilt_when_a_file_changes_or_once_its_times_settle() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let second = Duration::from_secs(1);
+        let built = stamp(vec![Some(look(10, t)), None], t + 5 * second);
+        // Long after the last change: the same looks hold, whenever asked.
+        assert!(built.still_holds(&stamp(built.looks.clone(), t + 6 * second)));
+        assert!(built.still_holds(&stamp(built.looks.clone(), t + 600 * second)));
+        // Any difference does not: a length, a time, a file come or gone, replaced.
+        let changed = |looks: Vec<Option<Look>>| !built.still_holds(&stamp(looks, t + 6 * second));
+        assert!(changed(vec![Some(look(11, t)), None]));
+        assert!(changed(vec![Some(look(10, t + second)), None]));
+        assert!(changed(vec![Some(look(10, t)), Some(look(0, t))]));
+        assert!(changed(vec![None, None]));
+        let mut replaced = built.looks.clone();
+        replaced[0].as_mut().unwrap().file = (1, 3);
+        assert!(changed(replaced));
+
+        // Built in the tick of a change: a later write in that tick would
+        // look the same, so the index holds until the times settle, and is
+        // built once more after.
+        let racy = stamp(vec![Some(look(10, t)), None], t + second);
+        assert!(racy.still_holds(&stamp(racy.looks.clone(), t + second)));
+        assert!(!racy.still_holds(&stamp(racy.looks.clone(), t + SETTLE)));
+        let rebuilt = stamp(racy.looks.clone(), t + SETTLE);
+        assert!(rebuilt.still_holds(&stamp(racy.looks.clone(), t + 60 * second)));
+        // No files at all: nothing to wait for.
+        let empty = stamp(vec![None, None], t);
+        assert!(empty.still_holds(&stamp(vec![None, None], t + 60 * second)));
+    }
+
+    /// A site in `dir` listing `kim` in its CSV, and its tokens' index.
+    fn site(dir: &std::path::Path) -> (Config, Tokens) {
+        std::fs::write(dir.join("subscribers.csv"), "email\nkim@example.org\n").unwrap();
+        let text = "[site]\nurl = \"https://e.org\"\n\
+                    [email]\nfrom = \"p@example.org\"\nsubscribers_file = \"subscribers.csv\"\n";
+        let config = Config::parse(text, &dir.join("config.toml")).unwrap();
+        let tokens = Tokens::new(
+            &config,
+            Secret::load_or_create(&dir.join("secret")).unwrap(),
+        );
+        (config, tokens.unwrap())
+    }
+
+    #[test]
+    fn tokens_find_the_list_as_it_is_now() {
+        let dir = tempfile::tempdir().unwrap();
+        let (config, tokens) = site(dir.path());
+        let find = |purpose, address: &str| {
+            let token = tokens.secret.token(purpose, address);
+            tokens.find(&config, purpose, &token).unwrap()
+        };
+        let kim = Some("kim@example.org".to_string());
+        assert_eq!(find(Purpose::Unsubscribe, "Kim@Example.org"), kim);
+        assert_eq!(find(Purpose::Confirm, "kim@example.org"), kim);
+        assert_eq!(find(Purpose::Bounce, "kim@example.org"), None);
+        assert_eq!(find(Purpose::Unsubscribe, "lee@example.org"), None);
+        let token = tokens.secret.token(Purpose::Unsubscribe, "kim@example.org");
+        let wrong = tokens.find(&config, Purpose::Confirm, &token).unwrap();
+        assert_eq!(
+            wrong, None,
+            "a token for one purpose is no good for another"
+        );
+
+        let csv = dir.path().join("subscribers.csv");
+        std::fs::write(&csv, "email\nkim@example.org\nlee@example.org\n").unwrap();
+        let lee = Some("lee@example.org".to_string());
+        assert_eq!(find(Purpose::Unsubscribe, "lee@example.org"), lee);
+        // A sign-up recorded here shows at once, however close to the last build.
+        list::request_signup(&config, "new@example.org", "", "test").unwrap();
+        tokens.add("new@example.org");
+        let new = Some("new@example.org".to_string());
+        assert_eq!(find(Purpose::Confirm, "new@example.org"), new);
+    }
+
+    #[test]
+    fn reading_the_list_leaves_its_files_as_they_were() {
+        // Else every request would see a change and build the index again.
+        let dir = tempfile::tempdir().unwrap();
+        let (config, tokens) = site(dir.path());
+        list::request_signup(&config, "new@example.org", "", "test").unwrap();
+        list::known_addresses(&config).unwrap();
+        let before = Stamp::take(&tokens.watched);
+        assert!(before.looks.iter().all(Option::is_some), "{before:?}");
+        for _ in 0..3 {
+            list::known_addresses(&config).unwrap();
+        }
+        assert_eq!(before.looks, Stamp::take(&tokens.watched).looks);
+        std::fs::write(dir.path().join("subscribers.csv"), "email\n").unwrap();
+        assert_ne!(before.looks, Stamp::take(&tokens.watched).looks);
+    }
+}
