@@ -17,7 +17,7 @@ mod read;
 use crate::config::{Config, InboxSource, List};
 use crate::error::{Error, Location, Problem};
 use crate::mail::ledger::{Change, Ledger, Left};
-use crate::mail::list::{self, Reason};
+use crate::mail::list::{self, Gate, Notice, Reason};
 use crate::token::{Purpose, Secret};
 use read::Request;
 
@@ -169,13 +169,6 @@ impl Reader<'_> {
             .map(str::to_string)
     }
 
-    fn known(&self, address: &str) -> Option<String> {
-        self.known
-            .iter()
-            .find(|known| known.eq_ignore_ascii_case(address.trim()))
-            .cloned()
-    }
-
     fn suppress(
         &mut self,
         fingerprint: &str,
@@ -206,16 +199,8 @@ impl Reader<'_> {
                 ),
                 None => Ok(false),
             },
-            Request::Bounce {
-                tag,
-                recipients,
-                hard,
-                detail,
-            } => {
-                let by_tag = tag.and_then(|tag| self.find(Purpose::Bounce, &tag));
-                let Some(address) =
-                    by_tag.or_else(|| recipients.iter().find_map(|r| self.known(r)))
-                else {
+            Request::Bounce { tag, hard, detail } => {
+                let Some(address) = self.find(Purpose::Bounce, &tag) else {
                     return Ok(false);
                 };
                 if hard {
@@ -240,13 +225,15 @@ impl Reader<'_> {
             }
             Request::Complaint {
                 tokens,
-                recipients,
+                tags,
                 detail,
             } => {
                 let by_token = tokens
                     .iter()
                     .find_map(|token| self.find(Purpose::Unsubscribe, token));
-                match by_token.or_else(|| recipients.iter().find_map(|r| self.known(r))) {
+                match by_token
+                    .or_else(|| tags.iter().find_map(|tag| self.find(Purpose::Bounce, tag)))
+                {
                     Some(address) => self.suppress(
                         fingerprint,
                         (&address, Reason::Complained, &detail),
@@ -256,22 +243,29 @@ impl Reader<'_> {
                 }
             }
             Request::Subscribe { from, name } => self.subscribe(fingerprint, &from, &name),
-            Request::Confirm { token } => match self.find(Purpose::Confirm, &token) {
-                Some(address) => self.commit(
+            Request::Confirm { token, from } => match self.find(Purpose::Confirm, &token) {
+                // Only the address itself confirms: a reply from elsewhere
+                // (a forwarder, someone the message was shown to) is left.
+                Some(address) if address.eq_ignore_ascii_case(&from) => self.commit(
                     fingerprint,
                     Change::ConfirmSignup { address: &address },
                     |_| format!("confirmed the sign-up of {address}"),
                 ),
-                None => Ok(false),
+                _ => Ok(false),
             },
+            Request::AutoReply { from } => self.commit(fingerprint, Change::Nothing, |_| {
+                format!("automatic reply from {from}: nothing to do")
+            }),
             Request::Other => Ok(false),
         }
     }
 
-    /// A sign-up by mail: a confirmation mailed (again, if the first was
-    /// lost), then the sign-up recorded as pending with the message, unless
-    /// the address is on the list. Mailed first: a stop between the two
-    /// mails the confirmation again; a stop after the commit never does.
+    /// A sign-up by mail: a confirmation mailed, then the sign-up recorded
+    /// as pending with the message, unless the address is on the list, or
+    /// the confirmation is held back (see [`Gate`]). Mailed first: a stop
+    /// between the two mails the confirmation again; a stop after the
+    /// commit never does. A confirmation the server refuses for good ends
+    /// the request (it stays unconfirmed); it never stops the run.
     fn subscribe(&mut self, fingerprint: &str, from: &str, name: &str) -> Result<bool, Error> {
         if crate::address::check(from).is_err() {
             return Ok(false);
@@ -279,11 +273,17 @@ impl Reader<'_> {
         let on_list = list::members(self.config)?
             .iter()
             .any(|m| m.email.eq_ignore_ascii_case(from) && m.suppressed.is_none());
-        if on_list {
-            self.summary.actions.push(format!(
-                "{from} asked to subscribe and is on the list already"
-            ));
-            return Ok(true);
+        let held = match self.ledger.confirmation_gate(from)? {
+            _ if on_list => Some("is on the list already"),
+            Gate::Open => None,
+            Gate::Suppressed => Some("bounced or complained before: no confirmation is mailed"),
+            Gate::Recently => Some("was mailed a confirmation within the last day: not again yet"),
+            Gate::Busy => Some("the hour's confirmations are spent: none is mailed"),
+        };
+        if let Some(why) = held {
+            return self.commit(fingerprint, Change::Nothing, |_| {
+                format!("{from} asked to subscribe and {why}")
+            });
         }
         let token = self.secret.token(Purpose::Confirm, from);
         let title = &self.config.site.title;
@@ -300,12 +300,12 @@ impl Reader<'_> {
              To confirm, reply to this message (keep its subject).\n\n{link}\
              If it was not you, ignore this message: you will not hear from us again.\n"
         );
-        list::send_notice(
-            self.config,
-            from,
-            &format!("confirm {token} (your subscription to {title})"),
-            &text,
-        )?;
+        let subject = format!("confirm {token} (your subscription to {title})");
+        if let Notice::Refused(reply) = list::send_notice(self.config, from, &subject, &text)? {
+            return self.commit(fingerprint, Change::Nothing, |_| {
+                format!("sign-up of {from}: the confirmation was refused ({reply})")
+            });
+        }
         let change = Change::RequestSignup {
             address: from,
             name,

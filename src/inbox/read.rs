@@ -16,24 +16,28 @@ const MAX_RECIPIENTS: usize = 100;
 pub(super) enum Request {
     /// `unsubscribe TOKEN` (the List-Unsubscribe mailto).
     Unsubscribe { token: String },
-    /// `confirm TOKEN` (a reply to a sign-up's confirmation).
-    Confirm { token: String },
+    /// `confirm TOKEN` (a reply to a sign-up's confirmation), from `from`.
+    Confirm { token: String, from: String },
     /// `subscribe` to the list's address, from `from`.
     Subscribe { from: String, name: String },
-    /// A bounce: the VERP tag it was sent to, the recipients it names,
-    /// whether it is for good (5.x.x), and the report's words.
+    /// A bounce to a VERP address: its tag (which names the recipient; no
+    /// address a report merely names is believed), whether the address is
+    /// bad for good (RFC 3463's 5.1.x and 5.2.1), and the report's words.
     Bounce {
-        tag: Option<String>,
-        recipients: Vec<String>,
+        tag: String,
         hard: bool,
         detail: String,
     },
-    /// A complaint: the unsubscribe tokens and recipients of the original.
+    /// A complaint: the unsubscribe tokens and VERP tags of the original it
+    /// quotes (secrets only the complainer's own copy holds).
     Complaint {
         tokens: Vec<String>,
-        recipients: Vec<String>,
+        tags: Vec<String>,
         detail: String,
     },
+    /// An automatic reply (out of office, a vacation notice): nothing to do,
+    /// and nothing for the owner to read.
+    AutoReply { from: String },
     /// Nothing for the list (a person's mail): left for the owner.
     Other,
 }
@@ -49,19 +53,23 @@ pub(super) fn classify(
     };
     let tag = return_path.and_then(|path| verp_tag(&message, path));
     match report_type(&message).as_deref() {
-        Some("delivery-status") => return bounce(&message, tag),
-        Some("feedback-report") => return complaint(&message),
+        Some("delivery-status") => return tag.map_or(Request::Other, |tag| bounce(&message, tag)),
+        Some("feedback-report") => return complaint(&message, return_path),
         _ => {}
     }
-    if tag.is_some() {
+    if let Some(tag) = tag.filter(|_| bounce_like(&message)) {
         // A bounce in one of the formats before RFC 3464 (qmail, old Exim):
         // the VERP address says whose it is, the words say how bad.
         let text = message.body_text(0).unwrap_or_default().to_string();
         return Request::Bounce {
             tag,
-            recipients: Vec::new(),
-            hard: hard_words(&text),
+            hard: words_say_bad_address(&text),
             detail: first_line_with_code(&text),
+        };
+    }
+    if automatic(&message) {
+        return Request::AutoReply {
+            from: sender_address(&message),
         };
     }
     let subject = message.subject().unwrap_or_default().trim();
@@ -90,7 +98,10 @@ pub(super) fn classify(
         }
         Some("confirm") => {
             if let Some(token) = token() {
-                return Request::Confirm { token };
+                return Request::Confirm {
+                    token,
+                    from: sender_address(&message),
+                };
             }
         }
         Some("subscribe") if addressed_to(&message, list_address) => {
@@ -169,9 +180,6 @@ fn addressed_to(message: &Message, list_address: Option<&str>) -> bool {
 /// The tag of a VERP address `user+TAG@domain` the message was delivered
 /// to, found in Delivered-To, X-Original-To or To.
 fn verp_tag(message: &Message, return_path: &str) -> Option<String> {
-    let (user, domain) = return_path.rsplit_once('@')?;
-    let prefix = format!("{}+", user.to_ascii_lowercase());
-    let suffix = format!("@{}", domain.to_ascii_lowercase());
     let mut candidates: Vec<String> = ["Delivered-To", "X-Original-To"]
         .iter()
         .flat_map(|name| message.header_values(*name))
@@ -184,14 +192,24 @@ fn verp_tag(message: &Message, return_path: &str) -> Option<String> {
             .flat_map(mail_parser::Address::iter)
             .filter_map(|addr| addr.address().map(str::to_string)),
     );
-    candidates.iter().find_map(|address| {
-        let address = address.trim().trim_matches(['<', '>']);
-        let lower = address.to_ascii_lowercase();
-        let tag_end = lower.strip_suffix(&suffix)?.len();
-        lower
-            .starts_with(&prefix)
-            .then(|| address[prefix.len()..tag_end].to_string())
-    })
+    candidates
+        .iter()
+        .find_map(|address| tag_of(address, return_path))
+}
+
+/// The TAG of `address` when it is the VERP form `user+TAG@domain` of
+/// `return_path` (`user@domain`).
+fn tag_of(address: &str, return_path: &str) -> Option<String> {
+    let (user, domain) = return_path.rsplit_once('@')?;
+    let prefix = format!("{}+", user.to_ascii_lowercase());
+    let suffix = format!("@{}", domain.to_ascii_lowercase());
+    let address = address.trim().trim_matches(['<', '>']);
+    let lower = address.to_ascii_lowercase();
+    let tag_end = lower.strip_suffix(&suffix)?.len();
+    lower
+        .starts_with(&prefix)
+        .then(|| address[prefix.len()..tag_end].to_string())
+        .filter(|tag| !tag.is_empty())
 }
 
 /// The fields of a `message/delivery-status` or `message/feedback-report`
@@ -250,10 +268,10 @@ fn parts_of<'m>(message: &'m Message<'m>, subtype: &str) -> Vec<&'m [u8]> {
         .collect()
 }
 
-/// An RFC 3464 report: each recipient whose Action is `failed` (hard with
-/// a 5.x.x Status) or `delayed` (soft).
-fn bounce(message: &Message, tag: Option<String>) -> Request {
-    let mut recipients = Vec::new();
+/// An RFC 3464 report to the VERP address `tag` came from: bad for good
+/// when a recipient `failed` with a status that says the address is bad;
+/// any other failure (a policy block, 5.7.1) or delay counts as soft.
+fn bounce(message: &Message, tag: String) -> Request {
     let mut hard = false;
     let mut detail = String::new();
     for contents in parts_of(message, "delivery-status") {
@@ -265,12 +283,7 @@ fn bounce(message: &Message, tag: Option<String>) -> Request {
                 continue;
             }
             let status = field(block, "status").unwrap_or_default();
-            hard |= action == "failed" && status.starts_with('5');
-            if let Some(recipient) =
-                field(block, "final-recipient").or(field(block, "original-recipient"))
-            {
-                recipients.push(typed_address(recipient));
-            }
+            hard |= action == "failed" && enhanced_code(status).is_some_and(bad_address);
             if detail.is_empty() {
                 let diagnostic = field(block, "diagnostic-code").map(typed_address);
                 detail = format!("{status} {}", diagnostic.unwrap_or_default())
@@ -279,19 +292,96 @@ fn bounce(message: &Message, tag: Option<String>) -> Request {
             }
         }
     }
-    Request::Bounce {
-        tag,
-        recipients,
-        hard,
-        detail,
-    }
+    Request::Bounce { tag, hard, detail }
 }
 
-/// An ARF report: the original's List-Unsubscribe tokens, and the
-/// recipients the report names (Original-Rcpt-To) or the original's To.
-fn complaint(message: &Message) -> Request {
-    let mut recipients = Vec::new();
+/// An RFC 3463 status code `class.subject.detail` (`5.1.1`, `#5.1.1`,
+/// `(5.1.1)`): a class of 2, 4 or 5, a subject of one digit, a detail of
+/// one to three. `5.12.2025` (a date) is none.
+fn enhanced_code(word: &str) -> Option<(u8, u8, u16)> {
+    let word = word.trim_matches(|c: char| !c.is_ascii_digit());
+    let mut parts = word.split('.');
+    let (class, subject, detail) = (parts.next()?, parts.next()?, parts.next()?);
+    let digits = |part: &str, most: usize| {
+        !part.is_empty() && part.len() <= most && part.bytes().all(|b| b.is_ascii_digit())
+    };
+    if parts.next().is_some() || !digits(class, 1) || !digits(subject, 1) || !digits(detail, 3) {
+        return None;
+    }
+    let code = (
+        class.parse().ok()?,
+        subject.parse().ok()?,
+        detail.parse().ok()?,
+    );
+    matches!(code.0, 2 | 4 | 5).then_some(code)
+}
+
+/// Whether a status says the address itself is bad, for good: no such
+/// mailbox (5.1.1), no such domain (5.1.2), a bad address (5.1.3), moved
+/// (5.1.6), a domain that takes no mail (5.1.10), a disabled mailbox
+/// (5.2.1). A refusal for any other reason (spam, policy, size, the
+/// sender) says nothing of the address.
+fn bad_address((class, subject, detail): (u8, u8, u16)) -> bool {
+    class == 5 && matches!((subject, detail), (1, 1 | 2 | 3 | 6 | 10) | (2, 1))
+}
+
+/// Whether a message to the VERP address looks like a bounce rather than
+/// a person's (or a program's) reply: from the mailer daemon or the
+/// postmaster, with the null sender, or with a bounce's subject.
+fn bounce_like(message: &Message) -> bool {
+    let from = sender_address(message).to_ascii_lowercase();
+    let local = from.split('@').next().unwrap_or_default();
+    let null_sender = message
+        .header_raw("Return-Path")
+        .is_some_and(|path| path.trim() == "<>");
+    let subject = message.subject().unwrap_or_default().to_lowercase();
+    matches!(local, "mailer-daemon" | "postmaster" | "mail-daemon")
+        || null_sender
+        || [
+            "undeliver",
+            "delivery status notification",
+            "delivery failure",
+            "failure notice",
+            "returned mail",
+            "mail delivery failed",
+            "could not be delivered",
+            "delivery has failed",
+        ]
+        .iter()
+        .any(|words| subject.contains(words))
+}
+
+/// Whether a message says it was sent by a program without a person
+/// (RFC 3834's Auto-Submitted, and the headers responders use instead).
+fn automatic(message: &Message) -> bool {
+    let value = |name: &str| {
+        message
+            .header_raw(name)
+            .map(|value| value.trim().to_ascii_lowercase())
+    };
+    value("Auto-Submitted").is_some_and(|v| v != "no")
+        || value("X-Autoreply").is_some()
+        || value("X-Autorespond").is_some()
+        || value("Precedence").is_some_and(|v| matches!(v.as_str(), "auto_reply" | "bulk" | "junk"))
+}
+
+/// The address of the message's From, or empty.
+fn sender_address(message: &Message) -> String {
+    message
+        .from()
+        .and_then(|from| from.first())
+        .and_then(|from| from.address())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// An ARF report: the List-Unsubscribe tokens of the original it quotes,
+/// and the VERP tags of its envelope sender (Original-Mail-From, the
+/// original's Return-Path). The addresses a report names are not believed:
+/// anyone can write a report naming anyone.
+fn complaint(message: &Message, return_path: Option<&str>) -> Request {
     let mut detail = String::from("abuse report");
+    let mut senders = Vec::new();
     for contents in parts_of(message, "feedback-report") {
         if let Some(block) = field_blocks(contents).first() {
             if let Some(kind) = field(block, "feedback-type") {
@@ -300,12 +390,7 @@ fn complaint(message: &Message) -> Request {
             if let Some(source) = field(block, "reported-domain").or(field(block, "user-agent")) {
                 detail = format!("{detail} ({source})");
             }
-            recipients.extend(
-                block
-                    .iter()
-                    .filter(|(k, _)| k == "original-rcpt-to")
-                    .map(|(_, v)| typed_address(v)),
-            );
+            senders.extend(field(block, "original-mail-from").map(str::to_string));
         }
     }
     let mut tokens = Vec::new();
@@ -327,17 +412,17 @@ fn complaint(message: &Message) -> Request {
         if let Some(unsubscribe) = original.header_raw("List-Unsubscribe") {
             tokens.extend(tokens_in(unsubscribe));
         }
-        recipients.extend(
-            original
-                .to()
-                .into_iter()
-                .flat_map(mail_parser::Address::iter)
-                .filter_map(|addr| addr.address().map(str::to_string)),
-        );
+        senders.extend(original.header_raw("Return-Path").map(str::to_string));
     }
+    let tags = return_path.map_or_else(Vec::new, |path| {
+        senders
+            .iter()
+            .filter_map(|sender| tag_of(sender, path))
+            .collect()
+    });
     Request::Complaint {
         tokens,
-        recipients,
+        tags,
         detail,
     }
 }
@@ -352,16 +437,24 @@ fn tokens_in(value: &str) -> Vec<String> {
         .collect()
 }
 
-/// Whether a bounce's words say the mailbox is gone for good.
-fn hard_words(text: &str) -> bool {
+/// Whether a bounce without a report says the address is bad for good:
+/// by its status codes when it gives any, else by the words servers use.
+fn words_say_bad_address(text: &str) -> bool {
+    let codes: Vec<_> = text.split_whitespace().filter_map(enhanced_code).collect();
+    if !codes.is_empty() {
+        return codes.into_iter().any(bad_address);
+    }
     let lower = text.to_lowercase();
-    lower.split_whitespace().any(|word| {
-        let word = word.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '.');
-        (word.starts_with("5.") && word.len() >= 5)
-            || word == "550"
-            || word == "551"
-            || word == "553"
-    }) && !lower.contains("mailbox full")
+    [
+        "no mailbox here by that name",
+        "no such user",
+        "user unknown",
+        "unknown user",
+        "no such mailbox",
+        "does not exist",
+    ]
+    .iter()
+    .any(|words| lower.contains(words))
 }
 
 fn first_line_with_code(text: &str) -> String {
@@ -401,7 +494,8 @@ mod tests {
                 "From: a@example.org\nSubject: RE: confirm {token} (your subscription)\n\nx\n"
             )),
             Request::Confirm {
-                token: token.into()
+                token: token.into(),
+                from: "a@example.org".into()
             }
         );
         assert_eq!(
@@ -437,7 +531,7 @@ mod tests {
             Request::Bounce {
                 tag, hard, detail, ..
             } => {
-                assert_eq!(tag.as_deref(), Some("AbCdEfGhIjKlMnOpQrStUv"));
+                assert_eq!(tag, "AbCdEfGhIjKlMnOpQrStUv");
                 assert!(hard);
                 assert_eq!(
                     detail,
@@ -446,6 +540,68 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(!hard_words("452 4.2.2 Mailbox full, try again later"));
+        assert!(!words_say_bad_address(
+            "452 4.2.2 Mailbox full, try again later"
+        ));
+    }
+
+    #[test]
+    fn only_a_bad_address_is_a_hard_bounce() {
+        assert_eq!(enhanced_code("#5.1.1)"), Some((5, 1, 1)));
+        assert_eq!(enhanced_code("(5.1.10)"), Some((5, 1, 10)));
+        assert_eq!(enhanced_code("5.12.2025"), None, "a date");
+        assert_eq!(enhanced_code("5.12."), None);
+        assert_eq!(enhanced_code("1.2.3"), None);
+        assert!(words_say_bad_address(
+            "550 5.1.1 <x@example.net>: User unknown"
+        ));
+        assert!(words_say_bad_address(
+            "Sorry, no mailbox here by that name."
+        ));
+        assert!(!words_say_bad_address("554 5.7.1 Message rejected as spam"));
+        assert!(
+            !words_say_bad_address("I am away until 5.12.2025 and read no mail."),
+            "an out-of-office note is no bounce"
+        );
+        let dsn = |status: &str| {
+            format!(
+                "From: MAILER-DAEMON@mx.example.org\nTo: bounces+AbCdEfGhIjKlMnOpQrStUv@example.org\n\
+                 Subject: Undelivered\nMIME-Version: 1.0\n\
+                 Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\n\n\
+                 --B\nContent-Type: text/plain\n\nno\n--B\nContent-Type: message/delivery-status\n\n\
+                 Reporting-MTA: dns; mx.example.org\n\nFinal-Recipient: rfc822; lee@example.org\n\
+                 Action: failed\nStatus: {status}\n\n--B--\n"
+            )
+        };
+        let hard = |text: &str| match classify_text(text) {
+            Request::Bounce { hard, .. } => hard,
+            other => panic!("{other:?}"),
+        };
+        assert!(hard(&dsn("5.1.1")));
+        assert!(!hard(&dsn("5.7.1")), "blocked as spam: soft");
+        // A report not to a VERP address names no one we believe.
+        assert_eq!(
+            classify_text(&dsn("5.1.1").replace("bounces+AbCdEfGhIjKlMnOpQrStUv@", "list@")),
+            Request::Other
+        );
+    }
+
+    #[test]
+    fn automatic_replies_are_no_bounce_and_no_confirmation() {
+        let ooo = "From: Lee <lee@example.org>\nTo: bounces+AbCdEfGhIjKlMnOpQrStUv@example.org\n\
+                   Subject: Auto: Daily Papers\nAuto-Submitted: auto-replied\n\nI am away until 5.12.2025.\n";
+        assert_eq!(
+            classify_text(ooo),
+            Request::AutoReply {
+                from: "lee@example.org".into()
+            }
+        );
+        let confirm = "From: new@example.org\nTo: list@example.org\nX-Autoreply: yes\n\
+                       Subject: Re: confirm AbCdEfGhIjKlMnOpQrStUv (your subscription)\n\nAway.\n";
+        assert!(matches!(classify_text(confirm), Request::AutoReply { .. }));
+        // A person's reply to the VERP address, not a bounce: left for the owner.
+        let person = "From: Lee <lee@example.org>\nTo: bounces+AbCdEfGhIjKlMnOpQrStUv@example.org\n\
+                      Subject: Re: Daily Papers\n\nThanks, user unknown to me.\n";
+        assert_eq!(classify_text(person), Request::Other);
     }
 }

@@ -43,6 +43,9 @@ pub enum Change<'a> {
         /// Whose.
         address: &'a str,
     },
+    /// Nothing: the message is done with (an automatic reply, a sign-up
+    /// held back), and only that is recorded.
+    Nothing,
 }
 
 /// The state, open for one `inbox` run.
@@ -97,9 +100,15 @@ impl Ledger {
                 Change::ConfirmSignup { address } => {
                     state.confirm_signup(&address_key(address), "inbox")?
                 }
+                Change::Nothing => false,
             };
             Ok(describe(took))
         })
+    }
+
+    /// Whether a sign-up's confirmation may be mailed to `address` now.
+    pub fn confirmation_gate(&self, address: &str) -> Result<list::Gate, Error> {
+        self.state.confirmation_gate(&address_key(address))
     }
 
     /// Records the run's end: how many messages it acted on, and what it

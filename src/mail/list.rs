@@ -4,10 +4,10 @@
 //! state; notices (a sign-up's confirmation) go out over the same SMTP
 //! transport as posts.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::state::State;
-pub use super::state::list::{Signup, Suppression};
+pub use super::state::list::{Gate, Signup, Suppression};
 use super::transport::{SendError, Transport};
 use crate::config::Config;
 use crate::error::{Error, Transient};
@@ -110,6 +110,11 @@ pub fn request_signup(
     open(config)?.request_signup(&address_key(address), name, source)
 }
 
+/// Whether a sign-up's confirmation may be mailed to `address` now.
+pub fn confirmation_gate(config: &Config, address: &str) -> Result<Gate, Error> {
+    open(config)?.confirmation_gate(&address_key(address))
+}
+
 /// Confirms a pending sign-up; `false` when there was none.
 pub fn confirm_signup(config: &Config, address: &str, by: &str) -> Result<bool, Error> {
     open(config)?.confirm_signup(&address_key(address), by)
@@ -124,10 +129,12 @@ pub fn members(config: &Config) -> Result<Vec<Member>, Error> {
         Some(state) => (state.suppressions()?, state.signups()?),
         None => (Vec::new(), Vec::new()),
     };
-    let suppression = |email: &str| {
-        let key = address_key(email);
-        suppressions.iter().find(|s| s.email == key).cloned()
-    };
+    // By address: a list of 50,000 with 20,000 suppressed is read per request.
+    let suppressions: HashMap<String, Suppression> = suppressions
+        .into_iter()
+        .map(|s| (s.email.clone(), s))
+        .collect();
+    let suppression = |email: &str| suppressions.get(&address_key(email)).cloned();
     let mut seen: HashSet<String> = listed.iter().map(Subscriber::key).collect();
     let mut members: Vec<Member> = listed
         .into_iter()
@@ -201,31 +208,54 @@ pub(super) fn mailable(
     Ok((mailable, welcome))
 }
 
-/// Whether a 5xx reply says the mailbox does not exist (RFC 3463's 5.1.x
-/// codes, and the wordings servers use without them): a hard bounce.
+/// Whether a 5xx reply says the mailbox does not exist: a hard bounce,
+/// which suppresses. Only that: a refusal for spam or policy (5.7.x), for
+/// size, or of the sender says nothing of the recipient's mailbox, and
+/// suppressing for it would drop good addresses for the sender's fault.
+/// An RFC 3463 code, when the reply has one, decides (5.1.1, 5.1.10: no
+/// such mailbox; 5.1.2: no such domain; 5.1.6: moved); without one, the
+/// words servers use for a missing mailbox, never about the sender.
 pub(super) fn no_such_user(reply: &str) -> bool {
     let lower = reply.to_lowercase();
-    let enhanced = lower
-        .split_whitespace()
-        .nth(1)
-        .is_some_and(|code| matches!(code, "5.1.1" | "5.1.2" | "5.1.6" | "5.1.10"));
-    enhanced
-        || [
+    if lower.contains("sender") {
+        return false;
+    }
+    let enhanced = lower.split_whitespace().nth(1).filter(|word| {
+        let parts: Vec<&str> = word.split('.').collect();
+        parts.len() == 3
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    });
+    match enhanced {
+        Some(code) => matches!(code, "5.1.1" | "5.1.2" | "5.1.6" | "5.1.10"),
+        None => [
             "no such user",
             "user unknown",
             "unknown user",
-            "does not exist",
             "no such mailbox",
             "mailbox not found",
-            "recipient address rejected",
+            "does not exist",
         ]
         .iter()
-        .any(|words| lower.contains(words))
+        .any(|words| lower.contains(words)),
+    }
+}
+
+/// How a notice ended, when the server answered for good.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// The server accepted it.
+    Sent,
+    /// The server refused it for good (a 5xx); its reply. Trying again
+    /// would be refused again: the request it answers is done with.
+    Refused(String),
 }
 
 /// Sends one plain-text notice (a sign-up's confirmation) to `to` over
-/// `[smtp]`, with the password from the environment.
-pub fn send_notice(config: &Config, to: &str, subject: &str, text: &str) -> Result<(), Error> {
+/// `[smtp]`, with the password from the environment. An error is one a
+/// later try may not meet (no connection, a 4xx).
+pub fn send_notice(config: &Config, to: &str, subject: &str, text: &str) -> Result<Notice, Error> {
     let email = config.email().map_err(Error::Invalid)?;
     let smtp = config.smtp().map_err(Error::Invalid)?;
     let (envelope, bytes) = super::message::notice(&email.from, to, subject, text)
@@ -242,7 +272,11 @@ pub fn send_notice(config: &Config, to: &str, subject: &str, text: &str) -> Resu
         )))
     };
     let mut session = transport.session().map_err(unavailable)?;
-    session.send(&envelope, &bytes).map_err(unavailable)
+    match session.send(&envelope, &bytes) {
+        Ok(()) => Ok(Notice::Sent),
+        Err(SendError::Permanent(reply)) => Ok(Notice::Refused(reply.text)),
+        Err(err) => Err(unavailable(err)),
+    }
 }
 
 #[cfg(test)]
@@ -258,5 +292,13 @@ mod tests {
         assert!(no_such_user("550 5.1.10 RESOLVER.ADR.RecipientNotFound"));
         assert!(!no_such_user("554 5.7.1 Relay access denied"));
         assert!(!no_such_user("552 5.2.2 Mailbox full"));
+        // Refusals that name no missing mailbox, worded to look like one.
+        assert!(!no_such_user(
+            "553 5.1.0 <bounces@example.org>: Sender address rejected: User unknown in local recipient table"
+        ));
+        assert!(!no_such_user(
+            "554 5.7.1 <kim@example.org>: Recipient address rejected: Access denied"
+        ));
+        assert!(!no_such_user("550 Sender address rejected: user unknown"));
     }
 }

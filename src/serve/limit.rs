@@ -42,12 +42,23 @@ impl Limits {
             .buckets
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let client = network(client);
         if buckets.len() >= CLIENTS && !buckets.contains_key(&client) {
             // Full buckets are those of clients idle long enough to be as new.
             let idle = REFILL.mul_f64(BURST);
             buckets.retain(|_, bucket| now.duration_since(bucket.at) < idle);
-            if buckets.len() >= CLIENTS {
-                return false;
+            // Still full (a flood from many addresses): the longest quiet
+            // client is forgotten, never the newcomer refused. Refusing would
+            // let one flood shut everyone out; forgetting costs only a fresh
+            // burst to whoever has more than CLIENTS networks, and what is
+            // dear (a confirmation mail) has a budget of its own.
+            if buckets.len() >= CLIENTS
+                && let Some(quietest) = buckets
+                    .iter()
+                    .min_by_key(|(_, bucket)| bucket.at)
+                    .map(|(network, _)| *network)
+            {
+                buckets.remove(&quietest);
             }
         }
         let bucket = buckets.entry(client).or_insert(Bucket {
@@ -63,6 +74,21 @@ impl Limits {
         } else {
             false
         }
+    }
+}
+
+/// The network a client's requests are counted by: an IPv4 address alone;
+/// for IPv6 its /64, the least a site is given, whose 2^64 addresses would
+/// otherwise each be a new client.
+fn network(client: IpAddr) -> IpAddr {
+    match client {
+        IpAddr::V4(_) => client,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from_bits(
+                v6.to_bits() & !u128::from(u64::MAX),
+            )),
+        },
     }
 }
 
@@ -145,6 +171,29 @@ mod tests {
             client(remote, &headers),
             remote.ip(),
             "only a local proxy is believed"
+        );
+    }
+
+    #[test]
+    fn an_ipv6_network_is_one_client_and_a_full_table_shuts_no_one_out() {
+        let limits = Limits::default();
+        let start = Instant::now();
+        // Addresses of one /64 share a bucket.
+        let admitted = (0..50_u16)
+            .filter(|n| limits.admit(format!("2001:db8::{n:x}").parse().unwrap(), start))
+            .count();
+        assert_eq!(admitted, 20);
+        // A flood from more networks than the table holds…
+        for n in 0..(u32::try_from(CLIENTS).unwrap() + 10) {
+            let network =
+                std::net::Ipv6Addr::from_bits(0x2001_0db8_0001_u128 << 80 | u128::from(n) << 64);
+            limits.admit(IpAddr::V6(network), start);
+        }
+        // …leaves room for a newcomer.
+        assert!(limits.admit("192.0.2.77".parse().unwrap(), start));
+        assert_eq!(
+            network("::ffff:192.0.2.1".parse().unwrap()),
+            "192.0.2.1".parse::<IpAddr>().unwrap()
         );
     }
 }

@@ -8,14 +8,14 @@
 //! What a client controls is bounded: bodies ([`BODY_LIMIT`]), requests per
 //! client ([`limit`]), the time a request may take ([`REQUEST_TIME`]), the
 //! connections open at once and their life ([`connection`]), the
-//! confirmations waiting to be sent ([`notices`]), the work a token costs
+//! sign-ups waiting to be handled ([`signups`]), the work a token costs
 //! ([`tokens`]: an index, not a read of the whole list). No page tells
 //! whether an address is on the list.
 
 mod connection;
 mod limit;
-mod notices;
 mod pages;
+mod signups;
 mod tokens;
 
 use std::net::SocketAddr;
@@ -42,11 +42,10 @@ const REQUEST_TIME: Duration = Duration::from_secs(20);
 /// What every request shares.
 struct App {
     config: Config,
-    secret: Secret,
     public_url: String,
     limits: limit::Limits,
-    notices: notices::Queue,
-    tokens: tokens::Tokens,
+    signups: signups::Queue,
+    tokens: Arc<tokens::Tokens>,
 }
 
 /// Serves until the process is stopped; `ready` hears the address once it listens.
@@ -68,11 +67,16 @@ pub fn run(config: &Config, ready: impl FnOnce(SocketAddr, &str)) -> Result<(), 
     config.email().map_err(Error::Invalid)?;
     config.smtp().map_err(Error::Invalid)?.password()?;
     let secret = Secret::load_or_create(&list.secret_file)?;
+    let tokens = Arc::new(tokens::Tokens::new(config, secret.clone())?);
     let app = Arc::new(App {
-        notices: notices::Queue::start(config.clone()),
-        tokens: tokens::Tokens::new(config, secret.clone())?,
+        signups: signups::Queue::start(signups::Worker {
+            config: config.clone(),
+            secret,
+            public_url: public_url.clone(),
+            tokens: Arc::clone(&tokens),
+        }),
+        tokens,
         config: config.clone(),
-        secret,
         public_url,
         limits: limit::Limits::default(),
     });
@@ -211,8 +215,9 @@ struct SignupForm {
     name: String,
 }
 
-/// A sign-up: recorded as pending, and a confirmation mailed. The answer is
-/// the same whether the address was new, pending or on the list already.
+/// A sign-up: its address's form checked, then queued for [`signups`],
+/// which records and mails. The answer is the same, as soon, whether the
+/// address was new, pending or on the list already.
 async fn signup(
     State(app): Shared,
     ConnectInfo(connection::Peer(peer)): ConnectInfo<connection::Peer>,
@@ -228,32 +233,12 @@ async fn signup(
         .chars()
         .take(100)
         .collect::<String>();
-    let shared = Arc::clone(&app);
-    let address = email.clone();
-    let owed = blocking(move || {
-        let on_list = list::members(&shared.config)?
-            .iter()
-            .any(|m| m.email.eq_ignore_ascii_case(&address) && m.suppressed.is_none());
-        if on_list {
-            return Ok(false);
-        }
-        list::request_signup(&shared.config, &address, &name, &format!("serve {client}"))?;
-        // The confirmation link must work as soon as it is mailed.
-        shared.tokens.add(&address);
-        Ok(true)
-    })
-    .await;
-    match owed {
-        Ok(true) => {
-            let token = app.secret.token(Purpose::Confirm, &email);
-            let link = format!("{}/confirm/{token}", app.public_url);
-            app.notices
-                .send(notices::confirmation(&app.config, &email, &link));
-            pages::check_inbox(&app.config).into_response()
-        }
-        Ok(false) => pages::check_inbox(&app.config).into_response(),
-        Err(err) => failed(&app, &err),
-    }
+    app.signups.push(signups::Signup {
+        email,
+        name,
+        source: format!("serve {client}"),
+    });
+    pages::check_inbox(&app.config).into_response()
 }
 
 async fn confirm_page(State(app): Shared, Path(token): Path<String>) -> Response {

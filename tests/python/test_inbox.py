@@ -261,3 +261,48 @@ def test_status_names_what_has_waited_over_two_days(site, server, box):
         db.execute("UPDATE inbox_runs SET at = ?", (received,))
     assert (f"List mailbox: last read {received}: 0 messages acted on, 1 left for you; over two days ago: requests "
             "that came since are not honoured yet, run `digest-feed inbox`") in site.run("status").stdout
+
+
+def test_forged_reports_and_automatic_replies_suppress_no_one(site, server, box):
+    mail(site)
+    lee_verp = received(server)["lee@example.org"][1]
+    park = received(server)["park@example.org"][0]
+    # A report naming kim, sent to the list's address (no VERP tag), and one to a VERP tag nobody was given.
+    box.deliver("1.no-tag", BOUNCE.format(verp="list@example.org").replace("lee@example.org", "kim@example.org"))
+    box.deliver("2.fake-tag", BOUNCE.format(verp="bounces+AAAAAAAAAAAAAAAAAAAAAA@example.org"))
+    # A complaint naming park, quoting an "original" without park's token or VERP tag.
+    fake = park.as_string().split("List-Unsubscribe")[0] + "\nSubject: x\n\nforged\n"
+    forged = COMPLAINT.format(verp="attacker@example.net", original=fake) \
+        .replace("Reported-Domain: example.org", "Original-Rcpt-To: park@example.org\nReported-Domain: example.org")
+    box.deliver("3.complaint", forged)
+    # An out-of-office reply to lee's VERP address: a date that looks like a status code, marked automatic.
+    box.deliver("4.away", f"From: Lee <lee@example.org>\nTo: {lee_verp}\nSubject: Auto: Daily Papers\n"
+                          "Auto-Submitted: auto-replied\n\nI am away until 5.12.2025.\n")
+    assert inbox(site, box) == ["automatic reply from lee@example.org: nothing to do",
+                                "Inbox read: 1 message acted on, 3 left for you"]
+    assert query(site, "SELECT email FROM suppressions") == []
+    assert query(site, "SELECT COUNT(*) FROM soft_bounces") == [(0,)]
+    assert box.unseen() == ["1.no-tag", "2.fake-tag", "3.complaint"], "left for the owner to look at"
+
+
+def test_sign_ups_by_mail_are_no_mail_bomb_and_a_refusal_stops_nothing(site, server, box):
+    mail(site)
+    _, kim_mailto = unsubscribe_targets(received(server)["kim@example.org"][0])
+    server.recorder.clear()
+    for n in range(30):
+        box.deliver(f"{n:02}.signup", SIGNUP.replace("new@example.org", "victim@example.org").replace("<s1@", f"<s{n}@"))
+    out = inbox(site, box)
+    assert out[0] == "sign-up of victim@example.org: confirmation sent"
+    assert out[1:30] == ["victim@example.org asked to subscribe and was mailed a confirmation within the last day: not again yet"] * 29
+    assert server.recorder.recipients() == ["victim@example.org"], "one confirmation for 30 requests"
+
+    # A confirmation the server refuses for good ends that request; the unsubscribe after it is still honoured.
+    server.recorder.reject["gone@example.org"] = "550 5.1.1 <gone@example.org>: no such user"
+    box.deliver("40.signup", SIGNUP.replace("new@example.org", "gone@example.org"))
+    box.deliver("41.unsubscribe", f"From: kim@example.org\nTo: list@example.org\nSubject: unsubscribe {kim_mailto.rsplit('%20', 1)[1]}\n\nbye\n")
+    assert inbox(site, box) == [
+        "sign-up of gone@example.org: the confirmation was refused (550 5.1.1 <gone@example.org>: no such user)",
+        "unsubscribed kim@example.org",
+        "Inbox read: 2 messages acted on, 0 left for you",
+    ]
+    assert query(site, "SELECT email FROM signups ORDER BY email") == [("victim@example.org",)]

@@ -153,6 +153,32 @@ def test_signup_with_double_opt_in(web_site, server):
     assert server.recorder.recipients() == ["kim@example.org", "lee@example.org", "new@example.org"]
 
 
+def test_a_sign_up_flood_mails_one_confirmation(web_site, server):
+    site, web = web_site
+    mail(site)
+    site.run("subscribers", "suppress", "lee@example.org")
+    query_rw(site, "UPDATE suppressions SET reason = 'complained'")
+    server.recorder.clear()
+    # 25 sign-ups of one address, each from another client (no rate limit holds them back).
+    for n in range(25):
+        status, _, page = web.post_form("/subscribe", {"email": "victim@example.org"},
+                                        {"X-Forwarded-For": f"198.51.100.{n + 1}"})
+        assert status == 200 and "<h1>Check your inbox</h1>" in page
+    # And one for an address that complained: the same page, no mail.
+    assert web.post_form("/subscribe", {"email": "lee@example.org"})[2] == page
+    wait_for(lambda: server.recorder.count() >= 1)
+    time.sleep(2)  # the queue drains; nothing more may come
+    assert server.recorder.recipients() == ["victim@example.org"]
+    assert query(site, "SELECT email FROM signups") == [("victim@example.org",)]
+
+
+def query_rw(site, sql: str):
+    import sqlite3
+    from contextlib import closing
+    with closing(sqlite3.connect(site.state)) as db, db:
+        db.execute(sql)
+
+
 def token(site, purpose: str, address: str) -> str:
     """`address`'s token for `purpose`, made as src/token.rs makes it (HMAC-SHA256 of
     the purpose, NUL and the address under the list's key, 128 bits in base64url):

@@ -53,6 +53,20 @@ def test_a_hard_550_suppresses_and_the_next_run_exits_0(site, server):
     assert "2 subscribers mailed; 1 suppressed; 0 sign-ups pending" in listing
 
 
+def test_only_a_missing_mailbox_suppresses(site, server):
+    """Refusals worded like a missing mailbox but about the sender, or for policy, suppress no one."""
+    server.recorder.reject["kim@example.org"] = (
+        "553 5.1.0 <bounces@example.org>: Sender address rejected: User unknown in local recipient table")
+    server.recorder.reject["lee@example.org"] = "554 5.7.1 <lee@example.org>: Recipient address rejected: Access denied"
+    server.recorder.reject["gone@example.org"] = "550 5.1.1 <gone@example.org>: Recipient address rejected: User unknown"
+    mail(site, code=1)
+    assert query(site, "SELECT email, reason FROM suppressions") == [("gone@example.org", "bounced")]
+    server.recorder.reject.clear()
+    server.recorder.clear()
+    mail(site, "--retry-failed")
+    assert server.recorder.recipients() == ["kim@example.org", "lee@example.org"]
+
+
 def test_suppress_and_unsuppress_by_hand(site, server):
     result = site.run("subscribers", "suppress", "Lee@Example.org")
     assert "Suppressed Lee@Example.org: it is not mailed until `digest-feed subscribers unsuppress Lee@Example.org`" in result.stdout

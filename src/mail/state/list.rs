@@ -30,6 +30,26 @@ pub(super) const MIGRATION: &str = "CREATE TABLE suppressions (
         detail TEXT NOT NULL
     );";
 
+/// How long before a pending sign-up's confirmation may be mailed again.
+const CONFIRM_AGAIN_AFTER: i64 = 24 * 3600;
+
+/// The most confirmations mailed in an hour, for every sign-up together:
+/// a flood of forged sign-ups from many clients sends no more.
+const CONFIRMATIONS_PER_HOUR: i64 = 60;
+
+/// Whether a sign-up's confirmation may be mailed now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// Yes.
+    Open,
+    /// No: the address bounced or complained; mail to it harms the sender.
+    Suppressed,
+    /// No: one went to it within the last day.
+    Recently,
+    /// No: the hour's confirmations are spent.
+    Busy,
+}
+
 /// One suppressed address, as the state keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Suppression {
@@ -117,21 +137,93 @@ impl State {
         Ok(self.suppressions()?.into_iter().map(|s| s.email).collect())
     }
 
-    /// Records a sign-up request; `false` when the address had asked already.
+    /// Records a sign-up request, and that its confirmation is mailed now;
+    /// `false` when the address had asked already. A confirmed sign-up asked
+    /// for again (the person unsubscribed since) is pending again: its
+    /// consent is the new one, given when this is confirmed.
     pub(in crate::mail) fn request_signup(
         &self,
         email: &str,
         name: &str,
         source: &str,
     ) -> Result<bool, Error> {
-        self.conn
+        let now = now();
+        let fresh = self
+            .conn
             .execute(
-                "INSERT INTO signups (email, name, source, requested_at) VALUES (?1, ?2, ?3, ?4)
+                "INSERT INTO signups (email, name, source, requested_at, notified_at)
+                 VALUES (?1, ?2, ?3, ?4, ?4)
                  ON CONFLICT (email) DO NOTHING",
-                params![email, name, source, now()],
+                params![email, name, source, now],
             )
-            .map(|changed| changed > 0)
-            .map_err(|err| self.write_error(&err))
+            .map_err(|err| self.write_error(&err))?;
+        if fresh == 0 {
+            self.conn
+                .execute(
+                    "UPDATE signups SET notified_at = ?2, name = ?3, source = ?4,
+                         requested_at = CASE WHEN confirmed_at IS NULL THEN requested_at ELSE ?2 END,
+                         confirmed_at = NULL, confirmed_by = NULL
+                     WHERE email = ?1",
+                    params![email, now, name, source],
+                )
+                .map_err(|err| self.write_error(&err))?;
+        }
+        Ok(fresh > 0)
+    }
+
+    /// Whether a sign-up's confirmation may be mailed to `email` now: not
+    /// to a mailbox that bounced or whose owner complained, not twice within
+    /// [`CONFIRM_AGAIN_AFTER`] seconds (a forged sign-up repeated is no mail
+    /// bomb), and no more than [`CONFIRMATIONS_PER_HOUR`] for the whole list.
+    pub(in crate::mail) fn confirmation_gate(&self, email: &str) -> Result<Gate, Error> {
+        if self.version()? < 5 {
+            return Ok(Gate::Open);
+        }
+        let read = |err| unreadable(&self.path, err);
+        let reason: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT reason FROM suppressions WHERE email = ?1",
+                [email],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(read)?;
+        if matches!(reason.as_deref(), Some("bounced" | "complained")) {
+            return Ok(Gate::Suppressed);
+        }
+        let now = jiff::Timestamp::now();
+        let since = |seconds: i64| {
+            now.checked_sub(jiff::SignedDuration::from_secs(seconds))
+                .unwrap_or(now)
+                .round(jiff::Unit::Second)
+                .unwrap_or(now)
+                .to_string()
+        };
+        let recent: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM signups WHERE email = ?1 AND notified_at > ?2",
+                params![email, since(CONFIRM_AGAIN_AFTER)],
+                |row| row.get(0),
+            )
+            .map_err(read)?;
+        if recent > 0 {
+            return Ok(Gate::Recently);
+        }
+        let hour: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM signups WHERE notified_at > ?1",
+                [since(3600)],
+                |row| row.get(0),
+            )
+            .map_err(read)?;
+        Ok(if hour >= CONFIRMATIONS_PER_HOUR {
+            Gate::Busy
+        } else {
+            Gate::Open
+        })
     }
 
     /// Confirms a pending sign-up (and lifts an unsubscribe: the person

@@ -1,0 +1,137 @@
+//! The sign-ups the form takes, handled one at a time by one thread from a
+//! short queue: whether the address is on the list already, whether a
+//! confirmation may go to it now ([`Gate`]: not to a bounced or complaining
+//! address, not twice a day, not over the hour's budget), recording it as
+//! pending, and mailing the confirmation. The request itself only checks
+//! the address's form and queues it, so its answer (and the time the answer
+//! takes) is the same for an address on the list, pending or new. A flood
+//! fills the queue and the rest are dropped, never held in memory or sent
+//! in parallel.
+
+use std::sync::Arc;
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+
+use super::tokens::Tokens;
+use crate::config::Config;
+use crate::error::Error;
+use crate::mail::list::{self, Gate, Notice};
+use crate::token::{Purpose, Secret};
+
+/// Sign-ups waiting at most.
+const WAITING: usize = 32;
+
+/// One sign-up the form took.
+#[derive(Debug)]
+pub(super) struct Signup {
+    /// The address, its form checked.
+    pub(super) email: String,
+    /// The name given, on one line.
+    pub(super) name: String,
+    /// Where it came from: `serve` and the client's address.
+    pub(super) source: String,
+}
+
+/// What the sending thread needs.
+pub(super) struct Worker {
+    pub(super) config: Config,
+    pub(super) secret: Secret,
+    pub(super) public_url: String,
+    pub(super) tokens: Arc<Tokens>,
+}
+
+/// The queue and its thread.
+#[derive(Debug)]
+pub(super) struct Queue {
+    sender: SyncSender<Signup>,
+}
+
+impl Queue {
+    /// Starts the thread.
+    pub(super) fn start(worker: Worker) -> Queue {
+        let (sender, receiver) = sync_channel::<Signup>(WAITING);
+        std::thread::spawn(move || {
+            for signup in receiver {
+                match worker.handle(&signup) {
+                    Ok(Some(note)) => {
+                        eprintln!("digest-feed serve: sign-up of {}: {note}", signup.email);
+                    }
+                    Ok(None) => {}
+                    Err(err) => eprintln!("digest-feed serve: sign-up of {}: {err}", signup.email),
+                }
+            }
+        });
+        Queue { sender }
+    }
+
+    /// Queues a sign-up; drops it (with a line on stderr) when the queue is full.
+    pub(super) fn push(&self, signup: Signup) {
+        match self.sender.try_send(signup) {
+            Ok(()) => {}
+            Err(TrySendError::Full(signup)) => eprintln!(
+                "digest-feed serve: {WAITING} sign-ups are waiting already; the one of {} is dropped",
+                signup.email
+            ),
+            Err(TrySendError::Disconnected(_)) => {
+                eprintln!("digest-feed serve: the sign-up thread has stopped; no sign-up is taken");
+            }
+        }
+    }
+}
+
+impl Worker {
+    /// One sign-up, start to end; why it was held back, if it was.
+    fn handle(&self, signup: &Signup) -> Result<Option<String>, Error> {
+        let email = &signup.email;
+        let on_list = list::members(&self.config)?
+            .iter()
+            .any(|m| m.email.eq_ignore_ascii_case(email) && m.suppressed.is_none());
+        if on_list {
+            return Ok(None);
+        }
+        match list::confirmation_gate(&self.config, email)? {
+            Gate::Open => {}
+            Gate::Suppressed => {
+                return Ok(Some(
+                    "it bounced or complained before; no confirmation".into(),
+                ));
+            }
+            Gate::Recently => {
+                return Ok(Some(
+                    "a confirmation went to it within the last day; not again yet".into(),
+                ));
+            }
+            Gate::Busy => {
+                return Ok(Some(
+                    "the hour's confirmations are spent; none is mailed".into(),
+                ));
+            }
+        }
+        list::request_signup(&self.config, email, &signup.name, &signup.source)?;
+        // The confirmation link must work as soon as it is mailed.
+        self.tokens.add(email);
+        let token = self.secret.token(Purpose::Confirm, email);
+        let link = format!("{}/confirm/{token}", self.public_url);
+        let (subject, text) = confirmation(&self.config, email, &link);
+        Ok(
+            match list::send_notice(&self.config, email, &subject, &text)? {
+                Notice::Sent => None,
+                Notice::Refused(reply) => Some(format!("the confirmation was refused: {reply}")),
+            },
+        )
+    }
+}
+
+/// The sign-up confirmation for `to`, with its `link`: subject and text.
+fn confirmation(config: &Config, to: &str, link: &str) -> (String, String) {
+    let title = &config.site.title;
+    (
+        format!("Confirm your subscription to {title}"),
+        format!(
+            "Someone, we hope you, asked to receive {title} by email at {to}.\n\n\
+             To confirm, open this link and press the button:\n\n{link}\n\n\
+             If it was not you, ignore this message: you will not hear from us again.\n\n\
+             {}\n",
+            config.site.url
+        ),
+    )
+}
