@@ -195,6 +195,8 @@ pub(super) struct Blog {
     pub(super) file: PathBuf,
     /// What it says.
     pub(super) config: JekyllConfig,
+    /// Its `defaults:`, checked.
+    pub(super) defaults: super::FrontMatterDefaults,
 }
 
 impl Blog {
@@ -264,6 +266,7 @@ pub(super) fn parse(text: &str, path: &Path, blog: Option<&Blog>) -> Result<Conf
             dates: raw.posts.dates,
             future: blog.and_then(|b| b.config.future).unwrap_or(false),
             excerpt_separator: blog.and_then(|b| b.config.excerpt_separator.clone()),
+            defaults: blog.map(|b| b.defaults.clone()).unwrap_or_default(),
             skip_invalid: raw.posts.skip_invalid,
         },
         feed: Feed {

@@ -4,11 +4,18 @@
 //! Jekyll ignores keys it does not know.
 //!
 //! serde-saphyr reads it, as it reads front matter in `post/front_matter.rs`:
-//! both are Jekyll's YAML, and no other module parses YAML.
+//! both are Jekyll's YAML, and no other module parses YAML. `defaults:` is
+//! read here as written, with the lines a message names; `defaults.rs`
+//! checks it.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::Spanned;
+
+use super::Data;
 
 /// What `_config.yml` says, as far as digest-feed reads it.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -31,6 +38,142 @@ pub(super) struct JekyllConfig {
     pub(super) exclude: Vec<String>,
     /// What it puts back in, of those.
     pub(super) include: Vec<String>,
+    /// Front matter defaults, as written.
+    pub(super) defaults: RawDefaults,
+}
+
+/// `defaults:` as written: a list of sets of front matter values, each for
+/// the files its `scope` names.
+#[derive(Debug, Clone, Default)]
+pub(super) struct RawDefaults(pub(super) Vec<RawDefault>);
+
+/// One entry of `defaults:`, with the lines of what it holds.
+#[derive(Debug, Clone, Default)]
+pub(super) struct RawDefault {
+    /// The entry's first line.
+    pub(super) line: usize,
+    /// `scope`, with the line of its key; what it holds is checked later.
+    pub(super) scope: Option<(usize, Data)>,
+    /// `values`; `None` when absent or empty.
+    pub(super) values: Option<Vec<RawValue>>,
+}
+
+/// One key of an entry's `values`.
+#[derive(Debug, Clone)]
+pub(super) struct RawValue {
+    /// The key.
+    pub(super) key: String,
+    /// Its line.
+    pub(super) line: usize,
+    /// Its value.
+    pub(super) value: Data,
+}
+
+impl<'de> Deserialize<'de> for RawDefaults {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(RawDefaultsVisitor)
+    }
+}
+
+struct RawDefaultsVisitor;
+
+impl<'de> Visitor<'de> for RawDefaultsVisitor {
+    type Value = RawDefaults;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("`defaults`: a list of entries, each `- scope: {path: ..., type: posts}` with `values: {...}`")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<RawDefaults, E> {
+        Ok(RawDefaults::default())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawDefaults, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(entry) = seq.next_element::<Spanned<RawDefault>>()? {
+            let mut value = entry.value;
+            value.line = line_number(entry.referenced.line());
+            entries.push(value);
+        }
+        Ok(RawDefaults(entries))
+    }
+}
+
+impl<'de> Deserialize<'de> for RawDefault {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // `any`, not `map`: saphyr's message for another kind of value then
+        // says what an entry is.
+        deserializer.deserialize_any(RawDefaultVisitor)
+    }
+}
+
+struct RawDefaultVisitor;
+
+impl<'de> Visitor<'de> for RawDefaultVisitor {
+    type Value = RawDefault;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a `defaults` entry: a mapping with `scope` and `values`")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawDefault, A::Error> {
+        let mut entry = RawDefault::default();
+        while let Some(key) = map.next_key::<Spanned<String>>()? {
+            let line = line_number(key.referenced.line());
+            // Jekyll reads no other key of an entry.
+            match key.value.as_str() {
+                "scope" => entry.scope = Some((line, map.next_value()?)),
+                "values" => entry.values = map.next_value::<Values>()?.0,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(entry)
+    }
+}
+
+/// An entry's `values`: each key with its line; `None` when empty (`values:`).
+struct Values(Option<Vec<RawValue>>);
+
+impl<'de> Deserialize<'de> for Values {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ValuesVisitor)
+    }
+}
+
+struct ValuesVisitor;
+
+impl<'de> Visitor<'de> for ValuesVisitor {
+    type Value = Values;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(
+            "a `defaults` entry's `values`: a mapping of front matter keys, like `author: Kim`",
+        )
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Values, E> {
+        Ok(Values(None))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Values, A::Error> {
+        let mut values = Vec::new();
+        while let Some(key) = map.next_key::<Spanned<Data>>()? {
+            let line = line_number(key.referenced.line());
+            values.push(RawValue {
+                key: key.value.key_text(),
+                line,
+                value: map.next_value()?,
+            });
+        }
+        Ok(Values(Some(values)))
+    }
+}
+
+/// A parser's 1-based line as an index; a line past `usize` cannot be in a config file.
+fn line_number(line: u64) -> usize {
+    usize::try_from(line).unwrap_or(usize::MAX)
 }
 
 /// `author`: a name, or a mapping with one.

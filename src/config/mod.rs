@@ -7,6 +7,8 @@
 //! problems are handed out only to the commands that mail: a feeds-only site
 //! never hears of them.
 
+mod data;
+mod defaults;
 mod dkim;
 mod file;
 mod jekyll;
@@ -22,6 +24,9 @@ use serde::Deserialize;
 
 use crate::address::Mailbox;
 use crate::error::{Error, Location, Problem};
+pub use data::Data;
+pub(crate) use data::deep_merge;
+pub use defaults::{DefaultValues, FrontMatterDefaults};
 pub use dkim::{Algorithm as DkimAlgorithm, Dkim, Key as DkimKey};
 
 /// The validated configuration.
@@ -100,6 +105,8 @@ pub struct Posts {
     pub future: bool,
     /// Jekyll's `excerpt_separator`, when the blog sets one.
     pub excerpt_separator: Option<String>,
+    /// Jekyll's front matter defaults for posts (`defaults:` in `_config.yml`).
+    pub defaults: FrontMatterDefaults,
     /// Whether `build` and `mail` leave out an invalid post (with a warning)
     /// instead of stopping (`skip_invalid`, or `--skip-invalid`).
     pub skip_invalid: bool,
@@ -461,7 +468,7 @@ fn find_blog(path: &Path) -> Result<Option<file::Blog>, Error> {
 }
 
 fn read_blog(text: &str, path: &Path) -> Result<file::Blog, Vec<Problem>> {
-    let config = jekyll::parse(text).map_err(|(line, message)| {
+    let mut config = jekyll::parse(text).map_err(|(line, message)| {
         let location = match line {
             Some(line) => Location::line(path, line),
             None => Location::file(path),
@@ -471,10 +478,15 @@ fn read_blog(text: &str, path: &Path) -> Result<file::Blog, Vec<Problem>> {
             format!("Jekyll's config: {message}"),
         )]
     })?;
+    let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    // Checked, the defaults as written are not needed again.
+    let written = std::mem::take(&mut config.defaults);
+    let defaults = defaults::read(&written.0, &root, path)?;
     Ok(file::Blog {
-        root: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        root,
         file: path.to_path_buf(),
         config,
+        defaults,
     })
 }
 

@@ -6,6 +6,12 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
+/// Any front matter value, for Liquid's `page.*`: config's, which reads
+/// the values of `_config.yml`'s front matter defaults too.
+pub(crate) use crate::config::Data;
+use crate::config::DefaultValues;
+use crate::text::unique;
+
 /// A post's text cut at its front matter fences.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Split<'a> {
@@ -159,6 +165,35 @@ pub(crate) struct FrontMatter {
     pub other_keys: Vec<Keyed<String>>,
 }
 
+impl FrontMatter {
+    /// This front matter over the front matter defaults of its post: a key
+    /// written here wins, but `categories` join the defaults' first, as
+    /// Jekyll's `merge_categories!` joins them. A value taken from the
+    /// defaults has line 0: it is written in `_config.yml`, not here.
+    pub(crate) fn over(mut self, defaults: DefaultValues) -> FrontMatter {
+        let keyed = |value: Option<String>| value.map(|value| Keyed { value, line: 0 });
+        self.title = self.title.or_else(|| keyed(defaults.title));
+        self.permalink = self.permalink.or_else(|| keyed(defaults.permalink));
+        self.categories = match (defaults.categories, self.categories) {
+            (Some(theirs), Some(own)) => Some(unique(theirs.into_iter().chain(own))),
+            (theirs, own) => own.or(theirs),
+        };
+        self.tags = self.tags.or(defaults.tags);
+        self.tag = self.tag.or(defaults.tag);
+        self.category = self.category.or(defaults.category);
+        self.description = self.description.or(defaults.description);
+        self.excerpt = self.excerpt.or(defaults.excerpt);
+        self.author = self.author.or(defaults.author);
+        self.slug = self.slug.or(defaults.slug);
+        self.published = self.published.or(defaults.published);
+        self.draft = self.draft.or(defaults.draft);
+        self.feed_id = self.feed_id.or(defaults.feed_id);
+        self.render_with_liquid = self.render_with_liquid.or(defaults.render_with_liquid);
+        self.excerpt_separator = self.excerpt_separator.or(defaults.excerpt_separator);
+        self
+    }
+}
+
 /// The keys that decide what is published and where: a near miss of one of
 /// these is a typo worth stopping for (`publised: false` would publish a
 /// draft). Other unknown keys (`authors`, theme keys) are the theme's.
@@ -295,93 +330,6 @@ impl<'de> Visitor<'de> for FrontMatterSeed<'_> {
         }
         *self.current_key.borrow_mut() = None;
         Ok(fm)
-    }
-}
-
-/// Any front matter value, for Liquid's `page.*`: YAML as data.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Data {
-    /// `~`, `null` or nothing.
-    Null,
-    /// `true`, `yes`, ...
-    Bool(bool),
-    /// An integer.
-    Int(i64),
-    /// A float.
-    Float(f64),
-    /// Text (and timestamps, as written).
-    Text(String),
-    /// A sequence.
-    List(Vec<Data>),
-    /// A mapping, in order; keys as text.
-    Map(Vec<(String, Data)>),
-}
-
-impl Data {
-    /// The text of a scalar key or value.
-    fn key_text(&self) -> String {
-        match self {
-            Data::Null => String::new(),
-            Data::Bool(b) => b.to_string(),
-            Data::Int(i) => i.to_string(),
-            Data::Float(f) => f.to_string(),
-            Data::Text(t) => t.clone(),
-            Data::List(_) | Data::Map(_) => "?".into(),
-        }
-    }
-}
-
-impl<'de> de::Deserialize<'de> for Data {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(DataVisitor)
-    }
-}
-
-struct DataVisitor;
-
-impl<'de> Visitor<'de> for DataVisitor {
-    type Value = Data;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any YAML value")
-    }
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Data, E> {
-        Ok(Data::Bool(v))
-    }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Data, E> {
-        Ok(Data::Int(v))
-    }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Data, E> {
-        Ok(i64::try_from(v).map_or_else(|_| Data::Text(v.to_string()), Data::Int))
-    }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Data, E> {
-        Ok(Data::Float(v))
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Data, E> {
-        Ok(Data::Text(v.to_string()))
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<Data, E> {
-        Ok(Data::Null)
-    }
-    fn visit_none<E: de::Error>(self) -> Result<Data, E> {
-        Ok(Data::Null)
-    }
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Data, D::Error> {
-        de::Deserialize::deserialize(deserializer)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Data, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Data::List(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Data, A::Error> {
-        let mut entries = Vec::new();
-        while let Some((key, value)) = map.next_entry::<Data, Data>()? {
-            entries.push((key.key_text(), value));
-        }
-        Ok(Data::Map(entries))
     }
 }
 

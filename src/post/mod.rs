@@ -15,7 +15,7 @@ use std::sync::Arc;
 use jiff::ZonedDateTime;
 use jiff::tz::TimeZone;
 
-use crate::config::{Config, DateRule};
+use crate::config::{Config, Data, DateRule, FrontMatterDefaults};
 use crate::error::{Location, Problem};
 use crate::text::{BOM, unique};
 pub use markdown::{Paper, Rendered};
@@ -35,7 +35,8 @@ pub struct Rules {
     pub site: SiteInfo,
 }
 
-/// `[site]` as Liquid's `site.*` shows it.
+/// `[site]` as Liquid's `site.*` shows it, and what the blog's `_config.yml`
+/// gives posts that do not say otherwise.
 #[derive(Debug, Clone, Default)]
 pub struct SiteInfo {
     /// `site.title`.
@@ -50,6 +51,8 @@ pub struct SiteInfo {
     pub timezone: String,
     /// The blog's `excerpt_separator` (its `_config.yml`), for posts without their own.
     pub excerpt_separator: Option<String>,
+    /// The blog's front matter defaults (its `_config.yml`'s `defaults:`).
+    pub defaults: FrontMatterDefaults,
 }
 
 impl Rules {
@@ -67,6 +70,7 @@ impl Rules {
                 language: config.site.language.clone(),
                 timezone: config.site.timezone_name.clone(),
                 excerpt_separator: config.posts.excerpt_separator.clone(),
+                defaults: config.posts.defaults.clone(),
             },
         }
     }
@@ -171,6 +175,9 @@ pub struct Post {
     pub excerpt_separator: Option<String>,
     /// False for `render_with_liquid: false`.
     pub liquid: bool,
+    /// The front matter defaults that apply to it, every key, for Liquid's
+    /// `page.*` under its own front matter.
+    pub defaults: Vec<(String, Data)>,
     /// The site it was read in; `None` for a post read on its own.
     pub site: Option<Arc<SiteContext>>,
 }
@@ -221,6 +228,9 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
         };
         vec![Problem::new(at(line), message)]
     })?;
+    let mut defaults = rules.site.defaults.for_post(source);
+    let page_defaults = std::mem::take(&mut defaults.data);
+    let fm = fm.over(defaults);
 
     let mut problems = typos(source, &fm);
 
@@ -276,6 +286,7 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
 
     let mut post = assemble(source, fm, title, date, file_slug, rules);
     post.updated = updated;
+    post.defaults = page_defaults;
     Ok(post)
 }
 
@@ -317,6 +328,7 @@ fn assemble(
         updated: None,
         excerpt_separator: fm.excerpt_separator,
         liquid: fm.render_with_liquid != Some(false),
+        defaults: Vec::new(),
         site: None,
         path,
         title,
@@ -460,7 +472,7 @@ impl Post {
         };
         // Liquid first, as Jekyll: only where the body holds any.
         let (body, warnings) = if self.liquid && (body.contains("{{") || body.contains("{%")) {
-            let (text, warnings) = liquid::render(self, front_matter::data(yaml), body, body_line);
+            let (text, warnings) = liquid::render(self, self.page_data(yaml), body, body_line);
             (Cow::Owned(text), warnings)
         } else {
             (Cow::Borrowed(body), Vec::new())
@@ -475,6 +487,18 @@ impl Post {
         rendered.excerpt = self.excerpt(&body, &base);
         rendered.warnings = warnings;
         Ok(rendered)
+    }
+
+    /// Liquid's `page.*`: the front matter `yaml`, over the defaults that apply.
+    fn page_data(&self, yaml: &str) -> Data {
+        match front_matter::data(yaml) {
+            Data::Map(own) if !self.defaults.is_empty() => {
+                let mut merged = self.defaults.clone();
+                crate::config::deep_merge(&mut merged, own);
+                Data::Map(merged)
+            }
+            own => own,
+        }
     }
 
     /// Whether the post is HTML (`.html`): Liquid, but no Markdown.
@@ -801,6 +825,63 @@ mod tests {
                 .starts_with("_posts/2025-12-22-d.md: this post's URL"),
             "{}",
             problems[0]
+        );
+    }
+
+    #[test]
+    fn front_matter_defaults_fill_what_a_post_leaves_out() {
+        let jekyll = concat!(
+            "url: https://e.org\n",
+            "defaults:\n",
+            "  - scope: {path: _posts}\n",
+            "    values: {author: Kim, categories: [news], tags: [a], layout: post}\n",
+            "  - scope: {path: _posts/notes, type: posts}\n",
+            "    values: {permalink: '/notes/:title/', render_with_liquid: false, excerpt_separator: '<!--more-->'}\n",
+            "  - scope: {path: _posts/drafts}\n",
+            "    values: {published: false}\n",
+        );
+        let config = Config::parse_in_blog(
+            "",
+            Path::new("blog/_digest-feed/config.toml"),
+            jekyll,
+            Path::new("blog/_config.yml"),
+        )
+        .unwrap();
+        let rules = Rules::from_config(&config);
+        let parse = |name: &str, front: &str| {
+            let text =
+                format!("---\ntitle: t\n{front}---\n{{{{ page.layout }}}} {{{{ page.author }}}}\n");
+            let post = parse(&Path::new("blog/_posts").join(name), &text, &rules).unwrap();
+            let html = post.render(&text).unwrap().html;
+            (post, html)
+        };
+        let (post, html) = parse("2025-01-02-a.md", "");
+        assert_eq!(post.path, "/news/2025/01/02/a.html");
+        assert_eq!(
+            (post.author.as_deref(), post.tags.as_slice()),
+            (Some("Kim"), ["a".to_string()].as_slice())
+        );
+        assert_eq!(html, "<p>post Kim</p>\n");
+        // The post's own keys win; its categories join the defaults'.
+        let (post, html) = parse(
+            "2025-01-02-a.md",
+            "author: Lee\ncategories: ml\ntags: [b]\nlayout: page\n",
+        );
+        assert_eq!(post.categories, ["news", "ml"]);
+        assert_eq!(
+            (post.author.as_deref(), post.tags.as_slice()),
+            (Some("Lee"), ["b".to_string()].as_slice())
+        );
+        assert_eq!(html, "<p>page Lee</p>\n");
+        let (post, html) = parse("notes/2025-01-02-b.md", "");
+        assert_eq!(post.path, "/notes/b/");
+        assert!(!post.liquid && post.excerpt_separator.as_deref() == Some("<!--more-->"));
+        assert_eq!(html, "<p>{{ page.layout }} {{ page.author }}</p>\n");
+        assert!(!parse("drafts/2025-01-02-c.md", "").0.published);
+        assert!(
+            parse("drafts/2025-01-02-c.md", "published: true\n")
+                .0
+                .published
         );
     }
 

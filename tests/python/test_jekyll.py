@@ -211,6 +211,54 @@ def test_a_real_blog_equals_jekylls(blog, tmp_path):
     assert report["items"] == report["posts"]
 
 
+def _our_build_from_config_yml(blog: str, site, config_yml: str) -> tuple[dict, subprocess.CompletedProcess]:
+    """digest-feed in the blog's folder with `config_yml` (a file of the blog's) as its _config.yml,
+    and a config.toml that only lifts the feed's limit to every post."""
+    shutil.copytree(REAL_BLOGS / blog / "_posts", site / "_posts")
+    shutil.copy(REAL_BLOGS / blog / config_yml, site / "_config.yml")
+    (site / "config.toml").write_text("[feed]\nlimit = 10000\n", encoding="utf-8")
+    result = Site(site).run("build", env={"TZ": "UTC"})
+    return json.loads((site / "feed.json").read_text(encoding="utf-8")), result
+
+
+def test_the_real_jekyll_blogs_own_config_yml_defaults_and_all(tmp_path):
+    """jekyll/jekyll's real _config.yml (its `defaults:` give layouts and an image, which no feed
+    shows) read by digest-feed with nothing of ours but the feed's length: every post as Jekyll's."""
+    jekyll = _jekyll_build("jekyll__jekyll", tmp_path / "jekyll")
+    ours, result = _our_build_from_config_yml("jekyll__jekyll", tmp_path / "ours", "_config.yml")
+    assert "warning:" not in result.stderr, result.stderr
+    report = _compare(jekyll, ours)
+    for kind in ("missing", "date", "title", "tags", "id", "links", "markers"):
+        assert report[kind] == [], (kind, report[kind][:5])
+    assert report["items"] == report["posts"] == 102
+
+
+def test_liquid_off_by_the_real_blogs_defaults_as_in_jekyll(tmp_path):
+    """jekyll_min_config.yml whole: its `defaults:` set `render_with_liquid: false` for every
+    post, and Jekyll and digest-feed both leave each post's Liquid as text."""
+    site = tmp_path / "jekyll"
+    shutil.copytree(REAL_BLOGS / "jekyll__jekyll" / "_posts", site / "_posts")
+    shutil.copy(REAL_BLOGS / "jekyll__jekyll" / "jekyll_min_config.yml", site / "_config.yml")
+    (site / "posts.json").write_text(REAL_LISTING, encoding="utf-8")
+    built = subprocess.run(["jekyll", "build", "--quiet"], cwd=site, capture_output=True, text=True, timeout=900,
+                           env={**os.environ, "TZ": "UTC"})
+    assert built.returncode == 0, built.stderr
+    jekyll = json.loads((site / "_site" / "posts.json").read_text(encoding="utf-8"))
+    ours, result = _our_build_from_config_yml("jekyll__jekyll", tmp_path / "ours", "jekyll_min_config.yml")
+    assert "warning:" not in result.stderr, result.stderr
+    report = _compare(jekyll, ours)
+    for kind in ("missing", "date", "title", "tags", "id"):
+        assert report[kind] == [], (kind, report[kind][:5])
+    # Liquid left as text puts spaces in link targets (`[x]: {{ site.repository }}/issues/1`),
+    # which kramdown takes and CommonMark does not: the links differ in those posts alone.
+    liquid_targets = {post["url"] for post in jekyll if re.search(r'href="\{[{%]', post["content"])}
+    for kind in ("links", "markers"):
+        assert {url for url, _ in report[kind]} <= liquid_targets, (kind, report[kind][:5])
+    assert report["items"] == report["posts"] == 102
+    kept = [item for item in ours["items"] if "{% raw %}" in item["content_html"]]
+    assert len(kept) >= 10, "Liquid was rendered"
+
+
 def _numbered_sections(text: str) -> int:
     """How many numbered sections a digest post has, read from its Markdown: headings `N. ...` at
     the level that has the most, else paragraphs starting with a bold `**N. ...`."""
