@@ -79,7 +79,17 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 crate::text::count(summary.actions.len(), "message"),
                 summary.left
             ));
-            Ok(())
+            if summary.deferred.is_empty() {
+                return Ok(());
+            }
+            // Exit 3 (SPEC: try again later): cron tells the owner, and the
+            // next run sends what could not go out now.
+            Err(crate::error::Error::Transient(
+                crate::error::Transient::Unavailable(format!(
+                    "{}; those messages stay unread, and the next `digest-feed inbox` tries again",
+                    summary.deferred.join("; ")
+                )),
+            ))
         }
         Command::Subscribers(args) => subscribers::run(&config, args, report),
         Command::Init(_) | Command::Completions(_) => {

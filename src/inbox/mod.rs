@@ -31,6 +31,22 @@ pub struct Summary {
     /// Messages an earlier run had acted on but not flagged (it was
     /// stopped between the two): flagged now, nothing done again.
     pub flagged_late: usize,
+    /// Sign-ups whose confirmation could not be sent now (the mail server
+    /// unreachable, or a 4xx such as greylisting), each with why: their
+    /// messages stay unread, and the next run tries again.
+    pub deferred: Vec<String>,
+}
+
+/// What became of one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Acted on and committed: flag it.
+    Done,
+    /// For no one on the list: left unread for the owner.
+    Left,
+    /// To try again next run (a confirmation that could not go out yet):
+    /// unread, and not the owner's to read.
+    Later,
 }
 
 /// One message as the mailbox gives it.
@@ -129,11 +145,11 @@ impl Reader<'_> {
             self.list.return_path.as_deref(),
             self.list.address.as_deref(),
         );
-        let acted = self.act(&fingerprint, request)?;
-        if !acted {
+        let outcome = self.act(&fingerprint, request)?;
+        if outcome == Outcome::Left {
             self.leave(fingerprint, read::headline(&bytes), incoming.received_ts);
         }
-        Ok(acted)
+        Ok(outcome == Outcome::Done)
     }
 
     fn leave(
@@ -157,10 +173,10 @@ impl Reader<'_> {
         fingerprint: &str,
         change: Change,
         describe: impl FnOnce(bool) -> String,
-    ) -> Result<bool, Error> {
+    ) -> Result<Outcome, Error> {
         let line = self.ledger.commit(fingerprint, change, describe)?;
         self.summary.actions.push(line);
-        Ok(true)
+        Ok(Outcome::Done)
     }
 
     fn find(&self, purpose: Purpose, token: &str) -> Option<String> {
@@ -174,7 +190,7 @@ impl Reader<'_> {
         fingerprint: &str,
         (address, reason, detail): (&str, Reason, &str),
         verb: &str,
-    ) -> Result<bool, Error> {
+    ) -> Result<Outcome, Error> {
         let change = Change::Suppress {
             address,
             reason,
@@ -189,7 +205,7 @@ impl Reader<'_> {
     }
 
     /// Acts on one request, committed; whether the message was for the list.
-    fn act(&mut self, fingerprint: &str, request: Request) -> Result<bool, Error> {
+    fn act(&mut self, fingerprint: &str, request: Request) -> Result<Outcome, Error> {
         match request {
             Request::Unsubscribe { token } => match self.find(Purpose::Unsubscribe, &token) {
                 Some(address) => self.suppress(
@@ -197,11 +213,11 @@ impl Reader<'_> {
                     (&address, Reason::Unsubscribed, ""),
                     "unsubscribed",
                 ),
-                None => Ok(false),
+                None => Ok(Outcome::Left),
             },
             Request::Bounce { tag, hard, detail } => {
                 let Some(address) = self.find(Purpose::Bounce, &tag) else {
-                    return Ok(false);
+                    return Ok(Outcome::Left);
                 };
                 if hard {
                     return self.suppress(
@@ -239,7 +255,7 @@ impl Reader<'_> {
                         (&address, Reason::Complained, &detail),
                         "complaint from",
                     ),
-                    None => Ok(false),
+                    None => Ok(Outcome::Left),
                 }
             }
             Request::Subscribe { from, name } => self.subscribe(fingerprint, &from, &name),
@@ -251,12 +267,12 @@ impl Reader<'_> {
                     Change::ConfirmSignup { address: &address },
                     |_| format!("confirmed the sign-up of {address}"),
                 ),
-                _ => Ok(false),
+                _ => Ok(Outcome::Left),
             },
             Request::AutoReply { from } => self.commit(fingerprint, Change::Nothing, |_| {
                 format!("automatic reply from {from}: nothing to do")
             }),
-            Request::Other => Ok(false),
+            Request::Other => Ok(Outcome::Left),
         }
     }
 
@@ -266,9 +282,9 @@ impl Reader<'_> {
     /// between the two mails the confirmation again; a stop after the
     /// commit never does. A confirmation the server refuses for good ends
     /// the request (it stays unconfirmed); it never stops the run.
-    fn subscribe(&mut self, fingerprint: &str, from: &str, name: &str) -> Result<bool, Error> {
+    fn subscribe(&mut self, fingerprint: &str, from: &str, name: &str) -> Result<Outcome, Error> {
         if crate::address::check(from).is_err() {
-            return Ok(false);
+            return Ok(Outcome::Left);
         }
         let on_list = list::members(self.config)?
             .iter()
@@ -276,9 +292,10 @@ impl Reader<'_> {
         let held = match self.ledger.confirmation_gate(from)? {
             _ if on_list => Some("is on the list already"),
             Gate::Open => None,
-            Gate::Suppressed => Some("bounced or complained before: no confirmation is mailed"),
+            Gate::Suppressed => {
+                Some("is suppressed (bounced, complained or by hand): no confirmation is mailed")
+            }
             Gate::Recently => Some("was mailed a confirmation within the last day: not again yet"),
-            Gate::Busy => Some("the hour's confirmations are spent: none is mailed"),
         };
         if let Some(why) = held {
             return self.commit(fingerprint, Change::Nothing, |_| {
@@ -301,10 +318,21 @@ impl Reader<'_> {
              If it was not you, ignore this message: you will not hear from us again.\n"
         );
         let subject = format!("confirm {token} (your subscription to {title})");
-        if let Notice::Refused(reply) = list::send_notice(self.config, from, &subject, &text)? {
-            return self.commit(fingerprint, Change::Nothing, |_| {
-                format!("sign-up of {from}: the confirmation was refused ({reply})")
-            });
+        match list::send_notice(self.config, from, &subject, &text) {
+            Ok(Notice::Sent) => {}
+            Ok(Notice::Refused(reply)) => {
+                return self.commit(fingerprint, Change::Nothing, |_| {
+                    format!("sign-up of {from}: the confirmation was refused ({reply})")
+                });
+            }
+            // Not sent, not refused: the next run tries again; the rest of
+            // the mailbox (unsubscribes above all) is read meanwhile.
+            Err(err) => {
+                self.summary
+                    .deferred
+                    .push(format!("sign-up of {from}: {err}"));
+                return Ok(Outcome::Later);
+            }
         }
         let change = Change::RequestSignup {
             address: from,
@@ -314,6 +342,6 @@ impl Reader<'_> {
             format!("sign-up of {from}: confirmation sent")
         })?;
         self.known = list::known_addresses(self.config)?;
-        Ok(true)
+        Ok(Outcome::Done)
     }
 }

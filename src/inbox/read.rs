@@ -6,6 +6,7 @@
 
 use mail_parser::{Message, MessageParser, MimeHeaders};
 
+use crate::mail::verdict;
 use crate::token::TOKEN_CHARS;
 
 /// The most recipients read from one delivery report.
@@ -57,13 +58,21 @@ pub(super) fn classify(
         Some("feedback-report") => return complaint(&message, return_path),
         _ => {}
     }
+    let (command, token) = command(&message);
+    // An unsubscribe carries its proof (the token): whatever sent it, it
+    // is honoured, automatic or not.
+    if command == "unsubscribe"
+        && let Some(token) = token.clone()
+    {
+        return Request::Unsubscribe { token };
+    }
     if let Some(tag) = tag.filter(|_| bounce_like(&message)) {
         // A bounce in one of the formats before RFC 3464 (qmail, old Exim):
-        // the VERP address says whose it is, the words say how bad.
+        // the VERP address says whose it is, its own words how bad.
         let text = message.body_text(0).unwrap_or_default().to_string();
         return Request::Bounce {
             tag,
-            hard: words_say_bad_address(&text),
+            hard: verdict::bounce_text_says_bad_address(&text),
             detail: first_line_with_code(&text),
         };
     }
@@ -72,51 +81,46 @@ pub(super) fn classify(
             from: sender_address(&message),
         };
     }
+    match (command.as_str(), token) {
+        ("confirm", Some(token)) => Request::Confirm {
+            token,
+            from: sender_address(&message),
+        },
+        ("subscribe", _) if addressed_to(&message, list_address) => {
+            match message.from().and_then(|from| from.first()) {
+                Some(from) if from.address().is_some() => Request::Subscribe {
+                    from: from.address().unwrap_or_default().to_string(),
+                    name: from.name().unwrap_or_default().to_string(),
+                },
+                _ => Request::Other,
+            }
+        }
+        _ => Request::Other,
+    }
+}
+
+/// The Subject's command (`unsubscribe`, `confirm`, `subscribe`, lower-
+/// cased) after any reply or forward prefixes (`Re:`, `AW:`, `SV:`, …), and
+/// the first token in it.
+fn command(message: &Message) -> (String, Option<String>) {
     let subject = message.subject().unwrap_or_default().trim();
     let words: Vec<&str> = subject
         .split_whitespace()
-        .filter(|word| !word.eq_ignore_ascii_case("re:"))
+        // `Re:`, `RE:`, `AW:` (German), `SV:` (Nordic), `Antw:`, `Réf.:`…
+        .skip_while(|word| word.ends_with(':') && word.chars().count() <= 6)
         .collect();
-    let token = || {
-        words
-            .iter()
-            .map(|word| {
-                word.trim_matches(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-            })
-            .find(|word| word.len() == TOKEN_CHARS)
-            .map(str::to_string)
-    };
-    match words
+    let token = words
+        .iter()
+        .map(|word| {
+            word.trim_matches(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        })
+        .find(|word| word.len() == TOKEN_CHARS)
+        .map(str::to_string);
+    let command = words
         .first()
         .map(|word| word.to_ascii_lowercase())
-        .as_deref()
-    {
-        Some("unsubscribe") => {
-            if let Some(token) = token() {
-                return Request::Unsubscribe { token };
-            }
-        }
-        Some("confirm") => {
-            if let Some(token) = token() {
-                return Request::Confirm {
-                    token,
-                    from: sender_address(&message),
-                };
-            }
-        }
-        Some("subscribe") if addressed_to(&message, list_address) => {
-            if let Some(from) = message.from().and_then(|from| from.first())
-                && let Some(address) = from.address()
-            {
-                return Request::Subscribe {
-                    from: address.to_string(),
-                    name: from.name().unwrap_or_default().to_string(),
-                };
-            }
-        }
-        _ => {}
-    }
-    Request::Other
+        .unwrap_or_default();
+    (command, token)
 }
 
 /// The most characters of a From or Subject the state keeps for `status`.
@@ -269,9 +273,12 @@ fn parts_of<'m>(message: &'m Message<'m>, subtype: &str) -> Vec<&'m [u8]> {
 }
 
 /// An RFC 3464 report to the VERP address `tag` came from: bad for good
-/// when a recipient `failed` with a status that says the address is bad;
-/// any other failure (a policy block, 5.7.1) or delay counts as soft.
+/// when a recipient `failed` with a status (or, for `5.0.0`, a diagnostic)
+/// that says the address is bad; any other failure (a policy block, 5.7.1)
+/// is soft. A `delayed` report (a warning: the server still tries) is no
+/// bounce at all: one slow message must not count against an address.
 fn bounce(message: &Message, tag: String) -> Request {
+    let mut failed = false;
     let mut hard = false;
     let mut detail = String::new();
     for contents in parts_of(message, "delivery-status") {
@@ -279,50 +286,26 @@ fn bounce(message: &Message, tag: String) -> Request {
             let action = field(block, "action")
                 .unwrap_or_default()
                 .to_ascii_lowercase();
-            if action != "failed" && action != "delayed" {
+            if action != "failed" {
                 continue;
             }
+            failed = true;
             let status = field(block, "status").unwrap_or_default();
-            hard |= action == "failed" && enhanced_code(status).is_some_and(bad_address);
+            let diagnostic = field(block, "diagnostic-code").unwrap_or_default();
+            hard |= verdict::report_says_bad_address(status, diagnostic);
             if detail.is_empty() {
-                let diagnostic = field(block, "diagnostic-code").map(typed_address);
-                detail = format!("{status} {}", diagnostic.unwrap_or_default())
+                detail = format!("{status} {}", typed_address(diagnostic))
                     .trim()
                     .to_string();
             }
         }
     }
-    Request::Bounce { tag, hard, detail }
-}
-
-/// An RFC 3463 status code `class.subject.detail` (`5.1.1`, `#5.1.1`,
-/// `(5.1.1)`): a class of 2, 4 or 5, a subject of one digit, a detail of
-/// one to three. `5.12.2025` (a date) is none.
-fn enhanced_code(word: &str) -> Option<(u8, u8, u16)> {
-    let word = word.trim_matches(|c: char| !c.is_ascii_digit());
-    let mut parts = word.split('.');
-    let (class, subject, detail) = (parts.next()?, parts.next()?, parts.next()?);
-    let digits = |part: &str, most: usize| {
-        !part.is_empty() && part.len() <= most && part.bytes().all(|b| b.is_ascii_digit())
-    };
-    if parts.next().is_some() || !digits(class, 1) || !digits(subject, 1) || !digits(detail, 3) {
-        return None;
+    if !failed {
+        return Request::AutoReply {
+            from: sender_address(message),
+        };
     }
-    let code = (
-        class.parse().ok()?,
-        subject.parse().ok()?,
-        detail.parse().ok()?,
-    );
-    matches!(code.0, 2 | 4 | 5).then_some(code)
-}
-
-/// Whether a status says the address itself is bad, for good: no such
-/// mailbox (5.1.1), no such domain (5.1.2), a bad address (5.1.3), moved
-/// (5.1.6), a domain that takes no mail (5.1.10), a disabled mailbox
-/// (5.2.1). A refusal for any other reason (spam, policy, size, the
-/// sender) says nothing of the address.
-fn bad_address((class, subject, detail): (u8, u8, u16)) -> bool {
-    class == 5 && matches!((subject, detail), (1, 1 | 2 | 3 | 6 | 10) | (2, 1))
+    Request::Bounce { tag, hard, detail }
 }
 
 /// Whether a message to the VERP address looks like a bounce rather than
@@ -335,20 +318,23 @@ fn bounce_like(message: &Message) -> bool {
         .header_raw("Return-Path")
         .is_some_and(|path| path.trim() == "<>");
     let subject = message.subject().unwrap_or_default().to_lowercase();
+    // A vacation responder also sends with the null sender (RFC 3834), and
+    // says so with Auto-Submitted; the mailer daemon is no responder.
     matches!(local, "mailer-daemon" | "postmaster" | "mail-daemon")
-        || null_sender
-        || [
-            "undeliver",
-            "delivery status notification",
-            "delivery failure",
-            "failure notice",
-            "returned mail",
-            "mail delivery failed",
-            "could not be delivered",
-            "delivery has failed",
-        ]
-        .iter()
-        .any(|words| subject.contains(words))
+        || !automatic(message)
+            && (null_sender
+                || [
+                    "undeliver",
+                    "delivery status notification",
+                    "delivery failure",
+                    "failure notice",
+                    "returned mail",
+                    "mail delivery failed",
+                    "could not be delivered",
+                    "delivery has failed",
+                ]
+                .iter()
+                .any(|words| subject.contains(words)))
 }
 
 /// Whether a message says it was sent by a program without a person
@@ -437,26 +423,6 @@ fn tokens_in(value: &str) -> Vec<String> {
         .collect()
 }
 
-/// Whether a bounce without a report says the address is bad for good:
-/// by its status codes when it gives any, else by the words servers use.
-fn words_say_bad_address(text: &str) -> bool {
-    let codes: Vec<_> = text.split_whitespace().filter_map(enhanced_code).collect();
-    if !codes.is_empty() {
-        return codes.into_iter().any(bad_address);
-    }
-    let lower = text.to_lowercase();
-    [
-        "no mailbox here by that name",
-        "no such user",
-        "user unknown",
-        "unknown user",
-        "no such mailbox",
-        "does not exist",
-    ]
-    .iter()
-    .any(|words| lower.contains(words))
-}
-
 fn first_line_with_code(text: &str) -> String {
     text.lines()
         .map(str::trim)
@@ -540,29 +506,10 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(!words_say_bad_address(
-            "452 4.2.2 Mailbox full, try again later"
-        ));
     }
 
     #[test]
     fn only_a_bad_address_is_a_hard_bounce() {
-        assert_eq!(enhanced_code("#5.1.1)"), Some((5, 1, 1)));
-        assert_eq!(enhanced_code("(5.1.10)"), Some((5, 1, 10)));
-        assert_eq!(enhanced_code("5.12.2025"), None, "a date");
-        assert_eq!(enhanced_code("5.12."), None);
-        assert_eq!(enhanced_code("1.2.3"), None);
-        assert!(words_say_bad_address(
-            "550 5.1.1 <x@example.net>: User unknown"
-        ));
-        assert!(words_say_bad_address(
-            "Sorry, no mailbox here by that name."
-        ));
-        assert!(!words_say_bad_address("554 5.7.1 Message rejected as spam"));
-        assert!(
-            !words_say_bad_address("I am away until 5.12.2025 and read no mail."),
-            "an out-of-office note is no bounce"
-        );
         let dsn = |status: &str| {
             format!(
                 "From: MAILER-DAEMON@mx.example.org\nTo: bounces+AbCdEfGhIjKlMnOpQrStUv@example.org\n\
@@ -579,6 +526,13 @@ mod tests {
         };
         assert!(hard(&dsn("5.1.1")));
         assert!(!hard(&dsn("5.7.1")), "blocked as spam: soft");
+        assert!(
+            matches!(
+                classify_text(&dsn("4.4.7").replace("Action: failed", "Action: delayed")),
+                Request::AutoReply { .. }
+            ),
+            "a delay warning is no bounce"
+        );
         // A report not to a VERP address names no one we believe.
         assert_eq!(
             classify_text(&dsn("5.1.1").replace("bounces+AbCdEfGhIjKlMnOpQrStUv@", "list@")),

@@ -31,7 +31,7 @@ pub enum Change<'a> {
         /// The report's words.
         detail: &'a str,
     },
-    /// Record a sign-up as pending.
+    /// Record a sign-up as pending, its confirmation mailed now.
     RequestSignup {
         /// Whose.
         address: &'a str,
@@ -95,7 +95,9 @@ impl Ledger {
                     state.soft_bounce(&address_key(address), detail, limit, days)?
                 }
                 Change::RequestSignup { address, name } => {
-                    state.request_signup(&address_key(address), name, "inbox")?
+                    let fresh = state.request_signup(&address_key(address), name, "inbox")?;
+                    state.notified(&address_key(address))?;
+                    fresh
                 }
                 Change::ConfirmSignup { address } => {
                     state.confirm_signup(&address_key(address), "inbox")?

@@ -110,6 +110,11 @@ pub fn request_signup(
     open(config)?.request_signup(&address_key(address), name, source)
 }
 
+/// Records that `address`'s confirmation went out (or was refused for good).
+pub fn notified(config: &Config, address: &str) -> Result<(), Error> {
+    open(config)?.notified(&address_key(address))
+}
+
 /// Whether a sign-up's confirmation may be mailed to `address` now.
 pub fn confirmation_gate(config: &Config, address: &str) -> Result<Gate, Error> {
     open(config)?.confirmation_gate(&address_key(address))
@@ -208,40 +213,6 @@ pub(super) fn mailable(
     Ok((mailable, welcome))
 }
 
-/// Whether a 5xx reply says the mailbox does not exist: a hard bounce,
-/// which suppresses. Only that: a refusal for spam or policy (5.7.x), for
-/// size, or of the sender says nothing of the recipient's mailbox, and
-/// suppressing for it would drop good addresses for the sender's fault.
-/// An RFC 3463 code, when the reply has one, decides (5.1.1, 5.1.10: no
-/// such mailbox; 5.1.2: no such domain; 5.1.6: moved); without one, the
-/// words servers use for a missing mailbox, never about the sender.
-pub(super) fn no_such_user(reply: &str) -> bool {
-    let lower = reply.to_lowercase();
-    if lower.contains("sender") {
-        return false;
-    }
-    let enhanced = lower.split_whitespace().nth(1).filter(|word| {
-        let parts: Vec<&str> = word.split('.').collect();
-        parts.len() == 3
-            && parts
-                .iter()
-                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-    });
-    match enhanced {
-        Some(code) => matches!(code, "5.1.1" | "5.1.2" | "5.1.6" | "5.1.10"),
-        None => [
-            "no such user",
-            "user unknown",
-            "unknown user",
-            "no such mailbox",
-            "mailbox not found",
-            "does not exist",
-        ]
-        .iter()
-        .any(|words| lower.contains(words)),
-    }
-}
-
 /// How a notice ended, when the server answered for good.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Notice {
@@ -258,7 +229,11 @@ pub enum Notice {
 pub fn send_notice(config: &Config, to: &str, subject: &str, text: &str) -> Result<Notice, Error> {
     let email = config.email().map_err(Error::Invalid)?;
     let smtp = config.smtp().map_err(Error::Invalid)?;
-    let (envelope, bytes) = super::message::notice(&email.from, to, subject, text)
+    let reply_to = config
+        .list
+        .as_ref()
+        .and_then(|list| list.address.as_deref());
+    let (envelope, bytes) = super::message::notice(&email.from, (to, reply_to), subject, text)
         .map_err(|message| Error::Transient(Transient::Unavailable(message)))?;
     let transport = Transport::new(smtp, smtp.password()?)?;
     let unavailable = |err: SendError| {
@@ -276,29 +251,5 @@ pub fn send_notice(config: &Config, to: &str, subject: &str, text: &str) -> Resu
         Ok(()) => Ok(Notice::Sent),
         Err(SendError::Permanent(reply)) => Ok(Notice::Refused(reply.text)),
         Err(err) => Err(unavailable(err)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hard_bounces_are_told_from_other_refusals() {
-        assert!(no_such_user(
-            "550 5.1.1 <gone@example.org>: Recipient address rejected: User unknown"
-        ));
-        assert!(no_such_user("550 No such user here"));
-        assert!(no_such_user("550 5.1.10 RESOLVER.ADR.RecipientNotFound"));
-        assert!(!no_such_user("554 5.7.1 Relay access denied"));
-        assert!(!no_such_user("552 5.2.2 Mailbox full"));
-        // Refusals that name no missing mailbox, worded to look like one.
-        assert!(!no_such_user(
-            "553 5.1.0 <bounces@example.org>: Sender address rejected: User unknown in local recipient table"
-        ));
-        assert!(!no_such_user(
-            "554 5.7.1 <kim@example.org>: Recipient address rejected: Access denied"
-        ));
-        assert!(!no_such_user("550 Sender address rejected: user unknown"));
     }
 }

@@ -287,10 +287,11 @@ fn ascii_uri(target: &str) -> Option<String> {
     Some(uri.as_str().to_string())
 }
 
-/// A plain-text notice from the list (a sign-up's confirmation) to `to`.
+/// A plain-text notice from the list (a sign-up's confirmation) to `to`;
+/// replies go to `reply_to` (the list's address, which `inbox` reads).
 pub(super) fn notice(
     from: &Mailbox,
-    to: &str,
+    (to, reply_to): (&str, Option<&str>),
     subject: &str,
     text: &str,
 ) -> Result<(Envelope, Vec<u8>), String> {
@@ -301,9 +302,16 @@ pub(super) fn notice(
     let address: lettre::Address = to
         .parse()
         .map_err(|err| format!("{to:?} is not a valid address ({err})"))?;
-    let message = lettre::Message::builder()
+    let mut builder = lettre::Message::builder()
         .from(lettre::message::Mailbox::new(from.name.clone(), sender))
-        .to(lettre::message::Mailbox::new(None, address))
+        .to(lettre::message::Mailbox::new(None, address));
+    if let Some(reply_to) = reply_to {
+        let reply_to: lettre::Address = reply_to
+            .parse()
+            .map_err(|err| format!("[list] address {reply_to:?}: {err}"))?;
+        builder = builder.reply_to(lettre::message::Mailbox::new(None, reply_to));
+    }
+    let message = builder
         .subject(subject)
         .date_now()
         .header(ContentType::TEXT_PLAIN)

@@ -19,6 +19,7 @@ mod setup;
 mod state;
 mod status;
 mod transport;
+pub mod verdict;
 mod workers;
 
 use std::path::PathBuf;

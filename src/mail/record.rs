@@ -53,7 +53,7 @@ impl Recorder {
         state.record(post_id, &subscriber.key(), &outcome)?;
         // A mailbox that does not exist never will: suppressed, so later runs skip it.
         if let Outcome::Failed(reply) = &outcome
-            && super::list::no_such_user(reply)
+            && super::verdict::no_such_user(reply)
         {
             state.suppress(&subscriber.key(), "bounced", reply, "mail")?;
         }

@@ -19,7 +19,7 @@ use crate::error::{Error, Location, Problem, Transient};
 
 /// The schema this program writes. Each entry of [`MIGRATIONS`] takes the
 /// state from version `index` to `index + 1`.
-pub(super) const SCHEMA_VERSION: i64 = 5;
+pub(super) const SCHEMA_VERSION: i64 = 6;
 
 const MIGRATIONS: &[&str] = &[
     // 0 → 1: posts by identity (URL), one row per post and recipient.
@@ -54,6 +54,8 @@ const MIGRATIONS: &[&str] = &[
     list::MIGRATION,
     // 4 → 5: the inbox: messages acted on, messages left, its runs.
     inbox::MIGRATION,
+    // 5 → 6: when a sign-up's confirmation went out.
+    list::NOTIFIED_MIGRATION,
 ];
 
 /// One `mail` run that sent (or tried to), as the state records it.

@@ -30,12 +30,47 @@ struct Bucket {
 }
 
 /// Every client's bucket.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Limits {
     buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    /// Requests a client may make at once.
+    burst: f64,
+    /// The time that gives a client one more.
+    refill: Duration,
 }
 
+impl Default for Limits {
+    /// Every request: [`BURST`] at once, then one every [`REFILL`].
+    fn default() -> Limits {
+        Limits::new(BURST, REFILL)
+    }
+}
+
+/// Sign-ups a client may make at once, and then one every [`SIGNUP_REFILL`]:
+/// each mails a confirmation to an address of the client's choosing.
+const SIGNUP_BURST: f64 = 5.0;
+/// The time that gives a client one more sign-up: five an hour.
+const SIGNUP_REFILL: Duration = Duration::from_mins(12);
+
 impl Limits {
+    fn new(burst: f64, refill: Duration) -> Limits {
+        Limits {
+            buckets: Mutex::new(HashMap::new()),
+            burst,
+            refill,
+        }
+    }
+
+    /// The sign-ups' own, stricter limit.
+    pub(super) fn signups() -> Limits {
+        Limits::new(SIGNUP_BURST, SIGNUP_REFILL)
+    }
+
+    /// Takes one from `client`'s bucket; `false` when it is empty.
+    pub(super) fn take(&self, client: IpAddr) -> bool {
+        self.admit(client, Instant::now())
+    }
+
     /// Takes one request from `client`'s bucket; `false` when it is empty.
     fn admit(&self, client: IpAddr, now: Instant) -> bool {
         let mut buckets = self
@@ -45,7 +80,7 @@ impl Limits {
         let client = network(client);
         if buckets.len() >= CLIENTS && !buckets.contains_key(&client) {
             // Full buckets are those of clients idle long enough to be as new.
-            let idle = REFILL.mul_f64(BURST);
+            let idle = self.refill.mul_f64(self.burst);
             buckets.retain(|_, bucket| now.duration_since(bucket.at) < idle);
             // Still full (a flood from many addresses): the longest quiet
             // client is forgotten, never the newcomer refused. Refusing would
@@ -62,11 +97,11 @@ impl Limits {
             }
         }
         let bucket = buckets.entry(client).or_insert(Bucket {
-            tokens: BURST,
+            tokens: self.burst,
             at: now,
         });
-        let earned = now.duration_since(bucket.at).as_secs_f64() / REFILL.as_secs_f64();
-        bucket.tokens = (bucket.tokens + earned).min(BURST);
+        let earned = now.duration_since(bucket.at).as_secs_f64() / self.refill.as_secs_f64();
+        bucket.tokens = (bucket.tokens + earned).min(self.burst);
         bucket.at = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;

@@ -44,6 +44,8 @@ struct App {
     config: Config,
     public_url: String,
     limits: limit::Limits,
+    /// Sign-ups per client: stricter, each mails someone.
+    signup_limits: limit::Limits,
     signups: signups::Queue,
     tokens: Arc<tokens::Tokens>,
 }
@@ -79,6 +81,7 @@ pub fn run(config: &Config, ready: impl FnOnce(SocketAddr, &str)) -> Result<(), 
         config: config.clone(),
         public_url,
         limits: limit::Limits::default(),
+        signup_limits: limit::Limits::signups(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -229,6 +232,9 @@ async fn signup(
         return pages::not_an_address(&app.config).into_response();
     }
     let client = limit::client(peer, &headers);
+    if !app.signup_limits.take(client) {
+        return pages::too_many_signups(&app.config).into_response();
+    }
     let name = crate::text::one_line(&form.name)
         .chars()
         .take(100)

@@ -142,6 +142,16 @@ pub(super) fn too_many(config: &Config) -> Page {
     )
 }
 
+/// A client over its sign-ups for the hour.
+pub(super) fn too_many_signups(config: &Config) -> Page {
+    page(
+        config,
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many sign-ups",
+        "<p>Too many sign-ups came from here this hour. Try again in an hour.</p>",
+    )
+}
+
 /// Our side failed (the state could not be written): nothing was changed.
 pub(super) fn trouble(config: &Config) -> Page {
     page(

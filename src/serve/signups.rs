@@ -4,7 +4,8 @@
 //! address, not twice a day, not over the hour's budget), recording it as
 //! pending, and mailing the confirmation. The request itself only checks
 //! the address's form and queues it, so its answer (and the time the answer
-//! takes) is the same for an address on the list, pending or new. A flood
+//! takes) is the same for an address on the list, pending or new. Each
+//! client may queue a few sign-ups an hour ([`super::limit`]). A flood
 //! fills the queue and the rest are dropped, never held in memory or sent
 //! in parallel.
 
@@ -92,17 +93,12 @@ impl Worker {
             Gate::Open => {}
             Gate::Suppressed => {
                 return Ok(Some(
-                    "it bounced or complained before; no confirmation".into(),
+                    "it is suppressed (bounced, complained or by hand); no confirmation".into(),
                 ));
             }
             Gate::Recently => {
                 return Ok(Some(
                     "a confirmation went to it within the last day; not again yet".into(),
-                ));
-            }
-            Gate::Busy => {
-                return Ok(Some(
-                    "the hour's confirmations are spent; none is mailed".into(),
                 ));
             }
         }
@@ -112,12 +108,14 @@ impl Worker {
         let token = self.secret.token(Purpose::Confirm, email);
         let link = format!("{}/confirm/{token}", self.public_url);
         let (subject, text) = confirmation(&self.config, email, &link);
-        Ok(
-            match list::send_notice(&self.config, email, &subject, &text)? {
-                Notice::Sent => None,
-                Notice::Refused(reply) => Some(format!("the confirmation was refused: {reply}")),
-            },
-        )
+        // Recorded as mailed only once the server took it (or refused it
+        // for good): a greylisted confirmation may be asked for again at once.
+        let note = match list::send_notice(&self.config, email, &subject, &text)? {
+            Notice::Sent => None,
+            Notice::Refused(reply) => Some(format!("the confirmation was refused: {reply}")),
+        };
+        list::notified(&self.config, email)?;
+        Ok(note)
     }
 }
 

@@ -118,6 +118,12 @@ Content-Type: message/rfc822
 """
 
 
+def full_mailbox(verp: str) -> str:
+    """A report that the message failed for a full mailbox: a soft bounce (the address is good)."""
+    return (BOUNCE.format(verp=verp).replace("Status: 5.1.1", "Status: 5.2.2")
+            .replace("550 5.1.1 <lee@example.org>: Recipient address rejected: User unknown", "552 5.2.2 Mailbox full"))
+
+
 def test_inbox_acts_on_each_message_once(site, server, box):
     mail(site)
     messages = received(server)
@@ -185,11 +191,11 @@ def test_inbox_acts_on_each_message_once(site, server, box):
 def test_a_soft_bounce_counts_and_a_forged_token_is_left(site, server, box):
     mail(site)
     lee_verp = received(server)["lee@example.org"][1]
-    soft = BOUNCE.format(verp=lee_verp).replace("Action: failed", "Action: delayed").replace("Status: 5.1.1", "Status: 4.2.2")
+    soft = full_mailbox(lee_verp)
     box.deliver("1.soft", soft)
     box.deliver("2.forged", "From: x@example.org\nTo: list@example.org\nSubject: unsubscribe AAAAAAAAAAAAAAAAAAAAAA\n\nx\n")
     out = inbox(site, box)
-    assert out[0].startswith("soft bounce from lee@example.org (4.2.2")
+    assert out[0].startswith("soft bounce from lee@example.org (5.2.2")
     assert out[-1] == "Inbox read: 1 message acted on, 1 left for you"
     assert query(site, "SELECT email FROM suppressions") == []
 
@@ -203,7 +209,7 @@ def test_a_kill_between_the_commit_and_the_flag_loses_nothing_and_doubles_nothin
     messages = received(server)
     lee_verp = messages["lee@example.org"][1]
     _, kim_mailto = unsubscribe_targets(messages["kim@example.org"][0])
-    soft = BOUNCE.format(verp=lee_verp).replace("Action: failed", "Action: delayed").replace("Status: 5.1.1", "Status: 4.2.2")
+    soft = full_mailbox(lee_verp)
     box.deliver("1.soft", soft)
     box.deliver("2.signup", SIGNUP)
     box.deliver("3.unsubscribe", f"From: kim@example.org\nTo: list@example.org\nSubject: unsubscribe {kim_mailto.rsplit('%20', 1)[1]}\n\nbye\n")
@@ -306,3 +312,56 @@ def test_sign_ups_by_mail_are_no_mail_bomb_and_a_refusal_stops_nothing(site, ser
         "Inbox read: 2 messages acted on, 0 left for you",
     ]
     assert query(site, "SELECT email FROM signups ORDER BY email") == [("victim@example.org",)]
+
+
+def test_what_mail_servers_and_responders_really_send(site, server, box):
+    mail(site)
+    messages = received(server)
+    lee_verp, kim_verp = messages["lee@example.org"][1], messages["kim@example.org"][1]
+    _, choi_mailto = unsubscribe_targets(messages["choi@example.org"][0])
+    # A vacation notice as Sieve sends it: to the envelope sender (the VERP address), null sender, marked automatic.
+    for n in range(3):
+        box.deliver(f"0{n}.vacation", f"Return-Path: <>\nFrom: Kim <kim@example.org>\nTo: {kim_verp}\n"
+                                      f"Subject: Away\nAuto-Submitted: auto-replied\nMessage-ID: <v{n}@x>\n\nAway.\n")
+    # A delay warning: the server still tries.
+    box.deliver("10.delayed", BOUNCE.format(verp=lee_verp).replace("Action: failed", "Action: delayed")
+                .replace("Status: 5.1.1", "Status: 4.4.7"))
+    # A report with the undefined 5.0.0 whose diagnostic says the mailbox is gone.
+    box.deliver("11.gone", BOUNCE.format(verp=lee_verp).replace("Status: 5.1.1", "Status: 5.0.0")
+                .replace("550 5.1.1 <lee@example.org>: Recipient address rejected: User unknown", "550 User unknown"))
+    # An unsubscribe mail some program sent for its person: the token is the proof.
+    box.deliver("12.unsubscribe", f"From: choi@example.org\nTo: list@example.org\nAuto-Submitted: auto-generated\n"
+                                  f"Subject: unsubscribe {choi_mailto.rsplit('%20', 1)[1]}\n\n\n")
+    out = inbox(site, box)
+    assert out == ["automatic reply from kim@example.org: nothing to do"] * 3 + [
+        "automatic reply from MAILER-DAEMON@mx.example.org: nothing to do",
+        "bounced lee@example.org (5.0.0 550 User unknown)",
+        "unsubscribed choi@example.org",
+        "Inbox read: 6 messages acted on, 0 left for you",
+    ]
+    assert sorted(query(site, "SELECT email, reason FROM suppressions")) == [
+        ("choi@example.org", "unsubscribed"), ("lee@example.org", "bounced")]
+
+
+def test_a_deferred_confirmation_blocks_nothing_and_is_sent_later(site, server, box):
+    mail(site)
+    _, kim_mailto = unsubscribe_targets(received(server)["kim@example.org"][0])
+    server.recorder.clear()
+    server.recorder.reject["grey@example.org"] = "451 4.7.1 Greylisted, try again in 5 minutes"
+    box.deliver("1.signup", SIGNUP.replace("new@example.org", "grey@example.org"))
+    box.deliver("2.unsubscribe", f"From: kim@example.org\nTo: list@example.org\n"
+                                 f"Subject: unsubscribe {kim_mailto.rsplit('%20', 1)[1]}\n\n\n")
+    result = site.run("inbox", env=box.env, code=3)
+    assert result.stdout.splitlines() == ["unsubscribed kim@example.org", "Inbox read: 1 message acted on, 0 left for you"]
+    assert "sign-up of grey@example.org: " in result.stderr and "451 4.7.1 Greylisted" in result.stderr
+    assert "the next `digest-feed inbox` tries again" in result.stderr
+    assert box.unseen() == ["1.signup"]
+    # The server takes it now: the next run sends it, once.
+    del server.recorder.reject["grey@example.org"]
+    assert inbox(site, box) == ["sign-up of grey@example.org: confirmation sent", "Inbox read: 1 message acted on, 0 left for you"]
+    assert server.recorder.recipients() == ["grey@example.org"]
+    confirmation = received(server)["grey@example.org"][0]
+    assert confirmation["Reply-To"] == "list@example.org", "a reply reaches the list's mailbox"
+    # A German Outlook's reply confirms too.
+    box.deliver("3.reply", f"From: grey@example.org\nTo: list@example.org\nSubject: AW: {confirmation['Subject']}\n\nja\n")
+    assert inbox(site, box) == ["confirmed the sign-up of grey@example.org", "Inbox read: 1 message acted on, 0 left for you"]

@@ -172,6 +172,28 @@ def test_a_sign_up_flood_mails_one_confirmation(web_site, server):
     assert query(site, "SELECT email FROM signups") == [("victim@example.org",)]
 
 
+def test_a_greylisted_confirmation_may_be_asked_for_again(web_site, server):
+    site, web = web_site
+    mail(site)
+    server.recorder.clear()
+    server.recorder.reject["grey@example.org"] = "451 4.7.1 Greylisted, try again later"
+    web.post_form("/subscribe", {"email": "grey@example.org"}, {"X-Forwarded-For": "198.51.100.1"})
+    wait_for(lambda: query(site, "SELECT email FROM signups") == [("grey@example.org",)])
+    time.sleep(1)
+    assert server.recorder.recipients() == []
+    del server.recorder.reject["grey@example.org"]
+    web.post_form("/subscribe", {"email": "grey@example.org"}, {"X-Forwarded-For": "198.51.100.1"})
+    wait_for(lambda: server.recorder.recipients() == ["grey@example.org"])
+    # Suppressed by hand: no confirmation, the same page. And a client's sign-ups are few an hour.
+    site.run("subscribers", "suppress", "nomail@example.org")
+    statuses = [web.post_form("/subscribe", {"email": f"x{n}@example.org"}, {"X-Forwarded-For": "198.51.100.9"})[0]
+                for n in range(6)]
+    assert statuses == [200] * 5 + [429]
+    assert web.post_form("/subscribe", {"email": "nomail@example.org"})[0] == 200
+    time.sleep(2)
+    assert "nomail@example.org" not in server.recorder.recipients()
+
+
 def query_rw(site, sql: str):
     import sqlite3
     from contextlib import closing

@@ -4,8 +4,7 @@
 //! flagged when it is read again, never acted on twice; the messages left
 //! for the owner, with when they arrived, for `status` to say which have
 //! waited longer than the two days a request to leave may take; and when
-//! the inbox was last read. With them, when each sign-up's confirmation
-//! was last mailed: the throttle `inbox` and `serve` share.
+//! the inbox was last read.
 
 use rusqlite::{OptionalExtension, params};
 
@@ -29,8 +28,7 @@ pub(super) const MIGRATION: &str = "CREATE TABLE inbox_messages (
         at TEXT NOT NULL,
         acted INTEGER NOT NULL,
         left_unread INTEGER NOT NULL
-    );
-    ALTER TABLE signups ADD COLUMN notified_at TEXT;";
+    );";
 
 /// A message `inbox` left unread for the owner: mail to the list that asks
 /// for nothing it can do (a person writing "please take me off", say).

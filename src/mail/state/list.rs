@@ -8,6 +8,10 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Error, State, now, unreadable};
 
+/// 5 → 6: when each sign-up's confirmation was last mailed, the throttle
+/// `inbox` and `serve` share.
+pub(super) const NOTIFIED_MIGRATION: &str = "ALTER TABLE signups ADD COLUMN notified_at TEXT;";
+
 /// The list's tables.
 pub(super) const MIGRATION: &str = "CREATE TABLE suppressions (
         email TEXT PRIMARY KEY,
@@ -33,21 +37,15 @@ pub(super) const MIGRATION: &str = "CREATE TABLE suppressions (
 /// How long before a pending sign-up's confirmation may be mailed again.
 const CONFIRM_AGAIN_AFTER: i64 = 24 * 3600;
 
-/// The most confirmations mailed in an hour, for every sign-up together:
-/// a flood of forged sign-ups from many clients sends no more.
-const CONFIRMATIONS_PER_HOUR: i64 = 60;
-
 /// Whether a sign-up's confirmation may be mailed now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Gate {
     /// Yes.
     Open,
-    /// No: the address bounced or complained; mail to it harms the sender.
+    /// No: the address bounced, complained or was suppressed by hand.
     Suppressed,
     /// No: one went to it within the last day.
     Recently,
-    /// No: the hour's confirmations are spent.
-    Busy,
 }
 
 /// One suppressed address, as the state keeps it.
@@ -137,10 +135,10 @@ impl State {
         Ok(self.suppressions()?.into_iter().map(|s| s.email).collect())
     }
 
-    /// Records a sign-up request, and that its confirmation is mailed now;
-    /// `false` when the address had asked already. A confirmed sign-up asked
-    /// for again (the person unsubscribed since) is pending again: its
-    /// consent is the new one, given when this is confirmed.
+    /// Records a sign-up request; `false` when the address had asked
+    /// already. A confirmed sign-up asked for again (the person unsubscribed
+    /// since) is pending again: its consent is the new one, given when this
+    /// is confirmed.
     pub(in crate::mail) fn request_signup(
         &self,
         email: &str,
@@ -151,8 +149,7 @@ impl State {
         let fresh = self
             .conn
             .execute(
-                "INSERT INTO signups (email, name, source, requested_at, notified_at)
-                 VALUES (?1, ?2, ?3, ?4, ?4)
+                "INSERT INTO signups (email, name, source, requested_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (email) DO NOTHING",
                 params![email, name, source, now],
             )
@@ -160,9 +157,8 @@ impl State {
         if fresh == 0 {
             self.conn
                 .execute(
-                    "UPDATE signups SET notified_at = ?2, name = ?3, source = ?4,
-                         requested_at = CASE WHEN confirmed_at IS NULL THEN requested_at ELSE ?2 END,
-                         confirmed_at = NULL, confirmed_by = NULL
+                    "UPDATE signups SET name = ?3, source = ?4, confirmed_at = NULL, confirmed_by = NULL,
+                         requested_at = CASE WHEN confirmed_at IS NULL THEN requested_at ELSE ?2 END
                      WHERE email = ?1",
                     params![email, now, name, source],
                 )
@@ -171,12 +167,26 @@ impl State {
         Ok(fresh > 0)
     }
 
+    /// Records that a sign-up's confirmation went out now (the server took
+    /// it, or refused it for good): the next waits a day. A confirmation that
+    /// was only deferred is not recorded, so that asking again works.
+    pub(in crate::mail) fn notified(&self, email: &str) -> Result<(), Error> {
+        self.conn
+            .execute(
+                "UPDATE signups SET notified_at = ?2 WHERE email = ?1",
+                params![email, now()],
+            )
+            .map(drop)
+            .map_err(|err| self.write_error(&err))
+    }
+
     /// Whether a sign-up's confirmation may be mailed to `email` now: not
-    /// to a mailbox that bounced or whose owner complained, not twice within
-    /// [`CONFIRM_AGAIN_AFTER`] seconds (a forged sign-up repeated is no mail
-    /// bomb), and no more than [`CONFIRMATIONS_PER_HOUR`] for the whole list.
+    /// to a mailbox that bounced, whose owner complained, or that the owner
+    /// suppressed by hand; and not twice within [`CONFIRM_AGAIN_AFTER`]
+    /// seconds, so a forged sign-up repeated is no mail bomb. Someone who
+    /// unsubscribed may sign up again.
     pub(in crate::mail) fn confirmation_gate(&self, email: &str) -> Result<Gate, Error> {
-        if self.version()? < 5 {
+        if self.version()? < 6 {
             return Ok(Gate::Open);
         }
         let read = |err| unreadable(&self.path, err);
@@ -189,38 +199,26 @@ impl State {
             )
             .optional()
             .map_err(read)?;
-        if matches!(reason.as_deref(), Some("bounced" | "complained")) {
+        if reason.is_some_and(|reason| reason != "unsubscribed") {
             return Ok(Gate::Suppressed);
         }
         let now = jiff::Timestamp::now();
-        let since = |seconds: i64| {
-            now.checked_sub(jiff::SignedDuration::from_secs(seconds))
-                .unwrap_or(now)
-                .round(jiff::Unit::Second)
-                .unwrap_or(now)
-                .to_string()
-        };
+        let since = now
+            .checked_sub(jiff::SignedDuration::from_secs(CONFIRM_AGAIN_AFTER))
+            .unwrap_or(now)
+            .round(jiff::Unit::Second)
+            .unwrap_or(now)
+            .to_string();
         let recent: i64 = self
             .conn
             .query_row(
                 "SELECT COUNT(*) FROM signups WHERE email = ?1 AND notified_at > ?2",
-                params![email, since(CONFIRM_AGAIN_AFTER)],
+                params![email, since],
                 |row| row.get(0),
             )
             .map_err(read)?;
-        if recent > 0 {
-            return Ok(Gate::Recently);
-        }
-        let hour: i64 = self
-            .conn
-            .query_row(
-                "SELECT COUNT(*) FROM signups WHERE notified_at > ?1",
-                [since(3600)],
-                |row| row.get(0),
-            )
-            .map_err(read)?;
-        Ok(if hour >= CONFIRMATIONS_PER_HOUR {
-            Gate::Busy
+        Ok(if recent > 0 {
+            Gate::Recently
         } else {
             Gate::Open
         })
