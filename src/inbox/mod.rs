@@ -76,6 +76,7 @@ pub fn run(config: &Config) -> Result<Summary, Error> {
         ledger: Ledger::open(config)?,
         summary: Summary::default(),
         left: Vec::new(),
+        received_ts: 0,
     };
     match &inbox.source {
         InboxSource::Maildir(dir) => {
@@ -112,6 +113,9 @@ pub fn run(config: &Config) -> Result<Summary, Error> {
     Ok(reader.summary)
 }
 
+/// How long a sign-up whose confirmation cannot be sent is tried again.
+const GIVE_UP_AFTER: i64 = 2 * 86_400;
+
 /// One run's reading: the key, the addresses a token may name, the state.
 struct Reader<'a> {
     config: &'a Config,
@@ -122,6 +126,8 @@ struct Reader<'a> {
     summary: Summary,
     /// The messages left for the owner, for `status`.
     left: Vec<Left>,
+    /// When the message being read was received, seconds since the epoch.
+    received_ts: i64,
 }
 
 impl Reader<'_> {
@@ -135,6 +141,7 @@ impl Reader<'_> {
             );
             return Ok(false);
         };
+        self.received_ts = incoming.received_ts;
         let fingerprint = self.secret.fingerprint(&bytes);
         if self.ledger.acted_on(&fingerprint)?.is_some() {
             self.summary.flagged_late += 1;
@@ -325,14 +332,23 @@ impl Reader<'_> {
                     format!("sign-up of {from}: the confirmation was refused ({reply})")
                 });
             }
-            // Not sent, not refused: the next run tries again; the rest of
-            // the mailbox (unsubscribes above all) is read meanwhile.
-            Err(err) => {
+            // Not sent, not refused: the next run tries again, the rest of
+            // the mailbox (unsubscribes above all) read meanwhile; for two
+            // days, then the request is given up (a dead domain would
+            // otherwise be tried, and reported, for ever).
+            Err(Error::Transient(err)) => {
+                let age = jiff::Timestamp::now().as_second() - self.received_ts;
+                if age > GIVE_UP_AFTER {
+                    return self.commit(fingerprint, Change::Nothing, |_| {
+                        format!("sign-up of {from}: the confirmation could not be sent for two days ({err}); given up")
+                    });
+                }
                 self.summary
                     .deferred
                     .push(format!("sign-up of {from}: {err}"));
                 return Ok(Outcome::Later);
             }
+            Err(err) => return Err(err),
         }
         let change = Change::RequestSignup {
             address: from,

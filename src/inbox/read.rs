@@ -99,6 +99,14 @@ pub(super) fn classify(
     }
 }
 
+/// What mail clients put before a reply's subject: `Re:` and its
+/// translations (German, Nordic, Dutch, French, Italian, Polish,
+/// Portuguese, Finnish, Lithuanian, Turkish).
+const REPLY_PREFIXES: &[&str] = &[
+    "re:", "aw:", "sv:", "antw:", "vs:", "réf.:", "ref:", "rif:", "odp:", "res:", "vá:", "atb:",
+    "ynt:",
+];
+
 /// The Subject's command (`unsubscribe`, `confirm`, `subscribe`, lower-
 /// cased) after any reply or forward prefixes (`Re:`, `AW:`, `SV:`, …), and
 /// the first token in it.
@@ -106,8 +114,8 @@ fn command(message: &Message) -> (String, Option<String>) {
     let subject = message.subject().unwrap_or_default().trim();
     let words: Vec<&str> = subject
         .split_whitespace()
-        // `Re:`, `RE:`, `AW:` (German), `SV:` (Nordic), `Antw:`, `Réf.:`…
-        .skip_while(|word| word.ends_with(':') && word.chars().count() <= 6)
+        // Reply prefixes only (`Auto:` is a responder's, and must not pass).
+        .skip_while(|word| REPLY_PREFIXES.contains(&word.to_lowercase().as_str()))
         .collect();
     let token = words
         .iter()
@@ -276,8 +284,10 @@ fn parts_of<'m>(message: &'m Message<'m>, subtype: &str) -> Vec<&'m [u8]> {
 /// when a recipient `failed` with a status (or, for `5.0.0`, a diagnostic)
 /// that says the address is bad; any other failure (a policy block, 5.7.1)
 /// is soft. A `delayed` report (a warning: the server still tries) is no
-/// bounce at all: one slow message must not count against an address.
+/// bounce at all: one slow message must not count against an address. A
+/// report that names no failed or delayed recipient is left for the owner.
 fn bounce(message: &Message, tag: String) -> Request {
+    let mut delayed = false;
     let mut failed = false;
     let mut hard = false;
     let mut detail = String::new();
@@ -286,6 +296,7 @@ fn bounce(message: &Message, tag: String) -> Request {
             let action = field(block, "action")
                 .unwrap_or_default()
                 .to_ascii_lowercase();
+            delayed |= action == "delayed";
             if action != "failed" {
                 continue;
             }
@@ -294,15 +305,18 @@ fn bounce(message: &Message, tag: String) -> Request {
             let diagnostic = field(block, "diagnostic-code").unwrap_or_default();
             hard |= verdict::report_says_bad_address(status, diagnostic);
             if detail.is_empty() {
-                detail = format!("{status} {}", typed_address(diagnostic))
-                    .trim()
-                    .to_string();
+                // Folded: servers wrap long diagnostics over lines.
+                detail = crate::text::one_line(&format!("{status} {}", typed_address(diagnostic)));
             }
         }
     }
     if !failed {
-        return Request::AutoReply {
-            from: sender_address(message),
+        return if delayed {
+            Request::AutoReply {
+                from: sender_address(message),
+            }
+        } else {
+            Request::Other
         };
     }
     Request::Bounce { tag, hard, detail }

@@ -10,7 +10,7 @@ use super::state::State;
 pub use super::state::list::{Gate, Signup, Suppression};
 use super::transport::{SendError, Transport};
 use crate::config::Config;
-use crate::error::{Error, Transient};
+use crate::error::{Error, Location, Problem, Transient};
 use crate::subscribers::{self, Subscriber, address_key};
 
 /// Why an address is suppressed.
@@ -233,18 +233,31 @@ pub fn send_notice(config: &Config, to: &str, subject: &str, text: &str) -> Resu
         .list
         .as_ref()
         .and_then(|list| list.address.as_deref());
-    let (envelope, bytes) = super::message::notice(&email.from, (to, reply_to), subject, text)
-        .map_err(|message| Error::Transient(Transient::Unavailable(message)))?;
+    // A notice that cannot be made for this address never will be.
+    let (envelope, bytes) = match super::message::notice(&email.from, (to, reply_to), subject, text)
+    {
+        Ok(built) => built,
+        Err(message) => return Ok(Notice::Refused(message)),
+    };
     let transport = Transport::new(smtp, smtp.password()?)?;
-    let unavailable = |err: SendError| {
-        let reason = match err {
-            SendError::Permanent(reply) | SendError::Transient(reply) => reply.text,
-            SendError::Fatal(reason) | SendError::Misconfigured(reason) => reason,
-        };
-        Error::Transient(Transient::Unavailable(format!(
+    // A setting to fix (a TLS mismatch, a refused login) is the owner's
+    // (exit 2); anything else may pass (exit 3), and is tried again.
+    let unavailable = |err: SendError| match err {
+        SendError::Misconfigured(reason) => Error::from(Problem::new(
+            Location::file(&config.path),
+            format!("[smtp]: {reason}"),
+        )),
+        SendError::Permanent(reply) | SendError::Transient(reply) => {
+            Error::Transient(Transient::Unavailable(format!(
+                "cannot send the notice to {to} through {}: {}",
+                smtp.server(),
+                reply.text
+            )))
+        }
+        SendError::Fatal(reason) => Error::Transient(Transient::Unavailable(format!(
             "cannot send the notice to {to} through {}: {reason}",
             smtp.server()
-        )))
+        ))),
     };
     let mut session = transport.session().map_err(unavailable)?;
     match session.send(&envelope, &bytes) {

@@ -258,8 +258,13 @@ impl State {
                 .query_row("PRAGMA user_version", [], |row| row.get(0))
                 .map_err(failed)?;
             if now_at < to {
+                let sql = if column_added_already(&transaction, migration) {
+                    String::new()
+                } else {
+                    format!("{migration};")
+                };
                 transaction
-                    .execute_batch(&format!("{migration}; PRAGMA user_version = {to};"))
+                    .execute_batch(&format!("{sql} PRAGMA user_version = {to};"))
                     .map_err(failed)?;
             }
             transaction.commit().map_err(failed)?;
@@ -485,6 +490,24 @@ impl State {
             self.path.display()
         )))
     }
+}
+
+/// Whether `migration` is an `ALTER TABLE t ADD COLUMN c …` whose column
+/// is there already: a state of schema 5 written by a build that added
+/// `notified_at` within that step (between two commits of one session).
+fn column_added_already(conn: &Connection, migration: &str) -> bool {
+    let words: Vec<&str> = migration.split_whitespace().collect();
+    let (table, column) = match words.as_slice() {
+        ["ALTER", "TABLE", table, "ADD", "COLUMN", column, ..] => (*table, *column),
+        _ => return false,
+    };
+    let Ok(mut statement) = conn.prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+    else {
+        return false;
+    };
+    statement
+        .query_map([], |row| row.get::<_, String>(0))
+        .is_ok_and(|names| names.flatten().any(|name| name == column))
 }
 
 /// Creates a new state at `path`: built beside it and renamed into place

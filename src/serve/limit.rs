@@ -51,6 +51,10 @@ impl Default for Limits {
 const SIGNUP_BURST: f64 = 5.0;
 /// The time that gives a client one more sign-up: five an hour.
 const SIGNUP_REFILL: Duration = Duration::from_mins(12);
+/// Sign-ups of all clients at once.
+const ALL_SIGNUPS_BURST: f64 = 300.0;
+/// The time that gives all clients one more sign-up: 300 an hour.
+const ALL_SIGNUPS_REFILL: Duration = Duration::from_secs(12);
 
 impl Limits {
     fn new(burst: f64, refill: Duration) -> Limits {
@@ -64,6 +68,20 @@ impl Limits {
     /// The sign-ups' own, stricter limit.
     pub(super) fn signups() -> Limits {
         Limits::new(SIGNUP_BURST, SIGNUP_REFILL)
+    }
+
+    /// All sign-ups together: a ceiling of [`ALL_SIGNUPS_BURST`], then one
+    /// every [`ALL_SIGNUPS_REFILL`] (300 an hour), for whoever holds more
+    /// networks than the per-client limit can tell apart. Counted before
+    /// anything is known of the address, so it tells no one who is on the
+    /// list; high enough that a flood must be large to reach it.
+    pub(super) fn all_signups() -> Limits {
+        Limits::new(ALL_SIGNUPS_BURST, ALL_SIGNUPS_REFILL)
+    }
+
+    /// Takes one from the one bucket every client shares.
+    pub(super) fn take_shared(&self) -> bool {
+        self.take(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
     }
 
     /// Takes one from `client`'s bucket; `false` when it is empty.

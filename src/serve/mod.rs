@@ -46,6 +46,8 @@ struct App {
     limits: limit::Limits,
     /// Sign-ups per client: stricter, each mails someone.
     signup_limits: limit::Limits,
+    /// Sign-ups of every client together: a ceiling.
+    all_signups: limit::Limits,
     signups: signups::Queue,
     tokens: Arc<tokens::Tokens>,
 }
@@ -82,6 +84,7 @@ pub fn run(config: &Config, ready: impl FnOnce(SocketAddr, &str)) -> Result<(), 
         public_url,
         limits: limit::Limits::default(),
         signup_limits: limit::Limits::signups(),
+        all_signups: limit::Limits::all_signups(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -232,7 +235,7 @@ async fn signup(
         return pages::not_an_address(&app.config).into_response();
     }
     let client = limit::client(peer, &headers);
-    if !app.signup_limits.take(client) {
+    if !app.signup_limits.take(client) || !app.all_signups.take_shared() {
         return pages::too_many_signups(&app.config).into_response();
     }
     let name = crate::text::one_line(&form.name)

@@ -362,6 +362,13 @@ def test_a_deferred_confirmation_blocks_nothing_and_is_sent_later(site, server, 
     assert server.recorder.recipients() == ["grey@example.org"]
     confirmation = received(server)["grey@example.org"][0]
     assert confirmation["Reply-To"] == "list@example.org", "a reply reaches the list's mailbox"
+    # A sign-up that cannot be confirmed for two days is given up, not tried (and reported) for ever.
+    server.recorder.reject["dead@example.org"] = "451 4.4.0 DNS lookup failed"
+    box.deliver("4.old-signup", SIGNUP.replace("new@example.org", "dead@example.org"), received=int(time.time()) - 3 * 86_400)
+    out = inbox(site, box)
+    assert out[0].startswith("sign-up of dead@example.org: the confirmation could not be sent for two days (")
+    assert out[0].endswith("451 4.4.0 DNS lookup failed); given up")
+    assert box.unseen() == []
     # A German Outlook's reply confirms too.
     box.deliver("3.reply", f"From: grey@example.org\nTo: list@example.org\nSubject: AW: {confirmation['Subject']}\n\nja\n")
     assert inbox(site, box) == ["confirmed the sign-up of grey@example.org", "Inbox read: 1 message acted on, 0 left for you"]

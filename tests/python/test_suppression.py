@@ -107,6 +107,12 @@ def test_an_older_state_is_upgraded_to_schema_6(site, server):
     assert query(site, "PRAGMA user_version") == [(6,)]
     assert "notified_at" in [c[1] for c in query(site, "PRAGMA table_info(signups)")]
     assert len(query(site, "SELECT * FROM suppressions")) == 2
+    # A schema 5 that has notified_at already (a build between two commits added it there): the step is taken alone.
+    with sqlite3.connect(db) as conn:
+        conn.executescript("PRAGMA user_version = 5;")
+    conn.close()
+    site.run("subscribers", "suppress", "park@example.org")
+    assert query(site, "PRAGMA user_version") == [(6,)]
 
 
 def test_the_list_changes_while_a_mail_run_sends(tmp_path, server):
