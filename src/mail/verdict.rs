@@ -46,7 +46,9 @@ fn code_says((class, subject, detail): (u8, u8, u16)) -> Option<bool> {
     }
     match (subject, detail) {
         (1, 1 | 2 | 6 | 10) => Some(true),
-        (_, 0) | (1, _) | (2 | 4, 1) => None,
+        // The sender's address (bad syntax, bad system): not the recipient's.
+        (1, 7 | 8) => Some(false),
+        (_, 0) | (1, _) | (2 | 4, 1) | (4, 4) => None,
         _ => Some(false),
     }
 }
@@ -76,6 +78,11 @@ const MISSING_MAILBOX: &[&str] = &[
     "recipient address rejected: access denied",
     "recipientnotfound",
     "dd requested mail action aborted",
+    "host unknown",
+    "no such domain",
+    "domain not found",
+    "host or domain name not found",
+    "invalid domain",
 ];
 
 /// Words that say a refusal is about the sender or a policy, whatever
@@ -96,6 +103,7 @@ const NOT_THE_ADDRESS: &[&str] = &[
     "reputation",
     "rate limit",
     " at a rate ",
+    "too many",
     "quota",
 ];
 
@@ -109,8 +117,13 @@ fn folded(text: &str) -> String {
 
 /// Whether folded `text`, with no code to decide, says the mailbox is gone.
 fn words_say(text: &str) -> bool {
-    MISSING_MAILBOX.iter().any(|words| text.contains(words))
-        && !NOT_THE_ADDRESS.iter().any(|words| text.contains(words))
+    MISSING_MAILBOX.iter().any(|words| text.contains(words)) && !vetoed(text)
+}
+
+/// Whether folded `text` speaks of the sender or a policy: then no code or
+/// word in it suppresses (servers give 5.1.1 to a rate limit, too).
+fn vetoed(text: &str) -> bool {
+    NOT_THE_ADDRESS.iter().any(|words| text.contains(words))
 }
 
 /// Whether one reply (`550 5.1.1 <x>: User unknown`, a report's
@@ -119,7 +132,7 @@ pub fn no_such_user(reply: &str) -> bool {
     let text = folded(reply);
     let code = text.split(' ').find_map(enhanced_code);
     if let Some(Some(verdict)) = code.map(code_says) {
-        return verdict;
+        return verdict && !vetoed(&text);
     }
     // The reply's own three digits: a 4xx is no verdict, whatever its words.
     let temporary = text
@@ -132,10 +145,15 @@ pub fn no_such_user(reply: &str) -> bool {
 
 /// Whether a delivery report's `Status` (and its `Diagnostic-Code`) says
 /// the address is bad for good.
+/// The diagnostic is the remote server's own reply: its code, when it
+/// gives one, outranks the Status the reporting server mapped it to.
 pub fn report_says_bad_address(status: &str, diagnostic: &str) -> bool {
-    match enhanced_code(status) {
+    let diagnosed = folded(diagnostic)
+        .split(' ')
+        .any(|word| enhanced_code(word).is_some());
+    match enhanced_code(status).filter(|_| !diagnosed) {
         Some(code) => match code_says(code) {
-            Some(verdict) => verdict,
+            Some(verdict) => verdict && !vetoed(&folded(diagnostic)),
             None => no_such_user(diagnostic),
         },
         None => no_such_user(diagnostic),

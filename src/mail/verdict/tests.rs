@@ -52,6 +52,8 @@ fn no_other_refusal_suppresses() {
         "550 Requested action not taken: mailbox unavailable (rejected for policy reasons)",
         "554 5.7.9 Message not accepted for policy reasons",
         "smtp; 450 Recipient address rejected: User unknown",
+        "550 5.1.1 <k@example.com> - 203.0.113.222 has sent to too many recipients this hour",
+        "550 5.1.7 No such domain example.net",
     ] {
         assert!(!no_such_user(not), "{not}");
     }
@@ -66,6 +68,17 @@ fn reports_and_old_bounces() {
         "smtp; 550 5.7.1 spam; user unknown"
     ));
     assert!(!report_says_bad_address("4.4.7", "delivery time expired"));
+    assert!(
+        !report_says_bad_address(
+            "5.1.1",
+            "smtp; 550 5.7.1 IP address blacklisted by recipient"
+        ),
+        "the remote server's own code outranks the Status"
+    );
+    assert!(report_says_bad_address(
+        "5.4.4",
+        "Host or domain name not found. Name service error"
+    ));
     let qmail = "Hi. This is the qmail-send program.\n<gone@example.net>:\n\
                  Sorry, no mailbox here by that name. (#5.1.1)\n\
                  --- Below this line is a copy of the message.\n";
