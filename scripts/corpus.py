@@ -6,6 +6,13 @@ list of M entries.
 
     scripts/corpus.py --posts 10000 --out target/bench/p10000/_posts
     scripts/corpus.py --subscribers 10000 --out target/bench/s10000.csv
+    scripts/corpus.py --big-post table --bytes 1048576 --out site/_posts
+
+--big-post writes one post (2025-12-24-big.md) whose body is BYTES of one
+shape, for measuring what a huge or hostile post costs: plain paragraphs,
+a table, links and inline formatting, one-letter emphasis, a table of
+one-letter cells, or of empty cells (the last three: the most HTML
+elements per byte).
 
 The output depends only on the arguments (a fixed seed), so every run of
 scripts/bench measures the same bytes."""
@@ -124,6 +131,31 @@ def write_posts(count: int, out: pathlib.Path) -> None:
         (out / name).write_text(post(rng, index, day), encoding="utf-8")
 
 
+BIG_SHAPES = {
+    "plain": ("", lambda i: f"Paragraph {i}: the quick brown fox jumps over the lazy dog and keeps running "
+              "through the field of words until the line is long enough to wrap.\n\n"),
+    "table": ("| # | Model | Score | Notes |\n|---|---|---|---|\n",
+              lambda i: f"| {i} | model-{i} | {i % 97}.{i % 10} | plain cell text here |\n"),
+    "links": ("", lambda i: f"See [link {i}](https://example.org/p/{i}) and **bold {i}** with *em* and `code` "
+              f"and [another](https://e.org/{i}).\n\n"),
+    "em": ("", lambda i: "*a* "),
+    "cells": ("|" + "h|" * 50 + "\n|" + "-|" * 50 + "\n", lambda i: "|" + "a|" * 50 + "\n"),
+    "empty": ("|" + "h|" * 100 + "\n|" + "-|" * 100 + "\n", lambda i: "|" * 101 + "\n"),
+}
+
+
+def write_big_post(shape: str, size: int, out: pathlib.Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    head, unit = BIG_SHAPES[shape]
+    parts, length, index = [head], len(head), 0
+    while length < size:
+        parts.append(unit(index))
+        length += len(parts[-1])
+        index += 1
+    text = "---\ntitle: Big post\ndate: 2025-12-24\n---\n\n" + "".join(parts)
+    (out / "2025-12-24-big.md").write_text(text, encoding="utf-8")
+
+
 def write_subscribers(count: int, out: pathlib.Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     rng = random.Random(7)
@@ -140,14 +172,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, help="write this many posts into --out (a folder)")
     parser.add_argument("--subscribers", type=int, help="write this many subscribers into --out (a CSV file)")
+    parser.add_argument("--big-post", choices=sorted(BIG_SHAPES), help="write one post of this shape into --out")
+    parser.add_argument("--bytes", type=int, default=1024 * 1024, help="with --big-post: the body's size")
     parser.add_argument("--out", type=pathlib.Path, required=True)
     args = parser.parse_args()
-    if (args.posts is None) == (args.subscribers is None):
-        parser.error("give exactly one of --posts and --subscribers")
+    if [args.posts, args.subscribers, args.big_post].count(None) != 2:
+        parser.error("give exactly one of --posts, --subscribers and --big-post")
     if args.posts is not None:
         write_posts(args.posts, args.out)
-    else:
+    elif args.subscribers is not None:
         write_subscribers(args.subscribers, args.out)
+    else:
+        write_big_post(args.big_post, args.bytes, args.out)
 
 
 if __name__ == "__main__":

@@ -39,8 +39,7 @@ pub(super) fn run(config: &Config, args: &PreviewArgs, report: Report) -> Result
         },
     );
     let text = posts_folder::read(&post.source)?;
-    let prepared = design.prepare(post, &post.render(&text)?)?;
-    let html = design.personalise(&prepared, &recipient)?.html;
+    let html = design.html(post, &crate::email::render_body(post, &text)?, &recipient)?;
     let out = args.out.clone().unwrap_or_else(|| {
         email
             .state

@@ -5,8 +5,10 @@
 //! Tera, css-inline and html2text live here and nowhere else.
 
 mod slots;
+mod text_part;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -15,6 +17,7 @@ use crate::error::{Location, Problem};
 use crate::post::{Paper, Post, Rendered};
 use crate::text::one_line;
 use slots::{Field, Slotted, Variant};
+use text_part::TextCache;
 
 /// The default HTML template, compiled in; `email.templates` may override it.
 pub const DEFAULT_HTML: &str = include_str!("../../templates/email.html");
@@ -27,6 +30,46 @@ pub const TEXT_FILE: &str = "email.txt";
 
 /// Gmail clips a message whose HTML passes this many bytes.
 pub const GMAIL_CLIP_BYTES: usize = 102 * 1024;
+
+/// The largest body, as written (after Liquid) and as HTML, that is made
+/// into an email: 512 KiB, five times the HTML Gmail shows before it clips.
+/// An email costs far more memory to render than its size: html2text's DOM
+/// and render tree for the text part take 25 to 400 bytes per byte of HTML
+/// (prose at the low end, runs of one-letter emphasis or table cells at the
+/// high end), and css-inline's DOM and the styles it writes on every table
+/// cell (some 300 bytes each) come on top. At this limit `mail --dry-run`
+/// peaks under 30 MB for prose and at 270 MB for the densest post made
+/// (docs/performance.md); without one the memory grew with the post, to a
+/// GB for a 4 MB table.
+pub const MAX_BODY_BYTES: usize = 512 * 1024;
+
+/// `post`'s body (`text` is its file) rendered for its email; refused,
+/// naming the file, when the body is over [`MAX_BODY_BYTES`], as written
+/// (after Liquid: checked before the Markdown is rendered) or as HTML.
+pub fn render_body(post: &Post, text: &str) -> Result<Rendered, Problem> {
+    let refuse = |what: &str, bytes: usize| {
+        Problem::new(
+            Location::file(&post.source),
+            format!(
+                "{what} {} ({bytes} bytes); an email carries at most 512 KB ({MAX_BODY_BYTES} \
+                 bytes), five times the 102 KB of HTML that Gmail shows before it clips, as \
+                 rendering one takes up to hundreds of bytes of memory for each byte of HTML. \
+                 Shorten the post or split it into several",
+                crate::text::size(bytes),
+            ),
+        )
+    };
+    let rendered = post.render_checked(text, |body| {
+        if body.len() > MAX_BODY_BYTES {
+            return Err(refuse("its body is", body.len()));
+        }
+        Ok(())
+    })?;
+    if rendered.html.len() > MAX_BODY_BYTES {
+        return Err(refuse("its body is HTML of", rendered.html.len()));
+    }
+    Ok(rendered)
+}
 
 /// The `site` the templates see.
 #[derive(Debug, Clone, Serialize)]
@@ -227,6 +270,25 @@ impl Design {
         self.templates
             .personalise(prepared, recipient, &self.sources)
     }
+
+    /// The HTML part alone of `post`'s email to `recipient`, as
+    /// [`Design::personalise`] makes it: what `preview` shows, without the
+    /// text part and the renders that find the recipient's slots.
+    pub fn html(
+        &self,
+        post: &Post,
+        rendered: &Rendered,
+        recipient: &Recipient,
+    ) -> Result<String, Problem> {
+        let templates = &self.templates;
+        let unsubscribe_url = templates.unsubscribe_url(recipient, &self.sources)?;
+        let context = templates.context(
+            &PostContext::new(post, rendered),
+            recipient,
+            &unsubscribe_url,
+        );
+        templates.render_html(&context, &self.sources)
+    }
 }
 
 // The names the templates are registered under; `.html` turns autoescaping on.
@@ -241,6 +303,8 @@ pub struct Templates {
     site: SiteContext,
     words: Words,
     inliner: css_inline::CSSInliner<'static>,
+    /// The `text` filter's conversions for the post being rendered.
+    texts: Arc<TextCache>,
 }
 
 impl std::fmt::Debug for Templates {
@@ -253,7 +317,12 @@ impl Templates {
     /// Compiles the templates; every template that does not compile is a problem.
     pub fn compile(sources: &TemplateSources, site: SiteContext) -> Result<Self, Vec<Problem>> {
         let mut tera = tera::Tera::new();
-        tera.register_filter("text", html_to_text);
+        let texts = Arc::new(TextCache::default());
+        let cache = Arc::clone(&texts);
+        tera.register_filter(
+            "text",
+            move |html: &str, _: tera::Kwargs, _: &tera::State| cache.text(html),
+        );
         tera.register_filter("urlencode", urlencode);
         let mut problems = Vec::new();
         for (name, source) in [
@@ -279,6 +348,7 @@ impl Templates {
             words: words(&site.language),
             site,
             inliner,
+            texts,
         };
         // Render a sample so that a template naming a variable that does not
         // exist is found by `check`, not halfway through a send.
@@ -316,6 +386,8 @@ impl Templates {
         post: &PostContext,
         sources: &TemplateSources,
     ) -> Result<Prepared, Problem> {
+        // The last post's conversions are of no use to this one.
+        self.texts.clear();
         let with_name = self.slotted(post, true, sources)?;
         let without_name = self.slotted(post, false, sources)?;
         Ok(Prepared {
@@ -369,14 +441,24 @@ impl Templates {
         let unsubscribe_url = self.unsubscribe_url(recipient, sources)?;
         let context = self.context(post, recipient, &unsubscribe_url);
         let subject = self.render(SUBJECT, &context, &sources.subject)?;
-        let html = self.render(HTML, &context, &sources.html)?;
         let text = self.render(TEXT, &context, &sources.text)?;
+        let html = self.render_html(&context, sources)?;
         Ok(Email {
             subject: one_line(&subject),
-            html: self.inline_css(&html, &sources.html)?,
+            html,
             text,
             unsubscribe_url,
         })
+    }
+
+    /// The HTML template rendered in `context`, its CSS inlined.
+    fn render_html(
+        &self,
+        context: &tera::Context,
+        sources: &TemplateSources,
+    ) -> Result<String, Problem> {
+        let html = self.render(HTML, context, &sources.html)?;
+        self.inline_css(&html, &sources.html)
     }
 
     /// The subject, HTML and text rendered with placeholders where the
@@ -405,14 +487,15 @@ impl Templates {
             };
             let context = self.context(post, &recipient, &unsubscribe);
             let subject = self.render(SUBJECT, &context, &sources.subject)?;
-            let html = self.render(HTML, &context, &sources.html)?;
-            let html = self.inline_css(&html, &sources.html)?;
+            // The text first: its conversion of the body is the costliest
+            // step in memory, best made while no inlined HTML is held.
             let text = self.render(TEXT, &context, &sources.text)?;
+            let html = self.render_html(&context, sources)?;
             Ok(
                 match (
-                    Slotted::parse(&subject, variant),
-                    Slotted::parse(&html, variant),
-                    Slotted::parse(&text, variant),
+                    Slotted::parse(subject, variant),
+                    Slotted::parse(html, variant),
+                    Slotted::parse(text, variant),
                 ) {
                     (Some(subject), Some(html), Some(text)) => Some(SlottedParts {
                         subject,
@@ -591,16 +674,6 @@ fn template_problem(origin: &Path, err: &tera::Error) -> Problem {
         ),
         None => Problem::new(Location::file(origin), format!("template: {err}")),
     }
-}
-
-/// `{{ html | text }}`: wrapped plain text with every link written out.
-fn html_to_text(html: &str, _: tera::Kwargs, _: &tera::State) -> String {
-    html2text::config::plain()
-        .link_footnotes(true)
-        .string_from_read(html.as_bytes(), 78)
-        .unwrap_or_else(|_| html.to_string())
-        .trim_end()
-        .to_string()
 }
 
 /// `{{ subscriber.email | urlencode }}`: safe inside a URL's query.

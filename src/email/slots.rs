@@ -9,6 +9,7 @@
 //! in the caller notices, and the caller renders such templates per recipient.
 
 use std::borrow::Cow;
+use std::ops::Range;
 
 const OPEN: char = '\u{E000}';
 const CLOSE: char = '\u{E001}';
@@ -50,15 +51,19 @@ pub(super) fn placeholder(field: Field, variant: Variant) -> String {
     }
 }
 
+/// One piece of a [`Slotted`]: a byte range of the rendered text, or a slot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
-    Text(String),
+    Text(Range<usize>),
     Slot(Field),
 }
 
-/// Text split at the placeholders.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Text split at the placeholders. The rendered text is kept whole and the
+/// parts are ranges of it: a post's body can be megabytes, and a copy of it
+/// per part list was one more body held for the whole send.
+#[derive(Debug, Clone)]
 pub(super) struct Slotted {
+    rendered: String,
     parts: Vec<Part>,
 }
 
@@ -66,28 +71,33 @@ impl Slotted {
     /// Splits `rendered` at the placeholders of `variant`. `None` when it
     /// holds a placeholder character that is not part of a whole placeholder
     /// (a template cut or changed one, or the post itself uses those characters).
-    pub(super) fn parse(rendered: &str, variant: Variant) -> Option<Slotted> {
+    pub(super) fn parse(rendered: String, variant: Variant) -> Option<Slotted> {
         let placeholders: Vec<(String, Field)> = FIELDS
             .iter()
             .map(|&field| (placeholder(field, variant), field))
             .collect();
         let mut parts = Vec::new();
-        let mut rest = rendered;
-        while let Some(start) = rest.find([OPEN, CLOSE]) {
+        let mut at = 0;
+        while let Some(found) = rendered[at..].find([OPEN, CLOSE]) {
+            let start = at + found;
             let (field, len) = placeholders
                 .iter()
-                .find(|(text, _)| rest[start..].starts_with(text.as_str()))
+                .find(|(text, _)| rendered[start..].starts_with(text.as_str()))
                 .map(|(text, field)| (*field, text.len()))?;
-            if start > 0 {
-                parts.push(Part::Text(rest[..start].to_string()));
+            if start > at {
+                parts.push(Part::Text(at..start));
             }
             parts.push(Part::Slot(field));
-            rest = &rest[start + len..];
+            at = start + len;
         }
-        if !rest.is_empty() {
-            parts.push(Part::Text(rest.to_string()));
+        if at < rendered.len() {
+            parts.push(Part::Text(at..rendered.len()));
         }
-        Some(Slotted { parts })
+        // Kept for the whole send: without the spare capacity a growing
+        // buffer leaves (up to as much again as the text).
+        let mut rendered = rendered;
+        rendered.shrink_to_fit();
+        Some(Slotted { rendered, parts })
     }
 
     /// The text with each slot filled by `value`, passed through `escape`.
@@ -99,7 +109,7 @@ impl Slotted {
         let mut out = String::with_capacity(self.len_hint());
         for part in &self.parts {
             match part {
-                Part::Text(text) => out.push_str(text),
+                Part::Text(range) => out.push_str(&self.rendered[range.clone()]),
                 Part::Slot(field) => out.push_str(&escape(value(*field))),
             }
         }
@@ -110,12 +120,30 @@ impl Slotted {
         self.parts
             .iter()
             .map(|part| match part {
-                Part::Text(text) => text.len(),
+                Part::Text(range) => range.len(),
                 Part::Slot(_) => 64,
             })
             .sum()
     }
 }
+
+/// Equal when the same text lies between the same slots: two renders with
+/// different placeholder spellings compare equal if the values only passed
+/// through the templates.
+impl PartialEq for Slotted {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts.len() == other.parts.len()
+            && self.parts.iter().zip(&other.parts).all(|pair| match pair {
+                (Part::Text(mine), Part::Text(theirs)) => {
+                    self.rendered[mine.clone()] == other.rendered[theirs.clone()]
+                }
+                (Part::Slot(mine), Part::Slot(theirs)) => mine == theirs,
+                _ => false,
+            })
+    }
+}
+
+impl Eq for Slotted {}
 
 #[cfg(test)]
 mod tests {
@@ -129,7 +157,7 @@ mod tests {
             placeholder(Field::Email, Variant::Short),
             placeholder(Field::Name, Variant::Short)
         );
-        let slotted = Slotted::parse(&text, Variant::Short).unwrap();
+        let slotted = Slotted::parse(text, Variant::Short).unwrap();
         let filled = slotted.fill(
             |field| match field {
                 Field::Name => "Kim & Lee",
@@ -144,20 +172,38 @@ mod tests {
     #[test]
     fn a_changed_placeholder_is_refused() {
         let upper = placeholder(Field::Name, Variant::Short).to_uppercase();
-        assert!(Slotted::parse(&format!("Hi {upper}"), Variant::Short).is_none());
+        assert!(Slotted::parse(format!("Hi {upper}"), Variant::Short).is_none());
         let cut: String = placeholder(Field::Email, Variant::Long)
             .chars()
             .take(4)
             .collect();
-        assert!(Slotted::parse(&format!("x {cut}"), Variant::Long).is_none());
+        assert!(Slotted::parse(format!("x {cut}"), Variant::Long).is_none());
         // The other variant's placeholder does not count as this one's.
         let other = placeholder(Field::Email, Variant::Long);
-        assert!(Slotted::parse(&other, Variant::Short).is_none());
+        assert!(Slotted::parse(other, Variant::Short).is_none());
     }
 
     #[test]
     fn text_without_placeholders_is_one_part() {
-        let slotted = Slotted::parse("plain", Variant::Short).unwrap();
+        let slotted = Slotted::parse("plain".into(), Variant::Short).unwrap();
         assert_eq!(slotted.fill(|_| "", Cow::Borrowed), "plain");
+    }
+
+    #[test]
+    fn the_two_variants_compare_by_their_text_and_slots() {
+        let render = |variant| {
+            format!(
+                "<p>{}</p>{}",
+                placeholder(Field::Name, variant),
+                placeholder(Field::Email, variant)
+            )
+        };
+        let short = Slotted::parse(render(Variant::Short), Variant::Short).unwrap();
+        let long = Slotted::parse(render(Variant::Long), Variant::Long).unwrap();
+        assert_eq!(short, long);
+        // A template that printed the value's length gives different text.
+        let counted = format!("<p>{}</p>9", placeholder(Field::Name, Variant::Long));
+        let counted = Slotted::parse(counted, Variant::Long).unwrap();
+        assert_ne!(short, counted);
     }
 }

@@ -32,6 +32,13 @@ fn default_sources() -> TemplateSources {
 
 fn example_post() -> PostContext {
     let text = include_str!("../../example/_posts/2025-12-24-daily-papers.md");
+    let post = parse_post(text);
+    let rendered = post.render(text).unwrap();
+    PostContext::new(&post, &rendered)
+}
+
+/// `text` as the post file `_posts/2025-12-24-daily-papers.md`.
+fn parse_post(text: &str) -> Post {
     let rules = Rules {
         site_url: "https://papers.example.org".into(),
         zone: jiff::tz::TimeZone::get("Asia/Seoul").unwrap(),
@@ -40,9 +47,7 @@ fn example_post() -> PostContext {
         site: crate::post::SiteInfo::default(),
     };
     let path = std::path::Path::new("_posts/2025-12-24-daily-papers.md");
-    let post = post::parse(path, text, &rules).unwrap();
-    let rendered = post.render(text).unwrap();
-    PostContext::new(&post, &rendered)
+    post::parse(path, text, &rules).unwrap()
 }
 
 fn reader(email: &str, name: &str) -> Recipient {
@@ -258,4 +263,38 @@ fn template_errors_name_the_file_and_line() {
         "{}",
         err[0]
     );
+}
+
+#[test]
+fn a_body_past_the_limit_is_refused_naming_the_file() {
+    let text = include_str!("../../example/_posts/2025-12-24-daily-papers.md");
+    let post = parse_post(text);
+    assert!(render_body(&post, text).is_ok());
+    // Under the limit as Markdown, over it as HTML: every cell becomes `<td>…</td>`.
+    let rows = "| 1 | a | b |\n".repeat(MAX_BODY_BYTES / 16);
+    let table =
+        format!("---\ntitle: T\ndate: 2025-12-24\n---\n| # | x | y |\n|---|---|---|\n{rows}");
+    assert!(table.len() < MAX_BODY_BYTES);
+    let err = render_body(&parse_post(&table), &table)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("_posts/2025-12-24-daily-papers.md: its body is HTML of "),
+        "{err}"
+    );
+    // Over it as written, or as Liquid writes it: refused before the
+    // Markdown is rendered.
+    let long = format!("{text}{}", "Words. ".repeat(MAX_BODY_BYTES / 7));
+    let liquid = format!(
+        "---\ntitle: T\ndate: 2025-12-24\n---\n{{% for i in (1..{}) %}}|a|a|a|a|a|\n{{% endfor %}}",
+        MAX_BODY_BYTES / 10
+    );
+    for text in [long, liquid] {
+        let err = render_body(&parse_post(&text), &text)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(": its body is "), "{err}");
+        assert!(!err.contains("HTML of"), "{err}");
+        assert!(err.contains("at most 512 KB"), "{err}");
+    }
 }

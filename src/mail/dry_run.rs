@@ -27,7 +27,9 @@ pub(super) fn run(
     for delivery in plan {
         let post = delivery.post;
         let text = crate::posts_folder::read(&post.source)?;
-        let prepared = setup.design.prepare(post, &post.render(&text)?)?;
+        let prepared = setup
+            .design
+            .prepare(post, &crate::email::render_body(post, &text)?)?;
         observer.result(&format!(
             "{}: {} to {}{}",
             post.source.display(),

@@ -38,7 +38,10 @@ impl Sending<'_> {
             }
             let post = delivery.post;
             let text = posts_folder::read(&post.source)?;
-            let prepared = self.setup.design.prepare(post, &post.render(&text)?)?;
+            let prepared = self
+                .setup
+                .design
+                .prepare(post, &crate::email::render_body(post, &text)?)?;
             let record = match recorder {
                 Some(recorder) => Some((recorder, recorder.start(post)?)),
                 None => None,

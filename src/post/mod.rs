@@ -459,6 +459,18 @@ fn likely_typo(key: &str) -> Option<&'static str> {
 impl Post {
     /// Renders the body of `text` (this post's file text) to HTML and papers.
     pub fn render(&self, text: &str) -> Result<Rendered, Problem> {
+        self.render_checked(text, |_| Ok(()))
+    }
+
+    /// [`Post::render`], with `check` run on the body after Liquid and
+    /// before Markdown: a caller's limit on what is worth rendering, applied
+    /// before the renderers' memory is spent on it (Liquid alone may write
+    /// 16 MB from a few lines).
+    pub fn render_checked(
+        &self,
+        text: &str,
+        check: impl FnOnce(&str) -> Result<(), Problem>,
+    ) -> Result<Rendered, Problem> {
         let (yaml, body, body_line) = front_matter::split(text).map_or(("", "", 1), |split| {
             (split.yaml, split.body, split.body_line)
         });
@@ -477,6 +489,7 @@ impl Post {
         } else {
             (Cow::Borrowed(body), Vec::new())
         };
+        check(&body)?;
         let fail = |message| Problem::new(Location::file(&self.source), message);
         if self.is_html() {
             let mut rendered = markdown::render_html(&body, &base).map_err(fail)?;

@@ -201,6 +201,27 @@ def test_html_past_gmails_clip_is_warned_about(tmp_path):
     assert re.search(r"warning: _posts/2025-12-25-long\.md: the email's HTML is [\d.]+ KB, over the 102 KB where Gmail clips", result.stderr), result.stderr
 
 
+def test_a_post_past_the_email_limit_is_refused_naming_it(tmp_path):
+    # 512 KB of body at most (five times Gmail's clip): rendering an email
+    # takes up to hundreds of bytes of memory per byte of HTML, so past it the
+    # post is refused: as HTML, or as Markdown before that is rendered at all.
+    site = readers_site(tmp_path, free_port())
+    rows = "".join(f"| {i} | a | b |\n" for i in range(15000))
+    (tmp_path / "_posts" / "2025-12-25-table.md").write_text(
+        f"---\ntitle: Table\ndate: 2025-12-25\n---\n| # | x | y |\n|---|---|---|\n{rows}", encoding="utf-8"
+    )
+    for command in (["mail", "--dry-run"], ["preview"]):
+        result = site.run(*command, code=2)
+        assert re.search(r"_posts/2025-12-25-table\.md: its body is HTML of [\d.]+ KB \(\d+ bytes\); "
+                         r"an email carries at most 512 KB", result.stderr), result.stderr
+        assert "would send" not in result.stdout
+    (tmp_path / "_posts" / "2025-12-25-table.md").write_text(
+        "---\ntitle: Table\ndate: 2025-12-25\n---\n" + "Words. " * 80000, encoding="utf-8"
+    )
+    result = mail(site, "--dry-run", code=2)
+    assert re.search(r"_posts/2025-12-25-table\.md: its body is [\d.]+ KB \(\d+ bytes\)", result.stderr), result.stderr
+
+
 def test_login_with_the_password_from_the_environment(tmp_path):
     password = "s3cret-Pa55word-never-printed"
     login = Login("papers", password)

@@ -258,8 +258,11 @@ fn token_end(text: &str) -> usize {
 /// text and applied, header ids, footnotes, math, abbreviations, `{:toc}`.
 pub(super) fn apply<'a>(events: Vec<Event<'a>>, kramdown: &mut Kramdown) -> Vec<Event<'a>> {
     let events = merge_text(events);
-    let events = header_ids(events);
-    let events = math(&events);
+    let headed = header_ids(events);
+    let events = math(&headed);
+    // Freed now, not at the end: a list of events is some 60 bytes each,
+    // tens of MB for a big post, and each pass below makes a new one.
+    drop(headed);
     let events = spans(events, kramdown);
     let events = blocks(events, kramdown);
     let events = abbreviations(events, kramdown);
