@@ -181,8 +181,10 @@ class SmtpServer:
         if implicit_tls is not None:
             # TLS from the first byte (SMTPS, port 465 style).
             extra.update(ssl_context=implicit_tls)
+        # server_hostname: without it aiosmtpd asks socket.getfqdn() on every connection, a DNS lookup
+        # that can take seconds (more than the tests' 5 s timeout_s) where the resolver is slow.
         self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port, decode_data=False,
-                                     enable_SMTPUTF8=smtputf8, **extra)
+                                     server_hostname="mx.test.invalid", enable_SMTPUTF8=smtputf8, **extra)
 
     def __enter__(self):
         self.controller.start()
