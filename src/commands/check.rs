@@ -55,11 +55,20 @@ pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(
     // problem; and it says what rendering warns of (a plugin's Liquid tag,
     // a post where papers mode finds no paper).
     let papers = config.feed.items == ItemKind::Papers;
+    let mails = config.mails();
     for post in &visible {
         match posts_folder::read(&post.source).and_then(|text| post.render(&text)) {
             Ok(rendered) => {
                 for warning in &rendered.warnings {
                     report.warning(warning.to_string());
+                }
+                if mails && rendered.html.len() > crate::email::MAX_BODY_BYTES {
+                    report.warning(format!(
+                        "{}: its HTML is {}, over the 512 KB an email carries: `mail` and \
+                         `preview` refuse it (its feeds are fine); shorten it or split it",
+                        post.source.display(),
+                        text::size(rendered.html.len())
+                    ));
                 }
                 if papers && rendered.papers.is_empty() {
                     report.warning(format!(
@@ -74,7 +83,6 @@ pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(
     problems.extend(super::build::tag_problems(config, &visible));
     // A feeds-only site sets nothing of [email]; once it names a sender or
     // subscribers, everything `mail` reads is checked too.
-    let mails = config.mails();
     let subscribers = if mails {
         check_mail(config, &mut problems, report)
     } else {

@@ -215,6 +215,10 @@ def test_a_post_past_the_email_limit_is_refused_naming_it(tmp_path):
         assert re.search(r"_posts/2025-12-25-table\.md: its body is HTML of [\d.]+ KB \(\d+ bytes\); "
                          r"an email carries at most 512 KB", result.stderr), result.stderr
         assert "would send" not in result.stdout
+    # `check` says so beforehand, as a warning: the feeds are fine.
+    result = site.run("check")
+    assert re.search(r"warning: _posts/2025-12-25-table\.md: its HTML is [\d.]+ KB, over the 512 KB an email "
+                     r"carries: `mail` and `preview` refuse it", result.stderr), result.stderr
     (tmp_path / "_posts" / "2025-12-25-table.md").write_text(
         "---\ntitle: Table\ndate: 2025-12-25\n---\n" + "Words. " * 80000, encoding="utf-8"
     )
