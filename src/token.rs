@@ -28,7 +28,7 @@ const TOKEN_BYTES: usize = 16;
 pub const TOKEN_CHARS: usize = 22;
 
 /// What a token lets its bearer do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Purpose {
     /// Unsubscribe this address (links, the mailto, one-click).
     Unsubscribe,

@@ -14,6 +14,8 @@ mod imap;
 mod maildir;
 mod read;
 
+use std::collections::HashMap;
+
 use crate::config::{Config, InboxSource, List};
 use crate::error::{Error, Location, Problem};
 use crate::mail::ledger::{Change, Ledger, Left};
@@ -72,12 +74,15 @@ pub fn run(config: &Config) -> Result<Summary, Error> {
         config,
         list,
         secret: Secret::load_or_create(&list.secret_file)?,
-        known: list::known_addresses(config)?,
+        index: HashMap::new(),
         ledger: Ledger::open(config)?,
         summary: Summary::default(),
         left: Vec::new(),
         received_ts: 0,
     };
+    for address in list::known_addresses(config)? {
+        reader.know(&address);
+    }
     match &inbox.source {
         InboxSource::Maildir(dir) => {
             for entry in maildir::unseen(dir)? {
@@ -121,7 +126,11 @@ struct Reader<'a> {
     config: &'a Config,
     list: &'a List,
     secret: Secret,
-    known: Vec<String>,
+    /// Every token a message may carry → the address it names: each known
+    /// address signed once per run, not once per message (a mailbox of
+    /// 10,000 bounces to a list of 10,000 would be 10^8 signatures).
+    /// Looked up by the whole token, so the lookup's time tells nothing.
+    index: HashMap<(Purpose, String), String>,
     ledger: Ledger,
     summary: Summary,
     /// The messages left for the owner, for `status`.
@@ -187,9 +196,18 @@ impl Reader<'_> {
     }
 
     fn find(&self, purpose: Purpose, token: &str) -> Option<String> {
-        self.secret
-            .find(purpose, token, self.known.iter().map(String::as_str))
-            .map(str::to_string)
+        self.index.get(&(purpose, token.to_string())).cloned()
+    }
+
+    /// Adds `address`'s tokens to the index; an address listed earlier
+    /// keeps its spelling.
+    fn know(&mut self, address: &str) {
+        for purpose in [Purpose::Unsubscribe, Purpose::Confirm, Purpose::Bounce] {
+            let token = self.secret.token(purpose, address);
+            self.index
+                .entry((purpose, token))
+                .or_insert_with(|| address.to_string());
+        }
     }
 
     fn suppress(
@@ -357,7 +375,7 @@ impl Reader<'_> {
         self.commit(fingerprint, change, |_| {
             format!("sign-up of {from}: confirmation sent")
         })?;
-        self.known = list::known_addresses(self.config)?;
+        self.know(from);
         Ok(Outcome::Done)
     }
 }
