@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use crate::config::{Config, InboxSource, List};
 use crate::error::{Error, Location, Problem};
 use crate::mail::ledger::{Change, Ledger, Left};
-use crate::mail::list::{self, Gate, Notice, Reason};
+use crate::mail::list::{self, Notice, Reason};
 use crate::token::{Purpose, Secret};
 use read::Request;
 
@@ -311,16 +311,10 @@ impl Reader<'_> {
         if crate::address::check(from).is_err() {
             return Ok(Outcome::Left);
         }
-        let on_list = list::members(self.config)?
-            .iter()
-            .any(|m| m.email.eq_ignore_ascii_case(from) && m.suppressed.is_none());
-        let held = match self.ledger.confirmation_gate(from)? {
-            _ if on_list => Some("is on the list already"),
-            Gate::Open => None,
-            Gate::Suppressed => {
-                Some("is suppressed (bounced, complained or by hand): no confirmation is mailed")
-            }
-            Gate::Recently => Some("was mailed a confirmation within the last day: not again yet"),
+        let held = if list::on_list(self.config, from)? {
+            Some("is on the list already")
+        } else {
+            self.ledger.confirmation_gate(from)?.held_back()
         };
         if let Some(why) = held {
             return self.commit(fingerprint, Change::Nothing, |_| {
@@ -328,7 +322,6 @@ impl Reader<'_> {
             });
         }
         let token = self.secret.token(Purpose::Confirm, from);
-        let title = &self.config.site.title;
         let link = self
             .list
             .public_url
@@ -337,12 +330,15 @@ impl Reader<'_> {
                 format!("Or open this link and press the button:\n\n{url}/confirm/{token}\n\n")
             })
             .unwrap_or_default();
-        let text = format!(
-            "Someone, we hope you, asked to receive {title} by email at {from}.\n\n\
-             To confirm, reply to this message (keep its subject).\n\n{link}\
-             If it was not you, ignore this message: you will not hear from us again.\n"
+        let text = list::confirmation_text(
+            self.config,
+            from,
+            &format!("To confirm, reply to this message (keep its subject).\n\n{link}"),
         );
-        let subject = format!("confirm {token} (your subscription to {title})");
+        let subject = format!(
+            "confirm {token} (your subscription to {})",
+            self.config.site.title
+        );
         match list::send_notice(self.config, from, &subject, &text) {
             Ok(Notice::Sent) => {}
             Ok(Notice::Refused(reply)) => {

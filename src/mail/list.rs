@@ -110,6 +110,26 @@ pub fn request_signup(
     open(config)?.request_signup(&address_key(address), name, source)
 }
 
+/// Whether `address` is on the list and mailed (not suppressed): a
+/// sign-up of it needs no confirmation.
+pub fn on_list(config: &Config, address: &str) -> Result<bool, Error> {
+    Ok(members(config)?
+        .iter()
+        .any(|m| m.email.eq_ignore_ascii_case(address) && m.suppressed.is_none()))
+}
+
+/// The text of a sign-up's confirmation to `to`: who asked for what, `how`
+/// to confirm (a sentence, then the link or nothing), and what to do if it
+/// was not them. One wording for `serve`'s and `inbox`'s.
+pub fn confirmation_text(config: &Config, to: &str, how: &str) -> String {
+    let title = &config.site.title;
+    format!(
+        "Someone, we hope you, asked to receive {title} by email at {to}.\n\n{how}\
+         If it was not you, ignore this message: you will not hear from us again.\n\n{}\n",
+        config.site.url
+    )
+}
+
 /// Records that `address`'s confirmation went out (or was refused for good).
 pub fn notified(config: &Config, address: &str) -> Result<(), Error> {
     open(config)?.notified(&address_key(address))

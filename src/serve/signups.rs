@@ -15,7 +15,7 @@ use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use super::tokens::Tokens;
 use crate::config::Config;
 use crate::error::Error;
-use crate::mail::list::{self, Gate, Notice};
+use crate::mail::list::{self, Notice};
 use crate::token::{Purpose, Secret};
 
 /// Sign-ups waiting at most.
@@ -83,31 +83,23 @@ impl Worker {
     /// One sign-up, start to end; why it was held back, if it was.
     fn handle(&self, signup: &Signup) -> Result<Option<String>, Error> {
         let email = &signup.email;
-        let on_list = list::members(&self.config)?
-            .iter()
-            .any(|m| m.email.eq_ignore_ascii_case(email) && m.suppressed.is_none());
-        if on_list {
+        if list::on_list(&self.config, email)? {
             return Ok(None);
         }
-        match list::confirmation_gate(&self.config, email)? {
-            Gate::Open => {}
-            Gate::Suppressed => {
-                return Ok(Some(
-                    "it is suppressed (bounced, complained or by hand); no confirmation".into(),
-                ));
-            }
-            Gate::Recently => {
-                return Ok(Some(
-                    "a confirmation went to it within the last day; not again yet".into(),
-                ));
-            }
+        if let Some(why) = list::confirmation_gate(&self.config, email)?.held_back() {
+            return Ok(Some(format!("it {why}")));
         }
         list::request_signup(&self.config, email, &signup.name, &signup.source)?;
         // The confirmation link must work as soon as it is mailed.
         self.tokens.add(email);
         let token = self.secret.token(Purpose::Confirm, email);
         let link = format!("{}/confirm/{token}", self.public_url);
-        let (subject, text) = confirmation(&self.config, email, &link);
+        let subject = format!("Confirm your subscription to {}", self.config.site.title);
+        let text = list::confirmation_text(
+            &self.config,
+            email,
+            &format!("To confirm, open this link and press the button:\n\n{link}\n\n"),
+        );
         // Recorded as mailed only once the server took it (or refused it
         // for good): a greylisted confirmation may be asked for again at once.
         let note = match list::send_notice(&self.config, email, &subject, &text)? {
@@ -117,19 +109,4 @@ impl Worker {
         list::notified(&self.config, email)?;
         Ok(note)
     }
-}
-
-/// The sign-up confirmation for `to`, with its `link`: subject and text.
-fn confirmation(config: &Config, to: &str, link: &str) -> (String, String) {
-    let title = &config.site.title;
-    (
-        format!("Confirm your subscription to {title}"),
-        format!(
-            "Someone, we hope you, asked to receive {title} by email at {to}.\n\n\
-             To confirm, open this link and press the button:\n\n{link}\n\n\
-             If it was not you, ignore this message: you will not hear from us again.\n\n\
-             {}\n",
-            config.site.url
-        ),
-    )
 }

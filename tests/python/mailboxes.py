@@ -113,13 +113,7 @@ class Dovecot:
             conf.write_text(self._config_24(me, root, owner))
         else:
             conf.write_text(f"""
-base_dir = {self.tmp}/dovecot-run
-state_dir = {self.tmp}/dovecot-run
-log_path = {self.tmp}/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = required
-ssl_cert = <{self.tmp}/imap-cert.pem
+{self._common()}ssl_cert = <{self.tmp}/imap-cert.pem
 ssl_key = <{self.tmp}/imap-key.pem
 auth_mechanisms = plain
 first_valid_uid = 0
@@ -164,6 +158,16 @@ service imap-login {{
                 time.sleep(0.1)
         return self
 
+    def _common(self) -> str:
+        """The settings 2.3 and 2.4 spell alike: folders, the log, IMAP on loopback, TLS required."""
+        return f"""base_dir = {self.tmp}/dovecot-run
+state_dir = {self.tmp}/dovecot-run
+log_path = {self.tmp}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = required
+"""
+
     def _config_24(self, me: str, root: bool, owner: pwd.struct_passwd) -> str:
         """The 2.3 config above in Dovecot 2.4's syntax, every setting as Dovecot's 2.4.1 docs name it
         (doc.dovecot.org/2.4.1/, cited in the comments): [upgrade] installation/upgrade/2.3-to-2.4.html,
@@ -176,13 +180,7 @@ service imap-login {{
 dovecot_config_version = 2.4.0
 dovecot_storage_version = 2.4.0
 # [settings]: as in 2.3.
-base_dir = {self.tmp}/dovecot-run
-state_dir = {self.tmp}/dovecot-run
-log_path = {self.tmp}/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = required
-auth_mechanisms = plain
+{self._common()}auth_mechanisms = plain
 first_valid_uid = 0
 default_internal_user = {"dovecot" if root else me}
 default_login_user = {"dovenull" if root else me}

@@ -48,6 +48,20 @@ pub enum Gate {
     Recently,
 }
 
+impl Gate {
+    /// Why a confirmation is held back, as the end of a sentence about the
+    /// address; `None` when it is not.
+    pub fn held_back(self) -> Option<&'static str> {
+        match self {
+            Gate::Open => None,
+            Gate::Suppressed => {
+                Some("is suppressed (bounced, complained or by hand): no confirmation is mailed")
+            }
+            Gate::Recently => Some("was mailed a confirmation within the last day: not again yet"),
+        }
+    }
+}
+
 /// One suppressed address, as the state keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Suppression {
