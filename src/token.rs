@@ -1,16 +1,19 @@
 //! The list's tokens: every per-subscriber link or address carries one,
 //! an HMAC-SHA256 of the address and the purpose under a secret key, cut to
 //! 128 bits and written in base64url. Nothing in a token reveals the
-//! address: the side that reads one finds its subscriber by signing each
-//! address it knows and comparing (in constant time). A forged or altered
-//! token matches no one; a token for one purpose is no good for another.
+//! address: the side that reads one finds its subscriber in an [`Index`]
+//! of the tokens of every address it knows, each signed once. A forged or
+//! altered token matches no one; a token for one purpose is no good for
+//! another.
 //!
 //! The key lives in `[list] secret_file`: 32 random bytes, made on first
 //! use with mode 0600, never published. hmac lives here and nowhere else (base64 also in
 //! `config/dkim.rs`).
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -160,20 +163,39 @@ impl Secret {
                 .verify_truncated_left(&bytes)
                 .is_ok()
     }
+}
 
-    /// The one of `addresses` whose token for `purpose` is `token`.
-    pub fn find<'a>(
-        &self,
-        purpose: Purpose,
-        token: &str,
-        addresses: impl IntoIterator<Item = &'a str>,
-    ) -> Option<&'a str> {
-        if token.len() != TOKEN_CHARS {
-            return None;
+/// The addresses tokens name, each address signed once per purpose: a
+/// token is then found by one map lookup, not by signing every address the
+/// list holds (`serve` per request, `inbox` per message).
+///
+/// Tokens are secrets, yet a map lookup is fine: the key is the whole
+/// token, so a match needs all 128 bits of the MAC, and what the lookup's
+/// time could tell (which bucket, how long a prefix matched) helps no one
+/// forge one.
+#[derive(Debug, Default)]
+pub struct Index {
+    addresses: HashMap<(Purpose, [u8; TOKEN_CHARS]), Arc<str>>,
+}
+
+impl Index {
+    /// Adds `address`'s tokens for `purposes`. The first spelling of an
+    /// address wins; another case of it has the same token.
+    pub fn add(&mut self, secret: &Secret, purposes: &[Purpose], address: &str) {
+        let address: Arc<str> = Arc::from(address);
+        for &purpose in purposes {
+            if let Ok(key) = secret.token(purpose, &address).as_bytes().try_into() {
+                self.addresses
+                    .entry((purpose, key))
+                    .or_insert_with(|| Arc::clone(&address));
+            }
         }
-        addresses
-            .into_iter()
-            .find(|address| self.verify(purpose, address, token))
+    }
+
+    /// The address whose token for `purpose` is `token`.
+    pub fn find(&self, purpose: Purpose, token: &str) -> Option<&str> {
+        let key = token.as_bytes().try_into().ok()?;
+        self.addresses.get(&(purpose, key)).map(AsRef::as_ref)
     }
 }
 
@@ -221,13 +243,16 @@ mod tests {
         altered[3] = if altered[3] == b'A' { b'B' } else { b'A' };
         let altered = String::from_utf8(altered).unwrap();
         assert!(!secret.verify(Purpose::Unsubscribe, "kim@example.org", &altered));
-        let list = ["lee@example.org", "kim@example.org"];
+        let mut list = Index::default();
+        for address in ["lee@example.org", "kim@example.org"] {
+            list.add(&secret, &[Purpose::Unsubscribe], address);
+        }
         assert_eq!(
-            secret.find(Purpose::Unsubscribe, &token, list),
+            list.find(Purpose::Unsubscribe, &token),
             Some("kim@example.org")
         );
-        assert_eq!(secret.find(Purpose::Unsubscribe, &altered, list), None);
-        assert_eq!(secret.find(Purpose::Unsubscribe, "not a token", list), None);
+        assert_eq!(list.find(Purpose::Unsubscribe, &altered), None);
+        assert_eq!(list.find(Purpose::Unsubscribe, "not a token"), None);
         let other = Secret { key: [7; 32] };
         assert!(!other.verify(Purpose::Unsubscribe, "kim@example.org", &token));
     }

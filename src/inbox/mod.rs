@@ -14,13 +14,11 @@ mod imap;
 mod maildir;
 mod read;
 
-use std::collections::HashMap;
-
 use crate::config::{Config, InboxSource, List};
 use crate::error::{Error, Location, Problem};
 use crate::mail::ledger::{Change, Ledger, Left};
 use crate::mail::list::{self, Notice, Reason};
-use crate::token::{Purpose, Secret};
+use crate::token::{self, Purpose, Secret};
 use read::Request;
 
 /// What a run did, one line per message acted on.
@@ -74,7 +72,7 @@ pub fn run(config: &Config) -> Result<Summary, Error> {
         config,
         list,
         secret: Secret::load_or_create(&list.secret_file)?,
-        index: HashMap::new(),
+        index: token::Index::default(),
         ledger: Ledger::open(config)?,
         summary: Summary::default(),
         left: Vec::new(),
@@ -129,8 +127,7 @@ struct Reader<'a> {
     /// Every token a message may carry → the address it names: each known
     /// address signed once per run, not once per message (a mailbox of
     /// 10,000 bounces to a list of 10,000 would be 10^8 signatures).
-    /// Looked up by the whole token, so the lookup's time tells nothing.
-    index: HashMap<(Purpose, String), String>,
+    index: token::Index,
     ledger: Ledger,
     summary: Summary,
     /// The messages left for the owner, for `status`.
@@ -196,18 +193,13 @@ impl Reader<'_> {
     }
 
     fn find(&self, purpose: Purpose, token: &str) -> Option<String> {
-        self.index.get(&(purpose, token.to_string())).cloned()
+        self.index.find(purpose, token).map(str::to_string)
     }
 
-    /// Adds `address`'s tokens to the index; an address listed earlier
-    /// keeps its spelling.
+    /// Adds `address`'s tokens to the index.
     fn know(&mut self, address: &str) {
-        for purpose in [Purpose::Unsubscribe, Purpose::Confirm, Purpose::Bounce] {
-            let token = self.secret.token(purpose, address);
-            self.index
-                .entry((purpose, token))
-                .or_insert_with(|| address.to_string());
-        }
+        let purposes = [Purpose::Unsubscribe, Purpose::Confirm, Purpose::Bounce];
+        self.index.add(&self.secret, &purposes, address);
     }
 
     fn suppress(

@@ -1,9 +1,8 @@
-//! The subscriber a token names, from an index kept in memory: each known
-//! address's token for each purpose `serve` reads, mapped to the address.
-//! Signing every known address per request (what `Secret::find` does) costs
-//! one HMAC per subscriber and a read of the whole list, so a flood of
-//! forged links would cost a flood of list reads; the index makes a
-//! request cost a few `stat`s and one map lookup.
+//! The subscriber a token names, from a [`token::Index`] kept in memory:
+//! each known address's token for each purpose `serve` reads. Reading the
+//! list and signing every address per request would make a flood of forged
+//! links a flood of list reads; the kept index makes a request cost a few
+//! `stat`s and one map lookup.
 //!
 //! The index is rebuilt only when the list may have changed: when a file the
 //! list is read from (the subscribers CSV, the state and its WAL) no longer
@@ -11,16 +10,15 @@
 //! `serve` reads it once at start, so its `[[subscribers]]` only change on
 //! a restart. What `serve` itself records is added at once ([`Tokens::add`]).
 
-use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use crate::config::Config;
 use crate::error::Error;
 use crate::mail::list;
-use crate::token::{Purpose, Secret, TOKEN_CHARS};
+use crate::token::{self, Purpose, Secret};
 
 /// The purposes of the links `serve` answers; a token of any other is
 /// no good here.
@@ -32,9 +30,6 @@ const PURPOSES: [Purpose; 2] = [Purpose::Unsubscribe, Purpose::Confirm];
 /// would look the same, size and all, so an index built that close to a
 /// change is built once more after this much time.
 const SETTLE: Duration = Duration::from_secs(2);
-
-/// A token as the index keys it: all of it, as written.
-type Key = [u8; TOKEN_CHARS];
 
 /// How one watched file looked: enough to tell that it changed. `None`
 /// is a file that was not there.
@@ -96,28 +91,12 @@ impl Stamp {
     }
 }
 
-/// The index: for each of [`PURPOSES`], token → address.
+/// The index of [`PURPOSES`]' tokens, and how the list's files looked
+/// when it was built.
 #[derive(Debug)]
 struct Index {
     stamp: Stamp,
-    addresses: [HashMap<Key, Arc<str>>; PURPOSES.len()],
-}
-
-impl Index {
-    fn add(&mut self, secret: &Secret, address: &str) {
-        let address: Arc<str> = Arc::from(address);
-        for (purpose, map) in PURPOSES.iter().zip(&mut self.addresses) {
-            if let Some(key) = key(&secret.token(*purpose, &address)) {
-                // The first listed spelling of an address wins, as with
-                // `Secret::find`; another case of it has the same token.
-                map.entry(key).or_insert_with(|| Arc::clone(&address));
-            }
-        }
-    }
-}
-
-fn key(token: &str) -> Option<Key> {
-    token.as_bytes().try_into().ok()
+    tokens: token::Index,
 }
 
 /// The index and what it is built from and checked against.
@@ -157,12 +136,6 @@ impl Tokens {
         purpose: Purpose,
         token: &str,
     ) -> Result<Option<String>, Error> {
-        let Some(slot) = PURPOSES.iter().position(|p| *p == purpose) else {
-            return Ok(None);
-        };
-        let Some(key) = key(token) else {
-            return Ok(None);
-        };
         let mut index = self.index.lock().unwrap_or_else(PoisonError::into_inner);
         // Taken before the list is read: a change made while it is read
         // then shows as a difference next time, and is read then.
@@ -173,13 +146,10 @@ impl Tokens {
             // tries again.
             *index = Some(self.build(config, now)?);
         }
-        // Tokens are secrets, yet a map lookup is fine here: the key is the
-        // whole token, so a match needs all 128 bits of the MAC, and what the
-        // lookup's time could tell (which keyed-hash bucket, how long a
-        // prefix matched) helps no one forge one.
+        // A purpose not in PURPOSES (a bounce's tag) was never added: no good here.
         Ok(index
             .as_ref()
-            .and_then(|i| i.addresses[slot].get(&key))
+            .and_then(|i| i.tokens.find(purpose, token))
             .map(ToString::to_string))
     }
 
@@ -189,17 +159,17 @@ impl Tokens {
     pub(super) fn add(&self, address: &str) {
         let mut index = self.index.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(index) = index.as_mut() {
-            index.add(&self.secret, address);
+            index.tokens.add(&self.secret, &PURPOSES, address);
         }
     }
 
     fn build(&self, config: &Config, stamp: Stamp) -> Result<Index, Error> {
         let mut index = Index {
             stamp,
-            addresses: Default::default(),
+            tokens: token::Index::default(),
         };
         for address in list::known_addresses(config)? {
-            index.add(&self.secret, &address);
+            index.tokens.add(&self.secret, &PURPOSES, &address);
         }
         Ok(index)
     }
