@@ -6,7 +6,7 @@
 //! no panic; the XML feeds must hold no character XML forbids, nor a script.
 //!
 //! In the suite it runs for a few seconds. The long run (issue 11, see
-//! docs/fuzzing.md): `DIGEST_FEED_FUZZ_SECONDS=600 cargo test --release --test fuzz`.
+//! docs/src/fuzzing.md): `DIGEST_FEED_FUZZ_SECONDS=600 cargo test --release --test fuzz`.
 //! `DIGEST_FEED_FUZZ_SEED` replays one seed; a failing site is kept and named.
 
 use std::fs;

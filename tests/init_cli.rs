@@ -148,3 +148,78 @@ fn bash_completes_options_after_a_subcommand() {
     assert!(bash_completes(&["digest-feed", "li"]).contains(&"links".to_string()));
     assert!(bash_completes(&["digest-feed", "completions", "f"]).contains(&"fish".to_string()));
 }
+
+/// `init` makes private files (the delivery state, the list's key, a
+/// subscribers CSV, a DKIM key): its `.gitignore` keeps each out of `git
+/// add -A`, and a `.gitignore` of the blog's own only gains the lines it
+/// lacks.
+#[test]
+fn init_ignores_every_private_file_and_keeps_the_blogs_gitignore() {
+    let dir = tempfile::tempdir().unwrap();
+    let blog = dir.path();
+    fs::write(
+        blog.join("_config.yml"),
+        "title: Blog\nurl: https://e.org\n",
+    )
+    .unwrap();
+    fs::write(blog.join(".gitignore"), "_site\n/_digest-feed/secret\n").unwrap();
+    let first = run(blog, &["init"]);
+    assert!(first.status.success(), "{}", text(&first));
+    assert!(
+        text(&first).contains("added 5 lines to ./.gitignore"),
+        "{}",
+        text(&first)
+    );
+    let ignore = fs::read_to_string(blog.join(".gitignore")).unwrap();
+    assert!(
+        ignore.starts_with("_site\n/_digest-feed/secret\n# digest-feed: "),
+        "{ignore}"
+    );
+    assert_eq!(
+        ignore.matches("/_digest-feed/secret").count(),
+        1,
+        "{ignore}"
+    );
+
+    let again = run(blog, &["init"]);
+    assert!(
+        text(&again).contains("kept ./.gitignore (it ignores every private file)"),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(fs::read_to_string(blog.join(".gitignore")).unwrap(), ignore);
+
+    // What git itself makes of it: every private file ignored, the config and templates not.
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .current_dir(blog)
+            .output()
+            .unwrap()
+    };
+    assert!(git(&["init", "-q"]).status.success());
+    for private in [
+        "_digest-feed/state.db",
+        "_digest-feed/state.db-wal",
+        "_digest-feed/state.db.lock",
+        "_digest-feed/secret",
+        "_digest-feed/.digest-feed/secret",
+        "_digest-feed/subscribers.csv",
+        "_digest-feed/dkim.pem",
+        ".digest-feed/preview.html",
+    ] {
+        let check = git(&["check-ignore", "-q", private]);
+        assert!(
+            check.status.success(),
+            "{private} is not ignored:\n{ignore}"
+        );
+    }
+    for public in [
+        "_digest-feed/config.toml",
+        "_digest-feed/templates/email.html",
+        "feed.xml",
+    ] {
+        let check = git(&["check-ignore", "-q", public]);
+        assert!(!check.status.success(), "{public} is ignored:\n{ignore}");
+    }
+}

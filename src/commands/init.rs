@@ -1,5 +1,6 @@
 //! `digest-feed init`: starts a site with a commented config, the default
 //! templates to customise and an example post; never overwrites a file.
+//! It also makes sure `.gitignore` names every private file it sets up.
 
 use std::path::{Path, PathBuf};
 
@@ -201,6 +202,7 @@ pub(super) fn run(args: &InitArgs, config: Option<&Path>, report: Report) -> Res
             Written::Unchanged => report.result(format!("kept {} (it exists)", path.display())),
         }
     }
+    ignore_private(&args.dir, &home, report)?;
     let dir = if args.dir == Path::new(".") {
         String::new()
     } else {
@@ -219,6 +221,78 @@ pub(super) fn run(args: &InitArgs, config: Option<&Path>, report: Report) -> Res
         "Next: edit {} ({what}), then `{dir}digest-feed{flag} build` and `{dir}digest-feed{flag} mail --dry-run`",
         config_file.display()
     ));
+    Ok(())
+}
+
+/// What `init` makes private, as `.gitignore` lines from the site's folder:
+/// the delivery state (and its WAL and lock), the list's secret key, a
+/// subscribers CSV, a DKIM key, and `.digest-feed/` (state, secret and
+/// preview by default). `home` is where the config lives (`_digest-feed`
+/// in a blog, the site itself otherwise).
+fn private_patterns(home: &Path) -> Vec<String> {
+    let prefix = if home.as_os_str().is_empty() {
+        "/".to_string()
+    } else {
+        format!("/{}/", home.display())
+    };
+    let mut patterns: Vec<String> = [
+        "state.db*",
+        ".digest-feed/",
+        "secret",
+        "subscribers.csv",
+        "*.pem",
+    ]
+    .iter()
+    .map(|name| format!("{prefix}{name}"))
+    .collect();
+    if !home.as_os_str().is_empty() {
+        patterns.push("/.digest-feed/".to_string());
+    }
+    patterns
+}
+
+/// Writes `.gitignore` with [`private_patterns`], or appends to the one
+/// there the lines it lacks (never rewriting a line of yours), so that
+/// `git add -A` can never commit a subscriber's address or a key.
+fn ignore_private(dir: &Path, home: &Path, report: Report) -> Result<(), Error> {
+    let path = dir.join(".gitignore");
+    let existing = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(err) => return Err(Error::io("cannot read", &path, err)),
+    };
+    let have: Vec<&str> = existing.lines().map(str::trim).collect();
+    let missing: Vec<String> = private_patterns(home)
+        .into_iter()
+        .filter(|pattern| !have.contains(&pattern.as_str()))
+        .collect();
+    if missing.is_empty() {
+        report.result(format!(
+            "kept {} (it ignores every private file)",
+            path.display()
+        ));
+        return Ok(());
+    }
+    let mut text = existing.clone();
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str("# digest-feed: private files (subscribers, the list's key, the delivery state), never to commit\n");
+    for pattern in &missing {
+        text.push_str(pattern);
+        text.push('\n');
+    }
+    output::write_atomically(&path, text.as_bytes())?;
+    if existing.is_empty() {
+        report.result(format!("created {}", path.display()));
+    } else {
+        report.result(format!(
+            "added {} line{} to {}",
+            missing.len(),
+            if missing.len() == 1 { "" } else { "s" },
+            path.display()
+        ));
+    }
     Ok(())
 }
 

@@ -2,7 +2,9 @@
 //! ...), made from the command line's own definition by `clap_mangen`, and the
 //! sections a man page needs that clap does not know (exit status, config
 //! keys, files, environment, examples), written with roff. `docs/man/` ships
-//! them; a test keeps them current.
+//! them; the test below writes them (`UPDATE_MAN=1`) and fails when they are
+//! stale. Compiled for tests only: `clap_mangen` and `roff` are dev-dependencies,
+//! so nothing of the man pages is in the installed binary.
 
 use clap::CommandFactory;
 use roff::{Roff, bold, italic, roman};
@@ -10,7 +12,7 @@ use roff::{Roff, bold, italic, roman};
 use super::cli::Cli;
 
 /// Every page: its file name and its roff.
-pub fn pages() -> Result<Vec<(String, Vec<u8>)>, std::io::Error> {
+pub(super) fn pages() -> Result<Vec<(String, Vec<u8>)>, std::io::Error> {
     let mut command = Cli::command().disable_help_subcommand(true);
     command.build();
     let mut pages = Vec::new();
@@ -81,7 +83,22 @@ const LISTS: &[(&str, &[(&str, &str)])] = &[
                 "[smtp]",
                 "host, port, tls (tls, starttls, none), username, password_env, connections, rate_per_second, timeout_s, retries, ca_file.",
             ),
-            ("[[subscribers]]", "email, name, tags."),
+            (
+                "[[subscribers]]",
+                "email, name, tags (empty: every post; else only posts with one of them).",
+            ),
+            (
+                "[list]",
+                "public_url (where digest-feed serve is reached, https), address (the list's mailbox), return_path (the envelope sender; bounces come back to bounces+TAG@...), secret_file (default .digest-feed/secret: the key every link's token is signed with; keep it, never publish it), soft_bounces (default 3), soft_bounce_days (default 30).",
+            ),
+            (
+                "[inbox]",
+                "The list's mailbox, read by digest-feed inbox: imap_host, imap_port (default 993, TLS), username, password_env (default DIGEST_FEED_IMAP_PASSWORD), ca_file; or maildir, a local Maildir with new/, cur/ and tmp/.",
+            ),
+            (
+                "[serve]",
+                "listen (default 127.0.0.1:8025): where digest-feed serve listens, behind the blog's HTTPS proxy.",
+            ),
         ],
     ),
     (
@@ -101,7 +118,15 @@ const LISTS: &[(&str, &[(&str, &str)])] = &[
             ),
             (
                 ".digest-feed/state.db",
-                "The delivery state (SQLite): who has had which post, and each run. Keep it between runs; state.db.lock is held while a run sends.",
+                "The delivery state (SQLite): who has had which post, each run, the list's suppressions and sign-ups. Keep it between runs and never publish it; state.db.lock is held while a run sends.",
+            ),
+            (
+                ".digest-feed/secret",
+                "The list's secret key ([list] secret_file): 32 bytes, made on first use. Never publish it, never replace it: every link already mailed is signed with it.",
+            ),
+            (
+                ".gitignore",
+                "digest-feed init adds the private files above to it (never removing a line).",
             ),
             (
                 "feed.xml, atom.xml, feed.json, feeds.html",
@@ -115,6 +140,10 @@ const LISTS: &[(&str, &[(&str, &str)])] = &[
             (
                 "DIGEST_FEED_SMTP_PASSWORD",
                 "The SMTP password, when [smtp] username is set (the variable [smtp] password_env names).",
+            ),
+            (
+                "DIGEST_FEED_IMAP_PASSWORD",
+                "The list mailbox's IMAP password, for digest-feed inbox (the variable [inbox] password_env names).",
             ),
             (
                 "TZ",
@@ -142,8 +171,8 @@ const EXAMPLES: &[(&str, &str)] = &[
         "digest-feed mail --dry-run --eml-dir /tmp/eml",
     ),
     (
-        "Mail the new posts from cron, every morning at 7:",
-        "0 7 * * * cd /srv/blog && $HOME/.cargo/bin/digest-feed -q mail",
+        "Every morning at 7 from cron: read the list's mailbox, rebuild the feeds, mail the new post:",
+        "0 7 * * * cd /srv/blog && { $HOME/.cargo/bin/digest-feed -q inbox; $HOME/.cargo/bin/digest-feed -q build && $HOME/.cargo/bin/digest-feed -q mail; }",
     ),
     (
         "What the state says, for monitoring:",
@@ -182,6 +211,10 @@ fn sections() -> Roff {
         "status",
         "links",
         "init",
+        "dns",
+        "serve",
+        "inbox",
+        "subscribers",
         "completions",
     ] {
         if !see.is_empty() {

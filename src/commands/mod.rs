@@ -9,7 +9,8 @@ mod dns;
 mod init;
 mod links;
 mod mail;
-pub mod manual;
+#[cfg(test)]
+mod manual;
 mod preview;
 mod report;
 mod subscribers;

@@ -39,7 +39,7 @@ pub const GMAIL_CLIP_BYTES: usize = 102 * 1024;
 /// high end), and css-inline's DOM and the styles it writes on every table
 /// cell (some 300 bytes each) come on top. At this limit `mail --dry-run`
 /// peaks under 30 MB for prose and at 270 MB for the densest post made
-/// (docs/performance.md); without one the memory grew with the post, to a
+/// (docs/src/performance.md); without one the memory grew with the post, to a
 /// GB for a 4 MB table.
 pub const MAX_BODY_BYTES: usize = 512 * 1024;
 

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::Error;
+use crate::error::{Error, Location, Problem};
 
 /// A message larger than this is no request of a reader: left unread.
 pub(super) const MAX_MESSAGE: u64 = 4 * 1024 * 1024;
@@ -20,13 +20,29 @@ pub(super) struct Entry {
     pub(super) received_ts: i64,
 }
 
+/// A Maildir folder that is not there gets what to make, not only the
+/// system's "No such file or directory".
+fn missing(dir: &Path, folder: &Path, err: std::io::Error) -> Error {
+    if err.kind() != std::io::ErrorKind::NotFound {
+        return Error::io("cannot read the Maildir folder", folder, err);
+    }
+    let dir = dir.display();
+    Error::from(Problem::new(
+        Location::file(folder),
+        format!(
+            "no such folder: [inbox] maildir must be a Maildir, with new/, cur/ and tmp/ in it; make an empty one \
+             with `mkdir -p {dir}/new {dir}/cur {dir}/tmp` and have the list's mail delivered there, or set \
+             [inbox] imap_host instead"
+        ),
+    ))
+}
+
 /// Every message in `new/`, and in `cur/` without the seen flag, in name order.
 pub(super) fn unseen(dir: &Path) -> Result<Vec<Entry>, Error> {
     let mut entries = Vec::new();
     for folder in ["new", "cur"] {
         let path = dir.join(folder);
-        let listing = std::fs::read_dir(&path)
-            .map_err(|err| Error::io("cannot read the Maildir folder", &path, err))?;
+        let listing = std::fs::read_dir(&path).map_err(|err| missing(dir, &path, err))?;
         for item in listing {
             let item = item.map_err(|err| Error::io("cannot read", &path, err))?;
             let name = item.file_name().to_string_lossy().into_owned();
@@ -81,4 +97,24 @@ pub(super) fn mark_seen(dir: &Path, entry: &Entry) -> Result<(), Error> {
     let target = dir.join("cur").join(format!("{}:2,{flags}", entry.unique));
     std::fs::rename(&entry.path, &target)
         .map_err(|err| Error::io("cannot mark as seen", &entry.path, err))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_maildir_says_what_to_make() {
+        let dir = tempfile::tempdir().unwrap();
+        let maildir = dir.path().join("Maildir");
+        let message = unseen(&maildir).unwrap_err().to_string();
+        assert!(message.contains("Maildir/new: no such folder"), "{message}");
+        assert!(
+            message.contains(&format!("mkdir -p {}/new", maildir.display())),
+            "{message}"
+        );
+        std::fs::create_dir_all(maildir.join("new")).unwrap();
+        std::fs::create_dir_all(maildir.join("cur")).unwrap();
+        assert!(unseen(&maildir).unwrap().is_empty());
+    }
 }
