@@ -40,6 +40,7 @@ fn post_pieces(c: &mut Criterion) {
         let rendered = model.render(POST).expect("renders");
         let one_post = feed::items_for(&model, &rendered, config.feed.items);
         let channel = feed::Channel {
+            files: digest_feed::config::FeedFiles::default(),
             title: config.site.title.clone(),
             description: config.site.description.clone(),
             language: config.site.language.clone(),

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::cli::BuildArgs;
 use super::report::Report;
-use crate::config::{Config, ItemKind};
+use crate::config::{Config, FeedFiles, ItemKind};
 use crate::error::{Error, Location, Problem};
 use crate::feed::links::Listed;
 use crate::feed::{self, Channel, Item, Person};
@@ -45,6 +45,7 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
     let mut listed = vec![Listed {
         title: main.title.clone(),
         base_url: main.base_url.clone(),
+        files: main.files.clone(),
     }];
     let tag_feeds = if config.feed.per_tag {
         let outputs = &mut outputs;
@@ -69,7 +70,7 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
         report.warning(no_papers(renderer.cache.len()));
     }
     let tags = config.feed.per_tag.then(|| out_dir.join("tags"));
-    let changed = write_all(&outputs, tags.as_deref(), report)?;
+    let changed = write_all(&outputs, tags.as_deref(), &config.feed.files, report)?;
     report.detail(format!(
         "rendered {} of {} posts",
         renderer.cache.len(),
@@ -91,7 +92,7 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
     if args.json {
         report.json(&built);
     }
-    tell(&built, &out_dir, text_report);
+    tell(&built, &out_dir, &config.feed.files, text_report);
     Ok(())
 }
 
@@ -145,13 +146,13 @@ struct Built {
 }
 
 /// The lines a build prints.
-fn tell(built: &Built, out_dir: &Path, report: Report) {
+fn tell(built: &Built, out_dir: &Path, files: &FeedFiles, report: Report) {
     report.result(format!(
         "Feeds in {}: {}, {}, {} ({}; {} of {} changed)",
         built.out,
-        out_dir.join(feed::RSS_FILE).display(),
-        out_dir.join(feed::ATOM_FILE).display(),
-        out_dir.join(feed::JSON_FILE).display(),
+        out_dir.join(&files.rss).display(),
+        out_dir.join(&files.atom).display(),
+        out_dir.join(&files.json).display(),
         text::count(built.items, &built.kind[..built.kind.len() - 1]),
         built.changed,
         text::count(built.files, "file"),
@@ -219,6 +220,7 @@ fn per_tag(
         listed.push(Listed {
             title,
             base_url: channel.base_url,
+            files: channel.files,
         });
         count += 1;
     }
@@ -232,6 +234,7 @@ fn per_tag(
 fn write_all(
     outputs: &[(PathBuf, Vec<u8>)],
     tags: Option<&Path>,
+    files: &FeedFiles,
     report: Report,
 ) -> Result<usize, Error> {
     let mut changed = 0;
@@ -243,7 +246,7 @@ fn write_all(
             .filter(|folder| folder.parent() == Some(tags))
             .map(Path::to_path_buf)
             .collect();
-        let names = [feed::RSS_FILE, feed::ATOM_FILE, feed::JSON_FILE];
+        let names = files.all();
         for path in output::remove_stale(tags, &kept, &names)? {
             report.detail(format!("removed {}", path.display()));
         }
@@ -332,6 +335,7 @@ fn channel(
         description: config.site.description.clone(),
         language: config.site.language.clone(),
         base_url: feed_base(config, folder),
+        files: config.feed.files.clone(),
         home_url,
         author: Person::parse(&config.site.author),
         items,

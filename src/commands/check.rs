@@ -91,6 +91,9 @@ pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }
+    if let Some(advice) = super::links::jekyll_feed_advice(config) {
+        report.warning(advice);
+    }
     for path in config.published_private_files() {
         report.warning(format!(
             "{}: `jekyll build` would publish it with the blog; move it into {}/ (Jekyll skips \

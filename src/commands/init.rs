@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::cli::InitArgs;
 use super::report::Report;
+use crate::config::FeedFiles;
 use crate::email;
 use crate::error::Error;
 use crate::output::{self, Written};
@@ -147,12 +148,25 @@ port = 587
 );
 
 /// The include a Jekyll layout puts in its `<head>` (`{% include
-/// digest-feed-links.html %}`): the feeds where `build` writes them by default.
-/// `digest-feed links` prints the same tags for any other setup.
-const LINKS_INCLUDE: &str = r#"<link rel="alternate" type="application/rss+xml" title="{{ site.title | escape }}" href="{{ '/feed.xml' | absolute_url }}">
-<link rel="alternate" type="application/atom+xml" title="{{ site.title | escape }}" href="{{ '/atom.xml' | absolute_url }}">
-<link rel="alternate" type="application/feed+json" title="{{ site.title | escape }}" href="{{ '/feed.json' | absolute_url }}">
-"#;
+/// digest-feed-links.html %}`): the feeds where `build` writes them by
+/// default, under the names `files` gives (Atom at `feed.xml` in a blog
+/// that used jekyll-feed). `digest-feed links` prints the same tags for any
+/// other setup.
+fn links_include(files: &FeedFiles) -> String {
+    use std::fmt::Write;
+    let mut include = String::new();
+    for (mime, file) in [
+        ("application/rss+xml", &files.rss),
+        ("application/atom+xml", &files.atom),
+        ("application/feed+json", &files.json),
+    ] {
+        let _ = writeln!(
+            include,
+            "<link rel=\"alternate\" type=\"{mime}\" title=\"{{{{ site.title | escape }}}}\" href=\"{{{{ '/{file}' | absolute_url }}}}\">"
+        );
+    }
+    include
+}
 
 /// Runs `init` in `args.dir`, writing the config at `config` (relative to
 /// the folder) or where digest-feed looks for it by default.
@@ -179,12 +193,6 @@ pub(super) fn run(args: &InitArgs, config: Option<&Path>, report: Report) -> Res
             email::DEFAULT_TEXT.to_string(),
         ),
     ];
-    if in_blog {
-        files.push((
-            PathBuf::from("_includes/digest-feed-links.html"),
-            LINKS_INCLUDE.to_string(),
-        ));
-    }
     // An example post starts a new site only: never one into a blog's posts,
     // and never again once the site has a posts folder (a second `init`
     // refreshes the templates; it must not put the example back).
@@ -196,11 +204,15 @@ pub(super) fn run(args: &InitArgs, config: Option<&Path>, report: Report) -> Res
         ));
     }
     for (relative, text) in &files {
-        let path = args.dir.join(relative);
-        match output::create_new(&path, text.as_bytes())? {
-            Written::Changed => report.result(format!("created {}", path.display())),
-            Written::Unchanged => report.result(format!("kept {} (it exists)", path.display())),
-        }
+        create(&args.dir.join(relative), text, report)?;
+    }
+    if in_blog {
+        // The feeds' names as `build` will use them: from the config as init
+        // leaves it (yours, if there was one) and the blog's _config.yml.
+        let names = crate::config::Config::load(&args.dir.join(&config_file))
+            .map_or_else(|_| FeedFiles::default(), |config| config.feed.files);
+        let include = args.dir.join("_includes/digest-feed-links.html");
+        create(&include, &links_include(&names), report)?;
     }
     ignore_private(&args.dir, &home, report)?;
     let dir = if args.dir == Path::new(".") {
@@ -221,6 +233,15 @@ pub(super) fn run(args: &InitArgs, config: Option<&Path>, report: Report) -> Res
         "Next: edit {} ({what}), then `{dir}digest-feed{flag} build` and `{dir}digest-feed{flag} mail --dry-run`",
         config_file.display()
     ));
+    Ok(())
+}
+
+/// Creates `path` unless it exists, and says which.
+fn create(path: &Path, text: &str, report: Report) -> Result<(), Error> {
+    match output::create_new(path, text.as_bytes())? {
+        Written::Changed => report.result(format!("created {}", path.display())),
+        Written::Unchanged => report.result(format!("kept {} (it exists)", path.display())),
+    }
     Ok(())
 }
 

@@ -25,7 +25,33 @@ pub(super) fn run(config: &Config, report: Report) -> Result<(), Error> {
     let posts = posts_folder::published(config)?;
     let listed = listed(config, &posts, report);
     report.result(links::tags(&listed).trim_end());
+    if let Some(advice) = jekyll_feed_advice(config) {
+        report.warning(advice);
+    }
     Ok(())
+}
+
+/// What a blog that still loads jekyll-feed should change, for `check` and
+/// `links`: digest-feed keeps jekyll-feed's Atom feed where it was, but
+/// jekyll-feed's `{% feed_meta %}` would go on naming it in every page.
+pub(super) fn jekyll_feed_advice(config: &Config) -> Option<String> {
+    let file = config.feed.jekyll_feed_plugin.as_ref()?;
+    let files = &config.feed.files;
+    Some(format!(
+        "{}: jekyll-feed is in `plugins`, and digest-feed now writes the feeds: Atom at {} as \
+         jekyll-feed did, so its readers keep their subscription, RSS at {}, JSON Feed at {}. Remove \
+         jekyll-feed from `plugins` (and from the Gemfile), replace `{{% feed_meta %}}` in the layout's \
+         <head> with `{{% include digest-feed-links.html %}}` (or the lines `digest-feed links` prints), \
+         and put `atom = \"{}\"` and `rss = \"{}\"` under [feed] in {} to keep these names once \
+         jekyll-feed is gone",
+        file.display(),
+        files.atom,
+        files.rss,
+        files.json,
+        files.atom,
+        files.rss,
+        config.path.display()
+    ))
 }
 
 /// The site's feeds, then each tag's when `per_tag` is on.
@@ -33,12 +59,14 @@ fn listed(config: &Config, posts: &[Post], report: Report) -> Vec<Listed> {
     let mut listed = vec![Listed {
         title: config.site.title.clone(),
         base_url: feed_base(config, ""),
+        files: config.feed.files.clone(),
     }];
     if config.feed.per_tag {
         for (slug, (tag, _)) in posts_by_tag(posts, report) {
             listed.push(Listed {
                 title: format!("{} — {tag}", config.site.title),
                 base_url: feed_base(config, &format!("tags/{slug}/")),
+                files: config.feed.files.clone(),
             });
         }
     }

@@ -70,7 +70,10 @@ const LISTS: &[(&str, &[(&str, &str)])] = &[
                 "[posts]",
                 "dir (default _posts), dates (jekyll or local), skip_invalid (true: build and mail leave out an invalid post, with a warning).",
             ),
-            ("[feed]", "out, limit, items (posts or papers), per_tag."),
+            (
+                "[feed]",
+                "out, limit, items (posts or papers), per_tag, rss and atom (the file names: feed.xml and atom.xml; in a blog that loads jekyll-feed, Atom stays at its feed.xml and RSS goes to rss.xml).",
+            ),
             (
                 "[email]",
                 "from, subject, templates, list_unsubscribe, state, subscribers_file.",

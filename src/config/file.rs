@@ -14,8 +14,8 @@ use toml::Spanned;
 use super::dkim::{self, RawDkim};
 use super::jekyll::{Author, JekyllConfig};
 use super::{
-    Certificate, Config, DateRule, Email, Feed, ItemKind, Posts, Site, Smtp, SubscriberEntry,
-    SubscriberSources, Template, TlsMode,
+    Certificate, Config, DateRule, Email, Feed, FeedFiles, ItemKind, Posts, Site, Smtp,
+    SubscriberEntry, SubscriberSources, Template, TlsMode,
 };
 use crate::address::Mailbox;
 use crate::error::{Location, Problem};
@@ -80,6 +80,8 @@ struct RawFeed {
     limit: Option<Spanned<i64>>,
     items: ItemKind,
     per_tag: bool,
+    rss: Option<Spanned<String>>,
+    atom: Option<Spanned<String>>,
 }
 
 impl Default for RawFeed {
@@ -89,6 +91,8 @@ impl Default for RawFeed {
             limit: None,
             items: ItemKind::Posts,
             per_tag: false,
+            rss: None,
+            atom: None,
         }
     }
 }
@@ -232,6 +236,7 @@ pub(super) fn parse(text: &str, path: &Path, blog: Option<&Blog>) -> Result<Conf
     let mut problems = Vec::new();
     let site = site(raw.site, &lines, blog, &mut problems);
     let limit = feed_limit(raw.feed.limit.as_ref(), &lines, blog, &mut problems);
+    let files = feed_files(&raw.feed, &lines, blog, &mut problems);
     let list = raw
         .list
         .map(|list| super::list::list(&list, &base, &lines, &mut problems));
@@ -275,6 +280,10 @@ pub(super) fn parse(text: &str, path: &Path, blog: Option<&Blog>) -> Result<Conf
             limit,
             items: raw.feed.items,
             per_tag: raw.feed.per_tag,
+            files,
+            jekyll_feed_plugin: blog
+                .filter(|blog| blog.config.jekyll_feed().is_some())
+                .map(|blog| blog.file.clone()),
         },
         subscribers,
         names_a_sender: raw.email.from.is_some(),
@@ -446,6 +455,56 @@ fn normal(path: &Path) -> PathBuf {
     path.components()
         .filter(|part| !matches!(part, std::path::Component::CurDir))
         .collect()
+}
+
+/// The feeds' file names: `[feed] rss` and `atom` (each a plain file name,
+/// not each other's, not `feed.json`), else the defaults of [`FeedFiles::choose`].
+fn feed_files(
+    raw: &RawFeed,
+    lines: &Lines,
+    blog: Option<&Blog>,
+    problems: &mut Vec<Problem>,
+) -> FeedFiles {
+    let mut name = |key: &str, value: Option<&Spanned<String>>| {
+        let value = value?;
+        let text = value.get_ref().trim();
+        let plain = !text.is_empty()
+            && text != "."
+            && text != ".."
+            && !text.contains(['/', '\\'])
+            && text != "feed.json";
+        if plain {
+            Some(text.to_string())
+        } else {
+            problems.push(Problem::new(
+                lines.at(value.span()),
+                format!("[feed] {key} must be a file name such as \"feed.xml\" (no folder; not feed.json), not {text:?}"),
+            ));
+            None
+        }
+    };
+    let rss = name("rss", raw.rss.as_ref());
+    let atom = name("atom", raw.atom.as_ref());
+    // jekyll-feed's path with a folder cannot be one of these names: the standard ones then.
+    let theirs = blog
+        .and_then(|blog| blog.config.jekyll_feed())
+        .filter(|path| !path.contains('/'));
+    let files = FeedFiles::choose(rss.as_deref(), atom.as_deref(), theirs.as_deref());
+    if files.rss == files.atom {
+        let at = raw
+            .rss
+            .as_ref()
+            .or(raw.atom.as_ref())
+            .map_or_else(|| Location::file(lines.path), |key| lines.at(key.span()));
+        problems.push(Problem::new(
+            at,
+            format!(
+                "[feed] rss and atom are both {:?}: give each format its own file",
+                files.rss
+            ),
+        ));
+    }
+    files
 }
 
 fn feed_limit(

@@ -34,6 +34,10 @@ pub(super) struct JekyllConfig {
     pub(super) future: Option<bool>,
     /// jekyll-feed's settings.
     pub(super) feed: Option<FeedPlugin>,
+    /// The plugins the blog loads (`gems` before Jekyll 3.5), to see jekyll-feed.
+    pub(super) plugins: Option<Data>,
+    /// `plugins`' old name.
+    pub(super) gems: Option<Data>,
     /// What `jekyll build` leaves out, besides `_` and `.` names.
     pub(super) exclude: Vec<String>,
     /// What it puts back in, of those.
@@ -214,6 +218,35 @@ pub(super) struct Collection {
 #[serde(default)]
 pub(super) struct FeedPlugin {
     pub(super) posts_limit: Option<i64>,
+    /// Where jekyll-feed writes its Atom feed (default `/feed.xml`).
+    pub(super) path: Option<Data>,
+}
+
+impl JekyllConfig {
+    /// Where jekyll-feed served the blog's Atom feed, below the blog's home
+    /// (`feed.xml` unless `feed: path` says otherwise), when `plugins` (or
+    /// `gems`) names jekyll-feed; `None` for a blog without it.
+    pub(super) fn jekyll_feed(&self) -> Option<String> {
+        let named = |list: Option<&Data>| match list {
+            Some(Data::List(items)) => items
+                .iter()
+                .any(|item| matches!(item, Data::Text(name) if name.trim() == "jekyll-feed")),
+            Some(Data::Text(name)) => name.trim() == "jekyll-feed",
+            _ => false,
+        };
+        if !named(self.plugins.as_ref()) && !named(self.gems.as_ref()) {
+            return None;
+        }
+        let path = match self.feed.as_ref().and_then(|feed| feed.path.as_ref()) {
+            Some(Data::Text(path)) => path.trim().trim_start_matches('/').to_string(),
+            _ => String::new(),
+        };
+        Some(if path.is_empty() {
+            "feed.xml".to_string()
+        } else {
+            path
+        })
+    }
 }
 
 /// Parses `_config.yml`; the error is saphyr's, with its line.
@@ -279,6 +312,28 @@ mod tests {
         assert_eq!(config.baseurl.as_deref(), Some("/Daily-AI/"));
         assert_eq!(config.feed.unwrap().posts_limit, Some(30));
         assert!(parse("# nothing\n").unwrap().url.is_none());
+    }
+
+    #[test]
+    fn jekyll_feed_is_seen_in_plugins_or_gems_with_its_path() {
+        let feed = |yaml: &str| parse(yaml).unwrap().jekyll_feed();
+        assert_eq!(
+            feed("plugins:\n  - jekyll-feed\n").as_deref(),
+            Some("feed.xml")
+        );
+        assert_eq!(
+            feed("gems: [jekyll-sitemap, jekyll-feed]\n").as_deref(),
+            Some("feed.xml")
+        );
+        assert_eq!(
+            feed("plugins: [jekyll-feed]\nfeed:\n  path: /atom.xml\n").as_deref(),
+            Some("atom.xml")
+        );
+        assert_eq!(
+            feed("plugins: [jekyll-sitemap]\nfeed:\n  path: x.xml\n"),
+            None
+        );
+        assert_eq!(feed("plugins: 3\n"), None);
     }
 
     #[test]

@@ -136,6 +136,61 @@ pub struct Feed {
     pub items: ItemKind,
     /// Whether to write feeds per tag under `tags/<slug>/`.
     pub per_tag: bool,
+    /// The feeds' file names in `out` (and in each tag's folder).
+    pub files: FeedFiles,
+    /// The blog's `_config.yml` when it still loads jekyll-feed, whose feed
+    /// these replace: `check` and `links` say what to remove.
+    pub jekyll_feed_plugin: Option<PathBuf>,
+}
+
+/// The file name of each feed format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedFiles {
+    /// RSS 2.0: `feed.xml`, or `rss.xml` when Atom is there.
+    pub rss: String,
+    /// Atom 1.0: `atom.xml`, or jekyll-feed's `feed.xml` in a blog that used it.
+    pub atom: String,
+    /// JSON Feed 1.1: `feed.json`.
+    pub json: String,
+}
+
+impl Default for FeedFiles {
+    /// digest-feed's own names: `feed.xml` (RSS), `atom.xml`, `feed.json`.
+    fn default() -> Self {
+        FeedFiles::choose(None, None, None)
+    }
+}
+
+impl FeedFiles {
+    /// The names to use: those `[feed] rss` and `atom` set; else, for a blog
+    /// whose `_config.yml` loads jekyll-feed, Atom where jekyll-feed wrote it
+    /// (`jekyll_feed`), so its readers keep their subscription, and RSS at
+    /// `feed.xml` or, when Atom is there, `rss.xml`; else `feed.xml` (RSS)
+    /// and `atom.xml`.
+    pub(crate) fn choose(rss: Option<&str>, atom: Option<&str>, jekyll_feed: Option<&str>) -> Self {
+        let atom = atom.or(jekyll_feed).unwrap_or("atom.xml").to_string();
+        let rss = rss.map_or_else(
+            || {
+                if atom == "feed.xml" {
+                    "rss.xml"
+                } else {
+                    "feed.xml"
+                }
+                .to_string()
+            },
+            str::to_string,
+        );
+        FeedFiles {
+            rss,
+            atom,
+            json: "feed.json".to_string(),
+        }
+    }
+
+    /// The three, RSS, Atom, JSON.
+    pub fn all(&self) -> [&str; 3] {
+        [&self.rss, &self.atom, &self.json]
+    }
 }
 
 /// `[email]`, checked.

@@ -5,7 +5,7 @@ use atom_syndication::{
 };
 use jiff::ZonedDateTime;
 
-use super::{ATOM_FILE, Channel, Item};
+use super::{Channel, Item};
 use crate::error::Error;
 
 // atom_syndication speaks chrono; this is the one place dates cross over.
@@ -81,7 +81,7 @@ pub(super) fn render(channel: &Channel) -> Result<Vec<u8>, Error> {
         },
     );
     let entries = channel.items.iter().map(entry).collect();
-    let self_url = channel.self_url(ATOM_FILE);
+    let self_url = channel.self_url(&channel.files.atom);
     let feed = Feed {
         title: Text::plain(channel.title.clone()),
         id: self_url.clone(),

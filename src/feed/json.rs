@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{Channel, JSON_FILE};
+use super::Channel;
 use crate::error::Error;
 use crate::post::date::rfc3339;
 
@@ -46,7 +46,7 @@ pub(super) fn render(channel: &Channel) -> Result<Vec<u8>, Error> {
         version: "https://jsonfeed.org/version/1.1",
         title: &channel.title,
         home_page_url: &channel.home_url,
-        feed_url: channel.self_url(JSON_FILE),
+        feed_url: channel.self_url(&channel.files.json),
         description: &channel.description,
         language: &channel.language,
         authors: channel

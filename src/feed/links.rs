@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use html_escape::{encode_double_quoted_attribute as attribute, encode_text as text};
 
-use super::{ATOM_FILE, JSON_FILE, RSS_FILE};
+use crate::config::FeedFiles;
 
 /// One set of the three feeds: the site's, or a tag's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,20 +16,24 @@ pub struct Listed {
     pub title: String,
     /// The absolute URL of the folder they are served from, ending in `/`.
     pub base_url: String,
+    /// Each format's file name there.
+    pub files: FeedFiles,
 }
 
 /// The three formats: MIME type, file, name for people.
-const FORMATS: [(&str, &str, &str); 3] = [
-    ("application/rss+xml", RSS_FILE, "RSS"),
-    ("application/atom+xml", ATOM_FILE, "Atom"),
-    ("application/feed+json", JSON_FILE, "JSON Feed"),
-];
+fn formats(files: &FeedFiles) -> [(&'static str, &str, &'static str); 3] {
+    [
+        ("application/rss+xml", &files.rss, "RSS"),
+        ("application/atom+xml", &files.atom, "Atom"),
+        ("application/feed+json", &files.json, "JSON Feed"),
+    ]
+}
 
 /// The `<link>` tags for every listed set, one per line.
 pub fn tags(listed: &[Listed]) -> String {
     let mut out = String::new();
     for set in listed {
-        for (mime, file, _) in FORMATS {
+        for (mime, file, _) in formats(&set.files) {
             let _ = writeln!(
                 out,
                 "<link rel=\"alternate\" type=\"{mime}\" title=\"{}\" href=\"{}\">",
@@ -86,7 +90,7 @@ pub fn page(page: &Page<'_>) -> String {
     );
     for set in page.listed {
         let _ = write!(html, "<h2>{}</h2>\n<ul>\n", text(&set.title));
-        for (_, file, name) in FORMATS {
+        for (_, file, name) in formats(&set.files) {
             let url = format!("{}{file}", set.base_url);
             let _ = writeln!(
                 html,
@@ -133,10 +137,12 @@ mod tests {
             Listed {
                 title: "Papers & \"More\"".into(),
                 base_url: "https://e.org/blog/".into(),
+                files: FeedFiles::default(),
             },
             Listed {
                 title: "Papers — ml".into(),
                 base_url: "https://e.org/blog/tags/ml/".into(),
+                files: FeedFiles::default(),
             },
         ]
     }

@@ -8,7 +8,7 @@ mod rss;
 
 use jiff::ZonedDateTime;
 
-use crate::config::ItemKind;
+use crate::config::{FeedFiles, ItemKind};
 use crate::error::Error;
 use crate::post::{Post, Rendered};
 
@@ -95,6 +95,8 @@ pub struct Channel {
     pub home_url: String,
     /// The absolute URL of the folder the feed files are served from, ending in `/`.
     pub base_url: String,
+    /// Each format's file name in that folder.
+    pub files: FeedFiles,
     /// The site's author.
     pub author: Option<Person>,
     /// The items, newest first.
@@ -122,19 +124,13 @@ impl Channel {
     }
 }
 
-/// The file names of the three feeds.
-pub const RSS_FILE: &str = "feed.xml";
-/// Atom's file name.
-pub const ATOM_FILE: &str = "atom.xml";
-/// JSON Feed's file name.
-pub const JSON_FILE: &str = "feed.json";
-
 /// Renders the channel in all three formats: `(file name, bytes)`.
-pub fn render_all(channel: &Channel) -> Result<Vec<(&'static str, Vec<u8>)>, Error> {
+pub fn render_all(channel: &Channel) -> Result<Vec<(String, Vec<u8>)>, Error> {
+    let files = &channel.files;
     Ok(vec![
-        (RSS_FILE, rss::render(channel)?),
-        (ATOM_FILE, atom::render(channel)?),
-        (JSON_FILE, json::render(channel)?),
+        (files.rss.clone(), rss::render(channel)?),
+        (files.atom.clone(), atom::render(channel)?),
+        (files.json.clone(), json::render(channel)?),
     ])
 }
 
@@ -235,6 +231,7 @@ mod tests {
             language: "ko".into(),
             home_url: "https://e.org/".into(),
             base_url: "https://e.org/".into(),
+            files: FeedFiles::default(),
             author: Person::parse("Papers Bot <papers@e.org>"),
             items: vec![
                 item(25, "<p>x ]]&gt; y</p><pre><code>a ]]> b</code></pre>"),
@@ -268,7 +265,7 @@ mod tests {
         channel.items[0].categories = vec!["t\u{1f}ag".into()];
         for (name, bytes) in render_all(&channel).unwrap() {
             let text = String::from_utf8(bytes).unwrap();
-            if name == JSON_FILE {
+            if name == "feed.json" {
                 assert!(text.contains("\\f"), "{text}");
                 continue;
             }
@@ -311,7 +308,7 @@ mod tests {
                 "{name}: {text}"
             );
             assert!(
-                !text.contains("<25>") || *name == JSON_FILE,
+                !text.contains("<25>") || name == "feed.json",
                 "{name} leaks raw markup in a title"
             );
         }

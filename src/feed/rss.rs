@@ -4,7 +4,7 @@
 use rss::extension::atom::{AtomExtension, Link};
 use rss::{Category, Channel as RssChannel, Guid, Item as RssItem};
 
-use super::{Channel, RSS_FILE};
+use super::Channel;
 use crate::error::Error;
 use crate::post::date::rfc2822;
 
@@ -52,7 +52,7 @@ pub(super) fn render(channel: &Channel) -> Result<Vec<u8>, Error> {
         generator: Some(format!("digest-feed {}", env!("CARGO_PKG_VERSION"))),
         atom_ext: Some(AtomExtension {
             links: vec![Link {
-                href: channel.self_url(RSS_FILE),
+                href: channel.self_url(&channel.files.rss),
                 rel: "self".into(),
                 mime_type: Some("application/rss+xml".into()),
                 ..Link::default()
