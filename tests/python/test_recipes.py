@@ -1,5 +1,6 @@
 """The daily-run recipes of the user guide (docs/src/daily.md) run as
-written: the cron line under cron's own environment, and the GitHub Actions
+written: the cron line under cron's own environment, the systemd unit's
+steps as systemd runs them, and the GitHub Actions
 workflow (docs/github-actions.yml), its steps' `run:` scripts executed in
 order as a runner would, against a local bare origin, a real SMTP server
 (aiosmtpd) and the list's Maildir, twice, with an unsubscribe in between."""
@@ -8,6 +9,7 @@ import base64
 import os
 import re
 import secrets
+import shlex
 import shutil
 import subprocess
 import urllib.parse
@@ -240,3 +242,49 @@ maildir = "{mailbox.root}"
     for where, data in [("origin", every_blob(origin)), ("cache", every_file(home))]:
         for secret in leaks:
             assert secret.encode() not in data, f"{secret} is in the {where}"
+
+
+def test_the_systemd_service_runs_each_step_and_a_failed_inbox_does_not_hold_back_the_post(tmp_path):
+    """The guide's unit, its ExecStart= lines run in order as systemd runs a
+    oneshot service: %h is the home folder, a line marked `-` may fail, any
+    other failure stops the rest. The list's Maildir is missing, so `inbox`
+    fails (saying what to make), and the post is still built and mailed."""
+    unit = guide_block("ini").split("# digest-feed.timer")[0]
+    home = tmp_path / "home"
+    (home / ".cargo" / "bin").mkdir(parents=True)
+    os.symlink(binary(), home / ".cargo" / "bin" / "digest-feed")
+    directives = [line.split("=", 1) for line in unit.splitlines() if re.match(r"^[A-Za-z]+=", line)]
+    assert [key for key, _ in directives if key == "ExecStart"], unit
+    with SmtpServer() as server:
+        blog = home / "my-blog"
+        (blog / "_posts").mkdir(parents=True)
+        (blog / "_config.yml").write_text("title: Blog\nurl: https://blog.example.org\n", encoding="utf-8")
+        (blog / "_posts" / "2026-01-05-first.md").write_text("---\ntitle: First\n---\nHello.\n", encoding="utf-8")
+        (blog / "_digest-feed").mkdir()
+        (blog / "_digest-feed" / "config.toml").write_text(
+            config(server.port, connections=1, retries=0)
+            + '[list]\naddress = "list@example.org"\nreturn_path = "bounces@example.org"\n'
+            + f'[inbox]\nmaildir = "{home}/Maildir"\n[[subscribers]]\nemail = "kim@example.org"\n',
+            encoding="utf-8")
+        (home / ".config" / "digest-feed").mkdir(parents=True)
+        ran = []
+        for key, value in directives:
+            value = value.replace("%h", str(home))
+            if key == "WorkingDirectory":
+                cwd = value
+            elif key == "EnvironmentFile":
+                with open(value, "w", encoding="utf-8") as env_file:
+                    env_file.write("DIGEST_FEED_SMTP_PASSWORD=unused\n")
+            elif key == "ExecStart":
+                may_fail = value.startswith("-")
+                argv = shlex.split(value.lstrip("-"))
+                result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=300,
+                                        env={"HOME": str(home), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
+                                             "DIGEST_FEED_SMTP_PASSWORD": "unused"})
+                ran.append((argv[-1], result.returncode, result.stderr))
+                if result.returncode != 0 and not may_fail:
+                    break
+        assert [(what, code) for what, code, _ in ran] == [("inbox", 2), ("build", 0), ("--quiet", 0), ("mail", 0)], ran
+        assert "mkdir -p" in ran[0][2] and "Maildir/new" in ran[0][2], ran[0][2]
+        assert server.recorder.recipients() == ["kim@example.org"]
+    assert (blog / "feed.xml").is_file() and (blog / "_site" / "feed.xml").is_file()
