@@ -1,7 +1,7 @@
 """The daily-run recipes of the user guide (docs/src/daily.md) run as
 written: the cron line under cron's own environment, the systemd unit's
 steps as systemd runs them, and the GitHub Actions
-workflow (docs/github-actions.yml), its steps' `run:` scripts executed in
+workflow (docs/src/github-actions.yml), its steps' `run:` scripts executed in
 order as a runner would, against a local bare origin, a real SMTP server
 (aiosmtpd) and the list's Maildir, twice, with an unsubscribe in between."""
 
@@ -23,7 +23,7 @@ from mailboxes import Maildir
 from smtp_server import SmtpServer
 
 DAILY = ROOT / "docs" / "src" / "daily.md"
-WORKFLOW = ROOT / "docs" / "github-actions.yml"
+WORKFLOW = ROOT / "docs" / "src" / "github-actions.yml"
 
 
 def guide_block(language: str) -> str:
