@@ -283,5 +283,23 @@ mod tests {
             );
         }
         assert!(pages.iter().any(|(name, _)| name == "digest-feed-mail.1"));
+        // Every table of the config, and every variable digest-feed reads.
+        for term in [
+            "[site]",
+            "[posts]",
+            "[feed]",
+            "[email]",
+            "[email.dkim]",
+            "[smtp]",
+            "[[subscribers]]",
+            "[list]",
+            "[inbox]",
+            "[serve]",
+            "DIGEST_FEED_SMTP_PASSWORD",
+            "DIGEST_FEED_IMAP_PASSWORD",
+            "TZ",
+        ] {
+            assert!(top.contains(&format!("\\fB{term}\\fR")), "{term}");
+        }
     }
 }
