@@ -223,3 +223,64 @@ fn init_ignores_every_private_file_and_keeps_the_blogs_gitignore() {
         assert!(!check.status.success(), "{public} is ignored:\n{ignore}");
     }
 }
+
+/// In a blog kept in git, `[[subscribers]]` in the committed config would
+/// publish every address: `check` says so, naming the line, and where to
+/// move them; a CSV (ignored by init's `.gitignore`) silences it.
+#[test]
+fn check_warns_of_subscribers_in_a_config_committed_with_the_blog() {
+    let dir = tempfile::tempdir().unwrap();
+    let blog = dir.path();
+    fs::write(
+        blog.join("_config.yml"),
+        "title: Blog\nurl: https://e.org\n",
+    )
+    .unwrap();
+    fs::create_dir(blog.join("_posts")).unwrap();
+    assert!(
+        Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(blog)
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(run(blog, &["init"]).status.success());
+    let check = run(blog, &["check"]);
+    assert!(check.status.success(), "{}", text(&check));
+    let config = fs::read_to_string(blog.join("_digest-feed/config.toml")).unwrap();
+    let line = config
+        .lines()
+        .position(|line| line == "email = \"reader@example.org\"")
+        .unwrap()
+        + 1;
+    assert!(
+        text(&check).contains(&format!(
+            "warning: _digest-feed/config.toml:{line}: [[subscribers]] in the config are committed with the blog"
+        )),
+        "{}",
+        text(&check)
+    );
+
+    let start = config.find("\n[[subscribers]]").unwrap();
+    let moved = config[..start].replace("# subscribers_file", "subscribers_file");
+    fs::write(blog.join("_digest-feed/config.toml"), moved).unwrap();
+    fs::write(
+        blog.join("_digest-feed/subscribers.csv"),
+        "email,name,tags\nreader@example.org,Reader,\n",
+    )
+    .unwrap();
+    let check = run(blog, &["check"]);
+    assert!(check.status.success(), "{}", text(&check));
+    assert!(
+        !text(&check).contains("[[subscribers]]"),
+        "{}",
+        text(&check)
+    );
+    let ignored = Command::new("git")
+        .args(["check-ignore", "-q", "_digest-feed/subscribers.csv"])
+        .current_dir(blog)
+        .status()
+        .unwrap();
+    assert!(ignored.success());
+}

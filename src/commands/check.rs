@@ -91,6 +91,7 @@ pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }
+    warn_committed_subscribers(config, report);
     if let Some(advice) = super::links::jekyll_feed_advice(config) {
         report.warning(advice);
     }
@@ -120,6 +121,25 @@ pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(
 }
 
 /// Names the subscribers whose address needs a server offering SMTPUTF8.
+/// A blog kept in git (most are, and GitHub Pages' are public) commits its
+/// config with it: `[[subscribers]]` there would publish every address.
+fn warn_committed_subscribers(config: &Config, report: Report) {
+    let Some(first) = config.subscribers.entries.first() else {
+        return;
+    };
+    if config
+        .blog_root()
+        .is_some_and(|root| root.join(".git").exists())
+    {
+        report.warning(format!(
+            "{}: [[subscribers]] in the config are committed with the blog, and a public repository shows \
+             every address; move them into a CSV file ([email] subscribers_file = \"subscribers.csv\", header \
+             row email,name,tags), which init's .gitignore keeps out of git",
+            first.location
+        ));
+    }
+}
+
 fn warn_smtputf8(list: &[subscribers::Subscriber], report: Report) {
     let utf8: Vec<&str> = list
         .iter()

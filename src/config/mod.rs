@@ -490,6 +490,11 @@ impl Config {
             .collect()
     }
 
+    /// The Jekyll blog's folder, when the config sits in one.
+    pub fn blog_root(&self) -> Option<&Path> {
+        self.blog.as_ref().map(|blog| blog.root.as_path())
+    }
+
     /// Whether the site mails at all: it names a sender or subscribers.
     /// A feeds-only site sets none of `[email]`.
     pub fn mails(&self) -> bool {
