@@ -149,19 +149,32 @@ fn bash_completes_options_after_a_subcommand() {
     assert!(bash_completes(&["digest-feed", "completions", "f"]).contains(&"fish".to_string()));
 }
 
+/// A Jekyll blog: its `_config.yml` and an empty `_posts`, kept in git.
+fn jekyll_blog() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("_config.yml"),
+        "title: Blog\nurl: https://e.org\n",
+    )
+    .unwrap();
+    fs::create_dir(dir.path().join("_posts")).unwrap();
+    let git = Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(dir.path())
+        .status()
+        .unwrap();
+    assert!(git.success());
+    dir
+}
+
 /// `init` makes private files (the delivery state, the list's key, a
 /// subscribers CSV, a DKIM key): its `.gitignore` keeps each out of `git
 /// add -A`, and a `.gitignore` of the blog's own only gains the lines it
 /// lacks.
 #[test]
 fn init_ignores_every_private_file_and_keeps_the_blogs_gitignore() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = jekyll_blog();
     let blog = dir.path();
-    fs::write(
-        blog.join("_config.yml"),
-        "title: Blog\nurl: https://e.org\n",
-    )
-    .unwrap();
     fs::write(blog.join(".gitignore"), "_site\n/_digest-feed/secret\n").unwrap();
     let first = run(blog, &["init"]);
     assert!(first.status.success(), "{}", text(&first));
@@ -197,7 +210,6 @@ fn init_ignores_every_private_file_and_keeps_the_blogs_gitignore() {
             .output()
             .unwrap()
     };
-    assert!(git(&["init", "-q"]).status.success());
     for private in [
         "_digest-feed/state.db",
         "_digest-feed/state.db-wal",
@@ -229,22 +241,8 @@ fn init_ignores_every_private_file_and_keeps_the_blogs_gitignore() {
 /// move them; a CSV (ignored by init's `.gitignore`) silences it.
 #[test]
 fn check_warns_of_subscribers_in_a_config_committed_with_the_blog() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = jekyll_blog();
     let blog = dir.path();
-    fs::write(
-        blog.join("_config.yml"),
-        "title: Blog\nurl: https://e.org\n",
-    )
-    .unwrap();
-    fs::create_dir(blog.join("_posts")).unwrap();
-    assert!(
-        Command::new("git")
-            .args(["init", "-q"])
-            .current_dir(blog)
-            .status()
-            .unwrap()
-            .success()
-    );
     assert!(run(blog, &["init"]).status.success());
     let check = run(blog, &["check"]);
     assert!(check.status.success(), "{}", text(&check));
