@@ -6,6 +6,7 @@ order as a runner would, against a local bare origin, a real SMTP server
 (aiosmtpd) and the list's Maildir, twice, with an unsubscribe in between."""
 
 import base64
+import io
 import os
 import pathlib
 import re
@@ -14,6 +15,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tarfile
 import urllib.parse
 
 import yaml
@@ -245,8 +247,15 @@ maildir = "{mailbox.root}"
     # The feeds are committed on main, both posts in them.
     feed = git("show", "main:feed.xml", cwd=origin)
     assert "Second issue" in feed and "First issue" in feed
-    # The state is on its branch, as ciphertext only.
+    # The state is on its branch, as ciphertext only: the state and its WAL, not the run's lock.
     assert git("ls-tree", "--name-only", "digest-feed-state", cwd=origin).split() == ["state.tar.age"]
+    (tmp_path / "key").write_text(state_key, encoding="utf-8")
+    ciphertext = subprocess.run(["git", "show", "digest-feed-state:state.tar.age"], cwd=origin,
+                                capture_output=True, check=True).stdout
+    plain = subprocess.run(["age", "-d", "-i", str(tmp_path / "key")], input=ciphertext,
+                           capture_output=True, check=True).stdout
+    members = tarfile.open(fileobj=io.BytesIO(plain)).getnames()
+    assert "state.db" in members and not any(name.endswith(".lock") for name in members), members
     # Nothing private anywhere in the origin's history, nor in the cached folder.
     leaks = [ANA, BEN, "ana.reader", "ben.reader", list_secret, age_secret, "smtp-password-never-used",
              "imap-password-never-used", "fake-github-token"]
