@@ -64,8 +64,21 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::Inbox => {
             let summary = crate::inbox::run(&config)?;
+            for warning in &summary.warnings {
+                report.warning(warning);
+            }
             for action in &summary.actions {
                 report.result(action);
+            }
+            for left in &summary.left_for_you {
+                report.detail(left);
+            }
+            if summary.waiting > 0 {
+                report.warning(format!(
+                    "{} more unread messages than one run reads ({}): the next `digest-feed inbox` reads on",
+                    summary.waiting,
+                    crate::inbox::MAX_READ
+                ));
             }
             let late = match summary.flagged_late {
                 0 => String::new(),

@@ -87,6 +87,11 @@ impl Letterhead {
         self
     }
 
+    /// The fingerprint of the key the list's links are signed with.
+    pub fn key_id(&self) -> Option<String> {
+        self.list.as_ref().map(|list| list.secret.id())
+    }
+
     /// `email`'s unsubscribe token; empty without a list.
     pub fn token(&self, email: &str) -> String {
         self.list
@@ -147,7 +152,10 @@ impl Letterhead {
     ) -> Result<(Envelope, Vec<u8>), String> {
         let address = ascii_address(&recipient.email)
             .map_err(|err| format!("{:?} is not a valid address ({err})", recipient.email))?;
-        let name = (!recipient.name.is_empty()).then(|| recipient.name.clone());
+        // Cleaned here as well as on the way in: no name, however it was
+        // stored, can break the To header (lettre would panic on a line break).
+        let name = crate::address::display_name(&recipient.name);
+        let name = (!name.is_empty()).then_some(name);
         let to = lettre::message::Mailbox::new(name, address);
         let digest = Sha256::digest(format!("{identity}\0{}", recipient.email.to_lowercase()));
         let hex = digest[..16]

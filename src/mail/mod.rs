@@ -106,8 +106,11 @@ pub fn run(
     observer: &dyn Observer,
 ) -> Result<Option<Summary>, Error> {
     let setup = setup::setup(config).map_err(Error::Invalid)?;
-    for problem in &setup.skipped {
+    for problem in setup.skipped.iter().chain(&setup.repeated) {
         observer.warning(&format!("{problem} (skipped)"));
+    }
+    for exposed in list::exposures(config) {
+        observer.warning(&exposed);
     }
     let smtp = config.smtp().map_err(Error::Invalid)?;
     let password = if request.dry_run {
@@ -150,12 +153,22 @@ pub fn run(
         Some(hold_lock(&setup, observer)?)
     };
     let state = open_state(&setup.state_path, &config.path, request.dry_run)?;
+    if let (Some(state), Some(key), false) = (&state, setup.letterhead.key_id(), request.dry_run) {
+        state.key_used(&key)?;
+    }
     let history = match &state {
         Some(state) => History::read(state, selected, request.retry_failed)?,
         None => History::default(),
     };
     // Suppressed addresses are never mailed; confirmed sign-ups are.
-    let (subscribers, welcome) = list::mailable(&setup.subscribers, state.as_ref())?;
+    let list::Mailable {
+        subscribers,
+        welcome,
+        skipped,
+    } = list::mailable(&setup.subscribers, state.as_ref())?;
+    for problem in &skipped {
+        observer.warning(&format!("{problem} (skipped)"));
+    }
     let mut plan = plan::plan(
         &posts,
         selected,

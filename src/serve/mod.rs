@@ -31,7 +31,7 @@ use axum::routing::get;
 use crate::config::Config;
 use crate::error::{Error, Location, Problem, Transient};
 use crate::mail::list;
-use crate::token::{Purpose, Secret};
+use crate::token::Purpose;
 
 /// The largest request body taken: a sign-up form is far smaller.
 pub const BODY_LIMIT: usize = 4 * 1024;
@@ -70,7 +70,10 @@ pub fn run(config: &Config, ready: impl FnOnce(SocketAddr, &str)) -> Result<(), 
     // What a request needs is checked before the first one comes.
     config.email().map_err(Error::Invalid)?;
     config.smtp().map_err(Error::Invalid)?.password()?;
-    let secret = Secret::load_or_create(&list.secret_file)?;
+    let secret = list::secret(config, list, true)?;
+    for exposed in list::exposures(config) {
+        eprintln!("warning: {exposed}");
+    }
     let tokens = Arc::new(tokens::Tokens::new(config, secret.clone())?);
     let app = Arc::new(App {
         signups: signups::Queue::start(signups::Worker {

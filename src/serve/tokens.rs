@@ -230,7 +230,7 @@ mod tests {
         let config = Config::parse(text, &dir.join("config.toml")).unwrap();
         let tokens = Tokens::new(
             &config,
-            Secret::load_or_create(&dir.join("secret")).unwrap(),
+            Secret::load_or_create(&dir.join("secret"), false).unwrap(),
         );
         (config, tokens.unwrap())
     }
