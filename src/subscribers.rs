@@ -312,13 +312,28 @@ fn line_number(line: u64) -> usize {
 }
 
 /// Rows as CSV (RFC 4180, quoted where needed), for `subscribers export`.
+/// Every cell is [`inert`]: the file is opened in a spreadsheet, and a
+/// sign-up's name is a stranger's.
 pub(crate) fn to_csv(header: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, String> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(header).map_err(|err| err.to_string())?;
     for row in rows {
-        writer.write_record(row).map_err(|err| err.to_string())?;
+        writer
+            .write_record(row.iter().map(|cell| inert(cell).into_owned()))
+            .map_err(|err| err.to_string())?;
     }
     writer.into_inner().map_err(|err| err.to_string())
+}
+
+/// A cell no spreadsheet takes for a formula (OWASP's rule for CSV
+/// injection): one that starts with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return gets a `'` before it, which spreadsheets show as text and hide.
+fn inert(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
 }
 
 #[cfg(test)]
@@ -415,6 +430,24 @@ mod tests {
         assert_eq!(rows[0].1.tags, ["papers", "ml"]);
         assert_eq!(rows[1].1.name, "");
         assert!(rows[1].1.tags.is_empty());
+    }
+
+    #[test]
+    fn exported_cells_are_never_formulas() {
+        let rows = vec![vec![
+            "=1+cmd@example.org".to_string(),
+            "=HYPERLINK(\"https://evil.example\",\"x\")".to_string(),
+            "+1".to_string(),
+            "-2".to_string(),
+            "@SUM(A1)".to_string(),
+            "\tx".to_string(),
+            "Kim".to_string(),
+        ]];
+        let csv = String::from_utf8(to_csv(&["a", "b", "c", "d", "e", "f", "g"], &rows).unwrap()).unwrap();
+        assert_eq!(
+            csv.lines().nth(1).unwrap(),
+            "'=1+cmd@example.org,\"'=HYPERLINK(\"\"https://evil.example\"\",\"\"x\"\")\",'+1,'-2,'@SUM(A1),'\tx,Kim"
+        );
     }
 
     #[test]

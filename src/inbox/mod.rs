@@ -17,7 +17,7 @@ mod read;
 use crate::config::{Config, InboxSource, List};
 use crate::error::{Error, Location, Problem};
 use crate::mail::ledger::{Change, Ledger, Left};
-use crate::mail::list::{self, Notice, Reason};
+use crate::mail::list::{self, Notice, Prompted, Reason};
 use crate::address::identity;
 use crate::token::{self, Purpose, Secret};
 use read::Request;
@@ -392,7 +392,7 @@ impl Reader<'_> {
             "confirm {token} (your subscription to {})",
             self.config.site.title
         );
-        match list::send_notice(self.config, from, &subject, &text) {
+        match list::send_notice(self.config, from, (&subject, &text), Prompted::ByMail) {
             Ok(Notice::Sent) => {}
             Ok(Notice::Refused(reply)) => {
                 return self.commit(fingerprint, Change::Nothing, |_| {

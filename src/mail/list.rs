@@ -6,6 +6,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::message::Letterhead;
+pub use super::message::Prompted;
 use super::state::State;
 pub use super::state::list::{CONFIRMATIONS_PER_HOUR, Gate, Signup, Suppression};
 use super::transport::{SendError, Transport};
@@ -230,6 +232,46 @@ pub fn roster(config: &Config) -> Result<(Vec<Member>, Vec<Problem>), Error> {
     Ok((members, left_out))
 }
 
+/// Tells `serve` when the addresses a token may name can have changed in
+/// the state: a sign-up added (see `State::signups_mark`). Holds one
+/// read-only connection, so a look costs one query, never an open (each
+/// open and close of the last connection makes and deletes `state.db-wal`).
+#[derive(Debug)]
+pub struct SignupsWatch {
+    path: std::path::PathBuf,
+    /// The open state and the file it was opened on (device, inode): a
+    /// state replaced (restored from a backup) is opened anew.
+    state: Option<(State, (u64, u64))>,
+}
+
+impl SignupsWatch {
+    /// A watch on `config`'s state; opened at the first look.
+    pub fn new(config: &Config) -> Result<SignupsWatch, Error> {
+        Ok(SignupsWatch {
+            path: state_path(config)?,
+            state: None,
+        })
+    }
+
+    /// A number that differs whenever a sign-up was added since it was last
+    /// read (0 while there is no state).
+    pub fn mark(&mut self) -> Result<i64, Error> {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(metadata) = std::fs::metadata(&self.path) else {
+            self.state = None;
+            return Ok(0);
+        };
+        let file = (metadata.dev(), metadata.ino());
+        if self.state.as_ref().is_none_or(|(_, open)| *open != file) {
+            self.state = State::open_read_only(&self.path)?.map(|state| (state, file));
+        }
+        match &self.state {
+            Some((state, _)) => state.signups_mark(),
+            None => Ok(0),
+        }
+    }
+}
+
 /// Every address a token may name: the list (suppressed or not) and
 /// pending sign-ups.
 pub fn known_addresses(config: &Config) -> Result<Vec<String>, Error> {
@@ -314,16 +356,28 @@ pub enum Notice {
 /// Sends one plain-text notice (a sign-up's confirmation) to `to` over
 /// `[smtp]`, with the password from the environment. An error is one a
 /// later try may not meet (no connection, a 4xx).
-pub fn send_notice(config: &Config, to: &str, subject: &str, text: &str) -> Result<Notice, Error> {
+pub fn send_notice(
+    config: &Config,
+    to: &str,
+    (subject, text): (&str, &str),
+    prompted: Prompted,
+) -> Result<Notice, Error> {
     let email = config.email().map_err(Error::Invalid)?;
     let smtp = config.smtp().map_err(Error::Invalid)?;
     let reply_to = config
         .list
         .as_ref()
         .and_then(|list| list.address.as_deref());
+    // The letterhead of the posts: the same From, Message-ID domain and DKIM.
+    let letterhead = Letterhead::new(
+        &email.from,
+        &config.site.title,
+        &config.site.url,
+        email.dkim.as_ref(),
+    )
+    .map_err(|message| Problem::new(Location::file(&config.path), message))?;
     // A notice that cannot be made for this address never will be.
-    let (envelope, bytes) = match super::message::notice(&email.from, (to, reply_to), subject, text)
-    {
+    let (envelope, bytes) = match letterhead.notice((to, reply_to), (subject, text), prompted) {
         Ok(built) => built,
         Err(message) => return Ok(Notice::Refused(message)),
     };

@@ -279,6 +279,21 @@ impl State {
         })
     }
 
+    /// What changes whenever an address is added to the sign-ups (the
+    /// largest rowid: a sign-up is never deleted, and asked for again it
+    /// keeps its row), and nothing else: an unsubscribe, a delivery or a
+    /// confirmation leaves it as it was. One index lookup, at any size.
+    pub(in crate::mail) fn signups_mark(&self) -> Result<i64, Error> {
+        if self.version()? < 4 {
+            return Ok(0);
+        }
+        self.conn
+            .query_row("SELECT IFNULL(MAX(rowid), 0) FROM signups", [], |row| {
+                row.get(0)
+            })
+            .map_err(|err| unreadable(&self.path, err))
+    }
+
     /// Whether links signed with some key went out from this state's list.
     pub(in crate::mail) fn keys_used(&self) -> Result<bool, Error> {
         let version = self.version()?;
