@@ -1,9 +1,9 @@
 //! The list's mailbox over IMAP (RFC 3501) with TLS from the first byte
 //! (port 993): the unseen messages of INBOX, fetched a batch at a time
 //! without marking them (`BODY.PEEK[]`), and flagged `\Seen` once acted on.
-//! A round trip per batch, not per message: sizes and dates of a batch in
-//! one `FETCH`, their bodies in another (a few MB at most), their flags in
-//! one `STORE`; each command one TLS record (the stream is buffered until
+//! Two round trips per batch to read, not two per message: sizes and dates
+//! of a batch in one `FETCH`, their bodies in another (a few MB at most);
+//! a `STORE` only for a message acted on; each command one TLS record (the stream is buffered until
 //! the command's flush) on a socket without Nagle's delay.
 //!
 //! async-imap, over a tokio-rustls stream on the Tokio and rustls the mail

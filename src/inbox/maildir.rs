@@ -107,15 +107,12 @@ pub(super) fn mark_seen(dir: &Path, entry: &Entry) -> Result<(), Error> {
         }
         name.push(format!(":2,{flags}"));
         let target = dir.join("cur").join(name);
-        // A hard link fails where a rename would replace: the file is
-        // moved only to a name nothing holds.
-        match std::fs::hard_link(&entry.path, &target) {
-            Ok(()) => {
-                return std::fs::remove_file(&entry.path)
-                    .map_err(|err| Error::io("cannot mark as seen", &entry.path, err));
-            }
-            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(err) => return Err(Error::io("cannot mark as seen", &entry.path, err)),
+        // Moved only to a name nothing holds. (Between the look and the
+        // rename only a mail client could take the name, with this very
+        // unique part: the one `inbox` run at a time never does.)
+        if std::fs::symlink_metadata(&target).is_err() {
+            return std::fs::rename(&entry.path, &target)
+                .map_err(|err| Error::io("cannot mark as seen", &entry.path, err));
         }
     }
     Err(Error::io(

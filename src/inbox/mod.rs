@@ -140,7 +140,6 @@ pub fn run(config: &Config) -> Result<Summary, Error> {
             reader.summary.waiting = fresh.len().saturating_sub(MAX_READ);
             fresh.truncate(MAX_READ);
             for batch in fresh.chunks(imap::BATCH) {
-                let mut done = Vec::new();
                 for message in mailbox.read(batch)? {
                     let incoming = Incoming {
                         bytes: message
@@ -149,11 +148,13 @@ pub fn run(config: &Config) -> Result<Summary, Error> {
                         received_ts: message.received_ts,
                         place: mailbox.place(message.uid),
                     };
+                    // Flagged one by one, each right after its commit: a
+                    // stop between two leaves no committed message unflagged
+                    // but the one in hand.
                     if reader.take(incoming)? {
-                        done.push(message.uid);
+                        mailbox.mark_seen(&[message.uid])?;
                     }
                 }
-                mailbox.mark_seen(&done)?;
             }
             mailbox.close();
         }
