@@ -72,7 +72,7 @@ impl Secret {
     pub fn load_or_create(path: &Path, mailed_before: bool) -> Result<Secret, Error> {
         match std::fs::metadata(path) {
             Err(err) if err.kind() == std::io::ErrorKind::NotFound && mailed_before => {
-                return Err(Problem::new(
+                Err(Problem::new(
                     Location::file(path),
                     format!(
                         "the list's secret key is missing, yet the delivery state shows links signed \
@@ -82,7 +82,7 @@ impl Secret {
                         path.display()
                     ),
                 )
-                .into());
+                .into())
             }
             _ => Secret::load(path),
         }

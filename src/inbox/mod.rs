@@ -100,69 +100,81 @@ pub fn run(config: &Config) -> Result<Summary, Error> {
         reader.know(&address);
     }
     let known = reader.ledger.left_by_place()?;
-    let mut fetched = 0;
     match &inbox.source {
-        InboxSource::Maildir(dir) => {
-            for entry in maildir::unseen(dir)? {
-                if let Some(left) = known.get(&entry.unique) {
-                    reader.keep(left.clone());
-                    continue;
-                }
-                if fetched == MAX_READ {
-                    reader.summary.waiting += 1;
-                    continue;
-                }
-                fetched += 1;
-                let bytes = match maildir::read(&entry) {
-                    Ok(Some(bytes)) => Ok(bytes),
-                    Ok(None) => Err("too large to be read".to_string()),
-                    Err(err) => Err(format!("cannot be read: {err}")),
-                };
-                let incoming = Incoming {
-                    bytes,
-                    received_ts: entry.received_ts,
-                    place: entry.unique.clone(),
-                };
-                if reader.take(incoming)? {
-                    maildir::mark_seen(dir, &entry)?;
-                }
-            }
-        }
-        InboxSource::Imap { .. } => {
-            let mut mailbox = imap::Mailbox::open(&inbox.source)?;
-            let mut fresh = Vec::new();
-            for uid in mailbox.unseen()? {
-                match known.get(&mailbox.place(uid)) {
-                    Some(left) => reader.keep(left.clone()),
-                    None => fresh.push(uid),
-                }
-            }
-            reader.summary.waiting = fresh.len().saturating_sub(MAX_READ);
-            fresh.truncate(MAX_READ);
-            for batch in fresh.chunks(imap::BATCH) {
-                for message in mailbox.read(batch)? {
-                    let incoming = Incoming {
-                        bytes: message
-                            .bytes
-                            .ok_or_else(|| "too large to be read".to_string()),
-                        received_ts: message.received_ts,
-                        place: mailbox.place(message.uid),
-                    };
-                    // Flagged one by one, each right after its commit: a
-                    // stop between two leaves no committed message unflagged
-                    // but the one in hand.
-                    if reader.take(incoming)? {
-                        mailbox.mark_seen(&[message.uid])?;
-                    }
-                }
-            }
-            mailbox.close();
-        }
+        InboxSource::Maildir(dir) => read_maildir(&mut reader, dir, &known)?,
+        InboxSource::Imap { .. } => read_imap(&mut reader, &inbox.source, &known)?,
     }
     reader
         .ledger
         .end_run(reader.summary.actions.len(), &reader.left)?;
     Ok(reader.summary)
+}
+
+/// Where each message an earlier run left for the owner is.
+type Known = std::collections::HashMap<String, Left>;
+
+/// Reads the Maildir `dir`: each unseen message, but those left before.
+fn read_maildir(reader: &mut Reader, dir: &std::path::Path, known: &Known) -> Result<(), Error> {
+    let mut fetched = 0;
+    for entry in maildir::unseen(dir)? {
+        if let Some(left) = known.get(&entry.unique) {
+            reader.keep(left.clone());
+            continue;
+        }
+        if fetched == MAX_READ {
+            reader.summary.waiting += 1;
+            continue;
+        }
+        fetched += 1;
+        let bytes = match maildir::read(&entry) {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err("too large to be read".to_string()),
+            Err(err) => Err(format!("cannot be read: {err}")),
+        };
+        let incoming = Incoming {
+            bytes,
+            received_ts: entry.received_ts,
+            place: entry.unique.clone(),
+        };
+        if reader.take(incoming)? {
+            maildir::mark_seen(dir, &entry)?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads INBOX over IMAP: each unseen message, but those left before, a
+/// batch at a time.
+fn read_imap(reader: &mut Reader, source: &InboxSource, known: &Known) -> Result<(), Error> {
+    let mut mailbox = imap::Mailbox::open(source)?;
+    let mut fresh = Vec::new();
+    for uid in mailbox.unseen()? {
+        match known.get(&mailbox.place(uid)) {
+            Some(left) => reader.keep(left.clone()),
+            None => fresh.push(uid),
+        }
+    }
+    reader.summary.waiting = fresh.len().saturating_sub(MAX_READ);
+    fresh.truncate(MAX_READ);
+    for batch in fresh.chunks(imap::BATCH) {
+        for message in mailbox.read(batch)? {
+            let incoming = Incoming {
+                bytes: message
+                    .bytes
+                    .ok_or_else(|| "too large to be read".to_string()),
+                received_ts: message.received_ts,
+                place: mailbox.place(message.uid),
+            };
+            // Flagged one by one, each right after its commit: a stop
+            // between two leaves no committed message unflagged but the
+            // one in hand.
+            if reader.take(incoming)? {
+                mailbox.mark_seen(&[message.uid])?;
+            }
+        }
+    }
+    mailbox.close();
+    Ok(())
 }
 
 /// How long a sign-up whose confirmation cannot be sent is tried again.

@@ -49,7 +49,7 @@ pub enum Change<'a> {
 }
 
 /// How long an `inbox` run waits for another to finish.
-const INBOX_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+const INBOX_WAIT: std::time::Duration = std::time::Duration::from_mins(2);
 
 /// The state, open for one `inbox` run.
 #[derive(Debug)]

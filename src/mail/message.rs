@@ -158,13 +158,7 @@ impl Letterhead {
         let name = (!name.is_empty()).then_some(name);
         let to = lettre::message::Mailbox::new(name, address);
         let digest = Sha256::digest(format!("{identity}\0{}", recipient.email.to_lowercase()));
-        let hex = digest[..16]
-            .iter()
-            .fold(String::with_capacity(32), |mut hex, byte| {
-                use std::fmt::Write;
-                let _ = write!(hex, "{byte:02x}");
-                hex
-            });
+        let hex = hex(&digest[..16]);
         let mut builder = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -206,6 +200,17 @@ impl Letterhead {
             None => Ok((envelope, bytes)),
         }
     }
+}
+
+/// `bytes` in lower-case hexadecimal, for a Message-ID's unique part.
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut hex, byte| {
+            use std::fmt::Write;
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
 }
 
 /// `user@domain` with the domain in its ASCII form.
@@ -327,10 +332,7 @@ impl Letterhead {
             jiff::Timestamp::now().as_nanosecond(),
             std::process::id()
         ));
-        let id: String = digest[..16]
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect();
+        let id = hex(&digest[..16]);
         let mut builder = lettre::Message::builder()
             .from(self.from.clone())
             .to(lettre::message::Mailbox::new(None, address))

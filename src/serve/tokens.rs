@@ -319,7 +319,7 @@ mod tests {
             .write(true)
             .open(dir.path().join("subscribers.csv"))
             .unwrap()
-            .set_modified(SystemTime::now() - Duration::from_secs(60))
+            .set_modified(SystemTime::now() - Duration::from_mins(1))
             .unwrap();
         list::request_signup(&config, "new@example.org", "", "test").unwrap();
         tokens.warm(&config).unwrap();
