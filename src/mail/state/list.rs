@@ -16,7 +16,7 @@ pub(super) const NOTIFIED_MIGRATION: &str = "ALTER TABLE signups ADD COLUMN noti
 /// fingerprint that reveals nothing of it), so that a lost key is noticed
 /// instead of made anew; and sign-ups by when their confirmation went out,
 /// for the hour's budget of confirmations.
-pub(super) const KEYS_MIGRATION: &str = "CREATE TABLE keys (
+pub(super) const KEYS_MIGRATION: &str = "CREATE TABLE IF NOT EXISTS keys (
         fingerprint TEXT PRIMARY KEY,
         at TEXT NOT NULL
     );
