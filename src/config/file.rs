@@ -441,11 +441,43 @@ fn parts_below(path: &Path, folder: &Path) -> Option<Vec<String>> {
     )
 }
 
-/// A path without `.` parts, so that `./_site` and `_site` compare equal.
+/// A path made absolute, without `.` parts and with each `..` taking the
+/// part before it away, so that `./_site` and `_site` compare equal and
+/// `_digest-feed/../subscribers.csv` is the `subscribers.csv` beside it
+/// (which Jekyll publishes), `../Maildir` the folder beside the blog
+/// (which it does not). Lexical, as the file may not exist yet.
 fn normal(path: &Path) -> PathBuf {
-    path.components()
-        .filter(|part| !matches!(part, std::path::Component::CurDir))
-        .collect()
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut normal = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                normal.pop();
+            }
+            other => normal.push(other),
+        }
+    }
+    normal
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_private_file_up_a_folder_is_where_jekyll_sees_it() {
+        let below = |path: &str| parts_below(Path::new(path), Path::new("/blog"));
+        assert_eq!(
+            below("/blog/_digest-feed/../subscribers.csv"),
+            Some(vec!["subscribers.csv".to_string()])
+        );
+        assert_eq!(below("/blog/../Maildir"), None, "beside the blog: never published");
+        assert_eq!(
+            below("/blog/./_site/x"),
+            Some(vec!["_site".to_string(), "x".to_string()])
+        );
+    }
 }
 
 fn feed_limit(
