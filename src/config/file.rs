@@ -461,25 +461,6 @@ fn normal(path: &Path) -> PathBuf {
     normal
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_private_file_up_a_folder_is_where_jekyll_sees_it() {
-        let below = |path: &str| parts_below(Path::new(path), Path::new("/blog"));
-        assert_eq!(
-            below("/blog/_digest-feed/../subscribers.csv"),
-            Some(vec!["subscribers.csv".to_string()])
-        );
-        assert_eq!(below("/blog/../Maildir"), None, "beside the blog: never published");
-        assert_eq!(
-            below("/blog/./_site/x"),
-            Some(vec!["_site".to_string(), "x".to_string()])
-        );
-    }
-}
-
 fn feed_limit(
     limit: Option<&Spanned<i64>>,
     lines: &Lines,
@@ -755,4 +736,23 @@ pub(super) fn is_loopback(host: &str) -> bool {
             .trim_matches(['[', ']'])
             .parse::<IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_private_file_up_a_folder_is_where_jekyll_sees_it() {
+        let below = |path: &str| parts_below(Path::new(path), Path::new("/blog"));
+        assert_eq!(
+            below("/blog/_digest-feed/../subscribers.csv"),
+            Some(vec!["subscribers.csv".to_string()])
+        );
+        assert_eq!(below("/blog/../Maildir"), None, "beside the blog: never published");
+        assert_eq!(
+            below("/blog/./_site/x"),
+            Some(vec!["_site".to_string(), "x".to_string()])
+        );
+    }
 }
