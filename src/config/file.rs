@@ -447,6 +447,12 @@ fn parts_below(path: &Path, folder: &Path) -> Option<Vec<String>> {
 /// (which Jekyll publishes), `../Maildir` the folder beside the blog
 /// (which it does not). Lexical, as the file may not exist yet.
 fn normal(path: &Path) -> PathBuf {
+    // An empty path is the current folder (a blog whose root is where we run).
+    let path = if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    };
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let mut normal = PathBuf::new();
     for part in absolute.components() {
@@ -753,6 +759,11 @@ mod tests {
         assert_eq!(
             below("/blog/./_site/x"),
             Some(vec!["_site".to_string(), "x".to_string()])
+        );
+        // A blog whose root is where we run: its folder is "".
+        assert_eq!(
+            parts_below(Path::new("config.toml"), Path::new("")),
+            Some(vec!["config.toml".to_string()])
         );
     }
 }
