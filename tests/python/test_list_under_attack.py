@@ -4,6 +4,7 @@ pipe, a lost or exposed secret key, one person listed in two spellings, and
 `status` telling what the next `mail` would send."""
 
 import os
+import pathlib
 import sqlite3
 import subprocess
 from contextlib import closing
@@ -94,3 +95,42 @@ def test_status_counts_a_confirmed_sign_up_in_the_next_mail(tmp_path, server):
     assert "to 1 recipient" in status, status
     mail(site)
     assert server.recorder.recipients()[-1] == "new@example.org"
+
+
+def test_a_message_inbox_cannot_read_is_left_and_the_unsubscribe_behind_it_honoured(server):
+    """Another owner's message (mode 0600) in the Maildir: `inbox`, run as a user who cannot read it,
+    names it, leaves it, and acts on the rest."""
+    import shutil
+    import tempfile
+    from list_helpers import unsubscribe_targets
+    if os.getuid() == 0:
+        as_user = [shutil.which("setpriv"), "--reuid=65534", "--regid=65534", "--clear-groups"]
+        assert as_user[0], "setpriv (util-linux) runs inbox as nobody, who cannot read a 0600 file of root's"
+    else:
+        as_user = []
+    root = tempfile.mkdtemp(prefix="digest-feed-unreadable-")
+    try:
+        site = list_site(pathlib.Path(root) / "site", server.port, free_port(), inbox='[inbox]\nmaildir = "Maildir"\n')
+        for folder in ["new", "cur", "tmp"]:
+            (site.path / "Maildir" / folder).mkdir(parents=True)
+        mail(site)
+        _, mailto = unsubscribe_targets([m for r, m, _ in server.recorder.messages() if r == ["kim@example.org"]][0])
+        new = site.path / "Maildir" / "new"
+        (new / "1.private").write_text("From: owner@example.org\nSubject: mine\n\nprivate\n")
+        (new / "2.unsubscribe").write_text(f"From: kim@example.org\nTo: list@example.org\n"
+                                           f"Subject: unsubscribe {mailto.rsplit('%20', 1)[1]}\n\nbye\n")
+        for path in site.path.rglob("*"):
+            path.chmod(0o777 if path.is_dir() else 0o666)
+        os.chmod(root, 0o777)
+        (new / "1.private").chmod(0o600)
+        if as_user:
+            os.chown(new / "1.private", 0, 0)
+        result = subprocess.run([*as_user, binary(), "-v", "inbox"], cwd=site.path, capture_output=True, text=True,
+                                timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.splitlines() == ["unsubscribed kim@example.org",
+                                              "Inbox read: 1 message acted on, 1 left for you"]
+        assert "left for you: (cannot be read: Permission denied" in result.stderr
+        assert (new / "1.private").exists(), "left where it was"
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
