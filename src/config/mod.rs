@@ -435,6 +435,11 @@ impl Config {
             .collect()
     }
 
+    /// Whether the config sits in a Jekyll blog (a `_config.yml` beside it).
+    pub fn is_jekyll_blog(&self) -> bool {
+        self.blog.is_some()
+    }
+
     /// Whether the site mails at all: it names a sender or subscribers.
     /// A feeds-only site sets none of `[email]`.
     pub fn mails(&self) -> bool {

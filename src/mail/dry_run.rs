@@ -47,7 +47,7 @@ pub(super) fn run(
             let bytes =
                 match setup
                     .letterhead
-                    .build(recipient, email, &format!("{}{salt}", post.url))
+                    .build(recipient, email, &format!("{}{salt}", post.key))
                 {
                     Ok((_, bytes)) => bytes,
                     Err(message) => {

@@ -198,7 +198,7 @@ fn welcome_new<'a>(
     welcome: &std::collections::HashSet<String>,
 ) {
     let Some(newest) = newest else { return };
-    if welcome.is_empty() || plan.iter().any(|d| d.post.url == newest.url) {
+    if welcome.is_empty() || plan.iter().any(|d| d.post.key == newest.key) {
         return;
     }
     plan.push(Delivery {

@@ -57,7 +57,7 @@ impl Sending<'_> {
                 design: &self.setup.design,
                 letterhead: &self.setup.letterhead,
                 prepared: &prepared,
-                identity: &format!("{}{salt}", post.url),
+                identity: &format!("{}{salt}", post.key),
             };
             let progress = self
                 .observer
