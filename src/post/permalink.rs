@@ -93,7 +93,9 @@ const PCHAR_SYMBOLS: &[u8] = b"-._~!$&'()*+,;=:@";
 const NOT_PCHAR: &AsciiSet = &all_but(percent_encoding::NON_ALPHANUMERIC, PCHAR_SYMBOLS);
 
 /// `set` without `bytes`.
-const fn all_but(mut set: AsciiSet, bytes: &[u8]) -> AsciiSet {
+const fn all_but(base: &AsciiSet, bytes: &[u8]) -> AsciiSet {
+    // `add` copies the set (NUL is in every set this takes already).
+    let mut set = base.add(0);
     let mut at = 0;
     while at < bytes.len() {
         set = set.remove(bytes[at]);
