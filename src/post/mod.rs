@@ -188,9 +188,13 @@ pub struct Post {
     /// twice, a URL it shares with other posts).
     pub notes: Vec<Problem>,
     /// For a post whose URL an older post has too (Jekyll writes one page
-    /// over the other), that older post's file: then its id and its key in
-    /// the delivery state are its own, made from its file name.
+    /// over the other), that older post's file: then its key in the
+    /// delivery state is its own, made from its file name.
     pub shares_url_with: Option<PathBuf>,
+    /// Whether an older post has the id jekyll-feed would give this one
+    /// (the same folder and slug, as every `daily-papers.md` at
+    /// `/daily-papers-DATE`): then its id is its own, made from its file name.
+    pub shares_id: bool,
     /// Its identity in the delivery state and its messages' ids: its URL,
     /// or, for a post sharing its URL with an older one, the URL and its
     /// file's name after a `#`.
@@ -355,6 +359,7 @@ fn assemble(
         site: None,
         notes: Vec::new(),
         shares_url_with: None,
+        shares_id: false,
         key: url,
         path,
         title,
@@ -395,11 +400,11 @@ impl Post {
             .unwrap_or(&self.url);
         let folder = self.path.trim_end_matches('/');
         let folder = folder.rfind('/').map_or("", |at| &folder[..at]);
-        // jekyll-feed gives every post at one URL the same id (the folder
-        // and the slug): a reader would see one item. The oldest keeps it;
-        // each later one has its file's name in place of the slug.
+        // jekyll-feed gives posts with one folder and slug one id: a
+        // reader would see one item. The oldest keeps it; each later one
+        // has its file's name in place of the slug.
         let stem;
-        let slug = if self.shares_url_with.is_some() {
+        let slug = if self.shares_id {
             stem = self.file_stem();
             stem.as_str()
         } else {
@@ -631,6 +636,24 @@ impl Post {
     }
 }
 
+/// The groups of two or more of `posts` with the same non-empty `key`,
+/// each newest first (as `posts` are), in a stable order.
+fn sharing(posts: &[Post], key: impl Fn(&Post) -> String) -> Vec<Vec<usize>> {
+    let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+    for (at, post) in posts.iter().enumerate() {
+        let key = key(post);
+        if !key.is_empty() {
+            by_key.entry(key).or_default().push(at);
+        }
+    }
+    let mut groups: Vec<Vec<usize>> = by_key
+        .into_values()
+        .filter(|group| group.len() > 1)
+        .collect();
+    groups.sort_unstable();
+    groups
+}
+
 /// The posts readers see, newest first: published, not dated after `now`.
 /// Posts sharing a URL are all kept, as Jekyll builds them all (and writes
 /// one page over the others): each later one is marked with the oldest's
@@ -647,16 +670,7 @@ pub fn published(posts: Vec<Post>, now: jiff::Timestamp) -> Vec<Post> {
             .cmp(&a.date.timestamp())
             .then_with(|| b.source.cmp(&a.source))
     });
-    let mut by_url: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (at, post) in visible.iter().enumerate() {
-        by_url.entry(post.url.as_str()).or_default().push(at);
-    }
-    let mut shared: Vec<Vec<usize>> = by_url
-        .into_values()
-        .filter(|sharing| sharing.len() > 1)
-        .collect();
-    shared.sort_unstable();
-    for sharing in shared {
+    for sharing in sharing(&visible, |post| post.url.clone()) {
         // Newest first: the oldest is the last.
         let Some((&oldest, later)) = sharing.split_last() else {
             continue;
@@ -683,6 +697,19 @@ pub fn published(posts: Vec<Post>, now: jiff::Timestamp) -> Vec<Post> {
             ),
         );
         visible[oldest].notes.push(note);
+    }
+    for sharing in sharing(&visible, |post| {
+        if post.feed_id.is_some() {
+            String::new()
+        } else {
+            post.id()
+        }
+    }) {
+        if let Some((_, later)) = sharing.split_last() {
+            for &at in later {
+                visible[at].shares_id = true;
+            }
+        }
     }
     visible
 }
@@ -931,13 +958,37 @@ mod tests {
             "https://papers.example.org/2025/12/23/a.html#2025-12-23-a"
         );
         assert_eq!(d.id(), "https://papers.example.org/2025/12/23/d");
-        assert_eq!(a.id(), "https://papers.example.org/2025/12/23/2025-12-23-a");
+        // Their ids differ already (their slugs do): jekyll-feed's.
+        assert_eq!(a.id(), "https://papers.example.org/2025/12/23/a");
         assert!(a.notes.is_empty());
         assert_eq!(
             d.notes[0].to_string(),
             "_posts/2025-12-22-d.md: Conflict: the URL https://papers.example.org/2025/12/23/a.html is shared by 2 posts \
              (_posts/2025-12-22-d.md, _posts/2025-12-23-a.md); Jekyll writes one page over the others. \
              Each is in the feeds with its own id and mailed once; give each a `permalink` or `slug` of its own"
+        );
+    }
+
+    #[test]
+    fn posts_jekyll_feed_gives_one_id_each_get_their_own() {
+        let post = |name: &str, permalink: &str| {
+            let text = format!("---\ntitle: t\npermalink: {permalink}\n---\n");
+            parse_text(name, &text).unwrap()
+        };
+        let posts = vec![
+            post("2025-12-20-daily-papers.md", "/daily-papers-2025-12-20"),
+            post("2025-12-21-daily-papers.md", "/daily-papers-2025-12-21"),
+            post("2025-12-22-other.md", "/other"),
+        ];
+        let now = jiff::Timestamp::from_second(1_780_000_000).unwrap();
+        let ids: Vec<String> = published(posts, now).iter().map(Post::id).collect();
+        assert_eq!(
+            ids,
+            [
+                "https://papers.example.org/other",
+                "https://papers.example.org/2025-12-21-daily-papers",
+                "https://papers.example.org/daily-papers",
+            ]
         );
     }
 
