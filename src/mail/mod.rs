@@ -286,6 +286,18 @@ fn skipped_note(not_wanted: usize) -> String {
     }
 }
 
+/// For a post whose URL an older post has too (Jekyll builds both at one
+/// page), which URL its email links to: the reader may land on the other.
+fn shared_url_note(post: &Post) -> String {
+    post.shares_url_with.as_ref().map_or_else(String::new, |older| {
+        format!(
+            " (mailed with the URL {}, which {} has too)",
+            post.url,
+            older.display()
+        )
+    })
+}
+
 /// Warns once per post: every recipient's HTML is the same size give or take a name.
 fn warn_if_clipped(email: &email::Email, post: &Post, observer: &dyn Observer) {
     if email.html.len() > email::GMAIL_CLIP_BYTES {

@@ -1,0 +1,82 @@
+"""What real Jekyll blogs do that digest-feed once refused or read otherwise, one post each
+(tests/fixtures/jekyll-census): real Jekyll 4.3 and digest-feed build the same folder, and every
+post, URL, instant, title, tag and id must be Jekyll's (jekyll-feed's `post.id | absolute_url`)."""
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from helpers import FIXTURES, Site
+from test_jekyll import REAL_LISTING, _compare
+
+CENSUS = FIXTURES / "jekyll-census"
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory):
+    """(Jekyll's posts, its stderr, our feed, our build, our check) of the census blog."""
+    if shutil.which("jekyll") is None:
+        pytest.fail("jekyll is not installed: scripts/test installs Debian's jekyll package")
+    theirs = tmp_path_factory.mktemp("jekyll") / "blog"
+    shutil.copytree(CENSUS, theirs)
+    (theirs / "posts.json").write_text(REAL_LISTING, encoding="utf-8")
+    built = subprocess.run(["jekyll", "build"], cwd=theirs, capture_output=True, text=True, timeout=300,
+                           env={**os.environ, "TZ": "UTC"})
+    assert built.returncode == 0, built.stderr
+    jekyll = json.loads((theirs / "_site" / "posts.json").read_text(encoding="utf-8"))
+    ours = tmp_path_factory.mktemp("ours") / "blog"
+    shutil.copytree(CENSUS, ours)
+    (ours / "config.toml").write_text("[feed]\nlimit = 1000\n", encoding="utf-8")
+    site = Site(ours)
+    # Jekyll's process zone is the site's; the machine's must not matter.
+    build = site.run("build", env={"TZ": "Asia/Seoul"})
+    check = site.run("check", env={"TZ": "Asia/Seoul"})
+    feed = json.loads((ours / "feed.json").read_text(encoding="utf-8"))
+    return jekyll, built.stdout + built.stderr, feed, build, check
+
+
+def test_every_post_jekyll_builds_is_published_as_jekyll_publishes_it(builds):
+    jekyll, _, feed, _, _ = builds
+    report = _compare(jekyll, feed)
+    for kind in ("missing", "date", "title", "tags", "id", "links", "markers"):
+        assert report[kind] == [], (kind, report[kind])
+    assert report["items"] == report["posts"] == 19
+    titles = {item["title"] for item in feed["items"]}
+    assert {"No Front Matter", "Untitled Post", "Published flase", "The later title wins"} <= titles
+    assert "Not published" not in titles and "Undated notes" not in titles
+
+
+def test_posts_sharing_a_url_each_keep_an_id_of_their_own(builds):
+    jekyll, jekyll_said, feed, build, check = builds
+    assert "Conflict: The following destination is shared by multiple files." in jekyll_said
+    assert "error" not in build.stderr.lower()
+    shared = sorted((item for item in feed["items"] if item["url"].endswith("/posts/daily-papers/")),
+                    key=lambda item: item["date_published"])
+    assert [item["id"] for item in shared] == [
+        "https://census.example.org/posts/daily-papers",
+        "https://census.example.org/posts/2025-01-02-daily-papers",
+        "https://census.example.org/posts/2025-01-03-daily-papers",
+    ]
+    # At URLs of their own, jekyll-feed still gives the two March digests one id.
+    march = sorted(item["id"] for item in feed["items"] if "/papers/" in item["url"])
+    assert march == ["https://census.example.org/papers/2025-03-02-daily-papers",
+                     "https://census.example.org/papers/daily-papers"]
+    assert ("warning: _posts/2025-01-01-daily-papers.md: Conflict: the URL https://census.example.org/posts/daily-papers/ "
+            "is shared by 3 posts (_posts/2025-01-01-daily-papers.md, _posts/2025-01-02-daily-papers.md, "
+            "_posts/2025-01-03-daily-papers.md); Jekyll writes one page over the others.") in check.stderr
+
+
+def test_check_says_what_jekyll_would_and_refuses_nothing(builds):
+    *_, check = builds
+    for said in [
+        "warning: _config.yml:12: `kramdown` is written twice; the later value is used, as Jekyll does",
+        "warning: _config.yml:15: `title` is written twice; the later value is used, as Jekyll does",
+        'warning: _config.yml: timezone "fr" is no time zone this machine knows; dates are read in UTC, as Jekyll reads them',
+        "warning: _posts/2025-02-06-key-twice.md:3: front matter: `title` is written twice; the later value is used, as Jekyll does",
+        "warning: _posts/notes.md: not a post: Jekyll reads only files named YYYY-MM-DD-title in _posts, so it is left out",
+    ]:
+        assert said in check.stderr, check.stderr
+    assert "config and 20 post files are valid (19 published now)" in check.stdout, check.stdout
