@@ -233,7 +233,8 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
     let at = |line: usize| Location::line(source, line);
     // Without front matter (none, or never closed), Jekyll still reads a
     // dated post: the whole file is its body, its title from the file name.
-    let yaml = front_matter::split(text).map_or("", |split| split.yaml);
+    let split = front_matter::split(text);
+    let yaml = split.as_ref().map_or("", |split| split.yaml);
     // The YAML starts on line 2, after the opening `---`.
     let file_line = |yaml_line: usize| yaml_line + 1;
     let fm = front_matter::parse(yaml).map_err(|err| {
@@ -248,7 +249,7 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
         };
         vec![Problem::new(at(line), message)]
     })?;
-    let notes: Vec<Problem> = fm
+    let mut notes: Vec<Problem> = fm
         .repeated_keys
         .iter()
         .map(|key| {
@@ -261,6 +262,15 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
             )
         })
         .collect();
+    if split == Err(front_matter::SplitError::Unclosed) {
+        notes.push(Problem::new(
+            at(1),
+            format!(
+                "{}: Jekyll reads the whole file as the post's text, titled from the file name",
+                front_matter::SplitError::Unclosed
+            ),
+        ));
+    }
     let mut defaults = rules.site.defaults.for_post(source);
     let page_defaults = std::mem::take(&mut defaults.data);
     let fm = fm.over(defaults);

@@ -43,9 +43,10 @@ def test_every_post_jekyll_builds_is_published_as_jekyll_publishes_it(builds):
     report = _compare(jekyll, feed)
     for kind in ("missing", "date", "title", "tags", "id", "links", "markers"):
         assert report[kind] == [], (kind, report[kind])
-    assert report["items"] == report["posts"] == 19
+    assert report["items"] == report["posts"] == 22
     titles = {item["title"] for item in feed["items"]}
-    assert {"No Front Matter", "Untitled Post", "Published flase", "The later title wins"} <= titles
+    assert {"No Front Matter", "Untitled Post", "Published flase", "The later title wins", "Empty",
+            "Unclosed Front Matter"} <= titles
     assert "Not published" not in titles and "Undated notes" not in titles
 
 
@@ -77,6 +78,8 @@ def test_check_says_what_jekyll_would_and_refuses_nothing(builds):
         'warning: _config.yml: timezone "fr" is no time zone this machine knows; dates are read in UTC, as Jekyll reads them',
         "warning: _posts/2025-02-06-key-twice.md:3: front matter: `title` is written twice; the later value is used, as Jekyll does",
         "warning: _posts/notes.md: not a post: Jekyll reads only files named YYYY-MM-DD-title in _posts, so it is left out",
+        "warning: _posts/2025-02-10-unclosed-front-matter.md:1: front matter opened here is never closed by a `---` "
+        "line: Jekyll reads the whole file as the post's text, titled from the file name",
     ]:
         assert said in check.stderr, check.stderr
-    assert "config and 20 post files are valid (19 published now)" in check.stdout, check.stdout
+    assert "config and 23 post files are valid (22 published now)" in check.stdout, check.stdout
