@@ -289,13 +289,15 @@ fn skipped_note(not_wanted: usize) -> String {
 /// For a post whose URL an older post has too (Jekyll builds both at one
 /// page), which URL its email links to: the reader may land on the other.
 fn shared_url_note(post: &Post) -> String {
-    post.shares_url_with.as_ref().map_or_else(String::new, |older| {
-        format!(
-            " (mailed with the URL {}, which {} has too)",
-            post.url,
-            older.display()
-        )
-    })
+    post.shares_url_with
+        .as_ref()
+        .map_or_else(String::new, |older| {
+            format!(
+                " (mailed with the URL {}, which {} has too)",
+                post.url,
+                older.display()
+            )
+        })
 }
 
 /// Warns once per post: every recipient's HTML is the same size give or take a name.

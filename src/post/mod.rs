@@ -249,28 +249,7 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
         };
         vec![Problem::new(at(line), message)]
     })?;
-    let mut notes: Vec<Problem> = fm
-        .repeated_keys
-        .iter()
-        .map(|key| {
-            Problem::new(
-                at(file_line(key.line)),
-                format!(
-                    "front matter: `{}` is written twice; the later value is used, as Jekyll does",
-                    key.value
-                ),
-            )
-        })
-        .collect();
-    if split == Err(front_matter::SplitError::Unclosed) {
-        notes.push(Problem::new(
-            at(1),
-            format!(
-                "{}: Jekyll reads the whole file as the post's text, titled from the file name",
-                front_matter::SplitError::Unclosed
-            ),
-        ));
-    }
+    let notes = front_matter_notes(source, &fm, split.err());
     let mut defaults = rules.site.defaults.for_post(source);
     let page_defaults = std::mem::take(&mut defaults.data);
     let fm = fm.over(defaults);
@@ -492,6 +471,41 @@ fn post_date(
             None
         }
     }
+}
+
+/// What `check` notes of a post's front matter that does not stop it: a
+/// key written twice, a front matter never closed.
+fn front_matter_notes(
+    source: &Path,
+    fm: &front_matter::FrontMatter,
+    split: Option<front_matter::SplitError>,
+) -> Vec<Problem> {
+    let at = |line: usize| Location::line(source, line);
+    // The YAML starts on line 2, after the opening `---`.
+    let file_line = |yaml_line: usize| yaml_line + 1;
+    let mut notes: Vec<Problem> = fm
+        .repeated_keys
+        .iter()
+        .map(|key| {
+            Problem::new(
+                at(file_line(key.line)),
+                format!(
+                    "front matter: `{}` is written twice; the later value is used, as Jekyll does",
+                    key.value
+                ),
+            )
+        })
+        .collect();
+    if split == Some(front_matter::SplitError::Unclosed) {
+        notes.push(Problem::new(
+            at(1),
+            format!(
+                "{}: Jekyll reads the whole file as the post's text, titled from the file name",
+                front_matter::SplitError::Unclosed
+            ),
+        ));
+    }
+    notes
 }
 
 /// A problem for each unknown key close to one that changes what is published.
