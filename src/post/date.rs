@@ -315,7 +315,13 @@ pub(crate) fn file_name_date(
         return None;
     }
     let date_text = &stem[..year.len() + month.len() + day.len() + 2];
-    Some(match time_parse(date_text, zone) {
+    // What `Time.parse` makes of `Y-M-D`, without its regexes: every post pays this.
+    let date = two_digit_year(year)
+        .zip(month.parse().ok())
+        .zip(day.parse().ok())
+        .and_then(|((year, month), day)| ruby_civil(year, month, day, (0, 0, 0)))
+        .and_then(|civil| civil.to_zoned_datetime(zone.clone()).ok());
+    Some(match date {
         Some(date) => Ok((date, slug.to_string())),
         None => Err(date_text.to_string()),
     })
@@ -521,6 +527,12 @@ mod tests {
             ("2018-05-09T00:00:00+09:00", "x")
         );
         assert_eq!(file_name_date("2025-12-24", &seoul()), None);
+        // Ruby's reading: two-digit years, a day past the month's end.
+        let date = |stem| file_name_date(stem, &seoul()).unwrap().map(|(d, _)| rfc3339(&d));
+        assert_eq!(date("18-05-09-x"), Ok("2018-05-09T00:00:00+09:00".into()));
+        assert_eq!(date("99-05-09-x"), Ok("1999-05-09T00:00:00+09:00".into()));
+        assert_eq!(date("2025-02-30-x"), Ok("2025-03-02T00:00:00+09:00".into()));
+        assert_eq!(date("2025-13-01-x"), Err("2025-13-01".into()));
     }
 
     #[test]
