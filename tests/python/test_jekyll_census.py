@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from helpers import FIXTURES, Site
+from helpers import FIXTURES, Site, config, mail
 from test_jekyll import REAL_LISTING, _compare
 
 CENSUS = FIXTURES / "jekyll-census"
@@ -83,3 +83,24 @@ def test_check_says_what_jekyll_would_and_refuses_nothing(builds):
     ]:
         assert said in check.stderr, check.stderr
     assert "config and 23 post files are valid (22 published now)" in check.stdout, check.stdout
+
+
+def test_posts_sharing_a_url_are_each_mailed_once_saying_with_which_url(tmp_path, server):
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    for day in ("01", "02"):
+        (posts / f"2025-01-{day}-daily-papers.md").write_text(
+            f"---\ntitle: Papers of January {day}\n---\nToday's papers.\n", encoding="utf-8")
+    text = config(server.port, connections=1, retries=0, site='permalink = "/posts/:title/"\n')
+    site = Site.create(tmp_path / "site", posts, text + '\n[[subscribers]]\nemail = "kim@example.org"\n')
+    # The first run mails the newest, which shares its URL with the older post.
+    result = mail(site)
+    assert ('_posts/2025-01-02-daily-papers.md: "Papers of January 02" delivered to 1 of 1 recipient '
+            "(mailed with the URL https://papers.example.org/posts/daily-papers/, which "
+            "_posts/2025-01-01-daily-papers.md has too)") in result.stdout, result.stdout
+    # The older one, asked for, is its own post: mailed once, then never again.
+    mail(site, "--post", "_posts/2025-01-01-daily-papers.md")
+    assert mail(site, "--post", "_posts/2025-01-01-daily-papers.md").stdout.count("delivered to 0") == 1
+    assert mail(site).stdout.startswith("Nothing new to mail")
+    subjects = sorted(message["Subject"] for _, message, _ in server.recorder.messages())
+    assert subjects == ["Papers of January 01", "Papers of January 02"]
