@@ -729,11 +729,28 @@ pub fn published(posts: Vec<Post>, now: jiff::Timestamp) -> Vec<Post> {
             post.id()
         }
     }) {
-        if let Some((_, later)) = sharing.split_last() {
-            for &at in later {
-                visible[at].shares_id = true;
-            }
+        let Some((&oldest, later)) = sharing.split_last() else {
+            continue;
+        };
+        let id = visible[oldest].id();
+        for &at in later {
+            visible[at].shares_id = true;
         }
+        // Posts at one URL have had their note ("Conflict").
+        if later.iter().all(|&at| visible[at].url == visible[oldest].url) {
+            continue;
+        }
+        let note = Problem::new(
+            Location::file(&visible[oldest].source),
+            format!(
+                "jekyll-feed gives {} posts the id {id} (the same folder and slug), so a feed reader \
+                 shows one of them; this, the oldest, keeps it, and each later one has an id of its own, \
+                 made from its file name (the first: {})",
+                sharing.len(),
+                visible[later[later.len() - 1]].id()
+            ),
+        );
+        visible[oldest].notes.push(note);
     }
     visible
 }

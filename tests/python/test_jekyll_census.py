@@ -78,6 +78,10 @@ def test_check_says_what_jekyll_would_and_refuses_nothing(builds):
         'warning: _config.yml: timezone "fr" is no time zone this machine knows; dates are read in UTC, as Jekyll reads them',
         "warning: _posts/2025-02-06-key-twice.md:3: front matter: `title` is written twice; the later value is used, as Jekyll does",
         "warning: _posts/notes.md: not a post: Jekyll reads only files named YYYY-MM-DD-title in _posts, so it is left out",
+        "warning: _posts/2025-03-01-daily-papers.md: jekyll-feed gives 2 posts the id "
+        "https://census.example.org/papers/daily-papers (the same folder and slug), so a feed reader shows one of them; "
+        "this, the oldest, keeps it, and each later one has an id of its own, made from its file name (the first: "
+        "https://census.example.org/papers/2025-03-02-daily-papers)",
         "warning: _posts/2025-02-10-unclosed-front-matter.md:1: front matter opened here is never closed by a `---` "
         "line: Jekyll reads the whole file as the post's text, titled from the file name",
     ]:
