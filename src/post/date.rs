@@ -189,6 +189,15 @@ fn date_parse(text: &str) -> Option<Parts<'_>> {
         (number(&us[3])?, month_number(&us[1])?, number(&us[2])?)
     } else if let Some(iso) = ISO.captures(&rest) {
         (two_digit_year(&iso[1])?, number(&iso[2])?, number(&iso[3])?)
+    } else if let Some(digits) = rest.trim().get(..8).filter(|_| rest.trim().len() == 8)
+        && digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        // `20100209` (YAML reads it as a number; Jekyll's `to_s` gives it back).
+        (
+            number(&digits[..4])?,
+            number(&digits[4..6])?,
+            number(&digits[6..])?,
+        )
     } else {
         let slash = SLASH.captures(&rest)?;
         (number(&slash[1])?, number(&slash[2])?, number(&slash[3])?)
@@ -421,6 +430,7 @@ mod tests {
         ),
         ("Feb 9, 2010", "2010-02-09T00:00:00+09:00"),
         ("2010/02/09 08:00", "2010-02-09T08:00:00+09:00"),
+        ("20100209", "2010-02-09T00:00:00+09:00"),
         // Ruby's Time runs a day past the month's end on into the next.
         ("2025-02-30", "2025-03-02T00:00:00+09:00"),
     ];
@@ -528,7 +538,11 @@ mod tests {
         );
         assert_eq!(file_name_date("2025-12-24", &seoul()), None);
         // Ruby's reading: two-digit years, a day past the month's end.
-        let date = |stem| file_name_date(stem, &seoul()).unwrap().map(|(d, _)| rfc3339(&d));
+        let date = |stem| {
+            file_name_date(stem, &seoul())
+                .unwrap()
+                .map(|(d, _)| rfc3339(&d))
+        };
         assert_eq!(date("18-05-09-x"), Ok("2018-05-09T00:00:00+09:00".into()));
         assert_eq!(date("99-05-09-x"), Ok("1999-05-09T00:00:00+09:00".into()));
         assert_eq!(date("2025-02-30-x"), Ok("2025-03-02T00:00:00+09:00".into()));

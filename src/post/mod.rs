@@ -737,7 +737,10 @@ pub fn published(posts: Vec<Post>, now: jiff::Timestamp) -> Vec<Post> {
             visible[at].shares_id = true;
         }
         // Posts at one URL have had their note ("Conflict").
-        if later.iter().all(|&at| visible[at].url == visible[oldest].url) {
+        if later
+            .iter()
+            .all(|&at| visible[at].url == visible[oldest].url)
+        {
             continue;
         }
         let note = Problem::new(
