@@ -43,6 +43,9 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         .clone()
         .unwrap_or_else(Config::default_path);
     let config = Config::load(&path)?;
+    for warning in &config.warnings {
+        report.warning(warning.to_string());
+    }
     match &cli.command {
         Command::Build(args) => build::run(&config, args, report),
         Command::Check(args) => check::run(&config, args, report),

@@ -211,7 +211,7 @@ fn welcome_new<'a>(
     welcome: &std::collections::HashSet<String>,
 ) {
     let Some(newest) = newest else { return };
-    if welcome.is_empty() || plan.iter().any(|d| d.post.url == newest.url) {
+    if welcome.is_empty() || plan.iter().any(|d| d.post.key == newest.key) {
         return;
     }
     plan.push(Delivery {
@@ -297,6 +297,20 @@ fn skipped_note(not_wanted: usize) -> String {
         0 => String::new(),
         n => format!(" ({n} skipped: not subscribed to its tags)"),
     }
+}
+
+/// For a post whose URL an older post has too (Jekyll builds both at one
+/// page), which URL its email links to: the reader may land on the other.
+fn shared_url_note(post: &Post) -> String {
+    post.shares_url_with
+        .as_ref()
+        .map_or_else(String::new, |older| {
+            format!(
+                " (mailed with the URL {}, which {} has too)",
+                post.url,
+                older.display()
+            )
+        })
 }
 
 /// Warns once per post: every recipient's HTML is the same size give or take a name.
