@@ -56,11 +56,13 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             if let Some(listen) = args.listen {
                 config.serve.listen = listen;
             }
-            crate::serve::run(&config, |address, public| {
+            let ready = |address, public: &str| {
                 report.result(format!(
                     "Listening on http://{address}/ for {public}/ (stop with Ctrl-C)"
                 ));
-            })
+            };
+            let log = move |line: &str| report.log(format!("digest-feed serve: {line}"));
+            crate::serve::run(&config, ready, std::sync::Arc::new(log))
         }
         Command::Inbox => {
             let summary = crate::inbox::run(&config)?;
