@@ -163,7 +163,6 @@ const CRATES: &[(&[&str], &[&str])] = &[
     // Keys (the DKIM key, checked at load), digests and the list's HMAC tokens.
     (&["ring"], &["src/config/dkim.rs", "src/token.rs", "src/mail/message.rs", "src/mail/dry_run.rs"]),
     (&["rustls_pki_types", "spki"], &["src/config/dkim.rs"]),
-    (&["sha2", "hmac", "getrandom"], &["src/token.rs", "src/mail/message.rs", "src/mail/dry_run.rs"]),
     // base64: the DKIM key's DNS record, the list's tokens (base64url), and
     // the login forms of the password that transport.rs blanks out of a reply.
     (&["base64"], &["src/config/dkim.rs", "src/token.rs", "src/mail/transport.rs"]),

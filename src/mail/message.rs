@@ -14,7 +14,6 @@
 use lettre::address::Envelope;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{MultiPart, SinglePart};
-use sha2::{Digest, Sha256};
 
 use super::dkim::Signer;
 use crate::address::{Mailbox, ascii_domain};
@@ -149,8 +148,9 @@ impl Letterhead {
             .map_err(|err| format!("{:?} is not a valid address ({err})", recipient.email))?;
         let name = (!recipient.name.is_empty()).then(|| recipient.name.clone());
         let to = lettre::message::Mailbox::new(name, address);
-        let digest = Sha256::digest(format!("{identity}\0{}", recipient.email.to_lowercase()));
-        let hex = digest[..16]
+        let key = format!("{identity}\0{}", recipient.email.to_lowercase());
+        let digest = ring::digest::digest(&ring::digest::SHA256, key.as_bytes());
+        let hex = digest.as_ref()[..16]
             .iter()
             .fold(String::with_capacity(32), |mut hex, byte| {
                 use std::fmt::Write;
