@@ -71,7 +71,8 @@ const ROOMS: &[(&str, &[Room])] = &[
         ("jekyll", &["mod"]),
         ("defaults", &["data", "jekyll", "mod"]),
         ("list", &["file", "mod"]),
-        ("file", &["dkim", "jekyll", "list", "mod"]),
+        ("pages", &[]),
+        ("file", &["dkim", "jekyll", "list", "pages", "mod"]),
     ]),
     ("post", &[
         ("date", &[]),
@@ -103,7 +104,7 @@ const ROOMS: &[(&str, &[Room])] = &[
         ("ledger", &["list", "state"]),
         ("plan", &["state"]),
         ("record", &["state", "transport", "verdict"]),
-        ("setup", &["message", "state"]),
+        ("setup", &["list", "message", "state"]),
         ("workers", &["message", "policy", "record", "transport", "mod"]),
         ("send", &["plan", "policy", "record", "transport", "workers", "mod"]),
         ("dry_run", &["plan", "mod"]),
@@ -144,14 +145,16 @@ const CRATES: &[(&[&str], &[&str])] = &[
     (&["strsim"], &["src/config/file.rs", "src/post/mod.rs"]),
     (&["pulldown_cmark", "ammonia"], &["src/post/markdown"]),
     (&["liquid_core", "liquid_lib"], &["src/post/liquid"]),
-    (&["regex"], &["src/post/permalink.rs"]),
+    // Jekyll's permalink placeholders, and its date forms.
+    (&["regex"], &["src/post/permalink.rs", "src/post/date.rs"]),
     // Jekyll's YAML: front matter, and the blog's _config.yml.
     (&["serde_saphyr"], &["src/post/front_matter.rs", "src/config/jekyll.rs"]),
     // Escaping where HTML is written: post bodies, feeds, emails, the list's pages.
     (&["html_escape"], &["src/post", "src/feed", "src/email", "src/serve/pages.rs"]),
     // Jekyll's slugify and uri_escape, and the list links in an email.
     (&["percent_encoding"], &["src/post", "src/email"]),
-    (&["url"], &["src/address.rs", "src/config", "src/post", "src/mail/message.rs"]),
+    // Addresses, the site's URL, links in posts, the list's links, a request's Origin.
+    (&["url"], &["src/address.rs", "src/config", "src/post", "src/mail/message.rs", "src/serve/mod.rs"]),
     (&["rss"], &["src/feed/rss.rs"]),
     (&["atom_syndication", "chrono"], &["src/feed/atom.rs"]),
     // JSON Feed, and the `--json` results the terminal prints.
@@ -175,7 +178,8 @@ const CRATES: &[(&[&str], &[&str])] = &[
     // Files replaced whole, never half-written: outputs, the state, the list's secret.
     (&["tempfile"], &["src/output.rs", "src/mail/state", "src/token.rs"]),
     (&["csv"], &["src/subscribers.rs"]),
-    (&["unicode_normalization"], &["src/address.rs"]),
+    // NFKC: addresses, and URLs as Jekyll's absolute_url (Addressable) folds them.
+    (&["unicode_normalization"], &["src/address.rs", "src/post/permalink.rs"]),
 ];
 
 /// The only places that may reach the terminal; every other module returns

@@ -15,12 +15,13 @@ use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use super::tokens::Tokens;
 use crate::config::Config;
 use crate::error::Error;
-use crate::mail::list::{self, Notice};
+use crate::mail::list::{self, Notice, Prompted};
 use crate::token::{Purpose, Secret};
 
-/// Where the server's lines go: what went wrong with a request or a
-/// sign-up, for the owner's log. The command hands it in; serve never
-/// writes to the terminal itself.
+/// Where the server's lines go, whole (`digest-feed serve: …`,
+/// `warning: …`): what went wrong with a request or a sign-up, for the
+/// owner's log. The command hands it in; serve never writes to the
+/// terminal itself.
 pub type Log = Arc<dyn Fn(&str) + Send + Sync>;
 
 /// Sign-ups waiting at most.
@@ -60,9 +61,15 @@ impl Queue {
         std::thread::spawn(move || {
             for signup in receiver {
                 match worker.handle(&signup) {
-                    Ok(Some(note)) => (worker.log)(&format!("sign-up of {}: {note}", signup.email)),
+                    Ok(Some(note)) => (worker.log)(&format!(
+                        "digest-feed serve: sign-up of {}: {note}",
+                        signup.email
+                    )),
                     Ok(None) => {}
-                    Err(err) => (worker.log)(&format!("sign-up of {}: {err}", signup.email)),
+                    Err(err) => (worker.log)(&format!(
+                        "digest-feed serve: sign-up of {}: {err}",
+                        signup.email
+                    )),
                 }
             }
         });
@@ -74,11 +81,13 @@ impl Queue {
         match self.sender.try_send(signup) {
             Ok(()) => {}
             Err(TrySendError::Full(signup)) => (self.log)(&format!(
-                "{WAITING} sign-ups are waiting already; the one of {} is dropped",
+                "digest-feed serve: {WAITING} sign-ups are waiting already; the one of {} is dropped",
                 signup.email
             )),
             Err(TrySendError::Disconnected(_)) => {
-                (self.log)("the sign-up thread has stopped; no sign-up is taken");
+                (self.log)(
+                    "digest-feed serve: the sign-up thread has stopped; no sign-up is taken",
+                );
             }
         }
     }
@@ -107,7 +116,8 @@ impl Worker {
         );
         // Recorded as mailed only once the server took it (or refused it
         // for good): a greylisted confirmation may be asked for again at once.
-        let note = match list::send_notice(&self.config, email, &subject, &text)? {
+        let note = match list::send_notice(&self.config, email, (&subject, &text), Prompted::ByWeb)?
+        {
             Notice::Sent => None,
             Notice::Refused(reply) => Some(format!("the confirmation was refused: {reply}")),
         };
