@@ -16,6 +16,8 @@ use liquid_core::{
     ValueView,
 };
 use liquid_lib::{jekyll, stdlib};
+
+use super::numbers;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// What a filter does: the input, its evaluated arguments, the runtime.
@@ -27,7 +29,7 @@ pub(super) fn register(language: &mut Language) {
         let name = filter.reflection().name().to_string();
         language.filters.register(name, filter);
     }
-    for (name, apply) in jekylls() {
+    for (name, apply) in jekylls().into_iter().chain(arithmetic()) {
         let filter = Simple {
             name: name.to_string(),
             apply,
@@ -41,8 +43,7 @@ pub(super) fn register(language: &mut Language) {
 /// liquid-lib's filters: Liquid's standard ones and Jekyll's array filters.
 fn library() -> Vec<Box<dyn ParseFilter>> {
     vec![
-        Box::new(stdlib::Abs) as Box<dyn ParseFilter>,
-        Box::new(stdlib::Append),
+        Box::new(stdlib::Append) as Box<dyn ParseFilter>,
         Box::new(stdlib::AtLeast),
         Box::new(stdlib::AtMost),
         Box::new(stdlib::Capitalize),
@@ -51,7 +52,6 @@ fn library() -> Vec<Box<dyn ParseFilter>> {
         Box::new(stdlib::Concat),
         Box::new(stdlib::Date),
         Box::new(stdlib::Default),
-        Box::new(stdlib::DividedBy),
         Box::new(stdlib::Downcase),
         Box::new(stdlib::Escape),
         Box::new(stdlib::EscapeOnce),
@@ -61,10 +61,7 @@ fn library() -> Vec<Box<dyn ParseFilter>> {
         Box::new(stdlib::Last),
         Box::new(stdlib::Lstrip),
         Box::new(stdlib::Map),
-        Box::new(stdlib::Minus),
-        Box::new(stdlib::Modulo),
         Box::new(stdlib::NewlineToBr),
-        Box::new(stdlib::Plus),
         Box::new(stdlib::Prepend),
         Box::new(stdlib::Remove),
         Box::new(stdlib::RemoveFirst),
@@ -80,7 +77,6 @@ fn library() -> Vec<Box<dyn ParseFilter>> {
         Box::new(stdlib::Strip),
         Box::new(stdlib::StripHtml),
         Box::new(stdlib::StripNewlines),
-        Box::new(stdlib::Times),
         Box::new(stdlib::Truncate),
         Box::new(stdlib::TruncateWords),
         Box::new(stdlib::Uniq),
@@ -96,6 +92,24 @@ fn library() -> Vec<Box<dyn ParseFilter>> {
         Box::new(jekyll::Shift),
         Box::new(jekyll::Unshift),
         Box::new(jekyll::ArrayToSentenceString),
+    ]
+}
+
+/// Liquid's arithmetic, on numbers as Ruby's Liquid reads them; and the
+/// filter a range with a variable bound counts through.
+fn arithmetic() -> [(&'static str, Apply); 7] {
+    [
+        ("plus", |input, args, _| Ok(numbers::plus(input, args))),
+        ("minus", |input, args, _| Ok(numbers::minus(input, args))),
+        ("times", |input, args, _| Ok(numbers::times(input, args))),
+        ("divided_by", |input, args, _| {
+            numbers::divided_by(input, args)
+        }),
+        ("modulo", |input, args, _| numbers::modulo(input, args)),
+        ("abs", |input, _, _| Ok(numbers::abs(input))),
+        (super::markup::RANGE_FILTER, |input, args, _| {
+            numbers::range(input, args)
+        }),
     ]
 }
 
@@ -133,9 +147,7 @@ fn jekylls() -> [(&'static str, Apply); 14] {
             Ok(text(crate::post::markdown::to_raw_html(&input.to_kstr())))
         }),
         ("jsonify", |input, _, _| {
-            let mut out = String::new();
-            super::json(input, &mut out);
-            Ok(text(out))
+            Ok(text(super::json::to_json(input)))
         }),
         ("group_by", |input, args, _| Ok(group_by(input, args))),
         ("number_of_words", |input, _, _| {
@@ -153,18 +165,6 @@ fn jekylls() -> [(&'static str, Apply); 14] {
             ))
         }),
     ]
-}
-
-/// A plugin's filter digest-feed does not know: passes its input through.
-pub(super) fn register_identity(language: &mut Language, name: &str) {
-    let apply: Apply = |input, _, _| Ok(input.to_value());
-    language.filters.register(
-        name.to_string(),
-        Box::new(Simple {
-            name: name.to_string(),
-            apply,
-        }),
-    );
 }
 
 fn text(value: impl Into<String>) -> Value {
@@ -363,7 +363,7 @@ fn uri_escape(text: &str) -> String {
 
 /// Jekyll's `group_by`: `[{name, items, size}]` by a property, in first-seen order.
 fn group_by(input: &dyn ValueView, args: &[Value]) -> Value {
-    let property = args.first().map(super::scalar_text).unwrap_or_default();
+    let property = args.first().map(scalar_text).unwrap_or_default();
     let Some(array) = input.as_array() else {
         return Value::Array(Vec::new());
     };
@@ -394,4 +394,12 @@ fn group_by(input: &dyn ValueView, args: &[Value]) -> Value {
             })
             .collect(),
     )
+}
+
+/// A scalar argument's text.
+fn scalar_text(value: &Value) -> String {
+    value
+        .as_scalar()
+        .map(|s| s.to_kstr().to_string())
+        .unwrap_or_default()
 }

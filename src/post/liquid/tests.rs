@@ -142,7 +142,10 @@ fn every_render_is_bounded() {
             "{% for i in (1..100000000000) %}x{% endfor %}",
             "range counts past",
         ),
-        ("{% for i in (1..n) %}x{% endfor %}", "range counts past"),
+        (
+            "{% assign n = 100000000000 %}{% for i in (1..n) %}x{% endfor %}",
+            "range counts past",
+        ),
         (
             "{% for a in (1..1000) %}{% for b in (1..1000) %}{% for c in (1..1000) %}{% endfor %}{% endfor %}{% endfor %}",
             "loops run past a million",
@@ -181,4 +184,128 @@ fn includes_cannot_recurse_or_leave_the_folder() {
         assert_eq!(out, "", "{body}");
         assert_eq!(warnings.len(), 1, "{body}: {warnings:?}");
     }
+}
+
+#[test]
+fn nil_and_text_count_as_numbers_as_in_jekylls_liquid() {
+    // Liquid 4 (Ruby) reads nil as 0, "3.5" as 3.5, "12abc" as 12.
+    let (out, warnings) = render_body(
+        "{{ nothing | minus: 1 }}|{{ nothing | plus: 2 }}|{{ 5 | minus: nothing }}|{{ '3.5' | plus: 1 }}|{{ '12abc' | times: 2 }}|{{ -7 | divided_by: 2 }}|{{ -7 | modulo: 3 }}|{{ 7 | divided_by: 2.0 }}|{{ nothing | abs }}",
+    );
+    assert_eq!(warnings, Vec::<String>::new());
+    assert_eq!(out, "-1|2|5|4.5|24|-4|2|3.5|0");
+}
+
+#[test]
+fn a_range_that_counts_down_runs_no_times() {
+    let (out, warnings) = render_body(
+        "[{% for i in (3..1) %}{{ i }}{% endfor %}][{% for i in (0..-1) %}{{ i }}{% endfor %}][{% assign m = 2 %}{% for i in (m..1) %}{{ i }}{% endfor %}][{% assign n = '3' %}{% for i in (1..n) %}{{ i }}{% endfor %}]",
+    );
+    assert_eq!(out, "[][][][123]", "{warnings:?}");
+    assert_eq!(warnings, Vec::<String>::new());
+    // A bound that is no whole number is Liquid's "invalid integer", as in Jekyll.
+    let (_, warnings) = render_body("{% for i in (1..page.nothing) %}x{% endfor %}");
+    assert!(
+        warnings[0].ends_with("Liquid: invalid integer; the Liquid is left out"),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn jsonify_keeps_text_that_looks_like_a_number_text() {
+    let (out, warnings) = render_body(
+        "{{ 'inf' | jsonify }} {{ 'NaN' | jsonify }} {{ '007' | jsonify }} {{ '1e3' | jsonify }} {{ 7 | jsonify }} {{ 1.5 | jsonify }} {{ true | jsonify }} {{ nothing | jsonify }} {{ 'a\"\\\n' | jsonify }}",
+    );
+    assert_eq!(warnings, Vec::<String>::new());
+    assert_eq!(out, r#""inf" "NaN" "007" "1e3" 7 1.5 true null "a\"\\\n""#);
+}
+
+#[test]
+fn an_unknown_tag_is_one_warning_whatever_its_arguments() {
+    let (out, warnings) = render_body(
+        "a {% twitter https://x.com/a?b=1 %} b\n{% youtube \"id\" width:560 %}\n{{ 'x' | shout: 'loud', 2 | upcase }}",
+    );
+    assert_eq!(out, "a  b\n\nX");
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    assert!(warnings[0].ends_with("a.md:6: Liquid tag `twitter` is from a Jekyll plugin digest-feed does not know; it is left out"), "{warnings:?}");
+    assert!(
+        warnings[1].contains("a.md:7: Liquid tag `youtube`"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[2].contains("a.md:8: Liquid filter `shout`"),
+        "{warnings:?}"
+    );
+}
+
+/// A site in a temporary folder with `_includes/` holding `includes`.
+fn with_includes(includes: &[(&str, &str)]) -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("_includes")).unwrap();
+    for (name, text) in includes {
+        std::fs::write(root.path().join("_includes").join(name), text).unwrap();
+    }
+    root
+}
+
+#[test]
+fn an_include_parameter_may_hold_an_escaped_quote() {
+    let root = with_includes(&[(
+        "place.html",
+        "<span>{{ include.name }} at {{ include.lat }} {{ include.n }} {{ include.t }}</span>",
+    )]);
+    let text = "---\ntitle: One\ncount: 3\n---\n{% include place.html name=\"Richat\" lat=\"21°07'26.4\\\"N\" n=page.count t='it\\'s' %}";
+    let (out, warnings) = render_in(root.path(), "https://e.org", &[("2025-01-01-one.md", text)]);
+    assert_eq!(warnings, Vec::<String>::new());
+    assert_eq!(out, "<span>Richat at 21°07'26.4\"N 3 it's</span>");
+}
+
+#[test]
+fn an_error_in_an_include_is_reported_at_the_include() {
+    let root = with_includes(&[
+        ("broken.html", "line one\nline two\n{% if %}\n"),
+        ("outer.html", "x\n{% include broken.html %}"),
+        ("plugin.html", "a\n\n{% gist 1 %}{{ 'b' | shout }}"),
+    ]);
+    let text = "---\ntitle: One\n---\nfirst\n\n{% include plugin.html %}\n{% include outer.html %}";
+    let (out, warnings) = render_in(root.path(), "https://e.org", &[("2025-01-01-one.md", text)]);
+    assert_eq!(warnings.len(), 3, "{warnings:?}");
+    let include = |name: &str| {
+        root.path()
+            .join("_includes")
+            .join(name)
+            .display()
+            .to_string()
+    };
+    assert!(
+        warnings[0].starts_with(&format!("{}:3: Liquid tag `gist`", include("plugin.html"))),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[1].starts_with(&format!(
+            "{}:3: Liquid filter `shout`",
+            include("plugin.html")
+        )),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[2].starts_with(&format!("{}:3: Liquid: ", include("broken.html"))),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[2].ends_with("2025-01-01-one.md:7, whose Liquid is left out"),
+        "{warnings:?}"
+    );
+    assert!(!out.contains("{%"), "{out}");
+}
+
+#[test]
+fn a_post_of_eighty_thousand_tags_renders_whole() {
+    // 480 KB of `{{a}}` lines: each tag's line is looked up, never counted from the start.
+    let (out, warnings) = render_body(&"{{a}}\n".repeat(80_000));
+    assert_eq!(warnings, Vec::<String>::new());
+    assert_eq!(out, "\n".repeat(80_000));
+    let (out, warnings) = render_body(&"{{a | shout}}\n".repeat(40_000));
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(out.len(), 40_000);
 }
