@@ -375,6 +375,9 @@ fn site(raw: RawSite, lines: &Lines, blog: Option<&Blog>, problems: &mut Vec<Pro
             .or_else(|| jekyll.and_then(|j| j.author.as_ref()).map(Author::text))
             .unwrap_or_default(),
         permalink,
+        collections: jekyll
+            .map(JekyllConfig::collection_permalinks)
+            .unwrap_or_default(),
     }
 }
 

@@ -245,6 +245,15 @@ impl JekyllConfig {
             .or(self.permalink.as_deref())
     }
 
+    /// The permalinks of the collections other than posts, by name.
+    pub(super) fn collection_permalinks(&self) -> BTreeMap<String, String> {
+        self.collections
+            .iter()
+            .filter(|(name, _)| name.as_str() != "posts")
+            .filter_map(|(name, collection)| Some((name.clone(), collection.permalink.clone()?)))
+            .collect()
+    }
+
     /// Whether `jekyll build` copies the file at `relative` (a path inside the
     /// blog's folder, `/`-separated) into `_site`: not when a part of it
     /// starts with `_` or `.`, or it is excluded, unless `include` names it.

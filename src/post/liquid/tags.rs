@@ -115,27 +115,57 @@ impl ParseTag for Link {
     }
 }
 
-/// Where Jekyll puts a page or a collection's document that is not a post:
-/// `_docs/history.md` at `/docs/history.html` (the default
-/// `/:collection/:path:output_ext`), `about.md` at `/about.html`.
+/// Where Jekyll puts a page or a collection's document that is not a post.
+/// A document of `_NAME/` takes its collection's permalink from
+/// `_config.yml` (`docs: /:collection/:path/` puts `_docs/history.md` at
+/// `/docs/history/`), else Jekyll's default, `/:collection/:path/` when the
+/// site's permalink ends in `/` and `/:collection/:path:output_ext`
+/// otherwise; a page (`about.md`) is at `/about.html`.
 fn page_path(target: &str, site: &SiteContext) -> String {
-    let base = site
-        .rules
-        .as_ref()
+    let rules = site.rules.as_ref();
+    let base = rules
         .map(|rules| super::split_base(&rules.site_url).1)
         .unwrap_or_default();
-    let path = target.strip_prefix('_').unwrap_or(target);
-    let path = Path::new(path);
-    let html = matches!(
+    let path = Path::new(target);
+    let markup = matches!(
         path.extension().and_then(|e| e.to_str()),
         Some("md" | "markdown" | "mkdown" | "mkdn" | "mkd" | "html")
     );
-    let path = if html {
-        path.with_extension("html")
+    let output_ext = if markup { ".html" } else { "" };
+    let stem = if markup {
+        path.with_extension("")
     } else {
         path.to_path_buf()
     };
-    format!("{base}/{}", path.to_string_lossy())
+    let stem = stem.to_string_lossy();
+    if let Some((collection, inner)) = stem.strip_prefix('_').and_then(|s| s.split_once('/')) {
+        let template = rules
+            .and_then(|rules| rules.site.collections.get(collection).cloned())
+            .unwrap_or_else(|| {
+                let pretty = rules.is_some_and(|rules| rules.permalink.ends_with('/'));
+                if pretty {
+                    "/:collection/:path/"
+                } else {
+                    "/:collection/:path:output_ext"
+                }
+                .to_string()
+            });
+        let name = inner.rsplit('/').next().unwrap_or(inner);
+        let url = template
+            .replace(":collection", collection)
+            .replace(":path", inner)
+            .replace(":output_ext", output_ext)
+            .replace(":basename", name)
+            .replace(":name", name)
+            .replace(":title", name);
+        let url = if url.starts_with('/') {
+            url
+        } else {
+            format!("/{url}")
+        };
+        return format!("{base}{}", url.replace("//", "/"));
+    }
+    format!("{base}/{stem}{output_ext}")
 }
 
 #[derive(Debug)]
@@ -149,8 +179,12 @@ impl Renderable for Text {
 }
 
 /// `{% highlight lang %}...{% endhighlight %}`: the code as Jekyll's Rouge
-/// gives it, without the colours. It starts with `<pre` so that Markdown
-/// takes all of it, blank lines too, as one HTML block.
+/// gives it (`<figure class="highlight"><pre><code ...>`), without the
+/// colours. It is written on one line, each line break inside the code as
+/// `&#10;` (which HTML reads as the same line break), so that Markdown takes
+/// it whole as one HTML block wherever it stands: a blank line of the code
+/// would otherwise end an HTML block it lands in (`<details>` ... ) and turn
+/// the rest of the code into paragraphs.
 #[derive(Clone, Copy, Debug)]
 struct Highlight;
 
@@ -186,14 +220,14 @@ impl ParseBlock for Highlight {
             .unwrap_or_default();
         let code = block.escape_liquid(false)?.trim_matches('\n').to_string();
         block.assert_empty();
-        let code = html_escape::encode_text(&code);
+        let code = html_escape::encode_text(&code).replace('\n', "&#10;");
         let class = if language.is_empty() {
             "plaintext".to_string()
         } else {
             language
         };
         Ok(Box::new(Text(format!(
-            "<pre class=\"highlight\"><code class=\"language-{class}\" data-lang=\"{class}\">{code}</code></pre>"
+            "<figure class=\"highlight\"><pre><code class=\"language-{class}\" data-lang=\"{class}\">{code}</code></pre></figure>"
         ))))
     }
 

@@ -67,7 +67,7 @@ fn liquids_own_tags_and_jekylls() {
     assert_eq!(warnings, Vec::<String>::new());
     assert_eq!(
         out,
-        "2 4 6 yes\n{{ kept }}\n<pre class=\"highlight\"><code class=\"language-ruby\" data-lang=\"ruby\">puts 1 &lt; 2\n\nputs 3</code></pre>"
+        "2 4 6 yes\n{{ kept }}\n<figure class=\"highlight\"><pre><code class=\"language-ruby\" data-lang=\"ruby\">puts 1 &lt; 2&#10;&#10;puts 3</code></pre></figure>"
     );
 }
 
@@ -104,6 +104,29 @@ fn post_url_link_and_include() {
     assert_eq!(
         out,
         "[2](/blog/2018/06/13/two.html) [2](/blog/2018/06/13/two.html) [h](/blog/docs/history.html#v1) <b>hi</b>"
+    );
+}
+
+#[test]
+fn a_link_into_a_collection_takes_its_permalink() {
+    let root = tempfile::tempdir().unwrap();
+    let mut rules = rules("https://example.org/blog");
+    rules
+        .site
+        .collections
+        .insert("docs".into(), "/:collection/:path/".into());
+    let dir = root.path().join("_posts");
+    let text = "---\ntitle: One\n---\n{% link _docs/history.md %} {% link _docs/sub/page.md %} {% link _notes/a.md %} {% link about.md %}";
+    let mut post = parse(&dir.join("2025-01-01-one.md"), text, &rules).unwrap();
+    let site = Arc::new(SiteContext::new(std::slice::from_ref(&post), &dir, &rules));
+    post.site = Some(site);
+    let split = crate::post::front_matter::split(text).unwrap();
+    let data = crate::post::front_matter::data(split.yaml);
+    let (out, warnings) = render(&post, data, split.body, split.body_line);
+    assert_eq!(warnings, Vec::<Problem>::new());
+    assert_eq!(
+        out,
+        "/blog/docs/history/ /blog/docs/sub/page/ /blog/notes/a.html /blog/about.html"
     );
 }
 

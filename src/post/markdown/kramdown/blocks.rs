@@ -1,0 +1,190 @@
+//! kramdown's rules for fenced code, where they differ from `CommonMark`,
+//! as one pass over the lines before pulldown-cmark reads them:
+//!
+//! - a fence's own indentation stays in its code: kramdown takes the lines
+//!   between the fences as they are (after a list item's indentation), where
+//!   `CommonMark` takes the fence's indentation off each. The opening fence
+//!   is moved to its container's column instead, which keeps the code's.
+//! - a fenced block opened in a list item runs to its closing fence even
+//!   when lines inside it (or the closing fence) are less indented than the
+//!   item: kramdown keeps such lines in the item (lazy lines, after a line
+//!   that is not blank), where `CommonMark` ends the item and leaves the
+//!   fence open to the end of the post. They are indented to the item's
+//!   column.
+//!
+//! Tabs in the indentation of a list item's lines count to the next
+//! multiple of four columns, as both kramdown and `CommonMark` count them;
+//! those lines are written with spaces so the columns above are exact.
+
+use std::borrow::Cow;
+
+/// An open fence: its character, its length, and the column of the list
+/// item (or 0) it was opened in.
+struct Fence {
+    mark: char,
+    len: usize,
+    column: usize,
+}
+
+/// The body with its fences as kramdown reads them (see the module's
+/// documentation); unchanged when it has no fence.
+pub(super) fn fences(body: &str) -> Cow<'_, str> {
+    if !body.contains("```") && !body.contains("~~~") {
+        return Cow::Borrowed(body);
+    }
+    let mut out = String::with_capacity(body.len() + 64);
+    let mut items: Vec<usize> = Vec::new();
+    let mut fence: Option<Fence> = None;
+    let mut previous_blank = true;
+    let mut changed = false;
+    for line in body.split_inclusive('\n') {
+        let (indent, rest) = indentation(line);
+        let blank = rest.trim().is_empty();
+        let container = items.last().copied().unwrap_or(0);
+        let written: Cow<'_, str> = if let Some(open) = &fence {
+            let column = open.column;
+            if !blank && closes(rest, open) && (indent >= column || !previous_blank) {
+                fence = None;
+            }
+            if !blank && indent < column && !previous_blank {
+                Cow::Owned(format!("{}{rest}", " ".repeat(column)))
+            } else if column > 0 {
+                Cow::Owned(format!("{}{rest}", " ".repeat(indent)))
+            } else {
+                Cow::Borrowed(line)
+            }
+        } else if blank {
+            Cow::Borrowed(line)
+        } else {
+            if indent < container && previous_blank {
+                items.retain(|&column| column <= indent);
+            }
+            if let Some(content) = list_item(indent, rest) {
+                items.retain(|&column| column <= indent);
+                items.push(content);
+            }
+            let container = items.last().copied().unwrap_or(0);
+            match opens(rest) {
+                Some((mark, len)) if indent >= container && indent - container < 4 => {
+                    fence = Some(Fence {
+                        mark,
+                        len,
+                        column: container,
+                    });
+                    Cow::Owned(format!("{}{rest}", " ".repeat(container)))
+                }
+                _ if !items.is_empty() && line.starts_with([' ', '\t']) => {
+                    Cow::Owned(format!("{}{rest}", " ".repeat(indent)))
+                }
+                _ => Cow::Borrowed(line),
+            }
+        };
+        changed |= written != line;
+        out.push_str(&written);
+        previous_blank = blank;
+    }
+    if changed {
+        Cow::Owned(out)
+    } else {
+        Cow::Borrowed(body)
+    }
+}
+
+/// A line's indentation in columns (a tab to the next multiple of four)
+/// and the rest of the line.
+fn indentation(line: &str) -> (usize, &str) {
+    let mut column = 0;
+    for (at, c) in line.char_indices() {
+        match c {
+            ' ' => column += 1,
+            '\t' => column += 4 - column % 4,
+            _ => return (column, &line[at..]),
+        }
+    }
+    (column, &line[line.len()..])
+}
+
+/// A list item's marker at the start of `rest` (`-`, `*`, `+`, `1.`,
+/// `1)`): the column its content starts at.
+fn list_item(indent: usize, rest: &str) -> Option<usize> {
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let marker = match rest.as_bytes().first()? {
+        b'-' | b'*' | b'+' => 1,
+        _ if (1..=9).contains(&digits)
+            && matches!(rest.as_bytes().get(digits), Some(b'.' | b')')) =>
+        {
+            digits + 1
+        }
+        _ => return None,
+    };
+    let after = &rest[marker..];
+    if !(after.starts_with([' ', '\t']) || after.trim().is_empty()) {
+        return None;
+    }
+    // A thematic break (`- - -`, `***`) is no item.
+    if marker == 1
+        && rest
+            .trim()
+            .chars()
+            .all(|c| c == rest.as_bytes()[0] as char || c == ' ')
+    {
+        let count = rest.matches(char::from(rest.as_bytes()[0])).count();
+        if count >= 3 {
+            return None;
+        }
+    }
+    let (spaces, _) = indentation(after);
+    let start = indent + marker;
+    // Five or more spaces after the marker: the content starts after one,
+    // the rest is indented code.
+    Some(start + if (1..=4).contains(&spaces) { spaces } else { 1 })
+}
+
+/// A fence opening at the start of `rest`: its character and length.
+fn opens(rest: &str) -> Option<(char, usize)> {
+    let mark = rest.chars().next().filter(|c| *c == '`' || *c == '~')?;
+    let len = rest.chars().take_while(|c| *c == mark).count();
+    // A backtick fence's info string holds no backtick.
+    (len >= 3 && !(mark == '`' && rest[len..].contains('`'))).then_some((mark, len))
+}
+
+/// Whether `rest` closes `fence`: its character, as many or more, nothing after.
+fn closes(rest: &str, fence: &Fence) -> bool {
+    let len = rest.chars().take_while(|c| *c == fence.mark).count();
+    len >= fence.len && rest[len..].trim().is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lazy_lines_and_a_closing_fence_stay_in_the_list_item() {
+        assert_eq!(
+            fences("1. Do:\n\t```\n\tline1\nline2\n```\n\nAfter.\n"),
+            "1. Do:\n   ```\n    line1\n   line2\n   ```\n\nAfter.\n"
+        );
+    }
+
+    #[test]
+    fn a_fences_indentation_stays_in_its_code() {
+        assert_eq!(fences("  ```\n  code\n  ```\n"), "```\n  code\n  ```\n");
+        assert_eq!(
+            fences("- a\n\t~~~\n\tcode\n\t~~~\n- b\n"),
+            "- a\n  ~~~\n    code\n    ~~~\n- b\n"
+        );
+    }
+
+    #[test]
+    fn indented_code_and_text_are_left_alone() {
+        for text in [
+            "- Do:\n\n\t\t```\n\t\tline1\n\t\t```\n",
+            "Some `code` and ```inline``` text.\n",
+            "```\nplain\n```\n",
+            "* * *\n```\nx\n```\n",
+        ] {
+            // Only the tabs of the list item's lines become spaces.
+            assert_eq!(fences(text), text.replace('\t', "    "), "{text:?}");
+        }
+    }
+}
