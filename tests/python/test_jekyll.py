@@ -134,13 +134,15 @@ def _read_html(fragment: str, base: str):
     return links, "".join(parser.text)
 
 
-def _jekyll_build(blog: str, site) -> list:
+def _jekyll_build(blog: str, site, docs_permalink: str = "") -> list:
+    """Jekyll's posts; the stub docs collection gets `docs_permalink` when given."""
     spec = REAL[blog]
     shutil.copytree(REAL_BLOGS / blog / "_posts", site / "_posts")
     config = (REAL_BLOGS / blog / "jekyll_min_config.yml").read_text(encoding="utf-8")
     if "docs" in spec:
         config = config.split("# The posts' {% link")[0]
-        config = config.replace("collections:\n", "collections:\n  docs:\n    output: true\n")
+        permalink = f"    permalink: {docs_permalink}\n" if docs_permalink else ""
+        config = config.replace("collections:\n", f"collections:\n  docs:\n    output: true\n{permalink}")
         (site / "_docs").mkdir()
         for name in spec["docs"]:
             (site / "_docs" / name).write_text("---\ntitle: stub\n---\nstub\n", encoding="utf-8")
@@ -223,8 +225,9 @@ def _our_build_from_config_yml(blog: str, site, config_yml: str) -> tuple[dict, 
 
 def test_the_real_jekyll_blogs_own_config_yml_defaults_and_all(tmp_path):
     """jekyll/jekyll's real _config.yml (its `defaults:` give layouts and an image, which no feed
-    shows) read by digest-feed with nothing of ours but the feed's length: every post as Jekyll's."""
-    jekyll = _jekyll_build("jekyll__jekyll", tmp_path / "jekyll")
+    shows) read by digest-feed with nothing of ours but the feed's length: every post as Jekyll's,
+    `{% link _docs/history.md %}` at the docs collection's permalink as that _config.yml gives it."""
+    jekyll = _jekyll_build("jekyll__jekyll", tmp_path / "jekyll", docs_permalink="/:collection/:path/")
     ours, result = _our_build_from_config_yml("jekyll__jekyll", tmp_path / "ours", "_config.yml")
     assert "warning:" not in result.stderr, result.stderr
     report = _compare(jekyll, ours)

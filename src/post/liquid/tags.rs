@@ -116,11 +116,10 @@ impl ParseTag for Link {
 }
 
 /// Where Jekyll puts a page or a collection's document that is not a post.
-/// A document of `_NAME/` takes its collection's permalink from
-/// `_config.yml` (`docs: /:collection/:path/` puts `_docs/history.md` at
-/// `/docs/history/`), else Jekyll's default, `/:collection/:path/` when the
-/// site's permalink ends in `/` and `/:collection/:path:output_ext`
-/// otherwise; a page (`about.md`) is at `/about.html`.
+/// A document of `_NAME/` takes its collection's permalink as `_config.yml`
+/// gives it (`docs: /:collection/:path/` puts `_docs/history.md` at
+/// `/docs/history/`), else Jekyll's default `/:collection/:path:output_ext`;
+/// a page (`about.md`) is at `/about.html`.
 fn page_path(target: &str, site: &SiteContext) -> String {
     let rules = site.rules.as_ref();
     let base = rules
@@ -141,15 +140,7 @@ fn page_path(target: &str, site: &SiteContext) -> String {
     if let Some((collection, inner)) = stem.strip_prefix('_').and_then(|s| s.split_once('/')) {
         let template = rules
             .and_then(|rules| rules.site.collections.get(collection).cloned())
-            .unwrap_or_else(|| {
-                let pretty = rules.is_some_and(|rules| rules.permalink.ends_with('/'));
-                if pretty {
-                    "/:collection/:path/"
-                } else {
-                    "/:collection/:path:output_ext"
-                }
-                .to_string()
-            });
+            .unwrap_or_else(|| "/:collection/:path:output_ext".to_string());
         let name = inner.rsplit('/').next().unwrap_or(inner);
         let url = template
             .replace(":collection", collection)
