@@ -215,6 +215,14 @@ fn globals(post: &Post, site: &SiteContext, data: Data) -> Object {
     );
     site_object.insert("posts".into(), Value::Array(Vec::new()));
     site_object.insert("pages".into(), Value::Array(Vec::new()));
+    // Each collection `_config.yml` names is a list, as in Jekyll (`site.books
+    // | sort: 'date'`); digest-feed reads none of their documents.
+    for collection in rules
+        .into_iter()
+        .flat_map(|rules| rules.site.collections.keys())
+    {
+        site_object.insert(collection.clone().into(), Value::Array(Vec::new()));
+    }
 
     let mut page = match to_value(data) {
         Value::Object(object) => object,

@@ -86,7 +86,7 @@ fn library() -> Vec<Box<dyn ParseFilter>> {
         Box::new(stdlib::Where),
         // Jekyll's, as liquid-lib has them; its `sort` takes a property.
         Box::new(jekyll::Slugify),
-        Box::new(jekyll::Sort),
+        Box::new(SortAnything(jekyll::Sort)),
         Box::new(jekyll::Push),
         Box::new(jekyll::Pop),
         Box::new(jekyll::Shift),
@@ -169,6 +169,42 @@ fn jekylls() -> [(&'static str, Apply); 14] {
 
 fn text(value: impl Into<String>) -> Value {
     Value::scalar(value.into())
+}
+
+/// Jekyll's `sort`, which sorts an empty list into an empty list (where
+/// liquid-lib's refuses it) and refuses nil, as Jekyll does.
+#[derive(Clone)]
+struct SortAnything(jekyll::Sort);
+
+impl ParseFilter for SortAnything {
+    fn parse(&self, arguments: FilterArguments<'_>) -> Result<Box<dyn Filter>> {
+        Ok(Box::new(SortedAnything(self.0.parse(arguments)?)))
+    }
+
+    fn reflection(&self) -> &dyn FilterReflection {
+        self.0.reflection()
+    }
+}
+
+#[derive(Debug)]
+struct SortedAnything(Box<dyn Filter>);
+
+impl fmt::Display for SortedAnything {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Filter for SortedAnything {
+    fn evaluate(&self, input: &dyn ValueView, runtime: &dyn Runtime) -> Result<Value> {
+        if input.is_nil() {
+            return Err(liquid_core::Error::with_msg("Cannot sort a null object"));
+        }
+        if input.as_array().is_some_and(|array| array.size() == 0) {
+            return Ok(Value::Array(Vec::new()));
+        }
+        self.0.evaluate(input, runtime)
+    }
 }
 
 /// A filter that is one function of its input and positional arguments.

@@ -108,6 +108,29 @@ fn post_url_link_and_include() {
 }
 
 #[test]
+fn a_collection_is_a_list_that_sorts_as_in_jekyll() {
+    let root = tempfile::tempdir().unwrap();
+    let mut rules = rules("https://example.org");
+    rules
+        .site
+        .collections
+        .insert("books".into(), "/books/:title/".into());
+    let dir = root.path().join("_posts");
+    let text = "---\ntitle: One\n---\n{% assign b = site.books | sort: 'date' %}[{{ b | size }}]{% for x in b %}x{% endfor %}";
+    let mut post = parse(&dir.join("2025-01-01-one.md"), text, &rules).unwrap();
+    post.site = Some(Arc::new(SiteContext::new(
+        std::slice::from_ref(&post),
+        &dir,
+        &rules,
+    )));
+    let split = crate::post::front_matter::split(text).unwrap();
+    let data = crate::post::front_matter::data(split.yaml);
+    let (out, warnings) = render(&post, data, split.body, split.body_line);
+    assert_eq!(warnings, Vec::<Problem>::new());
+    assert_eq!(out, "[0]");
+}
+
+#[test]
 fn a_link_into_a_collection_takes_its_permalink() {
     let root = tempfile::tempdir().unwrap();
     let mut rules = rules("https://example.org/blog");
