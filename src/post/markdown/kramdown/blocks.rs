@@ -5,12 +5,18 @@
 //!   between the fences as they are (after a list item's indentation), where
 //!   `CommonMark` takes the fence's indentation off each. The opening fence
 //!   is moved to its container's column instead, which keeps the code's.
+//! - a fence right after a line of a list item opens in that item, however
+//!   little it is indented (kramdown takes it as a lazy line of the item).
+//! - a blank line inside such a block keeps its white space whole.
 //! - a fenced block opened in a list item runs to its closing fence even
 //!   when lines inside it (or the closing fence) are less indented than the
 //!   item: kramdown keeps such lines in the item (lazy lines, after a line
 //!   that is not blank), where `CommonMark` ends the item and leaves the
 //!   fence open to the end of the post. They are indented to the item's
 //!   column.
+//!
+//! - a closing fence may be followed by tabs (pulldown-cmark then leaves the
+//!   block open); they are taken off.
 //!
 //! Tabs in the indentation of a list item's lines count to the next
 //! multiple of four columns, as both kramdown and `CommonMark` count them;
@@ -43,11 +49,23 @@ pub(super) fn fences(body: &str) -> Cow<'_, str> {
         let container = items.last().copied().unwrap_or(0);
         let written: Cow<'_, str> = if let Some(open) = &fence {
             let column = open.column;
-            if !blank && closes(rest, open) && (indent >= column || !previous_blank) {
+            let closing = !blank && closes(rest, open) && (indent >= column || !previous_blank);
+            if closing {
                 fence = None;
             }
-            if !blank && indent < column && !previous_blank {
+            if closing && rest.trim_end().len() < rest.trim_end_matches(['\n', '\r']).len() {
+                // kramdown closes on a fence with a tab after it; pulldown-cmark does not.
+                let ended = if line.ends_with('\n') { "\n" } else { "" };
+                Cow::Owned(format!(
+                    "{}{}{ended}",
+                    " ".repeat(indent.max(column)),
+                    rest.trim_end()
+                ))
+            } else if !blank && indent < column && !previous_blank {
                 Cow::Owned(format!("{}{rest}", " ".repeat(column)))
+            } else if blank && column > 0 {
+                // kramdown keeps a list item's blank line whole, white space and all.
+                Cow::Owned(format!("{}{line}", " ".repeat(column)))
             } else if column > 0 {
                 Cow::Owned(format!("{}{rest}", " ".repeat(indent)))
             } else {
@@ -64,8 +82,13 @@ pub(super) fn fences(body: &str) -> Cow<'_, str> {
                 items.push(content);
             }
             let container = items.last().copied().unwrap_or(0);
+            // A fence right after a line of the item is in the item however
+            // little it is indented (a lazy line); else it must reach the item.
+            let lazy = !items.is_empty() && !previous_blank;
             match opens(rest) {
-                Some((mark, len)) if indent >= container && indent - container < 4 => {
+                Some((mark, len))
+                    if (indent >= container || lazy) && indent.saturating_sub(container) < 4 =>
+                {
                     fence = Some(Fence {
                         mark,
                         len,
@@ -163,6 +186,26 @@ mod tests {
         assert_eq!(
             fences("1. Do:\n\t```\n\tline1\nline2\n```\n\nAfter.\n"),
             "1. Do:\n   ```\n    line1\n   line2\n   ```\n\nAfter.\n"
+        );
+    }
+
+    #[test]
+    fn a_fence_on_a_lazy_line_opens_in_the_item() {
+        assert_eq!(
+            fences("* item\ntext\n```\ndef a:\n    b\n```\n\nAfter.\n"),
+            "* item\ntext\n  ```\n  def a:\n    b\n  ```\n\nAfter.\n"
+        );
+        assert_eq!(
+            fences("1. a\n   ```\n   x\n     \n   y\n   ```\n"),
+            "1. a\n   ```\n   x\n        \n   y\n   ```\n"
+        );
+    }
+
+    #[test]
+    fn a_closing_fence_may_end_in_tabs() {
+        assert_eq!(
+            fences("```\ncode\n```\t \n\nText.\n"),
+            "```\ncode\n```\n\nText.\n"
         );
     }
 
