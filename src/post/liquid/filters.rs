@@ -44,10 +44,7 @@ pub(super) fn register(language: &mut Language) {
 fn library() -> Vec<Box<dyn ParseFilter>> {
     vec![
         Box::new(stdlib::Append) as Box<dyn ParseFilter>,
-        Box::new(stdlib::AtLeast),
-        Box::new(stdlib::AtMost),
         Box::new(stdlib::Capitalize),
-        Box::new(stdlib::Ceil),
         Box::new(stdlib::Compact),
         Box::new(stdlib::Concat),
         Box::new(stdlib::Date),
@@ -56,7 +53,6 @@ fn library() -> Vec<Box<dyn ParseFilter>> {
         Box::new(stdlib::Escape),
         Box::new(stdlib::EscapeOnce),
         Box::new(stdlib::First),
-        Box::new(stdlib::Floor),
         Box::new(stdlib::Join),
         Box::new(stdlib::Last),
         Box::new(stdlib::Lstrip),
@@ -68,7 +64,6 @@ fn library() -> Vec<Box<dyn ParseFilter>> {
         Box::new(stdlib::Replace),
         Box::new(stdlib::ReplaceFirst),
         Box::new(stdlib::Reverse),
-        Box::new(stdlib::Round),
         Box::new(stdlib::Rstrip),
         Box::new(stdlib::Size),
         Box::new(stdlib::Slice),
@@ -97,7 +92,7 @@ fn library() -> Vec<Box<dyn ParseFilter>> {
 
 /// Liquid's arithmetic, on numbers as Ruby's Liquid reads them; and the
 /// filter a range with a variable bound counts through.
-fn arithmetic() -> [(&'static str, Apply); 7] {
+fn arithmetic() -> [(&'static str, Apply); 12] {
     [
         ("plus", |input, args, _| Ok(numbers::plus(input, args))),
         ("minus", |input, args, _| Ok(numbers::minus(input, args))),
@@ -107,6 +102,15 @@ fn arithmetic() -> [(&'static str, Apply); 7] {
         }),
         ("modulo", |input, args, _| numbers::modulo(input, args)),
         ("abs", |input, _, _| Ok(numbers::abs(input))),
+        ("ceil", |input, _, _| Ok(numbers::ceil(input))),
+        ("floor", |input, _, _| Ok(numbers::floor(input))),
+        ("round", |input, args, _| Ok(numbers::round(input, args))),
+        ("at_least", |input, args, _| {
+            Ok(numbers::at_least(input, args))
+        }),
+        ("at_most", |input, args, _| {
+            Ok(numbers::at_most(input, args))
+        }),
         (super::markup::RANGE_FILTER, |input, args, _| {
             numbers::range(input, args)
         }),

@@ -138,6 +138,65 @@ pub(super) fn abs(input: &dyn ValueView) -> Value {
     }
 }
 
+/// `ceil` and `floor`: a whole number, as Ruby's `to_number(x).ceil.to_i`.
+pub(super) fn ceil(input: &dyn ValueView) -> Value {
+    whole(Number::of(input), f64::ceil)
+}
+
+pub(super) fn floor(input: &dyn ValueView) -> Value {
+    whole(Number::of(input), f64::floor)
+}
+
+fn whole(number: Number, round: fn(f64) -> f64) -> Value {
+    match number {
+        Number::Whole(i) => Value::scalar(i),
+        // Saturating, as `as` casts from a float are.
+        #[allow(clippy::cast_possible_truncation)]
+        Number::Fraction(f) => Value::scalar(round(f) as i64),
+    }
+}
+
+/// `round: n`: to `n` decimals (a whole number when `n` is 0).
+pub(super) fn round(input: &dyn ValueView, args: &[Value]) -> Value {
+    let digits = args
+        .first()
+        .map_or(Number::Whole(0), |value| Number::of(value));
+    let digits = match digits {
+        Number::Whole(n) => n,
+        #[allow(clippy::cast_possible_truncation)]
+        Number::Fraction(f) => f as i64,
+    };
+    match Number::of(input) {
+        Number::Whole(i) => Value::scalar(i),
+        Number::Fraction(f) if digits <= 0 => whole(Number::Fraction(f), f64::round),
+        Number::Fraction(f) => {
+            let scale = 10f64.powi(i32::try_from(digits.min(15)).unwrap_or(15));
+            Value::scalar((f * scale).round() / scale)
+        }
+    }
+}
+
+/// `at_least` and `at_most`: the larger or the smaller of input and argument.
+pub(super) fn at_least(input: &dyn ValueView, args: &[Value]) -> Value {
+    bound(input, args, |input, limit| limit > input)
+}
+
+pub(super) fn at_most(input: &dyn ValueView, args: &[Value]) -> Value {
+    bound(input, args, |input, limit| limit < input)
+}
+
+fn bound(input: &dyn ValueView, args: &[Value], take_limit: fn(f64, f64) -> bool) -> Value {
+    let input = Number::of(input);
+    let limit = args
+        .first()
+        .map_or(Number::Whole(0), |value| Number::of(value));
+    if take_limit(input.float(), limit.float()) {
+        limit.value()
+    } else {
+        input.value()
+    }
+}
+
 /// Ruby's `Integer#/`: rounds toward minus infinity.
 fn floor_div(a: i64, b: i64) -> Option<i64> {
     let quotient = a.checked_div(b)?;

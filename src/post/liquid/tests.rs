@@ -240,6 +240,11 @@ fn nil_and_text_count_as_numbers_as_in_jekylls_liquid() {
     );
     assert_eq!(warnings, Vec::<String>::new());
     assert_eq!(out, "-1|2|5|4.5|24|-4|2|3.5|0");
+    let (out, warnings) = render_body(
+        "{{ nothing | ceil }}|{{ '2.1' | ceil }}|{{ -2.5 | floor }}|{{ 2.567 | round: 2 }}|{{ '2.5' | round }}|{{ nothing | at_least: 3 }}|{{ 9 | at_most: '4' }}",
+    );
+    assert_eq!(warnings, Vec::<String>::new());
+    assert_eq!(out, "0|3|-3|2.57|3|3|4");
 }
 
 #[test]
