@@ -159,7 +159,11 @@ fn run(
     if let Some(why) = runtime.exceeded.get() {
         return Err((1, why.to_string()));
     }
-    result.map_err(|err| explain(&err))?;
+    result.map_err(|err| {
+        let (_, message) = explain(&err);
+        let line = markup::locate(body, &err.to_string()).unwrap_or(1);
+        (line, message)
+    })?;
     String::from_utf8(out.bytes).map_err(|_| (1, "the output is not UTF-8".to_string()))
 }
 

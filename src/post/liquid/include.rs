@@ -31,6 +31,9 @@ pub(super) struct Log {
     pub(super) warnings: Vec<Problem>,
     /// Includes within includes, now.
     depth: usize,
+    /// Each include's text as liquid-core read it, by name, to find the
+    /// line of an error while rendering it.
+    texts: HashMap<String, String>,
 }
 
 /// An error inside an include.
@@ -285,9 +288,13 @@ impl Renderable for Include {
         log.depth -= 1;
         if let Err(err) = &result {
             if log.failure.is_none() {
+                let line = log
+                    .texts
+                    .get(&name)
+                    .and_then(|text| markup::locate(text, &err.to_string()));
                 log.failure = Some(Failure {
                     file: self.folder.join(&name),
-                    line: None,
+                    line,
                     message: explain(err).1,
                     included_at: None,
                 });
@@ -368,6 +375,9 @@ impl Includes {
             let (line, message) = explain(&err);
             fail(&self.log, &path, Some(line), message)
         })?;
+        lock(&self.log)
+            .texts
+            .insert(name.to_string(), prepared.text.into_owned());
         let template: Arc<dyn Renderable> = Arc::new(Template::new(parsed));
         self.parsed
             .borrow_mut()

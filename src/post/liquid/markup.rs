@@ -446,6 +446,54 @@ pub(super) fn passed_arguments(encoded: &str) -> String {
         .into_owned()
 }
 
+/// The line of `text` a liquid-core error while rendering comes from, when
+/// it can be told: liquid-core keeps no lines then, but its error names the
+/// filter that failed (`filter=divided_by`) and the tags it was inside
+/// (`from: {% if x %}`). The first of those that one markup alone matches
+/// gives the line; none, and the line is not known.
+pub(super) fn locate(text: &str, error: &str) -> Option<usize> {
+    let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let marks: Vec<(usize, Markup<'_>)> = markup(text)
+        .map(|(at, markup)| (at, Markup::read(markup)))
+        .collect();
+    let only = |found: Vec<usize>| match found[..] {
+        [at] => Some(LineIndex::new(text).line(at)),
+        _ => None,
+    };
+    for line in error.lines().map(str::trim) {
+        let found: Vec<usize> = if let Some(name) = line.strip_prefix("filter=") {
+            marks
+                .iter()
+                .filter(|(_, mark)| {
+                    filter_segments(mark.arguments)
+                        .iter()
+                        .any(|&(_, _, filter)| filter == name)
+                })
+                .map(|(at, _)| *at)
+                .collect()
+        } else if let Some(traced) = line.strip_prefix("from: ")
+            && traced.starts_with('{')
+        {
+            let traced = Markup::read(traced);
+            let want = words(&format!("{} {}", traced.name, traced.arguments));
+            marks
+                .iter()
+                .filter(|(_, mark)| {
+                    mark.is_tag == traced.is_tag
+                        && words(&format!("{} {}", mark.name, mark.arguments)) == want
+                })
+                .map(|(at, _)| *at)
+                .collect()
+        } else {
+            continue;
+        };
+        if let Some(line) = only(found) {
+            return Some(line);
+        }
+    }
+    None
+}
+
 /// `text` with its Liquid markup taken out (`{% raw %}` content kept),
 /// for a text whose Liquid could not be rendered.
 pub(super) fn strip(text: &str) -> String {

@@ -351,6 +351,31 @@ fn an_error_in_an_include_is_reported_at_the_include() {
 }
 
 #[test]
+fn an_error_while_rendering_names_its_line() {
+    let (_, warnings) = render_body("a\n\n{% if true %}\n{{ 1 | divided_by: 0 }}\n{% endif %}");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].ends_with("a.md:9: Liquid: divided by 0; the Liquid is left out"),
+        "{warnings:?}"
+    );
+    let root = with_includes(&[(
+        "zero.html",
+        "x\n{{ 2 | plus: 1 }}\n{{ 1 | modulo: include.n }}",
+    )]);
+    let text = "---\ntitle: One\n---\n\n{% include zero.html n=0 %}";
+    let (_, warnings) = render_in(root.path(), "https://e.org", &[("2025-01-01-one.md", text)]);
+    let file = root
+        .path()
+        .join("_includes/zero.html")
+        .display()
+        .to_string();
+    assert!(
+        warnings[0].starts_with(&format!("{file}:3: Liquid: divided by 0; included at ")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
 fn a_post_of_eighty_thousand_tags_renders_whole() {
     // 480 KB of `{{a}}` lines: each tag's line is looked up, never counted from the start.
     let (out, warnings) = render_body(&"{{a}}\n".repeat(80_000));
