@@ -107,11 +107,13 @@ struct Look {
     huge_range: Option<usize>,
     /// Ranges rewritten so far, to name each one's variable.
     ranges: usize,
+    /// `{% comment %}` blocks open: what is inside is never reported.
+    comments: usize,
 }
 
 impl Look {
     fn report(&mut self, kind: Kind, name: &str, line: usize) {
-        if self.seen.insert((kind, name.to_string())) {
+        if self.comments == 0 && self.seen.insert((kind, name.to_string())) {
             self.unknown.push(Unknown {
                 kind,
                 name: name.to_string(),
@@ -123,6 +125,11 @@ impl Look {
     /// What a tag (not `raw`) becomes, if not itself.
     fn tag(&mut self, tag: &Markup<'_>, line: usize, language: &Language) -> Option<String> {
         let name = tag.name;
+        match name {
+            "comment" => self.comments += 1,
+            "endcomment" => self.comments = self.comments.saturating_sub(1),
+            _ => {}
+        }
         if language.blocks.get(name).is_some() {
             self.depth += 1;
             self.deepest = self.deepest.max(self.depth);
@@ -524,6 +531,19 @@ mod tests {
         let index = LineIndex::new("a\nbc\n\nd");
         let lines: Vec<usize> = (0..7).map(|at| index.line(at)).collect();
         assert_eq!(lines, [1, 1, 2, 2, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_plugins_tag_in_a_comment_is_dropped_unreported() {
+        let language = super::super::LANGUAGE.clone();
+        let prepared = prepare(
+            "{% comment %}{% gist 1 %}{{ x | shout }}{% endcomment %}{% gist 2 %}",
+            &language,
+        );
+        assert_eq!(prepared.text, "{% comment %}{{ x }}{% endcomment %}");
+        let names: Vec<&str> = prepared.unknown.iter().map(|u| u.name.as_str()).collect();
+        assert_eq!(names, ["gist"]);
+        assert_eq!(prepared.unknown[0].line, 1);
     }
 
     #[test]
