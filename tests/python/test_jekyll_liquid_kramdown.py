@@ -71,8 +71,8 @@ def test_liquid_renders_as_jekylls(jekyll, ours, element):
     assert theirs == [shown[element]]
 
 
-@pytest.mark.parametrize("slug", ["02/fences", "07/lazy"])
-def test_fenced_code_in_list_items_closes_where_kramdown_closes_it(jekyll, ours, slug):
+@pytest.mark.parametrize("slug", ["02/fences", "07/lazy", "08/indented"])
+def test_code_blocks_are_kramdowns(jekyll, ours, slug):
     url = post(slug)
     assert text(ours[0][url], "//pre/code") == text(jekyll[0][url], "//pre/code")
     # Nothing after the list became code.

@@ -18,6 +18,12 @@
 //! - a closing fence may be followed by tabs (pulldown-cmark then leaves the
 //!   block open); they are taken off.
 //!
+//! - indented code (outside lists) as kramdown reads it: lines that start
+//!   with a tab or four spaces, then every line up to a blank one (a text
+//!   line right after the code joins the code's last line after a space);
+//!   each line loses one tab or four spaces, not four columns. It is
+//!   written as a fenced block, which `CommonMark` takes as it is.
+//!
 //! Tabs in the indentation of a list item's lines count to the next
 //! multiple of four columns, as both kramdown and `CommonMark` count them;
 //! those lines are written with spaces so the columns above are exact.
@@ -33,9 +39,13 @@ struct Fence {
 }
 
 /// The body with its fences as kramdown reads them (see the module's
-/// documentation); unchanged when it has no fence.
+/// documentation); unchanged when it has no fenced or indented code.
 pub(super) fn fences(body: &str) -> Cow<'_, str> {
-    if !body.contains("```") && !body.contains("~~~") {
+    if !body.contains("```")
+        && !body.contains("~~~")
+        && !body.contains("\n\t")
+        && !body.contains("\n    ")
+    {
         return Cow::Borrowed(body);
     }
     let mut out = String::with_capacity(body.len() + 64);
@@ -43,34 +53,27 @@ pub(super) fn fences(body: &str) -> Cow<'_, str> {
     let mut fence: Option<Fence> = None;
     let mut previous_blank = true;
     let mut changed = false;
-    for line in body.split_inclusive('\n') {
+    let lines: Vec<&str> = body.split_inclusive('\n').collect();
+    let mut next = 0;
+    while let Some(&line) = lines.get(next) {
+        next += 1;
+        if fence.is_none() && items.is_empty() && previous_blank && code_indent(line).is_some() {
+            let end = indented_code_end(&lines, next - 1);
+            out.push_str(&indented_code(&lines[next - 1..end]));
+            changed = true;
+            next = end;
+            previous_blank = false;
+            continue;
+        }
         let (indent, rest) = indentation(line);
         let blank = rest.trim().is_empty();
         let container = items.last().copied().unwrap_or(0);
         let written: Cow<'_, str> = if let Some(open) = &fence {
-            let column = open.column;
-            let closing = !blank && closes(rest, open) && (indent >= column || !previous_blank);
+            let (written, closing) = fenced_line(line, open, previous_blank);
             if closing {
                 fence = None;
             }
-            if closing && rest.trim_end().len() < rest.trim_end_matches(['\n', '\r']).len() {
-                // kramdown closes on a fence with a tab after it; pulldown-cmark does not.
-                let ended = if line.ends_with('\n') { "\n" } else { "" };
-                Cow::Owned(format!(
-                    "{}{}{ended}",
-                    " ".repeat(indent.max(column)),
-                    rest.trim_end()
-                ))
-            } else if !blank && indent < column && !previous_blank {
-                Cow::Owned(format!("{}{rest}", " ".repeat(column)))
-            } else if blank && column > 0 {
-                // kramdown keeps a list item's blank line whole, white space and all.
-                Cow::Owned(format!("{}{line}", " ".repeat(column)))
-            } else if column > 0 {
-                Cow::Owned(format!("{}{rest}", " ".repeat(indent)))
-            } else {
-                Cow::Borrowed(line)
-            }
+            written
         } else if blank {
             Cow::Borrowed(line)
         } else {
@@ -111,6 +114,109 @@ pub(super) fn fences(body: &str) -> Cow<'_, str> {
     } else {
         Cow::Borrowed(body)
     }
+}
+
+/// A line inside `open`, written for `CommonMark`, and whether it closes it.
+fn fenced_line<'a>(line: &'a str, open: &Fence, previous_blank: bool) -> (Cow<'a, str>, bool) {
+    let (indent, rest) = indentation(line);
+    let blank = rest.trim().is_empty();
+    let column = open.column;
+    let closing = !blank && closes(rest, open) && (indent >= column || !previous_blank);
+    let written = if closing && rest.trim_end().len() < rest.trim_end_matches(['\n', '\r']).len() {
+        // kramdown closes on a fence with a tab after it; pulldown-cmark does not.
+        let ended = if line.ends_with('\n') { "\n" } else { "" };
+        Cow::Owned(format!(
+            "{}{}{ended}",
+            " ".repeat(indent.max(column)),
+            rest.trim_end()
+        ))
+    } else if !blank && indent < column && !previous_blank {
+        Cow::Owned(format!("{}{rest}", " ".repeat(column)))
+    } else if blank && column > 0 {
+        // kramdown keeps a list item's blank line whole, white space and all.
+        Cow::Owned(format!("{}{line}", " ".repeat(column)))
+    } else if column > 0 {
+        Cow::Owned(format!("{}{rest}", " ".repeat(indent)))
+    } else {
+        Cow::Borrowed(line)
+    };
+    (written, closing)
+}
+
+/// kramdown's `INDENT`: a tab or four spaces, then text; the length taken off.
+fn code_indent(line: &str) -> Option<usize> {
+    let len = if line.starts_with('\t') {
+        1
+    } else if line.starts_with("    ") {
+        4
+    } else {
+        return None;
+    };
+    (!line[len..].trim().is_empty()).then_some(len)
+}
+
+/// Where the indented code block starting at `lines[start]` ends, as
+/// kramdown reads it: every line up to a blank one (an unindented line right
+/// after the code is the code's too), and on past blank lines while the
+/// next line is indented again.
+fn indented_code_end(lines: &[&str], start: usize) -> usize {
+    let mut end = start;
+    loop {
+        while lines
+            .get(end)
+            .is_some_and(|line| !line.trim().is_empty() && !line.trim_start().starts_with("{:"))
+        {
+            end += 1;
+        }
+        let mut after = end;
+        while lines.get(after).is_some_and(|line| line.trim().is_empty()) {
+            after += 1;
+        }
+        match lines.get(after) {
+            Some(line) if after > end && code_indent(line).is_some() => end = after,
+            _ => return end,
+        }
+    }
+}
+
+/// kramdown's indented code as a fenced block `CommonMark` takes as it is:
+/// a line that is not indented joins the line before it after a space,
+/// then each line loses one tab or four spaces.
+fn indented_code(lines: &[&str]) -> String {
+    let mut code = String::new();
+    for (at, line) in lines.iter().enumerate() {
+        let (indent, rest) = indentation(line);
+        let lazy = at > 0
+            && indent < 4
+            && !line.trim().is_empty()
+            && line.starts_with(|c: char| c != '\t')
+            && !line[..line.len() - rest.len()].contains('\t');
+        if lazy && code.ends_with('\n') {
+            code.pop();
+            code.push(' ');
+            code.push_str(rest);
+        } else {
+            // kramdown's `gsub(INDENT, '')`: a tab or four spaces, blank lines too.
+            let cut = if line.starts_with('\t') {
+                1
+            } else if line.starts_with("    ") {
+                4
+            } else {
+                0
+            };
+            code.push_str(&line[cut..]);
+        }
+    }
+    if !code.ends_with('\n') {
+        code.push('\n');
+    }
+    let longest = code
+        .lines()
+        .map(|line| line.trim_start().chars().take_while(|c| *c == '~').count())
+        .max()
+        .unwrap_or(0);
+    let fence = "~".repeat((longest + 1).max(3));
+    format!("{fence}\n{code}{fence}\n")
 }
 
 /// A line's indentation in columns (a tab to the next multiple of four)
@@ -199,6 +305,18 @@ mod tests {
             fences("1. a\n   ```\n   x\n     \n   y\n   ```\n"),
             "1. a\n   ```\n   x\n        \n   y\n   ```\n"
         );
+    }
+
+    #[test]
+    fn indented_code_is_kramdowns() {
+        assert_eq!(
+            fences("Text.\n\n\tint a;\n  \tb;\n    c;\nwget x\n\n\td;\n\nAfter.\n"),
+            "Text.\n\n~~~\nint a;\n  \tb;\nc; wget x\n\nd;\n~~~\n\nAfter.\n"
+        );
+        // Inside a list, or right after a paragraph line, it is no code block.
+        for text in ["- a\n\n    b\n", "para\n    more\n"] {
+            assert_eq!(fences(text), text, "{text:?}");
+        }
     }
 
     #[test]
