@@ -234,8 +234,12 @@ fn indentation(line: &str) -> (usize, &str) {
 }
 
 /// A list item's marker at the start of `rest` (`-`, `*`, `+`, `1.`,
-/// `1)`): the column its content starts at.
+/// `1)`), or a footnote's (`[^1]:`): the column its content starts at.
 fn list_item(indent: usize, rest: &str) -> Option<usize> {
+    // A footnote's definition holds blocks indented by four, as an item does.
+    if rest.starts_with("[^") && rest.find("]:").is_some_and(|at| !rest[2..at].contains(']')) {
+        return Some(indent + 4);
+    }
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
     let marker = match rest.as_bytes().first()? {
         b'-' | b'*' | b'+' => 1,
@@ -313,8 +317,8 @@ mod tests {
             fences("Text.\n\n\tint a;\n  \tb;\n    c;\nwget x\n\n\td;\n\nAfter.\n"),
             "Text.\n\n~~~\nint a;\n  \tb;\nc; wget x\n\nd;\n~~~\n\nAfter.\n"
         );
-        // Inside a list, or right after a paragraph line, it is no code block.
-        for text in ["- a\n\n    b\n", "para\n    more\n"] {
+        // Inside a list or a footnote, or right after a paragraph line, it is no code block.
+        for text in ["- a\n\n    b\n", "para\n    more\n", "[^1]: a\n\n    b\n"] {
             assert_eq!(fences(text), text, "{text:?}");
         }
     }
