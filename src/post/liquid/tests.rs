@@ -309,6 +309,15 @@ fn an_include_parameter_may_hold_an_escaped_quote() {
     let (out, warnings) = render_in(root.path(), "https://e.org", &[("2025-01-01-one.md", text)]);
     assert_eq!(warnings, Vec::<String>::new());
     assert_eq!(out, "<span>Richat at 21°07'26.4\"N 3 it's</span>");
+    // Whitespace control, a file named by a variable, an include in an include.
+    let root = with_includes(&[
+        ("a.html", "[{{ include.x }}]"),
+        ("b.html", "{% include a.html x=include.y %}"),
+    ]);
+    let text = "---\ntitle: One\nwidget: a\n---\nx  {%- include {{ page.widget }}.html x='1' -%}  y {% include b.html y=\"2\" %}";
+    let (out, warnings) = render_in(root.path(), "https://e.org", &[("2025-01-01-one.md", text)]);
+    assert_eq!(warnings, Vec::<String>::new());
+    assert_eq!(out, "x[1]y [2]");
 }
 
 #[test]
