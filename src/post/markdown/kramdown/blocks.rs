@@ -57,7 +57,13 @@ pub(super) fn fences(body: &str) -> Cow<'_, str> {
     let mut next = 0;
     while let Some(&line) = lines.get(next) {
         next += 1;
-        if fence.is_none() && items.is_empty() && previous_blank && code_indent(line).is_some() {
+        // Indented code starts a block: after a blank line or a heading.
+        let after_heading = next >= 2 && heading(lines[next - 2]);
+        if fence.is_none()
+            && items.is_empty()
+            && (previous_blank || after_heading)
+            && code_indent(line).is_some()
+        {
             let end = indented_code_end(&lines, next - 1);
             out.push_str(&indented_code(&lines[next - 1..end]));
             changed = true;
@@ -141,6 +147,15 @@ fn fenced_line<'a>(line: &'a str, open: &Fence, previous_blank: bool) -> (Cow<'a
         Cow::Borrowed(line)
     };
     (written, closing)
+}
+
+/// An ATX heading: up to three spaces, one to six `#`, then a space or the end.
+fn heading(line: &str) -> bool {
+    let rest = line.trim_start_matches(' ');
+    let marks = rest.chars().take_while(|c| *c == '#').count();
+    line.len() - rest.len() < 4
+        && (1..=6).contains(&marks)
+        && rest[marks..].starts_with([' ', '\t', '\n', '\r'])
 }
 
 /// kramdown's `INDENT`: a tab or four spaces, then text; the length taken off.
@@ -317,6 +332,7 @@ mod tests {
             fences("Text.\n\n\tint a;\n  \tb;\n    c;\nwget x\n\n\td;\n\nAfter.\n"),
             "Text.\n\n~~~\nint a;\n  \tb;\nc; wget x\n\nd;\n~~~\n\nAfter.\n"
         );
+        assert_eq!(fences("# Title\n\tcode\n"), "# Title\n~~~\ncode\n~~~\n");
         // Inside a list or a footnote, or right after a paragraph line, it is no code block.
         for text in ["- a\n\n    b\n", "para\n    more\n", "[^1]: a\n\n    b\n"] {
             assert_eq!(fences(text), text, "{text:?}");
