@@ -157,8 +157,8 @@ const CRATES: &[(&[&str], &[&str])] = &[
     (&["url"], &["src/address.rs", "src/config", "src/post", "src/mail/message.rs", "src/serve/mod.rs"]),
     (&["rss"], &["src/feed/rss.rs"]),
     (&["atom_syndication", "chrono"], &["src/feed/atom.rs"]),
-    // JSON Feed, and the `--json` results the terminal prints.
-    (&["serde_json"], &["src/feed/json.rs", "src/commands/report.rs"]),
+    // JSON Feed, the `--json` results the terminal prints, and Liquid's `jsonify`.
+    (&["serde_json"], &["src/feed/json.rs", "src/commands/report.rs", "src/post/liquid/json.rs"]),
     (&["tera", "css_inline", "html2text"], &["src/email"]),
     (&["lettre"], &["src/mail/message.rs", "src/mail/transport.rs", "src/address.rs"]),
     (&["email_encoding"], &["src/mail/message.rs"]),

@@ -368,6 +368,9 @@ fn site(
             .or_else(|| jekyll.and_then(|j| j.author.as_ref()).map(Author::text))
             .unwrap_or_default(),
         permalink,
+        collections: jekyll
+            .map(JekyllConfig::collection_permalinks)
+            .unwrap_or_default(),
     }
 }
 
