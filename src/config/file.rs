@@ -377,6 +377,9 @@ fn site(
             .or_else(|| jekyll.and_then(|j| j.author.as_ref()).map(Author::text))
             .unwrap_or_default(),
         permalink,
+        collections: jekyll
+            .map(JekyllConfig::collection_permalinks)
+            .unwrap_or_default(),
     }
 }
 
@@ -905,7 +908,11 @@ mod tests {
             below("/blog/_digest-feed/../subscribers.csv"),
             Some(vec!["subscribers.csv".to_string()])
         );
-        assert_eq!(below("/blog/../Maildir"), None, "beside the blog: never published");
+        assert_eq!(
+            below("/blog/../Maildir"),
+            None,
+            "beside the blog: never published"
+        );
         assert_eq!(
             below("/blog/./_site/x"),
             Some(vec!["_site".to_string(), "x".to_string()])
