@@ -15,7 +15,7 @@ use std::sync::Arc;
 use jiff::ZonedDateTime;
 use jiff::tz::TimeZone;
 
-use crate::config::{Config, Data, DateRule, FrontMatterDefaults};
+use crate::config::{Config, Data, DateRule, FrontMatterDefaults, PaperShape};
 use crate::error::{Location, Problem};
 use crate::text::{BOM, unique};
 pub use markdown::{Paper, Rendered};
@@ -53,6 +53,8 @@ pub struct SiteInfo {
     pub excerpt_separator: Option<String>,
     /// The blog's front matter defaults (its `_config.yml`'s `defaults:`).
     pub defaults: FrontMatterDefaults,
+    /// The shape papers are looked for in (`feed.papers`).
+    pub papers: PaperShape,
 }
 
 impl Rules {
@@ -71,6 +73,7 @@ impl Rules {
                 timezone: config.site.timezone_name.clone(),
                 excerpt_separator: config.posts.excerpt_separator.clone(),
                 defaults: config.posts.defaults.clone(),
+                papers: config.feed.papers,
             },
         }
     }
@@ -496,7 +499,12 @@ impl Post {
             rendered.warnings = warnings;
             return Ok(rendered);
         }
-        let mut rendered = markdown::render(&body, &base).map_err(fail)?;
+        let papers = self
+            .site
+            .as_ref()
+            .and_then(|site| site.rules.as_ref())
+            .map_or(PaperShape::Auto, |rules| rules.site.papers);
+        let mut rendered = markdown::render(&body, &base, papers).map_err(fail)?;
         rendered.excerpt = self.excerpt(&body, &base);
         rendered.warnings = warnings;
         Ok(rendered)
@@ -539,7 +547,7 @@ impl Post {
         if head.trim().is_empty() {
             return String::new();
         }
-        markdown::render(head, base)
+        markdown::render(head, base, PaperShape::Auto)
             .map(|rendered| markdown::plain_title(&rendered.html))
             .unwrap_or_default()
     }
