@@ -7,6 +7,7 @@ mod kramdown;
 mod papers;
 
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use crate::config::PaperShape;
@@ -145,8 +146,12 @@ pub(crate) fn render(body: &str, base: &url::Url, papers: PaperShape) -> Result<
 
 /// A paper's body events: the paragraph its title opened reopened, and
 /// what separated the title from the rest (` - `, `: `) dropped, so the
-/// body reads on its own.
-fn body_events<'a>(section: &[Event<'a>], reopen: bool) -> Vec<Event<'a>> {
+/// body reads on its own. Borrowed when there is nothing to change.
+fn body_events<'s, 'a>(section: &'s [Event<'a>], reopen: bool) -> Cow<'s, [Event<'a>]> {
+    let leading_text = matches!(section.first(), Some(Event::Text(_)));
+    if !reopen && !leading_text {
+        return Cow::Borrowed(section);
+    }
     let mut events = Vec::with_capacity(section.len() + 1);
     if reopen {
         events.push(Event::Start(Tag::Paragraph));
@@ -162,7 +167,7 @@ fn body_events<'a>(section: &[Event<'a>], reopen: bool) -> Vec<Event<'a>> {
         }
     }
     events.extend(rest.cloned());
-    events
+    Cow::Owned(events)
 }
 
 /// How much escaping work html5ever's serializer (under ammonia, css-inline
