@@ -17,9 +17,11 @@ REAL_BLOGS = ROOT.parent / "shared" / "real-blogs"
 SITE = "https://papers.example.org"
 
 
-def _site(path, posts=PAPERS, papers: str = "auto", more: str = "") -> Site:
+def _site(path, posts=PAPERS, papers: str | None = None, more: str = "") -> Site:
+    """A site with `posts`, one feed item per paper; `papers` sets feed.papers (default: left out, auto)."""
+    shape = f'papers = "{papers}"\n' if papers else ""
     return Site.create(path, posts, f'[site]\ntitle = "Daily Papers"\nurl = "{SITE}"\ntimezone = "Asia/Seoul"\n'
-                                    f'[feed]\nlimit = 1000\nitems = "papers"\npapers = "{papers}"\n{more}')
+                                    f'[feed]\nlimit = 1000\nitems = "papers"\n{shape}{more}')
 
 
 def _papers(site: Site) -> dict:
@@ -92,7 +94,7 @@ def test_a_forced_shape_takes_that_shape_alone(tmp_path):
     (posts / "2025-12-07-both.md").write_text(
         "---\ntitle: Both\n---\n\n## 1. A numbered heading\n\nText.\n\n"
         "1. [Listed one](https://example.org/1)\n2. [Listed two](https://example.org/2)\n", encoding="utf-8")
-    assert _titles(_papers(_site(tmp_path / "auto", posts))["both"]) == [
+    assert _titles(_papers(_site(tmp_path / "auto", posts, papers="auto"))["both"]) == [
         (1, "A numbered heading", "https://example.org/1")]
     assert _titles(_papers(_site(tmp_path / "list", posts, papers="list"))["both"]) == [
         (1, "Listed one", "https://example.org/1"), (2, "Listed two", "https://example.org/2")]
