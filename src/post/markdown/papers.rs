@@ -4,7 +4,8 @@
 //!
 //! 1. numbered headings (`N.` or `N)`) at the shallowest level that has them;
 //! 2. paragraphs that open with a bold number (`**1. Title**`);
-//! 3. the items of top-level ordered lists whose every item holds a link;
+//! 3. the items of top-level ordered lists whose every item holds a link
+//!    to another page (a list of `#anchors` is a table of contents);
 //! 4. headings whose text is one link (an emoji or mark beside it allowed),
 //!    at the shallowest level that has two.
 //!
@@ -372,11 +373,7 @@ fn list_items(events: &[Event<'_>], blocks: &[Block]) -> Vec<Item> {
             continue;
         };
         let spans = list_item_spans(events, *block);
-        if spans.is_empty()
-            || !spans
-                .iter()
-                .all(|span| first_link(&events[span.clone()]).is_some())
-        {
+        if spans.is_empty() || !spans.iter().all(|span| leads_out(&events[span.clone()])) {
             continue;
         }
         let count = spans.len();
@@ -406,6 +403,15 @@ fn list_items(events: &[Event<'_>], blocks: &[Block]) -> Vec<Item> {
         }
     }
     items
+}
+
+/// Whether `events` hold a link to another page: a list whose links only
+/// lead to places in the post (`[Tip 1](#1-tip)`) is its table of
+/// contents, not a digest.
+fn leads_out(events: &[Event<'_>]) -> bool {
+    events.iter().any(|event| {
+        matches!(event, Event::Start(Tag::Link { dest_url, .. }) if !dest_url.starts_with('#'))
+    })
 }
 
 /// Each item of the list `block`, `Start(Item)..=End(Item)`.
@@ -625,8 +631,10 @@ mod tests {
             items,
             [(1, "Title A".into(), None), (2, "Title B".into(), None)]
         );
-        // A list with an item without a link is no digest; a link item's own link is its URL.
+        // A list with an item without a link is no digest, nor is a table of
+        // contents; a link item's own link is its URL.
         assert!(titles("1. plain\n2. [b](https://b)\n").is_empty());
+        assert!(titles("1. [Tip one](#1-tip-one)\n2. [Tip two](#2-tip-two)\n").is_empty());
         assert_eq!(
             found(
                 "3. [A](https://a) - why\n4. [B](https://b)\n",
