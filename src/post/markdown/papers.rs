@@ -156,9 +156,10 @@ fn top_level_blocks(events: &[Event<'_>]) -> Vec<Block> {
 /// How kramdown's footnotes open, as [`super::kramdown`] writes them.
 const FOOTNOTES: &str = "<div class=\"footnotes\"";
 
-/// Where the section that starts after block `from` ends: at the next of
-/// `starts` (the items' first events), at a heading `ends` says ends it,
-/// at the footnotes, else at the end of the post.
+/// Where the section of the item whose block starts at event `from` ends:
+/// at `next_item` (the next item's first event), at a heading `ends` says
+/// ends it, at the footnotes, else at the end of the post. Only the blocks
+/// up to the next item are looked at, so finding every section is linear.
 fn section_end(
     blocks: &[Block],
     from: usize,
@@ -167,9 +168,10 @@ fn section_end(
     total: usize,
 ) -> usize {
     let limit = next_item.unwrap_or(total);
-    blocks
+    let after = blocks.partition_point(|block| block.start <= from);
+    blocks[after..]
         .iter()
-        .filter(|block| block.start > from && block.start < limit)
+        .take_while(|block| block.start < limit)
         .find(|block| match block.kind {
             Kind::Heading(level) => ends(level),
             Kind::Footnote => true,
@@ -685,6 +687,15 @@ mod tests {
         assert_eq!(shape, Some(PaperShape::List));
         assert_eq!(items.len(), 2);
         assert_eq!(found(post, PaperShape::Links), (None, Vec::new()));
+    }
+
+    #[test]
+    fn a_hundred_thousand_items_are_found_in_one_pass() {
+        let post = "## 1. Paper\n\ntext\n\n".repeat(100_000);
+        let events: Vec<Event<'_>> = Parser::new(&post).collect();
+        let found = find(&events, PaperShape::Auto);
+        assert_eq!(found.items.len(), 100_000);
+        assert_eq!(found.items[99_999].span.end, events.len());
     }
 
     #[test]
