@@ -94,6 +94,7 @@ struct Block {
     kind: Kind,
 }
 
+/// What a top-level block is, as far as finding papers goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Heading(HeadingLevel),
