@@ -46,6 +46,7 @@ pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(
         posts: visible,
         mut problems,
         files: total,
+        ignored,
     } = posts_folder::load_published(
         &posts_dir,
         &Rules::from_config(config),
@@ -53,6 +54,7 @@ pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(
     )?;
     let papers = config.feed.items == ItemKind::Papers;
     let mails = config.mails();
+    note_what_jekyll_would(&ignored, &visible, report);
     let found_papers = render_posts(config, &visible, &mut problems, report);
     problems.extend(super::build::tag_problems(config, &visible));
     // A feeds-only site sets nothing of [email]; once it names a sender or
@@ -155,6 +157,24 @@ fn shape_name(shape: PaperShape) -> &'static str {
         PaperShape::List => "ordered list",
         PaperShape::Links => "link headings",
         PaperShape::Auto => "any shape",
+    }
+}
+
+/// What Jekyll would say of the posts folder and does not stop a build:
+/// files it does not read as posts, posts sharing a URL, keys written twice.
+fn note_what_jekyll_would(
+    ignored: &[std::path::PathBuf],
+    visible: &[crate::post::Post],
+    report: Report,
+) {
+    for path in ignored {
+        report.warning(format!(
+            "{}: not a post: Jekyll reads only files named YYYY-MM-DD-title in _posts, so it is left out",
+            path.display()
+        ));
+    }
+    for note in visible.iter().flat_map(|post| &post.notes) {
+        report.warning(note.to_string());
     }
 }
 
