@@ -209,10 +209,16 @@ fn per_tag(
         return Err(Error::Invalid(problems));
     }
     let mut count = 0;
+    let mut empty = Vec::new();
     for (slug, (tag, tagged)) in posts_by_tag(posts, renderer.report) {
         let folder = format!("tags/{slug}/");
         let title = format!("{} — {tag}", config.site.title);
         let channel = channel(config, &folder, &title, &tagged, renderer)?;
+        // A feed with no item is one nobody can follow: not written, not listed.
+        if channel.items.is_empty() {
+            empty.push(tag);
+            continue;
+        }
         for (name, bytes) in feed::render_all(&channel)? {
             outputs.push((out_dir.join(&folder).join(name), bytes));
         }
@@ -222,7 +228,25 @@ fn per_tag(
         });
         count += 1;
     }
+    if !empty.is_empty() {
+        renderer
+            .report
+            .result(no_tag_feeds(config.feed.items, &empty));
+    }
     Ok(count)
+}
+
+/// The line for the tags that get no feed: their posts have no items.
+fn no_tag_feeds(kind: ItemKind, tags: &[String]) -> String {
+    let why = match kind {
+        ItemKind::Papers => "their posts have no papers",
+        ItemKind::Posts => "none of their posts could be rendered",
+    };
+    format!(
+        "No feeds for {} ({why}): {}",
+        text::count(tags.len(), "tag"),
+        tags.join(", ")
+    )
 }
 
 /// Writes every output or none, then, with per-tag feeds in `tags`, removes
@@ -312,6 +336,7 @@ fn channel(
     renderer: &mut Renderer,
 ) -> Result<Channel, Error> {
     let limit = config.feed.limit;
+    let site_author = Person::parse(&config.site.author);
     let mut items: Vec<Item> = Vec::with_capacity(limit);
     for post in posts {
         if items.len() >= limit {
@@ -320,8 +345,9 @@ fn channel(
         let Some(body) = renderer.render(post)? else {
             continue;
         };
+        let author = feed::author_of(post, site_author.as_ref());
         items.extend(
-            feed::items_for(post, body, config.feed.items)
+            feed::items_for(post, body, config.feed.items, author.as_ref())
                 .into_iter()
                 .take(limit - items.len()),
         );
@@ -333,8 +359,13 @@ fn channel(
         language: config.site.language.clone(),
         base_url: feed_base(config, folder),
         home_url,
-        author: Person::parse(&config.site.author),
+        author: site_author,
         items,
+        // With no post at all, the feed says when it was made.
+        quiet_since: posts.first().map_or_else(
+            || jiff::Timestamp::now().to_zoned_datetime(config.site.timezone.clone()),
+            |post| post.date.clone(),
+        ),
     })
 }
 

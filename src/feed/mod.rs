@@ -20,13 +20,14 @@ pub struct Item {
     pub id: String,
     /// Where the item links: the post's URL, or the paper's.
     pub url: String,
-    /// The post's URL when the item links elsewhere (a paper).
+    /// For a paper: its place on the site, the post's URL with the paper's
+    /// heading as the fragment when it has one.
     pub post_url: Option<String>,
     /// The title.
     pub title: String,
     /// The publication date, in the site's zone.
     pub date: ZonedDateTime,
-    /// The last change (`last_modified_at`), when the post sets one.
+    /// The last change, when later than `date`.
     pub updated: Option<ZonedDateTime>,
     /// Plain-text summary.
     pub summary: String,
@@ -34,8 +35,8 @@ pub struct Item {
     pub content_html: String,
     /// The post's tags then categories, without repeats.
     pub categories: Vec<String>,
-    /// The post's author, when it names one.
-    pub author: Option<String>,
+    /// Who wrote it, by jekyll-feed's rule (see [`author_of`]).
+    pub author: Option<Person>,
 }
 
 /// A person as `Name <email>` splits.
@@ -45,6 +46,16 @@ pub struct Person {
     pub name: String,
     /// The address, when given.
     pub email: Option<String>,
+}
+
+/// The author of a post as jekyll-feed names it: `author`, else the first
+/// of `authors`, else the site's.
+pub fn author_of(post: &Post, site: Option<&Person>) -> Option<Person> {
+    post.author
+        .as_deref()
+        .or(post.authors.first().map(String::as_str))
+        .and_then(Person::parse)
+        .or_else(|| site.cloned())
 }
 
 impl Person {
@@ -99,22 +110,21 @@ pub struct Channel {
     pub author: Option<Person>,
     /// The items, newest first.
     pub items: Vec<Item>,
+    /// The channel's last change when it has no item: its newest post's
+    /// date (a papers feed of posts without papers), never the epoch.
+    pub quiet_since: ZonedDateTime,
 }
 
 impl Channel {
     /// The channel's last change: its newest item's date (or
     /// `last_modified_at`), never the build time, so the same posts give
     /// the same bytes.
-    pub fn updated(&self) -> Option<&ZonedDateTime> {
+    pub fn updated(&self) -> &ZonedDateTime {
         self.items
             .iter()
-            .map(|item| {
-                item.updated
-                    .as_ref()
-                    .filter(|u| **u > item.date)
-                    .unwrap_or(&item.date)
-            })
+            .map(|item| item.updated.as_ref().unwrap_or(&item.date))
             .max()
+            .unwrap_or(&self.quiet_since)
     }
 
     fn self_url(&self, file: &str) -> String {
@@ -165,14 +175,23 @@ fn xml_chars_only(bytes: Vec<u8>) -> Vec<u8> {
     }
 }
 
-/// The items one post contributes: itself, or one per paper.
-pub fn items_for(post: &Post, rendered: &Rendered, kind: ItemKind) -> Vec<Item> {
+/// The items one post contributes: itself, or one per paper. `author`
+/// is the post's ([`author_of`]).
+pub fn items_for(
+    post: &Post,
+    rendered: &Rendered,
+    kind: ItemKind,
+    author: Option<&Person>,
+) -> Vec<Item> {
     let mut categories = post.tags.clone();
     for category in &post.categories {
         if !categories.contains(category) {
             categories.push(category.clone());
         }
     }
+    // A `last_modified_at` before `date` is a slip: the post cannot change
+    // before it exists, and readers would date it so.
+    let updated = post.updated.clone().filter(|updated| *updated > post.date);
     match kind {
         ItemKind::Posts => vec![Item {
             id: post.id(),
@@ -180,28 +199,49 @@ pub fn items_for(post: &Post, rendered: &Rendered, kind: ItemKind) -> Vec<Item> 
             post_url: None,
             title: post.title.clone(),
             date: post.date.clone(),
-            updated: post.updated.clone(),
+            updated,
             summary: post.summary(rendered),
             content_html: rendered.html.clone(),
             categories,
-            author: post.author.clone(),
+            author: author.cloned(),
         }],
         ItemKind::Papers => rendered
             .papers
             .iter()
-            .map(|paper| Item {
-                id: format!("{}#paper-{}", post.url, paper.number),
-                url: paper.url.clone(),
-                post_url: Some(post.url.clone()),
-                title: paper.title.clone(),
-                date: post.date.clone(),
-                updated: post.updated.clone(),
-                summary: paper.summary.clone(),
-                content_html: paper.html.clone(),
-                categories: categories.clone(),
-                author: post.author.clone(),
+            .zip(0_i64..)
+            .map(|(paper, position)| {
+                // Each paper one second before the one above it: distinct
+                // times (Atom wants them) that keep the post's order when a
+                // reader sorts by date, and never later than the post.
+                let earlier = |date: &ZonedDateTime| {
+                    date.checked_sub(jiff::Span::new().seconds(position))
+                        .unwrap_or_else(|_| date.clone())
+                };
+                Item {
+                    id: format!("{}#paper-{}", post.url, paper.number),
+                    url: paper.url.clone(),
+                    post_url: Some(at_anchor(&post.url, paper.anchor.as_deref())),
+                    title: paper.title.clone(),
+                    date: earlier(&post.date),
+                    updated: updated.as_ref().map(earlier),
+                    summary: paper.summary.clone(),
+                    content_html: paper.html.clone(),
+                    categories: categories.clone(),
+                    author: author.cloned(),
+                }
             })
             .collect(),
+    }
+}
+
+/// `url` with `anchor` as its fragment, percent-encoded as URLs need.
+fn at_anchor(url: &str, anchor: Option<&str>) -> String {
+    match (url::Url::parse(url), anchor) {
+        (Ok(mut url), Some(anchor)) if !anchor.is_empty() => {
+            url.set_fragment(Some(anchor));
+            url.to_string()
+        }
+        _ => url.to_string(),
     }
 }
 
@@ -230,6 +270,7 @@ mod tests {
             author: None,
         };
         Channel {
+            quiet_since: date(20),
             title: "Daily Papers".into(),
             description: "Daily summaries".into(),
             language: "ko".into(),
@@ -294,7 +335,7 @@ mod tests {
     fn updated_is_the_newest_item() {
         let channel = sample_channel();
         assert_eq!(
-            crate::post::date::rfc3339(channel.updated().unwrap()),
+            crate::post::date::rfc3339(channel.updated()),
             "2025-12-25T08:00:00+09:00"
         );
     }

@@ -21,6 +21,8 @@ pub struct Paper {
     pub html: String,
     /// The `Goal:` line, else the first paragraph, as plain text.
     pub summary: String,
+    /// The heading's id on the post's page, when it has one.
+    pub anchor: Option<String>,
 }
 
 /// A rendered post body.
@@ -60,6 +62,7 @@ pub(crate) const MAX_NESTING: usize = 1000;
 pub(crate) fn render(body: &str, base: &url::Url) -> Result<Rendered, String> {
     let (body, mut extensions) = kramdown::prepare(body);
     let events = kramdown::apply(Parser::new_ext(&body, options()).collect(), &mut extensions);
+    let events = task_states(events);
     let mut raw = String::new();
     pulldown_cmark::html::push_html(&mut raw, events.iter().cloned());
     let raw = kramdown::place(raw, &extensions);
@@ -102,6 +105,7 @@ pub(crate) fn render(body: &str, base: &url::Url) -> Result<Rendered, String> {
             url: safe_link(base, &url).unwrap_or_else(|| base.to_string()),
             html: to_html(section, &sanitizer, &extensions),
             summary: paper_summary(section),
+            anchor: heading.anchor.clone(),
         });
     }
     Ok(Rendered {
@@ -111,6 +115,19 @@ pub(crate) fn render(body: &str, base: &url::Url) -> Result<Rendered, String> {
         excerpt: String::new(),
         warnings: Vec::new(),
     })
+}
+
+/// A task list item's state as a character (`- [x]` ☑, `- [ ]` ☐), not an
+/// `<input>`: feed readers and mail clients drop form elements, and with
+/// them whether the task is done.
+fn task_states(events: Vec<Event<'_>>) -> Vec<Event<'_>> {
+    events
+        .into_iter()
+        .map(|event| match event {
+            Event::TaskListMarker(done) => Event::Text(if done { "☑ " } else { "☐ " }.into()),
+            other => other,
+        })
+        .collect()
 }
 
 /// How much escaping work html5ever's serializer (under ammonia, css-inline
@@ -165,7 +182,7 @@ pub(crate) fn to_raw_html(text: &str) -> String {
     let (text, mut extensions) = kramdown::prepare(text);
     let events = kramdown::apply(Parser::new_ext(&text, options()).collect(), &mut extensions);
     let mut raw = String::new();
-    pulldown_cmark::html::push_html(&mut raw, events.into_iter());
+    pulldown_cmark::html::push_html(&mut raw, task_states(events).into_iter());
     kramdown::place(raw, &extensions)
 }
 
@@ -547,8 +564,25 @@ mod tests {
         .unwrap();
         assert!(out.html.contains("<table>"), "{}", out.html);
         assert!(out.html.contains("<del>old</del>"), "{}", out.html);
-        assert!(out.html.contains("type=\"checkbox\""), "{}", out.html);
+        assert!(out.html.contains("<li>☑ done</li>"), "{}", out.html);
         assert!(out.html.contains("footnote"), "{}", out.html);
+    }
+
+    #[test]
+    fn task_states_stay_as_text_readers_keep() {
+        let out = render(
+            "- [x] fixed
+- [ ] open
+",
+            &base(),
+        )
+        .unwrap();
+        assert!(!out.html.contains("<input"), "{}", out.html);
+        assert!(
+            out.html.contains("<li>☑ fixed</li>") && out.html.contains("<li>☐ open</li>"),
+            "{}",
+            out.html
+        );
     }
 
     #[test]

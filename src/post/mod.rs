@@ -163,6 +163,8 @@ pub struct Post {
     pub description: Option<String>,
     /// `author`.
     pub author: Option<String>,
+    /// `authors`, when a list: jekyll-feed names the first when there is no `author`.
+    pub authors: Vec<String>,
     /// False for `published: false` and `draft: true`.
     pub published: bool,
     /// The slug as written (`slug`, else the file name's), for its id.
@@ -343,6 +345,7 @@ fn assemble(
             .map(|d| markdown::plain_title(&d))
             .filter(|d| !d.is_empty()),
         author: fm.author.filter(|a| !a.trim().is_empty()),
+        authors: fm.authors,
         published,
     }
 }
