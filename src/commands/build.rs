@@ -337,6 +337,10 @@ fn channel(
 ) -> Result<Channel, Error> {
     let limit = config.feed.limit;
     let site_author = Person::parse(&config.site.author);
+    let entry_author = site_author.clone().unwrap_or_else(|| Person {
+        name: config.site.title.clone(),
+        email: None,
+    });
     let mut items: Vec<Item> = Vec::with_capacity(limit);
     for post in posts {
         if items.len() >= limit {
@@ -345,9 +349,9 @@ fn channel(
         let Some(body) = renderer.render(post)? else {
             continue;
         };
-        let author = feed::author_of(post, site_author.as_ref());
+        let author = feed::author_of(post, &entry_author);
         items.extend(
-            feed::items_for(post, body, config.feed.items, author.as_ref())
+            feed::items_for(post, body, config.feed.items, Some(&author))
                 .into_iter()
                 .take(limit - items.len()),
         );

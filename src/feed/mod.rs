@@ -48,16 +48,6 @@ pub struct Person {
     pub email: Option<String>,
 }
 
-/// The author of a post as jekyll-feed names it: `author`, else the first
-/// of `authors`, else the site's.
-pub fn author_of(post: &Post, site: Option<&Person>) -> Option<Person> {
-    post.author
-        .as_deref()
-        .or(post.authors.first().map(String::as_str))
-        .and_then(Person::parse)
-        .or_else(|| site.cloned())
-}
-
 impl Person {
     /// Reads `Name <email>`, `email` or `Name`.
     pub fn parse(text: &str) -> Option<Person> {
@@ -91,6 +81,17 @@ impl Person {
             email: None,
         })
     }
+}
+
+/// The author of a post as jekyll-feed names it: `author`, else the first
+/// of `authors`, else the site's (`site`: the site's author, or for a site
+/// without one its title, where jekyll-feed writes an empty name).
+pub fn author_of(post: &Post, site: &Person) -> Person {
+    post.author
+        .as_deref()
+        .or(post.authors.first().map(String::as_str))
+        .and_then(Person::parse)
+        .unwrap_or_else(|| site.clone())
 }
 
 /// A feed: what the three formats share.
