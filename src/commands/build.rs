@@ -337,10 +337,12 @@ fn channel(
 ) -> Result<Channel, Error> {
     let limit = config.feed.limit;
     let site_author = Person::parse(&config.site.author);
-    let entry_author = site_author.clone().unwrap_or_else(|| Person {
-        name: config.site.title.clone(),
-        email: None,
-    });
+    let entry_author = Person::parse(feed::looked_up(&config.site.author, &config.site.authors))
+        .or_else(|| site_author.clone())
+        .unwrap_or_else(|| Person {
+            name: config.site.title.clone(),
+            email: None,
+        });
     let mut items: Vec<Item> = Vec::with_capacity(limit);
     for post in posts {
         if items.len() >= limit {
@@ -349,7 +351,7 @@ fn channel(
         let Some(body) = renderer.render(post)? else {
             continue;
         };
-        let author = feed::author_of(post, &entry_author);
+        let author = feed::author_of(post, &entry_author, &config.site.authors);
         items.extend(
             feed::items_for(post, body, config.feed.items, Some(&author))
                 .into_iter()

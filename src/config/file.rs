@@ -197,6 +197,8 @@ pub(super) struct Blog {
     pub(super) config: JekyllConfig,
     /// Its `defaults:`, checked.
     pub(super) defaults: super::FrontMatterDefaults,
+    /// Its `_data/authors.yml`: key, then `Name <email>`.
+    pub(super) authors: Vec<(String, String)>,
 }
 
 impl Blog {
@@ -374,6 +376,7 @@ fn site(raw: RawSite, lines: &Lines, blog: Option<&Blog>, problems: &mut Vec<Pro
             .author
             .or_else(|| jekyll.and_then(|j| j.author.as_ref()).map(Author::text))
             .unwrap_or_default(),
+        authors: blog.map(|blog| blog.authors.clone()).unwrap_or_default(),
         permalink,
     }
 }

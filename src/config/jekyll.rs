@@ -216,14 +216,32 @@ pub(super) struct FeedPlugin {
     pub(super) posts_limit: Option<i64>,
 }
 
+/// What a YAML file of Jekyll's says is wrong: its line when known, and saphyr's message.
+pub(super) type YamlError = (Option<usize>, String);
+
+/// Parses `_data/authors.yml` (jekyll-feed's `site.data.authors`): each
+/// key's author as `Name <email>`; the error is saphyr's, with its line.
+pub(super) fn parse_authors(text: &str) -> Result<Vec<(String, String)>, YamlError> {
+    let authors: std::collections::BTreeMap<String, Author> = from_yaml(text)?;
+    Ok(authors
+        .into_iter()
+        .map(|(key, author)| (key, author.text()))
+        .collect())
+}
+
 /// Parses `_config.yml`; the error is saphyr's, with its line.
-pub(super) fn parse(text: &str) -> Result<JekyllConfig, (Option<usize>, String)> {
+pub(super) fn parse(text: &str) -> Result<JekyllConfig, YamlError> {
+    from_yaml(text)
+}
+
+/// A YAML file of Jekyll's read as `T`; the error is saphyr's, with its line.
+fn from_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, YamlError> {
     // An empty file, or one of comments only, is an empty mapping, as Jekyll reads it.
     let empty = text
         .lines()
         .all(|line| line.trim().is_empty() || line.trim_start().starts_with('#'));
     let text = if empty { "{}" } else { text };
-    serde_saphyr::from_str::<JekyllConfig>(text).map_err(|err| {
+    serde_saphyr::from_str::<T>(text).map_err(|err| {
         let err = err.without_snippet();
         let line = err
             .location()
@@ -279,6 +297,23 @@ mod tests {
         assert_eq!(config.baseurl.as_deref(), Some("/Daily-AI/"));
         assert_eq!(config.feed.unwrap().posts_limit, Some(30));
         assert!(parse("# nothing\n").unwrap().url.is_none());
+    }
+
+    #[test]
+    fn authors_data_reads_names_and_mappings() {
+        let authors = parse_authors(
+            "ray:\n  name: Ray Kim\n  email: ray@e.org\n  uri: https://e.org\ngom: Gom\n",
+        )
+        .unwrap();
+        assert_eq!(
+            authors,
+            vec![
+                ("gom".to_string(), "Gom".to_string()),
+                ("ray".to_string(), "Ray Kim <ray@e.org>".to_string())
+            ]
+        );
+        assert_eq!(parse_authors("# none yet\n").unwrap(), Vec::new());
+        assert_eq!(parse_authors("- a\n- b\n").unwrap_err().0, Some(1));
     }
 
     #[test]

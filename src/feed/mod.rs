@@ -85,13 +85,22 @@ impl Person {
 
 /// The author of a post as jekyll-feed names it: `author`, else the first
 /// of `authors`, else the site's (`site`: the site's author, or for a site
-/// without one its title, where jekyll-feed writes an empty name).
-pub fn author_of(post: &Post, site: &Person) -> Person {
+/// without one its title, where jekyll-feed writes an empty name). A name
+/// that is a key of the blog's `_data/authors.yml` (`data`: key, then
+/// `Name <email>`) is that author.
+pub fn author_of(post: &Post, site: &Person, data: &[(String, String)]) -> Person {
     post.author
         .as_deref()
         .or(post.authors.first().map(String::as_str))
-        .and_then(Person::parse)
+        .and_then(|key| Person::parse(looked_up(key, data)).or_else(|| Person::parse(key)))
         .unwrap_or_else(|| site.clone())
+}
+
+/// The author `key` names in the blog's authors data, else `key` itself.
+pub fn looked_up<'a>(key: &'a str, data: &'a [(String, String)]) -> &'a str {
+    data.iter()
+        .find(|(name, _)| name == key)
+        .map_or(key, |(_, author)| author.as_str())
 }
 
 /// A feed: what the three formats share.

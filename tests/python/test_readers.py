@@ -290,3 +290,46 @@ def test_no_paragraph_inside_preformatted_code(blog, tmp_path):
     broken = [item["url"] for item in feed["items"]
               for block in re.findall(r"<pre.*?</pre>", item["content_html"], re.S) if "<p>" in block]
     assert broken == []
+
+
+def test_authors_data_and_lists_name_the_author_jekyll_feed_names(tmp_path):
+    """A blog with `_data/authors.yml`, `authors:` lists and a site author, built by Jekyll +
+    jekyll-feed and by digest-feed: every entry's author name and email alike."""
+    if shutil.which("jekyll") is None:
+        pytest.fail("jekyll is not installed: scripts/test installs Debian's jekyll package")
+    (tmp_path / "_posts").mkdir()
+    (tmp_path / "_data").mkdir()
+    (tmp_path / "_config.yml").write_text(
+        "title: Team Blog\nurl: https://team.example.org\ntimezone: UTC\nplugins:\n  - jekyll-feed\n"
+        "author:\n  name: The Team\n  email: team@example.org\n", encoding="utf-8")
+    (tmp_path / "_data" / "authors.yml").write_text(
+        "ray:\n  name: Ray Kim\n  email: ray@example.org\ngom:\n  name: Gom Lee\n", encoding="utf-8")
+    posts = {
+        "2025-12-01-one.md": "author: ray",
+        "2025-12-02-two.md": "authors: [gom, ray]",
+        "2025-12-03-three.md": "authors:\n  - nobody.listed\n  - ray",
+        "2025-12-04-four.md": 'authors: "Dao et al., 2022"',
+        "2025-12-05-five.md": "tags: [x]",
+        "2025-12-06-six.md": "author: ray\nauthors: [gom]",
+    }
+    for name, front in posts.items():
+        (tmp_path / "_posts" / name).write_text(f"---\ntitle: {name[11:-3]}\n{front}\n---\n\nText.\n",
+                                                encoding="utf-8")
+    built = subprocess.run(["jekyll", "build", "--quiet"], cwd=tmp_path, capture_output=True, text=True,
+                           timeout=300, env={**os.environ, "TZ": "UTC"})
+    assert built.returncode == 0, built.stderr
+
+    def authors(root):
+        return {e.findtext(f"{ATOM}title"): (entry_author(e).strip(), e.findtext(f"{ATOM}author/{ATOM}email"))
+                for e in root.findall(f"{ATOM}entry")}
+
+    theirs = authors(etree.parse(str(tmp_path / "_site" / "feed.xml")).getroot())
+    (tmp_path / "config.toml").write_text("[feed]\nout = \"ours\"\n", encoding="utf-8")
+    Site(tmp_path).run("build")
+    ours = authors(etree.parse(str(tmp_path / "ours" / "atom.xml")).getroot())
+    assert ours == theirs
+    assert theirs["one"] == ("Ray Kim", "ray@example.org") and theirs["two"] == ("Gom Lee", None)
+    assert theirs["four"] == ("The Team", "team@example.org")
+    rss = {i.findtext("title"): (i.findtext("author"), i.findtext("{http://purl.org/dc/elements/1.1/}creator"))
+           for i in etree.parse(str(tmp_path / "ours" / "feed.xml")).getroot().findall("channel/item")}
+    assert rss["one"] == ("ray@example.org (Ray Kim)", None) and rss["two"] == (None, "Gom Lee")
