@@ -294,6 +294,68 @@ mod tests {
         }
     }
 
+    fn post(front: &str, body: &str) -> (Post, Rendered) {
+        let rules = crate::post::Rules {
+            site_url: "https://e.org".into(),
+            zone: jiff::tz::TimeZone::get("Asia/Seoul").unwrap(),
+            permalink: crate::permalink_style::DEFAULT_PERMALINK.into(),
+            dates: crate::config::DateRule::Jekyll,
+            site: crate::post::SiteInfo::default(),
+        };
+        let text =
+            format!("---\ntitle: Digest\ndate: 2025-12-24 08:00:00 +09:00\n{front}---\n{body}");
+        let post = crate::post::parse(
+            std::path::Path::new("_posts/2025-12-24-d.md"),
+            &text,
+            &rules,
+        )
+        .unwrap();
+        let rendered = post.render(&text).unwrap();
+        (post, rendered)
+    }
+
+    #[test]
+    fn papers_are_a_second_apart_in_order_and_point_back_to_their_heading() {
+        let (post, rendered) = post(
+            "last_modified_at: 2025-12-25 08:00:00 +09:00\n",
+            "# 1. [A](https://arxiv.org/abs/1)\n\nOne.\n\n# 2. [B](https://arxiv.org/abs/2)\n\nTwo.\n",
+        );
+        let site = Person::parse("Site <s@e.org>").unwrap();
+        let items = items_for(&post, &rendered, ItemKind::Papers, Some(&site));
+        let times: Vec<String> = items
+            .iter()
+            .map(|item| {
+                let updated = item.updated.as_ref().unwrap();
+                format!("{} {}", item.date.strftime("%T"), updated.strftime("%d %T"))
+            })
+            .collect();
+        assert_eq!(times, ["08:00:00 25 08:00:00", "07:59:59 25 07:59:59"]);
+        assert_eq!(items[1].url, "https://arxiv.org/abs/2");
+        assert_eq!(
+            items[1].post_url.as_deref(),
+            Some("https://e.org/2025/12/24/d.html#2-b")
+        );
+        assert_eq!(items[0].author, Some(site));
+    }
+
+    #[test]
+    fn a_change_dated_before_the_post_is_no_change() {
+        let (post, rendered) = post("last_modified_at: 2025-12-23 08:00:00 +09:00\n", "Text.\n");
+        let items = items_for(&post, &rendered, ItemKind::Posts, None);
+        assert_eq!(items[0].updated, None);
+    }
+
+    #[test]
+    fn the_author_is_author_then_the_first_of_authors_then_the_sites() {
+        let site = Person::parse("Site").unwrap();
+        let data = [("ray".to_string(), "Ray Kim <ray@e.org>".to_string())];
+        let name = |front: &str| author_of(&post(front, "x\n").0, &site, &data).name;
+        assert_eq!(name("author: lee\nauthors: [ray]\n"), "lee");
+        assert_eq!(name("authors: [ray, gom]\n"), "Ray Kim");
+        assert_eq!(name("authors: \"Dao et al.\"\n"), "Site");
+        assert_eq!(name(""), "Site");
+    }
+
     #[test]
     fn people() {
         assert_eq!(
