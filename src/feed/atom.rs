@@ -61,8 +61,10 @@ fn entry(item: &Item) -> Entry {
             .collect(),
         // HTML, as jekyll-feed declares it: a summary of unknown type is
         // read as text, and rss2email mails such a summary in place of the
-        // content. The summary is text, so escaped once to be HTML.
-        summary: Some(Text::html(html_escape::encode_text(&item.summary))),
+        // content. The summary is text, so escaped once to be HTML; none
+        // when empty, as jekyll-feed writes none.
+        summary: (!item.summary.trim().is_empty())
+            .then(|| Text::html(html_escape::encode_text(&item.summary))),
         content: Some(Content {
             value: Some(item.content_html.clone()),
             content_type: Some("html".into()),

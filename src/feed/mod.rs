@@ -404,6 +404,21 @@ mod tests {
     }
 
     #[test]
+    fn the_atom_summary_is_html_that_shows_the_text_as_written() {
+        let mut channel = sample_channel();
+        channel.items[1].summary = String::new();
+        let atom = String::from_utf8(atom::render(&channel).unwrap()).unwrap();
+        // Text escaped once to be HTML, then once more by the XML writer.
+        assert!(
+            atom.contains(
+                "<summary type=\"html\">요약 &amp;amp; &amp;lt;summary&amp;gt;</summary>"
+            ),
+            "{atom}"
+        );
+        assert_eq!(atom.matches("<summary").count(), 1, "no empty summary");
+    }
+
+    #[test]
     fn updated_is_the_newest_item() {
         let channel = sample_channel();
         assert_eq!(
