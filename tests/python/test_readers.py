@@ -19,7 +19,7 @@ from lxml import etree
 from helpers import EXAMPLE_POSTS, ROOT, Site
 from smtp_server import SmtpServer
 from test_feeds import CONFIG, EXAMPLE_PAPER_URLS, json_feed
-from test_jekyll import REAL, REAL_BLOGS, _jekyll_build
+from test_jekyll import REAL_BLOGS, _jekyll_build
 
 TOOLS = ROOT.parent / "shared" / "tools"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -259,7 +259,12 @@ def our_real_feed(blog: str, site) -> tuple:
     return etree.parse(str(site / "atom.xml")).getroot(), json_feed(site / "feed.json")
 
 
-@pytest.mark.parametrize("blog", sorted(REAL))
+# The real blogs whose jekyll-feed feed is feed.xml, built from their jekyll_min_config.yml: `author:`,
+# `authors:` lists, and no author at all.
+AUTHOR_BLOGS = ["hyperconnect__hyperconnect.github.io", "jekyll__jekyll", "yupengtang__Daily-AI-Trend-Reporter"]
+
+
+@pytest.mark.parametrize("blog", AUTHOR_BLOGS)
 def test_every_entry_names_the_author_jekyll_feed_names(blog, jekyll_feed, tmp_path):
     theirs = jekyll_feed(blog).findall(f"{ATOM}entry")
     ours, _ = our_real_feed(blog, tmp_path)
@@ -284,7 +289,7 @@ HIGHLIGHT_IN_DETAILS = pytest.mark.xfail(reason="`{% highlight %}` with blank li
 
 
 @pytest.mark.parametrize("blog", [pytest.param(blog, marks=HIGHLIGHT_IN_DETAILS) if blog.startswith("hyperconnect")
-                                  else blog for blog in sorted(REAL)])
+                                  else blog for blog in AUTHOR_BLOGS])
 def test_no_paragraph_inside_preformatted_code(blog, tmp_path):
     _, feed = our_real_feed(blog, tmp_path)
     broken = [item["url"] for item in feed["items"]
