@@ -9,8 +9,10 @@ import email.policy
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from datetime import datetime
 
 import pytest
@@ -126,6 +128,30 @@ def test_rss2email_mails_each_paper_whole(make_site, tmp_path, name):
         # The paper's own words, not a one-line summary: its summary and its content's last words.
         last_words = re.sub(r"<[^>]+>", " ", item["content_html"]).split()[-3:]
         assert squashed(item["summary"]) in body and squashed(" ".join(last_words)) in body, body
+
+
+def newsboat(feed, tmp_path) -> list:
+    """Debian's newsboat (its own parser) reloading `feed`: (title, author) of each item it keeps."""
+    if shutil.which("newsboat") is None:
+        pytest.fail("newsboat is not installed: scripts/test installs Debian's newsboat package")
+    urls, cache = tmp_path / f"urls-{feed.name}", tmp_path / f"cache-{feed.name}.db"
+    urls.write_text(feed.as_uri() + "\n", encoding="utf-8")
+    result = subprocess.run(["newsboat", "-u", str(urls), "-c", str(cache), "-x", "reload"], capture_output=True,
+                            text=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    with closing(sqlite3.connect(cache)) as db:
+        return db.execute("SELECT title, author FROM rss_item ORDER BY pubDate DESC, id").fetchall()
+
+
+@pytest.mark.parametrize("items", ["posts", "papers"])
+def test_newsboat_shows_an_author_on_every_item(make_site, tmp_path, items):
+    site, _ = example_site(make_site, items)
+    titles = [item["title"] for item in json_feed(site.out("feed.json"))["items"]]
+    for name in ("atom.xml", "feed.xml"):
+        shown = newsboat(site.out(name), tmp_path)
+        # In the feed's order: papers are a second apart, so a reader sorting by date keeps it.
+        assert [title for title, _ in shown] == titles, name
+        assert {author for _, author in shown} == {"Papers Bot"}, (name, shown)
 
 
 # --- What a reader shows: the same checks newsboat's view depends on, in lxml ---
