@@ -46,7 +46,7 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
         title: main.title.clone(),
         base_url: main.base_url.clone(),
     }];
-    let tag_feeds = if config.feed.per_tag {
+    let (tag_feeds, tags_without_items) = if config.feed.per_tag {
         let outputs = &mut outputs;
         per_tag(
             config,
@@ -57,7 +57,7 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
             &mut listed,
         )?
     } else {
-        0
+        (0, Vec::new())
     };
     if let Some(page) = people_page(config, &out_dir, &listed, &posts, report) {
         outputs.push(page);
@@ -85,6 +85,7 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
         files: outputs.len(),
         changed,
         tag_feeds,
+        tags_without_items,
         skipped,
         milliseconds: started.elapsed().as_millis(),
     };
@@ -138,6 +139,9 @@ struct Built {
     changed: usize,
     /// Tags with feeds of their own.
     tag_feeds: usize,
+    /// Tags that get no feed: none of their posts gives an item (in papers
+    /// mode, none has papers).
+    tags_without_items: Vec<String>,
     /// Invalid posts left out with `--skip-invalid`, as `file:line: message`.
     skipped: Vec<String>,
     /// How long the build took.
@@ -161,6 +165,18 @@ fn tell(built: &Built, out_dir: &Path, report: Report) {
             "Per-tag feeds for {} in {}",
             text::count(built.tag_feeds, "tag"),
             out_dir.join("tags").display()
+        ));
+    }
+    if !built.tags_without_items.is_empty() {
+        let why = if built.kind == "papers" {
+            "their posts have no papers"
+        } else {
+            "none of their posts could be rendered"
+        };
+        report.result(format!(
+            "No feeds for {} ({why}): {}",
+            text::count(built.tags_without_items.len(), "tag"),
+            built.tags_without_items.join(", ")
         ));
     }
 }
@@ -195,7 +211,8 @@ fn load(
     Ok((posts, problems.iter().map(ToString::to_string).collect()))
 }
 
-/// The feeds of each tag, into `outputs`, each listed in `listed`; how many tags.
+/// The feeds of each tag, into `outputs`, each listed in `listed`: how
+/// many tags have feeds, and the tags that get none for want of items.
 fn per_tag(
     config: &Config,
     posts: &[Post],
@@ -203,7 +220,7 @@ fn per_tag(
     renderer: &mut Renderer,
     outputs: &mut Vec<(PathBuf, Vec<u8>)>,
     listed: &mut Vec<Listed>,
-) -> Result<usize, Error> {
+) -> Result<(usize, Vec<String>), Error> {
     let problems = tag_problems(config, posts);
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
@@ -228,25 +245,7 @@ fn per_tag(
         });
         count += 1;
     }
-    if !empty.is_empty() {
-        renderer
-            .report
-            .result(no_tag_feeds(config.feed.items, &empty));
-    }
-    Ok(count)
-}
-
-/// The line for the tags that get no feed: their posts have no items.
-fn no_tag_feeds(kind: ItemKind, tags: &[String]) -> String {
-    let why = match kind {
-        ItemKind::Papers => "their posts have no papers",
-        ItemKind::Posts => "none of their posts could be rendered",
-    };
-    format!(
-        "No feeds for {} ({why}): {}",
-        text::count(tags.len(), "tag"),
-        tags.join(", ")
-    )
+    Ok((count, empty))
 }
 
 /// Writes every output or none, then, with per-tag feeds in `tags`, removes

@@ -6,6 +6,7 @@ task states, code blocks whole), on the bundled example and the real blogs."""
 
 import email
 import email.policy
+import json
 import os
 import re
 import shutil
@@ -193,6 +194,8 @@ def test_no_feed_without_items_and_no_epoch(make_site):
     assert "tags/meta/" not in site.run("links").stdout
     said = [line for line in result.stdout.splitlines() if "meta" in line]
     assert said == ["No feeds for 1 tag (their posts have no papers): meta"], result.stdout
+    # With --json the one JSON object says it, and stdout holds nothing else.
+    assert json.loads(site.build("--json").stdout)["tags_without_items"] == ["meta"]
     for path in site.out("").rglob("*"):
         if path.is_file():
             text = path.read_text(encoding="utf-8")
