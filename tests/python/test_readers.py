@@ -273,7 +273,9 @@ def jekyll_feed(tmp_path_factory):
         if blog not in _JEKYLL:
             site = tmp_path_factory.mktemp("jekyll")
             _jekyll_build(blog, site)
-            _JEKYLL[blog] = etree.parse(str(site / "_site" / "feed.xml")).getroot()
+            # jekyll-feed's path: feed.xml, or where the blog's `feed.path` puts it.
+            path = next(p for p in (site / "_site" / "feed.xml", site / "_site" / "atom.xml") if p.exists())
+            _JEKYLL[blog] = etree.parse(str(path)).getroot()
         return _JEKYLL[blog]
 
     return built
@@ -288,9 +290,9 @@ def our_real_feed(blog: str, site) -> tuple:
     return etree.parse(str(site / "atom.xml")).getroot(), json_feed(site / "feed.json")
 
 
-# The real blogs whose jekyll-feed feed is feed.xml, built from their jekyll_min_config.yml: `author:`,
-# `authors:` lists, and no author at all.
-AUTHOR_BLOGS = ["hyperconnect__hyperconnect.github.io", "jekyll__jekyll", "yupengtang__Daily-AI-Trend-Reporter"]
+# Real blogs with `author:`, `authors:` lists, a site author with an address, and no author at all.
+AUTHOR_BLOGS = ["colemanm__colemanm.org", "hyperconnect__hyperconnect.github.io", "jekyll__jekyll",
+                "yupengtang__Daily-AI-Trend-Reporter"]
 
 
 @pytest.mark.parametrize("blog", AUTHOR_BLOGS)
@@ -307,6 +309,8 @@ def test_every_entry_names_the_author_jekyll_feed_names(blog, jekyll_feed, tmp_p
         # jekyll-feed writes an empty name when neither the post nor the site names anyone;
         # digest-feed names the site then, as the feed's own author does.
         assert entry_author(by_link[link]) == (expected or title), link
+        email = f"{ATOM}author/{ATOM}email"
+        assert by_link[link].findtext(email) == entry.findtext(email), link
         compared += 1
         named += bool(expected)
     print(f"\n{blog}: {compared} entries' authors equal jekyll-feed's ({named} named by the post or site)")
