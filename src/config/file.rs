@@ -371,6 +371,9 @@ fn site(
             .unwrap_or_default(),
         authors: blog.map(|blog| blog.authors.clone()).unwrap_or_default(),
         permalink,
+        collections: jekyll
+            .map(JekyllConfig::collection_permalinks)
+            .unwrap_or_default(),
     }
 }
 
@@ -849,7 +852,11 @@ mod tests {
             below("/blog/_digest-feed/../subscribers.csv"),
             Some(vec!["subscribers.csv".to_string()])
         );
-        assert_eq!(below("/blog/../Maildir"), None, "beside the blog: never published");
+        assert_eq!(
+            below("/blog/../Maildir"),
+            None,
+            "beside the blog: never published"
+        );
         assert_eq!(
             below("/blog/./_site/x"),
             Some(vec!["_site".to_string(), "x".to_string()])

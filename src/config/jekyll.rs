@@ -380,6 +380,31 @@ impl JekyllConfig {
             .or(self.permalink.as_deref())
     }
 
+    /// The permalinks of the collections other than posts, by name: each
+    /// one's own, else Jekyll's `/:collection/:path` with the suffix the
+    /// site's `permalink` style gives (`Utils.add_permalink_suffix`).
+    pub(super) fn collection_permalinks(&self) -> BTreeMap<String, String> {
+        let style = self.permalink.as_deref().unwrap_or("date");
+        let suffix = match style {
+            "pretty" => "/",
+            "date" | "ordinal" | "none" => ":output_ext",
+            custom if custom.ends_with('/') => "/",
+            custom if custom.ends_with(":output_ext") => ":output_ext",
+            _ => "",
+        };
+        self.collections
+            .iter()
+            .filter(|(name, _)| name.as_str() != "posts")
+            .map(|(name, collection)| {
+                let permalink = collection
+                    .permalink
+                    .clone()
+                    .unwrap_or_else(|| format!("/:collection/:path{suffix}"));
+                (name.clone(), permalink)
+            })
+            .collect()
+    }
+
     /// Whether `jekyll build` copies the file at `relative` (a path inside the
     /// blog's folder, `/`-separated) into `_site`: not when a part of it
     /// starts with `_` or `.`, or it is excluded, unless `include` names it.
@@ -431,6 +456,27 @@ mod tests {
         );
         assert_eq!(parse_authors("# none yet\n").unwrap(), Vec::new());
         assert_eq!(parse_authors("- a\n- b\n").unwrap_err().0, Some(1));
+    }
+
+    #[test]
+    fn other_collections_take_their_permalink_or_jekylls_default() {
+        let config = parse(
+            "permalink: pretty\ncollections:\n  posts:\n    output: true\n  docs:\n    permalink: /d/:path/\n  notes:\n    output: true\n",
+        )
+        .unwrap();
+        let permalinks = config.collection_permalinks();
+        assert_eq!(
+            permalinks.into_iter().collect::<Vec<_>>(),
+            [
+                ("docs".to_string(), "/d/:path/".to_string()),
+                ("notes".to_string(), "/:collection/:path/".to_string())
+            ]
+        );
+        let config = parse("collections:\n  notes:\n    output: true\n").unwrap();
+        assert_eq!(
+            config.collection_permalinks()["notes"],
+            "/:collection/:path:output_ext"
+        );
     }
 
     #[test]

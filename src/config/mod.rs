@@ -90,6 +90,9 @@ pub struct Site {
     pub authors: Vec<(String, String)>,
     /// Jekyll's permalink template for posts without their own, styles expanded.
     pub permalink: String,
+    /// The permalink templates `_config.yml` gives collections other than
+    /// posts (`docs: /:collection/:path/`), by collection name.
+    pub collections: std::collections::BTreeMap<String, String>,
 }
 
 /// How a time without an offset is read.

@@ -258,16 +258,27 @@ fn nesting_exceeds(html: &str, limit: usize) -> bool {
 }
 
 /// A title as plain text: HTML tags stripped (a script's content with them),
-/// entities decoded, white space folded, as jekyll-feed does with `strip_html`.
+/// entities decoded, white space folded, as jekyll-feed does with
+/// `strip_html` and `normalize_whitespace`.
 pub(crate) fn plain_title(title: &str) -> String {
     static STRIP: LazyLock<ammonia::Builder<'static>> = LazyLock::new(ammonia::Builder::empty);
     // Without `<` or `&` there is no tag or entity to undo (NUL aside, which
     // the HTML parser replaces): the common case, and it costs no HTML parse.
     if !title.contains(['<', '&', '\0']) {
-        return crate::text::one_line(title);
+        return normalize_whitespace(title);
     }
     let stripped = STRIP.clean(title).to_string();
-    crate::text::one_line(&html_escape::decode_html_entities(&stripped))
+    normalize_whitespace(&html_escape::decode_html_entities(&stripped))
+}
+
+/// Jekyll's `normalize_whitespace`: runs of Ruby's `\s` (ASCII white space
+/// only) as one space, none at either end. A no-break space (U+00A0,
+/// `&nbsp;`) or an ideographic one stays what it is, as in Jekyll's titles.
+fn normalize_whitespace(text: &str) -> String {
+    text.split(|c: char| c.is_ascii_whitespace() || c == '\u{b}')
+        .filter(|word| !word.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The schemes a link may have anywhere a reader sees it: ammonia's default
@@ -817,6 +828,11 @@ mod tests {
             "Daily Papers — 2025-12-24"
         );
         assert_eq!(plain_title("a < b"), "a < b");
+        // Jekyll folds ASCII white space only: a no-break space stays.
+        assert_eq!(
+            plain_title(" Weekend\u{a0}Reading &nbsp;— 2020\t\n"),
+            "Weekend\u{a0}Reading \u{a0}— 2020"
+        );
     }
 
     #[test]
@@ -830,7 +846,7 @@ mod tests {
             "한국어 제목: 논문 요약 #3",
             "",
         ] {
-            let slow = crate::text::one_line(&html_escape::decode_html_entities(
+            let slow = normalize_whitespace(&html_escape::decode_html_entities(
                 &strip.clean(title).to_string(),
             ));
             assert_eq!(plain_title(title), slow, "{title:?}");

@@ -53,6 +53,8 @@ pub struct SiteInfo {
     pub excerpt_separator: Option<String>,
     /// The blog's front matter defaults (its `_config.yml`'s `defaults:`).
     pub defaults: FrontMatterDefaults,
+    /// The permalinks of the blog's other collections, for `{% link %}`.
+    pub collections: std::collections::BTreeMap<String, String>,
     /// Whether the posts folder is a Jekyll blog's `_posts`: then, as in
     /// Jekyll, only files named `Y-M-D-title.ext` are posts.
     pub dated_names_only: bool,
@@ -74,6 +76,7 @@ impl Rules {
                 timezone: config.site.timezone_name.clone(),
                 excerpt_separator: config.posts.excerpt_separator.clone(),
                 defaults: config.posts.defaults.clone(),
+                collections: config.site.collections.clone(),
                 dated_names_only: config.is_jekyll_blog(),
             },
         }
