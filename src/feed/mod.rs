@@ -230,7 +230,7 @@ pub fn items_for(
                 Item {
                     id: format!("{}#paper-{}", post.url, paper.number),
                     url: paper.url.clone(),
-                    post_url: Some(at_anchor(&post.url, paper.anchor.as_deref())),
+                    post_url: Some(post.url_at(paper.anchor.as_deref())),
                     title: paper.title.clone(),
                     date: earlier(&post.date),
                     updated: updated.as_ref().map(earlier),
@@ -241,17 +241,6 @@ pub fn items_for(
                 }
             })
             .collect(),
-    }
-}
-
-/// `url` with `anchor` as its fragment, percent-encoded as URLs need.
-fn at_anchor(url: &str, anchor: Option<&str>) -> String {
-    match (url::Url::parse(url), anchor) {
-        (Ok(mut url), Some(anchor)) if !anchor.is_empty() => {
-            url.set_fragment(Some(anchor));
-            url.to_string()
-        }
-        _ => url.to_string(),
     }
 }
 

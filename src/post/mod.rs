@@ -374,6 +374,18 @@ fn assemble(
 }
 
 impl Post {
+    /// Its URL at `anchor` (a heading's id) when there is one, the fragment
+    /// percent-encoded as URLs need: where a paper of it is on its page.
+    pub fn url_at(&self, anchor: Option<&str>) -> String {
+        match (url::Url::parse(&self.url), anchor) {
+            (Ok(mut url), Some(anchor)) if !anchor.is_empty() => {
+                url.set_fragment(Some(anchor));
+                url.to_string()
+            }
+            _ => self.url.clone(),
+        }
+    }
+
     /// Its file's name without the extension.
     fn file_stem(&self) -> String {
         self.source
