@@ -199,6 +199,8 @@ pub(super) struct Blog {
     pub(super) config: JekyllConfig,
     /// Its `defaults:`, checked.
     pub(super) defaults: super::FrontMatterDefaults,
+    /// Its `_data/authors.yml`: key, then `Name <email>`.
+    pub(super) authors: Vec<(String, String)>,
 }
 
 impl Blog {
@@ -370,7 +372,11 @@ fn site(
             .author
             .or_else(|| jekyll.and_then(|j| j.author.as_ref()).map(Author::text))
             .unwrap_or_default(),
+        authors: blog.map(|blog| blog.authors.clone()).unwrap_or_default(),
         permalink,
+        collections: jekyll
+            .map(JekyllConfig::collection_permalinks)
+            .unwrap_or_default(),
     }
 }
 

@@ -380,6 +380,7 @@ impl Templates {
                 html: "<p>Sample</p>".into(),
                 summary: "Sample".into(),
                 after: String::new(),
+                anchor: None,
             }],
             outro: "<p>Sample</p>".into(),
         };

@@ -32,6 +32,8 @@ pub struct Paper {
     /// heading that ended the section, and what follows it), as HTML;
     /// empty mostly, and always for the last paper (see `outro`).
     pub after: String,
+    /// The heading's id on the post's page, when it has one.
+    pub anchor: Option<String>,
 }
 
 /// A rendered post body.
@@ -75,11 +77,21 @@ fn options() -> Options {
 pub(crate) const MAX_NESTING: usize = 1000;
 
 /// Renders `body`, resolving relative links and images against `base` (the
-/// post's URL), and finds its papers in the shape `papers` asks for.
-/// Refuses a body nested deeper than [`MAX_NESTING`].
-pub(crate) fn render(body: &str, base: &url::Url, papers: PaperShape) -> Result<Rendered, String> {
+/// post's URL), with its papers in whichever shape it has
+/// (`feed.papers = "auto"`). Refuses a body nested deeper than [`MAX_NESTING`].
+pub(crate) fn render(body: &str, base: &url::Url) -> Result<Rendered, String> {
+    render_finding(body, base, PaperShape::Auto)
+}
+
+/// [`render`], finding papers in the shape `papers` asks for.
+pub(crate) fn render_finding(
+    body: &str,
+    base: &url::Url,
+    papers: PaperShape,
+) -> Result<Rendered, String> {
     let (body, mut extensions) = kramdown::prepare(body);
     let events = kramdown::apply(Parser::new_ext(&body, options()).collect(), &mut extensions);
+    let events = task_states(events);
     let mut raw = String::new();
     pulldown_cmark::html::push_html(&mut raw, events.iter().cloned());
     let raw = kramdown::place(raw, &extensions);
@@ -123,6 +135,7 @@ pub(crate) fn render(body: &str, base: &url::Url, papers: PaperShape) -> Result<
             html: to_html(&section, &sanitizer, &extensions),
             summary: paper_summary(&section),
             after: html_of(after),
+            anchor: item.anchor.clone(),
         });
     }
     let (intro, outro) = match (found.items.first(), found.items.last()) {
@@ -168,6 +181,19 @@ fn body_events<'s, 'a>(section: &'s [Event<'a>], reopen: bool) -> Cow<'s, [Event
     }
     events.extend(rest.cloned());
     Cow::Owned(events)
+}
+
+/// A task list item's state as a character (`- [x]` ☑, `- [ ]` ☐), not an
+/// `<input>`: feed readers and mail clients drop form elements, and with
+/// them whether the task is done.
+fn task_states(events: Vec<Event<'_>>) -> Vec<Event<'_>> {
+    events
+        .into_iter()
+        .map(|event| match event {
+            Event::TaskListMarker(done) => Event::Text(if done { "☑ " } else { "☐ " }.into()),
+            other => other,
+        })
+        .collect()
 }
 
 /// How much escaping work html5ever's serializer (under ammonia, css-inline
@@ -225,7 +251,7 @@ pub(crate) fn to_raw_html(text: &str) -> String {
     let (text, mut extensions) = kramdown::prepare(text);
     let events = kramdown::apply(Parser::new_ext(&text, options()).collect(), &mut extensions);
     let mut raw = String::new();
-    pulldown_cmark::html::push_html(&mut raw, events.into_iter());
+    pulldown_cmark::html::push_html(&mut raw, task_states(events).into_iter());
     kramdown::place(raw, &extensions)
 }
 
@@ -301,16 +327,27 @@ fn nesting_exceeds(html: &str, limit: usize) -> bool {
 }
 
 /// A title as plain text: HTML tags stripped (a script's content with them),
-/// entities decoded, white space folded, as jekyll-feed does with `strip_html`.
+/// entities decoded, white space folded, as jekyll-feed does with
+/// `strip_html` and `normalize_whitespace`.
 pub(crate) fn plain_title(title: &str) -> String {
     static STRIP: LazyLock<ammonia::Builder<'static>> = LazyLock::new(ammonia::Builder::empty);
     // Without `<` or `&` there is no tag or entity to undo (NUL aside, which
     // the HTML parser replaces): the common case, and it costs no HTML parse.
     if !title.contains(['<', '&', '\0']) {
-        return crate::text::one_line(title);
+        return normalize_whitespace(title);
     }
     let stripped = STRIP.clean(title).to_string();
-    crate::text::one_line(&html_escape::decode_html_entities(&stripped))
+    normalize_whitespace(&html_escape::decode_html_entities(&stripped))
+}
+
+/// Jekyll's `normalize_whitespace`: runs of Ruby's `\s` (ASCII white space
+/// only) as one space, none at either end. A no-break space (U+00A0,
+/// `&nbsp;`) or an ideographic one stays what it is, as in Jekyll's titles.
+fn normalize_whitespace(text: &str) -> String {
+    text.split(|c: char| c.is_ascii_whitespace() || c == '\u{b}')
+        .filter(|word| !word.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The schemes a link may have anywhere a reader sees it: ammonia's default
@@ -455,11 +492,6 @@ fn first_paragraph(events: &[Event<'_>]) -> Option<String> {
 mod tests {
     use super::*;
 
-    /// Renders as a post does by default (`feed.papers = "auto"`).
-    fn render(body: &str, base: &url::Url) -> Result<Rendered, String> {
-        super::render(body, base, PaperShape::Auto)
-    }
-
     fn base() -> url::Url {
         url::Url::parse("https://papers.example.org/2025/12/24/daily.html").unwrap()
     }
@@ -473,8 +505,25 @@ mod tests {
         .unwrap();
         assert!(out.html.contains("<table>"), "{}", out.html);
         assert!(out.html.contains("<del>old</del>"), "{}", out.html);
-        assert!(out.html.contains("type=\"checkbox\""), "{}", out.html);
+        assert!(out.html.contains("<li>☑ done</li>"), "{}", out.html);
         assert!(out.html.contains("footnote"), "{}", out.html);
+    }
+
+    #[test]
+    fn task_states_stay_as_text_readers_keep() {
+        let out = render(
+            "- [x] fixed
+- [ ] open
+",
+            &base(),
+        )
+        .unwrap();
+        assert!(!out.html.contains("<input"), "{}", out.html);
+        assert!(
+            out.html.contains("<li>☑ fixed</li>") && out.html.contains("<li>☐ open</li>"),
+            "{}",
+            out.html
+        );
     }
 
     #[test]
@@ -658,7 +707,7 @@ mod tests {
         assert!(out.outro.contains("Closing") && out.outro.contains("See you."));
         assert!(out.outro.contains("A note"), "the footnotes close the post");
         // A forced shape the post does not have finds nothing, and keeps the post whole.
-        let none = super::render(body, &base(), PaperShape::Links).unwrap();
+        let none = render_finding(body, &base(), PaperShape::Links).unwrap();
         assert!(none.papers.is_empty() && none.intro.is_empty() && none.outro.is_empty());
         assert_eq!(none.html, out.html);
     }
@@ -735,6 +784,11 @@ mod tests {
             "Daily Papers — 2025-12-24"
         );
         assert_eq!(plain_title("a < b"), "a < b");
+        // Jekyll folds ASCII white space only: a no-break space stays.
+        assert_eq!(
+            plain_title(" Weekend\u{a0}Reading &nbsp;— 2020\t\n"),
+            "Weekend\u{a0}Reading \u{a0}— 2020"
+        );
     }
 
     #[test]
@@ -748,7 +802,7 @@ mod tests {
             "한국어 제목: 논문 요약 #3",
             "",
         ] {
-            let slow = crate::text::one_line(&html_escape::decode_html_entities(
+            let slow = normalize_whitespace(&html_escape::decode_html_entities(
                 &strip.clean(title).to_string(),
             ));
             assert_eq!(plain_title(title), slow, "{title:?}");
