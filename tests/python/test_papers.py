@@ -36,7 +36,8 @@ def _papers(site: Site) -> dict:
 
 
 def _titles(items) -> list:
-    return [(item["number"], item["title"], item["url"]) for item in items]
+    """Each paper's number, title and own link (JSON Feed's external_url; `url` is its place in the post)."""
+    return [(item["number"], item["title"], item.get("external_url", item["url"])) for item in items]
 
 
 @pytest.fixture(scope="module")
