@@ -72,7 +72,7 @@ const LISTS: &[(&str, &[(&str, &str)])] = &[
             ),
             (
                 "[feed]",
-                "out, limit, items (posts or papers), per_tag, rss and atom (the file names: feed.xml and atom.xml; in a blog that loads jekyll-feed, Atom stays at its feed.xml and RSS goes to rss.xml).",
+                "out, limit, items (posts or papers), papers (auto, headings, bold, list or links: the shape papers are found in), per_tag, rss and atom (the file names: feed.xml and atom.xml; in a blog that loads jekyll-feed, Atom stays at its feed.xml and RSS goes to rss.xml).",
             ),
             (
                 "[email]",

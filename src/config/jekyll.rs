@@ -253,8 +253,28 @@ impl JekyllConfig {
     }
 }
 
+/// What a YAML file of Jekyll's says is wrong: its line when known, and saphyr's message.
+pub(super) type YamlError = (Option<usize>, String);
+
+/// Parses `_data/authors.yml` (jekyll-feed's `site.data.authors`): each
+/// key's author as `Name <email>`; the error is saphyr's, with its line.
+pub(super) fn parse_authors(text: &str) -> Result<Vec<(String, String)>, YamlError> {
+    let authors: std::collections::BTreeMap<String, Author> = from_yaml(text)?;
+    Ok(authors
+        .into_iter()
+        .map(|(key, author)| (key, author.text()))
+        .collect())
+}
+
 /// Parses `_config.yml`; the error is saphyr's, with its line.
-pub(super) fn parse(text: &str) -> Result<JekyllConfig, (Option<usize>, String)> {
+pub(super) fn parse(text: &str) -> Result<JekyllConfig, YamlError> {
+    let mut config: JekyllConfig = from_yaml(text)?;
+    config.repeated_keys = repeated_keys(text);
+    Ok(config)
+}
+
+/// A YAML file of Jekyll's read as `T`; the error is saphyr's, with its line.
+fn from_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, YamlError> {
     // An empty file, or one of comments only, is an empty mapping, as Jekyll reads it.
     let empty = text
         .lines()
@@ -264,20 +284,17 @@ pub(super) fn parse(text: &str) -> Result<JekyllConfig, (Option<usize>, String)>
     let options = serde_saphyr::options! {
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
     };
-    let mut config =
-        serde_saphyr::from_str_with_options::<JekyllConfig>(text, options).map_err(|err| {
-            let err = err.without_snippet();
-            let line = err
-                .location()
-                .and_then(|at| usize::try_from(at.line()).ok());
-            let mut message = err.to_string();
-            if let Some(at) = message.find(" at line ") {
-                message.truncate(at);
-            }
-            (line, message)
-        })?;
-    config.repeated_keys = repeated_keys(text);
-    Ok(config)
+    serde_saphyr::from_str_with_options::<T>(text, options).map_err(|err| {
+        let err = err.without_snippet();
+        let line = err
+            .location()
+            .and_then(|at| usize::try_from(at.line()).ok());
+        let mut message = err.to_string();
+        if let Some(at) = message.find(" at line ") {
+            message.truncate(at);
+        }
+        (line, message)
+    })
 }
 
 /// Every key written twice in one mapping of `text`, at any depth, with
@@ -477,6 +494,23 @@ mod tests {
             None
         );
         assert_eq!(feed("plugins: 3\n"), None);
+    }
+
+    #[test]
+    fn authors_data_reads_names_and_mappings() {
+        let authors = parse_authors(
+            "ray:\n  name: Ray Kim\n  email: ray@e.org\n  uri: https://e.org\ngom: Gom\n",
+        )
+        .unwrap();
+        assert_eq!(
+            authors,
+            vec![
+                ("gom".to_string(), "Gom".to_string()),
+                ("ray".to_string(), "Ray Kim <ray@e.org>".to_string())
+            ]
+        );
+        assert_eq!(parse_authors("# none yet\n").unwrap(), Vec::new());
+        assert_eq!(parse_authors("- a\n- b\n").unwrap_err().0, Some(1));
     }
 
     #[test]

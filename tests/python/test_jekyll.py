@@ -381,7 +381,7 @@ def test_papers_of_the_real_digest_blog(tmp_path):
         counted += len(found)
         read = re.findall(r"\[Read Paper\]\((\S+?)\)", text)
         if read:
-            assert [item["url"] for item in found] == read, path.name
+            assert [item["external_url"] for item in found] == read, path.name
             linked += len(read)
     print(f"\n{blog}: {counted} papers in {len(posts)} posts; {linked} linked to their Read Paper URL")
     assert counted > 4000 and linked > 3000
