@@ -71,6 +71,7 @@ const CRATES: &[(&[&str], &[&str])] = &[
     (&["tera", "css_inline", "html2text"], &["src/email"]),
     (&["lettre"], &["src/mail/message.rs", "src/mail/transport.rs", "src/address.rs"]),
     (&["email_encoding"], &["src/mail/message.rs"]),
+    (&["quoted_printable"], &["src/mail/message.rs"]),
     (&["mail_auth"], &["src/mail/dkim.rs"]),
     (&["ring", "rustls_pki_types", "spki"], &["src/config/dkim.rs"]),
     // base64: the DKIM key's DNS record, the list's tokens (base64url), and

@@ -150,6 +150,18 @@ impl Letterhead {
         email: Email,
         identity: &str,
     ) -> Result<(Envelope, Vec<u8>), String> {
+        self.build_with(recipient, email, identity, part_body)
+    }
+
+    /// [`Letterhead::build`] with `body` making each part's encoded body
+    /// (a test passes lettre's own, whole, to compare the bytes).
+    fn build_with(
+        &self,
+        recipient: &Recipient,
+        email: Email,
+        identity: &str,
+        body: fn(String, Part) -> lettre::message::Body,
+    ) -> Result<(Envelope, Vec<u8>), String> {
         let address = ascii_address(&recipient.email)
             .map_err(|err| format!("{:?} is not a valid address ({err})", recipient.email))?;
         // Cleaned here as well as on the way in: no name, however it was
@@ -184,12 +196,12 @@ impl Letterhead {
                     .singlepart(
                         SinglePart::builder()
                             .header(ContentType::TEXT_PLAIN)
-                            .body(crate::text::crlf(email.text)),
+                            .body(body(email.text, Part::Text)),
                     )
                     .singlepart(
                         SinglePart::builder()
                             .header(ContentType::TEXT_HTML)
-                            .body(crate::text::crlf(email.html)),
+                            .body(body(email.html, Part::Html)),
                     ),
             )
             .map_err(|err| format!("cannot build the message: {err}"))?;
@@ -200,6 +212,132 @@ impl Letterhead {
             None => Ok((envelope, bytes)),
         }
     }
+}
+
+/// Which of a message's two parts a body is: each keeps its own memory.
+#[derive(Debug, Clone, Copy)]
+enum Part {
+    Text = 0,
+    Html = 1,
+}
+
+/// A part's body as lettre encodes it (its chooser picks 7bit,
+/// quoted-printable or base64), with quoted-printable made line by line
+/// from the lines the same thread encoded last time.
+///
+/// A post's body is the same for every recipient but for the few lines
+/// that hold their values (name, address, unsubscribe link), and
+/// quoted-printable encodes each CRLF-ended line on its own: a line's
+/// encoding depends only on that line. So a line equal to the same line of
+/// the body encoded before is copied, and only the personal lines are
+/// encoded again. The bytes are those of `Body::new` (a unit test
+/// compares); base64, where a value shifts every later byte, is made whole.
+fn part_body(text: String, part: Part) -> lettre::message::Body {
+    use email_encoding::body::Encoding;
+    use lettre::message::header::ContentTransferEncoding;
+    let text = crate::text::crlf(text);
+    if Encoding::choose(text.as_str(), false) != Encoding::QuotedPrintable {
+        return lettre::message::Body::new(text);
+    }
+    let encoded = REMEMBERED.with_borrow_mut(|memory| memory[part as usize].encode(text));
+    lettre::message::Body::dangerous_pre_encoded(encoded, ContentTransferEncoding::QuotedPrintable)
+}
+
+thread_local! {
+    /// Each thread's last bodies of each part (the workers build messages
+    /// in parallel, each from its own memory).
+    static REMEMBERED: std::cell::RefCell<[Remembered; 2]> =
+        std::cell::RefCell::new([Remembered::default(), Remembered::default()]);
+}
+
+/// Bodies recently encoded, line by line: at most [`Remembered::KEPT`],
+/// so that recipients with and without a name (whose bodies may differ in
+/// their number of lines) each find theirs.
+#[derive(Debug, Default)]
+struct Remembered {
+    bodies: Vec<Lines>,
+}
+
+/// One body, and its quoted-printable encoding, with where each line ends.
+#[derive(Debug)]
+struct Lines {
+    plain: String,
+    plain_ends: Vec<usize>,
+    encoded: Vec<u8>,
+    encoded_ends: Vec<usize>,
+}
+
+impl Lines {
+    /// Line `index`, plain and encoded.
+    fn line(&self, index: usize) -> Option<(&[u8], &[u8])> {
+        let end = *self.plain_ends.get(index)?;
+        let start = index
+            .checked_sub(1)
+            .map_or(0, |before| self.plain_ends[before]);
+        let encoded_end = self.encoded_ends[index];
+        let encoded_start = index
+            .checked_sub(1)
+            .map_or(0, |before| self.encoded_ends[before]);
+        Some((
+            &self.plain.as_bytes()[start..end],
+            &self.encoded[encoded_start..encoded_end],
+        ))
+    }
+}
+
+impl Remembered {
+    const KEPT: usize = 2;
+
+    /// `text` (CRLF line ends) in quoted-printable, as
+    /// `quoted_printable::encode` makes it of the whole text.
+    fn encode(&mut self, text: String) -> Vec<u8> {
+        // After each LF: every LF follows a CR here, and the encoder starts
+        // each line afresh after a CRLF.
+        let mut plain_ends: Vec<usize> = memchr_ends(&text);
+        if plain_ends.last() != Some(&text.len()) && !text.is_empty() {
+            plain_ends.push(text.len());
+        }
+        let same_shape = self
+            .bodies
+            .iter()
+            .position(|lines| lines.plain_ends.len() == plain_ends.len());
+        let before = same_shape.or(self.bodies.len().checked_sub(1));
+        let mut encoded = Vec::with_capacity(text.len() + text.len() / 8);
+        let mut encoded_ends = Vec::with_capacity(plain_ends.len());
+        let mut start = 0;
+        for (index, &end) in plain_ends.iter().enumerate() {
+            let line = &text.as_bytes()[start..end];
+            match before
+                .and_then(|at| self.bodies[at].line(index))
+                .filter(|(plain, _)| *plain == line)
+            {
+                Some((_, known)) => encoded.extend_from_slice(known),
+                None => encoded.extend_from_slice(&quoted_printable::encode(line)),
+            }
+            encoded_ends.push(encoded.len());
+            start = end;
+        }
+        let lines = Lines {
+            plain: text,
+            plain_ends,
+            encoded: encoded.clone(),
+            encoded_ends,
+        };
+        if let Some(at) = same_shape {
+            self.bodies[at] = lines;
+        } else {
+            if self.bodies.len() == Self::KEPT {
+                self.bodies.remove(0);
+            }
+            self.bodies.push(lines);
+        }
+        encoded
+    }
+}
+
+/// The offsets just after each LF of `text`.
+fn memchr_ends(text: &str) -> Vec<usize> {
+    text.match_indices('\n').map(|(at, _)| at + 1).collect()
 }
 
 /// `bytes` in lower-case hexadecimal, for a Message-ID's unique part.
@@ -377,6 +515,165 @@ mod tests {
             html: "<p>안녕하세요</p>".into(),
             text: "안녕하세요".into(),
             unsubscribe_url: "https://papers.example.org/u?e=a%40example.org".into(),
+        }
+    }
+
+    /// A part as the per-recipient path made it before: lettre's chooser
+    /// and encoder over the whole body.
+    fn whole(text: String, _: Part) -> lettre::message::Body {
+        lettre::message::Body::new(crate::text::crlf(text))
+    }
+
+    /// `bytes` with what differs between any two builds of the same
+    /// message made the same: the Date and the multipart boundary.
+    fn normalised(bytes: &[u8]) -> String {
+        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        let boundary = text
+            .split("boundary=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .to_string();
+        text.replace(&boundary, "BOUNDARY")
+            .split("\r\n")
+            .map(|line| {
+                if line.starts_with("Date: ") {
+                    "Date: -"
+                } else {
+                    line
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    }
+
+    /// A post's email for `name`: long lines of mostly ASCII with a few
+    /// accents (quoted-printable), the recipient's values inside them.
+    fn personal_email(name: &str, address: &str, korean: bool) -> Email {
+        let url = format!(
+            "https://papers.example.org/u?e={}",
+            address.replace('@', "%40")
+        );
+        let words = if korean {
+            "논문 요약과 링크 "
+        } else {
+            "café = naïve résumé of the papers, "
+        };
+        let long = words.repeat(12);
+        let greeting = if name.is_empty() {
+            "Hello,".to_string()
+        } else {
+            format!("Hello {name},\nthanks for reading")
+        };
+        let html = format!(
+            "<html><body>\n<p>{greeting}</p>\n<p>{long}</p>  \n\n<p>{long}<a href=\"{url}\">unsubscribe</a> {long}</p>\n\t\r\n<p>x=y\rz</p>\n{}\n</body></html>",
+            "=".repeat(75)
+        );
+        let text = format!(
+            "{greeting}\n\n{long}\n{long} {url} {long}\n{}  \nend",
+            "a".repeat(76)
+        );
+        Email {
+            subject: "Daily Papers — 2025-12-24".into(),
+            html,
+            text,
+            unsubscribe_url: url,
+        }
+    }
+
+    #[test]
+    fn messages_are_the_bytes_of_the_per_recipient_encoding() {
+        let letterhead = Letterhead::new(
+            &Mailbox::parse("Daily Papers <papers@example.org>").unwrap(),
+            "Daily Papers",
+            "https://papers.example.org",
+            None,
+        )
+        .unwrap();
+        let people = [
+            ("Kim", "kim@example.org"),
+            ("", "plain@example.org"),
+            ("김철수", "hangul@example.org"),
+            (
+                "A Much Longer Name Than The Others",
+                "long.name.reader@example.org",
+            ),
+            ("", "p@example.org"),
+            ("Lee", "lee@example.org"),
+        ];
+        let mut encodings = std::collections::BTreeSet::new();
+        // Twice over: the second round finds every body in memory.
+        for korean in [false, true, false, true] {
+            for (name, address) in people {
+                let recipient = Recipient {
+                    email: address.into(),
+                    name: name.into(),
+                    token: String::new(),
+                };
+                let email = personal_email(name, address, korean);
+                let (_, fast) = letterhead
+                    .build(&recipient, email.clone(), "post-1")
+                    .unwrap();
+                let (_, reference) = letterhead
+                    .build_with(&recipient, email, "post-1", whole)
+                    .unwrap();
+                let fast = normalised(&fast);
+                assert_eq!(fast, normalised(&reference), "to {address}");
+                encodings.extend(
+                    fast.split("\r\n")
+                        .filter(|line| line.starts_with("Content-Transfer-Encoding:"))
+                        .map(str::to_string),
+                );
+            }
+        }
+        // Both of lettre's choices were made: the line-by-line one and the whole one.
+        assert!(
+            encodings.contains("Content-Transfer-Encoding: quoted-printable"),
+            "{encodings:?}"
+        );
+        assert!(
+            encodings.contains("Content-Transfer-Encoding: base64"),
+            "{encodings:?}"
+        );
+    }
+
+    #[test]
+    fn quoted_printable_line_by_line_is_the_encoding_of_the_whole() {
+        let tricky = [
+            String::new(),
+            "\r\n".into(),
+            "end without a line end".into(),
+            "trailing space \r\ntrailing tab\t\r\n\r\n".into(),
+            format!(
+                "{}\r\n{}\r\n{}\r\n",
+                "x".repeat(75),
+                "x".repeat(76),
+                "x".repeat(77)
+            ),
+            format!(
+                "{} \r\n{}=\r\n{}é\r\n",
+                "x".repeat(75),
+                "x".repeat(74),
+                "x".repeat(74)
+            ),
+            "lone\rcarriage\r\r\nreturns\r".into(),
+            format!("{}\r\n", "= é\t".repeat(40)),
+        ];
+        let mut memory = Remembered::default();
+        for round in 0..2 {
+            for text in &tricky {
+                for changed in [
+                    text.clone(),
+                    format!("{text}\r\nsecond {round}\r\n"),
+                    format!("first\r\n{text}"),
+                ] {
+                    assert_eq!(
+                        memory.encode(changed.clone()),
+                        quoted_printable::encode(&changed),
+                        "{changed:?}"
+                    );
+                }
+            }
         }
     }
 
