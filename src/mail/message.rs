@@ -581,15 +581,20 @@ mod tests {
         }
     }
 
-    #[test]
-    fn messages_are_the_bytes_of_the_per_recipient_encoding() {
-        let letterhead = Letterhead::new(
+    /// The letterhead of the example site, unsigned.
+    fn papers_letterhead() -> Letterhead {
+        Letterhead::new(
             &Mailbox::parse("Daily Papers <papers@example.org>").unwrap(),
             "Daily Papers",
             "https://papers.example.org",
             None,
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn messages_are_the_bytes_of_the_per_recipient_encoding() {
+        let letterhead = papers_letterhead();
         let people = [
             ("Kim", "kim@example.org"),
             ("", "plain@example.org"),
@@ -679,13 +684,7 @@ mod tests {
 
     #[test]
     fn headers_are_encoded_and_ids_stable_per_recipient() {
-        let letterhead = Letterhead::new(
-            &Mailbox::parse("Daily Papers <papers@example.org>").unwrap(),
-            "Daily Papers",
-            "https://papers.example.org",
-            None,
-        )
-        .unwrap();
+        let letterhead = papers_letterhead();
         let recipient = Recipient {
             email: "a@example.org".into(),
             name: "김, \"Kim\"".into(),
