@@ -91,7 +91,10 @@ impl Secret {
     /// A warning when the key at `path` can be read by other users of the
     /// machine: whoever reads it can unsubscribe anyone.
     pub fn exposure(path: &Path) -> Option<String> {
-        readable_by_others(path, "the list's secret key (whoever reads it can unsubscribe anyone)")
+        readable_by_others(
+            path,
+            "the list's secret key (whoever reads it can unsubscribe anyone)",
+        )
     }
 
     fn load(path: &Path) -> Result<Secret, Error> {
@@ -310,7 +313,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("secret");
         std::fs::write(&path, b"short").unwrap();
-        let err = Secret::load_or_create(&path, false).unwrap_err().to_string();
+        let err = Secret::load_or_create(&path, false)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("secret key must be 32 bytes, this file has 5"),
             "{err}"
@@ -322,13 +327,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("secret");
         let err = Secret::load_or_create(&path, true).unwrap_err().to_string();
-        assert!(err.contains("the list's secret key is missing, yet"), "{err}");
+        assert!(
+            err.contains("the list's secret key is missing, yet"),
+            "{err}"
+        );
         assert!(err.contains("Restore the file from a backup"), "{err}");
         assert!(!path.exists(), "no new key made");
         Secret::load_or_create(&path, false).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let warning = Secret::exposure(&path).unwrap();
-        assert!(warning.contains("is readable by other users (mode 644)"), "{warning}");
+        assert!(
+            warning.contains("is readable by other users (mode 644)"),
+            "{warning}"
+        );
     }
 
     #[test]

@@ -103,8 +103,14 @@ mod tests {
                     [inbox]\nmaildir = \"Maildir\"\n";
         let config = Config::parse(text, Path::new("site/config.toml")).unwrap();
         let html = page(&config, &[], &[]);
-        assert!(html.contains("mailto:list@e.org?subject=subscribe"), "{html}");
-        assert!(html.contains("href=\"https://e.org/list/subscribe\""), "{html}");
+        assert!(
+            html.contains("mailto:list@e.org?subject=subscribe"),
+            "{html}"
+        );
+        assert!(
+            html.contains("href=\"https://e.org/list/subscribe\""),
+            "{html}"
+        );
         assert!(!html.contains("no-reply@e.org"), "{html}");
     }
 }

@@ -846,7 +846,11 @@ mod tests {
             below("/blog/_digest-feed/../subscribers.csv"),
             Some(vec!["subscribers.csv".to_string()])
         );
-        assert_eq!(below("/blog/../Maildir"), None, "beside the blog: never published");
+        assert_eq!(
+            below("/blog/../Maildir"),
+            None,
+            "beside the blog: never published"
+        );
         assert_eq!(
             below("/blog/./_site/x"),
             Some(vec!["_site".to_string(), "x".to_string()])

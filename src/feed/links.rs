@@ -182,7 +182,9 @@ mod tests {
             newest: &newest,
         });
         assert!(!html.contains("<script"));
-        assert!(html.contains("<a href=\"https://e.org/list/subscribe\">Sign up with your address</a>"));
+        assert!(
+            html.contains("<a href=\"https://e.org/list/subscribe\">Sign up with your address</a>")
+        );
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(html.contains("<html lang=\"ko\">"));
         assert!(html.contains("mailto:papers@e.org?subject=subscribe"));

@@ -221,26 +221,22 @@ enum Part {
     Html = 1,
 }
 
-/// A part's body as lettre encodes it (its chooser picks 7bit,
-/// quoted-printable or base64), with quoted-printable made line by line
-/// from the lines the same thread encoded last time.
+/// A part's body as lettre's `Body::new` makes it (email-encoding's
+/// chooser picks 7bit, quoted-printable or base64; the body goes in it),
+/// from what the same thread made of the body before.
 ///
 /// A post's body is the same for every recipient but for the few lines
-/// that hold their values (name, address, unsubscribe link), and
-/// quoted-printable encodes each CRLF-ended line on its own: a line's
-/// encoding depends only on that line. So a line equal to the same line of
-/// the body encoded before is copied, and only the personal lines are
-/// encoded again. The bytes are those of `Body::new` (a unit test
-/// compares); base64, where a value shifts every later byte, is made whole.
+/// that hold their values (name, address, unsubscribe link), and both the
+/// chooser's figures and quoted-printable are line by line: a line's
+/// encoding depends only on that line (the encoder starts afresh after each
+/// CRLF). So a line equal to the same line of the body made before is not
+/// scanned or encoded again: its figures and its encoded bytes are copied,
+/// and only the personal lines are worked out. The bytes are those of
+/// `Body::new` (unit tests compare); base64, where a value shifts every
+/// later byte, is encoded whole.
 fn part_body(text: String, part: Part) -> lettre::message::Body {
-    use email_encoding::body::Encoding;
-    use lettre::message::header::ContentTransferEncoding;
     let text = crate::text::crlf(text);
-    if Encoding::choose(text.as_str(), false) != Encoding::QuotedPrintable {
-        return lettre::message::Body::new(text);
-    }
-    let encoded = REMEMBERED.with_borrow_mut(|memory| memory[part as usize].encode(text));
-    lettre::message::Body::dangerous_pre_encoded(encoded, ContentTransferEncoding::QuotedPrintable)
+    REMEMBERED.with_borrow_mut(|memory| memory[part as usize].body(text))
 }
 
 thread_local! {
@@ -250,78 +246,120 @@ thread_local! {
         std::cell::RefCell::new([Remembered::default(), Remembered::default()]);
 }
 
-/// Bodies recently encoded, line by line: at most [`Remembered::KEPT`],
-/// so that recipients with and without a name (whose bodies may differ in
+/// Bodies recently made, line by line: at most [`Remembered::KEPT`], so
+/// that recipients with and without a name (whose bodies may differ in
 /// their number of lines) each find theirs.
 #[derive(Debug, Default)]
 struct Remembered {
     bodies: Vec<Lines>,
 }
 
-/// One body, and its quoted-printable encoding, with where each line ends.
+/// One body with where each line ends (after its LF), each line's figures
+/// for the chooser, and its quoted-printable encoding when that was chosen.
 #[derive(Debug)]
 struct Lines {
     plain: String,
     plain_ends: Vec<usize>,
-    encoded: Vec<u8>,
-    encoded_ends: Vec<usize>,
+    figures: Vec<Figures>,
+    /// The encoded body and where each line's encoding ends.
+    encoded: Option<(Vec<u8>, Vec<usize>)>,
+}
+
+/// What the chooser counts in one line.
+#[derive(Debug, Clone, Copy)]
+struct Figures {
+    ascii: bool,
+    /// Bytes quoted-printable escapes, as the chooser counts them.
+    escaped: usize,
+}
+
+impl Figures {
+    fn of(line: &[u8]) -> Figures {
+        Figures {
+            ascii: line.is_ascii(),
+            escaped: line
+                .iter()
+                .filter(|&&byte| !matches!(byte, b'\t' | b' '..=b'~'))
+                .count(),
+        }
+    }
 }
 
 impl Lines {
-    /// Line `index`, plain and encoded.
-    fn line(&self, index: usize) -> Option<(&[u8], &[u8])> {
-        let end = *self.plain_ends.get(index)?;
-        let start = index
-            .checked_sub(1)
-            .map_or(0, |before| self.plain_ends[before]);
-        let encoded_end = self.encoded_ends[index];
-        let encoded_start = index
-            .checked_sub(1)
-            .map_or(0, |before| self.encoded_ends[before]);
-        Some((
-            &self.plain.as_bytes()[start..end],
-            &self.encoded[encoded_start..encoded_end],
-        ))
+    /// Where line `index` starts and ends in `ends`.
+    fn range(ends: &[usize], index: usize) -> std::ops::Range<usize> {
+        index.checked_sub(1).map_or(0, |before| ends[before])..ends[index]
+    }
+
+    /// Line `index`, plain.
+    fn line(&self, index: usize) -> Option<&[u8]> {
+        (index < self.plain_ends.len())
+            .then(|| &self.plain.as_bytes()[Self::range(&self.plain_ends, index)])
+    }
+
+    /// Line `index`, encoded (when this body was quoted-printable).
+    fn encoded(&self, index: usize) -> Option<&[u8]> {
+        let (encoded, ends) = self.encoded.as_ref()?;
+        (index < ends.len()).then(|| &encoded[Self::range(ends, index)])
     }
 }
 
 impl Remembered {
     const KEPT: usize = 2;
 
-    /// `text` (CRLF line ends) in quoted-printable, as
-    /// `quoted_printable::encode` makes it of the whole text.
-    fn encode(&mut self, text: String) -> Vec<u8> {
-        // After each LF: every LF follows a CR here, and the encoder starts
-        // each line afresh after a CRLF.
-        let mut plain_ends: Vec<usize> = memchr_ends(&text);
-        if plain_ends.last() != Some(&text.len()) && !text.is_empty() {
+    /// `text` (CRLF line ends) as lettre's `Body::new(text)`.
+    fn body(&mut self, text: String) -> lettre::message::Body {
+        use email_encoding::body::Encoding;
+        let mut plain_ends: Vec<usize> = text.match_indices('\n').map(|(at, _)| at + 1).collect();
+        if plain_ends
+            .last()
+            .map_or(!text.is_empty(), |&end| end < text.len())
+        {
             plain_ends.push(text.len());
         }
         let same_shape = self
             .bodies
             .iter()
             .position(|lines| lines.plain_ends.len() == plain_ends.len());
-        let before = same_shape.or(self.bodies.len().checked_sub(1));
-        let mut encoded = Vec::with_capacity(text.len() + text.len() / 8);
-        let mut encoded_ends = Vec::with_capacity(plain_ends.len());
-        let mut start = 0;
-        for (index, &end) in plain_ends.iter().enumerate() {
-            let line = &text.as_bytes()[start..end];
-            match before
-                .and_then(|at| self.bodies[at].line(index))
-                .filter(|(plain, _)| *plain == line)
-            {
-                Some((_, known)) => encoded.extend_from_slice(known),
-                None => encoded.extend_from_slice(&quoted_printable::encode(line)),
+        let earlier = same_shape
+            .or(self.bodies.len().checked_sub(1))
+            .map(|at| &self.bodies[at]);
+        // Which lines the earlier body had, byte for byte (a memcmp each).
+        let known: Vec<bool> = (0..plain_ends.len())
+            .map(|index| {
+                let line = &text.as_bytes()[Lines::range(&plain_ends, index)];
+                earlier.and_then(|lines| lines.line(index)) == Some(line)
+            })
+            .collect();
+        let figures: Vec<Figures> = known
+            .iter()
+            .enumerate()
+            .map(|(index, &known)| match earlier {
+                Some(lines) if known => lines.figures[index],
+                _ => Figures::of(&text.as_bytes()[Lines::range(&plain_ends, index)]),
+            })
+            .collect();
+        let encoding = choose(text.as_bytes(), &plain_ends, &figures);
+        let encoded = (encoding == Encoding::QuotedPrintable).then(|| {
+            let mut encoded = Vec::with_capacity(text.len() + text.len() / 8);
+            let mut encoded_ends = Vec::with_capacity(plain_ends.len());
+            for (index, &known) in known.iter().enumerate() {
+                match earlier.and_then(|lines| lines.encoded(index)) {
+                    Some(bytes) if known => encoded.extend_from_slice(bytes),
+                    _ => encoded.extend_from_slice(&quoted_printable::encode(
+                        &text.as_bytes()[Lines::range(&plain_ends, index)],
+                    )),
+                }
+                encoded_ends.push(encoded.len());
             }
-            encoded_ends.push(encoded.len());
-            start = end;
-        }
+            (encoded, encoded_ends)
+        });
+        let body = wrapped(&text, encoding, encoded.as_ref().map(|(bytes, _)| bytes));
         let lines = Lines {
             plain: text,
             plain_ends,
-            encoded: encoded.clone(),
-            encoded_ends,
+            figures,
+            encoded,
         };
         if let Some(at) = same_shape {
             self.bodies[at] = lines;
@@ -331,13 +369,64 @@ impl Remembered {
             }
             self.bodies.push(lines);
         }
-        encoded
+        body
     }
 }
 
-/// The offsets just after each LF of `text`.
-fn memchr_ends(text: &str) -> Vec<usize> {
-    text.match_indices('\n').map(|(at, _)| at + 1).collect()
+/// `text` in `encoding`, as lettre's `Body::new` puts it: `encoded` is its
+/// quoted-printable encoding when that is the one chosen.
+fn wrapped(
+    text: &str,
+    encoding: email_encoding::body::Encoding,
+    encoded: Option<&Vec<u8>>,
+) -> lettre::message::Body {
+    use email_encoding::body::Encoding;
+    use lettre::message::Body;
+    use lettre::message::header::ContentTransferEncoding;
+    match (encoded, encoding) {
+        (Some(encoded), _) => {
+            Body::dangerous_pre_encoded(encoded.clone(), ContentTransferEncoding::QuotedPrintable)
+        }
+        (None, Encoding::SevenBit) => {
+            Body::dangerous_pre_encoded(text.as_bytes().to_vec(), ContentTransferEncoding::SevenBit)
+        }
+        (None, Encoding::Base64) => {
+            let mut out =
+                String::with_capacity(email_encoding::body::base64::encoded_len(text.len()));
+            match email_encoding::body::base64::encode(text.as_bytes(), &mut out) {
+                Ok(()) => {
+                    Body::dangerous_pre_encoded(out.into_bytes(), ContentTransferEncoding::Base64)
+                }
+                Err(_) => Body::new(text.to_string()),
+            }
+        }
+        (None, _) => Body::new(text.to_string()),
+    }
+}
+
+/// email-encoding's choice for `text` (what `Body::new` asks of it, mail
+/// without SMTPUTF8), from each line's figures: 7bit for ASCII without a
+/// line of 76 or more, else quoted-printable when at most a third of the
+/// bytes need escaping, else base64. Line lengths are measured as that
+/// chooser measures them, from one LF to the next.
+fn choose(text: &[u8], ends: &[usize], figures: &[Figures]) -> email_encoding::body::Encoding {
+    use email_encoding::body::Encoding;
+    let mut last = 0;
+    let line_too_long = ends
+        .iter()
+        .map(|&end| end - 1)
+        .filter(|&at| text[at] == b'\n')
+        .any(|at| (at - std::mem::replace(&mut last, at)) >= 76)
+        || (text.len() - last) >= 76;
+    if figures.iter().all(|line| line.ascii) && !line_too_long {
+        return Encoding::SevenBit;
+    }
+    let escaped: usize = figures.iter().map(|line| line.escaped).sum();
+    if escaped <= text.len() / 3 {
+        Encoding::QuotedPrintable
+    } else {
+        Encoding::Base64
+    }
 }
 
 /// `bytes` in lower-case hexadecimal, for a Message-ID's unique part.
@@ -643,7 +732,7 @@ mod tests {
     }
 
     #[test]
-    fn quoted_printable_line_by_line_is_the_encoding_of_the_whole() {
+    fn bodies_made_line_by_line_are_lettres_whole_bodies() {
         let tricky = [
             String::new(),
             "\r\n".into(),
@@ -664,19 +753,35 @@ mod tests {
             "lone\rcarriage\r\r\nreturns\r".into(),
             format!("{}\r\n", "= é\t".repeat(40)),
         ];
+        // The chooser's edges: lines about 76 long first, between and last,
+        // with and without a final LF; escaped bytes about a third.
+        let mut edges = Vec::new();
+        for len in 73..79 {
+            let line = "x".repeat(len);
+            edges.extend([
+                line.clone(),
+                format!("{line}\r\nshort"),
+                format!("short\r\n{line}"),
+                format!("short\r\n{line}\r\n"),
+                format!("{line}\n"),
+            ]);
+        }
+        for ascii in 0..12 {
+            edges.push(format!("{}{}\r\n", "가".repeat(4), "a".repeat(ascii)));
+        }
         let mut memory = Remembered::default();
         for round in 0..2 {
-            for text in &tricky {
+            for text in tricky.iter().chain(&edges) {
                 for changed in [
                     text.clone(),
                     format!("{text}\r\nsecond {round}\r\n"),
                     format!("first\r\n{text}"),
                 ] {
-                    assert_eq!(
-                        memory.encode(changed.clone()),
-                        quoted_printable::encode(&changed),
-                        "{changed:?}"
-                    );
+                    let changed = crate::text::crlf(changed);
+                    let fast = memory.body(changed.clone());
+                    let whole = lettre::message::Body::new(changed.clone());
+                    assert_eq!(fast.encoding(), whole.encoding(), "{changed:?}");
+                    assert_eq!(fast.as_ref(), whole.as_ref(), "{changed:?}");
                 }
             }
         }

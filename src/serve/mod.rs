@@ -153,13 +153,19 @@ async fn private_page(mut response: Response) -> Response {
     use axum::http::HeaderValue;
     use axum::http::header;
     let headers = response.headers_mut();
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("frame-ancestors 'none'"),
     );
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 
@@ -182,7 +188,10 @@ fn cross_site(app: &App, headers: &HeaderMap) -> bool {
             .map(|url| url.origin().ascii_serialization())
     };
     let ours = [origin_of(&app.public_url), origin_of(&app.config.site.url)];
-    !ours.iter().flatten().any(|own| own.eq_ignore_ascii_case(origin))
+    !ours
+        .iter()
+        .flatten()
+        .any(|own| own.eq_ignore_ascii_case(origin))
 }
 
 async fn not_found(State(app): Shared) -> Response {

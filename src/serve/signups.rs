@@ -102,7 +102,8 @@ impl Worker {
         );
         // Recorded as mailed only once the server took it (or refused it
         // for good): a greylisted confirmation may be asked for again at once.
-        let note = match list::send_notice(&self.config, email, (&subject, &text), Prompted::ByWeb)? {
+        let note = match list::send_notice(&self.config, email, (&subject, &text), Prompted::ByWeb)?
+        {
             Notice::Sent => None,
             Notice::Refused(reply) => Some(format!("the confirmation was refused: {reply}")),
         };
