@@ -30,6 +30,14 @@ fn link(href: &str, rel: &str, mime_type: Option<&str>) -> Link {
     }
 }
 
+fn person(person: &super::Person) -> Person {
+    Person {
+        name: person.name.clone(),
+        email: person.email.clone(),
+        ..Person::default()
+    }
+}
+
 /// One item as an Atom entry.
 fn entry(item: &Item) -> Entry {
     let mut links = vec![link(&item.url, "alternate", Some("text/html"))];
@@ -41,14 +49,7 @@ fn entry(item: &Item) -> Entry {
         id: item.id.clone(),
         updated: chrono_date(item.updated.as_ref().unwrap_or(&item.date)),
         published: Some(chrono_date(&item.date)),
-        authors: item
-            .author
-            .iter()
-            .map(|name| Person {
-                name: name.clone(),
-                ..Person::default()
-            })
-            .collect(),
+        authors: item.author.iter().map(person).collect(),
         links,
         categories: item
             .categories
@@ -58,7 +59,12 @@ fn entry(item: &Item) -> Entry {
                 ..Category::default()
             })
             .collect(),
-        summary: Some(Text::plain(item.summary.clone())),
+        // HTML, as jekyll-feed declares it: a summary of unknown type is
+        // read as text, and rss2email mails such a summary in place of the
+        // content. The summary is text, so escaped once to be HTML; none
+        // when empty, as jekyll-feed writes none.
+        summary: (!item.summary.trim().is_empty())
+            .then(|| Text::html(html_escape::encode_text(&item.summary))),
         content: Some(Content {
             value: Some(item.content_html.clone()),
             content_type: Some("html".into()),
@@ -74,19 +80,14 @@ pub(super) fn render(channel: &Channel) -> Result<Vec<u8>, Error> {
             name: channel.title.clone(),
             ..Person::default()
         },
-        |person| Person {
-            name: person.name.clone(),
-            email: person.email.clone(),
-            ..Person::default()
-        },
+        person,
     );
     let entries = channel.items.iter().map(entry).collect();
     let self_url = channel.self_url(ATOM_FILE);
     let feed = Feed {
         title: Text::plain(channel.title.clone()),
         id: self_url.clone(),
-        // An empty feed has no newest item; the epoch keeps the bytes stable.
-        updated: channel.updated().map(chrono_date).unwrap_or_default(),
+        updated: chrono_date(channel.updated()),
         authors: vec![site_author],
         links: vec![
             link(&channel.home_url, "alternate", Some("text/html")),
