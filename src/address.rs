@@ -94,6 +94,20 @@ pub(crate) fn needs_smtputf8(email: &str) -> bool {
     !email.is_ascii()
 }
 
+/// The delivery state's key for an address: its identity (see
+/// [`identity`]), so that every comparison (suppressions, sign-ups,
+/// deliveries, the list's repeats) takes NFC and NFD, full-width letters,
+/// a domain in Unicode or punycode and any case for one person. An ASCII
+/// address is its lower case, as the state has always keyed it.
+pub(crate) fn key(email: &str) -> String {
+    let email = email.trim();
+    if email.is_ascii() {
+        email.to_ascii_lowercase()
+    } else {
+        identity(email)
+    }
+}
+
 /// The address as people mean it, for finding one person listed twice:
 /// the local part in Unicode compatibility form (NFKC: NFC and NFD `josé`,
 /// fullwidth letters) without case, the domain in its IDNA (punycode) form,

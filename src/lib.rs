@@ -4,7 +4,8 @@
 //! Data flows one way: [`commands`] read the command line and call the
 //! stages; [`config`], [`posts_folder`] and [`subscribers`] read; [`post`]
 //! models; [`feed`] and [`email`] render the model into bytes; [`output`]
-//! writes them and [`mail`] sends them. [`error`], [`address`],
+//! writes them and [`mail`] sends them, recording each outcome in
+//! [`store`], the delivery state beneath the mail and the list. [`error`], [`address`],
 //! [`permalink_style`] and [`text`] are leaves every stage may stand on.
 //! `tests/architecture.rs` keeps the imports flowing that way.
 
@@ -21,6 +22,7 @@ pub(crate) mod permalink_style;
 pub mod post;
 pub(crate) mod posts_folder;
 pub mod serve;
+pub(crate) mod store;
 pub(crate) mod subscribers;
 pub(crate) mod text;
 pub mod token;

@@ -37,19 +37,8 @@ impl Subscriber {
     }
 }
 
-/// The delivery state's key for an address: its identity (see
-/// [`address::identity`]), so that every comparison (suppressions, sign-ups,
-/// deliveries, the list's repeats) takes NFC and NFD, full-width letters,
-/// a domain in Unicode or punycode and any case for one person. An ASCII
-/// address is its lower case, as the state has always keyed it.
-pub(crate) fn address_key(email: &str) -> String {
-    let email = email.trim();
-    if email.is_ascii() {
-        email.to_ascii_lowercase()
-    } else {
-        address::identity(email)
-    }
-}
+/// The delivery state's key for an address (see [`address::key`]).
+pub(crate) use address::key as address_key;
 
 /// Where a subscriber was listed: a line of the config or of the
 /// subscribers file. Kept small (no path per row), so that a list of

@@ -6,8 +6,8 @@
 //! once.
 
 use super::list::{self, Reason};
-pub use super::state::inbox::{InboxRun, Left};
-use super::state::{Locker, RunLock, State, lock_for};
+pub use crate::store::inbox::{InboxRun, Left};
+use crate::store::{Locker, RunLock, State, lock_for};
 use crate::config::Config;
 use crate::error::Error;
 use crate::subscribers::address_key;

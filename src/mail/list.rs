@@ -8,8 +8,8 @@ use std::collections::{HashMap, HashSet};
 
 use super::message::Letterhead;
 pub use super::message::Prompted;
-use super::state::State;
-pub use super::state::list::{CONFIRMATIONS_PER_HOUR, Gate, Signup, Suppression};
+use crate::store::State;
+pub use crate::store::list::{CONFIRMATIONS_PER_HOUR, Gate, Signup, Suppression};
 use super::transport::{SendError, Transport};
 use crate::config::Config;
 use crate::error::{Error, Location, Problem, Transient};

@@ -16,7 +16,6 @@ mod policy;
 mod record;
 mod send;
 mod setup;
-mod state;
 mod status;
 mod transport;
 pub mod verdict;
@@ -30,12 +29,13 @@ use crate::email::{self, Recipient};
 use crate::error::{Error, Location, Problem, Summary};
 use crate::post::Post;
 use crate::posts_folder;
+use crate::store;
 use crate::subscribers::Subscriber;
 use message::Letterhead;
 use plan::{Delivery, History};
 use record::Recorder;
 use setup::{Setup, open_state};
-pub use state::Run;
+pub use crate::store::Run;
 pub use status::{Status, status, suppression_line};
 
 /// How long a run waits for another run's lock before it gives up.
@@ -79,8 +79,8 @@ pub struct Request {
 }
 
 /// Takes the run lock, saying so if another run holds it and this one waits.
-fn hold_lock(setup: &Setup, observer: &dyn Observer) -> Result<state::RunLock, Error> {
-    state::lock(&setup.state_path, LOCK_WAIT, |lock_path| {
+fn hold_lock(setup: &Setup, observer: &dyn Observer) -> Result<store::RunLock, Error> {
+    store::lock(&setup.state_path, LOCK_WAIT, |lock_path| {
         observer.warning(&format!(
             "another digest-feed mail run holds {}; waiting up to {} s for it to finish",
             lock_path.display(),
@@ -192,7 +192,7 @@ pub fn run(
 
 /// A real run: sends the plan, each outcome and the run itself recorded.
 fn send_and_record(
-    state: state::State,
+    state: store::State,
     sending: &send::Sending<'_>,
     plan: &[Delivery],
 ) -> Result<Summary, Error> {

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::state::{Deliveries, MailedPost, Outcome, State};
+use crate::store::{Deliveries, MailedPost, Outcome, State};
 use crate::error::Error;
 use crate::post::Post;
 use crate::subscribers::Subscriber;

@@ -4,7 +4,7 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use super::state::{Outcome, State};
+use crate::store::{Outcome, State};
 use super::transport::SendError;
 use crate::error::{Error, Summary, Transient};
 use crate::post::Post;

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use super::message::Letterhead;
-use super::state::State;
+use crate::store::State;
 use crate::config::Config;
 use crate::email::Design;
 use crate::error::{self, Error, Location, Problem};

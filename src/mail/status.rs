@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use super::ledger::{InboxRun, Left};
 use super::plan::{self, History};
 use super::setup;
-use super::state::{Outcome, Run, State};
+use crate::store::{Outcome, Run, State};
 use crate::config::Config;
 use crate::error::Error;
 use crate::posts_folder;

@@ -114,7 +114,7 @@ pub struct Signup {
 
 impl State {
     /// Suppresses `email` (lower-cased) unless it already is; whether it was new.
-    pub(in crate::mail) fn suppress(
+    pub(crate) fn suppress(
         &self,
         email: &str,
         reason: &str,
@@ -132,7 +132,7 @@ impl State {
     }
 
     /// Lifts `email`'s suppression; whether there was one.
-    pub(in crate::mail) fn unsuppress(&self, email: &str) -> Result<bool, Error> {
+    pub(crate) fn unsuppress(&self, email: &str) -> Result<bool, Error> {
         self.conn
             .execute("DELETE FROM suppressions WHERE email = ?1", [email])
             .map(|changed| changed > 0)
@@ -140,7 +140,7 @@ impl State {
     }
 
     /// Every suppression, oldest first (none in a state older than schema 4).
-    pub(in crate::mail) fn suppressions(&self) -> Result<Vec<Suppression>, Error> {
+    pub(crate) fn suppressions(&self) -> Result<Vec<Suppression>, Error> {
         if self.version()? < 4 {
             return Ok(Vec::new());
         }
@@ -165,7 +165,7 @@ impl State {
     }
 
     /// The suppressed addresses.
-    pub(in crate::mail) fn suppressed(&self) -> Result<HashSet<String>, Error> {
+    pub(crate) fn suppressed(&self) -> Result<HashSet<String>, Error> {
         Ok(self.suppressions()?.into_iter().map(|s| s.email).collect())
     }
 
@@ -173,7 +173,7 @@ impl State {
     /// already. A confirmed sign-up asked for again (the person unsubscribed
     /// since) is pending again: its consent is the new one, given when this
     /// is confirmed.
-    pub(in crate::mail) fn request_signup(
+    pub(crate) fn request_signup(
         &self,
         email: &str,
         name: &str,
@@ -208,7 +208,7 @@ impl State {
     /// Records that a sign-up's confirmation went out now (the server took
     /// it, or refused it for good): the next waits a day. A confirmation that
     /// was only deferred is not recorded, so that asking again works.
-    pub(in crate::mail) fn notified(&self, email: &str) -> Result<(), Error> {
+    pub(crate) fn notified(&self, email: &str) -> Result<(), Error> {
         self.conn
             .execute(
                 "UPDATE signups SET notified_at = ?2 WHERE email = ?1",
@@ -223,7 +223,7 @@ impl State {
     /// suppressed by hand; and not twice within [`CONFIRM_AGAIN_AFTER`]
     /// seconds, so a forged sign-up repeated is no mail bomb. Someone who
     /// unsubscribed may sign up again.
-    pub(in crate::mail) fn confirmation_gate(&self, email: &str) -> Result<Gate, Error> {
+    pub(crate) fn confirmation_gate(&self, email: &str) -> Result<Gate, Error> {
         if self.version()? < 6 {
             return Ok(Gate::Open);
         }
@@ -283,7 +283,7 @@ impl State {
     /// largest rowid: a sign-up is never deleted, and asked for again it
     /// keeps its row), and nothing else: an unsubscribe, a delivery or a
     /// confirmation leaves it as it was. One index lookup, at any size.
-    pub(in crate::mail) fn signups_mark(&self) -> Result<i64, Error> {
+    pub(crate) fn signups_mark(&self) -> Result<i64, Error> {
         if self.version()? < 4 {
             return Ok(0);
         }
@@ -295,7 +295,7 @@ impl State {
     }
 
     /// Whether links signed with some key went out from this state's list.
-    pub(in crate::mail) fn keys_used(&self) -> Result<bool, Error> {
+    pub(crate) fn keys_used(&self) -> Result<bool, Error> {
         let version = self.version()?;
         if version < 4 {
             return Ok(false);
@@ -319,7 +319,7 @@ impl State {
     }
 
     /// Records that links signed with the key `fingerprint` go out.
-    pub(in crate::mail) fn key_used(&self, fingerprint: &str) -> Result<(), Error> {
+    pub(crate) fn key_used(&self, fingerprint: &str) -> Result<(), Error> {
         self.conn
             .execute(
                 "INSERT INTO keys (fingerprint, at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
@@ -331,7 +331,7 @@ impl State {
 
     /// Confirms a pending sign-up (and lifts an unsubscribe: the person
     /// asked again); `false` when there was none to confirm.
-    pub(in crate::mail) fn confirm_signup(&self, email: &str, by: &str) -> Result<bool, Error> {
+    pub(crate) fn confirm_signup(&self, email: &str, by: &str) -> Result<bool, Error> {
         let changed = self
             .conn
             .execute(
@@ -352,7 +352,7 @@ impl State {
     }
 
     /// Every sign-up, oldest first (none before schema 4).
-    pub(in crate::mail) fn signups(&self) -> Result<Vec<Signup>, Error> {
+    pub(crate) fn signups(&self) -> Result<Vec<Signup>, Error> {
         if self.version()? < 4 {
             return Ok(Vec::new());
         }
@@ -380,7 +380,7 @@ impl State {
     }
 
     /// Whether `email` has ever been sent a post (delivered or not).
-    pub(in crate::mail) fn ever_mailed(&self, email: &str) -> Result<bool, Error> {
+    pub(crate) fn ever_mailed(&self, email: &str) -> Result<bool, Error> {
         self.conn
             .query_row(
                 "SELECT 1 FROM deliveries WHERE email = ?1 LIMIT 1",
@@ -394,7 +394,7 @@ impl State {
 
     /// Counts a soft bounce; suppresses `email` as bounced once `limit`
     /// have come within `window_days`. Whether it is suppressed now.
-    pub(in crate::mail) fn soft_bounce(
+    pub(crate) fn soft_bounce(
         &self,
         email: &str,
         detail: &str,

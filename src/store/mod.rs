@@ -3,10 +3,12 @@
 //! completes; and the lock that keeps two runs from sending at once.
 //!
 //! rusqlite lives here (and in [`list`] and [`inbox`], the list's and the
-//! inbox's tables) and nowhere else.
+//! inbox's tables) and nowhere else. The store stands on `config` and
+//! `error` only: the mail, the list and the inbox build on it, never the
+//! other way round.
 
-pub(super) mod inbox;
-pub(super) mod list;
+pub(crate) mod inbox;
+pub(crate) mod list;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -19,7 +21,7 @@ use crate::error::{Error, Location, Problem, Transient};
 
 /// The schema this program writes. Each entry of [`MIGRATIONS`] takes the
 /// state from version `index` to `index + 1`.
-pub(super) const SCHEMA_VERSION: i64 = 8;
+pub(crate) const SCHEMA_VERSION: i64 = 8;
 
 const MIGRATIONS: &[&str] = &[
     // 0 → 1: posts by identity (URL), one row per post and recipient.
@@ -77,7 +79,7 @@ pub struct Run {
 
 /// How a recipient's message ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Outcome {
+pub(crate) enum Outcome {
     /// The server accepted it.
     Delivered,
     /// The server refused it for good; its reply.
@@ -86,7 +88,7 @@ pub(super) enum Outcome {
 
 /// A post the state knows.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct MailedPost {
+pub(crate) struct MailedPost {
     /// The state's id for it.
     pub id: i64,
     /// Its identity.
@@ -102,11 +104,11 @@ pub(super) struct MailedPost {
 }
 
 /// What the state says of one post's recipients: address key → outcome.
-pub(super) type Deliveries = HashMap<String, Outcome>;
+pub(crate) type Deliveries = HashMap<String, Outcome>;
 
 /// An open delivery state.
 #[derive(Debug)]
-pub(super) struct State {
+pub(crate) struct State {
     conn: Connection,
     path: PathBuf,
     /// For a sending run: the state file itself, locked (see [`State::open`]).
@@ -168,7 +170,7 @@ fn unopenable(path: &Path, err: &std::io::Error) -> Error {
 impl State {
     /// Opens the state for a run that sends, creating it (and its folder)
     /// when missing and upgrading an older schema in place.
-    pub(super) fn open(path: &Path) -> Result<State, Error> {
+    pub(crate) fn open(path: &Path) -> Result<State, Error> {
         State::open_writable(path, true)
     }
 
@@ -176,7 +178,7 @@ impl State {
     /// `subscribers`), as [`State::open`] does but without the run's file
     /// lock: these write while a `mail` run sends, each commit short, and
     /// `SQLite`'s own locks (with the busy timeout) keep them apart.
-    pub(super) fn open_beside_runs(path: &Path) -> Result<State, Error> {
+    pub(crate) fn open_beside_runs(path: &Path) -> Result<State, Error> {
         State::open_writable(path, false)
     }
 
@@ -213,13 +215,13 @@ impl State {
     }
 
     /// Where the state is.
-    pub(super) fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Opens the state read-only (for `--dry-run` and `status`); `None` when
     /// there is none yet.
-    pub(super) fn open_read_only(path: &Path) -> Result<Option<State>, Error> {
+    pub(crate) fn open_read_only(path: &Path) -> Result<Option<State>, Error> {
         if !path.exists() {
             return Ok(None);
         }
@@ -310,7 +312,7 @@ impl State {
     /// config file still on disk serves is refused: its history is that
     /// list's, and this list would be told "nothing new" for ever. A config
     /// that moved (its old path gone) takes the state over.
-    pub(super) fn serve(&self, config: &Path) -> Result<(), Error> {
+    pub(crate) fn serve(&self, config: &Path) -> Result<(), Error> {
         let ours = absolute(config);
         match self.served()? {
             Some(theirs) if theirs == ours => Ok(()),
@@ -321,7 +323,7 @@ impl State {
     }
 
     /// [`State::serve`]'s refusal, for a run that only reads (a dry run).
-    pub(super) fn check_served(&self, config: &Path) -> Result<(), Error> {
+    pub(crate) fn check_served(&self, config: &Path) -> Result<(), Error> {
         match self.served()? {
             Some(theirs) if theirs != absolute(config) && Path::new(&theirs).exists() => {
                 Err(self.not_ours(&theirs, config))
@@ -363,7 +365,7 @@ impl State {
     }
 
     /// Every post the state knows, oldest first.
-    pub(super) fn posts(&self) -> Result<Vec<MailedPost>, Error> {
+    pub(crate) fn posts(&self) -> Result<Vec<MailedPost>, Error> {
         let mut statement = self
             .conn
             .prepare(
@@ -388,7 +390,7 @@ impl State {
     }
 
     /// What the state says of each recipient of the post with `url`.
-    pub(super) fn deliveries(&self, url: &str) -> Result<Deliveries, Error> {
+    pub(crate) fn deliveries(&self, url: &str) -> Result<Deliveries, Error> {
         let mut statement = self
             .conn
             .prepare(
@@ -410,7 +412,7 @@ impl State {
                 // version keyed by lower case alone (`a@bücher.de`) is the
                 // same person as `a@xn--bcher-kva.de`.
                 Ok((
-                    crate::subscribers::address_key(&row.get::<_, String>(0)?),
+                    crate::address::key(&row.get::<_, String>(0)?),
                     outcome,
                 ))
             })
@@ -420,7 +422,7 @@ impl State {
 
     /// Records that mailing a post has begun (once; later calls return the
     /// same id) and returns its id.
-    pub(super) fn start_post(
+    pub(crate) fn start_post(
         &self,
         url: &str,
         title: &str,
@@ -442,7 +444,7 @@ impl State {
     }
 
     /// Records one recipient's outcome, committed before this returns.
-    pub(super) fn record(
+    pub(crate) fn record(
         &self,
         post_id: i64,
         email_key: &str,
@@ -464,7 +466,7 @@ impl State {
     }
 
     /// Records that a run has begun; its id.
-    pub(super) fn start_run(&self) -> Result<i64, Error> {
+    pub(crate) fn start_run(&self) -> Result<i64, Error> {
         self.conn
             .execute("INSERT INTO runs (started_at) VALUES (?1)", [now()])
             .map_err(|err| self.write_error(&err))?;
@@ -472,7 +474,7 @@ impl State {
     }
 
     /// Records how a run ended.
-    pub(super) fn end_run(&self, id: i64, exit_code: i32, summary: &str) -> Result<(), Error> {
+    pub(crate) fn end_run(&self, id: i64, exit_code: i32, summary: &str) -> Result<(), Error> {
         self.conn
             .execute(
                 "UPDATE runs SET ended_at = ?2, exit_code = ?3, summary = ?4 WHERE id = ?1",
@@ -483,7 +485,7 @@ impl State {
     }
 
     /// The latest run, if any (a schema-1 state read without upgrading has none).
-    pub(super) fn last_run(&self) -> Result<Option<Run>, Error> {
+    pub(crate) fn last_run(&self) -> Result<Option<Run>, Error> {
         if self.version()? < 2 {
             return Ok(None);
         }
@@ -507,7 +509,7 @@ impl State {
     }
 
     /// Marks a post as sent to everyone it was owed to.
-    pub(super) fn complete_post(&self, post_id: i64) -> Result<(), Error> {
+    pub(crate) fn complete_post(&self, post_id: i64) -> Result<(), Error> {
         self.conn
             .execute(
                 "UPDATE posts SET completed_at = ?2 WHERE id = ?1 AND completed_at IS NULL",
@@ -594,7 +596,7 @@ fn now() -> String {
 
 /// Held while a run sends; released when dropped (or when the process dies).
 #[derive(Debug)]
-pub(super) struct RunLock {
+pub(crate) struct RunLock {
     _file: File,
 }
 
@@ -634,7 +636,7 @@ fn hold(path: &Path) -> Result<File, Error> {
 /// Takes the lock beside the state at `state_path`, waiting up to `wait`
 /// for a run that holds it to finish; `on_wait` hears of the wait once,
 /// with the lock file's path, before it begins.
-pub(super) fn lock(
+pub(crate) fn lock(
     state_path: &Path,
     wait: Duration,
     on_wait: impl FnOnce(&Path),
@@ -644,7 +646,7 @@ pub(super) fn lock(
 
 /// The commands that hold a lock beside the state for as long as they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Locker {
+pub(crate) enum Locker {
     /// `mail`: `state.db.lock`.
     Mail,
     /// `inbox`: `state.db.inbox.lock`. Apart from `mail`'s, as the two may
@@ -654,7 +656,7 @@ pub(super) enum Locker {
 }
 
 /// [`lock`] for `run`.
-pub(super) fn lock_for(
+pub(crate) fn lock_for(
     state_path: &Path,
     run: Locker,
     wait: Duration,

@@ -70,7 +70,7 @@ pub struct InboxRun {
 
 impl State {
     /// What the message with `fingerprint` was acted on for, if it was.
-    pub(in crate::mail) fn acted_on(&self, fingerprint: &str) -> Result<Option<String>, Error> {
+    pub(crate) fn acted_on(&self, fingerprint: &str) -> Result<Option<String>, Error> {
         if self.version()? < 5 {
             return Ok(None);
         }
@@ -87,7 +87,7 @@ impl State {
     /// Runs `change` and records the message as acted on, in one
     /// transaction: both are committed, or neither. `change` returns the
     /// line that says what was done.
-    pub(in crate::mail) fn once(
+    pub(crate) fn once(
         &self,
         fingerprint: &str,
         change: impl FnOnce(&State) -> Result<String, Error>,
@@ -120,7 +120,7 @@ impl State {
 
     /// The messages earlier runs left for the owner, by where they are
     /// (see [`PLACE_MIGRATION`]).
-    pub(in crate::mail) fn left_by_place(&self) -> Result<HashMap<String, Left>, Error> {
+    pub(crate) fn left_by_place(&self) -> Result<HashMap<String, Left>, Error> {
         if self.version()? < 7 {
             return Ok(HashMap::new());
         }
@@ -135,7 +135,7 @@ impl State {
     /// Records the end of a run: what it left unread replaces what earlier
     /// runs left (a message the owner has read since is no longer waiting),
     /// keeping each message's first sighting.
-    pub(in crate::mail) fn end_inbox_run(&self, acted: usize, left: &[Left]) -> Result<(), Error> {
+    pub(crate) fn end_inbox_run(&self, acted: usize, left: &[Left]) -> Result<(), Error> {
         let write = |err: rusqlite::Error| self.write_error(&err);
         let transaction = self.immediate().map_err(write)?;
         transaction
@@ -174,7 +174,7 @@ impl State {
     }
 
     /// The messages the last run left unread, oldest first.
-    pub(in crate::mail) fn left_unread(&self) -> Result<Vec<Left>, Error> {
+    pub(crate) fn left_unread(&self) -> Result<Vec<Left>, Error> {
         if self.version()? < 5 {
             return Ok(Vec::new());
         }
@@ -200,7 +200,7 @@ impl State {
     }
 
     /// The latest `inbox` run that read the whole mailbox.
-    pub(in crate::mail) fn last_inbox_run(&self) -> Result<Option<InboxRun>, Error> {
+    pub(crate) fn last_inbox_run(&self) -> Result<Option<InboxRun>, Error> {
         if self.version()? < 5 {
             return Ok(None);
         }
