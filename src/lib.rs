@@ -2,11 +2,13 @@
 //! Atom 1.0 and JSON Feed 1.1, and mails each new post to its subscribers.
 //!
 //! Data flows one way: [`commands`] read the command line and call the
-//! stages; [`config`], [`posts_folder`] and [`subscribers`] read; [`post`]
-//! models; [`feed`] and [`email`] render the model into bytes; [`output`]
-//! writes them and [`mail`] sends them, recording each outcome in
-//! [`store`], the delivery state beneath the mail and the list. [`error`], [`address`],
-//! [`permalink_style`] and [`text`] are leaves every stage may stand on.
+//! stages; [`config`] and [`posts_folder`] read; [`post`] models; [`feed`]
+//! and [`email`] render the model into bytes; [`output`] writes them and
+//! [`mail`] sends them. [`list`] is the mailing list (its subscribers,
+//! tokens, sign-ups and suppressions), which `serve` and `inbox` change;
+//! [`store`] is the delivery state (`SQLite`) beneath the list and the mail.
+//! [`error`], [`address`], [`permalink_style`] and [`text`] are leaves every
+//! stage may stand on.
 //! `tests/architecture.rs` keeps the imports flowing that way.
 
 pub(crate) mod address;
@@ -16,6 +18,7 @@ pub mod email;
 pub mod error;
 pub mod feed;
 pub mod inbox;
+pub mod list;
 pub mod mail;
 pub(crate) mod output;
 pub(crate) mod permalink_style;
@@ -23,9 +26,7 @@ pub mod post;
 pub(crate) mod posts_folder;
 pub mod serve;
 pub(crate) mod store;
-pub(crate) mod subscribers;
 pub(crate) mod text;
-pub mod token;
 
 pub use commands::run;
 pub use error::Error;

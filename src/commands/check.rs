@@ -6,9 +6,9 @@ use super::report::Report;
 use crate::config::{Config, ItemKind, PaperShape};
 use crate::email::Design;
 use crate::error::{Error, Problem};
+use crate::list::subscribers;
 use crate::post::Rules;
 use crate::posts_folder;
-use crate::subscribers;
 use crate::text;
 
 /// Everything `mail` reads: `[email]`, the templates, the subscribers,

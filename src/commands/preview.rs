@@ -5,9 +5,9 @@ use super::report::Report;
 use crate::config::Config;
 use crate::email::{Design, Recipient};
 use crate::error::{self, Error};
+use crate::list::subscribers;
 use crate::output;
 use crate::posts_folder;
-use crate::subscribers;
 
 /// Runs `preview`: the email as the first subscriber would get it.
 pub(super) fn run(config: &Config, args: &PreviewArgs, report: Report) -> Result<(), Error> {

@@ -5,7 +5,8 @@ use super::cli::{SubscribersAction, SubscribersArgs};
 use super::report::Report;
 use crate::config::Config;
 use crate::error::{Error, Location, Problem};
-use crate::mail::{self, list};
+use crate::list;
+use crate::mail;
 use crate::text;
 
 /// Runs `subscribers`.
@@ -121,7 +122,7 @@ fn export(config: &Config) -> Result<(), Error> {
             ]
         })
         .collect();
-    let bytes = crate::subscribers::to_csv(
+    let bytes = crate::list::subscribers::to_csv(
         &["email", "name", "source", "suppressed", "reason", "at"],
         &rows,
     )

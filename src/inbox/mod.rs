@@ -17,9 +17,10 @@ mod read;
 use crate::address::identity;
 use crate::config::{Config, InboxSource, List};
 use crate::error::{Error, Location, Problem};
-use crate::mail::ledger::{Change, Ledger, Left};
-use crate::mail::list::{self, Notice, Prompted, Reason};
-use crate::token::{self, Purpose, Secret};
+use crate::list::ledger::{Change, Ledger, Left};
+use crate::list::token::{self, Purpose, Secret};
+use crate::list::{self, Reason};
+use crate::mail::notice::{self, Notice, Prompted};
 use read::Request;
 
 /// What a run did, one line per message acted on.
@@ -405,7 +406,7 @@ impl Reader<'_> {
             "confirm {token} (your subscription to {})",
             self.config.site.title
         );
-        match list::send_notice(self.config, from, (&subject, &text), Prompted::ByMail) {
+        match notice::send_notice(self.config, from, (&subject, &text), Prompted::ByMail) {
             Ok(Notice::Sent) => {}
             Ok(Notice::Refused(reply)) => {
                 return self.commit(fingerprint, Change::Nothing, |_| {

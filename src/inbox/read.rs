@@ -6,8 +6,8 @@
 
 use mail_parser::{Message, MessageParser, MimeHeaders};
 
-use crate::mail::verdict;
-use crate::token::TOKEN_CHARS;
+use crate::list::token::TOKEN_CHARS;
+use crate::list::verdict;
 
 /// The most recipients read from one delivery report.
 const MAX_RECIPIENTS: usize = 100;

@@ -19,7 +19,7 @@ use super::dkim::Signer;
 use crate::address::{Mailbox, ascii_domain};
 use crate::config::{Dkim, List};
 use crate::email::{Email, Recipient};
-use crate::token::{Purpose, Secret};
+use crate::list::token::{Purpose, Secret};
 
 /// What every message of a run shares.
 #[derive(Debug)]

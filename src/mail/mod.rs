@@ -8,9 +8,8 @@
 
 mod dkim;
 mod dry_run;
-pub mod ledger;
-pub mod list;
 pub mod message;
+pub mod notice;
 mod plan;
 mod policy;
 mod record;
@@ -18,7 +17,6 @@ mod send;
 mod setup;
 mod status;
 mod transport;
-pub mod verdict;
 mod workers;
 
 use std::path::PathBuf;
@@ -27,15 +25,16 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::email::{self, Recipient};
 use crate::error::{Error, Location, Problem, Summary};
+use crate::list;
+use crate::list::subscribers::Subscriber;
 use crate::post::Post;
 use crate::posts_folder;
 use crate::store;
-use crate::subscribers::Subscriber;
+pub use crate::store::Run;
 use message::Letterhead;
 use plan::{Delivery, History};
 use record::Recorder;
 use setup::{Setup, open_state};
-pub use crate::store::Run;
 pub use status::{Status, status, suppression_line};
 
 /// How long a run waits for another run's lock before it gives up.

@@ -4,10 +4,10 @@
 
 use std::collections::HashMap;
 
-use crate::store::{Deliveries, MailedPost, Outcome, State};
 use crate::error::Error;
+use crate::list::subscribers::Subscriber;
 use crate::post::Post;
-use crate::subscribers::Subscriber;
+use crate::store::{Deliveries, MailedPost, Outcome, State};
 
 /// One post and who is owed it in this run.
 #[derive(Debug)]

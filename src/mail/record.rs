@@ -4,11 +4,11 @@
 
 use std::sync::{Mutex, MutexGuard};
 
-use crate::store::{Outcome, State};
 use super::transport::SendError;
 use crate::error::{Error, Summary, Transient};
+use crate::list::subscribers::Subscriber;
 use crate::post::Post;
-use crate::subscribers::Subscriber;
+use crate::store::{Outcome, State};
 
 /// The state of a real send, shared by its workers.
 #[derive(Debug)]
@@ -53,7 +53,7 @@ impl Recorder {
         state.record(post_id, &subscriber.key(), &outcome)?;
         // A mailbox that does not exist never will: suppressed, so later runs skip it.
         if let Outcome::Failed(reply) = &outcome
-            && super::verdict::no_such_user(reply)
+            && crate::list::verdict::no_such_user(reply)
         {
             state.suppress(&subscriber.key(), "bounced", reply, "mail")?;
         }

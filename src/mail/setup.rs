@@ -6,11 +6,11 @@
 use std::path::PathBuf;
 
 use super::message::Letterhead;
-use crate::store::State;
 use crate::config::Config;
 use crate::email::Design;
 use crate::error::{self, Error, Location, Problem};
-use crate::subscribers::{self, Subscriber};
+use crate::list::subscribers::{self, Subscriber};
+use crate::store::State;
 
 /// Everything a run needs that comes from the config, checked.
 pub(super) struct Setup {
@@ -47,7 +47,7 @@ pub(super) fn setup(config: &Config) -> Result<Setup, Vec<Problem>> {
     let letterhead = match &config.list {
         Some(list) => letterhead.with_list(
             list,
-            super::list::secret(config, list, false).map_err(|err| match err {
+            crate::list::secret(config, list, false).map_err(|err| match err {
                 Error::Invalid(problems) => problems,
                 other => vec![Problem::new(
                     Location::file(&config.path),

@@ -4,13 +4,13 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use super::ledger::{InboxRun, Left};
 use super::plan::{self, History};
 use super::setup;
-use crate::store::{Outcome, Run, State};
 use crate::config::Config;
 use crate::error::Error;
+use crate::list::ledger::{InboxRun, Left};
 use crate::posts_folder;
+use crate::store::{Outcome, Run, State};
 
 /// The delivery state, read.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -26,7 +26,7 @@ pub struct Status {
     /// Subscribers `mail` leaves out, each as `file:line: why`.
     pub not_mailed: Vec<String>,
     /// Every suppressed address, with why and when (never mailed).
-    pub suppressed: Vec<super::list::Suppression>,
+    pub suppressed: Vec<crate::list::Suppression>,
     /// Sign-ups waiting for their confirmation.
     pub pending_signups: usize,
     /// The list's mailbox, when `[inbox]` is set or `inbox` has run.
@@ -147,11 +147,11 @@ pub fn status(config: &Config) -> Result<Status, Error> {
         Some(state) => History::read(state, None, false)?,
         None => History::default(),
     };
-    let super::list::Mailable {
+    let crate::list::Mailable {
         subscribers,
         welcome,
         skipped,
-    } = super::list::mailable(std::mem::take(&mut setup.subscribers), state.as_ref())?;
+    } = crate::list::mailable(std::mem::take(&mut setup.subscribers), state.as_ref())?;
     // What `mail` would send: new posts, and the newest to each confirmed
     // sign-up never mailed yet, exactly as the run plans it.
     let mut planned = plan::plan(&posts, None, &subscribers, &history, false);
@@ -276,7 +276,7 @@ impl fmt::Display for Status {
 }
 
 /// `gone@example.org: bounced 2026-11-25T07:05:00Z by mail (550 5.1.1 no such user)`.
-pub fn suppression_line(s: &super::list::Suppression) -> String {
+pub fn suppression_line(s: &crate::list::Suppression) -> String {
     let detail = if s.detail.is_empty() {
         String::new()
     } else {

@@ -14,7 +14,7 @@ use super::transport::{Reply, SendError, Transport};
 use super::{Progress, recipient};
 use crate::email::{Design, Prepared};
 use crate::error::Error;
-use crate::subscribers::Subscriber;
+use crate::list::subscribers::Subscriber;
 
 /// One post's message, ready to be personalised for each recipient.
 pub(super) struct Letter<'a> {

@@ -30,8 +30,8 @@ use axum::routing::get;
 
 use crate::config::Config;
 use crate::error::{Error, Location, Problem, Transient};
-use crate::mail::list;
-use crate::token::Purpose;
+use crate::list;
+use crate::list::token::Purpose;
 pub use signups::Log;
 
 /// The largest request body taken: a sign-up form is far smaller.
@@ -215,7 +215,7 @@ async fn blocking<T: Send + 'static>(
 
 /// The address `token` names for `purpose`, if it names one.
 async fn find(app: &Arc<App>, purpose: Purpose, token: String) -> Result<Option<String>, Error> {
-    if token.len() != crate::token::TOKEN_CHARS {
+    if token.len() != crate::list::token::TOKEN_CHARS {
         return Ok(None);
     }
     let app = Arc::clone(app);

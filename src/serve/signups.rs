@@ -15,8 +15,9 @@ use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use super::tokens::Tokens;
 use crate::config::Config;
 use crate::error::Error;
-use crate::mail::list::{self, Notice, Prompted};
-use crate::token::{Purpose, Secret};
+use crate::list;
+use crate::list::token::{Purpose, Secret};
+use crate::mail::notice::{self, Notice, Prompted};
 
 /// Where the server's lines go, whole (`digest-feed serve: …`,
 /// `warning: …`): what went wrong with a request or a sign-up, for the
@@ -116,11 +117,11 @@ impl Worker {
         );
         // Recorded as mailed only once the server took it (or refused it
         // for good): a greylisted confirmation may be asked for again at once.
-        let note = match list::send_notice(&self.config, email, (&subject, &text), Prompted::ByWeb)?
-        {
-            Notice::Sent => None,
-            Notice::Refused(reply) => Some(format!("the confirmation was refused: {reply}")),
-        };
+        let note =
+            match notice::send_notice(&self.config, email, (&subject, &text), Prompted::ByWeb)? {
+                Notice::Sent => None,
+                Notice::Refused(reply) => Some(format!("the confirmation was refused: {reply}")),
+            };
         list::notified(&self.config, email)?;
         Ok(note)
     }

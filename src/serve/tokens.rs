@@ -22,8 +22,8 @@ use std::time::{Duration, SystemTime};
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::mail::list;
-use crate::token::{self, Purpose, Secret};
+use crate::list;
+use crate::list::token::{self, Purpose, Secret};
 
 /// The purposes of the links `serve` answers; a token of any other is
 /// no good here.

@@ -411,10 +411,7 @@ impl State {
                 // Keyed as the list keys an address now: a row an older
                 // version keyed by lower case alone (`a@bücher.de`) is the
                 // same person as `a@xn--bcher-kva.de`.
-                Ok((
-                    crate::address::key(&row.get::<_, String>(0)?),
-                    outcome,
-                ))
+                Ok((crate::address::key(&row.get::<_, String>(0)?), outcome))
             })
             .and_then(Iterator::collect)
             .map_err(|err| unreadable(&self.path, err))

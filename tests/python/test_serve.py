@@ -209,7 +209,7 @@ def query_rw(site, sql: str):
 
 
 def token(site, purpose: str, address: str) -> str:
-    """`address`'s token for `purpose`, made as src/token.rs makes it (HMAC-SHA256 of
+    """`address`'s token for `purpose`, made as src/list/token.rs makes it (HMAC-SHA256 of
     the purpose, NUL and the address under the list's key, 128 bits in base64url):
     the test names subscribers no message was ever sent to."""
     key = (site.path / ".digest-feed" / "secret").read_bytes()

@@ -5,12 +5,12 @@
 //! crash). A soft bounce counts once; a sign-up's confirmation goes out
 //! once.
 
-use super::list::{self, Reason};
-pub use crate::store::inbox::{InboxRun, Left};
-use crate::store::{Locker, RunLock, State, lock_for};
+use super::subscribers::address_key;
+use super::{self as list, Reason};
 use crate::config::Config;
 use crate::error::Error;
-use crate::subscribers::address_key;
+pub use crate::store::inbox::{InboxRun, Left};
+use crate::store::{Locker, RunLock, State, lock_for};
 
 /// What one message changes in the list.
 #[derive(Debug, Clone, Copy)]

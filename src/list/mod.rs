@@ -1,20 +1,25 @@
-//! The list as `mail` sees it (SPEC §2 `subscribers`, §5): the config's and
-//! CSV's subscribers plus confirmed sign-ups, minus the suppressed. What
-//! `serve`, `inbox` and `subscribers` change goes through here into the
-//! state; notices (a sign-up's confirmation) go out over the same SMTP
-//! transport as posts.
+//! The mailing list (SPEC §2 `subscribers`, §5): the config's and CSV's
+//! subscribers ([`subscribers`]) plus confirmed sign-ups, minus the
+//! suppressed. What `serve`, `inbox` and `subscribers` change goes through
+//! here into the store. Its rooms: [`subscribers`] reads the listed ones,
+//! [`token`] signs the list's links, [`verdict`] judges a bounce, [`ledger`]
+//! holds the store for one `inbox` run. The notices the list sends go out
+//! through `mail` (`mail::notice`), which builds on the list, never the
+//! other way round.
+
+pub mod ledger;
+pub(crate) mod subscribers;
+pub mod token;
+pub mod verdict;
 
 use std::collections::{HashMap, HashSet};
 
-use super::message::Letterhead;
-pub use super::message::Prompted;
+use crate::config::Config;
+use crate::error::{Error, Location, Problem};
 use crate::store::State;
 pub use crate::store::list::{CONFIRMATIONS_PER_HOUR, Gate, Signup, Suppression};
-use super::transport::{SendError, Transport};
-use crate::config::Config;
-use crate::error::{Error, Location, Problem, Transient};
-use crate::subscribers::{self, Subscriber, address_key};
-use crate::token::Secret;
+use subscribers::{Subscriber, address_key};
+use token::Secret;
 
 /// Why an address is suppressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +35,7 @@ pub enum Reason {
 }
 
 impl Reason {
-    pub(super) fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Reason::Unsubscribed => "unsubscribed",
             Reason::Bounced => "bounced",
@@ -53,13 +58,13 @@ pub struct Member {
     pub suppressed: Option<Suppression>,
 }
 
-pub(super) fn state_path(config: &Config) -> Result<std::path::PathBuf, Error> {
+pub(crate) fn state_path(config: &Config) -> Result<std::path::PathBuf, Error> {
     Ok(config.email().map_err(Error::Invalid)?.state.clone())
 }
 
 /// Opens the state for a change, making it when there is none; beside a
 /// `mail` run that may be sending.
-pub(super) fn open(config: &Config) -> Result<State, Error> {
+pub(crate) fn open(config: &Config) -> Result<State, Error> {
     State::open_beside_runs(&state_path(config)?)
 }
 
@@ -91,7 +96,7 @@ pub fn exposures(config: &Config) -> Vec<String> {
         .ok()
         .and_then(|email| email.dkim.as_ref())
         .and_then(|dkim| {
-            crate::token::readable_by_others(
+            token::readable_by_others(
                 &dkim.key_file,
                 "the DKIM private key (whoever reads it can sign mail as your domain)",
             )
@@ -287,22 +292,22 @@ pub fn known_addresses(config: &Config) -> Result<Vec<String>, Error> {
 
 /// Who a run mails, as [`mailable`] finds them.
 #[derive(Debug, Default)]
-pub(super) struct Mailable {
+pub(crate) struct Mailable {
     /// The listed ones and confirmed sign-ups, minus the suppressed.
-    pub(super) subscribers: Vec<Subscriber>,
+    pub(crate) subscribers: Vec<Subscriber>,
     /// The keys of the sign-ups never mailed yet, owed the newest post as a welcome.
-    pub(super) welcome: HashSet<String>,
+    pub(crate) welcome: HashSet<String>,
     /// Sign-ups the state holds that no message can be made for (an
     /// address that is no address: a row written by hand or by an older
     /// version), each named: skipped, and the run goes on.
-    pub(super) skipped: Vec<Problem>,
+    pub(crate) skipped: Vec<Problem>,
 }
 
 /// The subscribers a run mails (see [`Mailable`]).
 ///
 /// Takes the listed subscribers over rather than copying them: a list of a
 /// million is held once, not twice.
-pub(super) fn mailable(listed: Vec<Subscriber>, state: Option<&State>) -> Result<Mailable, Error> {
+pub(crate) fn mailable(listed: Vec<Subscriber>, state: Option<&State>) -> Result<Mailable, Error> {
     let Some(state) = state else {
         return Ok(Mailable {
             subscribers: listed,
@@ -341,70 +346,4 @@ pub(super) fn mailable(listed: Vec<Subscriber>, state: Option<&State>) -> Result
         });
     }
     Ok(mailable)
-}
-
-/// How a notice ended, when the server answered for good.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Notice {
-    /// The server accepted it.
-    Sent,
-    /// The server refused it for good (a 5xx); its reply. Trying again
-    /// would be refused again: the request it answers is done with.
-    Refused(String),
-}
-
-/// Sends one plain-text notice (a sign-up's confirmation) to `to` over
-/// `[smtp]`, with the password from the environment. An error is one a
-/// later try may not meet (no connection, a 4xx).
-pub fn send_notice(
-    config: &Config,
-    to: &str,
-    (subject, text): (&str, &str),
-    prompted: Prompted,
-) -> Result<Notice, Error> {
-    let email = config.email().map_err(Error::Invalid)?;
-    let smtp = config.smtp().map_err(Error::Invalid)?;
-    let reply_to = config
-        .list
-        .as_ref()
-        .and_then(|list| list.address.as_deref());
-    // The letterhead of the posts: the same From, Message-ID domain and DKIM.
-    let letterhead = Letterhead::new(
-        &email.from,
-        &config.site.title,
-        &config.site.url,
-        email.dkim.as_ref(),
-    )
-    .map_err(|message| Problem::new(Location::file(&config.path), message))?;
-    // A notice that cannot be made for this address never will be.
-    let (envelope, bytes) = match letterhead.notice((to, reply_to), (subject, text), prompted) {
-        Ok(built) => built,
-        Err(message) => return Ok(Notice::Refused(message)),
-    };
-    let transport = Transport::new(smtp, smtp.password()?)?;
-    // A setting to fix (a TLS mismatch, a refused login) is the owner's
-    // (exit 2); anything else may pass (exit 3), and is tried again.
-    let unavailable = |err: SendError| match err {
-        SendError::Misconfigured(reason) => Error::from(Problem::new(
-            Location::file(&config.path),
-            format!("[smtp]: {reason}"),
-        )),
-        SendError::Permanent(reply) | SendError::Transient(reply) => {
-            Error::Transient(Transient::Unavailable(format!(
-                "cannot send the notice to {to} through {}: {}",
-                smtp.server(),
-                reply.text
-            )))
-        }
-        SendError::Fatal(reason) => Error::Transient(Transient::Unavailable(format!(
-            "cannot send the notice to {to} through {}: {reason}",
-            smtp.server()
-        ))),
-    };
-    let mut session = transport.session().map_err(unavailable)?;
-    match session.send(&envelope, &bytes) {
-        Ok(()) => Ok(Notice::Sent),
-        Err(SendError::Permanent(reply)) => Ok(Notice::Refused(reply.text)),
-        Err(err) => Err(unavailable(err)),
-    }
 }
