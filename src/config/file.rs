@@ -654,7 +654,7 @@ fn email(
     raw: RawEmail,
     base: &Path,
     lines: &Lines,
-    list: Option<&super::List>,
+    list: Option<&super::ListSettings>,
 ) -> Result<Email, Vec<Problem>> {
     let mut problems = Vec::new();
     let from = match &raw.from {
@@ -745,7 +745,7 @@ fn sendable_sender(mailbox: Mailbox) -> Result<Mailbox, String> {
 
 /// With `[list]`, the unsubscribe target carries the recipient's token:
 /// the one-click page when `serve` is reachable, else the list's mailto.
-fn list_target(list: Option<&super::List>) -> Option<String> {
+fn list_target(list: Option<&super::ListSettings>) -> Option<String> {
     let list = list?;
     match (&list.public_url, &list.address) {
         (Some(url), _) => Some(format!("{url}/unsubscribe/{{{{ subscriber.token }}}}")),

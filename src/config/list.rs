@@ -1,5 +1,5 @@
 //! `[list]`, `[inbox]` and `[serve]` (SPEC §3): the subscriber lifecycle's
-//! settings, as written and checked into [`super::List`], [`super::Inbox`]
+//! settings, as written and checked into [`super::ListSettings`], [`super::Inbox`]
 //! and [`super::Serve`].
 
 use std::net::SocketAddr;
@@ -9,7 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::file::{Lines, is_loopback};
-use super::{Inbox, InboxSource, List, Serve};
+use super::{Inbox, InboxSource, ListSettings, Serve};
 use crate::address;
 use crate::error::Problem;
 
@@ -69,7 +69,12 @@ pub(super) struct RawServe {
 
 /// `[list]`: the public URL checked (https, or http for a loopback host),
 /// the addresses parsed, the secret's path resolved.
-pub(super) fn list(raw: &RawList, base: &Path, lines: &Lines, problems: &mut Vec<Problem>) -> List {
+pub(super) fn list(
+    raw: &RawList,
+    base: &Path,
+    lines: &Lines,
+    problems: &mut Vec<Problem>,
+) -> ListSettings {
     let public_url = raw.public_url.as_ref().and_then(|url| {
         public_url(url.get_ref())
             .map_err(|message| problems.push(Problem::new(lines.at(url.span()), message)))
@@ -99,7 +104,7 @@ pub(super) fn list(raw: &RawList, base: &Path, lines: &Lines, problems: &mut Vec
             "[list] soft_bounces and soft_bounce_days must be at least 1",
         ));
     }
-    List {
+    ListSettings {
         public_url,
         return_path,
         address: list_address,

@@ -52,7 +52,7 @@ pub struct Config {
     /// `[smtp]`, or what is wrong with it.
     smtp: Result<Smtp, Vec<Problem>>,
     /// `[list]`, when the config has the section.
-    pub list: Option<List>,
+    pub list: Option<ListSettings>,
     /// `[inbox]`, when the config has the section.
     pub inbox: Option<Inbox>,
     /// `[serve]`.
@@ -244,7 +244,7 @@ pub struct Email {
 
 /// `[list]`, checked: the subscriber lifecycle (tokens, one-click, bounces).
 #[derive(Debug, Clone)]
-pub struct List {
+pub struct ListSettings {
     /// Where `serve` is reachable from outside, without a trailing slash;
     /// `None`: no one-click URL, the mailto alone.
     pub public_url: Option<String>,

@@ -15,7 +15,7 @@ mod maildir;
 mod read;
 
 use crate::address::identity;
-use crate::config::{Config, InboxSource, List};
+use crate::config::{Config, InboxSource, ListSettings};
 use crate::error::{Error, Location, Problem};
 use crate::list::ledger::{Change, Ledger, Left};
 use crate::list::token::{self, Purpose, Secret};
@@ -184,7 +184,7 @@ const GIVE_UP_AFTER: i64 = 2 * 86_400;
 /// One run's reading: the key, the addresses a token may name, the state.
 struct Reader<'a> {
     config: &'a Config,
-    list: &'a List,
+    list: &'a ListSettings,
     secret: Secret,
     /// Every token a message may carry → the address it names: each known
     /// address signed once per run, not once per message (a mailbox of

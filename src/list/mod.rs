@@ -71,7 +71,11 @@ pub(crate) fn open(config: &Config) -> Result<State, Error> {
 /// The list's key (see [`Secret::load_or_create`]): made on first use,
 /// an error when it is lost after links signed with it went out. With
 /// `record`, the state remembers that links signed with it go out now.
-pub fn secret(config: &Config, list: &crate::config::List, record: bool) -> Result<Secret, Error> {
+pub fn secret(
+    config: &Config,
+    list: &crate::config::ListSettings,
+    record: bool,
+) -> Result<Secret, Error> {
     let path = state_path(config)?;
     let used = match State::open_read_only(&path)? {
         Some(state) => state.keys_used()?,

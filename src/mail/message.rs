@@ -17,7 +17,7 @@ use lettre::message::{MultiPart, SinglePart};
 
 use super::dkim::Signer;
 use crate::address::{Mailbox, ascii_domain};
-use crate::config::{Dkim, List};
+use crate::config::{Dkim, ListSettings};
 use crate::email::{Email, Recipient};
 use crate::list::token::{Purpose, Secret};
 
@@ -77,7 +77,7 @@ impl Letterhead {
     /// The same letterhead for a list: every message carries its
     /// recipient's tokens, signed with `secret`.
     #[must_use]
-    pub fn with_list(mut self, list: &List, secret: Secret) -> Letterhead {
+    pub fn with_list(mut self, list: &ListSettings, secret: Secret) -> Letterhead {
         self.list = Some(ListHeads {
             secret,
             address: list.address.clone(),
