@@ -47,6 +47,7 @@ fn post_pieces(c: &mut Criterion) {
             base_url: format!("{}/", config.site.url),
             author: None,
             items: (0..20).flat_map(|_| one_post.clone()).take(20).collect(),
+            hub: None,
         };
         b.iter(|| feed::render_all(std::hint::black_box(&channel)).expect("renders"));
     });

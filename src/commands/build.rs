@@ -38,9 +38,22 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
         cache: HashMap::new(),
     };
     let mut outputs: Vec<(PathBuf, Vec<u8>)> = Vec::new();
-    let main = channel(config, "", &config.site.title, &posts, &mut renderer)?;
-    for (name, bytes) in feed::render_all(&main)? {
-        outputs.push((out_dir.join(name), bytes));
+    // Archived feeds page back through every item, so they need them all.
+    let main_limit = if config.feed.archive {
+        usize::MAX
+    } else {
+        config.feed.limit
+    };
+    let mut main = channel(config, "", &config.site.title, &posts, &mut renderer, main_limit)?;
+    if config.feed.archive {
+        for (name, bytes) in feed::archive::render(&main, config.feed.limit)? {
+            outputs.push((out_dir.join(name), bytes));
+        }
+        main.items.truncate(config.feed.limit);
+    } else {
+        for (name, bytes) in feed::render_all(&main)? {
+            outputs.push((out_dir.join(name), bytes));
+        }
     }
     let mut listed = vec![Listed {
         title: main.title.clone(),
@@ -70,6 +83,13 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
     }
     let tags = config.feed.per_tag.then(|| out_dir.join("tags"));
     let changed = write_all(&outputs, tags.as_deref(), report)?;
+    if config.feed.archive {
+        let pages = out_dir.join(feed::archive::ARCHIVE_DIR);
+        let kept: Vec<PathBuf> = outputs.iter().map(|(path, _)| path.clone()).collect();
+        for path in output::remove_unkept(&pages, &kept, feed::archive::is_page_name)? {
+            report.detail(format!("removed {}", path.display()));
+        }
+    }
     report.detail(format!(
         "rendered {} of {} posts",
         renderer.cache.len(),
@@ -212,7 +232,7 @@ fn per_tag(
     for (slug, (tag, tagged)) in posts_by_tag(posts, renderer.report) {
         let folder = format!("tags/{slug}/");
         let title = format!("{} — {tag}", config.site.title);
-        let channel = channel(config, &folder, &title, &tagged, renderer)?;
+        let channel = channel(config, &folder, &title, &tagged, renderer, config.feed.limit)?;
         for (name, bytes) in feed::render_all(&channel)? {
             outputs.push((out_dir.join(&folder).join(name), bytes));
         }
@@ -303,16 +323,16 @@ pub(super) fn feed_base(config: &Config, folder: &str) -> String {
     format!("{}/{}{folder}", config.site.url, config.feed.url_path)
 }
 
-/// A channel of the newest items of `posts`.
+/// A channel of the newest `limit` items of `posts`.
 fn channel(
     config: &Config,
     folder: &str,
     title: &str,
     posts: &[Post],
     renderer: &mut Renderer,
+    limit: usize,
 ) -> Result<Channel, Error> {
-    let limit = config.feed.limit;
-    let mut items: Vec<Item> = Vec::with_capacity(limit);
+    let mut items: Vec<Item> = Vec::with_capacity(limit.min(posts.len()));
     for post in posts {
         if items.len() >= limit {
             break;
@@ -335,6 +355,7 @@ fn channel(
         home_url,
         author: Person::parse(&config.site.author),
         items,
+        hub: config.feed.websub_hub.clone(),
     })
 }
 

@@ -80,6 +80,8 @@ struct RawFeed {
     limit: Option<Spanned<i64>>,
     items: ItemKind,
     per_tag: bool,
+    archive: bool,
+    websub_hub: Option<Spanned<String>>,
 }
 
 impl Default for RawFeed {
@@ -89,6 +91,8 @@ impl Default for RawFeed {
             limit: None,
             items: ItemKind::Posts,
             per_tag: false,
+            archive: false,
+            websub_hub: None,
         }
     }
 }
@@ -232,6 +236,11 @@ pub(super) fn parse(text: &str, path: &Path, blog: Option<&Blog>) -> Result<Conf
     let mut problems = Vec::new();
     let site = site(raw.site, &lines, blog, &mut problems);
     let limit = feed_limit(raw.feed.limit.as_ref(), &lines, blog, &mut problems);
+    let websub_hub = raw.feed.websub_hub.as_ref().and_then(|hub| {
+        validate_hub_url(hub.get_ref())
+            .map_err(|message| problems.push(Problem::new(lines.at(hub.span()), message)))
+            .ok()
+    });
     let list = raw
         .list
         .map(|list| super::list::list(&list, &base, &lines, &mut problems));
@@ -275,6 +284,8 @@ pub(super) fn parse(text: &str, path: &Path, blog: Option<&Blog>) -> Result<Conf
             limit,
             items: raw.feed.items,
             per_tag: raw.feed.per_tag,
+            archive: raw.feed.archive,
+            websub_hub,
         },
         subscribers,
         names_a_sender: raw.email.from.is_some(),
@@ -713,6 +724,19 @@ fn validate_site_url(text: &str) -> Result<String, String> {
         }
         _ => Err(format!(
             "[site] url {text:?} is not an absolute http(s) address such as \"https://example.org\""
+        )),
+    }
+}
+
+/// Checks `feed.websub_hub` is an absolute http(s) address: the hub is
+/// told of changes by a POST there, and readers are sent there by the feeds.
+fn validate_hub_url(text: &str) -> Result<String, String> {
+    match url::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+            Ok(text.to_string())
+        }
+        _ => Err(format!(
+            "[feed] websub_hub {text:?} is not an absolute http(s) address such as \"https://pubsubhubbub.appspot.com/\""
         )),
     }
 }

@@ -136,6 +136,11 @@ pub struct Feed {
     pub items: ItemKind,
     /// Whether to write feeds per tag under `tags/<slug>/`.
     pub per_tag: bool,
+    /// Whether `atom.xml` and `feed.json` page back through every post in
+    /// archive documents under `archive/` (RFC 5005, JSON Feed `next_url`).
+    pub archive: bool,
+    /// The WebSub hub the feeds name and `ping` tells of changes.
+    pub websub_hub: Option<String>,
 }
 
 /// `[email]`, checked.

@@ -1,10 +1,12 @@
 //! Atom 1.0 through `atom_syndication`: `summary` and `content` per entry.
 
+use atom_syndication::extension::Extension;
 use atom_syndication::{
     Category, Content, Entry, Feed, FixedDateTime, Generator, Link, Person, Text, WriteConfig,
 };
 use jiff::ZonedDateTime;
 
+use super::archive::Place;
 use super::{ATOM_FILE, Channel, Item};
 use crate::error::Error;
 
@@ -68,7 +70,40 @@ fn entry(item: &Item) -> Entry {
     }
 }
 
+/// The links `place` adds: the hub (RFC: WebSub) on the feed readers
+/// subscribe to; `prev-archive`, `next-archive`, `current` and
+/// `<fh:archive/>` (RFC 5005) on the pages. An archive page names no
+/// generator version, so an upgrade leaves its bytes as they were.
+fn paging(channel: &Channel, place: &Place, feed: &mut Feed) {
+    let atom = Some("application/atom+xml");
+    if let Some(hub) = channel.hub.as_ref().filter(|_| !place.archived) {
+        feed.links.push(link(hub, "hub", None));
+    }
+    if let Some(older) = &place.older {
+        feed.links.push(link(&channel.self_url(older), "prev-archive", atom));
+    }
+    if let Some(newer) = &place.newer {
+        feed.links.push(link(&channel.self_url(newer), "next-archive", atom));
+    }
+    if place.archived {
+        feed.links.push(link(&channel.self_url(ATOM_FILE), "current", atom));
+        feed.generator = None;
+        feed.namespaces.insert("fh".into(), super::archive::HISTORY_NS.into());
+        let archive = Extension {
+            name: "fh:archive".into(),
+            ..Extension::default()
+        };
+        let by_name = std::iter::once(("archive".to_string(), vec![archive])).collect();
+        feed.extensions.insert("fh".into(), by_name);
+    }
+}
+
 pub(super) fn render(channel: &Channel) -> Result<Vec<u8>, Error> {
+    render_at(channel, &Place::subscription(ATOM_FILE))
+}
+
+/// The Atom document at `place`: the feed readers subscribe to, or an archive page.
+pub(super) fn render_at(channel: &Channel, place: &Place) -> Result<Vec<u8>, Error> {
     let site_author = channel.author.as_ref().map_or_else(
         || Person {
             name: channel.title.clone(),
@@ -81,12 +116,15 @@ pub(super) fn render(channel: &Channel) -> Result<Vec<u8>, Error> {
         },
     );
     let entries = channel.items.iter().map(entry).collect();
-    let self_url = channel.self_url(ATOM_FILE);
-    let feed = Feed {
+    let self_url = channel.self_url(&place.file);
+    let mut feed = Feed {
         title: Text::plain(channel.title.clone()),
-        id: self_url.clone(),
+        // Every page of one feed is that feed: the same id as atom.xml.
+        id: channel.self_url(ATOM_FILE),
         // An empty feed has no newest item; the epoch keeps the bytes stable.
-        updated: channel.updated().map(chrono_date).unwrap_or_default(),
+        updated: (channel.updated().or(place.quiet_since.as_ref()))
+            .map(chrono_date)
+            .unwrap_or_default(),
         authors: vec![site_author],
         links: vec![
             link(&channel.home_url, "alternate", Some("text/html")),
@@ -103,6 +141,7 @@ pub(super) fn render(channel: &Channel) -> Result<Vec<u8>, Error> {
         entries,
         ..Feed::default()
     };
+    paging(channel, place, &mut feed);
     let config = WriteConfig {
         write_document_declaration: true,
         indent_size: Some(2),

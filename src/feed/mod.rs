@@ -1,6 +1,7 @@
 //! Feeds: a format-free model of a channel and its items, built from posts,
 //! and rendered to RSS 2.0, Atom 1.0 and JSON Feed 1.1 as bytes.
 
+pub mod archive;
 mod atom;
 mod json;
 pub mod links;
@@ -99,6 +100,8 @@ pub struct Channel {
     pub author: Option<Person>,
     /// The items, newest first.
     pub items: Vec<Item>,
+    /// The WebSub hub the feed names (`<link rel="hub">`, JSON Feed `hubs`).
+    pub hub: Option<String>,
 }
 
 impl Channel {
@@ -240,6 +243,7 @@ mod tests {
                 item(25, "<p>x ]]&gt; y</p><pre><code>a ]]> b</code></pre>"),
                 item(24, "<p>한글</p>"),
             ],
+            hub: None,
         }
     }
 

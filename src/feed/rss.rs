@@ -51,12 +51,18 @@ pub(super) fn render(channel: &Channel) -> Result<Vec<u8>, Error> {
         pub_date: channel.updated().map(rfc2822),
         generator: Some(format!("digest-feed {}", env!("CARGO_PKG_VERSION"))),
         atom_ext: Some(AtomExtension {
-            links: vec![Link {
+            links: std::iter::once(Link {
                 href: channel.self_url(RSS_FILE),
                 rel: "self".into(),
                 mime_type: Some("application/rss+xml".into()),
                 ..Link::default()
-            }],
+            })
+            .chain(channel.hub.iter().map(|hub| Link {
+                href: hub.clone(),
+                rel: "hub".into(),
+                ..Link::default()
+            }))
+            .collect(),
         }),
         items,
         ..RssChannel::default()
