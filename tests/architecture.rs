@@ -48,6 +48,7 @@ const MODULES: &[(&str, &[&str])] = &[
     ("serve", &["config", "error", "mail", "token", "leaves"]),
     ("inbox", &["config", "error", "mail", "token", "leaves"]),
     ("mail", &["config", "error", "post", "email", "output", "posts_folder", "subscribers", "token", "leaves"]),
+    ("web_client", &["error"]),
 ];
 
 /// Third-party crates (as named in code) and the only places that may use them:
@@ -85,6 +86,8 @@ const CRATES: &[(&[&str], &[&str])] = &[
     (&["csv"], &["src/subscribers.rs"]),
     (&["unicode_normalization"], &["src/address.rs"]),
     (&["hmac", "getrandom"], &["src/token.rs"]),
+    // HTTP out: the WebSub hub's ping and `mail --wait-live`'s fetch.
+    (&["ureq"], &["src/web_client.rs"]),
 ];
 
 #[test]
