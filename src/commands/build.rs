@@ -38,23 +38,7 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
         cache: HashMap::new(),
     };
     let mut outputs: Vec<(PathBuf, Vec<u8>)> = Vec::new();
-    // Archived feeds page back through every item, so they need them all.
-    let main_limit = if config.feed.archive {
-        usize::MAX
-    } else {
-        config.feed.limit
-    };
-    let mut main = channel(config, "", &config.site.title, &posts, &mut renderer, main_limit)?;
-    if config.feed.archive {
-        for (name, bytes) in feed::archive::render(&main, config.feed.limit)? {
-            outputs.push((out_dir.join(name), bytes));
-        }
-        main.items.truncate(config.feed.limit);
-    } else {
-        for (name, bytes) in feed::render_all(&main)? {
-            outputs.push((out_dir.join(name), bytes));
-        }
-    }
+    let main = main_feeds(config, &posts, &out_dir, &mut renderer, &mut outputs)?;
     let mut listed = vec![Listed {
         title: main.title.clone(),
         base_url: main.base_url.clone(),
@@ -84,11 +68,7 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
     let tags = config.feed.per_tag.then(|| out_dir.join("tags"));
     let changed = write_all(&outputs, tags.as_deref(), report)?;
     if config.feed.archive {
-        let pages = out_dir.join(feed::archive::ARCHIVE_DIR);
-        let kept: Vec<PathBuf> = outputs.iter().map(|(path, _)| path.clone()).collect();
-        for path in output::remove_unkept(&pages, &kept, feed::archive::is_page_name)? {
-            report.detail(format!("removed {}", path.display()));
-        }
+        remove_old_pages(&out_dir, &outputs, report)?;
     }
     report.detail(format!(
         "rendered {} of {} posts",
@@ -112,6 +92,47 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
         report.json(&built);
     }
     tell(&built, &out_dir, text_report);
+    Ok(())
+}
+
+/// The main feeds, into `outputs`; their channel, of the newest
+/// `feed.limit` items. Archived feeds page back through every item, so
+/// they are made of them all.
+fn main_feeds(
+    config: &Config,
+    posts: &[Post],
+    out_dir: &Path,
+    renderer: &mut Renderer,
+    outputs: &mut Vec<(PathBuf, Vec<u8>)>,
+) -> Result<Channel, Error> {
+    let limit = config.feed.limit;
+    if !config.feed.archive {
+        let main = channel(config, "", &config.site.title, posts, renderer, limit)?;
+        for (name, bytes) in feed::render_all(&main)? {
+            outputs.push((out_dir.join(name), bytes));
+        }
+        return Ok(main);
+    }
+    let mut main = channel(config, "", &config.site.title, posts, renderer, usize::MAX)?;
+    for (name, bytes) in feed::archive::render(&main, limit)? {
+        outputs.push((out_dir.join(name), bytes));
+    }
+    main.items.truncate(limit);
+    Ok(main)
+}
+
+/// Removes the archive pages an earlier build wrote and this one did not
+/// (posts unpublished since): a reader paging back finds no stale page.
+fn remove_old_pages(
+    out_dir: &Path,
+    outputs: &[(PathBuf, Vec<u8>)],
+    report: Report,
+) -> Result<(), Error> {
+    let pages = out_dir.join(feed::archive::ARCHIVE_DIR);
+    let kept: Vec<PathBuf> = outputs.iter().map(|(path, _)| path.clone()).collect();
+    for path in output::remove_unkept(&pages, &kept, feed::archive::is_page_name)? {
+        report.detail(format!("removed {}", path.display()));
+    }
     Ok(())
 }
 

@@ -45,7 +45,7 @@ pub enum Command {
     Status(StatusArgs),
     /// Print the <link rel="alternate"> tags of the feeds for the blog's <head>.
     Links,
-    /// Tell the WebSub hub ([feed] websub_hub) of each feed changed since its last ping.
+    /// Tell the WebSub hub the [feed] table names of each feed changed since its last ping.
     Ping,
     /// Start a site: a commented config.toml, the default templates, an example post. Never overwrites.
     Init(InitArgs),

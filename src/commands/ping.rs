@@ -154,7 +154,11 @@ fn written_feeds(config: &Config) -> Vec<(String, PathBuf)> {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    use std::fmt::Write;
+    bytes.iter().fold(String::new(), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    })
 }
 
 /// The record as read: URL → hash of the bytes last pinged. A missing file
@@ -178,10 +182,11 @@ fn parse_record(text: &str) -> BTreeMap<String, String> {
 }
 
 fn format_record(record: &BTreeMap<String, String>) -> String {
-    record
-        .iter()
-        .map(|(url, hash)| format!("{hash} {url}\n"))
-        .collect()
+    use std::fmt::Write;
+    record.iter().fold(String::new(), |mut text, (url, hash)| {
+        let _ = writeln!(text, "{hash} {url}");
+        text
+    })
 }
 
 #[cfg(test)]
