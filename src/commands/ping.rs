@@ -2,11 +2,11 @@
 //! whose bytes changed since the hub last heard of it, so readers subscribed
 //! through the hub get a post in seconds instead of at their next poll.
 //!
-//! What the hub was last told is a small file beside the delivery state:
-//! one line per feed, `SHA-256 URL`, written atomically after the pings. A
-//! feed is pinged when its bytes on disk hash differently; a ping the hub
-//! does not accept (no answer, or not 2xx) is a warning and its line is left
-//! as it was, so the next run pings that feed again.
+//! What the hub was last told is a small file beside the delivery state
+//! (`state.db.websub`): one line per feed, `SHA-256 URL`, written
+//! atomically after the pings. A feed is pinged when its bytes on disk hash
+//! differently; a ping the hub does not accept (no answer, or not 2xx) is a
+//! warning and its line is left as it was, so the next run pings it again.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,8 +23,9 @@ use crate::output;
 use crate::text;
 use crate::web_client::Client;
 
-/// The file beside the delivery state that remembers each feed's last ping.
-const RECORD_FILE: &str = "websub-pinged.txt";
+/// What the record's name adds to the delivery state's: `state.db.websub`,
+/// so whatever keeps `state.db*` between runs keeps it too.
+const RECORD_SUFFIX: &str = ".websub";
 
 /// How long one ping may take: a hub answers a publish ping at once.
 const PING_TIMEOUT: Duration = Duration::from_secs(30);
@@ -111,16 +112,18 @@ pub(super) fn ping_changed(config: &Config, hub: &str, report: Report) -> Result
     Ok(pinged)
 }
 
-/// Where the record of pings is kept: beside the delivery state (by
-/// default `.digest-feed/` beside the config, also for a site that only
-/// builds feeds and has no `[email]` to name a state).
+/// Where the record of pings is kept: beside the delivery state, named
+/// after it (by default `.digest-feed/state.db.websub` beside the config,
+/// also for a site that only builds feeds and has no `[email]`).
 fn record_path(config: &Config) -> PathBuf {
     let config_dir = config.path.parent().unwrap_or_else(|| Path::new("."));
-    let folder = config.email().map_or_else(
-        |_| config_dir.join(".digest-feed"),
-        |email| email.state.parent().unwrap_or(config_dir).to_path_buf(),
+    let state = config.email().map_or_else(
+        |_| config_dir.join(".digest-feed").join("state.db"),
+        |email| email.state.clone(),
     );
-    folder.join(RECORD_FILE)
+    let mut name = state.file_name().unwrap_or_default().to_os_string();
+    name.push(RECORD_SUFFIX);
+    state.with_file_name(name)
 }
 
 /// Every feed readers subscribe to (the hub is named in these only; the

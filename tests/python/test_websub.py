@@ -54,9 +54,12 @@ def test_one_ping_per_changed_feed_and_none_for_an_unchanged_rebuild(tmp_path):
         site.build()
         result = site.run("ping")
         first = feed_files(site)
-        assert pinged_urls(hub.take()) == sorted(first), "the first ping names every feed once"
+        requests = hub.take()
+        assert pinged_urls(requests) == sorted(first), "the first ping names every feed once"
+        assert all(path == "/hub" for _, path, _ in requests)
         assert f"Told {hub.url}/hub of {len(first)} changed feeds" in result.stdout
-        assert all(path == "/hub" for _, path, _ in hub.requests)
+        record = (site.path / ".digest-feed" / "state.db.websub").read_text(encoding="utf-8")
+        assert len(record.splitlines()) == len(first), "one line per feed, beside the delivery state"
 
         site.build()
         result = site.run("ping")
