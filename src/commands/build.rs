@@ -85,6 +85,7 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
         files: outputs.len(),
         changed,
         tag_feeds,
+        archive_pages: pages_in(&out_dir.join(feed::archive::ARCHIVE_DIR), &outputs),
         skipped,
         milliseconds: started.elapsed().as_millis(),
     };
@@ -119,6 +120,15 @@ fn main_feeds(
     }
     main.items.truncate(limit);
     Ok(main)
+}
+
+/// How many archive pages (each an Atom and a JSON file) `outputs` puts in `pages`.
+fn pages_in(pages: &Path, outputs: &[(PathBuf, Vec<u8>)]) -> usize {
+    outputs
+        .iter()
+        .filter(|(path, _)| path.parent() == Some(pages))
+        .count()
+        / 2
 }
 
 /// Removes the archive pages an earlier build wrote and this one did not
@@ -179,6 +189,8 @@ struct Built {
     changed: usize,
     /// Tags with feeds of their own.
     tag_feeds: usize,
+    /// Archive pages (`feed.archive`), each in Atom and JSON Feed.
+    archive_pages: usize,
     /// Invalid posts left out with `--skip-invalid`, as `file:line: message`.
     skipped: Vec<String>,
     /// How long the build took.
@@ -197,6 +209,13 @@ fn tell(built: &Built, out_dir: &Path, report: Report) {
         built.changed,
         text::count(built.files, "file"),
     ));
+    if built.archive_pages > 0 {
+        report.result(format!(
+            "Archive: {} in {} (atom.xml and feed.json link back to them)",
+            text::count(built.archive_pages, "page"),
+            out_dir.join(feed::archive::ARCHIVE_DIR).display()
+        ));
+    }
     if built.tag_feeds > 0 {
         report.result(format!(
             "Per-tag feeds for {} in {}",
