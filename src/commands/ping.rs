@@ -74,6 +74,7 @@ pub(super) fn ping_changed(config: &Config, hub: &str, report: Report) -> Result
     let before = read_record(&record_path)?;
     let mut record = before.clone();
     let client = Client::new(PING_TIMEOUT);
+    let mut unreachable = false;
     let mut pinged = Pinged {
         told: 0,
         unchanged: 0,
@@ -89,11 +90,20 @@ pub(super) fn ping_changed(config: &Config, hub: &str, report: Report) -> Result
             pinged.unchanged += 1;
             continue;
         }
+        if unreachable {
+            // One hub that gives no answer gives none to the next ping
+            // either: each would wait out its timeout. Kept for next time.
+            pinged.failed += 1;
+            continue;
+        }
         let fields = [("hub.mode", "publish"), ("hub.url", url.as_str())];
         let refused = match client.post_form(hub, &fields) {
             Ok(status) if (200..300).contains(&status) => None,
             Ok(status) => Some(format!("the hub answered HTTP {status}")),
-            Err(err) => Some(err.reason),
+            Err(err) => {
+                unreachable = true;
+                Some(err.reason)
+            }
         };
         if let Some(why) = refused {
             report.warning(format!(

@@ -97,7 +97,7 @@ def test_a_failed_ping_is_warned_of_and_retried_on_the_next_run(tmp_path):
     add_post(site, "2025-12-25-daily-papers.md", "Daily Papers — 2025-12-25", "2025-12-25 08:00:00", tags="[papers]")
     site.build()
     result = site.run("ping")
-    assert f"cannot ping the WebSub hub {down_url}/" in result.stderr
+    assert result.stderr.count(f"cannot ping the WebSub hub {down_url}/") == 1, "no answer: the rest wait too"
     assert "6 pings failed" in result.stdout
     with WebServer(lambda method, path, n: (202, b"")) as hub:
         config = site.path / "config.toml"
