@@ -80,11 +80,13 @@ pub(super) fn ping_changed(config: &Config, hub: &str, report: Report) -> Result
         unchanged: 0,
         failed: 0,
     };
+    let mut found = Vec::new();
     for (url, path) in written_feeds(config) {
         let Ok(bytes) = std::fs::read(&path) else {
             // Not built (yet): nothing for the hub to fetch.
             continue;
         };
+        found.push(url.clone());
         let hash = hex(&Sha256::digest(&bytes));
         if record.get(&url) == Some(&hash) {
             pinged.unchanged += 1;
@@ -116,6 +118,14 @@ pub(super) fn ping_changed(config: &Config, hub: &str, report: Report) -> Result
             pinged.told += 1;
         }
     }
+    if found.is_empty() {
+        report.warning(format!(
+            "no feed in {} to ping the hub for: run `digest-feed build` first",
+            config.feed.out.display()
+        ));
+    }
+    // A feed no longer written (a tag gone) is forgotten.
+    record.retain(|url, _| found.contains(url));
     if record != before {
         output::write_atomically(&record_path, format_record(&record).as_bytes())?;
     }

@@ -111,3 +111,11 @@ def test_ping_without_a_hub_names_the_setting(tmp_path):
     site.build()
     result = site.run("ping", code=2)
     assert "config.toml" in result.stderr and "websub_hub is not set" in result.stderr
+
+
+def test_ping_before_a_build_says_to_build_first(tmp_path):
+    with WebServer(lambda method, path, n: (202, b"")) as hub:
+        site = hub_site(tmp_path, hub.url + "/")
+        result = site.run("ping")
+        assert "no feed in" in result.stderr and "run `digest-feed build` first" in result.stderr
+        assert hub.requests == []
