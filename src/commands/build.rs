@@ -272,7 +272,14 @@ fn per_tag(
     for (slug, (tag, tagged)) in posts_by_tag(posts, renderer.report) {
         let folder = format!("tags/{slug}/");
         let title = format!("{} — {tag}", config.site.title);
-        let channel = channel(config, &folder, &title, &tagged, renderer, config.feed.limit)?;
+        let channel = channel(
+            config,
+            &folder,
+            &title,
+            &tagged,
+            renderer,
+            config.feed.limit,
+        )?;
         for (name, bytes) in feed::render_all(&channel)? {
             outputs.push((out_dir.join(&folder).join(name), bytes));
         }

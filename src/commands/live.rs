@@ -116,7 +116,9 @@ fn not_live(answer: &Answer, title: &str) -> Option<String> {
     if page.contains(&collapse(title)) {
         None
     } else {
-        Some(format!("HTTP 200, but the page does not hold the title {title:?} yet"))
+        Some(format!(
+            "HTTP 200, but the page does not hold the title {title:?} yet"
+        ))
     }
 }
 

@@ -32,7 +32,8 @@ pub(super) fn run(config: &Config, args: &MailArgs, report: Report) -> Result<()
     // --wait-live: nothing is sent until each post's page is up.
     let live = |report: Report| match args.wait_live.filter(|_| !args.dry_run) {
         Some(seconds) => {
-            let posts = super::live::posts_to_check(config, args.post.as_deref(), !args.to.is_empty())?;
+            let posts =
+                super::live::posts_to_check(config, args.post.as_deref(), !args.to.is_empty())?;
             super::live::wait(config, &posts, seconds, report)
         }
         None => Ok(()),
@@ -50,7 +51,8 @@ pub(super) fn run(config: &Config, args: &MailArgs, report: Report) -> Result<()
     }
     // --json: the lines go quiet; one object says how it ended, whatever the exit code.
     let started = std::time::Instant::now();
-    let result = live(report.quieter()).and_then(|()| mail::run(config, &request, &report.quieter()));
+    let result =
+        live(report.quieter()).and_then(|()| mail::run(config, &request, &report.quieter()));
     let summary = match &result {
         Ok(summary) => summary.as_ref(),
         Err(Error::SomeFailed(summary) | Error::Transient(Transient::Delivery(summary))) => {

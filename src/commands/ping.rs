@@ -223,6 +223,9 @@ mod tests {
         let text = format_record(&record);
         assert_eq!(text, format!("{hash} https://e.org/atom.xml\n"));
         assert_eq!(parse_record(&text), record);
-        assert_eq!(parse_record("short https://e.org/feed.xml\n\nnonsense"), BTreeMap::new());
+        assert_eq!(
+            parse_record("short https://e.org/feed.xml\n\nnonsense"),
+            BTreeMap::new()
+        );
     }
 }

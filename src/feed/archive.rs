@@ -112,7 +112,9 @@ pub fn render(channel: &Channel, limit: usize) -> Result<Vec<(String, Vec<u8>)>,
                 archived: true,
                 older: (number > 1).then(|| page_file(number - 1, ext)),
                 newer: (number < last).then(|| page_file(number + 1, ext)),
-                quiet_since: oldest_first[..range.start].last().map(|item| item.date.clone()),
+                quiet_since: oldest_first[..range.start]
+                    .last()
+                    .map(|item| item.date.clone()),
             };
             files.push((place.file.clone(), render_as(&page, &place, ext)?));
         }
@@ -216,13 +218,25 @@ mod tests {
             String::from_utf8(bytes.clone()).unwrap()
         };
         let atom = text("atom.xml");
-        assert!(atom.contains(r#"href="https://e.org/archive/2.xml" rel="prev-archive""#), "{atom}");
+        assert!(
+            atom.contains(r#"href="https://e.org/archive/2.xml" rel="prev-archive""#),
+            "{atom}"
+        );
         assert!(!atom.contains("fh:archive"), "{atom}");
         let full = text("archive/1.xml");
-        assert!(full.contains(r#"xmlns:fh="http://purl.org/syndication/history/1.0""#), "{full}");
+        assert!(
+            full.contains(r#"xmlns:fh="http://purl.org/syndication/history/1.0""#),
+            "{full}"
+        );
         assert!(full.contains("<fh:archive"), "{full}");
-        assert!(full.contains(r#"href="https://e.org/archive/2.xml" rel="next-archive""#), "{full}");
-        assert!(full.contains(r#"href="https://e.org/atom.xml" rel="current""#), "{full}");
+        assert!(
+            full.contains(r#"href="https://e.org/archive/2.xml" rel="next-archive""#),
+            "{full}"
+        );
+        assert!(
+            full.contains(r#"href="https://e.org/atom.xml" rel="current""#),
+            "{full}"
+        );
         assert!(!full.contains("prev-archive"), "{full}");
         let unfinished = text("archive/2.xml");
         assert!(!unfinished.contains("next-archive"), "{unfinished}");

@@ -70,7 +70,7 @@ fn entry(item: &Item) -> Entry {
     }
 }
 
-/// The links `place` adds: the hub (RFC: WebSub) on the feed readers
+/// The links `place` adds: the hub (W3C WebSub) on the feed readers
 /// subscribe to; `prev-archive`, `next-archive`, `current` and
 /// `<fh:archive/>` (RFC 5005) on the pages. An archive page names no
 /// generator version, so an upgrade leaves its bytes as they were.
@@ -80,15 +80,19 @@ fn paging(channel: &Channel, place: &Place, feed: &mut Feed) {
         feed.links.push(link(hub, "hub", None));
     }
     if let Some(older) = &place.older {
-        feed.links.push(link(&channel.self_url(older), "prev-archive", atom));
+        feed.links
+            .push(link(&channel.self_url(older), "prev-archive", atom));
     }
     if let Some(newer) = &place.newer {
-        feed.links.push(link(&channel.self_url(newer), "next-archive", atom));
+        feed.links
+            .push(link(&channel.self_url(newer), "next-archive", atom));
     }
     if place.archived {
-        feed.links.push(link(&channel.self_url(ATOM_FILE), "current", atom));
+        feed.links
+            .push(link(&channel.self_url(ATOM_FILE), "current", atom));
         feed.generator = None;
-        feed.namespaces.insert("fh".into(), super::archive::HISTORY_NS.into());
+        feed.namespaces
+            .insert("fh".into(), super::archive::HISTORY_NS.into());
         let archive = Extension {
             name: "fh:archive".into(),
             ..Extension::default()
