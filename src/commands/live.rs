@@ -24,6 +24,9 @@ const FIRST_WAIT: Duration = Duration::from_secs(2);
 const LONGEST_WAIT: Duration = Duration::from_secs(15);
 /// The longest one request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// What the last request is given however little time is left: a slow
+/// host's answer still counts (so SECONDS may be overrun by this much).
+const SHORTEST_REQUEST: Duration = Duration::from_secs(5);
 
 /// Which posts a `mail` run is about to send: `--post`'s (or, for a test
 /// send, the newest), else those the state says are owed.
@@ -65,7 +68,7 @@ pub(super) fn wait(
         loop {
             tries += 1;
             let left = deadline.saturating_duration_since(Instant::now());
-            let client = Client::new(left.clamp(Duration::from_secs(1), REQUEST_TIMEOUT));
+            let client = Client::new(left.clamp(SHORTEST_REQUEST, REQUEST_TIMEOUT));
             let not_yet = match client.get(&post.url, PAGE_LIMIT) {
                 Ok(answer) => not_live(&answer, &post.title),
                 Err(err) => Some(format!("no answer ({})", err.reason)),
