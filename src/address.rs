@@ -60,6 +60,35 @@ pub(crate) fn check(email: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The longest display name kept, in characters: a name, not a letter.
+pub(crate) const NAME_CHARS: usize = 100;
+
+/// A display name as every header and terminal may carry it, whatever it
+/// came from (a web form, an RFC 2047 word in a mail's From, a row of the
+/// state): white space (line breaks included) folded into single spaces,
+/// every other control or format character (ESC, BEL, NUL, bidi overrides)
+/// dropped, cut to [`NAME_CHARS`]. The one cleaner of names on the way in.
+pub(crate) fn display_name(raw: &str) -> String {
+    let kept: String = raw
+        .chars()
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .filter(|c| !c.is_control() && !is_format(*c))
+        .collect();
+    kept.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(NAME_CHARS)
+        .collect()
+}
+
+/// Unicode's invisible format characters that reorder or hide text on a
+/// terminal or in a mail client: bidi embeddings, overrides and isolates,
+/// zero-width marks, the BOM.
+fn is_format(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+}
+
 /// Whether mailing `email` needs a server that offers SMTPUTF8 (RFC 6531).
 pub(crate) fn needs_smtputf8(email: &str) -> bool {
     !email.is_ascii()
@@ -121,6 +150,14 @@ mod tests {
         same("ＡＢ@example.org", "ab@example.org");
         same("Kim@Example.ORG", "kim@example.org");
         assert_ne!(identity("a@example.org"), identity("b@example.org"));
+    }
+
+    #[test]
+    fn a_name_from_anywhere_can_never_start_a_header() {
+        assert_eq!(display_name("Evil\r\nBcc: x@example.org"), "Evil Bcc: x@example.org");
+        assert_eq!(display_name("\u{1b}[31mRed\u{7} \0Kim\u{202E}"), "[31mRed Kim");
+        assert_eq!(display_name(&"가".repeat(500)).chars().count(), NAME_CHARS);
+        assert_eq!(display_name("  "), "");
     }
 
     #[test]

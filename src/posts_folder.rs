@@ -175,13 +175,21 @@ pub(crate) struct Loaded {
     pub problems: Vec<Problem>,
     /// How many post files the folder holds, valid or not.
     pub files: usize,
+    /// Files Jekyll does not read as posts (in a Jekyll blog, a name without
+    /// its `Y-M-D-` date): left out, as Jekyll leaves them out.
+    pub ignored: Vec<PathBuf>,
 }
 
 /// Reads every post's front matter under `dir`, on as many threads as the
 /// machine has cores. Bodies are not read: only the posts an output needs
 /// are read again, whole, and rendered.
 pub(crate) fn load(dir: &Path, rules: &Rules) -> Result<Loaded, Error> {
-    let paths = find(dir)?;
+    let (paths, ignored): (Vec<PathBuf>, Vec<PathBuf>) = find(dir)?.into_iter().partition(|path| {
+        !rules.site.dated_names_only
+            || path.file_stem().is_some_and(|stem| {
+                post::date::file_name_date(&stem.to_string_lossy(), &rules.zone).is_some()
+            })
+    });
     let read_one = |path: &PathBuf| {
         read_front_matter(path)
             .map_err(|problem| vec![problem])
@@ -213,6 +221,7 @@ pub(crate) fn load(dir: &Path, rules: &Rules) -> Result<Loaded, Error> {
     };
     let mut loaded = Loaded {
         files: paths.len(),
+        ignored,
         ..Loaded::default()
     };
     for result in results {
@@ -231,19 +240,17 @@ pub(crate) fn load(dir: &Path, rules: &Rules) -> Result<Loaded, Error> {
 
 /// Reads every post under `dir` and keeps those readers see at `now`
 /// ([`post::published`]): newest first. `problems` holds the invalid posts'
-/// problems and those of posts sharing a URL; what to do with them is the
-/// caller's (fail, warn, or list them).
+/// problems; what to do with them is the caller's (fail, warn, or list
+/// them). Posts sharing a URL are all kept, with a note.
 pub(crate) fn load_published(
     dir: &Path,
     rules: &Rules,
     now: jiff::Timestamp,
 ) -> Result<Loaded, Error> {
     let loaded = load(dir, rules)?;
-    let (posts, duplicates) = post::published(loaded.posts, now);
     Ok(Loaded {
-        posts,
-        problems: loaded.problems.into_iter().chain(duplicates).collect(),
-        files: loaded.files,
+        posts: post::published(loaded.posts, now),
+        ..loaded
     })
 }
 

@@ -37,9 +37,18 @@ impl Subscriber {
     }
 }
 
-/// The delivery state's key for an address.
+/// The delivery state's key for an address: its identity (see
+/// [`address::identity`]), so that every comparison (suppressions, sign-ups,
+/// deliveries, the list's repeats) takes NFC and NFD, full-width letters,
+/// a domain in Unicode or punycode and any case for one person. An ASCII
+/// address is its lower case, as the state has always keyed it.
 pub(crate) fn address_key(email: &str) -> String {
-    email.trim().to_lowercase()
+    let email = email.trim();
+    if email.is_ascii() {
+        email.to_ascii_lowercase()
+    } else {
+        address::identity(email)
+    }
 }
 
 /// Where a subscriber was listed: a line of the config or of the
@@ -54,21 +63,39 @@ enum Origin {
 /// Every subscriber in the config and its CSV file; every problem found.
 /// The file is read as a stream, each row checked as it comes.
 pub(crate) fn load(config: &Config) -> Result<Vec<Subscriber>, Vec<Problem>> {
-    let (subscribers, skipped) = load_usable(config)?;
-    if skipped.is_empty() {
-        Ok(subscribers)
+    let usable = load_usable(config)?;
+    if usable.skipped.is_empty() && usable.repeated.is_empty() {
+        Ok(usable.subscribers)
     } else {
-        Err(skipped)
+        Err(usable.skipped.into_iter().chain(usable.repeated).collect())
     }
 }
 
-/// The subscribers that can be mailed, and the problem of each that cannot
-/// (a bad address, a name with a control character, a repeat): `mail`
-/// warns about those and mails the rest, as one bad row is never a reason
-/// to mail no one. Only a list that cannot be read at all is an error.
-pub(crate) fn load_usable(
-    config: &Config,
-) -> Result<(Vec<Subscriber>, Vec<Problem>), Vec<Problem>> {
+/// The list as every command that uses it reads it: one bad row is named
+/// and skipped, never a reason to mail no one, answer no one or read no
+/// mail.
+#[derive(Debug, Default)]
+pub(crate) struct Usable {
+    /// The subscribers that can be mailed, each once.
+    pub subscribers: Vec<Subscriber>,
+    /// The rows that cannot be mailed (a bad address, a name with a control
+    /// character), each with why: a failure of every run until fixed.
+    pub skipped: Vec<Problem>,
+    /// The rows that repeat an address listed before (another case, Unicode
+    /// form or spelling of its domain): that person is mailed once, at the
+    /// first row, so a repeat is warned about and is no failure.
+    pub repeated: Vec<Problem>,
+}
+
+/// Why a row was not admitted.
+enum Refusal {
+    Unusable(Problem),
+    Repeat(Problem),
+}
+
+/// The subscribers that can be mailed, and the problem of each row that
+/// cannot (see [`Usable`]). Only a list that cannot be read at all is an error.
+pub(crate) fn load_usable(config: &Config) -> Result<Usable, Vec<Problem>> {
     let sources = &config.subscribers;
     let file_path = sources.file.as_ref().map(|(path, _)| path.as_path());
     let locate = |origin: Origin| match origin {
@@ -77,7 +104,11 @@ pub(crate) fn load_usable(
     };
     let mut list = List::default();
     let mut problems = Vec::new();
-    let mut skipped = Vec::new();
+    let mut usable = Usable::default();
+    let mut refused = |refusal| match refusal {
+        Refusal::Unusable(problem) => usable.skipped.push(problem),
+        Refusal::Repeat(problem) => usable.repeated.push(problem),
+    };
     for entry in &sources.entries {
         let origin = Origin::Config(entry.location.line.unwrap_or(0));
         let subscriber = Subscriber {
@@ -85,16 +116,16 @@ pub(crate) fn load_usable(
             name: one_line(&entry.name),
             tags: entry.tags.clone(),
         };
-        if let Err(message) = list.admit(origin, subscriber, &locate) {
-            skipped.push(message);
+        if let Err(refusal) = list.admit(origin, subscriber, &locate) {
+            refused(refusal);
         }
     }
     if let Some((path, location)) = &sources.file {
         match std::fs::File::open(path) {
             Ok(file) => {
                 let read = read_csv(path, file, |line, subscriber| {
-                    if let Err(message) = list.admit(Origin::File(line), subscriber, &locate) {
-                        skipped.push(message);
+                    if let Err(refusal) = list.admit(Origin::File(line), subscriber, &locate) {
+                        refused(refusal);
                     }
                 });
                 if let Err(mut more) = read {
@@ -111,9 +142,11 @@ pub(crate) fn load_usable(
         }
     }
     if problems.is_empty() {
-        Ok((list.subscribers, skipped))
+        usable.subscribers = list.subscribers;
+        Ok(usable)
     } else {
-        problems.append(&mut skipped);
+        problems.append(&mut usable.skipped);
+        problems.append(&mut usable.repeated);
         Err(problems)
     }
 }
@@ -149,40 +182,40 @@ impl List {
         origin: Origin,
         subscriber: Subscriber,
         locate: &impl Fn(Origin) -> Location,
-    ) -> Result<(), Problem> {
+    ) -> Result<(), Refusal> {
         if let Err(message) = address::check(&subscriber.email) {
-            return Err(Problem::new(
+            return Err(Refusal::Unusable(Problem::new(
                 locate(origin),
                 format!("subscriber: {message}"),
-            ));
+            )));
         }
         if let Some(c) = subscriber.name.chars().find(|c| c.is_control()) {
-            return Err(Problem::new(
+            return Err(Refusal::Unusable(Problem::new(
                 locate(origin),
                 format!(
                     "subscriber {}: the name holds a control character (U+{:04X}), which no header may carry",
                     subscriber.email,
                     u32::from(c)
                 ),
-            ));
+            )));
         }
-        // Unicode forms of one address are one subscriber (see address::identity).
-        let key = address::identity(&subscriber.email);
+        // Unicode forms of one address are one subscriber (see address_key).
+        let key = address_key(&subscriber.email);
         let hash = (self.hash)(&key);
         let earlier = match self.first_seen.get(&hash) {
-            Some(&at) if address::identity(&self.subscribers[at].email) == key => Some(at),
+            Some(&at) if address_key(&self.subscribers[at].email) == key => Some(at),
             Some(_) => self.clashes.get(&key).copied(),
             None => None,
         };
         if let Some(at) = earlier {
-            return Err(Problem::new(
+            return Err(Refusal::Repeat(Problem::new(
                 locate(origin),
                 format!(
                     "subscriber {} is listed twice (first at {}); remove one",
                     subscriber.email,
                     locate(self.origins[at])
                 ),
-            ));
+            )));
         }
         let at = self.subscribers.len();
         match self.first_seen.entry(hash) {
@@ -279,13 +312,28 @@ fn line_number(line: u64) -> usize {
 }
 
 /// Rows as CSV (RFC 4180, quoted where needed), for `subscribers export`.
+/// Every cell is [`inert`]: the file is opened in a spreadsheet, and a
+/// sign-up's name is a stranger's.
 pub(crate) fn to_csv(header: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, String> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(header).map_err(|err| err.to_string())?;
     for row in rows {
-        writer.write_record(row).map_err(|err| err.to_string())?;
+        writer
+            .write_record(row.iter().map(|cell| inert(cell).into_owned()))
+            .map_err(|err| err.to_string())?;
     }
     writer.into_inner().map_err(|err| err.to_string())
+}
+
+/// A cell no spreadsheet takes for a formula (OWASP's rule for CSV
+/// injection): one that starts with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return gets a `'` before it, which spreadsheets show as text and hide.
+fn inert(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
 }
 
 #[cfg(test)]
@@ -351,7 +399,10 @@ mod tests {
         ] {
             outcomes.push(
                 list.admit(Origin::File(line), person(email), &locate)
-                    .map_err(|problem| problem.to_string()),
+                    .map_err(|refusal| match refusal {
+                        Refusal::Repeat(problem) => problem.to_string(),
+                        Refusal::Unusable(problem) => format!("unusable: {problem}"),
+                    }),
             );
         }
         assert_eq!(
@@ -379,6 +430,24 @@ mod tests {
         assert_eq!(rows[0].1.tags, ["papers", "ml"]);
         assert_eq!(rows[1].1.name, "");
         assert!(rows[1].1.tags.is_empty());
+    }
+
+    #[test]
+    fn exported_cells_are_never_formulas() {
+        let rows = vec![vec![
+            "=1+cmd@example.org".to_string(),
+            "=HYPERLINK(\"https://evil.example\",\"x\")".to_string(),
+            "+1".to_string(),
+            "-2".to_string(),
+            "@SUM(A1)".to_string(),
+            "\tx".to_string(),
+            "Kim".to_string(),
+        ]];
+        let csv = String::from_utf8(to_csv(&["a", "b", "c", "d", "e", "f", "g"], &rows).unwrap()).unwrap();
+        assert_eq!(
+            csv.lines().nth(1).unwrap(),
+            "'=1+cmd@example.org,\"'=HYPERLINK(\"\"https://evil.example\"\",\"\"x\"\")\",'+1,'-2,'@SUM(A1),'\tx,Kim"
+        );
     }
 
     #[test]

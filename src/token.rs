@@ -65,8 +65,36 @@ impl std::fmt::Debug for Secret {
 
 impl Secret {
     /// Reads the key at `path`, making it first (32 random bytes, mode
-    /// 0600, its folder too) when there is none.
-    pub fn load_or_create(path: &Path) -> Result<Secret, Error> {
+    /// 0600, its folder too) when there is none, unless links signed with a
+    /// key were already mailed (`mailed_before`, as the delivery state
+    /// tells): a new key would silently turn every one of them into a dead
+    /// link, so a lost key is an error that says what to do.
+    pub fn load_or_create(path: &Path, mailed_before: bool) -> Result<Secret, Error> {
+        match std::fs::metadata(path) {
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound && mailed_before => {
+                Err(Problem::new(
+                    Location::file(path),
+                    format!(
+                        "the list's secret key is missing, yet the delivery state shows links signed \
+                         with it were mailed: a new key would make every unsubscribe and confirmation \
+                         link already sent a dead link. Restore the file from a backup; only if it is \
+                         lost for good, make a new one with `head -c 32 /dev/urandom > {0} && chmod 600 {0}`",
+                        path.display()
+                    ),
+                )
+                .into())
+            }
+            _ => Secret::load(path),
+        }
+    }
+
+    /// A warning when the key at `path` can be read by other users of the
+    /// machine: whoever reads it can unsubscribe anyone.
+    pub fn exposure(path: &Path) -> Option<String> {
+        readable_by_others(path, "the list's secret key (whoever reads it can unsubscribe anyone)")
+    }
+
+    fn load(path: &Path) -> Result<Secret, Error> {
         match std::fs::read(path) {
             Ok(bytes) => Secret::from_bytes(&bytes).ok_or_else(|| {
                 Problem::new(
@@ -116,9 +144,7 @@ impl Secret {
                     .map_err(|err| Error::io("cannot write the list's secret key", path, err))?;
                 Ok(Secret { key })
             }
-            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
-                Secret::load_or_create(path)
-            }
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Secret::load(path),
             Err(err) => Err(Error::io("cannot create the list's secret key", path, err)),
         }
     }
@@ -150,6 +176,12 @@ impl Secret {
         mac.update(b"message\0");
         mac.update(message);
         base64url(&mac.finalize().into_bytes())
+    }
+
+    /// The key's fingerprint, for the state to remember which key signed
+    /// the links it mailed; it reveals nothing of the key.
+    pub fn id(&self) -> String {
+        self.fingerprint(b"the list's key")
     }
 
     /// Whether `token` is `email`'s for `purpose`, compared in constant time.
@@ -199,6 +231,21 @@ impl Index {
     }
 }
 
+/// A warning when the file at `path` (`what` it is) can be read by users
+/// other than its owner; `None` when it cannot, or is not there.
+pub fn readable_by_others(path: &Path, what: &str) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode();
+    (mode & 0o044 != 0).then(|| {
+        format!(
+            "{}: {what} is readable by other users (mode {:o}); run `chmod 600 {}`",
+            path.display(),
+            mode & 0o777,
+            path.display()
+        )
+    })
+}
+
 /// RFC 4648 §5 base64url without padding.
 fn base64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
@@ -220,10 +267,11 @@ mod tests {
     fn tokens_are_bound_to_the_address_and_the_purpose() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keys/secret");
-        let secret = Secret::load_or_create(&path).unwrap();
+        let secret = Secret::load_or_create(&path, false).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
-        let again = Secret::load_or_create(&path).unwrap();
+        assert_eq!(Secret::exposure(&path), None);
+        let again = Secret::load_or_create(&path, true).unwrap();
         let token = secret.token(Purpose::Unsubscribe, "Kim@Example.org");
         assert_eq!(token.len(), TOKEN_CHARS);
         assert_eq!(token, again.token(Purpose::Unsubscribe, "kim@example.org"));
@@ -262,11 +310,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("secret");
         std::fs::write(&path, b"short").unwrap();
-        let err = Secret::load_or_create(&path).unwrap_err().to_string();
+        let err = Secret::load_or_create(&path, false).unwrap_err().to_string();
         assert!(
             err.contains("secret key must be 32 bytes, this file has 5"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_lost_key_is_not_made_anew_once_links_went_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        let err = Secret::load_or_create(&path, true).unwrap_err().to_string();
+        assert!(err.contains("the list's secret key is missing, yet"), "{err}");
+        assert!(err.contains("Restore the file from a backup"), "{err}");
+        assert!(!path.exists(), "no new key made");
+        Secret::load_or_create(&path, false).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let warning = Secret::exposure(&path).unwrap();
+        assert!(warning.contains("is readable by other users (mode 644)"), "{warning}");
     }
 
     #[test]

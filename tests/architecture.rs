@@ -84,7 +84,8 @@ const CRATES: &[(&[&str], &[&str])] = &[
     (&["mail_parser"], &["src/inbox/read.rs"]),
     (&["rusqlite"], &["src/mail/state"]),
     (&["csv"], &["src/subscribers.rs"]),
-    (&["unicode_normalization"], &["src/address.rs"]),
+    // NFKC: addresses, and URLs as Jekyll's absolute_url (Addressable) folds them.
+    (&["unicode_normalization"], &["src/address.rs", "src/post/permalink.rs"]),
     (&["hmac", "getrandom"], &["src/token.rs"]),
     // HTTP out: the WebSub hub's ping and `mail --wait-live`'s fetch.
     (&["ureq"], &["src/web_client.rs"]),

@@ -46,6 +46,7 @@ pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(
         posts: visible,
         mut problems,
         files: total,
+        ignored,
     } = posts_folder::load_published(
         &posts_dir,
         &Rules::from_config(config),
@@ -56,6 +57,7 @@ pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(
     // a post where papers mode finds no paper).
     let papers = config.feed.items == ItemKind::Papers;
     let mails = config.mails();
+    note_what_jekyll_would(&ignored, &visible, report);
     for post in &visible {
         match posts_folder::read(&post.source).and_then(|text| post.render(&text)) {
             Ok(rendered) => {
@@ -114,6 +116,24 @@ pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(
         }
     ));
     Ok(())
+}
+
+/// What Jekyll would say of the posts folder and does not stop a build:
+/// files it does not read as posts, posts sharing a URL, keys written twice.
+fn note_what_jekyll_would(
+    ignored: &[std::path::PathBuf],
+    visible: &[crate::post::Post],
+    report: Report,
+) {
+    for path in ignored {
+        report.warning(format!(
+            "{}: not a post: Jekyll reads only files named YYYY-MM-DD-title in _posts, so it is left out",
+            path.display()
+        ));
+    }
+    for note in visible.iter().flat_map(|post| &post.notes) {
+        report.warning(note.to_string());
+    }
 }
 
 /// Names the subscribers whose address needs a server offering SMTPUTF8.

@@ -64,13 +64,23 @@ pub(super) fn page(config: &Config, listed: &[Listed], posts: &[Post]) -> String
             day: post.date.strftime("%Y-%m-%d").to_string(),
         })
         .collect();
-    let sender = config.email().ok().map(|email| email.from.email.clone());
+    // The list's own address (which `inbox` reads), never the sender's
+    // (`[email] from` is often a no-reply, or the placeholder `init` wrote);
+    // and `serve`'s form.
+    let list = config.list.as_ref();
+    let address = list
+        .and_then(|list| list.address.as_deref())
+        .filter(|_| config.inbox.is_some());
+    let signup = list
+        .and_then(|list| list.public_url.as_deref())
+        .map(|url| format!("{}/subscribe", url.trim_end_matches('/')));
     let html = links::page(&Page {
         title: &config.site.title,
         home_url: &format!("{}/", config.site.url),
         language: &config.site.language,
         listed,
-        email: sender.as_deref().filter(|_| config.mails()),
+        email: address,
+        signup: signup.as_deref(),
         newest: &newest,
     });
     html.replacen(
@@ -78,4 +88,23 @@ pub(super) fn page(config: &Config, listed: &[Listed], posts: &[Post]) -> String
         &format!("<meta charset=\"utf-8\">\n{GENERATOR}"),
         1,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_names_the_lists_address_and_form_never_the_sender() {
+        let text = "[site]\nurl = \"https://e.org\"\ntitle = \"Papers\"\n\
+                    [email]\nfrom = \"Papers <no-reply@e.org>\"\n\
+                    [[subscribers]]\nemail = \"a@e.org\"\n\
+                    [list]\npublic_url = \"https://e.org/list\"\naddress = \"list@e.org\"\n\
+                    [inbox]\nmaildir = \"Maildir\"\n";
+        let config = Config::parse(text, Path::new("site/config.toml")).unwrap();
+        let html = page(&config, &[], &[]);
+        assert!(html.contains("mailto:list@e.org?subject=subscribe"), "{html}");
+        assert!(html.contains("href=\"https://e.org/list/subscribe\""), "{html}");
+        assert!(!html.contains("no-reply@e.org"), "{html}");
+    }
 }

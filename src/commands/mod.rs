@@ -45,6 +45,9 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         .clone()
         .unwrap_or_else(Config::default_path);
     let config = Config::load(&path)?;
+    for warning in &config.warnings {
+        report.warning(warning.to_string());
+    }
     match &cli.command {
         Command::Build(args) => build::run(&config, args, report),
         Command::Check(args) => check::run(&config, args, report),
@@ -65,38 +68,54 @@ pub fn run(cli: Cli) -> Result<(), Error> {
                 ));
             })
         }
-        Command::Inbox => {
-            let summary = crate::inbox::run(&config)?;
-            for action in &summary.actions {
-                report.result(action);
-            }
-            let late = match summary.flagged_late {
-                0 => String::new(),
-                n => format!(
-                    "; {} an earlier run acted on but was stopped before marking read, marked now",
-                    crate::text::count(n, "message")
-                ),
-            };
-            report.result(format!(
-                "Inbox read: {} acted on, {} left for you{late}",
-                crate::text::count(summary.actions.len(), "message"),
-                summary.left
-            ));
-            if summary.deferred.is_empty() {
-                return Ok(());
-            }
-            // Exit 3 (SPEC: try again later): cron tells the owner, and the
-            // next run sends what could not go out now.
-            Err(crate::error::Error::Transient(
-                crate::error::Transient::Unavailable(format!(
-                    "{}; those messages stay unread, and the next `digest-feed inbox` tries again",
-                    summary.deferred.join("; ")
-                )),
-            ))
-        }
+        Command::Inbox => inbox(&config, report),
         Command::Subscribers(args) => subscribers::run(&config, args, report),
         Command::Init(_) | Command::Completions(_) => {
             unreachable!("handled before the config is read")
         }
     }
+}
+
+/// Runs `inbox` and prints what it did; what it left for the owner with `-v`.
+fn inbox(config: &Config, report: Report) -> Result<(), Error> {
+    let summary = crate::inbox::run(config)?;
+    for warning in &summary.warnings {
+        report.warning(warning);
+    }
+    for action in &summary.actions {
+        report.result(action);
+    }
+    for left in &summary.left_for_you {
+        report.detail(left);
+    }
+    if summary.waiting > 0 {
+        report.warning(format!(
+            "{} more unread messages than one run reads ({}): the next `digest-feed inbox` reads on",
+            summary.waiting,
+            crate::inbox::MAX_READ
+        ));
+    }
+    let late = match summary.flagged_late {
+        0 => String::new(),
+        n => format!(
+            "; {} an earlier run acted on but was stopped before marking read, marked now",
+            crate::text::count(n, "message")
+        ),
+    };
+    report.result(format!(
+        "Inbox read: {} acted on, {} left for you{late}",
+        crate::text::count(summary.actions.len(), "message"),
+        summary.left
+    ));
+    if summary.deferred.is_empty() {
+        return Ok(());
+    }
+    // Exit 3 (SPEC: try again later): cron tells the owner, and the
+    // next run sends what could not go out now.
+    Err(crate::error::Error::Transient(
+        crate::error::Transient::Unavailable(format!(
+            "{}; those messages stay unread, and the next `digest-feed inbox` tries again",
+            summary.deferred.join("; ")
+        )),
+    ))
 }

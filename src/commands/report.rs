@@ -29,30 +29,69 @@ impl Report {
     #[allow(clippy::unused_self)] // a method like its siblings: all output goes through the report
     pub(super) fn json(self, value: &impl serde::Serialize) {
         match serde_json::to_string_pretty(value) {
-            Ok(text) => println!("{text}"),
-            Err(err) => eprintln!("warning: cannot write the JSON result: {err}"),
+            // JSON escapes every control character itself.
+            Ok(text) => write_out(format!("{text}\n").as_bytes()),
+            Err(err) => write_err(&format!("warning: cannot write the JSON result: {err}")),
         }
     }
 
     /// A result the user asked for (stdout), unless quiet.
     pub(super) fn result(self, line: impl AsRef<str>) {
         if !self.quiet {
-            println!("{}", line.as_ref());
+            write_out(format!("{}\n", shown(line.as_ref())).as_bytes());
         }
     }
 
     /// Detail shown with `-v` (stderr).
     pub(super) fn detail(self, line: impl AsRef<str>) {
         if self.verbose {
-            eprintln!("{}", line.as_ref());
+            write_err(line.as_ref());
         }
     }
 
     /// A warning (stderr), shown even when quiet.
     #[allow(clippy::unused_self)] // a method like its siblings, for when warnings learn a verbosity
     pub(super) fn warning(self, line: impl AsRef<str>) {
-        eprintln!("warning: {}", line.as_ref());
+        write_err(&format!("warning: {}", line.as_ref()));
     }
+}
+
+/// Text as a terminal may be given it: every control character but the
+/// line break and the tab dropped (ESC would start an escape sequence that
+/// recolours, retitles or rewrites the screen; BEL rings; NUL cuts a line
+/// short), and the invisible characters that reorder text (bidi overrides).
+/// Names, subjects and addresses come from strangers: the one writer of the
+/// terminal cleans them all.
+pub(super) fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    if text.chars().any(unsafe_char) {
+        text.chars().filter(|c| !unsafe_char(*c)).collect()
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// Writes `bytes` to standard output. A reader that went away (`| head`)
+/// ends the program quietly with exit 0, as ripgrep does: the output was
+/// not wanted any more, and that is no failure.
+pub(super) fn write_out(bytes: &[u8]) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(err) = out.write_all(bytes).and_then(|()| out.flush())
+        && err.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
+    }
+}
+
+/// Writes one line to standard error, cleaned as [`shown`]; an error
+/// writing it is ignored (there is nowhere left to say it).
+fn write_err(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{}", shown(line));
 }
 
 /// A progress bar on stderr: drawn only on a terminal and when not quiet,
@@ -138,5 +177,19 @@ impl MailProgress for Shown {
 
     fn finish(self: Box<Self>) {
         self.bar.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_terminal_never_gets_a_control_character() {
+        assert_eq!(
+            shown("kim\u{1b}]0;pwned\u{7} (\u{1b}[31mRed\0)\u{202E}\tok\n"),
+            "kim]0;pwned ([31mRed)\tok\n"
+        );
+        assert!(matches!(shown("plain"), std::borrow::Cow::Borrowed(_)));
     }
 }

@@ -60,7 +60,10 @@ fn check(addresses: &[String]) -> Result<(), Error> {
 }
 
 fn show(config: &Config, report: Report) -> Result<(), Error> {
-    let members = list::members(config)?;
+    let (members, left_out) = list::roster(config)?;
+    for problem in &left_out {
+        report.warning(format!("{problem} (skipped)"));
+    }
     let mut mailed = 0;
     for member in &members {
         let name = if member.name.is_empty() {
@@ -104,7 +107,6 @@ fn show(config: &Config, report: Report) -> Result<(), Error> {
 }
 
 fn export(config: &Config) -> Result<(), Error> {
-    use std::io::Write;
     let rows: Vec<Vec<String>> = list::members(config)?
         .into_iter()
         .map(|m| {
@@ -127,7 +129,6 @@ fn export(config: &Config) -> Result<(), Error> {
         format: "CSV",
         reason,
     })?;
-    std::io::stdout()
-        .write_all(&bytes)
-        .map_err(|err| Error::io("cannot write", std::path::Path::new("standard output"), err))
+    super::report::write_out(&bytes);
+    Ok(())
 }

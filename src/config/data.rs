@@ -90,7 +90,12 @@ impl<'de> Visitor<'de> for DataVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Data, A::Error> {
         let mut entries = Vec::new();
         while let Some((key, value)) = map.next_entry::<Data, Data>()? {
-            entries.push((key.key_text(), value));
+            let key = key.key_text();
+            // A key written twice keeps its place and its later value, as a Ruby Hash does.
+            match entries.iter_mut().find(|(known, _)| *known == key) {
+                Some((_, old)) => *old = value,
+                None => entries.push((key, value)),
+            }
         }
         Ok(Data::Map(entries))
     }

@@ -208,6 +208,20 @@ impl Blog {
         Location::file(&self.file)
     }
 
+    /// A warning for each key `_config.yml` writes twice.
+    fn repeated_keys(&self) -> Vec<Problem> {
+        self.config
+            .repeated_keys
+            .iter()
+            .map(|(key, line)| {
+                Problem::new(
+                    Location::line(&self.file, *line),
+                    format!("`{key}` is written twice; the later value is used, as Jekyll does"),
+                )
+            })
+            .collect()
+    }
+
     /// Whether `jekyll build` would publish `path`, a file or folder of the blog.
     pub(super) fn publishes(&self, path: &Path) -> bool {
         let Some(relative) = parts_below(path, &self.root) else {
@@ -234,7 +248,8 @@ pub(super) fn parse(text: &str, path: &Path, blog: Option<&Blog>) -> Result<Conf
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let out = feed_out(raw.feed.out.as_deref(), &base, blog);
     let mut problems = Vec::new();
-    let site = site(raw.site, &lines, blog, &mut problems);
+    let mut warnings = blog.map(Blog::repeated_keys).unwrap_or_default();
+    let site = site(raw.site, &lines, blog, &mut problems, &mut warnings);
     let limit = feed_limit(raw.feed.limit.as_ref(), &lines, blog, &mut problems);
     let websub_hub = raw.feed.websub_hub.as_ref().and_then(|hub| {
         validate_hub_url(hub.get_ref())
@@ -269,6 +284,7 @@ pub(super) fn parse(text: &str, path: &Path, blog: Option<&Blog>) -> Result<Conf
             .map(|file| (base.join(file.get_ref()), lines.of(Some(file)))),
     };
     Ok(Config {
+        warnings,
         path: path.to_path_buf(),
         posts: Posts {
             dir: posts_dir(raw.posts.dir.as_deref(), &base, blog),
@@ -313,47 +329,17 @@ fn either<T: Clone>(
     }
 }
 
-fn site(raw: RawSite, lines: &Lines, blog: Option<&Blog>, problems: &mut Vec<Problem>) -> Site {
+fn site(
+    raw: RawSite,
+    lines: &Lines,
+    blog: Option<&Blog>,
+    problems: &mut Vec<Problem>,
+    warnings: &mut Vec<Problem>,
+) -> Site {
     let jekyll = blog.map(|blog| &blog.config);
-    let url = match either(
-        raw.url.as_ref(),
-        jekyll.and_then(|j| j.url.as_ref()),
-        lines,
-        blog,
-    ) {
-        None => {
-            problems.push(Problem::new(
-                Location::file(lines.path),
-                "[site] url is missing: set it to the blog's absolute address, e.g. url = \"https://example.org\"",
-            ));
-            String::new()
-        }
-        Some((url, at)) => validate_site_url(&url).unwrap_or_else(|message| {
-            problems.push(Problem::new(at, message));
-            String::new()
-        }),
-    };
-    let zone = jekyll.and_then(|j| j.timezone.as_ref());
-    let (timezone, timezone_name) = match either(raw.timezone.as_ref(), zone, lines, blog) {
-        None => {
-            let zone = TimeZone::system();
-            let name = zone.iana_name().unwrap_or("UTC").to_string();
-            (zone, name)
-        }
-        Some((name, at)) => {
-            if let Ok(zone) = TimeZone::get(&name) {
-                (zone, name)
-            } else {
-                problems.push(Problem::new(
-                    at,
-                    format!(
-                        "[site] timezone {name:?} is not a time zone this machine knows; use an IANA name such as \"Asia/Seoul\" or \"UTC\""
-                    ),
-                ));
-                (TimeZone::UTC, "UTC".into())
-            }
-        }
-    };
+    let (url, pages_baseurl) = site_url(raw.url.as_ref(), lines, blog, problems, warnings);
+    let (timezone, timezone_name) =
+        site_timezone(raw.timezone.as_ref(), lines, blog, problems, warnings);
     let theirs = jekyll.and_then(|j| j.posts_permalink().map(str::to_string));
     let permalink = match either(raw.permalink.as_ref(), theirs.as_ref(), lines, blog) {
         None => DEFAULT_PERMALINK.to_string(),
@@ -365,7 +351,14 @@ fn site(raw: RawSite, lines: &Lines, blog: Option<&Blog>, problems: &mut Vec<Pro
     // `baseurl` joins `url` as Jekyll's `absolute_url` joins them.
     let baseurl = match (&raw.baseurl, jekyll) {
         (Some(ours), _) => base_path(ours),
-        (None, Some(jekyll)) => base_path(jekyll.baseurl.as_deref().unwrap_or("")),
+        (None, Some(jekyll)) => base_path(
+            jekyll
+                .baseurl
+                .as_deref()
+                .filter(|base| !base.trim().is_empty())
+                .or(pages_baseurl.as_deref())
+                .unwrap_or(""),
+        ),
         (None, None) => String::new(),
     };
     let text = |ours: Option<String>, theirs: Option<&String>| ours.or_else(|| theirs.cloned());
@@ -386,6 +379,104 @@ fn site(raw: RawSite, lines: &Lines, blog: Option<&Blog>, problems: &mut Vec<Pro
             .or_else(|| jekyll.and_then(|j| j.author.as_ref()).map(Author::text))
             .unwrap_or_default(),
         permalink,
+    }
+}
+
+/// `site.url`: config.toml's, else `_config.yml`'s, else (in a blog that
+/// sets none, or `url: ""`) GitHub Pages' address for it, with a warning;
+/// and the base path GitHub Pages gives a project site.
+fn site_url(
+    ours: Option<&Spanned<String>>,
+    lines: &Lines,
+    blog: Option<&Blog>,
+    problems: &mut Vec<Problem>,
+    warnings: &mut Vec<Problem>,
+) -> (String, Option<String>) {
+    let jekyll = blog.map(|blog| &blog.config);
+    // `url: ""` is no address, as for Jekyll.
+    let theirs = jekyll
+        .and_then(|j| j.url.as_ref())
+        .filter(|url| !url.trim().is_empty());
+    let mut pages_baseurl = None;
+    let url = match (either(ours, theirs, lines, blog), blog) {
+        (Some((url, at)), _) => validate_site_url(&url).unwrap_or_else(|message| {
+            problems.push(Problem::new(at, message));
+            String::new()
+        }),
+        (None, Some(blog)) => {
+            if let Some(pages) = super::pages::address(&blog.root) {
+                warnings.push(Problem::new(
+                    blog.location(),
+                    format!(
+                        "no `url`: using {}{}, as GitHub Pages does ({}); set `url` to say otherwise",
+                        pages.url,
+                        pages.baseurl.as_deref().unwrap_or(""),
+                        pages.source
+                    ),
+                ));
+                pages_baseurl = pages.baseurl;
+                pages.url
+            } else {
+                problems.push(Problem::new(
+                    blog.location(),
+                    "no `url`, and no CNAME file or GitHub remote `origin` tells the blog's address: \
+                     set `url` (e.g. url: \"https://example.org\"); without it jekyll-feed writes \
+                     links a feed reader or a mail cannot follow",
+                ));
+                String::new()
+            }
+        }
+        (None, None) => {
+            problems.push(Problem::new(
+                Location::file(lines.path),
+                "[site] url is missing: set it to the blog's absolute address, e.g. url = \"https://example.org\"",
+            ));
+            String::new()
+        }
+    };
+    (url, pages_baseurl)
+}
+
+/// `site.timezone`: config.toml's (an unknown zone is an error), else
+/// `_config.yml`'s (one the system does not know is UTC, as for Jekyll,
+/// with a warning), else the system's.
+fn site_timezone(
+    ours: Option<&Spanned<String>>,
+    lines: &Lines,
+    blog: Option<&Blog>,
+    problems: &mut Vec<Problem>,
+    warnings: &mut Vec<Problem>,
+) -> (TimeZone, String) {
+    let jekyll = blog.map(|blog| &blog.config);
+    let zone = jekyll.and_then(|j| j.timezone.as_ref());
+    match either(ours, zone, lines, blog) {
+        None => {
+            let zone = TimeZone::system();
+            let name = zone.iana_name().unwrap_or("UTC").to_string();
+            (zone, name)
+        }
+        Some((name, at)) => {
+            if let Ok(zone) = TimeZone::get(&name) {
+                (zone, name)
+            } else if ours.is_none() {
+                // Jekyll sets TZ to it, and a zone the system does not know is UTC.
+                warnings.push(Problem::new(
+                    at,
+                    format!(
+                        "timezone {name:?} is no time zone this machine knows; dates are read in UTC, as Jekyll reads them; use an IANA name such as \"Europe/Paris\""
+                    ),
+                ));
+                (TimeZone::UTC, "UTC".into())
+            } else {
+                problems.push(Problem::new(
+                    at,
+                    format!(
+                        "[site] timezone {name:?} is not a time zone this machine knows; use an IANA name such as \"Asia/Seoul\" or \"UTC\""
+                    ),
+                ));
+                (TimeZone::UTC, "UTC".into())
+            }
+        }
     }
 }
 
@@ -452,11 +543,30 @@ fn parts_below(path: &Path, folder: &Path) -> Option<Vec<String>> {
     )
 }
 
-/// A path without `.` parts, so that `./_site` and `_site` compare equal.
+/// A path made absolute, without `.` parts and with each `..` taking the
+/// part before it away, so that `./_site` and `_site` compare equal and
+/// `_digest-feed/../subscribers.csv` is the `subscribers.csv` beside it
+/// (which Jekyll publishes), `../Maildir` the folder beside the blog
+/// (which it does not). Lexical, as the file may not exist yet.
 fn normal(path: &Path) -> PathBuf {
-    path.components()
-        .filter(|part| !matches!(part, std::path::Component::CurDir))
-        .collect()
+    // An empty path is the current folder (a blog whose root is where we run).
+    let path = if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    };
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut normal = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                normal.pop();
+            }
+            other => normal.push(other),
+        }
+    }
+    normal
 }
 
 fn feed_limit(
@@ -747,4 +857,28 @@ pub(super) fn is_loopback(host: &str) -> bool {
             .trim_matches(['[', ']'])
             .parse::<IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_private_file_up_a_folder_is_where_jekyll_sees_it() {
+        let below = |path: &str| parts_below(Path::new(path), Path::new("/blog"));
+        assert_eq!(
+            below("/blog/_digest-feed/../subscribers.csv"),
+            Some(vec!["subscribers.csv".to_string()])
+        );
+        assert_eq!(below("/blog/../Maildir"), None, "beside the blog: never published");
+        assert_eq!(
+            below("/blog/./_site/x"),
+            Some(vec!["_site".to_string(), "x".to_string()])
+        );
+        // A blog whose root is where we run: its folder is "".
+        assert_eq!(
+            parts_below(Path::new("config.toml"), Path::new("")),
+            Some(vec!["config.toml".to_string()])
+        );
+    }
 }

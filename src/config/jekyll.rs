@@ -40,6 +40,10 @@ pub(super) struct JekyllConfig {
     pub(super) include: Vec<String>,
     /// Front matter defaults, as written.
     pub(super) defaults: RawDefaults,
+    /// Keys written a second time in one mapping (Ruby's YAML keeps the
+    /// later value): each as its dotted path and the later one's line.
+    #[serde(skip)]
+    pub(super) repeated_keys: Vec<(String, usize)>,
 }
 
 /// `defaults:` as written: a list of sets of front matter values, each for
@@ -223,17 +227,131 @@ pub(super) fn parse(text: &str) -> Result<JekyllConfig, (Option<usize>, String)>
         .lines()
         .all(|line| line.trim().is_empty() || line.trim_start().starts_with('#'));
     let text = if empty { "{}" } else { text };
-    serde_saphyr::from_str::<JekyllConfig>(text).map_err(|err| {
-        let err = err.without_snippet();
-        let line = err
-            .location()
-            .and_then(|at| usize::try_from(at.line()).ok());
-        let mut message = err.to_string();
-        if let Some(at) = message.find(" at line ") {
-            message.truncate(at);
+    // A key written twice keeps the later value, as Ruby's YAML (Psych) does.
+    let options = serde_saphyr::options! {
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+    };
+    let mut config =
+        serde_saphyr::from_str_with_options::<JekyllConfig>(text, options).map_err(|err| {
+            let err = err.without_snippet();
+            let line = err
+                .location()
+                .and_then(|at| usize::try_from(at.line()).ok());
+            let mut message = err.to_string();
+            if let Some(at) = message.find(" at line ") {
+                message.truncate(at);
+            }
+            (line, message)
+        })?;
+    config.repeated_keys = repeated_keys(text);
+    Ok(config)
+}
+
+/// Every key written twice in one mapping of `text`, at any depth, with
+/// the later one's line: read again with each repeat handed to the
+/// visitor, which notes it. Empty when the YAML does not read so.
+fn repeated_keys(text: &str) -> Vec<(String, usize)> {
+    let options = serde_saphyr::options! {
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
+    };
+    let found = std::cell::RefCell::new(Vec::new());
+    let seed = Repeats {
+        path: String::new(),
+        found: &found,
+    };
+    let read =
+        serde_saphyr::with_deserializer_from_str_with_options(text, options, |deserializer| {
+            de::DeserializeSeed::deserialize(seed, deserializer)
+        });
+    if read.is_err() {
+        return Vec::new();
+    }
+    found.into_inner()
+}
+
+/// A value walked for repeated keys; `path` is where it sits (`a.b`).
+struct Repeats<'a> {
+    path: String,
+    found: &'a std::cell::RefCell<Vec<(String, usize)>>,
+}
+
+impl<'de> de::DeserializeSeed<'de> for Repeats<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Repeats<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut at = 0;
+        while seq
+            .next_element_seed(Repeats {
+                path: format!("{}[{at}]", self.path),
+                found: self.found,
+            })?
+            .is_some()
+        {
+            at += 1;
         }
-        (line, message)
-    })
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<Spanned<Data>>()? {
+            let name = key.value.key_text();
+            let path = if self.path.is_empty() {
+                name.clone()
+            } else {
+                format!("{}.{name}", self.path)
+            };
+            if !seen.insert(name) {
+                let line = line_number(key.referenced.line());
+                self.found.borrow_mut().push((path.clone(), line));
+            }
+            map.next_value_seed(Repeats {
+                path,
+                found: self.found,
+            })?;
+        }
+        Ok(())
+    }
 }
 
 impl JekyllConfig {
@@ -300,6 +418,23 @@ mod tests {
         assert!(!config.publishes(".digest-feed/state.db"));
         assert!(config.publishes("_headers"));
         assert!(config.publishes("subscribers.csv"));
+    }
+
+    #[test]
+    fn a_key_written_twice_keeps_the_later_value_and_is_found() {
+        let config = parse(
+            "title: A\nkramdown:\n  input: GFM\n  input: kramdown\ntitle: B\nlist: [{x: 1, x: 2}]\n",
+        )
+        .unwrap();
+        assert_eq!(config.title.as_deref(), Some("B"));
+        assert_eq!(
+            config.repeated_keys,
+            [
+                ("kramdown.input".to_string(), 4),
+                ("title".to_string(), 5),
+                ("list[0].x".to_string(), 6)
+            ]
+        );
     }
 
     #[test]

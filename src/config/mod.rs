@@ -13,6 +13,7 @@ mod dkim;
 mod file;
 mod jekyll;
 mod list;
+mod pages;
 
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
@@ -32,6 +33,10 @@ pub use dkim::{Algorithm as DkimAlgorithm, Dkim, Key as DkimKey};
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// What is odd in the config but does not stop a command (a key
+    /// `_config.yml` writes twice, an address filled in as GitHub Pages
+    /// fills it): each command prints them.
+    pub warnings: Vec<Problem>,
     /// The file this was read from, for messages.
     pub path: PathBuf,
     /// `[site]`.
@@ -438,6 +443,11 @@ impl Config {
             .into_iter()
             .filter(|path| path.exists() && blog.publishes(path))
             .collect()
+    }
+
+    /// Whether the config sits in a Jekyll blog (a `_config.yml` beside it).
+    pub fn is_jekyll_blog(&self) -> bool {
+        self.blog.is_some()
     }
 
     /// Whether the site mails at all: it names a sender or subscribers.

@@ -244,6 +244,85 @@ fn list_inbox_and_serve_are_checked() {
     );
 }
 
+/// A blog in a temporary folder with `_config.yml` holding `jekyll` and
+/// the files `extra` names, read with no config.toml.
+fn blog(jekyll: &str, extra: &[(&str, &str)]) -> (tempfile::TempDir, Result<Config, Vec<String>>) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("_config.yml"), jekyll).unwrap();
+    for (name, text) in extra {
+        std::fs::create_dir_all(dir.path().join(name).parent().unwrap()).unwrap();
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let config = Config::load(&dir.path().join("config.toml")).map_err(|err| vec![err.to_string()]);
+    (dir, config)
+}
+
+fn warnings(config: &Config, dir: &tempfile::TempDir) -> Vec<String> {
+    let root = format!("{}/", dir.path().display());
+    config
+        .warnings
+        .iter()
+        .map(|w| w.to_string().replace(&root, ""))
+        .collect()
+}
+
+#[test]
+fn a_blog_config_with_a_key_twice_keeps_the_later_value() {
+    let (dir, config) = blog(
+        "url: https://a.org\ntitle: A\nkramdown:\n  input: GFM\ntitle: B\n",
+        &[],
+    );
+    let config = config.unwrap();
+    assert_eq!(config.site.title, "B");
+    assert_eq!(
+        warnings(&config, &dir),
+        ["_config.yml:5: `title` is written twice; the later value is used, as Jekyll does"]
+    );
+}
+
+#[test]
+fn a_blog_without_url_gets_github_pages_address() {
+    let (dir, config) = blog("url: \"\"\ntitle: A\n", &[("CNAME", "blog.example.org\n")]);
+    let config = config.unwrap();
+    assert_eq!(config.site.url, "https://blog.example.org");
+    assert_eq!(
+        warnings(&config, &dir),
+        [
+            "_config.yml: no `url`: using https://blog.example.org, as GitHub Pages does (from CNAME); set `url` to say otherwise"
+        ]
+    );
+    let remote = "[remote \"origin\"]\n\turl = git@github.com:kim/notes.git\n";
+    let (_dir, config) = blog("title: A\n", &[(".git/config", remote)]);
+    let config = config.unwrap();
+    assert_eq!(config.site.url, "https://kim.github.io/notes");
+    assert_eq!(config.site.baseurl, "/notes");
+}
+
+#[test]
+fn a_blog_with_no_address_anywhere_is_told_where_to_set_it() {
+    let (dir, config) = blog("title: A\n", &[]);
+    let root = format!("{}/", dir.path().display());
+    let message = config.unwrap_err()[0].replace(&root, "");
+    assert!(
+        message.starts_with("_config.yml: no `url`, and no CNAME file or GitHub remote `origin` tells the blog's address"),
+        "{message}"
+    );
+    assert!(!message.contains("config.toml"), "{message}");
+}
+
+#[test]
+fn a_blog_timezone_jekyll_reads_as_utc_is_utc() {
+    let (dir, config) = blog("url: https://a.org\ntimezone: fr\n", &[]);
+    let config = config.unwrap();
+    assert_eq!(config.site.timezone_name, "UTC");
+    assert_eq!(
+        warnings(&config, &dir),
+        [
+            "_config.yml: timezone \"fr\" is no time zone this machine knows; dates are read in UTC, as Jekyll reads them; use an IANA name such as \"Europe/Paris\""
+        ]
+    );
+}
+
 #[test]
 fn a_websub_hub_must_be_a_web_address_named_with_its_line() {
     let site = "[site]\nurl = \"https://example.org\"\n[feed]\narchive = true\n";

@@ -63,8 +63,11 @@ pub struct Page<'a> {
     pub language: &'a str,
     /// The site's feeds first, then each tag's.
     pub listed: &'a [Listed],
-    /// Where to ask for the newsletter, when the site mails.
+    /// The list's address, where a `subscribe` mail signs one up (what
+    /// `inbox` reads), when the site has one.
     pub email: Option<&'a str>,
+    /// The sign-up form (`serve`'s), when the list has one.
+    pub signup: Option<&'a str>,
     /// The newest posts.
     pub newest: &'a [Newest],
 }
@@ -97,15 +100,25 @@ pub fn page(page: &Page<'_>) -> String {
         }
         html.push_str("</ul>\n");
     }
-    if let Some(address) = page.email {
-        let _ = write!(
-            html,
-            "<h2>By email</h2>\n<p>Each new post can come to your inbox: write to \
-             <a href=\"mailto:{}?subject=subscribe\">{}</a> with the subject \
-             <em>subscribe</em>.</p>\n",
-            attribute(address),
-            text(address)
-        );
+    if page.email.is_some() || page.signup.is_some() {
+        html.push_str("<h2>By email</h2>\n<p>Each new post can come to your inbox.</p>\n<ul>\n");
+        if let Some(form) = page.signup {
+            let _ = writeln!(
+                html,
+                "<li><a href=\"{}\">Sign up with your address</a>; a confirmation comes by mail.</li>",
+                attribute(form)
+            );
+        }
+        if let Some(address) = page.email {
+            let _ = writeln!(
+                html,
+                "<li>Or write to <a href=\"mailto:{}?subject=subscribe\">{}</a> with the subject \
+                 <em>subscribe</em>.</li>",
+                attribute(address),
+                text(address)
+            );
+        }
+        html.push_str("</ul>\n");
     }
     if !page.newest.is_empty() {
         html.push_str("<h2>Newest posts</h2>\n<ul>\n");
@@ -165,9 +178,11 @@ mod tests {
             language: "ko",
             listed: &listed(),
             email: Some("papers@e.org"),
+            signup: Some("https://e.org/list/subscribe"),
             newest: &newest,
         });
         assert!(!html.contains("<script"));
+        assert!(html.contains("<a href=\"https://e.org/list/subscribe\">Sign up with your address</a>"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(html.contains("<html lang=\"ko\">"));
         assert!(html.contains("mailto:papers@e.org?subject=subscribe"));

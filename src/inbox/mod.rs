@@ -17,7 +17,8 @@ mod read;
 use crate::config::{Config, InboxSource, List};
 use crate::error::{Error, Location, Problem};
 use crate::mail::ledger::{Change, Ledger, Left};
-use crate::mail::list::{self, Notice, Reason};
+use crate::mail::list::{self, Notice, Prompted, Reason};
+use crate::address::identity;
 use crate::token::{self, Purpose, Secret};
 use read::Request;
 
@@ -28,6 +29,9 @@ pub struct Summary {
     pub actions: Vec<String>,
     /// Messages left unread: for no one on the list.
     pub left: usize,
+    /// What each message left for the owner is: its sender and subject, or
+    /// why it could not be read.
+    pub left_for_you: Vec<String>,
     /// Messages an earlier run had acted on but not flagged (it was
     /// stopped between the two): flagged now, nothing done again.
     pub flagged_late: usize,
@@ -35,7 +39,17 @@ pub struct Summary {
     /// unreachable, or a 4xx such as greylisting), each with why: their
     /// messages stay unread, and the next run tries again.
     pub deferred: Vec<String>,
+    /// The list's private files that others can read.
+    pub warnings: Vec<String>,
+    /// Unseen messages beyond what one run reads ([`MAX_READ`]): the next
+    /// run reads them (what this one left is not read again).
+    pub waiting: usize,
 }
+
+/// The most messages one run fetches and reads; the rest wait for the next.
+/// Messages an earlier run left for the owner are not fetched again, so
+/// each run gets further through a mailbox that junk has filled.
+pub const MAX_READ: usize = 10_000;
 
 /// What became of one message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,15 +65,17 @@ enum Outcome {
 
 /// One message as the mailbox gives it.
 struct Incoming {
-    /// Its bytes; `None` when it is too large to be a reader's request.
-    bytes: Option<Vec<u8>>,
+    /// Its bytes; why not, when it is too large to be a reader's request
+    /// or cannot be read.
+    bytes: Result<Vec<u8>, String>,
     /// When the mailbox received it, seconds since the epoch.
     received_ts: i64,
     /// Where it is (a Maildir name, an IMAP UID): its name when unread.
     place: String,
 }
 
-/// Reads the mailbox `[inbox]` names once.
+/// Reads the mailbox `[inbox]` names once. One run at a time per state: a
+/// second waits for the first (see [`Ledger::open`]).
 pub fn run(config: &Config) -> Result<Summary, Error> {
     let problem = |message: &str| Error::from(Problem::new(Location::file(&config.path), message));
     let list = config.list.as_ref().ok_or_else(|| {
@@ -68,52 +84,97 @@ pub fn run(config: &Config) -> Result<Summary, Error> {
     let inbox = config.inbox.as_ref().ok_or_else(|| {
         problem("inbox needs an [inbox] section: maildir = \"/path/to/Maildir\" or imap_host")
     })?;
+    let ledger = Ledger::open(config)?;
     let mut reader = Reader {
         config,
         list,
-        secret: Secret::load_or_create(&list.secret_file)?,
+        secret: list::secret(config, list, true)?,
         index: token::Index::default(),
-        ledger: Ledger::open(config)?,
+        ledger,
         summary: Summary::default(),
         left: Vec::new(),
         received_ts: 0,
     };
+    reader.summary.warnings = list::exposures(config);
     for address in list::known_addresses(config)? {
         reader.know(&address);
     }
+    let known = reader.ledger.left_by_place()?;
     match &inbox.source {
-        InboxSource::Maildir(dir) => {
-            for entry in maildir::unseen(dir)? {
-                let incoming = Incoming {
-                    bytes: maildir::read(&entry)?,
-                    received_ts: entry.received_ts,
-                    place: entry.unique.clone(),
-                };
-                if reader.take(incoming)? {
-                    maildir::mark_seen(dir, &entry)?;
-                }
-            }
-        }
-        InboxSource::Imap { .. } => {
-            let mut mailbox = imap::Mailbox::open(&inbox.source)?;
-            for uid in mailbox.unseen()? {
-                let (bytes, received_ts) = mailbox.read(uid)?;
-                let incoming = Incoming {
-                    bytes,
-                    received_ts,
-                    place: format!("imap uid {uid}"),
-                };
-                if reader.take(incoming)? {
-                    mailbox.mark_seen(uid)?;
-                }
-            }
-            mailbox.close();
-        }
+        InboxSource::Maildir(dir) => read_maildir(&mut reader, dir, &known)?,
+        InboxSource::Imap { .. } => read_imap(&mut reader, &inbox.source, &known)?,
     }
     reader
         .ledger
         .end_run(reader.summary.actions.len(), &reader.left)?;
     Ok(reader.summary)
+}
+
+/// Where each message an earlier run left for the owner is.
+type Known = std::collections::HashMap<String, Left>;
+
+/// Reads the Maildir `dir`: each unseen message, but those left before.
+fn read_maildir(reader: &mut Reader, dir: &std::path::Path, known: &Known) -> Result<(), Error> {
+    let mut fetched = 0;
+    for entry in maildir::unseen(dir)? {
+        if let Some(left) = known.get(&entry.unique) {
+            reader.keep(left.clone());
+            continue;
+        }
+        if fetched == MAX_READ {
+            reader.summary.waiting += 1;
+            continue;
+        }
+        fetched += 1;
+        let bytes = match maildir::read(&entry) {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err("too large to be read".to_string()),
+            Err(err) => Err(format!("cannot be read: {err}")),
+        };
+        let incoming = Incoming {
+            bytes,
+            received_ts: entry.received_ts,
+            place: entry.unique.clone(),
+        };
+        if reader.take(incoming)? {
+            maildir::mark_seen(dir, &entry)?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads INBOX over IMAP: each unseen message, but those left before, a
+/// batch at a time.
+fn read_imap(reader: &mut Reader, source: &InboxSource, known: &Known) -> Result<(), Error> {
+    let mut mailbox = imap::Mailbox::open(source)?;
+    let mut fresh = Vec::new();
+    for uid in mailbox.unseen()? {
+        match known.get(&mailbox.place(uid)) {
+            Some(left) => reader.keep(left.clone()),
+            None => fresh.push(uid),
+        }
+    }
+    reader.summary.waiting = fresh.len().saturating_sub(MAX_READ);
+    fresh.truncate(MAX_READ);
+    for batch in fresh.chunks(imap::BATCH) {
+        for message in mailbox.read(batch)? {
+            let incoming = Incoming {
+                bytes: message
+                    .bytes
+                    .ok_or_else(|| "too large to be read".to_string()),
+                received_ts: message.received_ts,
+                place: mailbox.place(message.uid),
+            };
+            // Flagged one by one, each right after its commit: a stop
+            // between two leaves no committed message unflagged but the
+            // one in hand.
+            if reader.take(incoming)? {
+                mailbox.mark_seen(&[message.uid])?;
+            }
+        }
+    }
+    mailbox.close();
+    Ok(())
 }
 
 /// How long a sign-up whose confirmation cannot be sent is tried again.
@@ -138,14 +199,21 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     /// Acts on one message, unless an earlier run did; whether to flag it.
+    /// A message that cannot be read (too large, another owner's file) is
+    /// left for the owner, named, and the run goes on.
     fn take(&mut self, incoming: Incoming) -> Result<bool, Error> {
-        let Some(bytes) = incoming.bytes else {
-            self.leave(
-                format!("unread: {}", incoming.place),
-                (String::new(), "(too large to be read)".to_string()),
-                incoming.received_ts,
-            );
-            return Ok(false);
+        let bytes = match incoming.bytes {
+            Ok(bytes) => bytes,
+            Err(why) => {
+                self.keep(Left {
+                    fingerprint: format!("unread: {}", incoming.place),
+                    sender: String::new(),
+                    subject: format!("({why}: {})", incoming.place),
+                    received_ts: incoming.received_ts,
+                    place: incoming.place,
+                });
+                return Ok(false);
+            }
         };
         self.received_ts = incoming.received_ts;
         let fingerprint = self.secret.fingerprint(&bytes);
@@ -160,24 +228,30 @@ impl Reader<'_> {
         );
         let outcome = self.act(&fingerprint, request)?;
         if outcome == Outcome::Left {
-            self.leave(fingerprint, read::headline(&bytes), incoming.received_ts);
+            let (sender, subject) = read::headline(&bytes);
+            self.keep(Left {
+                fingerprint,
+                sender,
+                subject,
+                received_ts: incoming.received_ts,
+                place: incoming.place,
+            });
         }
         Ok(outcome == Outcome::Done)
     }
 
-    fn leave(
-        &mut self,
-        fingerprint: String,
-        (sender, subject): (String, String),
-        received_ts: i64,
-    ) {
+    /// Leaves a message for the owner (or keeps one an earlier run left).
+    fn keep(&mut self, left: Left) {
         self.summary.left += 1;
-        self.left.push(Left {
-            fingerprint,
-            sender,
-            subject,
-            received_ts,
-        });
+        let from = if left.sender.is_empty() {
+            String::new()
+        } else {
+            format!("from {}: ", left.sender)
+        };
+        self.summary
+            .left_for_you
+            .push(format!("left for you: {from}{}", left.subject));
+        self.left.push(left);
     }
 
     /// Commits `change` with the message's fingerprint and tells of it.
@@ -279,7 +353,7 @@ impl Reader<'_> {
             Request::Confirm { token, from } => match self.find(Purpose::Confirm, &token) {
                 // Only the address itself confirms: a reply from elsewhere
                 // (a forwarder, someone the message was shown to) is left.
-                Some(address) if address.eq_ignore_ascii_case(&from) => self.commit(
+                Some(address) if identity(&address) == identity(&from) => self.commit(
                     fingerprint,
                     Change::ConfirmSignup { address: &address },
                     |_| format!("confirmed the sign-up of {address}"),
@@ -331,7 +405,7 @@ impl Reader<'_> {
             "confirm {token} (your subscription to {})",
             self.config.site.title
         );
-        match list::send_notice(self.config, from, &subject, &text) {
+        match list::send_notice(self.config, from, (&subject, &text), Prompted::ByMail) {
             Ok(Notice::Sent) => {}
             Ok(Notice::Refused(reply)) => {
                 return self.commit(fingerprint, Change::Nothing, |_| {

@@ -31,11 +31,12 @@ pub(super) fn run(
             .design
             .prepare(post, &crate::email::render_body(post, &text)?)?;
         observer.result(&format!(
-            "{}: {} to {}{}",
+            "{}: {} to {}{}{}",
             post.source.display(),
             prepared.title(),
             text::count(delivery.recipients.len(), "recipient"),
-            super::skipped_note(delivery.not_wanted)
+            super::skipped_note(delivery.not_wanted),
+            super::shared_url_note(post)
         ));
         for (index, subscriber) in delivery.recipients.iter().enumerate() {
             let recipient = &recipient(subscriber, &setup.letterhead);
@@ -47,7 +48,7 @@ pub(super) fn run(
             let bytes =
                 match setup
                     .letterhead
-                    .build(recipient, email, &format!("{}{salt}", post.url))
+                    .build(recipient, email, &format!("{}{salt}", post.key))
                 {
                     Ok((_, bytes)) => bytes,
                     Err(message) => {

@@ -6,7 +6,7 @@
 //! once.
 
 use super::list::{self, Reason};
-use super::state::State;
+use super::state::{Locker, RunLock, State, lock_for};
 pub use super::state::inbox::{InboxRun, Left};
 use crate::config::Config;
 use crate::error::Error;
@@ -48,25 +48,39 @@ pub enum Change<'a> {
     Nothing,
 }
 
+/// How long an `inbox` run waits for another to finish.
+const INBOX_WAIT: std::time::Duration = std::time::Duration::from_mins(2);
+
 /// The state, open for one `inbox` run.
 #[derive(Debug)]
 pub struct Ledger {
     state: State,
     /// Soft bounces that suppress, and over how many days.
     soft_bounces: (u32, u32),
+    /// The inbox's lock beside the state, held for the run.
+    _lock: RunLock,
 }
 
 impl Ledger {
-    /// Opens the state (making it when there is none), beside a `mail` run.
+    /// Takes the inbox's lock beside the state (waiting a while for a run
+    /// that holds it: two overlapping runs would read the same messages),
+    /// then opens the state (making it when there is none), beside a `mail` run.
     pub fn open(config: &Config) -> Result<Ledger, Error> {
         let soft_bounces = config
             .list
             .as_ref()
             .map_or((3, 30), |list| (list.soft_bounces, list.soft_bounce_days));
+        let lock = lock_for(&list::state_path(config)?, Locker::Inbox, INBOX_WAIT, |_| {})?;
         Ok(Ledger {
             state: list::open(config)?,
             soft_bounces,
+            _lock: lock,
         })
+    }
+
+    /// The messages earlier runs left for the owner, by where they are.
+    pub fn left_by_place(&self) -> Result<std::collections::HashMap<String, Left>, Error> {
+        self.state.left_by_place()
     }
 
     /// What the message with `fingerprint` was acted on for, if it was.

@@ -6,12 +6,15 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::message::Letterhead;
+pub use super::message::Prompted;
 use super::state::State;
-pub use super::state::list::{Gate, Signup, Suppression};
+pub use super::state::list::{CONFIRMATIONS_PER_HOUR, Gate, Signup, Suppression};
 use super::transport::{SendError, Transport};
 use crate::config::Config;
 use crate::error::{Error, Location, Problem, Transient};
 use crate::subscribers::{self, Subscriber, address_key};
+use crate::token::Secret;
 
 /// Why an address is suppressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +61,42 @@ pub(super) fn state_path(config: &Config) -> Result<std::path::PathBuf, Error> {
 /// `mail` run that may be sending.
 pub(super) fn open(config: &Config) -> Result<State, Error> {
     State::open_beside_runs(&state_path(config)?)
+}
+
+/// The list's key (see [`Secret::load_or_create`]): made on first use,
+/// an error when it is lost after links signed with it went out. With
+/// `record`, the state remembers that links signed with it go out now.
+pub fn secret(config: &Config, list: &crate::config::List, record: bool) -> Result<Secret, Error> {
+    let path = state_path(config)?;
+    let used = match State::open_read_only(&path)? {
+        Some(state) => state.keys_used()?,
+        None => false,
+    };
+    let secret = Secret::load_or_create(&list.secret_file, used)?;
+    if record {
+        open(config)?.key_used(&secret.id())?;
+    }
+    Ok(secret)
+}
+
+/// Warnings for the list's private files that other users can read: the
+/// secret key, the DKIM key.
+pub fn exposures(config: &Config) -> Vec<String> {
+    let secret = config
+        .list
+        .as_ref()
+        .and_then(|list| Secret::exposure(&list.secret_file));
+    let dkim = config
+        .email()
+        .ok()
+        .and_then(|email| email.dkim.as_ref())
+        .and_then(|dkim| {
+            crate::token::readable_by_others(
+                &dkim.key_file,
+                "the DKIM private key (whoever reads it can sign mail as your domain)",
+            )
+        });
+    secret.into_iter().chain(dkim).collect()
 }
 
 /// Every suppression, oldest first.
@@ -111,11 +150,12 @@ pub fn request_signup(
 }
 
 /// Whether `address` is on the list and mailed (not suppressed): a
-/// sign-up of it needs no confirmation.
+/// sign-up of it needs no confirmation. Any spelling of the address counts.
 pub fn on_list(config: &Config, address: &str) -> Result<bool, Error> {
+    let key = address_key(address);
     Ok(members(config)?
         .iter()
-        .any(|m| m.email.eq_ignore_ascii_case(address) && m.suppressed.is_none()))
+        .any(|m| address_key(&m.email) == key && m.suppressed.is_none()))
 }
 
 /// The text of a sign-up's confirmation to `to`: who asked for what, `how`
@@ -146,9 +186,18 @@ pub fn confirm_signup(config: &Config, address: &str, by: &str) -> Result<bool, 
 }
 
 /// The list: config and CSV subscribers, then confirmed sign-ups not
-/// already listed, each with its suppression.
+/// already listed, each with its suppression. A row of the config or CSV
+/// that cannot be mailed (a bad address, a repeat) is left out, as `mail`
+/// leaves it out: it never stops an unsubscribe, a sign-up or the inbox.
 pub fn members(config: &Config) -> Result<Vec<Member>, Error> {
-    let listed = subscribers::load(config).map_err(Error::Invalid)?;
+    Ok(roster(config)?.0)
+}
+
+/// [`members`], and the rows of the config or CSV left out, each with why.
+pub fn roster(config: &Config) -> Result<(Vec<Member>, Vec<Problem>), Error> {
+    let usable = subscribers::load_usable(config).map_err(Error::Invalid)?;
+    let left_out: Vec<Problem> = usable.skipped.into_iter().chain(usable.repeated).collect();
+    let listed = usable.subscribers;
     let state = State::open_read_only(&state_path(config)?)?;
     let (suppressions, signups) = match &state {
         Some(state) => (state.suppressions()?, state.signups()?),
@@ -157,7 +206,7 @@ pub fn members(config: &Config) -> Result<Vec<Member>, Error> {
     // By address: a list of 50,000 with 20,000 suppressed is read per request.
     let suppressions: HashMap<String, Suppression> = suppressions
         .into_iter()
-        .map(|s| (s.email.clone(), s))
+        .map(|s| (address_key(&s.email), s))
         .collect();
     let suppression = |email: &str| suppressions.get(&address_key(email)).cloned();
     let mut seen: HashSet<String> = listed.iter().map(Subscriber::key).collect();
@@ -171,7 +220,7 @@ pub fn members(config: &Config) -> Result<Vec<Member>, Error> {
         })
         .collect();
     for signup in signups {
-        if signup.confirmed_at.is_some() && seen.insert(signup.email.clone()) {
+        if signup.confirmed_at.is_some() && seen.insert(address_key(&signup.email)) {
             members.push(Member {
                 suppressed: suppression(&signup.email),
                 email: signup.email,
@@ -180,7 +229,47 @@ pub fn members(config: &Config) -> Result<Vec<Member>, Error> {
             });
         }
     }
-    Ok(members)
+    Ok((members, left_out))
+}
+
+/// Tells `serve` when the addresses a token may name can have changed in
+/// the state: a sign-up added (see `State::signups_mark`). Holds one
+/// read-only connection, so a look costs one query, never an open (each
+/// open and close of the last connection makes and deletes `state.db-wal`).
+#[derive(Debug)]
+pub struct SignupsWatch {
+    path: std::path::PathBuf,
+    /// The open state and the file it was opened on (device, inode): a
+    /// state replaced (restored from a backup) is opened anew.
+    state: Option<(State, (u64, u64))>,
+}
+
+impl SignupsWatch {
+    /// A watch on `config`'s state; opened at the first look.
+    pub fn new(config: &Config) -> Result<SignupsWatch, Error> {
+        Ok(SignupsWatch {
+            path: state_path(config)?,
+            state: None,
+        })
+    }
+
+    /// A number that differs whenever a sign-up was added since it was last
+    /// read (0 while there is no state).
+    pub fn mark(&mut self) -> Result<i64, Error> {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(metadata) = std::fs::metadata(&self.path) else {
+            self.state = None;
+            return Ok(0);
+        };
+        let file = (metadata.dev(), metadata.ino());
+        if self.state.as_ref().is_none_or(|(_, open)| *open != file) {
+            self.state = State::open_read_only(&self.path)?.map(|state| (state, file));
+        }
+        match &self.state {
+            Some((state, _)) => state.signups_mark(),
+            None => Ok(0),
+        }
+    }
 }
 
 /// Every address a token may name: the list (suppressed or not) and
@@ -196,41 +285,62 @@ pub fn known_addresses(config: &Config) -> Result<Vec<String>, Error> {
     Ok(addresses)
 }
 
-/// The subscribers a run mails: the listed ones and confirmed sign-ups,
-/// minus the suppressed; and the sign-ups never mailed yet, owed the
-/// newest post as a welcome.
-pub(super) fn mailable(
-    listed: &[Subscriber],
-    state: Option<&State>,
-) -> Result<(Vec<Subscriber>, HashSet<String>), Error> {
+/// Who a run mails, as [`mailable`] finds them.
+#[derive(Debug, Default)]
+pub(super) struct Mailable {
+    /// The listed ones and confirmed sign-ups, minus the suppressed.
+    pub(super) subscribers: Vec<Subscriber>,
+    /// The keys of the sign-ups never mailed yet, owed the newest post as a welcome.
+    pub(super) welcome: HashSet<String>,
+    /// Sign-ups the state holds that no message can be made for (an
+    /// address that is no address: a row written by hand or by an older
+    /// version), each named: skipped, and the run goes on.
+    pub(super) skipped: Vec<Problem>,
+}
+
+/// The subscribers a run mails (see [`Mailable`]).
+pub(super) fn mailable(listed: &[Subscriber], state: Option<&State>) -> Result<Mailable, Error> {
     let Some(state) = state else {
-        return Ok((listed.to_vec(), HashSet::new()));
+        return Ok(Mailable {
+            subscribers: listed.to_vec(),
+            ..Mailable::default()
+        });
     };
-    let suppressed = state.suppressed()?;
+    let suppressed: HashSet<String> = state.suppressed()?.iter().map(|e| address_key(e)).collect();
     let mut seen: HashSet<String> = listed.iter().map(Subscriber::key).collect();
-    let mut mailable: Vec<Subscriber> = listed
-        .iter()
-        .filter(|s| !suppressed.contains(&s.key()))
-        .cloned()
-        .collect();
-    let mut welcome = HashSet::new();
+    let mut mailable = Mailable {
+        subscribers: listed
+            .iter()
+            .filter(|s| !suppressed.contains(&s.key()))
+            .cloned()
+            .collect(),
+        ..Mailable::default()
+    };
     for signup in state.signups()? {
-        if signup.confirmed_at.is_none()
-            || suppressed.contains(&signup.email)
-            || !seen.insert(signup.email.clone())
+        let key = address_key(&signup.email);
+        if signup.confirmed_at.is_none() || suppressed.contains(&key) || !seen.insert(key.clone())
         {
             continue;
         }
-        if !state.ever_mailed(&signup.email)? {
-            welcome.insert(signup.email.clone());
+        if let Err(why) = crate::address::check(&signup.email) {
+            mailable.skipped.push(Problem::new(
+                Location::file(state.path()),
+                format!(
+                    "sign-up: {why}; not mailed. Remove it with `digest-feed subscribers suppress`"
+                ),
+            ));
+            continue;
         }
-        mailable.push(Subscriber {
+        if !state.ever_mailed(&key)? {
+            mailable.welcome.insert(key);
+        }
+        mailable.subscribers.push(Subscriber {
             email: signup.email,
             name: signup.name,
             tags: Vec::new(),
         });
     }
-    Ok((mailable, welcome))
+    Ok(mailable)
 }
 
 /// How a notice ended, when the server answered for good.
@@ -246,16 +356,28 @@ pub enum Notice {
 /// Sends one plain-text notice (a sign-up's confirmation) to `to` over
 /// `[smtp]`, with the password from the environment. An error is one a
 /// later try may not meet (no connection, a 4xx).
-pub fn send_notice(config: &Config, to: &str, subject: &str, text: &str) -> Result<Notice, Error> {
+pub fn send_notice(
+    config: &Config,
+    to: &str,
+    (subject, text): (&str, &str),
+    prompted: Prompted,
+) -> Result<Notice, Error> {
     let email = config.email().map_err(Error::Invalid)?;
     let smtp = config.smtp().map_err(Error::Invalid)?;
     let reply_to = config
         .list
         .as_ref()
         .and_then(|list| list.address.as_deref());
+    // The letterhead of the posts: the same From, Message-ID domain and DKIM.
+    let letterhead = Letterhead::new(
+        &email.from,
+        &config.site.title,
+        &config.site.url,
+        email.dkim.as_ref(),
+    )
+    .map_err(|message| Problem::new(Location::file(&config.path), message))?;
     // A notice that cannot be made for this address never will be.
-    let (envelope, bytes) = match super::message::notice(&email.from, (to, reply_to), subject, text)
-    {
+    let (envelope, bytes) = match letterhead.notice((to, reply_to), (subject, text), prompted) {
         Ok(built) => built,
         Err(message) => return Ok(Notice::Refused(message)),
     };

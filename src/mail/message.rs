@@ -87,6 +87,11 @@ impl Letterhead {
         self
     }
 
+    /// The fingerprint of the key the list's links are signed with.
+    pub fn key_id(&self) -> Option<String> {
+        self.list.as_ref().map(|list| list.secret.id())
+    }
+
     /// `email`'s unsubscribe token; empty without a list.
     pub fn token(&self, email: &str) -> String {
         self.list
@@ -147,16 +152,13 @@ impl Letterhead {
     ) -> Result<(Envelope, Vec<u8>), String> {
         let address = ascii_address(&recipient.email)
             .map_err(|err| format!("{:?} is not a valid address ({err})", recipient.email))?;
-        let name = (!recipient.name.is_empty()).then(|| recipient.name.clone());
+        // Cleaned here as well as on the way in: no name, however it was
+        // stored, can break the To header (lettre would panic on a line break).
+        let name = crate::address::display_name(&recipient.name);
+        let name = (!name.is_empty()).then_some(name);
         let to = lettre::message::Mailbox::new(name, address);
         let digest = Sha256::digest(format!("{identity}\0{}", recipient.email.to_lowercase()));
-        let hex = digest[..16]
-            .iter()
-            .fold(String::with_capacity(32), |mut hex, byte| {
-                use std::fmt::Write;
-                let _ = write!(hex, "{byte:02x}");
-                hex
-            });
+        let hex = hex(&digest[..16]);
         let mut builder = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -198,6 +200,17 @@ impl Letterhead {
             None => Ok((envelope, bytes)),
         }
     }
+}
+
+/// `bytes` in lower-case hexadecimal, for a Message-ID's unique part.
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut hex, byte| {
+            use std::fmt::Write;
+            let _ = write!(hex, "{byte:02x}");
+            hex
+        })
 }
 
 /// `user@domain` with the domain in its ASCII form.
@@ -287,37 +300,67 @@ fn ascii_uri(target: &str) -> Option<String> {
     Some(uri.as_str().to_string())
 }
 
-/// A plain-text notice from the list (a sign-up's confirmation) to `to`;
-/// replies go to `reply_to` (the list's address, which `inbox` reads).
-pub(super) fn notice(
-    from: &Mailbox,
-    (to, reply_to): (&str, Option<&str>),
-    subject: &str,
-    text: &str,
-) -> Result<(Envelope, Vec<u8>), String> {
-    let sender: lettre::Address = from
-        .email
-        .parse()
-        .map_err(|err| format!("[email] from {:?}: {err}", from.email))?;
-    let address: lettre::Address = to
-        .parse()
-        .map_err(|err| format!("{to:?} is not a valid address ({err})"))?;
-    let mut builder = lettre::Message::builder()
-        .from(lettre::message::Mailbox::new(from.name.clone(), sender))
-        .to(lettre::message::Mailbox::new(None, address));
-    if let Some(reply_to) = reply_to {
-        let reply_to: lettre::Address = reply_to
-            .parse()
-            .map_err(|err| format!("[list] address {reply_to:?}: {err}"))?;
-        builder = builder.reply_to(lettre::message::Mailbox::new(None, reply_to));
+/// Why a notice is sent, for its `Auto-Submitted` header (RFC 3834): a
+/// responder never answers it, a mailbox never bounces a vacation notice
+/// back to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prompted {
+    /// An answer to a message (a sign-up by mail): `auto-replied`.
+    ByMail,
+    /// Sent on a web request (the sign-up form): `auto-generated`.
+    ByWeb,
+}
+
+impl Letterhead {
+    /// A plain-text notice from the list (a sign-up's confirmation) to
+    /// `to`, made as posts are: From, To, Subject, Date, a unique
+    /// Message-ID, MIME-Version, `Auto-Submitted`, and the DKIM signature
+    /// when `[email.dkim]` is set. Replies go to `reply_to` (the list's
+    /// address, which `inbox` reads).
+    pub fn notice(
+        &self,
+        (to, reply_to): (&str, Option<&str>),
+        (subject, text): (&str, &str),
+        prompted: Prompted,
+    ) -> Result<(Envelope, Vec<u8>), String> {
+        let address =
+            ascii_address(to).map_err(|err| format!("{to:?} is not a valid address ({err})"))?;
+        // Unique per message: the instant to the nanosecond, the process
+        // and the recipient, hashed (no address shows in the id).
+        let digest = Sha256::digest(format!(
+            "{}\0{}\0{to}",
+            jiff::Timestamp::now().as_nanosecond(),
+            std::process::id()
+        ));
+        let id = hex(&digest[..16]);
+        let mut builder = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(lettre::message::Mailbox::new(None, address))
+            .subject(subject)
+            .date_now()
+            .message_id(Some(format!("<notice.{id}@{}>", self.id_domain)))
+            .raw_header(header(
+                "Auto-Submitted",
+                match prompted {
+                    Prompted::ByMail => "auto-replied",
+                    Prompted::ByWeb => "auto-generated",
+                },
+            ));
+        if let Some(reply_to) = reply_to {
+            let reply_to = ascii_address(reply_to)
+                .map_err(|err| format!("[list] address {reply_to:?}: {err}"))?;
+            builder = builder.reply_to(lettre::message::Mailbox::new(None, reply_to));
+        }
+        let message = builder
+            .singlepart(SinglePart::plain(crate::text::crlf(text.to_string())))
+            .map_err(|err| format!("cannot build the message: {err}"))?;
+        let envelope = message.envelope().clone();
+        let bytes = message.formatted();
+        match &self.signer {
+            Some(signer) => Ok((envelope, signer.sign(&bytes)?)),
+            None => Ok((envelope, bytes)),
+        }
     }
-    let message = builder
-        .subject(subject)
-        .date_now()
-        .header(ContentType::TEXT_PLAIN)
-        .body(text.to_string())
-        .map_err(|err| format!("cannot build the message: {err}"))?;
-    Ok((message.envelope().clone(), message.formatted()))
 }
 
 fn header(name: &'static str, value: &str) -> HeaderValue {

@@ -106,8 +106,11 @@ pub fn run(
     observer: &dyn Observer,
 ) -> Result<Option<Summary>, Error> {
     let setup = setup::setup(config).map_err(Error::Invalid)?;
-    for problem in &setup.skipped {
+    for problem in setup.skipped.iter().chain(&setup.repeated) {
         observer.warning(&format!("{problem} (skipped)"));
+    }
+    for exposed in list::exposures(config) {
+        observer.warning(&exposed);
     }
     let smtp = config.smtp().map_err(Error::Invalid)?;
     let password = if request.dry_run {
@@ -150,12 +153,22 @@ pub fn run(
         Some(hold_lock(&setup, observer)?)
     };
     let state = open_state(&setup.state_path, &config.path, request.dry_run)?;
+    if let (Some(state), Some(key), false) = (&state, setup.letterhead.key_id(), request.dry_run) {
+        state.key_used(&key)?;
+    }
     let history = match &state {
         Some(state) => History::read(state, selected, request.retry_failed)?,
         None => History::default(),
     };
     // Suppressed addresses are never mailed; confirmed sign-ups are.
-    let (subscribers, welcome) = list::mailable(&setup.subscribers, state.as_ref())?;
+    let list::Mailable {
+        subscribers,
+        welcome,
+        skipped,
+    } = list::mailable(&setup.subscribers, state.as_ref())?;
+    for problem in &skipped {
+        observer.warning(&format!("{problem} (skipped)"));
+    }
     let mut plan = plan::plan(
         &posts,
         selected,
@@ -198,7 +211,7 @@ fn welcome_new<'a>(
     welcome: &std::collections::HashSet<String>,
 ) {
     let Some(newest) = newest else { return };
-    if welcome.is_empty() || plan.iter().any(|d| d.post.url == newest.url) {
+    if welcome.is_empty() || plan.iter().any(|d| d.post.key == newest.key) {
         return;
     }
     plan.push(Delivery {
@@ -284,6 +297,20 @@ fn skipped_note(not_wanted: usize) -> String {
         0 => String::new(),
         n => format!(" ({n} skipped: not subscribed to its tags)"),
     }
+}
+
+/// For a post whose URL an older post has too (Jekyll builds both at one
+/// page), which URL its email links to: the reader may land on the other.
+fn shared_url_note(post: &Post) -> String {
+    post.shares_url_with
+        .as_ref()
+        .map_or_else(String::new, |older| {
+            format!(
+                " (mailed with the URL {}, which {} has too)",
+                post.url,
+                older.display()
+            )
+        })
 }
 
 /// Warns once per post: every recipient's HTML is the same size give or take a name.

@@ -41,7 +41,7 @@ impl History {
         for post in &mailed {
             let chosen = !post.completed
                 || retry_failed
-                || selected.is_some_and(|selected| selected.url == post.url);
+                || selected.is_some_and(|selected| selected.key == post.url);
             if chosen {
                 deliveries.insert(post.url.clone(), state.deliveries(&post.url)?);
             }
@@ -63,7 +63,7 @@ pub(super) fn plan<'a>(
     for (post, only_failed, known_as) in choose(posts, selected, &history.mailed, retry_failed) {
         let done = history
             .deliveries
-            .get(known_as.unwrap_or(&post.url))
+            .get(known_as.unwrap_or(&post.key))
             .unwrap_or(&no_deliveries);
         let mut recipients = Vec::new();
         let mut not_wanted = 0;
@@ -109,7 +109,7 @@ fn choose<'a, 'm>(
         chosen.push((
             post,
             false,
-            known.get(post.url.as_str()).map(|m| m.url.as_str()),
+            known.get(post.key.as_str()).map(|m| m.url.as_str()),
         ));
     } else if mailed.is_empty() {
         // A first run sends the newest post, never the archive.
@@ -123,10 +123,10 @@ fn choose<'a, 'm>(
         let known = known_posts(posts, mailed);
         for post in posts {
             let known_as = known
-                .get(post.url.as_str())
+                .get(post.key.as_str())
                 .map(|m| m.url.as_str())
-                .filter(|url| *url != post.url);
-            match known.get(post.url.as_str()) {
+                .filter(|url| *url != post.key);
+            match known.get(post.key.as_str()) {
                 // Begun but not finished (a crash, a lost connection): resume.
                 Some(m) if !m.completed => chosen.push((post, false, known_as)),
                 Some(_) if retry_failed => chosen.push((post, true, known_as)),
@@ -153,13 +153,13 @@ fn known_posts<'a, 'm: 'a>(
 ) -> HashMap<&'a str, &'m MailedPost> {
     let mut known: HashMap<&str, &MailedPost> =
         mailed.iter().map(|m| (m.url.as_str(), m)).collect();
-    let current: std::collections::HashSet<&str> = posts.iter().map(|p| p.url.as_str()).collect();
+    let current: std::collections::HashSet<&str> = posts.iter().map(|p| p.key.as_str()).collect();
     let mut moved: HashMap<i64, Vec<&MailedPost>> = HashMap::new();
     for m in mailed.iter().filter(|m| !current.contains(m.url.as_str())) {
         moved.entry(m.published_ts).or_default().push(m);
     }
     let mut unknown: HashMap<i64, Vec<&Post>> = HashMap::new();
-    for post in posts.iter().filter(|p| !known.contains_key(p.url.as_str())) {
+    for post in posts.iter().filter(|p| !known.contains_key(p.key.as_str())) {
         unknown
             .entry(post.date.timestamp().as_second())
             .or_default()
@@ -171,7 +171,7 @@ fn known_posts<'a, 'm: 'a>(
             let same_title = old.iter().find(|m| m.title == post.title);
             let only = (old.len() == 1 && new.len() == 1).then(|| old[0]);
             if let Some(m) = same_title.copied().or(only) {
-                known.insert(post.url.as_str(), m);
+                known.insert(post.key.as_str(), m);
             }
         }
     }

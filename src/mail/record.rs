@@ -26,7 +26,7 @@ impl Recorder {
     /// Records that mailing `post` has begun; its id in the state.
     pub(super) fn start(&self, post: &Post) -> Result<i64, Error> {
         self.locked().start_post(
-            &post.url,
+            &post.key,
             &post.title,
             &crate::post::date::rfc3339(&post.date),
             post.date.timestamp().as_second(),

@@ -57,7 +57,7 @@ impl Sending<'_> {
                 design: &self.setup.design,
                 letterhead: &self.setup.letterhead,
                 prepared: &prepared,
-                identity: &format!("{}{salt}", post.url),
+                identity: &format!("{}{salt}", post.key),
             };
             let progress = self
                 .observer
@@ -84,12 +84,13 @@ impl Sending<'_> {
                 recorder.complete(post_id)?;
             }
             self.observer.result(&format!(
-                "{}: {:?} delivered to {} of {}{}",
+                "{}: {:?} delivered to {} of {}{}{}",
                 post.source.display(),
                 prepared.title(),
                 tally.delivered,
                 text::count(delivery.recipients.len(), "recipient"),
-                skipped_note(delivery.not_wanted)
+                skipped_note(delivery.not_wanted),
+                super::shared_url_note(post)
             ));
         }
         let summary = policy.finish().into_result()?;

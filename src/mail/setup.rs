@@ -11,7 +11,6 @@ use crate::config::Config;
 use crate::email::Design;
 use crate::error::{self, Error, Location, Problem};
 use crate::subscribers::{self, Subscriber};
-use crate::token::Secret;
 
 /// Everything a run needs that comes from the config, checked.
 pub(super) struct Setup {
@@ -20,6 +19,8 @@ pub(super) struct Setup {
     pub(super) subscribers: Vec<Subscriber>,
     /// Subscribers who cannot be mailed, each with why: warned about, skipped.
     pub(super) skipped: Vec<Problem>,
+    /// Rows that repeat an address listed before: warned about, mailed once.
+    pub(super) repeated: Vec<Problem>,
     pub(super) state_path: PathBuf,
 }
 
@@ -31,7 +32,11 @@ pub(super) fn setup(config: &Config) -> Result<Setup, Vec<Problem>> {
         Design::load(config, email),
         subscribers::load_usable(config),
     )?;
-    let (subscribers, skipped) = subscribers;
+    let subscribers::Usable {
+        subscribers,
+        skipped,
+        repeated,
+    } = subscribers;
     let letterhead = Letterhead::new(
         &email.from,
         &config.site.title,
@@ -42,7 +47,7 @@ pub(super) fn setup(config: &Config) -> Result<Setup, Vec<Problem>> {
     let letterhead = match &config.list {
         Some(list) => letterhead.with_list(
             list,
-            Secret::load_or_create(&list.secret_file).map_err(|err| match err {
+            super::list::secret(config, list, false).map_err(|err| match err {
                 Error::Invalid(problems) => problems,
                 other => vec![Problem::new(
                     Location::file(&config.path),
@@ -57,6 +62,7 @@ pub(super) fn setup(config: &Config) -> Result<Setup, Vec<Problem>> {
         letterhead,
         subscribers,
         skipped,
+        repeated,
         state_path: email.state.clone(),
     })
 }

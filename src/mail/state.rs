@@ -19,7 +19,7 @@ use crate::error::{Error, Location, Problem, Transient};
 
 /// The schema this program writes. Each entry of [`MIGRATIONS`] takes the
 /// state from version `index` to `index + 1`.
-pub(super) const SCHEMA_VERSION: i64 = 6;
+pub(super) const SCHEMA_VERSION: i64 = 8;
 
 const MIGRATIONS: &[&str] = &[
     // 0 → 1: posts by identity (URL), one row per post and recipient.
@@ -56,6 +56,10 @@ const MIGRATIONS: &[&str] = &[
     inbox::MIGRATION,
     // 5 → 6: when a sign-up's confirmation went out.
     list::NOTIFIED_MIGRATION,
+    // 6 → 7: where each message left for the owner is.
+    inbox::PLACE_MIGRATION,
+    // 7 → 8: the keys links were signed with; the confirmations' budget.
+    list::KEYS_MIGRATION,
 ];
 
 /// One `mail` run that sent (or tried to), as the state records it.
@@ -110,6 +114,30 @@ pub(super) struct State {
 }
 
 fn unreadable(path: &Path, err: impl std::fmt::Display) -> Error {
+    let text = err.to_string();
+    // Not every failure to read is a damaged state: say what it is, and
+    // keep the advice to restore it for a state that is damaged.
+    if text.contains("database is locked") || text.contains("database is busy") {
+        return Error::Transient(Transient::Unavailable(format!(
+            "the delivery state {} is busy ({text}): another digest-feed held it longer than the wait; \
+             nothing was changed, try again",
+            path.display()
+        )));
+    }
+    if text.contains("readonly database")
+        || text.contains("unable to open database file")
+        || text.contains("Permission denied")
+    {
+        return Problem::new(
+            Location::file(path),
+            format!(
+                "the delivery state cannot be opened for writing ({text}); nothing was sent. Give the user \
+                 running digest-feed write access to {} and its folder (SQLite writes beside it)",
+                path.display()
+            ),
+        )
+        .into();
+    }
     Problem::new(
         Location::file(path),
         format!(
@@ -182,6 +210,11 @@ impl State {
             .map_err(|err| unreadable(path, err))?;
         state.migrate(version)?;
         Ok(state)
+    }
+
+    /// Where the state is.
+    pub(super) fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Opens the state read-only (for `--dry-run` and `status`); `None` when
@@ -373,7 +406,10 @@ impl State {
                 } else {
                     Outcome::Failed(reply.unwrap_or_default())
                 };
-                Ok((row.get::<_, String>(0)?, outcome))
+                // Keyed as the list keys an address now: a row an older
+                // version keyed by lower case alone (`a@bücher.de`) is the
+                // same person as `a@xn--bcher-kva.de`.
+                Ok((crate::subscribers::address_key(&row.get::<_, String>(0)?), outcome))
             })
             .and_then(Iterator::collect)
             .map_err(|err| unreadable(&self.path, err))
@@ -510,32 +546,40 @@ fn column_added_already(conn: &Connection, migration: &str) -> bool {
         .is_ok_and(|names| names.flatten().any(|name| name == column))
 }
 
-/// Creates a new state at `path`: built beside it and renamed into place
-/// with its schema, so a kill never leaves a half-made state that a later
-/// run would take for "nobody has been mailed".
+/// Creates a new state at `path`: built beside it under a name of its own
+/// and linked into place with its schema, so a kill never leaves a
+/// half-made state that a later run would take for "nobody has been
+/// mailed", and processes creating it at once (8 one-click POSTs to a
+/// fresh `serve`) never undo each other: the first link wins, the others
+/// find the state there and use it.
 fn create(path: &Path) -> Result<(), Error> {
-    let mut fresh = path.as_os_str().to_owned();
-    fresh.push(".new");
-    let fresh = PathBuf::from(fresh);
-    match std::fs::remove_file(&fresh) {
-        Ok(()) => {}
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-        Err(err) => return Err(Error::io("cannot remove", &fresh, err)),
-    }
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let fresh = tempfile::Builder::new()
+        .prefix(".state-new-")
+        .tempfile_in(folder)
+        .map_err(|err| unopenable(folder, &err))?;
     // The default rollback journal: when the connection closes, everything
-    // is in the one file that is renamed.
-    let conn = Connection::open(&fresh).map_err(|err| unreadable(&fresh, err))?;
+    // is in the one file that is linked.
+    let conn = Connection::open(fresh.path()).map_err(|err| unreadable(fresh.path(), err))?;
     let state = State {
         conn,
-        path: fresh.clone(),
+        path: fresh.path().to_path_buf(),
         held: None,
     };
     state.migrate(0)?;
     state
         .conn
         .close()
-        .map_err(|(_, err)| unreadable(&fresh, err))?;
-    std::fs::rename(&fresh, path).map_err(|err| Error::io("cannot create", path, err))
+        .map_err(|(_, err)| unreadable(fresh.path(), err))?;
+    match fresh.persist_noclobber(path) {
+        Ok(_) => Ok(()),
+        // Another process made it meanwhile: theirs stands.
+        Err(err) if err.error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(err) => Err(Error::io("cannot create", path, err.error)),
+    }
 }
 
 fn now() -> String {
@@ -592,8 +636,37 @@ pub(super) fn lock(
     wait: Duration,
     on_wait: impl FnOnce(&Path),
 ) -> Result<RunLock, Error> {
+    lock_for(state_path, Locker::Mail, wait, on_wait)
+}
+
+/// The commands that hold a lock beside the state for as long as they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Locker {
+    /// `mail`: `state.db.lock`.
+    Mail,
+    /// `inbox`: `state.db.inbox.lock`. Apart from `mail`'s, as the two may
+    /// run together (each commit is short); two `inbox` runs may not: both
+    /// would read the same messages and mail the same confirmations.
+    Inbox,
+}
+
+/// [`lock`] for `run`.
+pub(super) fn lock_for(
+    state_path: &Path,
+    run: Locker,
+    wait: Duration,
+    on_wait: impl FnOnce(&Path),
+) -> Result<RunLock, Error> {
+    let (suffix, who, what) = match run {
+        Locker::Mail => (".lock", "mail", "nothing was sent by this one"),
+        Locker::Inbox => (
+            ".inbox.lock",
+            "inbox",
+            "this one read nothing; the next run reads what is left",
+        ),
+    };
     let mut lock_path = state_path.as_os_str().to_owned();
-    lock_path.push(".lock");
+    lock_path.push(suffix);
     let lock_path = PathBuf::from(lock_path);
     if let Some(folder) = lock_path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(folder)
@@ -618,7 +691,7 @@ pub(super) fn lock(
             }
             Err(std::fs::TryLockError::WouldBlock) => {
                 return Err(Error::Transient(Transient::Unavailable(format!(
-                    "another digest-feed mail run holds {} and did not finish within {} s; nothing was sent by this one",
+                    "another digest-feed {who} run holds {} and did not finish within {} s; {what}",
                     lock_path.display(),
                     wait.as_secs()
                 ))));
@@ -728,13 +801,60 @@ mod tests {
     fn a_new_state_appears_whole() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.db");
-        // A leftover of a run killed while creating its state.
-        std::fs::write(dir.path().join("state.db.new"), b"half").unwrap();
         drop(State::open(&path).unwrap());
-        assert!(!dir.path().join("state.db.new").exists());
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(
+            names.iter().all(|n| !n.to_string_lossy().starts_with(".state-new-")),
+            "{names:?}"
+        );
         let state = State::open_read_only(&path).unwrap().unwrap();
         assert_eq!(state.version().unwrap(), SCHEMA_VERSION);
         assert!(state.posts().unwrap().is_empty());
+    }
+
+    #[test]
+    fn states_made_at_once_by_many_are_one_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fresh/state.db");
+        let opened: Vec<Result<(), String>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let state = State::open_beside_runs(&path).map_err(|e| e.to_string())?;
+                        state
+                            .suppress("a@example.org", "unsubscribed", "", "serve")
+                            .map(drop)
+                            .map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(opened.iter().all(Result::is_ok), "{opened:?}");
+        let state = State::open_read_only(&path).unwrap().unwrap();
+        assert_eq!(state.suppressions().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_read_only_folder_is_no_damaged_state() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        drop(State::open(&path).unwrap());
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let err = State::open_beside_runs(&path)
+            .and_then(|state| state.suppress("a@example.org", "manual", "", "test"));
+        if let Err(err) = err {
+            let text = err.to_string();
+            assert!(!text.contains("Restore it from a backup"), "{text}");
+        }
+        let busy = unreadable(&path, "database is locked").to_string();
+        assert!(busy.contains("is busy") && !busy.contains("backup"), "{busy}");
+        let readonly = unreadable(&path, "attempt to write a readonly database").to_string();
+        assert!(readonly.contains("write access") && !readonly.contains("backup"), "{readonly}");
     }
 
     #[test]

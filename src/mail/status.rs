@@ -147,8 +147,16 @@ pub fn status(config: &Config) -> Result<Status, Error> {
         Some(state) => History::read(state, None, false)?,
         None => History::default(),
     };
-    let (subscribers, _) = super::list::mailable(&setup.subscribers, state.as_ref())?;
-    let next = plan::plan(&posts, None, &subscribers, &history, false)
+    let super::list::Mailable {
+        subscribers,
+        welcome,
+        skipped,
+    } = super::list::mailable(&setup.subscribers, state.as_ref())?;
+    // What `mail` would send: new posts, and the newest to each confirmed
+    // sign-up never mailed yet, exactly as the run plans it.
+    let mut planned = plan::plan(&posts, None, &subscribers, &history, false);
+    super::welcome_new(&mut planned, posts.first(), &subscribers, &welcome);
+    let next = planned
         .iter()
         .map(|delivery| Next {
             title: delivery.post.title.clone(),
@@ -170,7 +178,12 @@ pub fn status(config: &Config) -> Result<Status, Error> {
         mailed,
         next,
         last_run,
-        not_mailed: setup.skipped.iter().map(ToString::to_string).collect(),
+        not_mailed: setup
+            .skipped
+            .iter()
+            .chain(&skipped)
+            .map(ToString::to_string)
+            .collect(),
         suppressed,
         pending_signups: signups.iter().filter(|s| s.confirmed_at.is_none()).count(),
         inbox: inbox(config, state.as_ref())?,

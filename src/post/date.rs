@@ -1,82 +1,238 @@
 //! Reads post dates the way Jekyll 4 does, so feeds agree with the blog's pages.
 //!
 //! Jekyll hands front matter to Ruby's YAML (Psych): an unquoted
-//! `YYYY-MM-DD HH:MM:SS` is a YAML timestamp, which without an offset is UTC;
-//! anything else (a bare date, a time without seconds, a quoted string) goes
-//! through `Time.parse` in the site's zone. `posts.dates = "local"` reads every
-//! time without an offset in the site's zone instead, as Hugo does.
+//! `YYYY-MM-DD HH:MM:SS[.f][ offset]` is a YAML timestamp, which without an
+//! offset is UTC. Jekyll then turns every date into text and back through
+//! Ruby's `Time.parse` in the site's zone (`Utils.parse_date`), which is why
+//! fractions of a second are lost, why a zone abbreviation Ruby does not know
+//! (`KST`, `CET`) reads as the site's own time, and why an offset after a
+//! date without a time (`2018-12-21 +0800`) is ignored. Both readings are
+//! mirrored here, form by form, as Ruby 3.1 and Jekyll 4.3 give them; jiff
+//! does the calendar arithmetic. `posts.dates = "local"` reads every time
+//! without an offset in the site's zone instead, as Hugo does.
+
+use std::sync::LazyLock;
 
 use jiff::civil::{Date, DateTime};
-use jiff::fmt::strtime;
-use jiff::tz::TimeZone;
+use jiff::tz::{Offset, TimeZone};
 use jiff::{Timestamp, ZonedDateTime};
+use regex::Regex;
 
 use crate::config::DateRule;
 
-/// Reads a front matter `date` value. `None` when it is not a date.
+/// Reads a front matter `date` value written without quotes (`DateRule::Jekyll`:
+/// a YAML timestamp first, as Psych reads it) or as a string (`Local`: Ruby's
+/// `Time.parse` alone). `None` when Jekyll would refuse it too.
 pub(crate) fn parse_front_matter_date(
     text: &str,
     rule: DateRule,
     zone: &TimeZone,
 ) -> Option<ZonedDateTime> {
     let text = text.trim();
-    // jiff's Date parser would also accept a datetime and drop its time.
-    let bare = !text.contains([' ', 'T', 't', ':']);
-    if bare && let Ok(date) = text.parse::<Date>() {
-        return midnight(date, zone);
-    }
-    if let Some(instant) = parse_with_offset(text) {
+    if rule == DateRule::Jekyll
+        && let Some(instant) = yaml_timestamp(text)
+    {
         return Some(instant.to_zoned_datetime(zone.clone()));
     }
-    let Ok(civil) = text.parse::<DateTime>() else {
-        return ruby_time_parse(text, zone);
-    };
-    let has_seconds = text
-        .split([' ', 'T', 't'])
-        .nth(1)
-        .is_some_and(|time| time.matches(':').count() >= 2);
-    match rule {
-        DateRule::Jekyll if has_seconds => {
-            let instant = civil.to_zoned_datetime(TimeZone::UTC).ok()?.timestamp();
-            Some(instant.to_zoned_datetime(zone.clone()))
-        }
-        _ => civil.to_zoned_datetime(zone.clone()).ok(),
-    }
+    time_parse(text, zone)
 }
 
-/// The looser forms Ruby's `Time.parse` reads and real posts use, e.g.
-/// `2023-01-29 18:30:22 2023 -0800` (a year repeated before the offset):
-/// the first `YYYY-MM-DD`, the first `HH:MM[:SS]`, and an offset
-/// (`+0900`, `+09:00`, `Z`, `UTC`, `GMT`); no offset means the site's zone.
-/// As in Ruby, a number before the offset makes it part of a zone name
-/// Ruby cannot read (`2023 -0800`), so the time is the site's (Jekyll
-/// 4.3.1 read that post so).
-fn ruby_time_parse(text: &str, zone: &TimeZone) -> Option<ZonedDateTime> {
-    let mut words = text.split_whitespace();
-    let date: Date = words.next()?.parse().ok()?;
-    let mut time = jiff::civil::Time::midnight();
-    let mut offset = None;
-    let mut stray_number = false;
-    for word in words {
-        if word.contains(':') && word.starts_with(|c: char| c.is_ascii_digit()) {
-            let parts: Vec<&str> = word.split(':').collect();
-            let number = |i: usize| parts.get(i).map_or(Some(0), |p| p.parse::<i8>().ok());
-            time = jiff::civil::Time::new(number(0)?, number(1)?, number(2)?, 0).ok()?;
-        } else if matches!(word, "Z" | "UTC" | "GMT") {
-            offset = Some(jiff::tz::Offset::UTC);
-        } else if word.starts_with(['+', '-']) {
-            let parsed = strtime::parse("%z", word)
-                .or_else(|_| strtime::parse("%:z", word))
-                .ok()?;
-            offset = (!stray_number).then_some(parsed.offset()?);
-        } else if word.bytes().all(|b| b.is_ascii_digit()) {
-            stray_number = true;
-        } else {
-            return None;
-        }
+/// Psych's timestamp: the scalar forms YAML reads as a time, the instant
+/// they are (UTC without an offset), to the second as Jekyll keeps it.
+/// `None` when it is no timestamp, or one Psych gives up on (an hour of
+/// 29, an offset of -80 hours): then it is a string, for `Time.parse`.
+fn yaml_timestamp(text: &str) -> Option<Timestamp> {
+    static TIME: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[Tt]|\s+)(\d{1,2}):(\d\d):(\d\d)(?:\.\d*)?(?:\s*(Z|([-+]\d{1,2}):?(\d\d)?))?$")
+            .expect("valid regex")
+    });
+    let found = TIME.captures(text)?;
+    let number = |i: usize| found.get(i).and_then(|m| m.as_str().parse::<i64>().ok());
+    let civil = ruby_civil(
+        number(1)?,
+        number(2)?,
+        number(3)?,
+        (number(4)?, number(5)?, number(6)?),
+    )?;
+    let offset = match found.get(7).map(|m| m.as_str()) {
+        None | Some("Z") => 0,
+        Some(zone) => psych_offset(zone)?,
+    };
+    // Ruby's Time.new takes offsets within a day.
+    if offset.abs() >= 86_400 {
+        return None;
     }
-    let civil = date.to_datetime(time);
-    match offset {
+    let offset = Offset::from_seconds(i32::try_from(offset).ok()?).ok()?;
+    civil
+        .to_zoned_datetime(TimeZone::fixed(offset))
+        .ok()
+        .map(|at| at.timestamp())
+}
+
+/// Psych's reading of a timestamp's offset: up to two digits of hours (as
+/// many as there are: `-800` is -80 hours), then the minutes, in seconds.
+fn psych_offset(zone: &str) -> Option<i64> {
+    let (sign, digits) = zone.split_at(1);
+    let hours_len = digits.bytes().take_while(u8::is_ascii_digit).count().min(2);
+    let (hours, minutes) = digits.split_at(hours_len);
+    let minutes = minutes.strip_prefix(':').unwrap_or(minutes);
+    let hours: i64 = hours.parse().ok()?;
+    let minutes: i64 = if minutes.is_empty() {
+        0
+    } else {
+        minutes.parse().ok()?
+    };
+    let seconds = hours * 3600 + minutes * 60;
+    Some(if sign == "-" { -seconds } else { seconds })
+}
+
+/// A civil time as Ruby's `Time.utc`/`Time.local` take their fields: a day
+/// up to 31 runs on into the next month (`2025-02-30` is March 2nd), an
+/// hour of 24 (at :00:00) and a second of 60 run on; anything else out of
+/// range is an error.
+fn ruby_civil(
+    year: i64,
+    month: i64,
+    day: i64,
+    (hour, minute, second): (i64, i64, i64),
+) -> Option<DateTime> {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || !(0..=24).contains(&hour)
+        || !(0..=59).contains(&minute)
+        || !(0..=60).contains(&second)
+        || (hour == 24 && (minute, second) != (0, 0))
+    {
+        return None;
+    }
+    let first = Date::new(i16::try_from(year).ok()?, i8::try_from(month).ok()?, 1).ok()?;
+    let start = first.to_datetime(jiff::civil::Time::midnight());
+    let span = jiff::Span::new()
+        .days(day - 1)
+        .hours(hour)
+        .minutes(minute)
+        .seconds(second);
+    start.checked_add(span).ok()
+}
+
+/// What Ruby's `Date._parse` finds in a date string, as far as real posts
+/// use it: a date, a time, and the zone written right after the time.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Parts<'a> {
+    year: i64,
+    month: i64,
+    day: i64,
+    hour: i64,
+    minute: i64,
+    second: i64,
+    zone: Option<&'a str>,
+}
+
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+
+/// `Date._parse`'s reading, for the forms Jekyll sites write: the time
+/// (`H:MM[:SS[.f]]`, with `am`/`pm`) and the zone after it, then the date
+/// (`Y-M-D`, `Y/M/D`, `9 Feb 2010`, `Feb 9, 2010`) in what is left.
+fn date_parse(text: &str) -> Option<Parts<'_>> {
+    static TIME: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(concat!(
+            r"(?i)(\d+)\s*:\s*(\d+)(?:\s*:\s*(\d+)(?:[,.]\d*)?)?(?:\s*([ap])(?:m\b|\.m\.))?",
+            r"(?:\s*((?:gmt|utc?)?[-+]\d+(?:[,.:]\d+(?::\d+)?)?|(?-i:[[:alpha:].\s]+)(?:standard|daylight)\stime\b|(?-i:[[:alpha:]]+)(?:\sdst)?\b))?",
+        ))
+        .expect("valid regex")
+    });
+    static ISO: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(\d+)-(\d+)-(\d+)").expect("valid regex"));
+    static SLASH: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"(\d{3,})/(\d+)/(\d+)").expect("valid regex"));
+    static EU: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)(\d+)[^-\d\s']*\s*(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[^-\d\s']*\s*(\d+)")
+            .expect("valid regex")
+    });
+    static US: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"(?i)\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[^-\d\s']*\s*(\d+)[^-\d\s']*\s*,?\s*(\d+)")
+            .expect("valid regex")
+    });
+    let mut parts = Parts::default();
+    let mut rest = std::borrow::Cow::Borrowed(text);
+    if let Some(time) = TIME.captures(text) {
+        let number = |i: usize| {
+            time.get(i)
+                .map_or(Some(0), |m| m.as_str().parse::<i64>().ok())
+        };
+        parts.hour = number(1)?;
+        parts.minute = number(2)?;
+        parts.second = number(3)?;
+        if let Some(half) = time.get(4) {
+            parts.hour %= 12;
+            if half.as_str().eq_ignore_ascii_case("p") {
+                parts.hour += 12;
+            }
+        }
+        parts.zone = time.get(5).map(|m| m.as_str().trim());
+        let span = time.get(0)?.range();
+        rest = std::borrow::Cow::Owned(format!("{} {}", &text[..span.start], &text[span.end..]));
+    }
+    let month_number = |name: &str| {
+        let name = name.to_ascii_lowercase();
+        MONTHS
+            .iter()
+            .position(|m| *m == name)
+            .and_then(|i| i64::try_from(i + 1).ok())
+    };
+    let number = |text: &str| text.parse::<i64>().ok();
+    let (year, month, day) = if let Some(eu) = EU.captures(&rest) {
+        (number(&eu[3])?, month_number(&eu[2])?, number(&eu[1])?)
+    } else if let Some(us) = US.captures(&rest) {
+        (number(&us[3])?, month_number(&us[1])?, number(&us[2])?)
+    } else if let Some(iso) = ISO.captures(&rest) {
+        (two_digit_year(&iso[1])?, number(&iso[2])?, number(&iso[3])?)
+    } else if let Some(digits) = rest.trim().get(..8).filter(|_| rest.trim().len() == 8)
+        && digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        // `20100209` (YAML reads it as a number; Jekyll's `to_s` gives it back).
+        (
+            number(&digits[..4])?,
+            number(&digits[4..6])?,
+            number(&digits[6..])?,
+        )
+    } else {
+        let slash = SLASH.captures(&rest)?;
+        (number(&slash[1])?, number(&slash[2])?, number(&slash[3])?)
+    };
+    (parts.year, parts.month, parts.day) = (year, month, day);
+    Some(parts)
+}
+
+/// A year of one or two digits is this century's or the last (Ruby's
+/// completion: 69 and up are 19xx).
+fn two_digit_year(text: &str) -> Option<i64> {
+    let year = text.parse::<i64>().ok()?;
+    Some(match (text.len(), year) {
+        (..=2, 69..) => year + 1900,
+        (..=2, _) => year + 2000,
+        _ => year,
+    })
+}
+
+/// Ruby's `Time.parse(text)` with `TZ` set to `zone`, as Jekyll reads
+/// every date: a zone after the time is an offset Ruby knows (`+0900`,
+/// `-05:00`, `-08`, `EST`...`PDT`, `UTC`, `GMT`, `Z`, military letters, the
+/// site zone's own abbreviations), anything else is the site's time.
+fn time_parse(text: &str, zone: &TimeZone) -> Option<ZonedDateTime> {
+    let parts = date_parse(text)?;
+    let civil = ruby_civil(
+        parts.year,
+        parts.month,
+        parts.day,
+        (parts.hour, parts.minute, parts.second),
+    )?;
+    match parts
+        .zone
+        .and_then(|name| zone_offset(name, parts.year, zone))
+    {
         Some(offset) => civil
             .to_zoned_datetime(TimeZone::fixed(offset))
             .ok()
@@ -85,42 +241,76 @@ fn ruby_time_parse(text: &str, zone: &TimeZone) -> Option<ZonedDateTime> {
     }
 }
 
-/// An instant with an explicit offset: RFC 3339 (`Z`, `+09:00`, `+0900`) or
-/// Jekyll's `YYYY-MM-DD HH:MM[:SS] +0900` with a space before the offset.
-fn parse_with_offset(text: &str) -> Option<Timestamp> {
-    const FORMATS: &[&str] = &[
-        "%Y-%m-%d %H:%M:%S%.f %z",
-        "%Y-%m-%d %H:%M:%S%.f %:z",
-        "%Y-%m-%d %H:%M %z",
-        "%Y-%m-%d %H:%M %:z",
-        "%Y-%m-%dT%H:%M:%S%.f %z",
-        "%Y-%m-%dT%H:%M:%S%.f %:z",
-        "%Y-%m-%d %z",
-        "%Y-%m-%d %:z",
-    ];
-    if let Ok(instant) = text.parse::<Timestamp>() {
-        return Some(instant);
-    }
-    FORMATS.iter().find_map(|format| {
-        let parsed = strtime::parse(format, text).ok()?;
-        if parsed.hour().is_none() {
-            // A bare date with an offset is midnight at that offset (Ruby's Time.parse).
-            let date = parsed.to_date().ok()?;
-            let offset = parsed.offset()?;
-            return date
-                .to_datetime(jiff::civil::Time::midnight())
-                .to_zoned_datetime(TimeZone::fixed(offset))
-                .ok()
-                .map(|z| z.timestamp());
+/// Ruby's `Time.zone_offset`: the offset a zone name stands for, if Ruby knows it.
+fn zone_offset(name: &str, year: i64, local: &TimeZone) -> Option<Offset> {
+    static NUMERIC: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^([+-])(\d\d)(:?)(\d\d)(?:(:?)(\d\d))?$").expect("valid regex")
+    });
+    let name = name.to_ascii_uppercase();
+    let hours = |h: i32| Offset::from_hours(i8::try_from(h).ok()?).ok();
+    if let Some(found) = NUMERIC.captures(&name) {
+        // The seconds need the same separator as the minutes.
+        if found.get(6).is_some()
+            && found.get(5).map(|m| m.as_str()) != found.get(3).map(|m| m.as_str())
+        {
+            return None;
         }
-        parsed.to_timestamp().ok()
+        let number = |i: usize| {
+            found
+                .get(i)
+                .map_or(0, |m| m.as_str().parse::<i32>().unwrap_or(0))
+        };
+        let seconds = (number(2) * 60 + number(4)) * 60 + number(6);
+        let sign = if &found[1] == "-" { -1 } else { 1 };
+        return Offset::from_seconds(sign * seconds).ok();
+    }
+    if name.len() == 3
+        && name.starts_with(['+', '-'])
+        && name[1..].bytes().all(|b| b.is_ascii_digit())
+    {
+        return hours(name.parse().ok()?);
+    }
+    let table = match name.as_str() {
+        "UTC" | "Z" | "UT" | "GMT" => Some(0),
+        "EDT" => Some(-4),
+        "EST" | "CDT" => Some(-5),
+        "CST" | "MDT" => Some(-6),
+        "MST" | "PDT" => Some(-7),
+        "PST" => Some(-8),
+        military if military.len() == 1 => {
+            let letter = military.as_bytes()[0];
+            match letter {
+                b'A'..=b'I' => Some(i32::from(letter - b'A') + 1),
+                b'K'..=b'M' => Some(i32::from(letter - b'K') + 10),
+                b'N'..=b'Y' => Some(-(i32::from(letter - b'N') + 1)),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    if let Some(table) = table {
+        return hours(table);
+    }
+    // The site zone's own abbreviation, in January or July of that year.
+    let year = i16::try_from(year).ok()?;
+    [1, 7].into_iter().find_map(|month| {
+        let at = Date::new(year, month, 1)
+            .ok()?
+            .to_zoned_datetime(local.clone())
+            .ok()?;
+        let info = local.to_offset_info(at.timestamp());
+        info.abbreviation()
+            .eq_ignore_ascii_case(&name)
+            .then(|| info.offset())
     })
 }
 
-/// The date at the start of a post's file name (`YYYY-MM-DD-slug.md`; as
-/// in Jekyll, the month and day may have one digit: `2018-05-9-x.md`), as
-/// midnight in `zone` and the slug after it; `Err` holds the date's text when
-/// it is no real date.
+/// The date at the start of a post's file name, as Jekyll reads posts:
+/// `Y-M-D-slug` with a year of two to four digits and a one- or two-digit
+/// month and day (`2018-05-9-x.md`), read by `Time.parse` (so
+/// `2025-02-30` is March 2nd): midnight in `zone`, and the slug after it.
+/// `None` when the name has no such date (Jekyll does not read it as a
+/// post); `Err` holds the date's text when Ruby refuses it.
 pub(crate) fn file_name_date(
     stem: &str,
     zone: &TimeZone,
@@ -130,19 +320,20 @@ pub(crate) fn file_name_date(
     let digits = |text: &str, range: std::ops::RangeInclusive<usize>| {
         range.contains(&text.len()) && text.bytes().all(|b| b.is_ascii_digit())
     };
-    if !(digits(year, 4..=4) && digits(month, 1..=2) && digits(day, 1..=2)) || slug.is_empty() {
+    if !(digits(year, 2..=4) && digits(month, 1..=2) && digits(day, 1..=2)) {
         return None;
     }
     let date_text = &stem[..year.len() + month.len() + day.len() + 2];
-    let date = Date::new(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?);
-    Some(match date.ok().and_then(|date| midnight(date, zone)) {
+    // What `Time.parse` makes of `Y-M-D`, without its regexes: every post pays this.
+    let date = two_digit_year(year)
+        .zip(month.parse().ok())
+        .zip(day.parse().ok())
+        .and_then(|((year, month), day)| ruby_civil(year, month, day, (0, 0, 0)))
+        .and_then(|civil| civil.to_zoned_datetime(zone.clone()).ok());
+    Some(match date {
         Some(date) => Ok((date, slug.to_string())),
         None => Err(date_text.to_string()),
     })
-}
-
-fn midnight(date: Date, zone: &TimeZone) -> Option<ZonedDateTime> {
-    date.to_zoned_datetime(zone.clone()).ok()
 }
 
 /// RFC 3339 with the date's own offset, e.g. `2025-12-25T08:30:00+09:00`.
@@ -169,33 +360,131 @@ mod tests {
         parse_front_matter_date(text, rule, &seoul()).map(|d| rfc3339(&d))
     }
 
-    // Each expectation below is what Jekyll 4.3.1 printed for the same value
-    // with `timezone: Asia/Seoul`.
+    // Each expectation below is what Jekyll 4.3.1 printed for the same
+    // front matter `date:` (unquoted unless the quotes are shown) with
+    // `timezone: Asia/Seoul` (tests/python/test_jekyll_dates.py builds them all).
+    const JEKYLL_SEOUL: &[(&str, &str)] = &[
+        ("2025-12-24 23:30:00", "2025-12-25T08:30:00+09:00"),
+        ("2025-12-24T23:30:00", "2025-12-25T08:30:00+09:00"),
+        ("2025-12-24 23:30", "2025-12-24T23:30:00+09:00"),
+        ("2025-12-24 23:30:00 +0900", "2025-12-24T23:30:00+09:00"),
+        ("2025-12-24T23:30:00+09:00", "2025-12-24T23:30:00+09:00"),
+        ("2025-12-24T14:30:00Z", "2025-12-24T23:30:00+09:00"),
+        ("2025-12-24 23:30 +0100", "2025-12-25T07:30:00+09:00"),
+        // Fractions are lost: Jekyll turns the date into text and back.
+        ("2025-12-24 10:00:00.5", "2025-12-24T19:00:00+09:00"),
+        ("2025-02-17T14:41:00.000Z", "2025-02-17T23:41:00+09:00"),
+        ("2025-12-20", "2025-12-20T00:00:00+09:00"),
+        // An offset after a date without a time is ignored.
+        ("2018-12-21 +0800", "2018-12-21T00:00:00+09:00"),
+        // ... and `+08:00` there is read as a time.
+        ("2018-12-21 +08:00", "2018-12-21T08:00:00+09:00"),
+        // jekyll/jekyll's 3.9.3 release post: a number before the offset
+        // makes it no zone Ruby knows.
+        (
+            "2023-01-29 18:30:22 2023 -0800",
+            "2023-01-29T18:30:22+09:00",
+        ),
+        ("2010-02-09 08:00:00 EST", "2010-02-09T22:00:00+09:00"),
+        ("2010-02-09 08:00:00 est", "2010-02-09T22:00:00+09:00"),
+        ("2010-06-09 08:00:00 EDT", "2010-06-09T21:00:00+09:00"),
+        ("2010-02-09 08:00:00 CST", "2010-02-09T23:00:00+09:00"),
+        ("2010-02-09 08:00:00 CDT", "2010-02-09T22:00:00+09:00"),
+        ("2010-02-09 08:00:00 MST", "2010-02-10T00:00:00+09:00"),
+        ("2010-02-09 08:00:00 MDT", "2010-02-09T23:00:00+09:00"),
+        ("2010-02-09 08:00:00 PST", "2010-02-10T01:00:00+09:00"),
+        ("2010-02-09 08:00:00 PDT", "2010-02-10T00:00:00+09:00"),
+        ("2010-02-09 08:00:00 UTC", "2010-02-09T17:00:00+09:00"),
+        ("2010-02-09 08:00:00 UT", "2010-02-09T17:00:00+09:00"),
+        ("2010-02-09 08:00:00 GMT", "2010-02-09T17:00:00+09:00"),
+        ("2010-02-09 08:00:00 Z", "2010-02-09T17:00:00+09:00"),
+        ("2010-02-09 08:00:00 A", "2010-02-09T16:00:00+09:00"),
+        // The site zone's own abbreviation; others Ruby does not know.
+        ("2010-02-09 08:00:00 KST", "2010-02-09T08:00:00+09:00"),
+        ("2010-02-09 08:00:00 JST", "2010-02-09T08:00:00+09:00"),
+        ("2010-02-09 08:00:00 CET", "2010-02-09T08:00:00+09:00"),
+        ("2010-02-09 08:00:00 AKST", "2010-02-09T08:00:00+09:00"),
+        (
+            "2010-02-09 08:00:00 America/New_York",
+            "2010-02-09T08:00:00+09:00",
+        ),
+        ("2010-02-09 08:00:00.123 EST", "2010-02-09T22:00:00+09:00"),
+        ("2010-02-09 08:00:00 -0500 EST", "2010-02-09T22:00:00+09:00"),
+        ("2010-02-09 08:00:00 +05:30", "2010-02-09T11:30:00+09:00"),
+        ("2010-02-09 08:00:00 -08", "2010-02-10T01:00:00+09:00"),
+        // Offsets Ruby cannot read: the site's time.
+        ("2025-10-05 12:00:00 + 0900", "2025-10-05T12:00:00+09:00"),
+        ("2025-10-05 12:00:00 -800", "2025-10-05T12:00:00+09:00"),
+        ("2025-10-05 12:00:00 +900", "2025-10-05T12:00:00+09:00"),
+        ("2014-10-1 12:00:00", "2014-10-01T21:00:00+09:00"),
+        ("2010-2-9 8:00:00", "2010-02-09T17:00:00+09:00"),
+        ("2010-02-09 8:00", "2010-02-09T08:00:00+09:00"),
+        ("2014-10-01 24:00:00", "2014-10-02T09:00:00+09:00"),
+        ("2010-02-09 08:00:60", "2010-02-09T17:01:00+09:00"),
+        ("2020-02-24 00:00 00:00:00", "2020-02-24T00:00:00+09:00"),
+        ("2010-02-09 08:00:00 pm", "2010-02-09T20:00:00+09:00"),
+        ("2010-02-09 12:00 am", "2010-02-09T00:00:00+09:00"),
+        (
+            "Tue, 09 Feb 2010 08:00:00 -0500",
+            "2010-02-09T22:00:00+09:00",
+        ),
+        ("Feb 9, 2010", "2010-02-09T00:00:00+09:00"),
+        ("2010/02/09 08:00", "2010-02-09T08:00:00+09:00"),
+        ("20100209", "2010-02-09T00:00:00+09:00"),
+        // Ruby's Time runs a day past the month's end on into the next.
+        ("2025-02-30", "2025-03-02T00:00:00+09:00"),
+    ];
+
     #[test]
     fn jekyll_reading() {
-        for (written, jekyll) in [
-            ("2025-12-24 23:30:00", "2025-12-25T08:30:00+09:00"),
-            ("2025-12-24T23:30:00", "2025-12-25T08:30:00+09:00"),
-            ("2025-12-24 23:30", "2025-12-24T23:30:00+09:00"),
-            ("2025-12-24 23:30:00 +0900", "2025-12-24T23:30:00+09:00"),
-            ("2025-12-24T23:30:00+09:00", "2025-12-24T23:30:00+09:00"),
-            ("2025-12-24T14:30:00Z", "2025-12-24T23:30:00+09:00"),
-            ("2025-12-24 23:30 +0100", "2025-12-25T07:30:00+09:00"),
-            ("2025-12-24 10:00:00.5", "2025-12-24T19:00:00.5+09:00"),
-            ("2025-12-20", "2025-12-20T00:00:00+09:00"),
-            ("2025-12-24 +0900", "2025-12-24T00:00:00+09:00"),
-            // jekyll/jekyll's 3.9.3 release post; Jekyll read it so.
-            (
-                "2023-01-29 18:30:22 2023 -0800",
-                "2023-01-29T18:30:22+09:00",
-            ),
-        ] {
+        for (written, jekyll) in JEKYLL_SEOUL {
             assert_eq!(
                 read(written, DateRule::Jekyll).as_deref(),
+                Some(*jekyll),
+                "{written}"
+            );
+        }
+    }
+
+    #[test]
+    fn quoted_dates_are_ruby_strings() {
+        // Quoted, a date is no YAML timestamp: no offset means the site's time.
+        for (written, jekyll) in [
+            ("2010-02-09 08:00:00", "2010-02-09T08:00:00+09:00"),
+            ("2010-02-09 08:00:00.5", "2010-02-09T08:00:00+09:00"),
+            ("2010-02-09 24:00", "2010-02-10T00:00:00+09:00"),
+            ("2010-02-09 08:00:00 EST", "2010-02-09T22:00:00+09:00"),
+        ] {
+            assert_eq!(
+                read(written, DateRule::Local).as_deref(),
                 Some(jekyll),
                 "{written}"
             );
         }
+    }
+
+    #[test]
+    fn psych_reads_an_offset_ruby_would_not() {
+        // `+9` is a YAML timestamp's offset, though Time.parse ignores it (Jekyll, UTC site).
+        let utc = |text| {
+            parse_front_matter_date(text, DateRule::Jekyll, &TimeZone::UTC).map(|d| rfc3339(&d))
+        };
+        assert_eq!(
+            utc("2010-02-09 08:00:00 +9").as_deref(),
+            Some("2010-02-08T23:00:00+00:00")
+        );
+        let paris = TimeZone::get("Europe/Paris").unwrap();
+        let read =
+            |text| parse_front_matter_date(text, DateRule::Jekyll, &paris).map(|d| rfc3339(&d));
+        // CET is Paris's January name: +01:00 even in July (Ruby's zone_offset).
+        assert_eq!(
+            read("2010-07-09 08:00:00 CET").as_deref(),
+            Some("2010-07-09T09:00:00+02:00")
+        );
+        assert_eq!(
+            read("2010-01-09 08:00:00 CEST").as_deref(),
+            Some("2010-01-09T07:00:00+01:00")
+        );
     }
 
     #[test]
@@ -214,10 +503,14 @@ mod tests {
     fn impossible_dates_are_refused() {
         for text in [
             "2025-13-45",
-            "2025-02-30",
+            "2025-13-01",
+            "2025-12-32",
             "yesterday",
             "",
+            // Jekyll stops the build on each of these ("hour out of range").
             "2025-12-24 25:00:00",
+            "2014-10-01 29:00:00",
+            "2010-02-09 24:30",
             "12/24/2025",
         ] {
             assert_eq!(read(text, DateRule::Jekyll), None, "{text}");
@@ -234,8 +527,8 @@ mod tests {
             ("2025-12-24T00:00:00+09:00", "daily-papers")
         );
         assert_eq!(
-            file_name_date("2025-02-30-x", &seoul()),
-            Some(Err("2025-02-30".into()))
+            file_name_date("2025-02-32-x", &seoul()),
+            Some(Err("2025-02-32".into()))
         );
         assert_eq!(file_name_date("about", &seoul()), None);
         let (date, slug) = file_name_date("2018-05-9-x", &seoul()).unwrap().unwrap();
@@ -244,6 +537,16 @@ mod tests {
             ("2018-05-09T00:00:00+09:00", "x")
         );
         assert_eq!(file_name_date("2025-12-24", &seoul()), None);
+        // Ruby's reading: two-digit years, a day past the month's end.
+        let date = |stem| {
+            file_name_date(stem, &seoul())
+                .unwrap()
+                .map(|(d, _)| rfc3339(&d))
+        };
+        assert_eq!(date("18-05-09-x"), Ok("2018-05-09T00:00:00+09:00".into()));
+        assert_eq!(date("99-05-09-x"), Ok("1999-05-09T00:00:00+09:00".into()));
+        assert_eq!(date("2025-02-30-x"), Ok("2025-03-02T00:00:00+09:00".into()));
+        assert_eq!(date("2025-13-01-x"), Err("2025-13-01".into()));
     }
 
     #[test]

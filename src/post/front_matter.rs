@@ -163,6 +163,9 @@ pub(crate) struct FrontMatter {
     pub excerpt_separator: Option<String>,
     /// Keys digest-feed does not read (layout and theme keys), with their lines.
     pub other_keys: Vec<Keyed<String>>,
+    /// Keys written a second time, at the later line: the later value wins,
+    /// as in Ruby's YAML.
+    pub repeated_keys: Vec<Keyed<String>>,
 }
 
 impl FrontMatter {
@@ -222,12 +225,21 @@ pub(crate) fn parse(yaml: &str) -> Result<FrontMatter, YamlError> {
     {
         deserializer_input = "{}";
     }
-    let result = serde_saphyr::with_deserializer_from_str(deserializer_input, |deserializer| {
-        FrontMatterSeed {
-            current_key: &current_key,
-        }
-        .deserialize(deserializer)
-    });
+    // A key written twice: the later value wins, as in Ruby's YAML; the
+    // visitor sees both and notes the second.
+    let options = serde_saphyr::options! {
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
+    };
+    let result = serde_saphyr::with_deserializer_from_str_with_options(
+        deserializer_input,
+        options,
+        |deserializer| {
+            FrontMatterSeed {
+                current_key: &current_key,
+            }
+            .deserialize(deserializer)
+        },
+    );
     let mut result = result;
     if let Ok(fm) = &mut result
         && let Some(date) = &fm.date
@@ -295,9 +307,17 @@ impl<'de> Visitor<'de> for FrontMatterSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FrontMatter, A::Error> {
         let mut fm = FrontMatter::default();
+        let mut seen = std::collections::HashSet::new();
         while let Some(key) = map.next_key::<Spanned<String>>()? {
             let line = line_number(key.referenced.line());
             let name = key.value;
+            if !seen.insert(name.clone()) {
+                fm.repeated_keys.push(Keyed {
+                    value: name.clone(),
+                    line,
+                });
+                fm.other_keys.retain(|other| other.value != name);
+            }
             *self.current_key.borrow_mut() = Some((name.clone(), line));
             let keyed = |value| Keyed { value, line };
             match name.as_str() {
@@ -312,8 +332,9 @@ impl<'de> Visitor<'de> for FrontMatterSeed<'_> {
                 "excerpt" => fm.excerpt = map.next_value()?,
                 "author" => fm.author = map.next_value()?,
                 "slug" => fm.slug = map.next_value()?,
-                "published" => fm.published = map.next_value()?,
-                "draft" => fm.draft = map.next_value()?,
+                "published" => fm.published = Some(map.next_value::<Truthy>()?.0),
+                // Hugo's; Jekyll ignores it: only YAML's true makes a draft.
+                "draft" => fm.draft = Some(map.next_value::<Truthy>()?.1 == Some(true)),
                 "last_modified_at" => {
                     fm.last_modified_at = map.next_value::<Option<String>>()?.map(keyed);
                 }
@@ -339,7 +360,70 @@ pub(crate) fn data(yaml: &str) -> Data {
     if yaml.trim().is_empty() {
         return Data::Map(Vec::new());
     }
-    serde_saphyr::from_str(yaml).unwrap_or(Data::Null)
+    let options = serde_saphyr::options! {
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+    };
+    serde_saphyr::from_str_with_options(yaml, options).unwrap_or(Data::Null)
+}
+
+/// `published` as Jekyll tests it (`data.fetch("published", true)`): only
+/// YAML's false (`false`, `no`, `off`) and an empty value unpublish; any
+/// other value, the string `flase` too, publishes.
+/// The second field is the value when it is a YAML boolean.
+struct Truthy(bool, Option<bool>);
+
+impl<'de> de::Deserialize<'de> for Truthy {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TruthyVisitor)
+    }
+}
+
+struct TruthyVisitor;
+
+impl<'de> Visitor<'de> for TruthyVisitor {
+    type Value = Truthy;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("true or false")
+    }
+
+    fn visit_bool<E: de::Error>(self, value: bool) -> Result<Truthy, E> {
+        Ok(Truthy(value, Some(value)))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Truthy, E> {
+        Ok(Truthy(false, None))
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Truthy, E> {
+        Ok(Truthy(false, None))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Truthy, E> {
+        Ok(Truthy(true, None))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Truthy, E> {
+        Ok(Truthy(true, None))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Truthy, E> {
+        Ok(Truthy(true, None))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Truthy, E> {
+        Ok(Truthy(true, None))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Truthy, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Truthy(true, None))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Truthy, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Truthy(true, None))
+    }
 }
 
 /// A list of words: a YAML list, or a string (split at white space when
@@ -482,7 +566,37 @@ mod tests {
     #[test]
     fn yaml_1_1_booleans_as_jekyll() {
         assert_eq!(parse("published: no\n").unwrap().published, Some(false));
+        assert_eq!(parse("published: Off\n").unwrap().published, Some(false));
         assert_eq!(parse("draft: yes\n").unwrap().draft, Some(true));
+    }
+
+    #[test]
+    fn published_is_false_only_when_yaml_says_false_or_nothing() {
+        assert_eq!(parse("published: flase\n").unwrap().published, Some(true));
+        assert_eq!(parse("published: \"no\"\n").unwrap().published, Some(true));
+        assert_eq!(parse("published: 0\n").unwrap().published, Some(true));
+        assert_eq!(parse("published:\n").unwrap().published, Some(false));
+        assert_eq!(parse("draft: flase\n").unwrap().draft, Some(false));
+    }
+
+    #[test]
+    fn a_key_written_twice_keeps_the_later_value_and_is_noted() {
+        let fm = parse("title: first\nlayout: a\ntitle: second\nlayout: b\n").unwrap();
+        assert_eq!(
+            fm.title.unwrap(),
+            Keyed {
+                value: "second".into(),
+                line: 3
+            }
+        );
+        let repeated: Vec<_> = fm
+            .repeated_keys
+            .iter()
+            .map(|k| (k.value.as_str(), k.line))
+            .collect();
+        assert_eq!(repeated, [("title", 3), ("layout", 4)]);
+        assert_eq!(fm.other_keys.len(), 1);
+        assert!(matches!(data("a: 1\na: 2\n"), Data::Map(m) if m.len() == 1));
     }
 
     #[test]

@@ -53,6 +53,9 @@ pub struct SiteInfo {
     pub excerpt_separator: Option<String>,
     /// The blog's front matter defaults (its `_config.yml`'s `defaults:`).
     pub defaults: FrontMatterDefaults,
+    /// Whether the posts folder is a Jekyll blog's `_posts`: then, as in
+    /// Jekyll, only files named `Y-M-D-title.ext` are posts.
+    pub dated_names_only: bool,
 }
 
 impl Rules {
@@ -71,6 +74,7 @@ impl Rules {
                 timezone: config.site.timezone_name.clone(),
                 excerpt_separator: config.posts.excerpt_separator.clone(),
                 defaults: config.posts.defaults.clone(),
+                dated_names_only: config.is_jekyll_blog(),
             },
         }
     }
@@ -180,6 +184,21 @@ pub struct Post {
     pub defaults: Vec<(String, Data)>,
     /// The site it was read in; `None` for a post read on its own.
     pub site: Option<Arc<SiteContext>>,
+    /// What `check` notes about it that does not stop it (a key written
+    /// twice, a URL it shares with other posts).
+    pub notes: Vec<Problem>,
+    /// For a post whose URL an older post has too (Jekyll writes one page
+    /// over the other), that older post's file: then its key in the
+    /// delivery state is its own, made from its file name.
+    pub shares_url_with: Option<PathBuf>,
+    /// Whether an older post has the id jekyll-feed would give this one
+    /// (the same folder and slug, as every `daily-papers.md` at
+    /// `/daily-papers-DATE`): then its id is its own, made from its file name.
+    pub shares_id: bool,
+    /// Its identity in the delivery state and its messages' ids: its URL,
+    /// or, for a post sharing its URL with an older one, the URL and its
+    /// file's name after a `#`.
+    pub key: String,
 }
 
 /// The largest post file read; a bigger one is surely not a digest post.
@@ -212,11 +231,13 @@ pub fn decode<'a>(source: &Path, bytes: &'a [u8]) -> Result<Cow<'a, str>, Proble
 /// Reads a post's model from its text. Returns every problem found in it.
 pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Problem>> {
     let at = |line: usize| Location::line(source, line);
-    let split =
-        front_matter::split(text).map_err(|err| vec![Problem::new(at(1), err.to_string())])?;
+    // Without front matter (none, or never closed), Jekyll still reads a
+    // dated post: the whole file is its body, its title from the file name.
+    let split = front_matter::split(text);
+    let yaml = split.as_ref().map_or("", |split| split.yaml);
     // The YAML starts on line 2, after the opening `---`.
     let file_line = |yaml_line: usize| yaml_line + 1;
-    let fm = front_matter::parse(split.yaml).map_err(|err| {
+    let fm = front_matter::parse(yaml).map_err(|err| {
         let line = err.line.map_or(1, file_line);
         let message = match err.key {
             Some(key) => format!("front matter: `{key}`: {}", err.message),
@@ -228,24 +249,12 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
         };
         vec![Problem::new(at(line), message)]
     })?;
+    let notes = front_matter_notes(source, &fm, split.err());
     let mut defaults = rules.site.defaults.for_post(source);
     let page_defaults = std::mem::take(&mut defaults.data);
     let fm = fm.over(defaults);
 
     let mut problems = typos(source, &fm);
-
-    let title = fm
-        .title
-        .as_ref()
-        .map(|t| markdown::plain_title(&t.value))
-        .filter(|t| !t.is_empty());
-    if title.is_none() {
-        let line = fm.title.as_ref().map_or(1, |t| file_line(t.line));
-        problems.push(Problem::new(
-            at(line),
-            "front matter: `title` is missing; every post needs a title",
-        ));
-    }
 
     let stem = source
         .file_stem()
@@ -255,6 +264,11 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
     let file_slug = match &from_file_name {
         Some(Ok((_, slug))) => slug.clone(),
         _ => stem.clone(),
+    };
+    // Jekyll's title: the front matter's, else the file name's slug titleized.
+    let title = match &fm.title {
+        Some(title) => markdown::plain_title(&title.value),
+        None => titleize_slug(&file_slug),
     };
     let date = post_date(source, &fm, from_file_name, rules, &mut problems);
     let updated = fm.last_modified_at.as_ref().and_then(|written| {
@@ -280,12 +294,13 @@ pub fn parse(source: &Path, text: &str, rules: &Rules) -> Result<Post, Vec<Probl
         ));
     }
 
-    let (Some(title), Some(date), true) = (title, date, problems.is_empty()) else {
+    let (Some(date), true) = (date, problems.is_empty()) else {
         return Err(problems);
     };
 
     let mut post = assemble(source, fm, title, date, file_slug, rules);
     post.updated = updated;
+    post.notes = notes;
     post.defaults = page_defaults;
     Ok(post)
 }
@@ -320,9 +335,10 @@ fn assemble(
             categories: &categories,
         },
     );
+    let url = format!("{}{}", rules.site_url, permalink::absolute_path(&path));
     Post {
         source: source.to_path_buf(),
-        url: format!("{}{path}", rules.site_url),
+        url: url.clone(),
         slug: slug_source,
         feed_id: fm.feed_id.filter(|id| !id.trim().is_empty()),
         updated: None,
@@ -330,6 +346,10 @@ fn assemble(
         liquid: fm.render_with_liquid != Some(false),
         defaults: Vec::new(),
         site: None,
+        notes: Vec::new(),
+        shares_url_with: None,
+        shares_id: false,
+        key: url,
         path,
         title,
         date,
@@ -348,6 +368,14 @@ fn assemble(
 }
 
 impl Post {
+    /// Its file's name without the extension.
+    fn file_stem(&self) -> String {
+        self.source
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
     /// Its id in feeds: the front matter's `feed_id`, else the id
     /// jekyll-feed gives it: Jekyll's `Document#id` (the URL's folder, then
     /// the slug as written, trailing dots dropped) through `absolute_url`.
@@ -355,12 +383,46 @@ impl Post {
         if let Some(id) = &self.feed_id {
             return id.clone();
         }
-        let site_url = self.url.strip_suffix(&self.path).unwrap_or(&self.url);
+        let site_url = self
+            .url
+            .strip_suffix(&permalink::absolute_path(&self.path))
+            .unwrap_or(&self.url);
         let folder = self.path.trim_end_matches('/');
         let folder = folder.rfind('/').map_or("", |at| &folder[..at]);
-        let slug = self.slug.trim_end_matches('.');
-        format!("{site_url}{folder}/{}", permalink::escape_path(slug))
+        // jekyll-feed gives posts with one folder and slug one id: a
+        // reader would see one item. The oldest keeps it; each later one
+        // has its file's name in place of the slug.
+        let stem;
+        let slug = if self.shares_id {
+            stem = self.file_stem();
+            stem.as_str()
+        } else {
+            self.slug.trim_end_matches('.')
+        };
+        format!(
+            "{site_url}{}",
+            permalink::absolute_path(&format!("{folder}/{slug}"))
+        )
     }
+}
+
+/// Jekyll's `Utils.titleize_slug`: each `-`-separated word capitalized
+/// (its first letter upper case, the rest lower case, as Ruby's
+/// `capitalize`), joined with spaces. The slug loses its trailing dots first.
+fn titleize_slug(slug: &str) -> String {
+    slug.trim_end_matches('.')
+        .split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars.next().map_or_else(String::new, |first| {
+                first
+                    .to_uppercase()
+                    .chain(chars.flat_map(char::to_lowercase))
+                    .collect()
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The post's date: its front matter's, else its file name's. Jekyll's
@@ -409,6 +471,41 @@ fn post_date(
             None
         }
     }
+}
+
+/// What `check` notes of a post's front matter that does not stop it: a
+/// key written twice, a front matter never closed.
+fn front_matter_notes(
+    source: &Path,
+    fm: &front_matter::FrontMatter,
+    split: Option<front_matter::SplitError>,
+) -> Vec<Problem> {
+    let at = |line: usize| Location::line(source, line);
+    // The YAML starts on line 2, after the opening `---`.
+    let file_line = |yaml_line: usize| yaml_line + 1;
+    let mut notes: Vec<Problem> = fm
+        .repeated_keys
+        .iter()
+        .map(|key| {
+            Problem::new(
+                at(file_line(key.line)),
+                format!(
+                    "front matter: `{}` is written twice; the later value is used, as Jekyll does",
+                    key.value
+                ),
+            )
+        })
+        .collect();
+    if split == Some(front_matter::SplitError::Unclosed) {
+        notes.push(Problem::new(
+            at(1),
+            format!(
+                "{}: Jekyll reads the whole file as the post's text, titled from the file name",
+                front_matter::SplitError::Unclosed
+            ),
+        ));
+    }
+    notes
 }
 
 /// A problem for each unknown key close to one that changes what is published.
@@ -471,7 +568,8 @@ impl Post {
         text: &str,
         check: impl FnOnce(&str) -> Result<(), Problem>,
     ) -> Result<Rendered, Problem> {
-        let (yaml, body, body_line) = front_matter::split(text).map_or(("", "", 1), |split| {
+        // No front matter: the whole file is the body, as Jekyll reads it.
+        let (yaml, body, body_line) = front_matter::split(text).map_or(("", text, 1), |split| {
             (split.yaml, split.body, split.body_line)
         });
         // The URL was built from `site.url`, which the config checked; a
@@ -562,10 +660,29 @@ impl Post {
     }
 }
 
-/// The posts readers see, newest first: published, not dated after `now`,
-/// each URL used once (a second post with the same URL is a problem, as it
-/// would overwrite the first page on the blog).
-pub fn published(posts: Vec<Post>, now: jiff::Timestamp) -> (Vec<Post>, Vec<Problem>) {
+/// The groups of two or more of `posts` with the same non-empty `key`,
+/// each newest first (as `posts` are), in a stable order.
+fn sharing(posts: &[Post], key: impl Fn(&Post) -> String) -> Vec<Vec<usize>> {
+    let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+    for (at, post) in posts.iter().enumerate() {
+        let key = key(post);
+        if !key.is_empty() {
+            by_key.entry(key).or_default().push(at);
+        }
+    }
+    let mut groups: Vec<Vec<usize>> = by_key
+        .into_values()
+        .filter(|group| group.len() > 1)
+        .collect();
+    groups.sort_unstable();
+    groups
+}
+
+/// The posts readers see, newest first: published, not dated after `now`.
+/// Posts sharing a URL are all kept, as Jekyll builds them all (and writes
+/// one page over the others): each later one is marked with the oldest's
+/// file, which gets a note naming them all, as Jekyll's "Conflict" warning.
+pub fn published(posts: Vec<Post>, now: jiff::Timestamp) -> Vec<Post> {
     let mut visible: Vec<Post> = posts
         .into_iter()
         .filter(|post| post.published && post.date.timestamp() <= now)
@@ -577,25 +694,68 @@ pub fn published(posts: Vec<Post>, now: jiff::Timestamp) -> (Vec<Post>, Vec<Prob
             .cmp(&a.date.timestamp())
             .then_with(|| b.source.cmp(&a.source))
     });
-    let mut problems = Vec::new();
-    let mut seen: std::collections::HashMap<String, PathBuf> = std::collections::HashMap::new();
-    visible.retain(|post| {
-        if let Some(first) = seen.get(&post.url) {
-            problems.push(Problem::new(
-                Location::file(&post.source),
-                format!(
-                    "this post's URL {} is also {}'s; give one a `slug` or `permalink`",
-                    post.url,
-                    first.display()
-                ),
-            ));
-            false
-        } else {
-            seen.insert(post.url.clone(), post.source.clone());
-            true
+    for sharing in sharing(&visible, |post| post.url.clone()) {
+        // Newest first: the oldest is the last.
+        let Some((&oldest, later)) = sharing.split_last() else {
+            continue;
+        };
+        let first = visible[oldest].source.clone();
+        for &at in later {
+            let post = &mut visible[at];
+            post.shares_url_with = Some(first.clone());
+            post.key = format!("{}#{}", post.url, post.file_stem());
         }
-    });
-    (visible, problems)
+        let files: Vec<String> = sharing
+            .iter()
+            .rev()
+            .map(|&at| visible[at].source.display().to_string())
+            .collect();
+        let note = Problem::new(
+            Location::file(&first),
+            format!(
+                "Conflict: the URL {} is shared by {} posts ({}); Jekyll writes one page over the others. \
+                 Each is in the feeds with its own id and mailed once; give each a `permalink` or `slug` of its own",
+                visible[oldest].url,
+                sharing.len(),
+                files.join(", ")
+            ),
+        );
+        visible[oldest].notes.push(note);
+    }
+    for sharing in sharing(&visible, |post| {
+        if post.feed_id.is_some() {
+            String::new()
+        } else {
+            post.id()
+        }
+    }) {
+        let Some((&oldest, later)) = sharing.split_last() else {
+            continue;
+        };
+        let id = visible[oldest].id();
+        for &at in later {
+            visible[at].shares_id = true;
+        }
+        // Posts at one URL have had their note ("Conflict").
+        if later
+            .iter()
+            .all(|&at| visible[at].url == visible[oldest].url)
+        {
+            continue;
+        }
+        let note = Problem::new(
+            Location::file(&visible[oldest].source),
+            format!(
+                "jekyll-feed gives {} posts the id {id} (the same folder and slug), so a feed reader \
+                 shows one of them; this, the oldest, keeps it, and each later one has an id of its own, \
+                 made from its file name (the first: {})",
+                sharing.len(),
+                visible[later[later.len() - 1]].id()
+            ),
+        );
+        visible[oldest].notes.push(note);
+    }
+    visible
 }
 
 #[cfg(test)]
@@ -720,8 +880,7 @@ mod tests {
         assert_eq!(
             err,
             [
-                "_posts/notes.md:1: front matter: `title` is missing; every post needs a title",
-                "_posts/notes.md:1: front matter: `date` is missing and the file name does not start with YYYY-MM-DD-",
+                "_posts/notes.md:1: front matter: `date` is missing and the file name does not start with YYYY-MM-DD-"
             ]
         );
 
@@ -741,11 +900,11 @@ mod tests {
             err[0]
         );
 
-        let err = parse_text("2025-02-30-x.md", "---\ntitle: x\n---\n").unwrap_err();
+        let err = parse_text("2025-02-32-x.md", "---\ntitle: x\n---\n").unwrap_err();
         assert_eq!(
             err,
             [
-                "_posts/2025-02-30-x.md: the date in the file name, \"2025-02-30\", is not a real date"
+                "_posts/2025-02-32-x.md: the date in the file name, \"2025-02-32\", is not a real date"
             ]
         );
     }
@@ -813,7 +972,7 @@ mod tests {
     }
 
     #[test]
-    fn published_orders_filters_and_refuses_duplicate_urls() {
+    fn published_orders_filters_and_keeps_posts_sharing_a_url() {
         let post = |name: &str, front: &str| {
             parse_text(name, &format!("---\ntitle: t\n{front}---\n")).unwrap()
         };
@@ -825,19 +984,80 @@ mod tests {
             post("2025-12-22-d.md", "permalink: /2025/12/23/a.html\n"),
         ];
         let now = jiff::Timestamp::from_second(1_780_000_000).unwrap();
-        let (visible, problems) = published(posts, now);
+        let visible = published(posts, now);
         let names: Vec<_> = visible
             .iter()
             .map(|p| p.source.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(names, ["2025-12-25-b.md", "2025-12-23-a.md"]);
-        assert_eq!(problems.len(), 1);
-        assert!(
-            problems[0]
-                .to_string()
-                .starts_with("_posts/2025-12-22-d.md: this post's URL"),
-            "{}",
-            problems[0]
+        assert_eq!(
+            names,
+            ["2025-12-25-b.md", "2025-12-23-a.md", "2025-12-22-d.md"]
+        );
+        // The oldest of the two keeps its URL as its key and id, and the note.
+        let (a, d) = (&visible[1], &visible[2]);
+        assert_eq!(a.url, d.url);
+        assert_eq!(d.key, d.url);
+        assert_eq!(
+            a.key,
+            "https://papers.example.org/2025/12/23/a.html#2025-12-23-a"
+        );
+        assert_eq!(d.id(), "https://papers.example.org/2025/12/23/d");
+        // Their ids differ already (their slugs do): jekyll-feed's.
+        assert_eq!(a.id(), "https://papers.example.org/2025/12/23/a");
+        assert!(a.notes.is_empty());
+        assert_eq!(
+            d.notes[0].to_string(),
+            "_posts/2025-12-22-d.md: Conflict: the URL https://papers.example.org/2025/12/23/a.html is shared by 2 posts \
+             (_posts/2025-12-22-d.md, _posts/2025-12-23-a.md); Jekyll writes one page over the others. \
+             Each is in the feeds with its own id and mailed once; give each a `permalink` or `slug` of its own"
+        );
+    }
+
+    #[test]
+    fn posts_jekyll_feed_gives_one_id_each_get_their_own() {
+        let post = |name: &str, permalink: &str| {
+            let text = format!("---\ntitle: t\npermalink: {permalink}\n---\n");
+            parse_text(name, &text).unwrap()
+        };
+        let posts = vec![
+            post("2025-12-20-daily-papers.md", "/daily-papers-2025-12-20"),
+            post("2025-12-21-daily-papers.md", "/daily-papers-2025-12-21"),
+            post("2025-12-22-other.md", "/other"),
+        ];
+        let now = jiff::Timestamp::from_second(1_780_000_000).unwrap();
+        let ids: Vec<String> = published(posts, now).iter().map(Post::id).collect();
+        assert_eq!(
+            ids,
+            [
+                "https://papers.example.org/other",
+                "https://papers.example.org/2025-12-21-daily-papers",
+                "https://papers.example.org/daily-papers",
+            ]
+        );
+    }
+
+    #[test]
+    fn every_post_jekyll_publishes_is_read() {
+        // No front matter: the title from the file name, Jekyll's titleize.
+        let post = parse_text("2025-12-24-daily-papers.MD-notes.md", "Just text.\n").unwrap();
+        assert_eq!(post.title, "Daily Papers.md Notes");
+        assert_eq!(
+            post.render("Just text.\n").unwrap().html,
+            "<p>Just text.</p>\n"
+        );
+        // No title: the same; `published: flase` is a string, so published.
+        let post = parse_text(
+            "2025-12-24-LLM-notes..md",
+            "---\npublished: flase\n---\nx\n",
+        )
+        .unwrap();
+        assert_eq!((post.title.as_str(), post.published), ("Llm Notes", true));
+        // A key twice: the later wins, with a note at its line.
+        let post = parse_text("2025-12-24-x.md", "---\ntitle: a\ntitle: b\n---\n").unwrap();
+        assert_eq!(post.title, "b");
+        assert_eq!(
+            post.notes[0].to_string(),
+            "_posts/2025-12-24-x.md:3: front matter: `title` is written twice; the later value is used, as Jekyll does"
         );
     }
 

@@ -87,6 +87,77 @@ const PATH_UNSAFE: &AsciiSet = &CONTROLS
     .add(b'|')
     .add(b'}');
 
+// Addressable's `normalize` keeps a path segment's pchar (unreserved,
+// sub-delims, ':' and '@') and escapes everything else.
+const PCHAR_SYMBOLS: &[u8] = b"-._~!$&'()*+,;=:@";
+const NOT_PCHAR: &AsciiSet = &all_but(percent_encoding::NON_ALPHANUMERIC, PCHAR_SYMBOLS);
+
+/// `set` without `bytes`.
+const fn all_but(base: &AsciiSet, bytes: &[u8]) -> AsciiSet {
+    // `add` copies the set (NUL is in every set this takes already).
+    let mut set = base.add(0);
+    let mut at = 0;
+    while at < bytes.len() {
+        set = set.remove(bytes[at]);
+        at += 1;
+    }
+    set
+}
+
+// A query keeps '/' and '?' too, but escapes '&' and ';' inside a pair.
+const NOT_QUERY: &AsciiSet = &NOT_PCHAR.remove(b'/').remove(b'?').add(b'&').add(b';');
+const NOT_FRAGMENT: &AsciiSet = &NOT_PCHAR.remove(b'/').remove(b'?');
+
+/// A site-relative URL (`/2025/12/24/kv深入：显存.html`) as Jekyll's
+/// `absolute_url` writes it after the site's address: Addressable's
+/// `normalize`, which decodes each part, folds it to Unicode NFKC (so
+/// full-width `：` is `:` and `？` is an escaped `?`) and escapes what a
+/// path may not hold (`/csp/Data compression` is `/csp/Data%20compression`).
+/// An ASCII URL that needs none of that is returned as it is.
+pub(crate) fn absolute_path(url: &str) -> String {
+    let plain = url
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'/' || PCHAR_SYMBOLS.contains(&b));
+    if plain {
+        return url.to_string();
+    }
+    let (rest, fragment) = match url.split_once('#') {
+        Some((rest, fragment)) => (rest, Some(fragment)),
+        None => (url, None),
+    };
+    let (path, query) = match rest.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (rest, None),
+    };
+    let mut out = path
+        .split('/')
+        .map(|segment| normalize_component(segment, NOT_PCHAR))
+        .collect::<Vec<_>>()
+        .join("/");
+    // Addressable drops an empty query or fragment.
+    if let Some(query) = query.filter(|q| !q.is_empty()) {
+        out.push('?');
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| normalize_component(pair, NOT_QUERY))
+            .collect();
+        out.push_str(&pairs.join("&"));
+    }
+    if let Some(fragment) = fragment.filter(|f| !f.is_empty()) {
+        out.push('#');
+        out.push_str(&normalize_component(fragment, NOT_FRAGMENT));
+    }
+    out
+}
+
+/// Addressable's `normalize_component`: decode, NFKC, escape what `unsafe` names.
+fn normalize_component(text: &str, unsafe_bytes: &'static AsciiSet) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let decoded = percent_encoding::percent_decode_str(text).decode_utf8_lossy();
+    let folded: String = decoded.nfkc().collect();
+    utf8_percent_encode(&folded, unsafe_bytes).to_string()
+}
+
 /// `value` percent-encoded as Jekyll escapes a URL path.
 pub(crate) fn escape_path(value: &str) -> String {
     utf8_percent_encode(value, PATH_UNSAFE).to_string()
@@ -287,6 +358,37 @@ mod tests {
             placeholders("/:a::year/x:/:title_:Up/:").collect::<Vec<_>>(),
             vec![(1..3, "a"), (4..9, "year"), (13..20, "title_")]
         );
+    }
+
+    // Each is what Jekyll 4.3's `absolute_url` (Addressable 2.8.1's
+    // `normalize`) gave for the same path.
+    #[test]
+    fn absolute_urls_are_addressables() {
+        for (path, jekyll) in [
+            ("/2025/12/24/a.html", "/2025/12/24/a.html"),
+            ("/csp/Data compression", "/csp/Data%20compression"),
+            (
+                "/llm/llm-067-kv-cache深入：显存与速度的平衡",
+                "/llm/llm-067-kv-cache%E6%B7%B1%E5%85%A5:%E6%98%BE%E5%AD%98%E4%B8%8E%E9%80%9F%E5%BA%A6%E7%9A%84%E5%B9%B3%E8%A1%A1",
+            ),
+            ("/a%EF%BC%9Ab", "/a:b"),
+            ("/x，y（z）？", "/x,y(z)%3F"),
+            ("/a%20b/", "/a%20b/"),
+            ("/c#", "/c"),
+            ("/what?", "/what"),
+            ("/50%", "/50%25"),
+            ("/é", "/%C3%A9"),
+            ("/e\u{301}", "/%C3%A9"),
+            (
+                "/a[b]|c^d`e{f}\"g<h>",
+                "/a%5Bb%5D%7Cc%5Ed%60e%7Bf%7D%22g%3Ch%3E",
+            ),
+            ("/q?a=b c&d;e", "/q?a=b%20c&d%3Be"),
+            ("/f#frag ment?x", "/f#frag%20ment?x"),
+            ("/%7Ex~", "/~x~"),
+        ] {
+            assert_eq!(absolute_path(path), jekyll, "{path}");
+        }
     }
 
     #[test]

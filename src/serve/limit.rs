@@ -148,8 +148,11 @@ fn network(client: IpAddr) -> IpAddr {
 /// The client a request comes from: the peer, or, when the peer is a proxy
 /// on this machine, the last address it put in `X-Forwarded-For`.
 pub(super) fn client(peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
-    if !peer.ip().is_loopback() {
-        return peer.ip();
+    // Listening on `[::]`, an IPv4 peer arrives as `::ffff:a.b.c.d`: the
+    // proxy on 127.0.0.1 is then `::ffff:127.0.0.1`, loopback all the same.
+    let peer = peer.ip().to_canonical();
+    if !peer.is_loopback() {
+        return peer;
     }
     headers
         .get_all("x-forwarded-for")
@@ -158,7 +161,7 @@ pub(super) fn client(peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
         .flat_map(|value| value.split(','))
         .next_back()
         .and_then(|hop| hop.trim().parse::<IpAddr>().ok())
-        .unwrap_or(peer.ip())
+        .unwrap_or(peer)
 }
 
 /// The middleware: refuses a client over its rate (429), and a request
@@ -224,6 +227,17 @@ mod tests {
             client(remote, &headers),
             remote.ip(),
             "only a local proxy is believed"
+        );
+        // `listen = "[::]:8025"`: the proxy on 127.0.0.1 arrives mapped into IPv6.
+        let mapped: SocketAddr = "[::ffff:127.0.0.1]:5000".parse().unwrap();
+        assert_eq!(
+            client(mapped, &headers),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
+        let mapped_remote: SocketAddr = "[::ffff:192.0.2.1]:5000".parse().unwrap();
+        assert_eq!(
+            client(mapped_remote, &headers),
+            "192.0.2.1".parse::<IpAddr>().unwrap()
         );
     }
 

@@ -31,7 +31,7 @@ use axum::routing::get;
 use crate::config::Config;
 use crate::error::{Error, Location, Problem, Transient};
 use crate::mail::list;
-use crate::token::{Purpose, Secret};
+use crate::token::Purpose;
 
 /// The largest request body taken: a sign-up form is far smaller.
 pub const BODY_LIMIT: usize = 4 * 1024;
@@ -70,8 +70,15 @@ pub fn run(config: &Config, ready: impl FnOnce(SocketAddr, &str)) -> Result<(), 
     // What a request needs is checked before the first one comes.
     config.email().map_err(Error::Invalid)?;
     config.smtp().map_err(Error::Invalid)?.password()?;
-    let secret = Secret::load_or_create(&list.secret_file)?;
+    let secret = list::secret(config, list, true)?;
+    for exposed in list::exposures(config) {
+        eprintln!("warning: {exposed}");
+    }
     let tokens = Arc::new(tokens::Tokens::new(config, secret.clone())?);
+    // Built now, not by the first reader's request.
+    if let Err(err) = tokens.warm(config) {
+        eprintln!("digest-feed serve: {err}");
+    }
     let app = Arc::new(App {
         signups: signups::Queue::start(signups::Worker {
             config: config.clone(),
@@ -127,6 +134,7 @@ fn router(app: Arc<App>) -> Router {
         )
         .route("/confirm/{token}", get(confirm_page).post(confirm))
         .fallback(not_found)
+        .layer(axum::middleware::map_response(private_page))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&app),
@@ -136,6 +144,46 @@ fn router(app: Arc<App>) -> Router {
 }
 
 type Shared = State<Arc<App>>;
+
+/// Every page holds or follows a token: it tells no other site where it
+/// came from (the link back to the blog would carry the token in its
+/// `Referer`), and no other site may frame it (a click on a hidden
+/// "unsubscribe" button).
+async fn private_page(mut response: Response) -> Response {
+    use axum::http::HeaderValue;
+    use axum::http::header;
+    let headers = response.headers_mut();
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("frame-ancestors 'none'"),
+    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    response
+}
+
+/// Whether a browser says the request comes from another site: a form
+/// posted from a page elsewhere (`Sec-Fetch-Site: cross-site`, or an
+/// `Origin` that is neither the list's nor the blog's). A request without
+/// either header (curl, an old browser) is not refused: the budgets still
+/// bound it.
+fn cross_site(app: &App, headers: &HeaderMap) -> bool {
+    let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if value("sec-fetch-site").is_some_and(|site| site.eq_ignore_ascii_case("cross-site")) {
+        return true;
+    }
+    let Some(origin) = value("origin") else {
+        return false;
+    };
+    let origin_of = |url: &str| {
+        url::Url::parse(url)
+            .ok()
+            .map(|url| url.origin().ascii_serialization())
+    };
+    let ours = [origin_of(&app.public_url), origin_of(&app.config.site.url)];
+    !ours.iter().flatten().any(|own| own.eq_ignore_ascii_case(origin))
+}
 
 async fn not_found(State(app): Shared) -> Response {
     pages::not_found(&app.config).into_response()
@@ -230,6 +278,9 @@ async fn signup(
     headers: HeaderMap,
     Form(form): Form<SignupForm>,
 ) -> Response {
+    if cross_site(&app, &headers) {
+        return pages::cross_site(&app.config).into_response();
+    }
     let email = form.email.trim().to_string();
     if email.len() > 254 || crate::address::check(&email).is_err() {
         return pages::not_an_address(&app.config).into_response();
@@ -238,10 +289,7 @@ async fn signup(
     if !app.signup_limits.take(client) || !app.all_signups.take_shared() {
         return pages::too_many_signups(&app.config).into_response();
     }
-    let name = crate::text::one_line(&form.name)
-        .chars()
-        .take(100)
-        .collect::<String>();
+    let name = crate::address::display_name(&form.name);
     app.signups.push(signups::Signup {
         email,
         name,

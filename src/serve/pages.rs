@@ -103,6 +103,16 @@ pub(super) fn check_inbox(config: &Config) -> Page {
     )
 }
 
+/// A sign-up posted from a page on another site.
+pub(super) fn cross_site(config: &Config) -> Page {
+    let body = format!(
+        "<p>This form was sent from another site, so it was not taken. To receive {} by email, \
+         use the sign-up form on its own pages.</p>",
+        site(config)
+    );
+    page(config, StatusCode::FORBIDDEN, "Sign up on our own page", &body)
+}
+
 /// A sign-up with no address in it.
 pub(super) fn not_an_address(config: &Config) -> Page {
     page(

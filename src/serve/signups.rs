@@ -15,7 +15,7 @@ use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use super::tokens::Tokens;
 use crate::config::Config;
 use crate::error::Error;
-use crate::mail::list::{self, Notice};
+use crate::mail::list::{self, Notice, Prompted};
 use crate::token::{Purpose, Secret};
 
 /// Sign-ups waiting at most.
@@ -102,7 +102,7 @@ impl Worker {
         );
         // Recorded as mailed only once the server took it (or refused it
         // for good): a greylisted confirmation may be asked for again at once.
-        let note = match list::send_notice(&self.config, email, &subject, &text)? {
+        let note = match list::send_notice(&self.config, email, (&subject, &text), Prompted::ByWeb)? {
             Notice::Sent => None,
             Notice::Refused(reply) => Some(format!("the confirmation was refused: {reply}")),
         };

@@ -1,14 +1,19 @@
 //! The subscriber a token names, from a [`token::Index`] kept in memory:
 //! each known address's token for each purpose `serve` reads. Reading the
 //! list and signing every address per request would make a flood of forged
-//! links a flood of list reads; the kept index makes a request cost a few
-//! `stat`s and one map lookup.
+//! links a flood of list reads; the kept index makes a request cost one
+//! `stat`, one indexed query and one map lookup.
 //!
-//! The index is rebuilt only when the list may have changed: when a file the
-//! list is read from (the subscribers CSV, the state and its WAL) no longer
-//! looks as it did when the index was built. The config is not watched:
-//! `serve` reads it once at start, so its `[[subscribers]]` only change on
-//! a restart. What `serve` itself records is added at once ([`Tokens::add`]).
+//! The index is rebuilt only when the set of addresses it names may have
+//! changed: when the subscribers CSV no longer looks as it did when the
+//! index was built, or a sign-up was added to the state (its largest rowid
+//! moved; see [`list::SignupsWatch`]). Nothing else the state records (an
+//! unsubscribe, a confirmation, a delivery, `SQLite`'s own `-wal` file
+//! coming and going) changes who a token may name, so none of it costs a
+//! rebuild: replaying a used link is a lookup. The config is read once at
+//! start, so its `[[subscribers]]` only change on a restart. What `serve`
+//! itself records is added at once ([`Tokens::add`]). The index is built
+//! before the first request ([`Tokens::warm`]).
 
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
@@ -54,23 +59,28 @@ impl Look {
     }
 }
 
-/// The watched files as they looked at `taken`.
+/// The watched files as they looked at `taken`, and the state's sign-ups mark.
 #[derive(Debug)]
 struct Stamp {
     looks: Vec<Option<Look>>,
+    signups: i64,
     taken: SystemTime,
 }
 
 impl Stamp {
     /// How `paths` look now. A file that cannot be examined counts as
     /// missing: reading the list then fails and says why.
-    fn take(paths: &[PathBuf]) -> Stamp {
+    fn take(paths: &[PathBuf], signups: i64) -> Stamp {
         let taken = SystemTime::now();
         let looks = paths
             .iter()
             .map(|path| std::fs::metadata(path).ok().map(|m| Look::of(&m)))
             .collect();
-        Stamp { looks, taken }
+        Stamp {
+            looks,
+            signups,
+            taken,
+        }
     }
 
     /// From when this stamp's times are trusted: [`SETTLE`] after the
@@ -87,7 +97,9 @@ impl Stamp {
     /// more build then, never one per request.
     fn still_holds(&self, now: &Stamp) -> bool {
         let trusted_from = self.trusted_from();
-        self.looks == now.looks && (self.taken >= trusted_from || now.taken < trusted_from)
+        self.looks == now.looks
+            && self.signups == now.signups
+            && (self.taken >= trusted_from || now.taken < trusted_from)
     }
 }
 
@@ -103,29 +115,45 @@ struct Index {
 #[derive(Debug)]
 pub(super) struct Tokens {
     secret: Secret,
-    /// The files the list is read from, besides the config.
+    /// The files the list is read from, besides the config and the state:
+    /// the subscribers CSV.
     watched: Vec<PathBuf>,
-    /// `None` until the first token comes. Held while a build runs: other
-    /// requests wait for it rather than build the same index again.
-    index: Mutex<Option<Index>>,
+    /// `None` until built. Held while a build runs: other requests wait
+    /// for it rather than build the same index again.
+    index: Mutex<Watched>,
+}
+
+/// The index and the watch on the state's sign-ups, under one lock.
+#[derive(Debug)]
+struct Watched {
+    index: Option<Index>,
+    signups: list::SignupsWatch,
 }
 
 impl Tokens {
     /// An index of the list `config` names, signed with `secret`; built
-    /// when the first token comes.
+    /// by [`Tokens::warm`] or when the first token comes.
     pub(super) fn new(config: &Config, secret: Secret) -> Result<Tokens, Error> {
-        let state = config.email().map_err(Error::Invalid)?.state.clone();
-        // SQLite in WAL mode commits by writing the `-wal` file beside the
-        // state, and moves that into the state file at a checkpoint.
-        let mut wal = state.clone().into_os_string();
-        wal.push("-wal");
-        let mut watched = vec![state, PathBuf::from(wal)];
-        watched.extend(config.subscribers.file.as_ref().map(|(p, _)| p.clone()));
+        let watched = config
+            .subscribers
+            .file
+            .as_ref()
+            .map(|(p, _)| p.clone())
+            .into_iter()
+            .collect();
         Ok(Tokens {
             secret,
             watched,
-            index: Mutex::new(None),
+            index: Mutex::new(Watched {
+                index: None,
+                signups: list::SignupsWatch::new(config)?,
+            }),
         })
+    }
+
+    /// Builds the index now, so that the first request finds it made.
+    pub(super) fn warm(&self, config: &Config) -> Result<(), Error> {
+        self.find(config, Purpose::Unsubscribe, "").map(drop)
     }
 
     /// The address `token` names for `purpose`, if it names one. Blocks:
@@ -136,31 +164,43 @@ impl Tokens {
         purpose: Purpose,
         token: &str,
     ) -> Result<Option<String>, Error> {
-        let mut index = self.index.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut watched = self.index.lock().unwrap_or_else(PoisonError::into_inner);
         // Taken before the list is read: a change made while it is read
         // then shows as a difference next time, and is read then.
-        let now = Stamp::take(&self.watched);
-        if !index.as_ref().is_some_and(|i| i.stamp.still_holds(&now)) {
+        let now = Stamp::take(&self.watched, watched.signups.mark()?);
+        if !watched
+            .index
+            .as_ref()
+            .is_some_and(|i| i.stamp.still_holds(&now))
+        {
             // A list that cannot be read fails the request, as it did before
             // the index; the old index stays, stale, and the next request
             // tries again.
-            *index = Some(self.build(config, now)?);
+            watched.index = Some(self.build(config, now)?);
         }
         // A purpose not in PURPOSES (a bounce's tag) was never added: no good here.
-        Ok(index
+        Ok(watched
+            .index
             .as_ref()
             .and_then(|i| i.tokens.find(purpose, token))
             .map(ToString::to_string))
     }
 
     /// Adds an address `serve` has just recorded (a sign-up), so that its
-    /// links work at once: a change within [`SETTLE`] of the last build may
-    /// not show in the watched files' looks yet.
+    /// links work at once, whatever the next look finds.
     pub(super) fn add(&self, address: &str) {
-        let mut index = self.index.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(index) = index.as_mut() {
+        let mut watched = self.index.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(index) = watched.index.as_mut() {
             index.tokens.add(&self.secret, &PURPOSES, address);
         }
+    }
+
+    /// How many times the index was built: for the tests that it is not
+    /// built again for what cannot change it.
+    #[cfg(test)]
+    fn built_at(&self) -> Option<SystemTime> {
+        let watched = self.index.lock().unwrap_or_else(PoisonError::into_inner);
+        watched.index.as_ref().map(|index| index.stamp.taken)
     }
 
     fn build(&self, config: &Config, stamp: Stamp) -> Result<Index, Error> {
@@ -188,7 +228,11 @@ mod tests {
     }
 
     fn stamp(looks: Vec<Option<Look>>, taken: SystemTime) -> Stamp {
-        Stamp { looks, taken }
+        Stamp {
+            looks,
+            signups: 0,
+            taken,
+        }
     }
 
     #[test]
@@ -230,7 +274,7 @@ mod tests {
         let config = Config::parse(text, &dir.join("config.toml")).unwrap();
         let tokens = Tokens::new(
             &config,
-            Secret::load_or_create(&dir.join("secret")).unwrap(),
+            Secret::load_or_create(&dir.join("secret"), false).unwrap(),
         );
         (config, tokens.unwrap())
     }
@@ -267,19 +311,47 @@ mod tests {
     }
 
     #[test]
-    fn reading_the_list_leaves_its_files_as_they_were() {
-        // Else every request would see a change and build the index again.
+    fn what_does_not_change_who_a_token_names_never_rebuilds_the_index() {
         let dir = tempfile::tempdir().unwrap();
         let (config, tokens) = site(dir.path());
+        // The CSV written long ago: its times are trusted at once.
+        std::fs::File::options()
+            .write(true)
+            .open(dir.path().join("subscribers.csv"))
+            .unwrap()
+            .set_modified(SystemTime::now() - Duration::from_mins(1))
+            .unwrap();
         list::request_signup(&config, "new@example.org", "", "test").unwrap();
-        list::known_addresses(&config).unwrap();
-        let before = Stamp::take(&tokens.watched);
-        assert!(before.looks.iter().all(Option::is_some), "{before:?}");
-        for _ in 0..3 {
-            list::known_addresses(&config).unwrap();
+        tokens.warm(&config).unwrap();
+        let built = tokens.built_at();
+        assert!(built.is_some(), "built before the first request");
+        let kim = tokens.secret.token(Purpose::Unsubscribe, "kim@example.org");
+        // Replaying a used one-click link: an unsubscribe recorded again and again.
+        for _ in 0..20 {
+            list::suppress(
+                &config,
+                &["kim@example.org".to_string()],
+                list::Reason::Unsubscribed,
+                "",
+                "serve",
+            )
+            .unwrap();
+            list::confirm_signup(&config, "new@example.org", "test").unwrap();
+            assert!(
+                tokens
+                    .find(&config, Purpose::Unsubscribe, &kim)
+                    .unwrap()
+                    .is_some()
+            );
         }
-        assert_eq!(before.looks, Stamp::take(&tokens.watched).looks);
-        std::fs::write(dir.path().join("subscribers.csv"), "email\n").unwrap();
-        assert_ne!(before.looks, Stamp::take(&tokens.watched).looks);
+        assert_eq!(tokens.built_at(), built, "not rebuilt");
+        // A new sign-up is.
+        list::request_signup(&config, "newer@example.org", "", "test").unwrap();
+        let newer = tokens.secret.token(Purpose::Confirm, "newer@example.org");
+        assert_eq!(
+            tokens.find(&config, Purpose::Confirm, &newer).unwrap(),
+            Some("newer@example.org".to_string())
+        );
+        assert_ne!(tokens.built_at(), built);
     }
 }

@@ -5,6 +5,7 @@ new; a real kill -9 between the commit and the flag, and a message put back
 unread, change nothing), and the next `mail` goes to exactly the right people."""
 
 import json
+import os
 import re
 import sqlite3
 import time
@@ -372,3 +373,100 @@ def test_a_deferred_confirmation_blocks_nothing_and_is_sent_later(site, server, 
     # A German Outlook's reply confirms too.
     box.deliver("3.reply", f"From: grey@example.org\nTo: list@example.org\nSubject: AW: {confirmation['Subject']}\n\nja\n")
     assert inbox(site, box) == ["confirmed the sign-up of grey@example.org", "Inbox read: 1 message acted on, 0 left for you"]
+
+
+# The list under attack: what a stranger with the list's address can send.
+
+def confirm_reply(server, address: str) -> str:
+    """A reply to the confirmation `address` was sent, as a mail client makes it."""
+    confirmation = received(server)[address][0]
+    return f"From: {address}\nTo: list@example.org\nSubject: Re: {confirmation['Subject']}\n\nyes\n"
+
+
+def test_a_name_with_line_breaks_signed_up_by_mail_never_stops_mail(site, server, box):
+    mail(site)
+    server.recorder.clear()
+    # The From name is an RFC 2047 word that decodes to CR LF and a header of the attacker's.
+    box.deliver("1.signup", "From: =?utf-8?Q?Evil=0D=0ABcc:_victim@example.org?= <evil@example.org>\n"
+                            "To: list@example.org\nSubject: subscribe\nMessage-ID: <evil1@example.org>\n\nsubscribe\n")
+    assert inbox(site, box)[0] == "sign-up of evil@example.org: confirmation sent"
+    box.deliver("2.confirm", confirm_reply(server, "evil@example.org"))
+    assert inbox(site, box)[0] == "confirmed the sign-up of evil@example.org"
+    assert query(site, "SELECT name FROM signups") == [("Evil Bcc: victim@example.org",)]
+    server.recorder.clear()
+    # Every later mail runs to its end, and the name stays on the To line.
+    mail(site)
+    add_post(site, "2025-12-25-next.md", "Next day", "2025-12-25")
+    mail(site)
+    raws = [raw for rcpts, _, raw in server.recorder.messages() if rcpts == ["evil@example.org"]]
+    assert len(raws) == 2
+    assert all(b"\r\nBcc:" not in raw for raw in raws)
+
+
+def test_forged_sign_ups_mail_a_bounded_number_of_confirmations(site, server, box):
+    mail(site)
+    server.recorder.clear()
+    for n in range(80):
+        box.deliver(f"{n:03}.forged", SIGNUP.replace("new@example.org", f"victim+{n}@example.org")
+                    .replace("<s1@", f"<f{n}@"))
+    # One person in three spellings of an IDN domain: one confirmation.
+    for n, spelling in enumerate(["a@bücher.de", "a@xn--bcher-kva.de", "A@BÜCHER.DE"]):
+        box.deliver(f"1{n}.idn", SIGNUP.replace("new@example.org", spelling).replace("<s1@", f"<i{n}@"))
+    out = inbox(site, box)
+    sent = [line for line in out if line.endswith("confirmation sent")]
+    assert len(sent) == 50, "the hour's budget of confirmations, for inbox as for serve"
+    assert sum("the hour's budget of confirmations is spent" in line for line in out) == 33
+    assert server.recorder.count() == 50
+    # A second run the same hour mails no one.
+    box.deliver("2.more", SIGNUP.replace("new@example.org", "victim+999@example.org"))
+    assert server.recorder.count() == 50 and "budget" in inbox(site, box)[0]
+
+
+def test_idn_spellings_of_one_person_get_one_confirmation(site, server, box):
+    mail(site)
+    server.recorder.clear()
+    for n, spelling in enumerate(["a@bücher.de", "a@xn--bcher-kva.de", "A@BÜCHER.DE"]):
+        box.deliver(f"{n}.idn", SIGNUP.replace("new@example.org", spelling).replace("<s1@", f"<i{n}@"))
+    out = inbox(site, box)
+    assert out[0] == "sign-up of a@bücher.de: confirmation sent"
+    assert all("was mailed a confirmation within the last day" in line for line in out[1:3]), out
+    assert server.recorder.recipients() == ["a@xn--bcher-kva.de"]
+
+
+def test_a_bad_row_in_the_subscribers_file_stops_no_unsubscribe(site, server, box):
+    mail(site)
+    _, kim_mailto = unsubscribe_targets(received(server)["kim@example.org"][0])
+    config = site.path / "config.toml"
+    config.write_text(config.read_text().replace("[email]\n", '[email]\nsubscribers_file = "subscribers.csv"\n', 1))
+    (site.path / "subscribers.csv").write_text("email,name\nann@example.org,Ann\nANN@example.org,Ann again\n"
+                                               "not an address,X\n")
+    box.deliver("1.unsubscribe", f"From: kim@example.org\nTo: list@example.org\n"
+                                 f"Subject: unsubscribe {kim_mailto.rsplit('%20', 1)[1]}\n\nbye\n")
+    box.deliver("2.signup", SIGNUP)
+    assert inbox(site, box)[:2] == ["unsubscribed kim@example.org", "sign-up of new@example.org: confirmation sent"]
+
+
+def test_two_inbox_runs_at_once_mail_each_confirmation_once(site, server, box):
+    import subprocess
+    from helpers import binary
+    mail(site)
+    server.recorder.clear()
+    for n in range(6):
+        box.deliver(f"{n}.signup", SIGNUP.replace("new@example.org", f"new{n}@example.org").replace("<s1@", f"<t{n}@"))
+    runs = [subprocess.Popen([binary(), "inbox"], cwd=site.path, env={**os.environ, **box.env},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(run.wait(timeout=120), run.stdout.read(), run.stderr.read()) for run in runs]
+    for code, out, err in results:
+        assert code == 0, (out, err)
+        assert "UNIQUE" not in err
+    assert sorted(server.recorder.recipients()) == [f"new{n}@example.org" for n in range(6)], "each once"
+
+
+def test_inbox_v_says_what_it_left_for_you(site, server, box):
+    box.deliver("1.person", "From: Fan <fan@example.org>\nTo: list@example.org\nSubject: please take me off\n\nthanks\n")
+    result = site.run("-v", "inbox", env=box.env)
+    assert "left for you: from Fan <fan@example.org>: please take me off" in result.stderr
+    # The next run does not read it again, and still says it is there.
+    again = site.run("-v", "inbox", env=box.env)
+    assert "left for you: from Fan <fan@example.org>: please take me off" in again.stderr
+    assert again.stdout.splitlines()[-1] == "Inbox read: 0 messages acted on, 1 left for you"

@@ -76,7 +76,7 @@ def test_tags_and_categories_equal_jekylls(jekyll_posts, our_items):
         assert our_items[title].get("tags", []) == expected, title
 
 
-# --- Three real blogs (../shared/real-blogs), built by Jekyll + jekyll-feed and by digest-feed ---
+# --- Five real blogs (../shared/real-blogs), built by Jekyll + jekyll-feed and by digest-feed ---
 
 import html
 import os
@@ -102,6 +102,27 @@ REAL = {
     # need a docs collection, which the test gives a stub page (Jekyll's default collection permalink).
     "jekyll__jekyll": {"url": "https://jekyllrb.com", "zone": "America/Los_Angeles",
                        "permalink": "/news/:year/:month/:day/:title/", "docs": ["history.md"]},
+    # These two are read as they come: their jekyll_min_config.yml is the _config.yml of both
+    # builds, and digest-feed's config.toml only lifts the feed's limit.
+    "yijia2413__yijia2413.github.io": {"config_yml": True},
+    # Liquid on (the cut turns it off for want of the blog's _includes/): each include the posts
+    # use is an empty file, in both builds, so that every other link and image is compared.
+    "colemanm__colemanm.org": {"config_yml": True, "include_stubs": True},
+}
+# Posts whose content still differs from Jekyll's for a reason of the Markdown or Liquid
+# renderer's (not of reading the blog): each is an xfail of its own, strict, so that the one
+# that comes right is seen and lifted.
+RENDERING_DIFFERS = {
+    "https://www.colemanm.org/post/weekend-reading-observable-edition/": (
+        "colemanm__colemanm.org",
+        'kramdown reads the link title in [Observable](URL ""Observable") and keeps the link; CommonMark does not'),
+    "https://www.colemanm.org/post/measuring-productivity/": (
+        "colemanm__colemanm.org", 'kramdown reads a link title written ""Title" and keeps the link; CommonMark does not'),
+}
+# Liquid the posts hold that Jekyll renders and digest-feed warns of (the renderer's, too).
+LIQUID_WARNINGS = {
+    "colemanm__colemanm.org": ["2019-06-25-places-col-du-galibier.md", "2019-05-10-places-richat-structure.md",
+                               "2019-12-30-books-of-2019.md"],
 }
 MARKERS = ("{{", "{%", "{:")
 
@@ -134,17 +155,35 @@ def _read_html(fragment: str, base: str):
     return links, "".join(parser.text)
 
 
-def _jekyll_build(blog: str, site) -> list:
+def _blog_folder(blog: str, site) -> None:
+    """The blog's posts, and for a blog read as it comes its _config.yml (the min cut) and the
+    empty includes its posts use."""
     spec = REAL[blog]
     shutil.copytree(REAL_BLOGS / blog / "_posts", site / "_posts")
+    if not spec.get("config_yml"):
+        return
     config = (REAL_BLOGS / blog / "jekyll_min_config.yml").read_text(encoding="utf-8")
-    if "docs" in spec:
-        config = config.split("# The posts' {% link")[0]
-        config = config.replace("collections:\n", "collections:\n  docs:\n    output: true\n")
-        (site / "_docs").mkdir()
-        for name in spec["docs"]:
-            (site / "_docs" / name).write_text("---\ntitle: stub\n---\nstub\n", encoding="utf-8")
+    if spec.get("include_stubs"):
+        config = config.split("# The posts' {% include")[0]
+        (site / "_includes").mkdir()
+        for path in (site / "_posts").rglob("*.md"):
+            for name in re.findall(r"\{%-? *include +([^ %]+)", path.read_text(encoding="utf-8")):
+                (site / "_includes" / name).write_text("", encoding="utf-8")
     (site / "_config.yml").write_text(config, encoding="utf-8")
+
+
+def _jekyll_build(blog: str, site) -> list:
+    spec = REAL[blog]
+    _blog_folder(blog, site)
+    if not spec.get("config_yml"):
+        config = (REAL_BLOGS / blog / "jekyll_min_config.yml").read_text(encoding="utf-8")
+        if "docs" in spec:
+            config = config.split("# The posts' {% link")[0]
+            config = config.replace("collections:\n", "collections:\n  docs:\n    output: true\n")
+            (site / "_docs").mkdir()
+            for name in spec["docs"]:
+                (site / "_docs" / name).write_text("---\ntitle: stub\n---\nstub\n", encoding="utf-8")
+        (site / "_config.yml").write_text(config, encoding="utf-8")
     (site / "posts.json").write_text(REAL_LISTING, encoding="utf-8")
     result = subprocess.run(["jekyll", "build", "--quiet"], cwd=site, capture_output=True, text=True, timeout=900,
                             env={**os.environ, "TZ": "UTC"})
@@ -154,7 +193,11 @@ def _jekyll_build(blog: str, site) -> list:
 
 def _our_build(blog: str, site, items: str = "posts") -> tuple[dict, subprocess.CompletedProcess]:
     spec = REAL[blog]
-    shutil.copytree(REAL_BLOGS / blog / "_posts", site / "_posts")
+    _blog_folder(blog, site)
+    if spec.get("config_yml"):
+        (site / "config.toml").write_text(f'[feed]\nlimit = 10000\nitems = "{items}"\n', encoding="utf-8")
+        result = Site(site).run("build", env={"TZ": "UTC"})
+        return json.loads((site / "feed.json").read_text(encoding="utf-8")), result
     permalink = f'permalink = "{spec["permalink"]}"\n' if "permalink" in spec else ""
     (site / "config.toml").write_text(
         f'[site]\ntitle = "{blog}"\nurl = "{spec["url"]}"\ntimezone = "{spec["zone"]}"\n{permalink}'
@@ -163,13 +206,30 @@ def _our_build(blog: str, site, items: str = "posts") -> tuple[dict, subprocess.
     return json.loads((site / "public" / "feed.json").read_text(encoding="utf-8")), result
 
 
+def _pairs(jekyll: list, ours: dict):
+    """Each of Jekyll's posts with digest-feed's item for it, and whether an older post has its
+    jekyll-feed id: by URL, and among posts sharing a URL (Jekyll builds them all, one page over
+    the others) by date, oldest first."""
+    oldest_of_id = {}
+    for post in sorted(jekyll, key=lambda p: (datetime.fromisoformat(p["date"]), p["url"])):
+        oldest_of_id.setdefault(post["id"], post)
+    ours_by_url, theirs_by_url = {}, {}
+    for item in ours["items"]:
+        ours_by_url.setdefault(item["url"], []).append(item)
+    for post in jekyll:
+        theirs_by_url.setdefault(post["url"], []).append(post)
+    for url, posts in theirs_by_url.items():
+        posts = sorted(posts, key=lambda p: datetime.fromisoformat(p["date"]))
+        items = sorted(ours_by_url.get(url, []), key=lambda i: datetime.fromisoformat(i["date_published"]))
+        for at, post in enumerate(posts):
+            yield post, (items[at] if at < len(items) else None), oldest_of_id[post["id"]] is not post
+
+
 def _compare(jekyll: list, ours: dict) -> dict:
     """Post by post: what equals Jekyll's, and every difference, by kind."""
-    by_url = {item["url"]: item for item in ours["items"]}
     report = {"posts": len(jekyll), "items": len(ours["items"]), "missing": [], "date": [], "title": [],
               "tags": [], "id": [], "links": [], "markers": [], "equal": 0}
-    for post in jekyll:
-        item = by_url.get(post["url"])
+    for post, item, shares_id in _pairs(jekyll, ours):
         if item is None:
             report["missing"].append(post["url"])
             continue
@@ -182,7 +242,9 @@ def _compare(jekyll: list, ours: dict) -> dict:
         words = list(dict.fromkeys(post["tags"] + post["categories"]))
         if item.get("tags", []) != words:
             problems.append(("tags", (post["url"], item.get("tags"), words)))
-        if item["id"] != post["id"]:
+        # jekyll-feed gives posts of one folder and slug one id; digest-feed keeps it for the
+        # oldest, and gives each later one its own.
+        if item["id"] != post["id"] and not shares_id:
             problems.append(("id", (post["url"], item["id"], post["id"])))
         their_links, their_text = _read_html(post["content"], post["url"])
         our_links, our_text = _read_html(item["content_html"], post["url"])
@@ -194,21 +256,50 @@ def _compare(jekyll: list, ours: dict) -> dict:
         for kind, detail in problems:
             report[kind].append(detail)
         report["equal"] += not problems
+    assert len({item["id"] for item in ours["items"]}) == len(ours["items"]), "two items share an id"
     return report
 
 
+@pytest.fixture(scope="session")
+def real_builds(tmp_path_factory):
+    """Each real blog built once a session by Jekyll and by digest-feed (colemanm's 1,110 posts
+    take Jekyll a while): `real_builds(blog)` is (Jekyll's posts, our feed, our build's result)."""
+    built = {}
+
+    def build(blog: str):
+        if blog not in built:
+            root = tmp_path_factory.mktemp(blog.split("__")[0])
+            jekyll = _jekyll_build(blog, root / "jekyll")
+            ours, result = _our_build(blog, root / "ours")
+            built[blog] = (jekyll, ours, result)
+        return built[blog]
+
+    return build
+
+
 @pytest.mark.parametrize("blog", sorted(REAL))
-def test_a_real_blog_equals_jekylls(blog, tmp_path):
-    jekyll = _jekyll_build(blog, tmp_path / "jekyll")
-    ours, result = _our_build(blog, tmp_path / "ours")
+def test_a_real_blog_equals_jekylls(blog, real_builds):
+    jekyll, ours, result = real_builds(blog)
     report = _compare(jekyll, ours)
     print(f"\n{blog}: {report['equal']} of {report['posts']} posts equal Jekyll's; "
           + ", ".join(f"{kind} {len(report[kind])}" for kind in ("missing", "date", "title", "tags", "id", "links", "markers"))
           + f"; warnings {result.stderr.count('warning:')}")
-    assert "warning:" not in result.stderr or blog == "hyperconnect__hyperconnect.github.io", result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")
+                and not any(name in line for name in LIQUID_WARNINGS.get(blog, []))]
+    assert warnings == [] or blog == "hyperconnect__hyperconnect.github.io", result.stderr
     for kind in ("missing", "date", "title", "tags", "id", "links", "markers"):
-        assert report[kind] == [], (kind, report[kind][:5])
+        differing = [detail for detail in report[kind] if kind == "missing" or detail[0] not in RENDERING_DIFFERS]
+        assert differing == [], (kind, differing[:5])
     assert report["items"] == report["posts"]
+
+
+@pytest.mark.parametrize("url", [pytest.param(url, marks=pytest.mark.xfail(reason=reason, strict=True))
+                                 for url, (_, reason) in sorted(RENDERING_DIFFERS.items())])
+def test_a_post_whose_rendering_still_differs(url, real_builds):
+    jekyll, ours, _ = real_builds(RENDERING_DIFFERS[url][0])
+    post = [p for p in jekyll if p["url"] == url]
+    report = _compare(post, {"items": [i for i in ours["items"] if i["url"] == url]})
+    assert report["equal"] == 1, report
 
 
 def _our_build_from_config_yml(blog: str, site, config_yml: str) -> tuple[dict, subprocess.CompletedProcess]:
@@ -221,10 +312,10 @@ def _our_build_from_config_yml(blog: str, site, config_yml: str) -> tuple[dict, 
     return json.loads((site / "feed.json").read_text(encoding="utf-8")), result
 
 
-def test_the_real_jekyll_blogs_own_config_yml_defaults_and_all(tmp_path):
+def test_the_real_jekyll_blogs_own_config_yml_defaults_and_all(tmp_path, real_builds):
     """jekyll/jekyll's real _config.yml (its `defaults:` give layouts and an image, which no feed
     shows) read by digest-feed with nothing of ours but the feed's length: every post as Jekyll's."""
-    jekyll = _jekyll_build("jekyll__jekyll", tmp_path / "jekyll")
+    jekyll, _, _ = real_builds("jekyll__jekyll")
     ours, result = _our_build_from_config_yml("jekyll__jekyll", tmp_path / "ours", "_config.yml")
     assert "warning:" not in result.stderr, result.stderr
     report = _compare(jekyll, ours)

@@ -142,3 +142,23 @@ def test_check_warns_of_a_private_file_the_blog_would_publish(tmp_path):
     (blog / "_config.yml").write_text("url: https://blog.example.org\nexclude: [config.toml, subscribers.csv]\n",
                                       encoding="utf-8")
     assert "warning" not in Site(blog).run("check", env=ENV).stderr
+
+
+def test_check_sees_private_files_where_jekyll_does(tmp_path):
+    """`..` resolved: a file beside _digest-feed/ is in the blog (published), a Maildir beside the blog is not."""
+    blog = tmp_path / "blog"
+    (blog / "_posts").mkdir(parents=True)
+    (blog / "_digest-feed").mkdir()
+    (blog / "_config.yml").write_text("url: https://blog.example.org\n", encoding="utf-8")
+    (blog / "subscribers.csv").write_text("email\nkim@example.org\n", encoding="utf-8")
+    for folder in ["new", "cur", "tmp"]:
+        (tmp_path / "Maildir" / folder).mkdir(parents=True)
+    (blog / "_digest-feed" / "config.toml").write_text(
+        '[email]\nfrom = "Blog <blog@example.org>"\nsubscribers_file = "../subscribers.csv"\n'
+        '[list]\naddress = "list@example.org"\n[inbox]\nmaildir = "../../Maildir"\n', encoding="utf-8")
+    check = Site(blog).run("--config", "_digest-feed/config.toml", "check", env=ENV)
+    warned = [line for line in check.stderr.splitlines() if line.startswith("warning:")]
+    assert warned == [
+        "warning: _digest-feed/../subscribers.csv: `jekyll build` would publish it with the blog; move it into "
+        "_digest-feed/ (Jekyll skips folders that start with `_`) or add it to `exclude` in _config.yml",
+    ], check.stderr

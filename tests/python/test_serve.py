@@ -248,3 +248,106 @@ def test_subscribers_added_while_serving_are_found_by_their_tokens(tmp_path, ser
         path = f"/confirm/{token(site, 'confirm', 'sam@example.org')}"
         assert web.post_form(path, {})[0] == 200
         assert query(site, "SELECT email, confirmed_by FROM signups") == [("sam@example.org", "serve 127.0.0.1")]
+
+
+# The list under attack: what a stranger with the blog's sign-up form can do.
+
+def test_a_cross_site_sign_up_is_refused(web_site, server):
+    site, web = web_site
+    forged = [{"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"},
+              {"Origin": "null"}]
+    for headers in forged:
+        status, _, page = web.post_form("/subscribe", {"email": "victim@example.org"}, headers)
+        assert status == 403 and "sent from another site" in page, headers
+    own = {"Origin": f"http://127.0.0.1:{web.port}", "Sec-Fetch-Site": "same-origin"}
+    assert web.post_form("/subscribe", {"email": "new@example.org"}, own)[0] == 200
+    wait_for(lambda: server.recorder.recipients() == ["new@example.org"])
+
+
+def test_token_pages_leak_no_referrer_and_cannot_be_framed(web_site):
+    site, web = web_site
+    for path in ["/subscribe", f"/unsubscribe/{token(site, 'unsubscribe', 'kim@example.org')}", "/nothing"]:
+        _, headers, _ = web.request("GET", path)
+        headers = {name.lower(): value for name, value in headers.items()}
+        assert headers["referrer-policy"] == "no-referrer", path
+        assert headers["x-frame-options"] == "DENY", path
+        assert "frame-ancestors 'none'" in headers["content-security-policy"], path
+
+
+def test_each_visitor_behind_a_proxy_on_ipv6_any_has_a_bucket(tmp_path, server):
+    import subprocess
+    from helpers import binary
+    port = free_port()
+    site = list_site(tmp_path, server.port, port)
+    config = site.path / "config.toml"
+    config.write_text(config.read_text().replace(f'listen = "127.0.0.1:{port}"', f'listen = "[::]:{port}"'))
+    process = subprocess.Popen([binary(), "serve"], cwd=site.path, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().startswith(f"Listening on http://[::]:{port}/")
+        web = Serve(site, port)
+        # The proxy on 127.0.0.1 arrives as ::ffff:127.0.0.1; each visitor it names is counted alone.
+        statuses = [web.request("GET", "/subscribe", headers={"X-Forwarded-For": f"198.51.100.{n + 1}"})[0]
+                    for n in range(30)]
+        assert statuses == [200] * 30
+        statuses = [web.request("GET", "/subscribe", headers={"X-Forwarded-For": "203.0.113.5"})[0]
+                    for _ in range(25)]
+        assert statuses[:20] == [200] * 20 and statuses[-1] == 429, "one visitor is still limited"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_one_click_posts_before_any_state_exists_all_succeed(tmp_path, server):
+    from concurrent.futures import ThreadPoolExecutor
+    port = free_port()
+    site = list_site(tmp_path, server.port, port)
+    with Serve(site, port) as web:
+        # Links made before this serve ever ran (the state is made by the first POST).
+        (site.path / ".digest-feed").mkdir(exist_ok=True)
+        paths = [f"/unsubscribe/{token(site, 'unsubscribe', address)}" for address in ["kim@example.org", "lee@example.org"]]
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda n: web.post_form(paths[n % 2], {"List-Unsubscribe": "One-Click"}),
+                                    range(8)))
+        assert [status for status, _, _ in answers] == [200] * 8, [page for _, _, page in answers]
+    assert sorted(query(site, "SELECT email FROM suppressions")) == [("kim@example.org",), ("lee@example.org",)]
+
+
+def test_a_bad_row_in_the_subscribers_file_stops_no_one_click_and_no_sign_up(tmp_path, server):
+    port = free_port()
+    site = list_site(tmp_path, server.port, port)
+    config = site.path / "config.toml"
+    config.write_text(config.read_text().replace("[email]\n", '[email]\nsubscribers_file = "subscribers.csv"\n', 1))
+    (site.path / "subscribers.csv").write_text("email,name\nann@example.org,Ann\nAnn@Example.org,Ann again\n"
+                                               "not an address,X\n")
+    mail(site, code=1)  # the bad row is a failure until fixed; the repeat is not
+    with Serve(site, port) as web:
+        path = f"/unsubscribe/{token(site, 'unsubscribe', 'ann@example.org')}"
+        assert web.post_form(path, {"List-Unsubscribe": "One-Click"})[0] == 200
+        assert web.post_form("/subscribe", {"email": "new@example.org"})[0] == 200
+        wait_for(lambda: "new@example.org" in server.recorder.recipients())
+    assert query(site, "SELECT email FROM suppressions") == [("ann@example.org",)]
+
+
+def test_confirmation_mails_are_made_as_posts_are(tmp_path, server):
+    import subprocess
+    import dkim
+    port = free_port()
+    site = list_site(tmp_path, server.port, port)
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", str(site.path / "dkim.pem")],
+                   check=True, capture_output=True)
+    config = site.path / "config.toml"
+    config.write_text(config.read_text().replace(
+        "[smtp]", '[email.dkim]\ndomain = "example.org"\nselector = "digest"\nprivate_key_file = "dkim.pem"\n'
+                  'algorithm = "ed25519-sha256"\n\n[smtp]', 1))
+    with Serve(site, port) as web:
+        web.post_form("/subscribe", {"email": "new@example.org"})
+        wait_for(lambda: server.recorder.count() == 1)
+    _, message, raw = server.recorder.messages()[0]
+    assert re.fullmatch(r"<notice\.[0-9a-f]{32}@example\.org>", message["Message-ID"])
+    assert message["MIME-Version"] == "1.0" and message["Date"]
+    assert message["Auto-Submitted"] == "auto-generated"
+    out = site.run("dns").stdout
+    found = re.search(r'^(\S+)\. 3600 IN TXT (\( .* \)|".*")$', out, re.M)
+    record = "".join(re.findall(r'"([^"]*)"', found[2])).encode()
+    assert dkim.verify(raw, dnsfunc=lambda q, timeout=5: record if q == (found[1] + ".").encode() else None)

@@ -38,7 +38,7 @@ fn subscriber(email: &str, tags: &[&str]) -> Subscriber {
 fn mailed(post: &Post, completed: bool) -> MailedPost {
     MailedPost {
         id: 0,
-        url: post.url.clone(),
+        url: post.key.clone(),
         title: post.title.clone(),
         published_at: String::new(),
         published_ts: post.date.timestamp().as_second(),
@@ -59,7 +59,7 @@ fn history(entries: &[Known]) -> History {
             .iter()
             .map(|(post, _, outcomes)| {
                 let outcomes = outcomes.iter().map(|(a, o)| ((*a).to_string(), o.clone()));
-                (post.url.clone(), outcomes.collect())
+                (post.key.clone(), outcomes.collect())
             })
             .collect(),
     }
@@ -202,6 +202,39 @@ fn a_selected_post_goes_to_whoever_has_not_had_it() {
 }
 
 #[test]
+fn posts_sharing_a_url_are_each_mailed_once() {
+    // Jekyll builds every `/posts/daily-papers/`; each is its own post here.
+    let shared: Vec<Post> = ["2025-01-03-c", "2025-01-02-b", "2025-01-01-a"]
+        .into_iter()
+        .map(|name| {
+            let mut post = post(name, name, "");
+            post.url = "https://e.org/posts/daily-papers/".into();
+            post.key = post.url.clone();
+            post
+        })
+        .collect();
+    let now = jiff::Timestamp::from_second(1_900_000_000).unwrap();
+    let posts = post::published(shared, now);
+    let keys: std::collections::HashSet<&str> = posts.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys.len(), 3);
+    let subscribers = [subscriber("a@e.org", &[])];
+    // The oldest was mailed: the two after it are owed, each once.
+    let history = History {
+        mailed: vec![mailed(&posts[2], true)],
+        deliveries: HashMap::new(),
+    };
+    assert_eq!(
+        plan_of(&posts, None, &subscribers, &history, false),
+        [
+            ("2025-01-02-b".into(), vec!["a@e.org".into()], 0),
+            ("2025-01-03-c".into(), vec!["a@e.org".into()], 0)
+        ]
+    );
+    let history = history_with_all_sent(&posts);
+    assert!(plan_of(&posts, None, &subscribers, &history, false).is_empty());
+}
+
+#[test]
 fn a_mailed_post_whose_url_changed_is_not_mailed_again() {
     let posts = posts();
     let subscribers = [subscriber("a@e.org", &[])];
@@ -213,12 +246,14 @@ fn a_mailed_post_whose_url_changed_is_not_mailed_again() {
     assert!(plan_of(&posts, None, &subscribers, &history, false).is_empty());
     let mut renamed = posts.clone();
     renamed[0].url = "https://e.org/2025/01/03/c-renamed.html".into();
+    renamed[0].key = renamed[0].url.clone();
     let history = history_with_all_sent(&posts);
     assert!(plan_of(&renamed, None, &subscribers, &history, false).is_empty());
     // A new post on the same instant as a mailed one that is still there is new.
     let mut same_day = posts.clone();
     let mut twin = posts[0].clone();
     twin.url = "https://e.org/2025/01/03/twin.html".into();
+    twin.key = twin.url.clone();
     twin.title = "Twin".into();
     same_day.insert(0, twin);
     assert_eq!(

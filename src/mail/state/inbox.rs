@@ -6,9 +6,17 @@
 //! waited longer than the two days a request to leave may take; and when
 //! the inbox was last read.
 
+use std::collections::HashMap;
+
 use rusqlite::{OptionalExtension, params};
 
 use super::{Error, State, now, unreadable};
+
+/// 6 → 7: where each message left for the owner is (a Maildir name, an
+/// IMAP UID under its UIDVALIDITY), so that the next run passes over it
+/// without fetching it again: a mailbox of 10,000 unread junk mails is read
+/// once, and what arrives after them is reached.
+pub(super) const PLACE_MIGRATION: &str = "ALTER TABLE inbox_left ADD COLUMN place TEXT;";
 
 /// The inbox's tables.
 pub(super) const MIGRATION: &str = "CREATE TABLE inbox_messages (
@@ -44,6 +52,9 @@ pub struct Left {
     /// When the mailbox received it (IMAP's INTERNALDATE, the Maildir
     /// file's time), seconds since the epoch.
     pub received_ts: i64,
+    /// Where it is in the mailbox; empty when not known.
+    #[serde(skip)]
+    pub place: String,
 }
 
 /// One `inbox` run, as the state records it.
@@ -82,15 +93,43 @@ impl State {
         change: impl FnOnce(&State) -> Result<String, Error>,
     ) -> Result<String, Error> {
         let transaction = self.immediate().map_err(|err| self.write_error(&err))?;
+        // Under the write lock: another run that read the same message
+        // first has acted on it, and this one only hears what it did.
+        let earlier: Option<String> = transaction
+            .query_row(
+                "SELECT action FROM inbox_messages WHERE fingerprint = ?1",
+                [fingerprint],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|err| self.write_error(&err))?;
+        if let Some(action) = earlier {
+            return Ok(action);
+        }
         let action = change(self)?;
         transaction
             .execute(
-                "INSERT INTO inbox_messages (fingerprint, action, at) VALUES (?1, ?2, ?3)",
+                "INSERT INTO inbox_messages (fingerprint, action, at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (fingerprint) DO NOTHING",
                 params![fingerprint, action, now()],
             )
             .map_err(|err| self.write_error(&err))?;
         transaction.commit().map_err(|err| self.write_error(&err))?;
         Ok(action)
+    }
+
+    /// The messages earlier runs left for the owner, by where they are
+    /// (see [`PLACE_MIGRATION`]).
+    pub(in crate::mail) fn left_by_place(&self) -> Result<HashMap<String, Left>, Error> {
+        if self.version()? < 7 {
+            return Ok(HashMap::new());
+        }
+        Ok(self
+            .left_unread()?
+            .into_iter()
+            .filter(|left| !left.place.is_empty())
+            .map(|left| (left.place.clone(), left))
+            .collect())
     }
 
     /// Records the end of a run: what it left unread replaces what earlier
@@ -105,14 +144,15 @@ impl State {
         for message in left {
             transaction
                 .execute(
-                    "INSERT INTO inbox_left (fingerprint, sender, subject, received_ts, present)
-                     VALUES (?1, ?2, ?3, ?4, 1)
-                     ON CONFLICT (fingerprint) DO UPDATE SET present = 1",
+                    "INSERT INTO inbox_left (fingerprint, sender, subject, received_ts, present, place)
+                     VALUES (?1, ?2, ?3, ?4, 1, ?5)
+                     ON CONFLICT (fingerprint) DO UPDATE SET present = 1, place = excluded.place",
                     params![
                         message.fingerprint,
                         message.sender,
                         message.subject,
-                        message.received_ts
+                        message.received_ts,
+                        message.place
                     ],
                 )
                 .map_err(write)?;
@@ -141,7 +181,7 @@ impl State {
         let mut statement = self
             .conn
             .prepare(
-                "SELECT fingerprint, sender, subject, received_ts FROM inbox_left
+                "SELECT fingerprint, sender, subject, received_ts, IFNULL(place, '') FROM inbox_left
                  ORDER BY received_ts, fingerprint",
             )
             .map_err(|err| unreadable(&self.path, err))?;
@@ -152,6 +192,7 @@ impl State {
                     sender: row.get(1)?,
                     subject: row.get(2)?,
                     received_ts: row.get(3)?,
+                    place: row.get(4)?,
                 })
             })
             .and_then(Iterator::collect)
@@ -228,6 +269,7 @@ mod tests {
             sender: "Fan <fan@example.org>".to_string(),
             subject: "please take me off".to_string(),
             received_ts,
+            place: String::new(),
         };
         assert_eq!(state.last_inbox_run().unwrap(), None);
         state

@@ -12,6 +12,21 @@ use super::{Error, State, now, unreadable};
 /// `inbox` and `serve` share.
 pub(super) const NOTIFIED_MIGRATION: &str = "ALTER TABLE signups ADD COLUMN notified_at TEXT;";
 
+/// 7 → 8: which keys signed the links this state's list mailed (each by a
+/// fingerprint that reveals nothing of it), so that a lost key is noticed
+/// instead of made anew; and sign-ups by when their confirmation went out,
+/// for the hour's budget of confirmations.
+pub(super) const KEYS_MIGRATION: &str = "CREATE TABLE IF NOT EXISTS keys (
+        fingerprint TEXT PRIMARY KEY,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS signups_by_notified ON signups (notified_at);";
+
+/// Confirmations mailed in any hour, by `serve` and `inbox` together: a
+/// flood of forged sign-ups (one address each, by web or by mail) mails at
+/// most this many strangers an hour.
+pub const CONFIRMATIONS_PER_HOUR: i64 = 50;
+
 /// The list's tables.
 pub(super) const MIGRATION: &str = "CREATE TABLE suppressions (
         email TEXT PRIMARY KEY,
@@ -42,6 +57,8 @@ const CONFIRM_AGAIN_AFTER: i64 = 24 * 3600;
 pub enum Gate {
     /// Yes.
     Open,
+    /// No: [`CONFIRMATIONS_PER_HOUR`] went out within the last hour.
+    OverBudget,
     /// No: the address bounced, complained or was suppressed by hand.
     Suppressed,
     /// No: one went to it within the last day.
@@ -58,6 +75,9 @@ impl Gate {
                 Some("is suppressed (bounced, complained or by hand): no confirmation is mailed")
             }
             Gate::Recently => Some("was mailed a confirmation within the last day: not again yet"),
+            Gate::OverBudget => Some(
+                "was not mailed a confirmation: the hour's budget of confirmations is spent (a flood of sign-ups?); ask again later",
+            ),
         }
     }
 }
@@ -159,6 +179,10 @@ impl State {
         name: &str,
         source: &str,
     ) -> Result<bool, Error> {
+        // Every way in (the form, a mail's From, the CLI) stores a name that
+        // can never break a header or a terminal.
+        let name = crate::address::display_name(name);
+        let name = name.as_str();
         let now = now();
         let fresh = self
             .conn
@@ -231,11 +255,78 @@ impl State {
                 |row| row.get(0),
             )
             .map_err(read)?;
-        Ok(if recent > 0 {
-            Gate::Recently
+        if recent > 0 {
+            return Ok(Gate::Recently);
+        }
+        let hour_ago = now
+            .checked_sub(jiff::SignedDuration::from_secs(3600))
+            .unwrap_or(now)
+            .round(jiff::Unit::Second)
+            .unwrap_or(now)
+            .to_string();
+        let this_hour: i64 = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM signups WHERE notified_at > ?1",
+                [hour_ago],
+                |row| row.get(0),
+            )
+            .map_err(read)?;
+        Ok(if this_hour >= CONFIRMATIONS_PER_HOUR {
+            Gate::OverBudget
         } else {
             Gate::Open
         })
+    }
+
+    /// What changes whenever an address is added to the sign-ups (the
+    /// largest rowid: a sign-up is never deleted, and asked for again it
+    /// keeps its row), and nothing else: an unsubscribe, a delivery or a
+    /// confirmation leaves it as it was. One index lookup, at any size.
+    pub(in crate::mail) fn signups_mark(&self) -> Result<i64, Error> {
+        if self.version()? < 4 {
+            return Ok(0);
+        }
+        self.conn
+            .query_row("SELECT IFNULL(MAX(rowid), 0) FROM signups", [], |row| {
+                row.get(0)
+            })
+            .map_err(|err| unreadable(&self.path, err))
+    }
+
+    /// Whether links signed with some key went out from this state's list.
+    pub(in crate::mail) fn keys_used(&self) -> Result<bool, Error> {
+        let version = self.version()?;
+        if version < 4 {
+            return Ok(false);
+        }
+        if version < 8 {
+            // An older state, which kept no keys: the list's own records
+            // (a sign-up, an unsubscribe by link or mail) show links went out.
+            return self
+                .conn
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM signups)
+                         OR EXISTS (SELECT 1 FROM suppressions WHERE source IN ('serve', 'inbox'))",
+                    [],
+                    |row| row.get(0),
+                )
+                .map_err(|err| unreadable(&self.path, err));
+        }
+        self.conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM keys)", [], |row| row.get(0))
+            .map_err(|err| unreadable(&self.path, err))
+    }
+
+    /// Records that links signed with the key `fingerprint` go out.
+    pub(in crate::mail) fn key_used(&self, fingerprint: &str) -> Result<(), Error> {
+        self.conn
+            .execute(
+                "INSERT INTO keys (fingerprint, at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                params![fingerprint, now()],
+            )
+            .map(drop)
+            .map_err(|err| self.write_error(&err))
     }
 
     /// Confirms a pending sign-up (and lifts an unsubscribe: the person
@@ -276,7 +367,9 @@ impl State {
             .query_map([], |row| {
                 Ok(Signup {
                     email: row.get(0)?,
-                    name: row.get(1)?,
+                    // Cleaned on the way out too: a row an older version
+                    // stored, or one written by hand, is no header injection.
+                    name: crate::address::display_name(&row.get::<_, String>(1)?),
                     source: row.get(2)?,
                     requested_at: row.get(3)?,
                     confirmed_at: row.get(4)?,
