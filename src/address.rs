@@ -154,8 +154,14 @@ mod tests {
 
     #[test]
     fn a_name_from_anywhere_can_never_start_a_header() {
-        assert_eq!(display_name("Evil\r\nBcc: x@example.org"), "Evil Bcc: x@example.org");
-        assert_eq!(display_name("\u{1b}[31mRed\u{7} \0Kim\u{202E}"), "[31mRed Kim");
+        assert_eq!(
+            display_name("Evil\r\nBcc: x@example.org"),
+            "Evil Bcc: x@example.org"
+        );
+        assert_eq!(
+            display_name("\u{1b}[31mRed\u{7} \0Kim\u{202E}"),
+            "[31mRed Kim"
+        );
         assert_eq!(display_name(&"가".repeat(500)).chars().count(), NAME_CHARS);
         assert_eq!(display_name("  "), "");
     }

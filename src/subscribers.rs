@@ -443,7 +443,8 @@ mod tests {
             "\tx".to_string(),
             "Kim".to_string(),
         ]];
-        let csv = String::from_utf8(to_csv(&["a", "b", "c", "d", "e", "f", "g"], &rows).unwrap()).unwrap();
+        let csv = String::from_utf8(to_csv(&["a", "b", "c", "d", "e", "f", "g"], &rows).unwrap())
+            .unwrap();
         assert_eq!(
             csv.lines().nth(1).unwrap(),
             "'=1+cmd@example.org,\"'=HYPERLINK(\"\"https://evil.example\"\",\"\"x\"\")\",'+1,'-2,'@SUM(A1),'\tx,Kim"

@@ -7,8 +7,8 @@
 //! another.
 //!
 //! The key lives in `[list] secret_file`: 32 random bytes, made on first
-//! use with mode 0600, never published. hmac lives here and nowhere else (base64 also in
-//! `config/dkim.rs`).
+//! use with mode 0600, never published. The MAC and the randomness are
+//! ring's, the same ring that signs DKIM and speaks TLS.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -17,12 +17,10 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{KeyInit, Mac};
-use sha2::Sha256;
+use ring::hmac;
+use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::error::{Error, Location, Problem};
-
-type HmacSha256 = hmac::Hmac<Sha256>;
 
 /// How many bytes of the MAC a token keeps: 128 bits.
 const TOKEN_BYTES: usize = 16;
@@ -54,7 +52,7 @@ impl Purpose {
 /// The key that signs every token.
 #[derive(Clone)]
 pub struct Secret {
-    key: [u8; 32],
+    key: hmac::Key,
 }
 
 impl std::fmt::Debug for Secret {
@@ -91,7 +89,10 @@ impl Secret {
     /// A warning when the key at `path` can be read by other users of the
     /// machine: whoever reads it can unsubscribe anyone.
     pub fn exposure(path: &Path) -> Option<String> {
-        readable_by_others(path, "the list's secret key (whoever reads it can unsubscribe anyone)")
+        readable_by_others(
+            path,
+            "the list's secret key (whoever reads it can unsubscribe anyone)",
+        )
     }
 
     fn load(path: &Path) -> Result<Secret, Error> {
@@ -113,18 +114,19 @@ impl Secret {
     }
 
     fn from_bytes(bytes: &[u8]) -> Option<Secret> {
+        let key: [u8; 32] = bytes.try_into().ok()?;
         Some(Secret {
-            key: bytes.try_into().ok()?,
+            key: hmac::Key::new(hmac::HMAC_SHA256, &key),
         })
     }
 
     fn create(path: &Path) -> Result<Secret, Error> {
         use std::os::unix::fs::OpenOptionsExt;
         let mut key = [0_u8; 32];
-        getrandom::fill(&mut key).map_err(|err| {
+        SystemRandom::new().fill(&mut key).map_err(|_| {
             Error::from(Problem::new(
                 Location::file(path),
-                format!("cannot make the list's secret key: no randomness ({err})"),
+                "cannot make the list's secret key: the system gave no randomness",
             ))
         })?;
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -142,40 +144,36 @@ impl Secret {
                 file.write_all(&key)
                     .and_then(|()| file.sync_all())
                     .map_err(|err| Error::io("cannot write the list's secret key", path, err))?;
-                Ok(Secret { key })
+                Ok(Secret {
+                    key: hmac::Key::new(hmac::HMAC_SHA256, &key),
+                })
             }
             Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Secret::load(path),
             Err(err) => Err(Error::io("cannot create the list's secret key", path, err)),
         }
     }
 
-    fn keyed(&self) -> HmacSha256 {
-        <HmacSha256 as KeyInit>::new_from_slice(&self.key)
-            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"))
-    }
-
-    fn mac(&self, purpose: Purpose, email: &str) -> HmacSha256 {
-        let mut mac = self.keyed();
+    fn mac(&self, purpose: Purpose, email: &str) -> hmac::Tag {
+        let mut mac = hmac::Context::with_key(&self.key);
         mac.update(purpose.label());
         mac.update(b"\0");
         mac.update(email.trim().to_lowercase().as_bytes());
-        mac
+        mac.sign()
     }
 
     /// The token for `email` (compared without case) and `purpose`.
     pub fn token(&self, purpose: Purpose, email: &str) -> String {
-        let tag = self.mac(purpose, email).finalize().into_bytes();
-        base64url(&tag[..TOKEN_BYTES])
+        base64url(&self.mac(purpose, email).as_ref()[..TOKEN_BYTES])
     }
 
     /// A message's fingerprint: how `inbox` knows a message it has acted
     /// on when a crash left it unflagged (keyed, so the state holds nothing
     /// anyone without the key could match against a message of theirs).
     pub fn fingerprint(&self, message: &[u8]) -> String {
-        let mut mac = self.keyed();
+        let mut mac = hmac::Context::with_key(&self.key);
         mac.update(b"message\0");
         mac.update(message);
-        base64url(&mac.finalize().into_bytes())
+        base64url(mac.sign().as_ref())
     }
 
     /// The key's fingerprint, for the state to remember which key signed
@@ -184,16 +182,18 @@ impl Secret {
         self.fingerprint(b"the list's key")
     }
 
-    /// Whether `token` is `email`'s for `purpose`, compared in constant time.
+    /// Whether `token` is `email`'s for `purpose`, compared in constant
+    /// time: ring compares whole tags only, so the token is compared by
+    /// its own MAC against the MAC of the one expected (equal MACs, equal
+    /// tokens), and the time taken tells nothing about either.
     pub fn verify(&self, purpose: Purpose, email: &str, token: &str) -> bool {
         let Some(bytes) = from_base64url(token) else {
             return false;
         };
+        let expected = self.mac(purpose, email);
+        let expected = &expected.as_ref()[..TOKEN_BYTES];
         bytes.len() == TOKEN_BYTES
-            && self
-                .mac(purpose, email)
-                .verify_truncated_left(&bytes)
-                .is_ok()
+            && hmac::verify(&self.key, expected, hmac::sign(&self.key, &bytes).as_ref()).is_ok()
     }
 }
 
@@ -301,8 +301,22 @@ mod tests {
         );
         assert_eq!(list.find(Purpose::Unsubscribe, &altered), None);
         assert_eq!(list.find(Purpose::Unsubscribe, "not a token"), None);
-        let other = Secret { key: [7; 32] };
+        let other = Secret::from_bytes(&[7; 32]).unwrap();
         assert!(!other.verify(Purpose::Unsubscribe, "kim@example.org", &token));
+    }
+
+    /// Links already mailed must keep working: the token is HMAC-SHA256 of
+    /// `purpose\0address`, cut to 16 bytes, whatever library computes it
+    /// (the values here are Python's `hmac` module's).
+    #[test]
+    fn tokens_and_fingerprints_are_the_hmac_sha256_they_always_were() {
+        let secret = Secret::from_bytes(&[7; 32]).unwrap();
+        let token = secret.token(Purpose::Unsubscribe, " Kim@Example.org ");
+        assert_eq!(token, "Z1IkDDIYTyOpLGyVKMooTw");
+        assert_eq!(
+            secret.fingerprint(b"hello"),
+            "rRy4YoHtzBrk--PWl5uVWQw3R1ttDsjpBVtVNc7U-i0"
+        );
     }
 
     #[test]
@@ -310,7 +324,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("secret");
         std::fs::write(&path, b"short").unwrap();
-        let err = Secret::load_or_create(&path, false).unwrap_err().to_string();
+        let err = Secret::load_or_create(&path, false)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("secret key must be 32 bytes, this file has 5"),
             "{err}"
@@ -322,13 +338,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("secret");
         let err = Secret::load_or_create(&path, true).unwrap_err().to_string();
-        assert!(err.contains("the list's secret key is missing, yet"), "{err}");
+        assert!(
+            err.contains("the list's secret key is missing, yet"),
+            "{err}"
+        );
         assert!(err.contains("Restore the file from a backup"), "{err}");
         assert!(!path.exists(), "no new key made");
         Secret::load_or_create(&path, false).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         let warning = Secret::exposure(&path).unwrap();
-        assert!(warning.contains("is readable by other users (mode 644)"), "{warning}");
+        assert!(
+            warning.contains("is readable by other users (mode 644)"),
+            "{warning}"
+        );
     }
 
     #[test]

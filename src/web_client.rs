@@ -7,8 +7,7 @@ use std::io::Read;
 use std::time::Duration;
 
 /// A request that got no HTTP answer: the address, and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{url}: {reason}")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Unreachable {
     /// The address asked.
     pub(crate) url: String,

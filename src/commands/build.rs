@@ -43,7 +43,7 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
         title: main.title.clone(),
         base_url: main.base_url.clone(),
     }];
-    let tag_feeds = if config.feed.per_tag {
+    let (tag_feeds, tags_without_items) = if config.feed.per_tag {
         let outputs = &mut outputs;
         per_tag(
             config,
@@ -54,7 +54,7 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
             &mut listed,
         )?
     } else {
-        0
+        (0, Vec::new())
     };
     if let Some(page) = people_page(config, &out_dir, &listed, &posts, report) {
         outputs.push(page);
@@ -85,6 +85,7 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
         files: outputs.len(),
         changed,
         tag_feeds,
+        tags_without_items,
         archive_pages: pages_in(&out_dir.join(feed::archive::ARCHIVE_DIR), &outputs),
         skipped,
         milliseconds: started.elapsed().as_millis(),
@@ -189,6 +190,9 @@ struct Built {
     changed: usize,
     /// Tags with feeds of their own.
     tag_feeds: usize,
+    /// Tags that get no feed: none of their posts gives an item (in papers
+    /// mode, none has papers).
+    tags_without_items: Vec<String>,
     /// Archive pages (`feed.archive`), each in Atom and JSON Feed.
     archive_pages: usize,
     /// Invalid posts left out with `--skip-invalid`, as `file:line: message`.
@@ -223,6 +227,18 @@ fn tell(built: &Built, out_dir: &Path, report: Report) {
             out_dir.join("tags").display()
         ));
     }
+    if !built.tags_without_items.is_empty() {
+        let why = if built.kind == "papers" {
+            "their posts have no papers"
+        } else {
+            "none of their posts could be rendered"
+        };
+        report.result(format!(
+            "No feeds for {} ({why}): {}",
+            text::count(built.tags_without_items.len(), "tag"),
+            built.tags_without_items.join(", ")
+        ));
+    }
 }
 
 /// A folder for people: `.` for the current one.
@@ -255,7 +271,8 @@ fn load(
     Ok((posts, problems.iter().map(ToString::to_string).collect()))
 }
 
-/// The feeds of each tag, into `outputs`, each listed in `listed`; how many tags.
+/// The feeds of each tag, into `outputs`, each listed in `listed`: how
+/// many tags have feeds, and the tags that get none for want of items.
 fn per_tag(
     config: &Config,
     posts: &[Post],
@@ -263,23 +280,22 @@ fn per_tag(
     renderer: &mut Renderer,
     outputs: &mut Vec<(PathBuf, Vec<u8>)>,
     listed: &mut Vec<Listed>,
-) -> Result<usize, Error> {
+) -> Result<(usize, Vec<String>), Error> {
     let problems = tag_problems(config, posts);
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }
     let mut count = 0;
+    let mut empty = Vec::new();
     for (slug, (tag, tagged)) in posts_by_tag(posts, renderer.report) {
         let folder = format!("tags/{slug}/");
         let title = format!("{} — {tag}", config.site.title);
-        let channel = channel(
-            config,
-            &folder,
-            &title,
-            &tagged,
-            renderer,
-            config.feed.limit,
-        )?;
+        let channel = channel(config, &folder, &title, &tagged, renderer, config.feed.limit)?;
+        // A feed with no item is one nobody can follow: not written, not listed.
+        if channel.items.is_empty() {
+            empty.push(tag);
+            continue;
+        }
         for (name, bytes) in feed::render_all(&channel)? {
             outputs.push((out_dir.join(&folder).join(name), bytes));
         }
@@ -289,7 +305,7 @@ fn per_tag(
         });
         count += 1;
     }
-    Ok(count)
+    Ok((count, empty))
 }
 
 /// Writes every output or none, then, with per-tag feeds in `tags`, removes
@@ -379,6 +395,13 @@ fn channel(
     renderer: &mut Renderer,
     limit: usize,
 ) -> Result<Channel, Error> {
+    let site_author = Person::parse(&config.site.author);
+    let entry_author = Person::parse(feed::looked_up(&config.site.author, &config.site.authors))
+        .or_else(|| site_author.clone())
+        .unwrap_or_else(|| Person {
+            name: config.site.title.clone(),
+            email: None,
+        });
     let mut items: Vec<Item> = Vec::with_capacity(limit.min(posts.len()));
     for post in posts {
         if items.len() >= limit {
@@ -387,8 +410,9 @@ fn channel(
         let Some(body) = renderer.render(post)? else {
             continue;
         };
+        let author = feed::author_of(post, &entry_author, &config.site.authors);
         items.extend(
-            feed::items_for(post, body, config.feed.items)
+            feed::items_for(post, body, config.feed.items, Some(&author))
                 .into_iter()
                 .take(limit - items.len()),
         );
@@ -400,8 +424,13 @@ fn channel(
         language: config.site.language.clone(),
         base_url: feed_base(config, folder),
         home_url,
-        author: Person::parse(&config.site.author),
+        author: site_author,
         items,
+        // With no post at all, the feed says when it was made.
+        quiet_since: posts.first().map_or_else(
+            || jiff::Timestamp::now().to_zoned_datetime(config.site.timezone.clone()),
+            |post| post.date.clone(),
+        ),
         hub: config.feed.websub_hub.clone(),
     })
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::build::{feed_base, posts_by_tag};
 use super::report::Report;
-use crate::config::Config;
+use crate::config::{Config, ItemKind};
 use crate::error::Error;
 use crate::feed::links::{self, Listed, Newest, Page};
 use crate::post::Post;
@@ -35,7 +35,18 @@ fn listed(config: &Config, posts: &[Post], report: Report) -> Vec<Listed> {
         base_url: feed_base(config, ""),
     }];
     if config.feed.per_tag {
-        for (slug, (tag, _)) in posts_by_tag(posts, report) {
+        let mut has_papers = std::collections::HashMap::new();
+        for (slug, (tag, tagged)) in posts_by_tag(posts, report) {
+            // `build` writes no feed for a tag whose posts have no papers.
+            if config.feed.items == ItemKind::Papers
+                && !tagged.iter().any(|post| {
+                    *has_papers
+                        .entry(post.source.clone())
+                        .or_insert_with(|| shows_papers(post))
+                })
+            {
+                continue;
+            }
             listed.push(Listed {
                 title: format!("{} — {tag}", config.site.title),
                 base_url: feed_base(config, &format!("tags/{slug}/")),
@@ -43,6 +54,14 @@ fn listed(config: &Config, posts: &[Post], report: Report) -> Vec<Listed> {
         }
     }
     listed
+}
+
+/// Whether a post renders with papers; one that fails to render has none
+/// (`build` says why).
+fn shows_papers(post: &Post) -> bool {
+    posts_folder::read(&post.source)
+        .and_then(|text| post.render(&text))
+        .is_ok_and(|rendered| !rendered.papers.is_empty())
 }
 
 /// Whether the page at `path` may be written: absent, or written by us.
@@ -103,8 +122,14 @@ mod tests {
                     [inbox]\nmaildir = \"Maildir\"\n";
         let config = Config::parse(text, Path::new("site/config.toml")).unwrap();
         let html = page(&config, &[], &[]);
-        assert!(html.contains("mailto:list@e.org?subject=subscribe"), "{html}");
-        assert!(html.contains("href=\"https://e.org/list/subscribe\""), "{html}");
+        assert!(
+            html.contains("mailto:list@e.org?subject=subscribe"),
+            "{html}"
+        );
+        assert!(
+            html.contains("href=\"https://e.org/list/subscribe\""),
+            "{html}"
+        );
         assert!(!html.contains("no-reply@e.org"), "{html}");
     }
 }

@@ -62,11 +62,13 @@ pub fn run(cli: Cli) -> Result<(), Error> {
             if let Some(listen) = args.listen {
                 config.serve.listen = listen;
             }
-            crate::serve::run(&config, |address, public| {
+            let ready = |address, public: &str| {
                 report.result(format!(
                     "Listening on http://{address}/ for {public}/ (stop with Ctrl-C)"
                 ));
-            })
+            };
+            let log = move |line: &str| report.log(line);
+            crate::serve::run(&config, ready, std::sync::Arc::new(log))
         }
         Command::Inbox => inbox(&config, report),
         Command::Subscribers(args) => subscribers::run(&config, args, report),

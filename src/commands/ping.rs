@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
 
 use super::build::feed_base;
 use super::report::Report;
@@ -87,7 +86,7 @@ pub(super) fn ping_changed(config: &Config, hub: &str, report: Report) -> Result
             continue;
         };
         found.push(url.clone());
-        let hash = hex(&Sha256::digest(&bytes));
+        let hash = hex(sha256(&bytes).as_ref());
         if record.get(&url) == Some(&hash) {
             pinged.unchanged += 1;
             continue;
@@ -176,6 +175,10 @@ fn written_feeds(config: &Config) -> Vec<(String, PathBuf)> {
         .collect()
 }
 
+fn sha256(bytes: &[u8]) -> ring::digest::Digest {
+    ring::digest::digest(&ring::digest::SHA256, bytes)
+}
+
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes.iter().fold(String::new(), |mut hex, b| {
@@ -218,7 +221,7 @@ mod tests {
 
     #[test]
     fn the_record_reads_back_what_it_wrote_and_skips_damage() {
-        let hash = hex(&Sha256::digest(b"feed"));
+        let hash = hex(sha256(b"feed").as_ref());
         let record: BTreeMap<_, _> = [("https://e.org/atom.xml".to_string(), hash.clone())].into();
         let text = format_record(&record);
         assert_eq!(text, format!("{hash} https://e.org/atom.xml\n"));

@@ -49,6 +49,12 @@ impl Report {
         }
     }
 
+    /// A line for a long-running command's log (stderr), shown even when quiet.
+    #[allow(clippy::unused_self)] // a method like its siblings: all output goes through the report
+    pub(super) fn log(self, line: impl AsRef<str>) {
+        eprintln!("{}", line.as_ref());
+    }
+
     /// A warning (stderr), shown even when quiet.
     #[allow(clippy::unused_self)] // a method like its siblings, for when warnings learn a verbosity
     pub(super) fn warning(self, line: impl AsRef<str>) {

@@ -201,6 +201,8 @@ pub(super) struct Blog {
     pub(super) config: JekyllConfig,
     /// Its `defaults:`, checked.
     pub(super) defaults: super::FrontMatterDefaults,
+    /// Its `_data/authors.yml`: key, then `Name <email>`.
+    pub(super) authors: Vec<(String, String)>,
 }
 
 impl Blog {
@@ -378,7 +380,11 @@ fn site(
             .author
             .or_else(|| jekyll.and_then(|j| j.author.as_ref()).map(Author::text))
             .unwrap_or_default(),
+        authors: blog.map(|blog| blog.authors.clone()).unwrap_or_default(),
         permalink,
+        collections: jekyll
+            .map(JekyllConfig::collection_permalinks)
+            .unwrap_or_default(),
     }
 }
 
@@ -870,7 +876,11 @@ mod tests {
             below("/blog/_digest-feed/../subscribers.csv"),
             Some(vec!["subscribers.csv".to_string()])
         );
-        assert_eq!(below("/blog/../Maildir"), None, "beside the blog: never published");
+        assert_eq!(
+            below("/blog/../Maildir"),
+            None,
+            "beside the blog: never published"
+        );
         assert_eq!(
             below("/blog/./_site/x"),
             Some(vec!["_site".to_string(), "x".to_string()])

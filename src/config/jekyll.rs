@@ -220,8 +220,28 @@ pub(super) struct FeedPlugin {
     pub(super) posts_limit: Option<i64>,
 }
 
+/// What a YAML file of Jekyll's says is wrong: its line when known, and saphyr's message.
+pub(super) type YamlError = (Option<usize>, String);
+
+/// Parses `_data/authors.yml` (jekyll-feed's `site.data.authors`): each
+/// key's author as `Name <email>`; the error is saphyr's, with its line.
+pub(super) fn parse_authors(text: &str) -> Result<Vec<(String, String)>, YamlError> {
+    let authors: std::collections::BTreeMap<String, Author> = from_yaml(text)?;
+    Ok(authors
+        .into_iter()
+        .map(|(key, author)| (key, author.text()))
+        .collect())
+}
+
 /// Parses `_config.yml`; the error is saphyr's, with its line.
-pub(super) fn parse(text: &str) -> Result<JekyllConfig, (Option<usize>, String)> {
+pub(super) fn parse(text: &str) -> Result<JekyllConfig, YamlError> {
+    let mut config: JekyllConfig = from_yaml(text)?;
+    config.repeated_keys = repeated_keys(text);
+    Ok(config)
+}
+
+/// A YAML file of Jekyll's read as `T`; the error is saphyr's, with its line.
+fn from_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, YamlError> {
     // An empty file, or one of comments only, is an empty mapping, as Jekyll reads it.
     let empty = text
         .lines()
@@ -231,20 +251,17 @@ pub(super) fn parse(text: &str) -> Result<JekyllConfig, (Option<usize>, String)>
     let options = serde_saphyr::options! {
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
     };
-    let mut config =
-        serde_saphyr::from_str_with_options::<JekyllConfig>(text, options).map_err(|err| {
-            let err = err.without_snippet();
-            let line = err
-                .location()
-                .and_then(|at| usize::try_from(at.line()).ok());
-            let mut message = err.to_string();
-            if let Some(at) = message.find(" at line ") {
-                message.truncate(at);
-            }
-            (line, message)
-        })?;
-    config.repeated_keys = repeated_keys(text);
-    Ok(config)
+    serde_saphyr::from_str_with_options::<T>(text, options).map_err(|err| {
+        let err = err.without_snippet();
+        let line = err
+            .location()
+            .and_then(|at| usize::try_from(at.line()).ok());
+        let mut message = err.to_string();
+        if let Some(at) = message.find(" at line ") {
+            message.truncate(at);
+        }
+        (line, message)
+    })
 }
 
 /// Every key written twice in one mapping of `text`, at any depth, with
@@ -363,6 +380,31 @@ impl JekyllConfig {
             .or(self.permalink.as_deref())
     }
 
+    /// The permalinks of the collections other than posts, by name: each
+    /// one's own, else Jekyll's `/:collection/:path` with the suffix the
+    /// site's `permalink` style gives (`Utils.add_permalink_suffix`).
+    pub(super) fn collection_permalinks(&self) -> BTreeMap<String, String> {
+        let style = self.permalink.as_deref().unwrap_or("date");
+        let suffix = match style {
+            "pretty" => "/",
+            "date" | "ordinal" | "none" => ":output_ext",
+            custom if custom.ends_with('/') => "/",
+            custom if custom.ends_with(":output_ext") => ":output_ext",
+            _ => "",
+        };
+        self.collections
+            .iter()
+            .filter(|(name, _)| name.as_str() != "posts")
+            .map(|(name, collection)| {
+                let permalink = collection
+                    .permalink
+                    .clone()
+                    .unwrap_or_else(|| format!("/:collection/:path{suffix}"));
+                (name.clone(), permalink)
+            })
+            .collect()
+    }
+
     /// Whether `jekyll build` copies the file at `relative` (a path inside the
     /// blog's folder, `/`-separated) into `_site`: not when a part of it
     /// starts with `_` or `.`, or it is excluded, unless `include` names it.
@@ -397,6 +439,44 @@ mod tests {
         assert_eq!(config.baseurl.as_deref(), Some("/Daily-AI/"));
         assert_eq!(config.feed.unwrap().posts_limit, Some(30));
         assert!(parse("# nothing\n").unwrap().url.is_none());
+    }
+
+    #[test]
+    fn authors_data_reads_names_and_mappings() {
+        let authors = parse_authors(
+            "ray:\n  name: Ray Kim\n  email: ray@e.org\n  uri: https://e.org\ngom: Gom\n",
+        )
+        .unwrap();
+        assert_eq!(
+            authors,
+            vec![
+                ("gom".to_string(), "Gom".to_string()),
+                ("ray".to_string(), "Ray Kim <ray@e.org>".to_string())
+            ]
+        );
+        assert_eq!(parse_authors("# none yet\n").unwrap(), Vec::new());
+        assert_eq!(parse_authors("- a\n- b\n").unwrap_err().0, Some(1));
+    }
+
+    #[test]
+    fn other_collections_take_their_permalink_or_jekylls_default() {
+        let config = parse(
+            "permalink: pretty\ncollections:\n  posts:\n    output: true\n  docs:\n    permalink: /d/:path/\n  notes:\n    output: true\n",
+        )
+        .unwrap();
+        let permalinks = config.collection_permalinks();
+        assert_eq!(
+            permalinks.into_iter().collect::<Vec<_>>(),
+            [
+                ("docs".to_string(), "/d/:path/".to_string()),
+                ("notes".to_string(), "/:collection/:path/".to_string())
+            ]
+        );
+        let config = parse("collections:\n  notes:\n    output: true\n").unwrap();
+        assert_eq!(
+            config.collection_permalinks()["notes"],
+            "/:collection/:path:output_ext"
+        );
     }
 
     #[test]

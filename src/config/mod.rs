@@ -85,8 +85,14 @@ pub struct Site {
     pub timezone_name: String,
     /// The feeds' author, `Name <email>` or a name.
     pub author: String,
+    /// The blog's `_data/authors.yml`: a key a post names as its author,
+    /// and that author as `Name <email>` or a name.
+    pub authors: Vec<(String, String)>,
     /// Jekyll's permalink template for posts without their own, styles expanded.
     pub permalink: String,
+    /// The permalink templates `_config.yml` gives collections other than
+    /// posts (`docs: /:collection/:path/`), by collection name.
+    pub collections: std::collections::BTreeMap<String, String>,
 }
 
 /// How a time without an offset is read.
@@ -494,6 +500,7 @@ fn read_blog(text: &str, path: &Path) -> Result<file::Blog, Vec<Problem>> {
         )]
     })?;
     let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let authors = read_authors(&root)?;
     // Checked, the defaults as written are not needed again.
     let written = std::mem::take(&mut config.defaults);
     let defaults = defaults::read(&written.0, &root, path)?;
@@ -502,6 +509,31 @@ fn read_blog(text: &str, path: &Path) -> Result<file::Blog, Vec<Problem>> {
         file: path.to_path_buf(),
         config,
         defaults,
+        authors,
+    })
+}
+
+/// The blog's `_data/authors.yml` (jekyll-feed looks a post's author up
+/// there), when it has one.
+fn read_authors(root: &Path) -> Result<Vec<(String, String)>, Vec<Problem>> {
+    let path = root.join("_data").join("authors.yml");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(err) => {
+            return Err(vec![Problem::new(
+                Location::file(&path),
+                format!("cannot read it: {err}"),
+            )]);
+        }
+    };
+    jekyll::parse_authors(&text).map_err(|(line, message)| {
+        let location =
+            line.map_or_else(|| Location::file(&path), |line| Location::line(&path, line));
+        vec![Problem::new(
+            location,
+            format!("Jekyll's authors data: {message} (each key: a name, or `name:` and `email:`)"),
+        )]
     })
 }
 

@@ -367,6 +367,7 @@ impl Templates {
                 url: "https://example.org/".into(),
                 html: "<p>Sample</p>".into(),
                 summary: "Sample".into(),
+                anchor: None,
             }],
         };
         let recipient = Recipient {

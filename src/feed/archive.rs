@@ -15,43 +15,11 @@
 
 // Renamed: `rss` alone reads as the crate to tests/architecture.rs.
 use super::rss as rss_feed;
-use super::{ATOM_FILE, Channel, JSON_FILE, RSS_FILE, atom, json};
+use super::{ATOM_FILE, Channel, JSON_FILE, Place, RSS_FILE, atom, json};
 use crate::error::Error;
 
 /// The folder of the archive pages, below the feeds' folder.
 pub const ARCHIVE_DIR: &str = "archive";
-
-/// RFC 5005's namespace, for `<fh:archive/>`.
-pub(super) const HISTORY_NS: &str = "http://purl.org/syndication/history/1.0";
-
-/// Where one document sits among the pages, as its links say it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Place {
-    /// The document's file below the channel's `base_url`: `atom.xml`, `archive/3.xml`.
-    pub(super) file: String,
-    /// An archive page (`<fh:archive/>`, a `current` link), not the feed readers subscribe to.
-    pub(super) archived: bool,
-    /// The next older page (Atom `prev-archive`, JSON Feed `next_url`), below `base_url`.
-    pub(super) older: Option<String>,
-    /// The next newer page (Atom `next-archive`), set once this page is full.
-    pub(super) newer: Option<String>,
-    /// For a page with no items (the unfinished page, just after the one
-    /// before it filled), its `updated`: the newest item older than it.
-    pub(super) quiet_since: Option<jiff::ZonedDateTime>,
-}
-
-impl Place {
-    /// The feed readers subscribe to, with no pages behind it.
-    pub(super) fn subscription(file: &str) -> Place {
-        Place {
-            file: file.to_string(),
-            archived: false,
-            older: None,
-            newer: None,
-            quiet_since: None,
-        }
-    }
-}
 
 /// The file of archive page `number` (from 1) with extension `ext`.
 fn page_file(number: usize, ext: &str) -> String {
@@ -105,16 +73,17 @@ pub fn render(channel: &Channel, limit: usize) -> Result<Vec<(String, Vec<u8>)>,
         let number = index + 1;
         let mut items = oldest_first[range.clone()].to_vec();
         items.reverse();
-        let page = subset(&items);
+        let mut page = subset(&items);
+        // An empty unfinished page was last changed with the newest post before it.
+        if let Some(before) = oldest_first[..range.start].last() {
+            page.quiet_since = before.date.clone();
+        }
         for ext in ["xml", "json"] {
             let place = Place {
                 file: page_file(number, ext),
                 archived: true,
                 older: (number > 1).then(|| page_file(number - 1, ext)),
                 newer: (number < last).then(|| page_file(number + 1, ext)),
-                quiet_since: oldest_first[..range.start]
-                    .last()
-                    .map(|item| item.date.clone()),
             };
             files.push((place.file.clone(), render_as(&page, &place, ext)?));
         }
@@ -153,6 +122,7 @@ impl Channel {
             author: self.author.clone(),
             items: Vec::new(),
             hub: self.hub.clone(),
+            quiet_since: self.quiet_since.clone(),
         }
     }
 }

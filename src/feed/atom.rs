@@ -6,8 +6,7 @@ use atom_syndication::{
 };
 use jiff::ZonedDateTime;
 
-use super::archive::Place;
-use super::{ATOM_FILE, Channel, Item};
+use super::{ATOM_FILE, Channel, Item, Place};
 use crate::error::Error;
 
 // atom_syndication speaks chrono; this is the one place dates cross over.
@@ -32,6 +31,14 @@ fn link(href: &str, rel: &str, mime_type: Option<&str>) -> Link {
     }
 }
 
+fn person(person: &super::Person) -> Person {
+    Person {
+        name: person.name.clone(),
+        email: person.email.clone(),
+        ..Person::default()
+    }
+}
+
 /// One item as an Atom entry.
 fn entry(item: &Item) -> Entry {
     let mut links = vec![link(&item.url, "alternate", Some("text/html"))];
@@ -43,14 +50,7 @@ fn entry(item: &Item) -> Entry {
         id: item.id.clone(),
         updated: chrono_date(item.updated.as_ref().unwrap_or(&item.date)),
         published: Some(chrono_date(&item.date)),
-        authors: item
-            .author
-            .iter()
-            .map(|name| Person {
-                name: name.clone(),
-                ..Person::default()
-            })
-            .collect(),
+        authors: item.author.iter().map(person).collect(),
         links,
         categories: item
             .categories
@@ -60,7 +60,12 @@ fn entry(item: &Item) -> Entry {
                 ..Category::default()
             })
             .collect(),
-        summary: Some(Text::plain(item.summary.clone())),
+        // HTML, as jekyll-feed declares it: a summary of unknown type is
+        // read as text, and rss2email mails such a summary in place of the
+        // content. The summary is text, so escaped once to be HTML; none
+        // when empty, as jekyll-feed writes none.
+        summary: (!item.summary.trim().is_empty())
+            .then(|| Text::html(html_escape::encode_text(&item.summary))),
         content: Some(Content {
             value: Some(item.content_html.clone()),
             content_type: Some("html".into()),
@@ -69,6 +74,9 @@ fn entry(item: &Item) -> Entry {
         ..Entry::default()
     }
 }
+
+/// RFC 5005's namespace, for `<fh:archive/>`.
+const HISTORY_NS: &str = "http://purl.org/syndication/history/1.0";
 
 /// The links `place` adds: the hub (W3C WebSub) on the feed readers
 /// subscribe to; `prev-archive`, `next-archive`, `current` and
@@ -92,7 +100,7 @@ fn paging(channel: &Channel, place: &Place, feed: &mut Feed) {
             .push(link(&channel.self_url(ATOM_FILE), "current", atom));
         feed.generator = None;
         feed.namespaces
-            .insert("fh".into(), super::archive::HISTORY_NS.into());
+            .insert("fh".into(), HISTORY_NS.into());
         let archive = Extension {
             name: "fh:archive".into(),
             ..Extension::default()
@@ -113,11 +121,7 @@ pub(super) fn render_at(channel: &Channel, place: &Place) -> Result<Vec<u8>, Err
             name: channel.title.clone(),
             ..Person::default()
         },
-        |person| Person {
-            name: person.name.clone(),
-            email: person.email.clone(),
-            ..Person::default()
-        },
+        person,
     );
     let entries = channel.items.iter().map(entry).collect();
     let self_url = channel.self_url(&place.file);
@@ -125,10 +129,7 @@ pub(super) fn render_at(channel: &Channel, place: &Place) -> Result<Vec<u8>, Err
         title: Text::plain(channel.title.clone()),
         // Every page of one feed is that feed: the same id as atom.xml.
         id: channel.self_url(ATOM_FILE),
-        // An empty feed has no newest item; the epoch keeps the bytes stable.
-        updated: (channel.updated().or(place.quiet_since.as_ref()))
-            .map(chrono_date)
-            .unwrap_or_default(),
+        updated: chrono_date(channel.updated()),
         authors: vec![site_author],
         links: vec![
             link(&channel.home_url, "alternate", Some("text/html")),

@@ -2,8 +2,7 @@
 
 use serde::Serialize;
 
-use super::archive::Place;
-use super::{Channel, JSON_FILE};
+use super::{Channel, JSON_FILE, Place};
 use crate::error::Error;
 use crate::post::date::rfc3339;
 
@@ -42,7 +41,11 @@ struct Author<'a> {
 #[derive(Serialize)]
 struct JsonItem<'a> {
     id: &'a str,
+    /// The item's page on the site (a paper's: its post, at its heading).
     url: &'a str,
+    /// Where the item links off the site (a paper's own page).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_url: Option<&'a str>,
     title: &'a str,
     content_html: &'a str,
     summary: &'a str,
@@ -89,14 +92,19 @@ pub(super) fn render_at(channel: &Channel, place: &Place) -> Result<Vec<u8>, Err
             .iter()
             .map(|item| JsonItem {
                 id: &item.id,
-                url: &item.url,
+                url: item.post_url.as_deref().unwrap_or(&item.url),
+                external_url: item.post_url.as_ref().map(|_| item.url.as_str()),
                 title: &item.title,
                 content_html: &item.content_html,
                 summary: &item.summary,
                 date_published: rfc3339(&item.date),
                 date_modified: item.updated.as_ref().map(rfc3339),
                 tags: item.categories.iter().map(String::as_str).collect(),
-                authors: item.author.iter().map(|name| Author { name }).collect(),
+                authors: item
+                    .author
+                    .iter()
+                    .map(|person| Author { name: &person.name })
+                    .collect(),
             })
             .collect(),
     };

@@ -18,7 +18,9 @@ pub struct Listed {
     pub base_url: String,
 }
 
-/// The three formats: MIME type, file, name for people.
+/// The three formats: MIME type, file, name for people. RSS and Atom
+/// first: readers that take the first feed a page names (rss2email, and
+/// others built on feedparser) cannot read JSON Feed.
 const FORMATS: [(&str, &str, &str); 3] = [
     ("application/rss+xml", RSS_FILE, "RSS"),
     ("application/atom+xml", ATOM_FILE, "Atom"),
@@ -82,7 +84,8 @@ pub fn page(page: &Page<'_>) -> String {
          max-width: 40em; margin: 2em auto; padding: 0 1em; line-height: 1.5\">\n\
          <h1>Follow <a href=\"{}\">{title}</a></h1>\n\
          <p>Copy a feed's address into your feed reader (NetNewsWire, Feedly, Inoreader, \
-         Thunderbird, …): it checks the blog for you and shows each new post.</p>\n",
+         Thunderbird, …): it checks the blog for you and shows each new post. RSS and Atom \
+         work in every reader (rss2email too); JSON Feed in the newer ones.</p>\n",
         attribute(page.language),
         tags(&page.listed[..page.listed.len().min(1)]),
         attribute(page.home_url),
@@ -182,10 +185,15 @@ mod tests {
             newest: &newest,
         });
         assert!(!html.contains("<script"));
-        assert!(html.contains("<a href=\"https://e.org/list/subscribe\">Sign up with your address</a>"));
+        assert!(
+            html.contains("<a href=\"https://e.org/list/subscribe\">Sign up with your address</a>")
+        );
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(html.contains("<html lang=\"ko\">"));
         assert!(html.contains("mailto:papers@e.org?subject=subscribe"));
+        // RSS and Atom before JSON Feed, which rss2email cannot read.
+        let at = |name: &str| html.find(name).unwrap();
+        assert!(at("<li>RSS:") < at("<li>Atom:") && at("<li>Atom:") < at("<li>JSON Feed:"));
         // The page's own head names the site's feeds only, not every tag's.
         assert_eq!(html.matches("<link rel=\"alternate\"").count(), 3);
     }

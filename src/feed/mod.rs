@@ -21,13 +21,14 @@ pub struct Item {
     pub id: String,
     /// Where the item links: the post's URL, or the paper's.
     pub url: String,
-    /// The post's URL when the item links elsewhere (a paper).
+    /// For a paper: its place on the site, the post's URL with the paper's
+    /// heading as the fragment when it has one.
     pub post_url: Option<String>,
     /// The title.
     pub title: String,
     /// The publication date, in the site's zone.
     pub date: ZonedDateTime,
-    /// The last change (`last_modified_at`), when the post sets one.
+    /// The last change, when later than `date`.
     pub updated: Option<ZonedDateTime>,
     /// Plain-text summary.
     pub summary: String,
@@ -35,8 +36,8 @@ pub struct Item {
     pub content_html: String,
     /// The post's tags then categories, without repeats.
     pub categories: Vec<String>,
-    /// The post's author, when it names one.
-    pub author: Option<String>,
+    /// Who wrote it, by jekyll-feed's rule (see [`author_of`]).
+    pub author: Option<Person>,
 }
 
 /// A person as `Name <email>` splits.
@@ -83,6 +84,26 @@ impl Person {
     }
 }
 
+/// The author of a post as jekyll-feed names it: `author`, else the first
+/// of `authors`, else the site's (`site`: the site's author, or for a site
+/// without one its title, where jekyll-feed writes an empty name). A name
+/// that is a key of the blog's `_data/authors.yml` (`data`: key, then
+/// `Name <email>`) is that author.
+pub fn author_of(post: &Post, site: &Person, data: &[(String, String)]) -> Person {
+    post.author
+        .as_deref()
+        .or(post.authors.first().map(String::as_str))
+        .and_then(|key| Person::parse(looked_up(key, data)).or_else(|| Person::parse(key)))
+        .unwrap_or_else(|| site.clone())
+}
+
+/// The author `key` names in the blog's authors data, else `key` itself.
+pub fn looked_up<'a>(key: &'a str, data: &'a [(String, String)]) -> &'a str {
+    data.iter()
+        .find(|(name, _)| name == key)
+        .map_or(key, |(_, author)| author.as_str())
+}
+
 /// A feed: what the three formats share.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Channel {
@@ -100,6 +121,9 @@ pub struct Channel {
     pub author: Option<Person>,
     /// The items, newest first.
     pub items: Vec<Item>,
+    /// The channel's last change when it has no item: its newest post's
+    /// date (a papers feed of posts without papers), never the epoch.
+    pub quiet_since: ZonedDateTime,
     /// The WebSub hub the feed names (`<link rel="hub">`, JSON Feed `hubs`).
     pub hub: Option<String>,
 }
@@ -108,20 +132,42 @@ impl Channel {
     /// The channel's last change: its newest item's date (or
     /// `last_modified_at`), never the build time, so the same posts give
     /// the same bytes.
-    pub fn updated(&self) -> Option<&ZonedDateTime> {
+    pub fn updated(&self) -> &ZonedDateTime {
         self.items
             .iter()
-            .map(|item| {
-                item.updated
-                    .as_ref()
-                    .filter(|u| **u > item.date)
-                    .unwrap_or(&item.date)
-            })
+            .map(|item| item.updated.as_ref().unwrap_or(&item.date))
             .max()
+            .unwrap_or(&self.quiet_since)
     }
 
     fn self_url(&self, file: &str) -> String {
         format!("{}{file}", self.base_url)
+    }
+}
+
+/// Where one document sits among a feed's pages (see [`archive`]), as its
+/// links say it: what `atom.rs` and `json.rs` add to a channel's document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Place {
+    /// The document's file below the channel's `base_url`: `atom.xml`, `archive/3.xml`.
+    pub(crate) file: String,
+    /// An archive page (`<fh:archive/>`, a `current` link), not the feed readers subscribe to.
+    pub(crate) archived: bool,
+    /// The next older page (Atom `prev-archive`, JSON Feed `next_url`), below `base_url`.
+    pub(crate) older: Option<String>,
+    /// The next newer page (Atom `next-archive`), set once this page is full.
+    pub(crate) newer: Option<String>,
+}
+
+impl Place {
+    /// The feed readers subscribe to, with no pages behind it.
+    pub(crate) fn subscription(file: &str) -> Place {
+        Place {
+            file: file.to_string(),
+            archived: false,
+            older: None,
+            newer: None,
+        }
     }
 }
 
@@ -168,14 +214,23 @@ fn xml_chars_only(bytes: Vec<u8>) -> Vec<u8> {
     }
 }
 
-/// The items one post contributes: itself, or one per paper.
-pub fn items_for(post: &Post, rendered: &Rendered, kind: ItemKind) -> Vec<Item> {
+/// The items one post contributes: itself, or one per paper. `author`
+/// is the post's ([`author_of`]).
+pub fn items_for(
+    post: &Post,
+    rendered: &Rendered,
+    kind: ItemKind,
+    author: Option<&Person>,
+) -> Vec<Item> {
     let mut categories = post.tags.clone();
     for category in &post.categories {
         if !categories.contains(category) {
             categories.push(category.clone());
         }
     }
+    // A `last_modified_at` before `date` is a slip: the post cannot change
+    // before it exists, and readers would date it so.
+    let updated = post.updated.clone().filter(|updated| *updated > post.date);
     match kind {
         ItemKind::Posts => vec![Item {
             id: post.id(),
@@ -183,26 +238,36 @@ pub fn items_for(post: &Post, rendered: &Rendered, kind: ItemKind) -> Vec<Item> 
             post_url: None,
             title: post.title.clone(),
             date: post.date.clone(),
-            updated: post.updated.clone(),
+            updated,
             summary: post.summary(rendered),
             content_html: rendered.html.clone(),
             categories,
-            author: post.author.clone(),
+            author: author.cloned(),
         }],
         ItemKind::Papers => rendered
             .papers
             .iter()
-            .map(|paper| Item {
-                id: format!("{}#paper-{}", post.url, paper.number),
-                url: paper.url.clone(),
-                post_url: Some(post.url.clone()),
-                title: paper.title.clone(),
-                date: post.date.clone(),
-                updated: post.updated.clone(),
-                summary: paper.summary.clone(),
-                content_html: paper.html.clone(),
-                categories: categories.clone(),
-                author: post.author.clone(),
+            .zip(0_i64..)
+            .map(|(paper, position)| {
+                // Each paper one second before the one above it: distinct
+                // times (Atom wants them) that keep the post's order when a
+                // reader sorts by date, and never later than the post.
+                let earlier = |date: &ZonedDateTime| {
+                    date.checked_sub(jiff::Span::new().seconds(position))
+                        .unwrap_or_else(|_| date.clone())
+                };
+                Item {
+                    id: format!("{}#paper-{}", post.url, paper.number),
+                    url: paper.url.clone(),
+                    post_url: Some(post.url_at(paper.anchor.as_deref())),
+                    title: paper.title.clone(),
+                    date: earlier(&post.date),
+                    updated: updated.as_ref().map(earlier),
+                    summary: paper.summary.clone(),
+                    content_html: paper.html.clone(),
+                    categories: categories.clone(),
+                    author: author.cloned(),
+                }
             })
             .collect(),
     }
@@ -233,6 +298,7 @@ mod tests {
             author: None,
         };
         Channel {
+            quiet_since: date(20),
             title: "Daily Papers".into(),
             description: "Daily summaries".into(),
             language: "ko".into(),
@@ -245,6 +311,68 @@ mod tests {
             ],
             hub: None,
         }
+    }
+
+    fn post(front: &str, body: &str) -> (Post, Rendered) {
+        let rules = crate::post::Rules {
+            site_url: "https://e.org".into(),
+            zone: jiff::tz::TimeZone::get("Asia/Seoul").unwrap(),
+            permalink: crate::permalink_style::DEFAULT_PERMALINK.into(),
+            dates: crate::config::DateRule::Jekyll,
+            site: crate::post::SiteInfo::default(),
+        };
+        let text =
+            format!("---\ntitle: Digest\ndate: 2025-12-24 08:00:00 +09:00\n{front}---\n{body}");
+        let post = crate::post::parse(
+            std::path::Path::new("_posts/2025-12-24-d.md"),
+            &text,
+            &rules,
+        )
+        .unwrap();
+        let rendered = post.render(&text).unwrap();
+        (post, rendered)
+    }
+
+    #[test]
+    fn papers_are_a_second_apart_in_order_and_point_back_to_their_heading() {
+        let (post, rendered) = post(
+            "last_modified_at: 2025-12-25 08:00:00 +09:00\n",
+            "# 1. [A](https://arxiv.org/abs/1)\n\nOne.\n\n# 2. [B](https://arxiv.org/abs/2)\n\nTwo.\n",
+        );
+        let site = Person::parse("Site <s@e.org>").unwrap();
+        let items = items_for(&post, &rendered, ItemKind::Papers, Some(&site));
+        let times: Vec<String> = items
+            .iter()
+            .map(|item| {
+                let updated = item.updated.as_ref().unwrap();
+                format!("{} {}", item.date.strftime("%T"), updated.strftime("%d %T"))
+            })
+            .collect();
+        assert_eq!(times, ["08:00:00 25 08:00:00", "07:59:59 25 07:59:59"]);
+        assert_eq!(items[1].url, "https://arxiv.org/abs/2");
+        assert_eq!(
+            items[1].post_url.as_deref(),
+            Some("https://e.org/2025/12/24/d.html#2-b")
+        );
+        assert_eq!(items[0].author, Some(site));
+    }
+
+    #[test]
+    fn a_change_dated_before_the_post_is_no_change() {
+        let (post, rendered) = post("last_modified_at: 2025-12-23 08:00:00 +09:00\n", "Text.\n");
+        let items = items_for(&post, &rendered, ItemKind::Posts, None);
+        assert_eq!(items[0].updated, None);
+    }
+
+    #[test]
+    fn the_author_is_author_then_the_first_of_authors_then_the_sites() {
+        let site = Person::parse("Site").unwrap();
+        let data = [("ray".to_string(), "Ray Kim <ray@e.org>".to_string())];
+        let name = |front: &str| author_of(&post(front, "x\n").0, &site, &data).name;
+        assert_eq!(name("author: lee\nauthors: [ray]\n"), "lee");
+        assert_eq!(name("authors: [ray, gom]\n"), "Ray Kim");
+        assert_eq!(name("authors: \"Dao et al.\"\n"), "Site");
+        assert_eq!(name(""), "Site");
     }
 
     #[test]
@@ -295,10 +423,25 @@ mod tests {
     }
 
     #[test]
+    fn the_atom_summary_is_html_that_shows_the_text_as_written() {
+        let mut channel = sample_channel();
+        channel.items[1].summary = String::new();
+        let atom = String::from_utf8(atom::render(&channel).unwrap()).unwrap();
+        // Text escaped once to be HTML, then once more by the XML writer.
+        assert!(
+            atom.contains(
+                "<summary type=\"html\">요약 &amp;amp; &amp;lt;summary&amp;gt;</summary>"
+            ),
+            "{atom}"
+        );
+        assert_eq!(atom.matches("<summary").count(), 1, "no empty summary");
+    }
+
+    #[test]
     fn updated_is_the_newest_item() {
         let channel = sample_channel();
         assert_eq!(
-            crate::post::date::rfc3339(channel.updated().unwrap()),
+            crate::post::date::rfc3339(channel.updated()),
             "2025-12-25T08:00:00+09:00"
         );
     }

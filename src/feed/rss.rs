@@ -2,9 +2,10 @@
 //! `content:encoded`, `atom:link rel="self"`.
 
 use rss::extension::atom::{AtomExtension, Link};
+use rss::extension::dublincore::DublinCoreExtension;
 use rss::{Category, Channel as RssChannel, Guid, Item as RssItem};
 
-use super::{Channel, RSS_FILE};
+use super::{Channel, Person, RSS_FILE};
 use crate::error::Error;
 use crate::post::date::rfc2822;
 
@@ -32,23 +33,28 @@ pub(super) fn render(channel: &Channel) -> Result<Vec<u8>, Error> {
                 })
                 .collect(),
             comments: item.post_url.clone(),
+            // RSS 2.0's `author` is an address; a name alone goes in `dc:creator`.
+            author: item.author.as_ref().and_then(mailbox),
+            dublin_core_ext: item
+                .author
+                .as_ref()
+                .filter(|person| person.email.is_none())
+                .map(|person| DublinCoreExtension {
+                    creators: vec![person.name.clone()],
+                    ..DublinCoreExtension::default()
+                }),
             ..RssItem::default()
         })
         .collect();
-    let managing_editor = channel.author.as_ref().and_then(|person| {
-        person
-            .email
-            .as_ref()
-            .map(|email| format!("{email} ({})", person.name))
-    });
+    let managing_editor = channel.author.as_ref().and_then(mailbox);
     let rss = RssChannel {
         title: channel.title.clone(),
         link: channel.home_url.clone(),
         description: channel.description.clone(),
         language: Some(channel.language.clone()),
         managing_editor,
-        last_build_date: channel.updated().map(rfc2822),
-        pub_date: channel.updated().map(rfc2822),
+        last_build_date: Some(rfc2822(channel.updated())),
+        pub_date: Some(rfc2822(channel.updated())),
         generator: Some(format!("digest-feed {}", env!("CARGO_PKG_VERSION"))),
         atom_ext: Some(AtomExtension {
             links: std::iter::once(Link {
@@ -75,4 +81,14 @@ pub(super) fn render(channel: &Channel) -> Result<Vec<u8>, Error> {
         .map_err(|err| Error::render("RSS feed", err))?;
     bytes.push(b'\n');
     Ok(super::xml_chars_only(bytes))
+}
+
+/// A person as RSS 2.0 writes an address: `email (Name)`.
+fn mailbox(person: &Person) -> Option<String> {
+    let email = person.email.as_ref()?;
+    Some(if person.name == *email {
+        email.clone()
+    } else {
+        format!("{email} ({})", person.name)
+    })
 }

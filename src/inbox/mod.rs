@@ -14,11 +14,11 @@ mod imap;
 mod maildir;
 mod read;
 
+use crate::address::identity;
 use crate::config::{Config, InboxSource, List};
 use crate::error::{Error, Location, Problem};
 use crate::mail::ledger::{Change, Ledger, Left};
 use crate::mail::list::{self, Notice, Prompted, Reason};
-use crate::address::identity;
 use crate::token::{self, Purpose, Secret};
 use read::Request;
 

@@ -7,7 +7,6 @@ use std::path::Path;
 use super::plan::Delivery;
 use super::{Observer, Setup, recipient, warn_if_clipped};
 use crate::email::Recipient;
-use sha2::Digest;
 
 use crate::error::Error;
 use crate::output;
@@ -112,8 +111,8 @@ fn eml_name(date: &str, address: &str) -> String {
         .map(|c| if safe_char(c) { c } else { '_' })
         .take(64)
         .collect();
-    let digest = sha2::Sha256::digest(address.as_bytes());
-    let hex = digest[..8]
+    let digest = ring::digest::digest(&ring::digest::SHA256, address.as_bytes());
+    let hex = digest.as_ref()[..8]
         .iter()
         .fold(String::with_capacity(16), |mut hex, byte| {
             use std::fmt::Write;

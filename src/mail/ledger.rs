@@ -6,8 +6,8 @@
 //! once.
 
 use super::list::{self, Reason};
-use super::state::{Locker, RunLock, State, lock_for};
 pub use super::state::inbox::{InboxRun, Left};
+use super::state::{Locker, RunLock, State, lock_for};
 use crate::config::Config;
 use crate::error::Error;
 use crate::subscribers::address_key;
@@ -70,7 +70,12 @@ impl Ledger {
             .list
             .as_ref()
             .map_or((3, 30), |list| (list.soft_bounces, list.soft_bounce_days));
-        let lock = lock_for(&list::state_path(config)?, Locker::Inbox, INBOX_WAIT, |_| {})?;
+        let lock = lock_for(
+            &list::state_path(config)?,
+            Locker::Inbox,
+            INBOX_WAIT,
+            |_| {},
+        )?;
         Ok(Ledger {
             state: list::open(config)?,
             soft_bounces,

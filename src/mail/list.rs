@@ -318,8 +318,7 @@ pub(super) fn mailable(listed: &[Subscriber], state: Option<&State>) -> Result<M
     };
     for signup in state.signups()? {
         let key = address_key(&signup.email);
-        if signup.confirmed_at.is_none() || suppressed.contains(&key) || !seen.insert(key.clone())
-        {
+        if signup.confirmed_at.is_none() || suppressed.contains(&key) || !seen.insert(key.clone()) {
             continue;
         }
         if let Err(why) = crate::address::check(&signup.email) {

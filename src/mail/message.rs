@@ -14,7 +14,6 @@
 use lettre::address::Envelope;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{MultiPart, SinglePart};
-use sha2::{Digest, Sha256};
 
 use super::dkim::Signer;
 use crate::address::{Mailbox, ascii_domain};
@@ -157,8 +156,8 @@ impl Letterhead {
         let name = crate::address::display_name(&recipient.name);
         let name = (!name.is_empty()).then_some(name);
         let to = lettre::message::Mailbox::new(name, address);
-        let digest = Sha256::digest(format!("{identity}\0{}", recipient.email.to_lowercase()));
-        let hex = hex(&digest[..16]);
+        let digest = sha256(&format!("{identity}\0{}", recipient.email.to_lowercase()));
+        let hex = hex(&digest.as_ref()[..16]);
         let mut builder = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -200,6 +199,11 @@ impl Letterhead {
             None => Ok((envelope, bytes)),
         }
     }
+}
+
+/// The SHA-256 of `text` (ring's, as everywhere in digest-feed).
+fn sha256(text: &str) -> ring::digest::Digest {
+    ring::digest::digest(&ring::digest::SHA256, text.as_bytes())
 }
 
 /// `bytes` in lower-case hexadecimal, for a Message-ID's unique part.
@@ -327,12 +331,12 @@ impl Letterhead {
             ascii_address(to).map_err(|err| format!("{to:?} is not a valid address ({err})"))?;
         // Unique per message: the instant to the nanosecond, the process
         // and the recipient, hashed (no address shows in the id).
-        let digest = Sha256::digest(format!(
+        let digest = sha256(&format!(
             "{}\0{}\0{to}",
             jiff::Timestamp::now().as_nanosecond(),
             std::process::id()
         ));
-        let id = hex(&digest[..16]);
+        let id = hex(&digest.as_ref()[..16]);
         let mut builder = lettre::Message::builder()
             .from(self.from.clone())
             .to(lettre::message::Mailbox::new(None, address))

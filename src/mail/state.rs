@@ -409,7 +409,10 @@ impl State {
                 // Keyed as the list keys an address now: a row an older
                 // version keyed by lower case alone (`a@bücher.de`) is the
                 // same person as `a@xn--bcher-kva.de`.
-                Ok((crate::subscribers::address_key(&row.get::<_, String>(0)?), outcome))
+                Ok((
+                    crate::subscribers::address_key(&row.get::<_, String>(0)?),
+                    outcome,
+                ))
             })
             .and_then(Iterator::collect)
             .map_err(|err| unreadable(&self.path, err))
@@ -807,7 +810,9 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert!(
-            names.iter().all(|n| !n.to_string_lossy().starts_with(".state-new-")),
+            names
+                .iter()
+                .all(|n| !n.to_string_lossy().starts_with(".state-new-")),
             "{names:?}"
         );
         let state = State::open_read_only(&path).unwrap().unwrap();
@@ -852,9 +857,15 @@ mod tests {
             assert!(!text.contains("Restore it from a backup"), "{text}");
         }
         let busy = unreadable(&path, "database is locked").to_string();
-        assert!(busy.contains("is busy") && !busy.contains("backup"), "{busy}");
+        assert!(
+            busy.contains("is busy") && !busy.contains("backup"),
+            "{busy}"
+        );
         let readonly = unreadable(&path, "attempt to write a readonly database").to_string();
-        assert!(readonly.contains("write access") && !readonly.contains("backup"), "{readonly}");
+        assert!(
+            readonly.contains("write access") && !readonly.contains("backup"),
+            "{readonly}"
+        );
     }
 
     #[test]

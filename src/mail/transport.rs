@@ -386,47 +386,18 @@ impl Session<'_> {
     pub(super) fn send(&mut self, envelope: &Envelope, bytes: &[u8]) -> Result<(), SendError> {
         let transport = self.transport;
         let started = Instant::now();
-        let (mut deferrals, mut reconnects) = (0, 0);
+        let mut tries = Tries::default();
         loop {
             transport.wait_for_slot();
             let failure = match self.attempt(envelope, bytes) {
                 Ok(()) => return Ok(()),
                 Err(failure) => failure,
             };
-            let delay = match failure {
-                Failure::Reply(SendError::Transient(reply)) if reply.code != Some(421) => {
-                    if deferrals >= transport.retries {
-                        return Err(SendError::Transient(reply));
-                    }
-                    deferrals += 1;
-                    backoff(deferrals - 1)
-                }
-                Failure::Reply(SendError::Transient(reply)) => {
-                    // 421: the server closes this connection (too many
-                    // messages on it, shutting down): a fresh one, at once.
-                    let delay = reconnect_delay(reconnects);
-                    if started.elapsed() + delay >= transport.timeout {
-                        return Err(SendError::Transient(reply));
-                    }
-                    reconnects += 1;
-                    delay
-                }
-                Failure::Reply(error) => return Err(error),
-                Failure::Unknown(reason) => return Err(SendError::Transient(Reply::local(reason))),
-                Failure::NoReply(reason) => {
-                    let delay = reconnect_delay(reconnects);
-                    if reconnects > transport.retries
-                        || started.elapsed() + delay >= transport.timeout
-                    {
-                        // No reply after every retry: the server is unreachable
-                        // for every message, not just this one.
-                        return Err(SendError::Fatal(reason));
-                    }
-                    reconnects += 1;
-                    delay
-                }
-            };
-            std::thread::sleep(delay);
+            let limits = (transport.retries, transport.timeout);
+            match tries.next(failure, started.elapsed(), limits, backoff) {
+                Next::Retry(delay) => std::thread::sleep(delay),
+                Next::GiveUp(error) => return Err(error),
+            }
         }
     }
 
@@ -550,16 +521,6 @@ fn unknown(reason: &str) -> String {
     )
 }
 
-/// The wait before reconnecting: none the first time (a server closing a
-/// connection after so many messages is routine), then the backoff.
-fn reconnect_delay(reconnects: u32) -> Duration {
-    if reconnects == 0 {
-        Duration::ZERO
-    } else {
-        backoff(reconnects - 1)
-    }
-}
-
 impl Drop for Session<'_> {
     /// Says goodbye politely, but never waits long for it.
     fn drop(&mut self) {
@@ -666,6 +627,73 @@ enum Failure {
     Unknown(String),
 }
 
+/// What the retry policy says after a failed try.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    /// Try again after this wait.
+    Retry(Duration),
+    /// Stop trying this message, with this outcome.
+    GiveUp(SendError),
+}
+
+/// The failed tries of one message so far: the retry policy's memory.
+#[derive(Debug, Default)]
+struct Tries {
+    /// 4xx replies about the message: each spends one of `smtp.retries`.
+    deferrals: u32,
+    /// Connections lost or never made: about the connection, not the message.
+    reconnects: u32,
+}
+
+impl Tries {
+    /// The retry policy, pure: what to do after `failure`, `elapsed` into
+    /// this message, under `(retries, timeout)`, waiting `backoff(n)` before
+    /// the n-th retry. See [`Session::send`] for the rules.
+    fn next(
+        &mut self,
+        failure: Failure,
+        elapsed: Duration,
+        (retries, timeout): (u32, Duration),
+        backoff: impl Fn(u32) -> Duration,
+    ) -> Next {
+        // None the first time (a server closing a connection after so many
+        // messages is routine), then the backoff.
+        let reconnect_delay = match self.reconnects {
+            0 => Duration::ZERO,
+            n => backoff(n - 1),
+        };
+        match failure {
+            Failure::Reply(SendError::Transient(reply)) if reply.code != Some(421) => {
+                if self.deferrals >= retries {
+                    return Next::GiveUp(SendError::Transient(reply));
+                }
+                self.deferrals += 1;
+                Next::Retry(backoff(self.deferrals - 1))
+            }
+            Failure::Reply(SendError::Transient(reply)) => {
+                // 421: the server closes this connection (too many
+                // messages on it, shutting down): a fresh one, at once.
+                if elapsed + reconnect_delay >= timeout {
+                    return Next::GiveUp(SendError::Transient(reply));
+                }
+                self.reconnects += 1;
+                Next::Retry(reconnect_delay)
+            }
+            Failure::Reply(error) => Next::GiveUp(error),
+            Failure::Unknown(reason) => Next::GiveUp(SendError::Transient(Reply::local(reason))),
+            Failure::NoReply(reason) => {
+                if self.reconnects > retries || elapsed + reconnect_delay >= timeout {
+                    // No reply after every retry: the server is unreachable
+                    // for every message, not just this one.
+                    return Next::GiveUp(SendError::Fatal(reason));
+                }
+                self.reconnects += 1;
+                Next::Retry(reconnect_delay)
+            }
+        }
+    }
+}
+
 /// The errors under a lettre error, outermost first.
 fn causes(
     err: &lettre::transport::smtp::Error,
@@ -738,6 +766,234 @@ fn backoff(attempt: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The longest `backoff` can be: every jitter at its top.
+    fn slowest(attempt: u32) -> Duration {
+        let base = Duration::from_millis(500).saturating_mul(1 << attempt.min(6));
+        base.min(Duration::from_secs(30)).mul_f64(1.5)
+    }
+
+    fn reply(code: u16) -> Reply {
+        Reply {
+            code: Some(code),
+            text: format!("{code} 4.7.1 try later"),
+        }
+    }
+
+    /// Runs the policy over one failure after another, each try taking
+    /// `each`, with the clock kept here; the outcome and when it came.
+    fn run(
+        failure: impl Fn() -> Failure,
+        each: Duration,
+        limits: (u32, Duration),
+    ) -> (SendError, Duration, Vec<Duration>) {
+        let (mut tries, mut elapsed, mut waits) = (Tries::default(), Duration::ZERO, Vec::new());
+        loop {
+            elapsed += each;
+            match tries.next(failure(), elapsed, limits, slowest) {
+                Next::Retry(wait) => {
+                    waits.push(wait);
+                    elapsed += wait;
+                }
+                Next::GiveUp(error) => return (error, elapsed, waits),
+            }
+        }
+    }
+
+    #[test]
+    fn an_unreachable_server_is_given_up_within_the_timeout_not_retries_times_it() {
+        let refused = || Failure::NoReply("connection refused".into());
+        for retries in [0, 3, 100] {
+            let (error, elapsed, waits) =
+                run(refused, Duration::ZERO, (retries, Duration::from_secs(5)));
+            assert!(matches!(error, SendError::Fatal(_)), "{error:?}");
+            assert!(
+                elapsed < Duration::from_secs(5),
+                "{retries} retries: {elapsed:?}"
+            );
+            assert!(waits.len() <= retries as usize + 1, "{waits:?}");
+            assert_eq!(
+                waits.first(),
+                Some(&Duration::ZERO),
+                "the first reconnect is at once"
+            );
+        }
+    }
+
+    #[test]
+    fn a_server_silent_for_the_whole_timeout_is_not_tried_again() {
+        let silent = || Failure::NoReply("no greeting".into());
+        let (error, elapsed, waits) =
+            run(silent, Duration::from_secs(2), (3, Duration::from_secs(2)));
+        assert!(matches!(error, SendError::Fatal(_)));
+        assert_eq!((elapsed, waits), (Duration::from_secs(2), Vec::new()));
+    }
+
+    #[test]
+    fn a_deferral_spends_the_retries_with_growing_waits() {
+        let greylisted = || Failure::Reply(SendError::Transient(reply(451)));
+        let (error, _, waits) = run(greylisted, Duration::ZERO, (3, Duration::from_secs(5)));
+        assert_eq!(error, SendError::Transient(reply(451)));
+        assert_eq!(waits, [slowest(0), slowest(1), slowest(2)]);
+    }
+
+    #[test]
+    fn a_421_reconnects_at_once_without_spending_a_retry() {
+        let mut tries = Tries::default();
+        let closing = Failure::Reply(SendError::Transient(reply(421)));
+        let limits = (0, Duration::from_secs(5));
+        assert_eq!(
+            tries.next(closing, Duration::ZERO, limits, slowest),
+            Next::Retry(Duration::ZERO)
+        );
+        assert_eq!(tries.deferrals, 0);
+        let late = Failure::Reply(SendError::Transient(reply(421)));
+        let given_up = tries.next(late, Duration::from_secs(5), limits, slowest);
+        assert_eq!(given_up, Next::GiveUp(SendError::Transient(reply(421))));
+    }
+
+    #[test]
+    fn a_refusal_or_a_message_that_may_have_been_stored_is_never_sent_again() {
+        let limits = (3, Duration::from_secs(5));
+        let refused = SendError::Permanent(reply(550));
+        let next = Tries::default().next(
+            Failure::Reply(refused.clone()),
+            Duration::ZERO,
+            limits,
+            slowest,
+        );
+        assert_eq!(next, Next::GiveUp(refused));
+        let unknown = Failure::Unknown("no answer after the message".into());
+        let next = Tries::default().next(unknown, Duration::ZERO, limits, slowest);
+        let owed = SendError::Transient(Reply::local("no answer after the message"));
+        assert_eq!(next, Next::GiveUp(owed));
+    }
+
+    /// An SMTP peer in this process, for `connections` connections one
+    /// after another: it answers each command whose verb a rule names with
+    /// that rule's reply (`250 ok` to the rest), takes any message, and
+    /// hands back every command it heard.
+    fn scripted_peer(
+        connections: usize,
+        rules: &[(&str, &str)],
+    ) -> (u16, std::thread::JoinHandle<Vec<String>>) {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let rules: Vec<(String, String)> = rules
+            .iter()
+            .map(|(verb, reply)| ((*verb).to_string(), (*reply).to_string()))
+            .collect();
+        let peer = std::thread::spawn(move || {
+            let mut heard = Vec::new();
+            for _ in 0..connections {
+                let (socket, _) = listener.accept().unwrap();
+                let mut out = socket.try_clone().unwrap();
+                let mut lines = BufReader::new(socket).lines();
+                out.write_all(b"220 scripted ESMTP\r\n").unwrap();
+                while let Some(Ok(line)) = lines.next() {
+                    let verb = line
+                        .split(' ')
+                        .next()
+                        .unwrap_or_default()
+                        .to_ascii_uppercase();
+                    let rule = rules
+                        .iter()
+                        .find(|(v, _)| *v == verb)
+                        .map(|(_, r)| r.as_str());
+                    let reply = match (verb.as_str(), rule) {
+                        (_, Some(reply)) => reply.to_string(),
+                        ("EHLO", None) => "250-scripted\r\n250 8BITMIME".to_string(),
+                        ("DATA", None) => {
+                            out.write_all(b"354 go on\r\n").unwrap();
+                            let _ = lines
+                                .by_ref()
+                                .take_while(|l| l.as_deref().is_ok_and(|l| l != "."))
+                                .count();
+                            "250 queued".to_string()
+                        }
+                        ("QUIT", None) => "221 bye".to_string(),
+                        _ => "250 ok".to_string(),
+                    };
+                    heard.push(verb.clone());
+                    out.write_all(format!("{reply}\r\n").as_bytes()).unwrap();
+                    if verb == "QUIT" || reply.starts_with("421") {
+                        break;
+                    }
+                }
+            }
+            heard
+        });
+        (port, peer)
+    }
+
+    /// One message through a plain transport to the scripted peer on `port`.
+    fn send_to(port: u16) -> Result<(), SendError> {
+        let transport = Transport {
+            host: "127.0.0.1".into(),
+            port,
+            tls: Security::Plain,
+            credentials: None,
+            hello: ClientId::Domain("digest-feed.test".into()),
+            retries: 0,
+            timeout: Duration::from_secs(30),
+            next_slot: None,
+            describe: format!("127.0.0.1:{port}"),
+            secrets: Vec::new(),
+        };
+        let from = "list@example.org".parse().unwrap();
+        let envelope = Envelope::new(Some(from), vec!["kim@example.org".parse().unwrap()]).unwrap();
+        let mut session = transport.session()?;
+        let sent = session.send(&envelope, b"Subject: x\r\n\r\nHello\r\n");
+        drop(session);
+        sent
+    }
+
+    #[test]
+    fn a_5xx_to_the_recipient_is_refused_for_good_in_the_servers_words() {
+        let (port, peer) =
+            scripted_peer(1, &[("RCPT", "550 5.1.1 <kim@example.org>: no such user")]);
+        let refused = SendError::Permanent(Reply {
+            code: Some(550),
+            text: "550 5.1.1 <kim@example.org>: no such user".into(),
+        });
+        assert_eq!(send_to(port), Err(refused));
+        assert!(!peer.join().unwrap().contains(&"DATA".to_string()));
+    }
+
+    #[test]
+    fn a_4xx_is_owed_and_a_refused_login_is_a_setting_to_fix() {
+        let (port, peer) = scripted_peer(1, &[("RCPT", "451 4.7.1 Greylisted, try again later")]);
+        let Err(SendError::Transient(reply)) = send_to(port) else {
+            panic!("not transient")
+        };
+        assert_eq!(
+            (reply.code, reply.text.as_str()),
+            (Some(451), "451 4.7.1 Greylisted, try again later")
+        );
+        peer.join().unwrap();
+        let (port, peer) = scripted_peer(1, &[("MAIL", "530 5.7.0 Authentication required")]);
+        let Err(SendError::Misconfigured(why)) = send_to(port) else {
+            panic!("not misconfigured")
+        };
+        assert!(
+            why.contains("refused the login: 530 5.7.0 Authentication required"),
+            "{why}"
+        );
+        peer.join().unwrap();
+    }
+
+    #[test]
+    fn a_server_refusing_ehlo_is_greeted_with_helo() {
+        let (port, peer) = scripted_peer(2, &[("EHLO", "502 5.5.2 Error: command not recognized")]);
+        assert_eq!(send_to(port), Ok(()));
+        let heard = peer.join().unwrap();
+        // A fresh connection after the refusal, greeted with HELO.
+        assert_eq!(
+            heard,
+            ["EHLO", "QUIT", "HELO", "MAIL", "RCPT", "DATA", "QUIT"]
+        );
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

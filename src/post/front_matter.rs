@@ -145,6 +145,9 @@ pub(crate) struct FrontMatter {
     pub excerpt: Option<String>,
     /// `author`.
     pub author: Option<String>,
+    /// `authors`: a list's names; a string is not a list (jekyll-feed's
+    /// `post.authors[0]` reads nothing from it).
+    pub authors: Vec<String>,
     /// `permalink`.
     pub permalink: Option<Keyed<String>>,
     /// `slug`.
@@ -199,7 +202,7 @@ impl FrontMatter {
 
 /// The keys that decide what is published and where: a near miss of one of
 /// these is a typo worth stopping for (`publised: false` would publish a
-/// draft). Other unknown keys (`authors`, theme keys) are the theme's.
+/// draft). Other unknown keys (theme keys) are the theme's.
 pub(crate) const GUARDED_KEYS: &[&str] = &["published", "draft", "date", "permalink"];
 
 /// A front matter error: the YAML line (1-based) and key where known.
@@ -331,6 +334,17 @@ impl<'de> Visitor<'de> for FrontMatterSeed<'_> {
                 "description" => fm.description = map.next_value()?,
                 "excerpt" => fm.excerpt = map.next_value()?,
                 "author" => fm.author = map.next_value()?,
+                "authors" => {
+                    if let Data::List(names) = map.next_value::<Data>()? {
+                        fm.authors = names
+                            .into_iter()
+                            .filter_map(|name| match name {
+                                Data::Text(name) => Some(name),
+                                _ => None,
+                            })
+                            .collect();
+                    }
+                }
                 "slug" => fm.slug = map.next_value()?,
                 "published" => fm.published = Some(map.next_value::<Truthy>()?.0),
                 // Hugo's; Jekyll ignores it: only YAML's true makes a draft.

@@ -21,6 +21,8 @@ pub struct Paper {
     pub html: String,
     /// The `Goal:` line, else the first paragraph, as plain text.
     pub summary: String,
+    /// The heading's id on the post's page, when it has one.
+    pub anchor: Option<String>,
 }
 
 /// A rendered post body.
@@ -60,6 +62,7 @@ pub(crate) const MAX_NESTING: usize = 1000;
 pub(crate) fn render(body: &str, base: &url::Url) -> Result<Rendered, String> {
     let (body, mut extensions) = kramdown::prepare(body);
     let events = kramdown::apply(Parser::new_ext(&body, options()).collect(), &mut extensions);
+    let events = task_states(events);
     let mut raw = String::new();
     pulldown_cmark::html::push_html(&mut raw, events.iter().cloned());
     let raw = kramdown::place(raw, &extensions);
@@ -102,6 +105,7 @@ pub(crate) fn render(body: &str, base: &url::Url) -> Result<Rendered, String> {
             url: safe_link(base, &url).unwrap_or_else(|| base.to_string()),
             html: to_html(section, &sanitizer, &extensions),
             summary: paper_summary(section),
+            anchor: heading.anchor.clone(),
         });
     }
     Ok(Rendered {
@@ -111,6 +115,19 @@ pub(crate) fn render(body: &str, base: &url::Url) -> Result<Rendered, String> {
         excerpt: String::new(),
         warnings: Vec::new(),
     })
+}
+
+/// A task list item's state as a character (`- [x]` ☑, `- [ ]` ☐), not an
+/// `<input>`: feed readers and mail clients drop form elements, and with
+/// them whether the task is done.
+fn task_states(events: Vec<Event<'_>>) -> Vec<Event<'_>> {
+    events
+        .into_iter()
+        .map(|event| match event {
+            Event::TaskListMarker(done) => Event::Text(if done { "☑ " } else { "☐ " }.into()),
+            other => other,
+        })
+        .collect()
 }
 
 /// How much escaping work html5ever's serializer (under ammonia, css-inline
@@ -165,7 +182,7 @@ pub(crate) fn to_raw_html(text: &str) -> String {
     let (text, mut extensions) = kramdown::prepare(text);
     let events = kramdown::apply(Parser::new_ext(&text, options()).collect(), &mut extensions);
     let mut raw = String::new();
-    pulldown_cmark::html::push_html(&mut raw, events.into_iter());
+    pulldown_cmark::html::push_html(&mut raw, task_states(events).into_iter());
     kramdown::place(raw, &extensions)
 }
 
@@ -241,16 +258,27 @@ fn nesting_exceeds(html: &str, limit: usize) -> bool {
 }
 
 /// A title as plain text: HTML tags stripped (a script's content with them),
-/// entities decoded, white space folded, as jekyll-feed does with `strip_html`.
+/// entities decoded, white space folded, as jekyll-feed does with
+/// `strip_html` and `normalize_whitespace`.
 pub(crate) fn plain_title(title: &str) -> String {
     static STRIP: LazyLock<ammonia::Builder<'static>> = LazyLock::new(ammonia::Builder::empty);
     // Without `<` or `&` there is no tag or entity to undo (NUL aside, which
     // the HTML parser replaces): the common case, and it costs no HTML parse.
     if !title.contains(['<', '&', '\0']) {
-        return crate::text::one_line(title);
+        return normalize_whitespace(title);
     }
     let stripped = STRIP.clean(title).to_string();
-    crate::text::one_line(&html_escape::decode_html_entities(&stripped))
+    normalize_whitespace(&html_escape::decode_html_entities(&stripped))
+}
+
+/// Jekyll's `normalize_whitespace`: runs of Ruby's `\s` (ASCII white space
+/// only) as one space, none at either end. A no-break space (U+00A0,
+/// `&nbsp;`) or an ideographic one stays what it is, as in Jekyll's titles.
+fn normalize_whitespace(text: &str) -> String {
+    text.split(|c: char| c.is_ascii_whitespace() || c == '\u{b}')
+        .filter(|word| !word.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The schemes a link may have anywhere a reader sees it: ammonia's default
@@ -547,8 +575,25 @@ mod tests {
         .unwrap();
         assert!(out.html.contains("<table>"), "{}", out.html);
         assert!(out.html.contains("<del>old</del>"), "{}", out.html);
-        assert!(out.html.contains("type=\"checkbox\""), "{}", out.html);
+        assert!(out.html.contains("<li>☑ done</li>"), "{}", out.html);
         assert!(out.html.contains("footnote"), "{}", out.html);
+    }
+
+    #[test]
+    fn task_states_stay_as_text_readers_keep() {
+        let out = render(
+            "- [x] fixed
+- [ ] open
+",
+            &base(),
+        )
+        .unwrap();
+        assert!(!out.html.contains("<input"), "{}", out.html);
+        assert!(
+            out.html.contains("<li>☑ fixed</li>") && out.html.contains("<li>☐ open</li>"),
+            "{}",
+            out.html
+        );
     }
 
     #[test]
@@ -783,6 +828,11 @@ mod tests {
             "Daily Papers — 2025-12-24"
         );
         assert_eq!(plain_title("a < b"), "a < b");
+        // Jekyll folds ASCII white space only: a no-break space stays.
+        assert_eq!(
+            plain_title(" Weekend\u{a0}Reading &nbsp;— 2020\t\n"),
+            "Weekend\u{a0}Reading \u{a0}— 2020"
+        );
     }
 
     #[test]
@@ -796,7 +846,7 @@ mod tests {
             "한국어 제목: 논문 요약 #3",
             "",
         ] {
-            let slow = crate::text::one_line(&html_escape::decode_html_entities(
+            let slow = normalize_whitespace(&html_escape::decode_html_entities(
                 &strip.clean(title).to_string(),
             ));
             assert_eq!(plain_title(title), slow, "{title:?}");

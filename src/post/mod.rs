@@ -53,6 +53,8 @@ pub struct SiteInfo {
     pub excerpt_separator: Option<String>,
     /// The blog's front matter defaults (its `_config.yml`'s `defaults:`).
     pub defaults: FrontMatterDefaults,
+    /// The permalinks of the blog's other collections, for `{% link %}`.
+    pub collections: std::collections::BTreeMap<String, String>,
     /// Whether the posts folder is a Jekyll blog's `_posts`: then, as in
     /// Jekyll, only files named `Y-M-D-title.ext` are posts.
     pub dated_names_only: bool,
@@ -74,6 +76,7 @@ impl Rules {
                 timezone: config.site.timezone_name.clone(),
                 excerpt_separator: config.posts.excerpt_separator.clone(),
                 defaults: config.posts.defaults.clone(),
+                collections: config.site.collections.clone(),
                 dated_names_only: config.is_jekyll_blog(),
             },
         }
@@ -167,6 +170,8 @@ pub struct Post {
     pub description: Option<String>,
     /// `author`.
     pub author: Option<String>,
+    /// `authors`, when a list: jekyll-feed names the first when there is no `author`.
+    pub authors: Vec<String>,
     /// False for `published: false` and `draft: true`.
     pub published: bool,
     /// The slug as written (`slug`, else the file name's), for its id.
@@ -363,11 +368,24 @@ fn assemble(
             .map(|d| markdown::plain_title(&d))
             .filter(|d| !d.is_empty()),
         author: fm.author.filter(|a| !a.trim().is_empty()),
+        authors: fm.authors,
         published,
     }
 }
 
 impl Post {
+    /// Its URL at `anchor` (a heading's id) when there is one, the fragment
+    /// percent-encoded as URLs need: where a paper of it is on its page.
+    pub fn url_at(&self, anchor: Option<&str>) -> String {
+        match (url::Url::parse(&self.url), anchor) {
+            (Ok(mut url), Some(anchor)) if !anchor.is_empty() => {
+                url.set_fragment(Some(anchor));
+                url.to_string()
+            }
+            _ => self.url.clone(),
+        }
+    }
+
     /// Its file's name without the extension.
     fn file_stem(&self) -> String {
         self.source

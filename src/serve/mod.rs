@@ -32,6 +32,7 @@ use crate::config::Config;
 use crate::error::{Error, Location, Problem, Transient};
 use crate::mail::list;
 use crate::token::Purpose;
+pub use signups::Log;
 
 /// The largest request body taken: a sign-up form is far smaller.
 pub const BODY_LIMIT: usize = 4 * 1024;
@@ -42,6 +43,7 @@ const REQUEST_TIME: Duration = Duration::from_secs(20);
 /// What every request shares.
 struct App {
     config: Config,
+    log: Log,
     public_url: String,
     limits: limit::Limits,
     /// Sign-ups per client: stricter, each mails someone.
@@ -52,8 +54,10 @@ struct App {
     tokens: Arc<tokens::Tokens>,
 }
 
-/// Serves until the process is stopped; `ready` hears the address once it listens.
-pub fn run(config: &Config, ready: impl FnOnce(SocketAddr, &str)) -> Result<(), Error> {
+/// Serves until the process is stopped; `ready` hears the address once it
+/// listens, `log` each line for the owner (a warning, a trouble with a
+/// request or a sign-up).
+pub fn run(config: &Config, ready: impl FnOnce(SocketAddr, &str), log: Log) -> Result<(), Error> {
     let list = config.list.as_ref().ok_or_else(|| {
         Problem::new(
             Location::file(&config.path),
@@ -72,12 +76,12 @@ pub fn run(config: &Config, ready: impl FnOnce(SocketAddr, &str)) -> Result<(), 
     config.smtp().map_err(Error::Invalid)?.password()?;
     let secret = list::secret(config, list, true)?;
     for exposed in list::exposures(config) {
-        eprintln!("warning: {exposed}");
+        log(&format!("warning: {exposed}"));
     }
     let tokens = Arc::new(tokens::Tokens::new(config, secret.clone())?);
     // Built now, not by the first reader's request.
     if let Err(err) = tokens.warm(config) {
-        eprintln!("digest-feed serve: {err}");
+        log(&format!("digest-feed serve: {err}"));
     }
     let app = Arc::new(App {
         signups: signups::Queue::start(signups::Worker {
@@ -85,7 +89,9 @@ pub fn run(config: &Config, ready: impl FnOnce(SocketAddr, &str)) -> Result<(), 
             secret,
             public_url: public_url.clone(),
             tokens: Arc::clone(&tokens),
+            log: Arc::clone(&log),
         }),
+        log,
         tokens,
         config: config.clone(),
         public_url,
@@ -153,13 +159,19 @@ async fn private_page(mut response: Response) -> Response {
     use axum::http::HeaderValue;
     use axum::http::header;
     let headers = response.headers_mut();
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("frame-ancestors 'none'"),
     );
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 
@@ -182,7 +194,10 @@ fn cross_site(app: &App, headers: &HeaderMap) -> bool {
             .map(|url| url.origin().ascii_serialization())
     };
     let ours = [origin_of(&app.public_url), origin_of(&app.config.site.url)];
-    !ours.iter().flatten().any(|own| own.eq_ignore_ascii_case(origin))
+    !ours
+        .iter()
+        .flatten()
+        .any(|own| own.eq_ignore_ascii_case(origin))
 }
 
 async fn not_found(State(app): Shared) -> Response {
@@ -218,7 +233,7 @@ async fn named(app: &Arc<App>, purpose: Purpose, token: String) -> Result<String
 }
 
 fn failed(app: &App, err: &Error) -> Response {
-    eprintln!("digest-feed serve: {err}");
+    (app.log)(&format!("digest-feed serve: {err}"));
     pages::trouble(&app.config).into_response()
 }
 

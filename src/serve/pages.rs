@@ -110,7 +110,12 @@ pub(super) fn cross_site(config: &Config) -> Page {
          use the sign-up form on its own pages.</p>",
         site(config)
     );
-    page(config, StatusCode::FORBIDDEN, "Sign up on our own page", &body)
+    page(
+        config,
+        StatusCode::FORBIDDEN,
+        "Sign up on our own page",
+        &body,
+    )
 }
 
 /// A sign-up with no address in it.

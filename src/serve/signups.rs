@@ -18,6 +18,12 @@ use crate::error::Error;
 use crate::mail::list::{self, Notice, Prompted};
 use crate::token::{Purpose, Secret};
 
+/// Where the server's lines go, whole (`digest-feed serve: …`,
+/// `warning: …`): what went wrong with a request or a sign-up, for the
+/// owner's log. The command hands it in; serve never writes to the
+/// terminal itself.
+pub type Log = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// Sign-ups waiting at most.
 const WAITING: usize = 32;
 
@@ -38,42 +44,50 @@ pub(super) struct Worker {
     pub(super) secret: Secret,
     pub(super) public_url: String,
     pub(super) tokens: Arc<Tokens>,
+    pub(super) log: Log,
 }
 
 /// The queue and its thread.
-#[derive(Debug)]
 pub(super) struct Queue {
     sender: SyncSender<Signup>,
+    log: Log,
 }
 
 impl Queue {
     /// Starts the thread.
     pub(super) fn start(worker: Worker) -> Queue {
         let (sender, receiver) = sync_channel::<Signup>(WAITING);
+        let log = Arc::clone(&worker.log);
         std::thread::spawn(move || {
             for signup in receiver {
                 match worker.handle(&signup) {
-                    Ok(Some(note)) => {
-                        eprintln!("digest-feed serve: sign-up of {}: {note}", signup.email);
-                    }
+                    Ok(Some(note)) => (worker.log)(&format!(
+                        "digest-feed serve: sign-up of {}: {note}",
+                        signup.email
+                    )),
                     Ok(None) => {}
-                    Err(err) => eprintln!("digest-feed serve: sign-up of {}: {err}", signup.email),
+                    Err(err) => (worker.log)(&format!(
+                        "digest-feed serve: sign-up of {}: {err}",
+                        signup.email
+                    )),
                 }
             }
         });
-        Queue { sender }
+        Queue { sender, log }
     }
 
-    /// Queues a sign-up; drops it (with a line on stderr) when the queue is full.
+    /// Queues a sign-up; drops it (with a line in the log) when the queue is full.
     pub(super) fn push(&self, signup: Signup) {
         match self.sender.try_send(signup) {
             Ok(()) => {}
-            Err(TrySendError::Full(signup)) => eprintln!(
+            Err(TrySendError::Full(signup)) => (self.log)(&format!(
                 "digest-feed serve: {WAITING} sign-ups are waiting already; the one of {} is dropped",
                 signup.email
-            ),
+            )),
             Err(TrySendError::Disconnected(_)) => {
-                eprintln!("digest-feed serve: the sign-up thread has stopped; no sign-up is taken");
+                (self.log)(
+                    "digest-feed serve: the sign-up thread has stopped; no sign-up is taken",
+                );
             }
         }
     }
@@ -102,7 +116,8 @@ impl Worker {
         );
         // Recorded as mailed only once the server took it (or refused it
         // for good): a greylisted confirmation may be asked for again at once.
-        let note = match list::send_notice(&self.config, email, (&subject, &text), Prompted::ByWeb)? {
+        let note = match list::send_notice(&self.config, email, (&subject, &text), Prompted::ByWeb)?
+        {
             Notice::Sent => None,
             Notice::Refused(reply) => Some(format!("the confirmation was refused: {reply}")),
         };

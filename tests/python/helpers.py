@@ -147,3 +147,14 @@ def delivered(site: Site) -> list[str]:
 def recorded(site: Site, status: str) -> int:
     """How many recipients the state records with `status` (delivered or failed)."""
     return query(site, "SELECT count(*) FROM deliveries WHERE status = ?", status)[0][0]
+
+
+def jekyll_build(blog: pathlib.Path, site: pathlib.Path, env: dict) -> pathlib.Path:
+    """Real Jekyll (Debian's jekyll + ruby-jekyll-feed) builds a copy of `blog` in `site`: its `_site`."""
+    if shutil.which("jekyll") is None:
+        pytest.fail("jekyll is not installed: scripts/test installs Debian's jekyll package")
+    shutil.copytree(blog, site, dirs_exist_ok=True)
+    result = subprocess.run(["jekyll", "build", "--quiet"], cwd=site, capture_output=True, text=True,
+                            timeout=300, env={**os.environ, **env})
+    assert result.returncode == 0, result.stderr
+    return site / "_site"

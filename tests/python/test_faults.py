@@ -144,13 +144,12 @@ def test_kill_9_three_times_then_a_rerun_misses_nobody(tmp_path):
         assert again.recorder.count() == 0
 
 
-def test_server_down_exits_3_within_the_timeout_then_a_rerun_delivers_to_all(tmp_path):
+def test_server_down_exits_3_then_a_rerun_delivers_to_all(tmp_path):
+    # That it gives up within timeout_s, not retries times it, is the retry
+    # policy's unit test (mail/transport.rs), which needs no clock.
     port = free_port()
     site = site_with_subscribers(tmp_path, port, 20)
-    started = time.monotonic()
     result = mail(site, code=3)
-    elapsed = time.monotonic() - started
-    assert elapsed < 5 + 1, f"within timeout_s (5 s), not retries times it: took {elapsed:.1f} s"
     assert "127.0.0.1:" in result.stderr and "run `digest-feed mail` again to continue" in result.stderr
     assert delivered(site) == []
     with SmtpServer(port=port) as server:
@@ -158,7 +157,7 @@ def test_server_down_exits_3_within_the_timeout_then_a_rerun_delivers_to_all(tmp
         assert server.recorder.recipients() == addresses(20)
 
 
-def test_a_server_that_never_answers_stops_the_run_within_the_timeout(tmp_path):
+def test_a_server_that_never_answers_stops_the_run_at_the_first_timeout(tmp_path):
     # A listening socket that never says hello: connect works, the greeting never comes.
     import socket
 
@@ -166,10 +165,18 @@ def test_a_server_that_never_answers_stops_the_run_within_the_timeout(tmp_path):
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)
         site = site_with_subscribers(tmp_path, silent.getsockname()[1], 5, connections=1, timeout_s=2)
-        started = time.monotonic()
         result = mail(site, code=3)
-        elapsed = time.monotonic() - started
-    assert elapsed < 2 + 1, f"within timeout_s (2 s): took {elapsed:.1f} s"
+        # The connections it made wait in the backlog: one, no reconnect and no
+        # try per recipient after the greeting timed out.
+        silent.setblocking(False)
+        connections = 0
+        while True:
+            try:
+                silent.accept()[0].close()
+            except BlockingIOError:
+                break
+            connections += 1
+    assert connections == 1, connections
     assert "did not answer within 2 s (timeout_s)" in result.stderr, result.stderr
     assert delivered(site) == []
 

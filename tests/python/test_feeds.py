@@ -141,7 +141,9 @@ def test_papers_mode_makes_one_item_per_paper(make_site):
     feed = json_feed(site.out("feed.json"))
     for entries in (rss.entries, atom.entries):
         assert [e.link for e in entries] == EXAMPLE_PAPER_URLS
-    assert [i["url"] for i in feed["items"]] == EXAMPLE_PAPER_URLS
+    # JSON Feed's own meaning: `url` the page on the site, `external_url` the paper.
+    assert [i["external_url"] for i in feed["items"]] == EXAMPLE_PAPER_URLS
+    assert feed["items"][0]["url"] == "https://papers.example.org/2025/12/24/daily-papers.html#1-sam-audio-segment-anything-in-audio"
     assert [i["id"] for i in feed["items"]][:2] == [
         "https://papers.example.org/2025/12/24/daily-papers.html#paper-1",
         "https://papers.example.org/2025/12/24/daily-papers.html#paper-2",

@@ -174,7 +174,8 @@ def test_papers_never_link_anywhere_but_http(tmp_path):
     site = hostile_site(tmp_path, "papers")
     site.build()
     feed = json.loads(site.out("feed.json").read_text(encoding="utf-8"))
-    urls = {item["title"]: item["url"] for item in feed["items"] if "paper" in item["id"]}
+    # A paper's own link is JSON Feed's `external_url` (`url` is its place in the post).
+    urls = {item["title"]: item["external_url"] for item in feed["items"] if "paper" in item["id"]}
     assert urls["Fine"] == "https://arxiv.org/abs/2512.00009"
     # A paper whose link is not http(s) or mailto links to its post instead.
     post = "https://papers.example.org/2025/12/12/paper-urls.html"

@@ -21,7 +21,7 @@ def endless_greeting(conn):
     chunk = b"x" * 65536
     for _ in range(300 * 1024 * 1024 // len(chunk)):
         conn.sendall(chunk)
-    time.sleep(30)
+    conn.recv(1)  # held open until the client hangs up
 
 
 def run_measured(site, *args):
@@ -44,13 +44,11 @@ def run_measured(site, *args):
 
 def test_an_endless_reply_line_ends_the_run_in_bounded_memory(tmp_path):
     with RawServer(endless_greeting) as server:
-        site = site_with_subscribers(tmp_path, server.port, 3, connections=1, timeout_s=5)
-        started = time.monotonic()
+        # timeout_s is long: the run must end on the reply's bound, not the clock's.
+        site = site_with_subscribers(tmp_path, server.port, 3, connections=1, timeout_s=600)
         code, stderr, peak_mib = run_measured(site, "mail")
-        elapsed = time.monotonic() - started
     assert code == 3, stderr
     assert peak_mib < 100, f"digest-feed peaked at {peak_mib:.0f} MiB"
-    assert elapsed < 5 + 2, f"took {elapsed:.1f} s"
     assert "the server sent over 1 MiB without waiting for a command" in stderr, stderr
     assert delivered(site) == []
 

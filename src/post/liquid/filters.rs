@@ -16,6 +16,8 @@ use liquid_core::{
     ValueView,
 };
 use liquid_lib::{jekyll, stdlib};
+
+use super::numbers;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// What a filter does: the input, its evaluated arguments, the runtime.
@@ -27,7 +29,7 @@ pub(super) fn register(language: &mut Language) {
         let name = filter.reflection().name().to_string();
         language.filters.register(name, filter);
     }
-    for (name, apply) in jekylls() {
+    for (name, apply) in jekylls().into_iter().chain(arithmetic()) {
         let filter = Simple {
             name: name.to_string(),
             apply,
@@ -41,37 +43,27 @@ pub(super) fn register(language: &mut Language) {
 /// liquid-lib's filters: Liquid's standard ones and Jekyll's array filters.
 fn library() -> Vec<Box<dyn ParseFilter>> {
     vec![
-        Box::new(stdlib::Abs) as Box<dyn ParseFilter>,
-        Box::new(stdlib::Append),
-        Box::new(stdlib::AtLeast),
-        Box::new(stdlib::AtMost),
+        Box::new(stdlib::Append) as Box<dyn ParseFilter>,
         Box::new(stdlib::Capitalize),
-        Box::new(stdlib::Ceil),
         Box::new(stdlib::Compact),
         Box::new(stdlib::Concat),
         Box::new(stdlib::Date),
         Box::new(stdlib::Default),
-        Box::new(stdlib::DividedBy),
         Box::new(stdlib::Downcase),
         Box::new(stdlib::Escape),
         Box::new(stdlib::EscapeOnce),
         Box::new(stdlib::First),
-        Box::new(stdlib::Floor),
         Box::new(stdlib::Join),
         Box::new(stdlib::Last),
         Box::new(stdlib::Lstrip),
         Box::new(stdlib::Map),
-        Box::new(stdlib::Minus),
-        Box::new(stdlib::Modulo),
         Box::new(stdlib::NewlineToBr),
-        Box::new(stdlib::Plus),
         Box::new(stdlib::Prepend),
         Box::new(stdlib::Remove),
         Box::new(stdlib::RemoveFirst),
         Box::new(stdlib::Replace),
         Box::new(stdlib::ReplaceFirst),
         Box::new(stdlib::Reverse),
-        Box::new(stdlib::Round),
         Box::new(stdlib::Rstrip),
         Box::new(stdlib::Size),
         Box::new(stdlib::Slice),
@@ -80,7 +72,6 @@ fn library() -> Vec<Box<dyn ParseFilter>> {
         Box::new(stdlib::Strip),
         Box::new(stdlib::StripHtml),
         Box::new(stdlib::StripNewlines),
-        Box::new(stdlib::Times),
         Box::new(stdlib::Truncate),
         Box::new(stdlib::TruncateWords),
         Box::new(stdlib::Uniq),
@@ -90,12 +81,39 @@ fn library() -> Vec<Box<dyn ParseFilter>> {
         Box::new(stdlib::Where),
         // Jekyll's, as liquid-lib has them; its `sort` takes a property.
         Box::new(jekyll::Slugify),
-        Box::new(jekyll::Sort),
+        Box::new(SortAnything(jekyll::Sort)),
         Box::new(jekyll::Push),
         Box::new(jekyll::Pop),
         Box::new(jekyll::Shift),
         Box::new(jekyll::Unshift),
         Box::new(jekyll::ArrayToSentenceString),
+    ]
+}
+
+/// Liquid's arithmetic, on numbers as Ruby's Liquid reads them; and the
+/// filter a range with a variable bound counts through.
+fn arithmetic() -> [(&'static str, Apply); 12] {
+    [
+        ("plus", |input, args, _| Ok(numbers::plus(input, args))),
+        ("minus", |input, args, _| Ok(numbers::minus(input, args))),
+        ("times", |input, args, _| Ok(numbers::times(input, args))),
+        ("divided_by", |input, args, _| {
+            numbers::divided_by(input, args)
+        }),
+        ("modulo", |input, args, _| numbers::modulo(input, args)),
+        ("abs", |input, _, _| Ok(numbers::abs(input))),
+        ("ceil", |input, _, _| Ok(numbers::ceil(input))),
+        ("floor", |input, _, _| Ok(numbers::floor(input))),
+        ("round", |input, args, _| Ok(numbers::round(input, args))),
+        ("at_least", |input, args, _| {
+            Ok(numbers::at_least(input, args))
+        }),
+        ("at_most", |input, args, _| {
+            Ok(numbers::at_most(input, args))
+        }),
+        (super::markup::RANGE_FILTER, |input, args, _| {
+            numbers::range(input, args)
+        }),
     ]
 }
 
@@ -133,9 +151,7 @@ fn jekylls() -> [(&'static str, Apply); 14] {
             Ok(text(crate::post::markdown::to_raw_html(&input.to_kstr())))
         }),
         ("jsonify", |input, _, _| {
-            let mut out = String::new();
-            super::json(input, &mut out);
-            Ok(text(out))
+            Ok(text(super::json::to_json(input)))
         }),
         ("group_by", |input, args, _| Ok(group_by(input, args))),
         ("number_of_words", |input, _, _| {
@@ -155,20 +171,44 @@ fn jekylls() -> [(&'static str, Apply); 14] {
     ]
 }
 
-/// A plugin's filter digest-feed does not know: passes its input through.
-pub(super) fn register_identity(language: &mut Language, name: &str) {
-    let apply: Apply = |input, _, _| Ok(input.to_value());
-    language.filters.register(
-        name.to_string(),
-        Box::new(Simple {
-            name: name.to_string(),
-            apply,
-        }),
-    );
-}
-
 fn text(value: impl Into<String>) -> Value {
     Value::scalar(value.into())
+}
+
+/// Jekyll's `sort`, which sorts an empty list into an empty list (where
+/// liquid-lib's refuses it) and refuses nil, as Jekyll does.
+#[derive(Clone)]
+struct SortAnything(jekyll::Sort);
+
+impl ParseFilter for SortAnything {
+    fn parse(&self, arguments: FilterArguments<'_>) -> Result<Box<dyn Filter>> {
+        Ok(Box::new(SortedAnything(self.0.parse(arguments)?)))
+    }
+
+    fn reflection(&self) -> &dyn FilterReflection {
+        self.0.reflection()
+    }
+}
+
+#[derive(Debug)]
+struct SortedAnything(Box<dyn Filter>);
+
+impl fmt::Display for SortedAnything {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Filter for SortedAnything {
+    fn evaluate(&self, input: &dyn ValueView, runtime: &dyn Runtime) -> Result<Value> {
+        if input.is_nil() {
+            return Err(liquid_core::Error::with_msg("Cannot sort a null object"));
+        }
+        if input.as_array().is_some_and(|array| array.size() == 0) {
+            return Ok(Value::Array(Vec::new()));
+        }
+        self.0.evaluate(input, runtime)
+    }
 }
 
 /// A filter that is one function of its input and positional arguments.
@@ -363,7 +403,7 @@ fn uri_escape(text: &str) -> String {
 
 /// Jekyll's `group_by`: `[{name, items, size}]` by a property, in first-seen order.
 fn group_by(input: &dyn ValueView, args: &[Value]) -> Value {
-    let property = args.first().map(super::scalar_text).unwrap_or_default();
+    let property = args.first().map(scalar_text).unwrap_or_default();
     let Some(array) = input.as_array() else {
         return Value::Array(Vec::new());
     };
@@ -394,4 +434,12 @@ fn group_by(input: &dyn ValueView, args: &[Value]) -> Value {
             })
             .collect(),
     )
+}
+
+/// A scalar argument's text.
+fn scalar_text(value: &Value) -> String {
+    value
+        .as_scalar()
+        .map(|s| s.to_kstr().to_string())
+        .unwrap_or_default()
 }

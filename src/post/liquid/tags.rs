@@ -2,22 +2,17 @@
 //! `post_url`, `include` (from `_includes/`, with parameters), and the
 //! stand-in for a plugin's tag digest-feed does not know.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use liquid_core::error::ResultLiquidReplaceExt;
-use liquid_core::runtime::PartialStore;
 use liquid_core::{
     BlockReflection, Language, ParseBlock, ParseTag, Renderable, Result, Runtime, TagBlock,
-    TagReflection, TagTokenIter, Template,
+    TagReflection, TagTokenIter,
 };
-use liquid_lib::{jekyll, stdlib};
+use liquid_lib::stdlib;
 
-use super::MAX_INCLUDE_DEPTH;
 use crate::post::SiteContext;
 
 /// Liquid's standard tags and blocks, and Jekyll's `highlight`.
@@ -52,7 +47,7 @@ pub(super) fn register(language: &mut Language) {
     }
 }
 
-/// The tags that need the post's site: `link`, `post_url`, `include`.
+/// The tags that need the post's site: `link`, `post_url`.
 pub(super) fn register_site(language: &mut Language, site: &Arc<SiteContext>) {
     language.tags.register(
         "link".into(),
@@ -68,51 +63,6 @@ pub(super) fn register_site(language: &mut Language, site: &Arc<SiteContext>) {
             post_url: true,
         }),
     );
-    language
-        .tags
-        .register("include".into(), Box::new(jekyll::IncludeTag));
-}
-
-/// A plugin's tag digest-feed does not know: renders nothing.
-pub(super) fn register_ignored(language: &mut Language, name: &str) {
-    language.tags.register(name.to_string(), Box::new(Ignored));
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Ignored;
-
-impl TagReflection for Ignored {
-    fn tag(&self) -> &'static str {
-        "unknown"
-    }
-
-    fn description(&self) -> &'static str {
-        "a plugin's tag, left out"
-    }
-}
-
-impl ParseTag for Ignored {
-    fn parse(
-        &self,
-        arguments: TagTokenIter<'_>,
-        _options: &Language,
-    ) -> Result<Box<dyn Renderable>> {
-        arguments.for_each(drop);
-        Ok(Box::new(Nothing))
-    }
-
-    fn reflection(&self) -> &dyn TagReflection {
-        self
-    }
-}
-
-#[derive(Debug)]
-struct Nothing;
-
-impl Renderable for Nothing {
-    fn render_to(&self, _writer: &mut dyn Write, _runtime: &dyn Runtime) -> Result<()> {
-        Ok(())
-    }
 }
 
 /// `{% link path %}` and `{% post_url name %}`: the URL path (base path
@@ -165,27 +115,48 @@ impl ParseTag for Link {
     }
 }
 
-/// Where Jekyll puts a page or a collection's document that is not a post:
-/// `_docs/history.md` at `/docs/history.html` (the default
-/// `/:collection/:path:output_ext`), `about.md` at `/about.html`.
+/// Where Jekyll puts a page or a collection's document that is not a post.
+/// A document of `_NAME/` takes its collection's permalink as `_config.yml`
+/// gives it (`docs: /:collection/:path/` puts `_docs/history.md` at
+/// `/docs/history/`), else Jekyll's default `/:collection/:path:output_ext`;
+/// a page (`about.md`) is at `/about.html`.
 fn page_path(target: &str, site: &SiteContext) -> String {
-    let base = site
-        .rules
-        .as_ref()
+    let rules = site.rules.as_ref();
+    let base = rules
         .map(|rules| super::split_base(&rules.site_url).1)
         .unwrap_or_default();
-    let path = target.strip_prefix('_').unwrap_or(target);
-    let path = Path::new(path);
-    let html = matches!(
+    let path = Path::new(target);
+    let markup = matches!(
         path.extension().and_then(|e| e.to_str()),
         Some("md" | "markdown" | "mkdown" | "mkdn" | "mkd" | "html")
     );
-    let path = if html {
-        path.with_extension("html")
+    let output_ext = if markup { ".html" } else { "" };
+    let stem = if markup {
+        path.with_extension("")
     } else {
         path.to_path_buf()
     };
-    format!("{base}/{}", path.to_string_lossy())
+    let stem = stem.to_string_lossy();
+    if let Some((collection, inner)) = stem.strip_prefix('_').and_then(|s| s.split_once('/')) {
+        let template = rules
+            .and_then(|rules| rules.site.collections.get(collection).cloned())
+            .unwrap_or_else(|| "/:collection/:path:output_ext".to_string());
+        let name = inner.rsplit('/').next().unwrap_or(inner);
+        let url = template
+            .replace(":collection", collection)
+            .replace(":path", inner)
+            .replace(":output_ext", output_ext)
+            .replace(":basename", name)
+            .replace(":name", name)
+            .replace(":title", name);
+        let url = if url.starts_with('/') {
+            url
+        } else {
+            format!("/{url}")
+        };
+        return format!("{base}{}", url.replace("//", "/"));
+    }
+    format!("{base}/{stem}{output_ext}")
 }
 
 #[derive(Debug)]
@@ -199,8 +170,12 @@ impl Renderable for Text {
 }
 
 /// `{% highlight lang %}...{% endhighlight %}`: the code as Jekyll's Rouge
-/// gives it, without the colours. It starts with `<pre` so that Markdown
-/// takes all of it, blank lines too, as one HTML block.
+/// gives it (`<figure class="highlight"><pre><code ...>`), without the
+/// colours. It is written on one line, each line break inside the code as
+/// `&#10;` (which HTML reads as the same line break), so that Markdown takes
+/// it whole as one HTML block wherever it stands: a blank line of the code
+/// would otherwise end an HTML block it lands in (`<details>` ... ) and turn
+/// the rest of the code into paragraphs.
 #[derive(Clone, Copy, Debug)]
 struct Highlight;
 
@@ -236,112 +211,18 @@ impl ParseBlock for Highlight {
             .unwrap_or_default();
         let code = block.escape_liquid(false)?.trim_matches('\n').to_string();
         block.assert_empty();
-        let code = html_escape::encode_text(&code);
+        let code = html_escape::encode_text(&code).replace('\n', "&#10;");
         let class = if language.is_empty() {
             "plaintext".to_string()
         } else {
             language
         };
         Ok(Box::new(Text(format!(
-            "<pre class=\"highlight\"><code class=\"language-{class}\" data-lang=\"{class}\">{code}</code></pre>"
+            "<figure class=\"highlight\"><pre><code class=\"language-{class}\" data-lang=\"{class}\">{code}</code></pre></figure>"
         ))))
     }
 
     fn reflection(&self) -> &dyn BlockReflection {
         self
-    }
-}
-
-/// `_includes/`, read and parsed on first use, as `{% include %}` asks.
-/// A name leaving the folder is refused, as Jekyll refuses it.
-pub(super) struct Includes {
-    folder: PathBuf,
-    language: Language,
-    parsed: RefCell<HashMap<String, Arc<dyn Renderable>>>,
-    depth: Arc<AtomicUsize>,
-}
-
-impl Includes {
-    pub(super) fn new(folder: PathBuf, language: Language) -> Includes {
-        Includes {
-            folder,
-            language,
-            parsed: RefCell::new(HashMap::new()),
-            depth: Arc::new(AtomicUsize::new(0)),
-        }
-    }
-
-    fn load(&self, name: &str) -> Result<Arc<dyn Renderable>> {
-        let name = name.trim_matches(['"', '\'']);
-        if let Some(found) = self.parsed.borrow().get(name) {
-            return Ok(found.clone());
-        }
-        let relative = Path::new(name);
-        if !relative
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)))
-        {
-            return Err(liquid_core::Error::with_msg(format!(
-                "include {name:?} leaves the _includes folder"
-            )));
-        }
-        let path = self.folder.join(relative);
-        let text = std::fs::read_to_string(&path).map_err(|err| {
-            liquid_core::Error::with_msg(format!("cannot read {}: {err}", path.display()))
-        })?;
-        let parsed = liquid_core::parser::parse(&text, &self.language)?;
-        let template: Arc<dyn Renderable> = Arc::new(Nested {
-            template: Template::new(parsed),
-            depth: self.depth.clone(),
-        });
-        self.parsed
-            .borrow_mut()
-            .insert(name.to_string(), template.clone());
-        Ok(template)
-    }
-}
-
-impl std::fmt::Debug for Includes {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Includes({})", self.folder.display())
-    }
-}
-
-impl PartialStore for Includes {
-    fn contains(&self, name: &str) -> bool {
-        self.folder.join(name.trim_matches(['"', '\''])).is_file()
-    }
-
-    fn names(&self) -> Vec<&str> {
-        Vec::new()
-    }
-
-    fn try_get(&self, name: &str) -> Option<Arc<dyn Renderable>> {
-        self.load(name).ok()
-    }
-
-    fn get(&self, name: &str) -> Result<Arc<dyn Renderable>> {
-        self.load(name)
-    }
-}
-
-/// An include's template, refusing to nest past [`MAX_INCLUDE_DEPTH`].
-#[derive(Debug)]
-struct Nested {
-    template: Template,
-    depth: Arc<AtomicUsize>,
-}
-
-impl Renderable for Nested {
-    fn render_to(&self, writer: &mut dyn Write, runtime: &dyn Runtime) -> Result<()> {
-        if self.depth.fetch_add(1, Ordering::Relaxed) >= MAX_INCLUDE_DEPTH {
-            self.depth.fetch_sub(1, Ordering::Relaxed);
-            return Err(liquid_core::Error::with_msg(format!(
-                "includes nest more than {MAX_INCLUDE_DEPTH} deep"
-            )));
-        }
-        let result = self.template.render_to(writer, runtime);
-        self.depth.fetch_sub(1, Ordering::Relaxed);
-        result
     }
 }

@@ -15,6 +15,9 @@
 //! - `$$...$$` math kept for `MathJax` as kramdown emits it: `\[...\]` for a
 //!   block of its own, `\(...\)` inline; `$...$` stays text.
 //! - `{::comment}`, `{::options}` and other extensions are dropped.
+//! - fenced code as kramdown reads it ([`blocks`]); a link title runs to
+//!   the last quote before `)` (`[t](url ""Title")` has the title
+//!   `"Title`), and a link target may hold spaces (`](a b.png)`).
 //!
 //! Nothing of that syntax is left as text.
 
@@ -23,6 +26,8 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use pulldown_cmark::{CowStr, Event, Tag, TagEnd};
+
+mod blocks;
 
 /// What the text pass found, for the event pass and the HTML.
 #[derive(Debug, Default)]
@@ -54,6 +59,17 @@ const PLACED: &str = "<!--kda:";
 /// body (outside fenced code), each IAL line replaced by a marker the
 /// event pass finds. Returns the body unchanged when it has none.
 pub(super) fn prepare(body: &str) -> (Cow<'_, str>, Kramdown) {
+    match blocks::fences(body) {
+        Cow::Borrowed(body) => prepare_lines(body),
+        Cow::Owned(body) => {
+            let (text, kramdown) = prepare_lines(&body);
+            (Cow::Owned(text.into_owned()), kramdown)
+        }
+    }
+}
+
+/// [`prepare`], after the fences are kramdown's.
+fn prepare_lines(body: &str) -> (Cow<'_, str>, Kramdown) {
     let mut kramdown = Kramdown::default();
     if !body.contains("{:") && !body.contains("*[") && !body.contains('<') && !body.contains("](") {
         return (Cow::Borrowed(body), kramdown);
@@ -88,7 +104,7 @@ pub(super) fn prepare(body: &str) -> (Cow<'_, str>, Kramdown) {
             out.push(SENTINEL);
         }
         previous_blank = trimmed.is_empty();
-        out.push_str(&spaced_link_targets(line));
+        out.push_str(&link_targets(line));
     }
     (Cow::Owned(out), kramdown)
 }
@@ -115,17 +131,32 @@ fn starts_with_span_tag(line: &str) -> bool {
         && after.is_some_and(|c| c == '>' || c == '/' || c.is_whitespace())
 }
 
-/// `](a b.png)`, a link target with spaces that kramdown takes and
-/// `CommonMark` does not, as `](<a b.png>)`.
-fn spaced_link_targets(line: &str) -> Cow<'_, str> {
+/// A line's inline link targets as kramdown reads them, written so that
+/// `CommonMark` reads them alike: `](a b.png)` (spaces in the target) as
+/// `](<a b.png>)`, and a title holding its own quote (kramdown's title runs
+/// to the last quote before `)`: `""Title"` is `"Title`) with that quote
+/// escaped. Targets inside a code span stay as written.
+fn link_targets(line: &str) -> Cow<'_, str> {
     if !line.contains("](") {
         return Cow::Borrowed(line);
     }
     let mut out = String::with_capacity(line.len() + 4);
     let mut rest = line;
+    let mut ticks = 0;
+    let mut changed = false;
     while let Some(at) = rest.find("](") {
+        ticks += rest[..at].matches('`').count();
         out.push_str(&rest[..at + 2]);
         rest = &rest[at + 2..];
+        if ticks % 2 == 1 {
+            continue;
+        }
+        if let Some((written, used)) = quoted_title(rest) {
+            out.push_str(&written);
+            rest = &rest[used..];
+            changed = true;
+            continue;
+        }
         let Some(close) = rest.find(')') else { break };
         let target = &rest[..close];
         if target.trim().contains(' ') && !target.contains(['"', '\'', '<', '(', '[']) {
@@ -133,10 +164,51 @@ fn spaced_link_targets(line: &str) -> Cow<'_, str> {
             out.push_str(target.trim());
             out.push('>');
             rest = &rest[close..];
+            changed = true;
         }
+    }
+    if !changed {
+        return Cow::Borrowed(line);
     }
     out.push_str(rest);
     Cow::Owned(out)
+}
+
+/// `url "title")` where the title holds its own quote: the target and
+/// title with that quote escaped, and the bytes of `rest` they took (up to
+/// the `)`, which stays in `rest`).
+fn quoted_title(rest: &str) -> Option<(String, usize)> {
+    let url_end = rest.find(|c: char| c.is_whitespace() || c == ')')?;
+    let after = &rest[url_end..];
+    let spaces = after.len() - after.trim_start_matches([' ', '\t']).len();
+    let quote = after[spaces..]
+        .chars()
+        .next()
+        .filter(|c| *c == '"' || *c == '\'')?;
+    let start = url_end + spaces + 1;
+    // kramdown's `(["'])(.+?)\1\s*\)`: the first quote (one character in,
+    // at least) followed by `)`.
+    let end = rest[start..]
+        .char_indices()
+        .skip(1)
+        .filter(|&(_, c)| c == quote)
+        .map(|(at, _)| start + at)
+        .find(|&at| {
+            rest[at + 1..]
+                .trim_start_matches([' ', '\t'])
+                .starts_with(')')
+        })?;
+    let title = &rest[start..end];
+    if !title.contains(quote) {
+        return None;
+    }
+    let escaped = title.replace(quote, &format!("\\{quote}"));
+    let close =
+        end + 1 + (rest[end + 1..].len() - rest[end + 1..].trim_start_matches([' ', '\t']).len());
+    Some((
+        format!("{} {quote}{escaped}{quote}", &rest[..url_end]),
+        close,
+    ))
 }
 
 impl Kramdown {
@@ -691,4 +763,34 @@ pub(super) fn place(html: String, kramdown: &Kramdown) -> String {
     }
     out.push_str(rest);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    fn html(body: &str) -> String {
+        super::super::render(body, &url::Url::parse("https://e.org/p/").unwrap())
+            .unwrap()
+            .html
+    }
+
+    #[test]
+    fn a_title_holding_its_own_quote_is_kramdowns() {
+        assert_eq!(
+            html(
+                r#"Read [this](https://e.org/a ""The Right Way") and [that](https://e.org/b 'it's') and `[x](y ""z")`."#
+            ),
+            "<p>Read <a href=\"https://e.org/a\" title=\"&quot;The Right Way\" rel=\"noopener noreferrer\">this</a> and \
+             <a href=\"https://e.org/b\" title=\"it's\" rel=\"noopener noreferrer\">that</a> and <code>[x](y \"\"z\")</code>.</p>\n"
+        );
+    }
+
+    #[test]
+    fn a_fence_in_a_list_item_closes_where_kramdown_closes_it() {
+        let out =
+            html("1. Do:\n\t```\n\tline1\nline2\n```\n\n<p id=\"after\">After.</p>\n\nEnd.\n");
+        assert_eq!(
+            out,
+            "<ol>\n<li>Do:\n<pre><code> line1\nline2\n</code></pre>\n</li>\n</ol>\n<p id=\"after\">After.</p>\n<p>End.</p>\n"
+        );
+    }
 }
