@@ -165,6 +165,7 @@ const CRATES: &[(&[&str], &[&str])] = &[
     (&["tera", "css_inline", "html2text"], &["src/email"]),
     (&["lettre"], &["src/mail/message.rs", "src/mail/transport.rs", "src/address.rs"]),
     (&["email_encoding"], &["src/mail/message.rs"]),
+    (&["quoted_printable"], &["src/mail/message.rs"]),
     (&["mail_auth"], &["src/mail/dkim.rs"]),
     // Keys (the DKIM key, checked at load), digests and the list's HMAC tokens,
     // and the hash of each feed the WebSub hub was told of.

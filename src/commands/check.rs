@@ -3,7 +3,7 @@
 
 use super::cli::CheckArgs;
 use super::report::Report;
-use crate::config::{Config, ItemKind};
+use crate::config::{Config, ItemKind, PaperShape};
 use crate::email::Design;
 use crate::error::{Error, Problem};
 use crate::post::Rules;
@@ -52,36 +52,10 @@ pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(
         &Rules::from_config(config),
         posts_folder::cutoff(config),
     )?;
-    // Rendering fails only on absurd nesting, but check promises every
-    // problem; and it says what rendering warns of (a plugin's Liquid tag,
-    // a post where papers mode finds no paper).
     let papers = config.feed.items == ItemKind::Papers;
     let mails = config.mails();
     note_what_jekyll_would(&ignored, &visible, report);
-    for post in &visible {
-        match posts_folder::read(&post.source).and_then(|text| post.render(&text)) {
-            Ok(rendered) => {
-                for warning in &rendered.warnings {
-                    report.warning(warning.to_string());
-                }
-                if mails && rendered.html.len() > crate::email::MAX_BODY_BYTES {
-                    report.warning(format!(
-                        "{}: its HTML is {}, over the 512 KB an email carries: `mail` and \
-                         `preview` refuse it (its feeds are fine); shorten it or split it",
-                        post.source.display(),
-                        text::size(rendered.html.len())
-                    ));
-                }
-                if papers && rendered.papers.is_empty() {
-                    report.warning(format!(
-                        "{}: feed.items = \"papers\" finds no paper in this post (no numbered sections like `## 1. Title` or `# 1. [Title](URL)`)",
-                        post.source.display()
-                    ));
-                }
-            }
-            Err(problem) => problems.push(problem),
-        }
-    }
+    let found_papers = render_posts(config, &visible, &mut problems, report);
     problems.extend(super::build::tag_problems(config, &visible));
     // A feeds-only site sets nothing of [email]; once it names a sender or
     // subscribers, everything `mail` reads is checked too.
@@ -102,10 +76,15 @@ pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(
         ));
     }
     report.result(format!(
-        "{}: config and {} are valid ({} published now){}",
+        "{}: config and {} are valid ({} published now{}){}",
         config.path.display(),
         text::count(total, "post file"),
         visible.len(),
+        if papers {
+            format!(", {}", text::count(found_papers, "paper"))
+        } else {
+            String::new()
+        },
         if mails {
             format!(
                 "; email templates compile; {}",
@@ -116,6 +95,69 @@ pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(
         }
     ));
     Ok(())
+}
+
+/// Renders every post, as `build` and `mail` would: a post that cannot be
+/// rendered is a problem; what rendering warns of is a warning; with `-v`,
+/// each post's papers and their shape. Returns how many papers were found.
+fn render_posts(
+    config: &Config,
+    visible: &[crate::post::Post],
+    problems: &mut Vec<Problem>,
+    report: Report,
+) -> usize {
+    // Rendering fails only on absurd nesting, but check promises every
+    // problem; and it says what rendering warns of (a plugin's Liquid tag,
+    // a post where papers mode finds no paper).
+    let papers = config.feed.items == ItemKind::Papers;
+    let mails = config.mails();
+    let mut found_papers = 0;
+    for post in visible {
+        match posts_folder::read(&post.source).and_then(|text| post.render(&text)) {
+            Ok(rendered) => {
+                for warning in &rendered.warnings {
+                    report.warning(warning.to_string());
+                }
+                if mails && rendered.html.len() > crate::email::MAX_BODY_BYTES {
+                    report.warning(format!(
+                        "{}: its HTML is {}, over the 512 KB an email carries: `mail` and \
+                         `preview` refuse it (its feeds are fine); shorten it or split it",
+                        post.source.display(),
+                        text::size(rendered.html.len())
+                    ));
+                }
+                if let Some(shape) = rendered.paper_shape {
+                    report.detail(format!(
+                        "{}: {} ({})",
+                        post.source.display(),
+                        text::count(rendered.papers.len(), "paper"),
+                        shape_name(shape)
+                    ));
+                    found_papers += rendered.papers.len();
+                } else if papers {
+                    report.warning(format!(
+                        "{}: feed.items = \"papers\" finds no paper in this post (no numbered headings \
+                         like `## 1. Title`, bold numbers like `**1. Title**`, ordered list of links or \
+                         headings that are one link)",
+                        post.source.display()
+                    ));
+                }
+            }
+            Err(problem) => problems.push(problem),
+        }
+    }
+    found_papers
+}
+
+/// How `check -v` names the shape a post's papers were found in.
+fn shape_name(shape: PaperShape) -> &'static str {
+    match shape {
+        PaperShape::Headings => "numbered headings",
+        PaperShape::Bold => "bold numbers",
+        PaperShape::List => "ordered list",
+        PaperShape::Links => "link headings",
+        PaperShape::Auto => "any shape",
+    }
 }
 
 /// What Jekyll would say of the posts folder and does not stop a build:

@@ -68,7 +68,10 @@ const LISTS: &[(&str, &[(&str, &str)])] = &[
                 "[posts]",
                 "dir (default _posts), dates (jekyll or local), skip_invalid (true: build and mail leave out an invalid post, with a warning).",
             ),
-            ("[feed]", "out, limit, items (posts or papers), per_tag."),
+            (
+                "[feed]",
+                "out, limit, items (posts or papers), papers (auto, headings, bold, list or links: the shape papers are found in), per_tag.",
+            ),
             (
                 "[email]",
                 "from, subject, templates, list_unsubscribe, state, subscribers_file.",

@@ -14,8 +14,8 @@ use toml::Spanned;
 use super::dkim::{self, RawDkim};
 use super::jekyll::{Author, JekyllConfig};
 use super::{
-    Certificate, Config, DateRule, Email, Feed, ItemKind, Posts, Site, Smtp, SubscriberEntry,
-    SubscriberSources, Template, TlsMode,
+    Certificate, Config, DateRule, Email, Feed, ItemKind, PaperShape, Posts, Site, Smtp,
+    SubscriberEntry, SubscriberSources, Template, TlsMode,
 };
 use crate::address::Mailbox;
 use crate::error::{Location, Problem};
@@ -79,6 +79,7 @@ struct RawFeed {
     out: Option<String>,
     limit: Option<Spanned<i64>>,
     items: ItemKind,
+    papers: PaperShape,
     per_tag: bool,
     archive: bool,
     websub_hub: Option<Spanned<String>>,
@@ -90,6 +91,7 @@ impl Default for RawFeed {
             out: None,
             limit: None,
             items: ItemKind::Posts,
+            papers: PaperShape::Auto,
             per_tag: false,
             archive: false,
             websub_hub: None,
@@ -301,6 +303,7 @@ pub(super) fn parse(text: &str, path: &Path, blog: Option<&Blog>) -> Result<Conf
             out,
             limit,
             items: raw.feed.items,
+            papers: raw.feed.papers,
             per_tag: raw.feed.per_tag,
             archive: raw.feed.archive,
             websub_hub,
@@ -812,9 +815,14 @@ fn read_ca(path: &Path, lines: &Lines, problems: &mut Vec<Problem>) -> Option<Ce
 }
 
 /// toml's "unknown field `titel`, expected one of `title`, `url`, ..." with
-/// the nearest known key suggested, as front matter does.
+/// the nearest known key suggested, as front matter does; likewise the
+/// nearest value for "unknown variant `heading`, expected one of ...".
 fn with_a_suggestion(message: &str) -> String {
-    let Some(rest) = message.strip_prefix("unknown field `") else {
+    let Some((what, rest)) = ["field", "variant"].iter().find_map(|what| {
+        message
+            .strip_prefix(&format!("unknown {what} `"))
+            .map(|rest| (what, rest))
+    }) else {
         return message.to_string();
     };
     let Some((unknown, expected)) = rest.split_once("`, expected one of ") else {
@@ -826,9 +834,10 @@ fn with_a_suggestion(message: &str) -> String {
         .map(|key| (strsim::levenshtein(unknown, key), key))
         .filter(|(distance, key)| *distance <= 2.max(key.len() / 3))
         .min();
-    match nearest {
-        Some((_, key)) => format!("unknown field `{unknown}`; did you mean `{key}`?"),
-        None => message.to_string(),
+    match (nearest, *what) {
+        (Some((_, key)), "field") => format!("unknown field `{unknown}`; did you mean `{key}`?"),
+        (Some((_, key)), _) => format!("{message}; did you mean `{key}`?"),
+        (None, _) => message.to_string(),
     }
 }
 

@@ -133,6 +133,24 @@ pub enum ItemKind {
     Papers,
 }
 
+/// Which of the shapes a digest writes its papers in is looked for
+/// (`feed.papers`): each post's first shape found, or one shape only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaperShape {
+    /// Each post's first shape, in the order below.
+    #[default]
+    Auto,
+    /// Numbered headings: `## 1. Title`, `# 2) [Title](URL)`.
+    Headings,
+    /// Paragraphs that open with a bold number: `**1. Title**`.
+    Bold,
+    /// The items of ordered lists whose every item holds a link.
+    List,
+    /// Headings whose text is one link: `### 🎮 [Title](URL)`.
+    Links,
+}
+
 /// `[feed]`.
 #[derive(Debug, Clone)]
 pub struct Feed {
@@ -145,6 +163,8 @@ pub struct Feed {
     pub limit: usize,
     /// Posts or papers.
     pub items: ItemKind,
+    /// The shape papers are looked for in.
+    pub papers: PaperShape,
     /// Whether to write feeds per tag under `tags/<slug>/`.
     pub per_tag: bool,
     /// Whether `atom.xml` and `feed.json` page back through every post in

@@ -85,6 +85,20 @@ fn bad_enum_value_names_the_line() {
 }
 
 #[test]
+fn the_papers_shape_is_read_and_a_misspelt_one_is_named() {
+    let config = parse("[site]\nurl = \"https://e.org\"\n").unwrap();
+    assert_eq!(config.feed.papers, PaperShape::Auto);
+    let config = parse("[site]\nurl = \"https://e.org\"\n[feed]\npapers = \"list\"\n").unwrap();
+    assert_eq!(config.feed.papers, PaperShape::List);
+    let err = parse("[site]\nurl = \"https://e.org\"\n[feed]\npapers = \"heading\"\n").unwrap_err();
+    assert_eq!(
+        err[0],
+        "site/config.toml:4: unknown variant `heading`, expected one of `auto`, `headings`, \
+         `bold`, `list`, `links`; did you mean `headings`?"
+    );
+}
+
+#[test]
 fn permalink_styles_expand() {
     let config = parse("[site]\nurl = \"https://e.org\"\npermalink = \"pretty\"\n").unwrap();
     assert_eq!(

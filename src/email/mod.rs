@@ -105,8 +105,14 @@ pub struct PostContext {
     pub html: String,
     /// `description`, else the paper titles, else the first paragraph.
     pub summary: String,
-    /// The `# N. [Title](URL)` sections.
+    /// What comes before the first paper, as HTML: the intro, images, a
+    /// chart. Empty when the post has no papers (`html` holds it all).
+    pub intro: String,
+    /// The papers, in order; each paper's `html` runs to the next paper,
+    /// so intro, papers and outro together are the whole post.
     pub papers: Vec<Paper>,
+    /// What comes after the last paper, as HTML: closing words, footnotes.
+    pub outro: String,
 }
 
 impl PostContext {
@@ -121,15 +127,20 @@ impl PostContext {
             categories: post.categories.clone(),
             html: rendered.html.clone(),
             summary: post.summary(rendered),
+            intro: rendered.intro.clone(),
             // The summary is the email's callout: the body shows it no more.
+            // What lies between two papers (a heading that ended one) is
+            // shown with the one before, so nothing of the post is lost.
             papers: rendered
                 .papers
                 .iter()
                 .map(|paper| Paper {
-                    html: without_summary(&paper.html, &paper.summary),
+                    html: without_summary(&paper.html, &paper.summary) + &paper.after,
+                    after: String::new(),
                     ..paper.clone()
                 })
                 .collect(),
+            outro: rendered.outro.clone(),
         }
     }
 }
@@ -361,14 +372,17 @@ impl Templates {
             categories: Vec::new(),
             html: "<p>Sample</p>".into(),
             summary: "Sample".into(),
+            intro: "<p>Sample</p>".into(),
             papers: vec![Paper {
                 number: 1,
                 title: "Sample".into(),
                 url: "https://example.org/".into(),
                 html: "<p>Sample</p>".into(),
                 summary: "Sample".into(),
+                after: String::new(),
                 anchor: None,
             }],
+            outro: "<p>Sample</p>".into(),
         };
         let recipient = Recipient {
             email: "reader@example.org".into(),

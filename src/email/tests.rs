@@ -138,6 +138,43 @@ fn the_default_email_of_the_example_post() {
 }
 
 #[test]
+fn the_default_email_holds_the_whole_digest_in_order() {
+    let text = "---\ntitle: Digest\n---\n\nTwo papers today. ![chart](/assets/chart.png)\n\n\
+        1. **Alpha** - 👍 3\n   - [HF](https://hf.co/a)\n2. **Beta** - 👍 1\n   - [HF](https://hf.co/b)\n\n\
+        Closing words.\n";
+    let post = parse_post(text);
+    let rendered = post.render(text).unwrap();
+    let sources = default_sources();
+    let templates = Templates::compile(&sources, site()).unwrap();
+    let prepared = templates
+        .prepare(&PostContext::new(&post, &rendered), &sources)
+        .unwrap();
+    let email = templates
+        .personalise(&prepared, &reader("kim@example.org", ""), &sources)
+        .unwrap();
+    for part in [&email.html, &email.text] {
+        let at = |needle: &str| {
+            part.find(needle)
+                .unwrap_or_else(|| panic!("{needle} not in {part}"))
+        };
+        assert!(at("Two papers today.") < at("Alpha"));
+        assert!(at("Alpha") < at("Beta") && at("Beta") < at("Closing words."));
+    }
+    assert!(
+        email
+            .html
+            .contains("src=\"https://papers.example.org/assets/chart.png\""),
+        "{}",
+        email.html
+    );
+    assert!(email.html.contains("href=\"#paper-2\""));
+    assert!(
+        email.html.contains("id=\"paper-2\""),
+        "an id anchor, for Gmail's apps"
+    );
+}
+
+#[test]
 fn the_words_follow_the_site_language() {
     let sources = default_sources();
     let english = SiteContext {

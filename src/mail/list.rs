@@ -299,21 +299,22 @@ pub(super) struct Mailable {
 }
 
 /// The subscribers a run mails (see [`Mailable`]).
-pub(super) fn mailable(listed: &[Subscriber], state: Option<&State>) -> Result<Mailable, Error> {
+///
+/// Takes the listed subscribers over rather than copying them: a list of a
+/// million is held once, not twice.
+pub(super) fn mailable(listed: Vec<Subscriber>, state: Option<&State>) -> Result<Mailable, Error> {
     let Some(state) = state else {
         return Ok(Mailable {
-            subscribers: listed.to_vec(),
+            subscribers: listed,
             ..Mailable::default()
         });
     };
     let suppressed: HashSet<String> = state.suppressed()?.iter().map(|e| address_key(e)).collect();
     let mut seen: HashSet<String> = listed.iter().map(Subscriber::key).collect();
+    let mut listed = listed;
+    listed.retain(|s| !suppressed.contains(&s.key()));
     let mut mailable = Mailable {
-        subscribers: listed
-            .iter()
-            .filter(|s| !suppressed.contains(&s.key()))
-            .cloned()
-            .collect(),
+        subscribers: listed,
         ..Mailable::default()
     };
     for signup in state.signups()? {

@@ -149,6 +149,18 @@ impl Letterhead {
         email: Email,
         identity: &str,
     ) -> Result<(Envelope, Vec<u8>), String> {
+        self.build_with(recipient, email, identity, part_body)
+    }
+
+    /// [`Letterhead::build`] with `body` making each part's encoded body
+    /// (a test passes lettre's own, whole, to compare the bytes).
+    fn build_with(
+        &self,
+        recipient: &Recipient,
+        email: Email,
+        identity: &str,
+        body: fn(String, Part) -> lettre::message::Body,
+    ) -> Result<(Envelope, Vec<u8>), String> {
         let address = ascii_address(&recipient.email)
             .map_err(|err| format!("{:?} is not a valid address ({err})", recipient.email))?;
         // Cleaned here as well as on the way in: no name, however it was
@@ -183,12 +195,12 @@ impl Letterhead {
                     .singlepart(
                         SinglePart::builder()
                             .header(ContentType::TEXT_PLAIN)
-                            .body(crate::text::crlf(email.text)),
+                            .body(body(email.text, Part::Text)),
                     )
                     .singlepart(
                         SinglePart::builder()
                             .header(ContentType::TEXT_HTML)
-                            .body(crate::text::crlf(email.html)),
+                            .body(body(email.html, Part::Html)),
                     ),
             )
             .map_err(|err| format!("cannot build the message: {err}"))?;
@@ -198,6 +210,221 @@ impl Letterhead {
             Some(signer) => Ok((envelope, signer.sign(&bytes)?)),
             None => Ok((envelope, bytes)),
         }
+    }
+}
+
+/// Which of a message's two parts a body is: each keeps its own memory.
+#[derive(Debug, Clone, Copy)]
+enum Part {
+    Text = 0,
+    Html = 1,
+}
+
+/// A part's body as lettre's `Body::new` makes it (email-encoding's
+/// chooser picks 7bit, quoted-printable or base64; the body goes in it),
+/// from what the same thread made of the body before.
+///
+/// A post's body is the same for every recipient but for the few lines
+/// that hold their values (name, address, unsubscribe link), and both the
+/// chooser's figures and quoted-printable are line by line: a line's
+/// encoding depends only on that line (the encoder starts afresh after each
+/// CRLF). So a line equal to the same line of the body made before is not
+/// scanned or encoded again: its figures and its encoded bytes are copied,
+/// and only the personal lines are worked out. The bytes are those of
+/// `Body::new` (unit tests compare); base64, where a value shifts every
+/// later byte, is encoded whole.
+fn part_body(text: String, part: Part) -> lettre::message::Body {
+    let text = crate::text::crlf(text);
+    REMEMBERED.with_borrow_mut(|memory| memory[part as usize].body(text))
+}
+
+thread_local! {
+    /// Each thread's last bodies of each part (the workers build messages
+    /// in parallel, each from its own memory).
+    static REMEMBERED: std::cell::RefCell<[Remembered; 2]> =
+        std::cell::RefCell::new([Remembered::default(), Remembered::default()]);
+}
+
+/// Bodies recently made, line by line: at most [`Remembered::KEPT`], so
+/// that recipients with and without a name (whose bodies may differ in
+/// their number of lines) each find theirs.
+#[derive(Debug, Default)]
+struct Remembered {
+    bodies: Vec<Lines>,
+}
+
+/// One body with where each line ends (after its LF), each line's figures
+/// for the chooser, and its quoted-printable encoding when that was chosen.
+#[derive(Debug)]
+struct Lines {
+    plain: String,
+    plain_ends: Vec<usize>,
+    figures: Vec<Figures>,
+    /// The encoded body and where each line's encoding ends.
+    encoded: Option<(Vec<u8>, Vec<usize>)>,
+}
+
+/// What the chooser counts in one line.
+#[derive(Debug, Clone, Copy)]
+struct Figures {
+    ascii: bool,
+    /// Bytes quoted-printable escapes, as the chooser counts them.
+    escaped: usize,
+}
+
+impl Figures {
+    fn of(line: &[u8]) -> Figures {
+        Figures {
+            ascii: line.is_ascii(),
+            escaped: line
+                .iter()
+                .filter(|&&byte| !matches!(byte, b'\t' | b' '..=b'~'))
+                .count(),
+        }
+    }
+}
+
+impl Lines {
+    /// Where line `index` starts and ends in `ends`.
+    fn range(ends: &[usize], index: usize) -> std::ops::Range<usize> {
+        index.checked_sub(1).map_or(0, |before| ends[before])..ends[index]
+    }
+
+    /// Line `index`, plain.
+    fn line(&self, index: usize) -> Option<&[u8]> {
+        (index < self.plain_ends.len())
+            .then(|| &self.plain.as_bytes()[Self::range(&self.plain_ends, index)])
+    }
+
+    /// Line `index`, encoded (when this body was quoted-printable).
+    fn encoded(&self, index: usize) -> Option<&[u8]> {
+        let (encoded, ends) = self.encoded.as_ref()?;
+        (index < ends.len()).then(|| &encoded[Self::range(ends, index)])
+    }
+}
+
+impl Remembered {
+    const KEPT: usize = 2;
+
+    /// `text` (CRLF line ends) as lettre's `Body::new(text)`.
+    fn body(&mut self, text: String) -> lettre::message::Body {
+        use email_encoding::body::Encoding;
+        let mut plain_ends: Vec<usize> = text.match_indices('\n').map(|(at, _)| at + 1).collect();
+        if plain_ends
+            .last()
+            .map_or(!text.is_empty(), |&end| end < text.len())
+        {
+            plain_ends.push(text.len());
+        }
+        let same_shape = self
+            .bodies
+            .iter()
+            .position(|lines| lines.plain_ends.len() == plain_ends.len());
+        let earlier = same_shape
+            .or(self.bodies.len().checked_sub(1))
+            .map(|at| &self.bodies[at]);
+        // Which lines the earlier body had, byte for byte (a memcmp each).
+        let known: Vec<bool> = (0..plain_ends.len())
+            .map(|index| {
+                let line = &text.as_bytes()[Lines::range(&plain_ends, index)];
+                earlier.and_then(|lines| lines.line(index)) == Some(line)
+            })
+            .collect();
+        let figures: Vec<Figures> = known
+            .iter()
+            .enumerate()
+            .map(|(index, &known)| match earlier {
+                Some(lines) if known => lines.figures[index],
+                _ => Figures::of(&text.as_bytes()[Lines::range(&plain_ends, index)]),
+            })
+            .collect();
+        let encoding = choose(text.as_bytes(), &plain_ends, &figures);
+        let encoded = (encoding == Encoding::QuotedPrintable).then(|| {
+            let mut encoded = Vec::with_capacity(text.len() + text.len() / 8);
+            let mut encoded_ends = Vec::with_capacity(plain_ends.len());
+            for (index, &known) in known.iter().enumerate() {
+                match earlier.and_then(|lines| lines.encoded(index)) {
+                    Some(bytes) if known => encoded.extend_from_slice(bytes),
+                    _ => encoded.extend_from_slice(&quoted_printable::encode(
+                        &text.as_bytes()[Lines::range(&plain_ends, index)],
+                    )),
+                }
+                encoded_ends.push(encoded.len());
+            }
+            (encoded, encoded_ends)
+        });
+        let body = wrapped(&text, encoding, encoded.as_ref().map(|(bytes, _)| bytes));
+        let lines = Lines {
+            plain: text,
+            plain_ends,
+            figures,
+            encoded,
+        };
+        if let Some(at) = same_shape {
+            self.bodies[at] = lines;
+        } else {
+            if self.bodies.len() == Self::KEPT {
+                self.bodies.remove(0);
+            }
+            self.bodies.push(lines);
+        }
+        body
+    }
+}
+
+/// `text` in `encoding`, as lettre's `Body::new` puts it: `encoded` is its
+/// quoted-printable encoding when that is the one chosen.
+fn wrapped(
+    text: &str,
+    encoding: email_encoding::body::Encoding,
+    encoded: Option<&Vec<u8>>,
+) -> lettre::message::Body {
+    use email_encoding::body::Encoding;
+    use lettre::message::Body;
+    use lettre::message::header::ContentTransferEncoding;
+    match (encoded, encoding) {
+        (Some(encoded), _) => {
+            Body::dangerous_pre_encoded(encoded.clone(), ContentTransferEncoding::QuotedPrintable)
+        }
+        (None, Encoding::SevenBit) => {
+            Body::dangerous_pre_encoded(text.as_bytes().to_vec(), ContentTransferEncoding::SevenBit)
+        }
+        (None, Encoding::Base64) => {
+            let mut out =
+                String::with_capacity(email_encoding::body::base64::encoded_len(text.len()));
+            match email_encoding::body::base64::encode(text.as_bytes(), &mut out) {
+                Ok(()) => {
+                    Body::dangerous_pre_encoded(out.into_bytes(), ContentTransferEncoding::Base64)
+                }
+                Err(_) => Body::new(text.to_string()),
+            }
+        }
+        (None, _) => Body::new(text.to_string()),
+    }
+}
+
+/// email-encoding's choice for `text` (what `Body::new` asks of it, mail
+/// without SMTPUTF8), from each line's figures: 7bit for ASCII without a
+/// line of 76 or more, else quoted-printable when at most a third of the
+/// bytes need escaping, else base64. Line lengths are measured as that
+/// chooser measures them, from one LF to the next.
+fn choose(text: &[u8], ends: &[usize], figures: &[Figures]) -> email_encoding::body::Encoding {
+    use email_encoding::body::Encoding;
+    let mut last = 0;
+    let line_too_long = ends
+        .iter()
+        .map(|&end| end - 1)
+        .filter(|&at| text[at] == b'\n')
+        .any(|at| (at - std::mem::replace(&mut last, at)) >= 76)
+        || (text.len() - last) >= 76;
+    if figures.iter().all(|line| line.ascii) && !line_too_long {
+        return Encoding::SevenBit;
+    }
+    let escaped: usize = figures.iter().map(|line| line.escaped).sum();
+    if escaped <= text.len() / 3 {
+        Encoding::QuotedPrintable
+    } else {
+        Encoding::Base64
     }
 }
 
@@ -384,15 +611,189 @@ mod tests {
         }
     }
 
-    #[test]
-    fn headers_are_encoded_and_ids_stable_per_recipient() {
-        let letterhead = Letterhead::new(
+    /// A part as the per-recipient path made it before: lettre's chooser
+    /// and encoder over the whole body.
+    fn whole(text: String, _: Part) -> lettre::message::Body {
+        lettre::message::Body::new(crate::text::crlf(text))
+    }
+
+    /// `bytes` with what differs between any two builds of the same
+    /// message made the same: the Date and the multipart boundary.
+    fn normalised(bytes: &[u8]) -> String {
+        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        let boundary = text
+            .split("boundary=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .to_string();
+        text.replace(&boundary, "BOUNDARY")
+            .split("\r\n")
+            .map(|line| {
+                if line.starts_with("Date: ") {
+                    "Date: -"
+                } else {
+                    line
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    }
+
+    /// A post's email for `name`: long lines of mostly ASCII with a few
+    /// accents (quoted-printable), the recipient's values inside them.
+    fn personal_email(name: &str, address: &str, korean: bool) -> Email {
+        let url = format!(
+            "https://papers.example.org/u?e={}",
+            address.replace('@', "%40")
+        );
+        let words = if korean {
+            "논문 요약과 링크 "
+        } else {
+            "café = naïve résumé of the papers, "
+        };
+        let long = words.repeat(12);
+        let greeting = if name.is_empty() {
+            "Hello,".to_string()
+        } else {
+            format!("Hello {name},\nthanks for reading")
+        };
+        let html = format!(
+            "<html><body>\n<p>{greeting}</p>\n<p>{long}</p>  \n\n<p>{long}<a href=\"{url}\">unsubscribe</a> {long}</p>\n\t\r\n<p>x=y\rz</p>\n{}\n</body></html>",
+            "=".repeat(75)
+        );
+        let text = format!(
+            "{greeting}\n\n{long}\n{long} {url} {long}\n{}  \nend",
+            "a".repeat(76)
+        );
+        Email {
+            subject: "Daily Papers — 2025-12-24".into(),
+            html,
+            text,
+            unsubscribe_url: url,
+        }
+    }
+
+    /// The letterhead of the example site, unsigned.
+    fn papers_letterhead() -> Letterhead {
+        Letterhead::new(
             &Mailbox::parse("Daily Papers <papers@example.org>").unwrap(),
             "Daily Papers",
             "https://papers.example.org",
             None,
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn messages_are_the_bytes_of_the_per_recipient_encoding() {
+        let letterhead = papers_letterhead();
+        let people = [
+            ("Kim", "kim@example.org"),
+            ("", "plain@example.org"),
+            ("김철수", "hangul@example.org"),
+            (
+                "A Much Longer Name Than The Others",
+                "long.name.reader@example.org",
+            ),
+            ("", "p@example.org"),
+            ("Lee", "lee@example.org"),
+        ];
+        let mut encodings = std::collections::BTreeSet::new();
+        // Twice over: the second round finds every body in memory.
+        for korean in [false, true, false, true] {
+            for (name, address) in people {
+                let recipient = Recipient {
+                    email: address.into(),
+                    name: name.into(),
+                    token: String::new(),
+                };
+                let email = personal_email(name, address, korean);
+                let (_, fast) = letterhead
+                    .build(&recipient, email.clone(), "post-1")
+                    .unwrap();
+                let (_, reference) = letterhead
+                    .build_with(&recipient, email, "post-1", whole)
+                    .unwrap();
+                let fast = normalised(&fast);
+                assert_eq!(fast, normalised(&reference), "to {address}");
+                encodings.extend(
+                    fast.split("\r\n")
+                        .filter(|line| line.starts_with("Content-Transfer-Encoding:"))
+                        .map(str::to_string),
+                );
+            }
+        }
+        // Both of lettre's choices were made: the line-by-line one and the whole one.
+        assert!(
+            encodings.contains("Content-Transfer-Encoding: quoted-printable"),
+            "{encodings:?}"
+        );
+        assert!(
+            encodings.contains("Content-Transfer-Encoding: base64"),
+            "{encodings:?}"
+        );
+    }
+
+    #[test]
+    fn bodies_made_line_by_line_are_lettres_whole_bodies() {
+        let tricky = [
+            String::new(),
+            "\r\n".into(),
+            "end without a line end".into(),
+            "trailing space \r\ntrailing tab\t\r\n\r\n".into(),
+            format!(
+                "{}\r\n{}\r\n{}\r\n",
+                "x".repeat(75),
+                "x".repeat(76),
+                "x".repeat(77)
+            ),
+            format!(
+                "{} \r\n{}=\r\n{}é\r\n",
+                "x".repeat(75),
+                "x".repeat(74),
+                "x".repeat(74)
+            ),
+            "lone\rcarriage\r\r\nreturns\r".into(),
+            format!("{}\r\n", "= é\t".repeat(40)),
+        ];
+        // The chooser's edges: lines about 76 long first, between and last,
+        // with and without a final LF; escaped bytes about a third.
+        let mut edges = Vec::new();
+        for len in 73..79 {
+            let line = "x".repeat(len);
+            edges.extend([
+                line.clone(),
+                format!("{line}\r\nshort"),
+                format!("short\r\n{line}"),
+                format!("short\r\n{line}\r\n"),
+                format!("{line}\n"),
+            ]);
+        }
+        for ascii in 0..12 {
+            edges.push(format!("{}{}\r\n", "가".repeat(4), "a".repeat(ascii)));
+        }
+        let mut memory = Remembered::default();
+        for round in 0..2 {
+            for text in tricky.iter().chain(&edges) {
+                for changed in [
+                    text.clone(),
+                    format!("{text}\r\nsecond {round}\r\n"),
+                    format!("first\r\n{text}"),
+                ] {
+                    let changed = crate::text::crlf(changed);
+                    let fast = memory.body(changed.clone());
+                    let whole = lettre::message::Body::new(changed.clone());
+                    assert_eq!(fast.encoding(), whole.encoding(), "{changed:?}");
+                    assert_eq!(fast.as_ref(), whole.as_ref(), "{changed:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn headers_are_encoded_and_ids_stable_per_recipient() {
+        let letterhead = papers_letterhead();
         let recipient = Recipient {
             email: "a@example.org".into(),
             name: "김, \"Kim\"".into(),

@@ -105,10 +105,12 @@ pub fn run(
     request: &Request,
     observer: &dyn Observer,
 ) -> Result<Option<Summary>, Error> {
-    let setup = setup::setup(config).map_err(Error::Invalid)?;
+    let mut setup = setup::setup(config).map_err(Error::Invalid)?;
     for problem in setup.skipped.iter().chain(&setup.repeated) {
         observer.warning(&format!("{problem} (skipped)"));
     }
+    // Moved out, not copied: the run holds the list once.
+    let listed = std::mem::take(&mut setup.subscribers);
     for exposed in list::exposures(config) {
         observer.warning(&exposed);
     }
@@ -165,7 +167,7 @@ pub fn run(
         subscribers,
         welcome,
         skipped,
-    } = list::mailable(&setup.subscribers, state.as_ref())?;
+    } = list::mailable(listed, state.as_ref())?;
     for problem in &skipped {
         observer.warning(&format!("{problem} (skipped)"));
     }

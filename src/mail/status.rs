@@ -110,7 +110,7 @@ pub struct Next {
 
 /// Reads the state and plans the next run, without sending or recording.
 pub fn status(config: &Config) -> Result<Status, Error> {
-    let setup = setup::setup(config).map_err(Error::Invalid)?;
+    let mut setup = setup::setup(config).map_err(Error::Invalid)?;
     let state = State::open_read_only(&setup.state_path)?;
     let posts = posts_folder::published(config)?;
     let mut mailed = None;
@@ -151,7 +151,7 @@ pub fn status(config: &Config) -> Result<Status, Error> {
         subscribers,
         welcome,
         skipped,
-    } = super::list::mailable(&setup.subscribers, state.as_ref())?;
+    } = super::list::mailable(std::mem::take(&mut setup.subscribers), state.as_ref())?;
     // What `mail` would send: new posts, and the newest to each confirmed
     // sign-up never mailed yet, exactly as the run plans it.
     let mut planned = plan::plan(&posts, None, &subscribers, &history, false);

@@ -1,14 +1,21 @@
 //! Renders a post body to safe HTML (`CommonMark` plus tables, footnotes,
 //! strikethrough and task lists, and kramdown's extensions: [`kramdown`]),
-//! and finds its papers: the numbered sections of a digest
-//! (`# N. [Title](URL)`, `### N. Title` then `[Read Paper](URL)`, ...).
+//! and cuts it into its papers where [`papers`] finds them: the intro, each
+//! paper's section, and the closing words.
 
 mod kramdown;
+mod papers;
 
-use pulldown_cmark::{Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
-/// One `# N. [Title](URL)` section of a post.
+use crate::config::PaperShape;
+use papers::first_link;
+
+/// One paper of a digest post: an item a reader sees (a numbered heading's
+/// section, a bold-numbered paragraph's, an ordered list's item, a heading
+/// that is one link).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Paper {
     /// The number written before the title.
@@ -21,6 +28,10 @@ pub struct Paper {
     pub html: String,
     /// The `Goal:` line, else the first paragraph, as plain text.
     pub summary: String,
+    /// What lies between this paper's section and the next paper (a
+    /// heading that ended the section, and what follows it), as HTML;
+    /// empty mostly, and always for the last paper (see `outro`).
+    pub after: String,
     /// The heading's id on the post's page, when it has one.
     pub anchor: Option<String>,
 }
@@ -34,6 +45,14 @@ pub struct Rendered {
     pub first_paragraph: String,
     /// The papers, in order.
     pub papers: Vec<Paper>,
+    /// The shape the papers were found in; `None` when there are none.
+    pub paper_shape: Option<PaperShape>,
+    /// What comes before the first paper (an intro, an image, a chart), as
+    /// HTML; empty when the post has no papers (`html` holds it all).
+    pub intro: String,
+    /// What comes after the last paper's section (closing words, the
+    /// footnotes), as HTML; empty when the post has no papers.
+    pub outro: String,
     /// Jekyll's excerpt as plain text: the first block (or up to
     /// `excerpt_separator`); empty when that is empty.
     pub excerpt: String,
@@ -58,8 +77,18 @@ fn options() -> Options {
 pub(crate) const MAX_NESTING: usize = 1000;
 
 /// Renders `body`, resolving relative links and images against `base` (the
-/// post's URL). Refuses a body nested deeper than [`MAX_NESTING`].
+/// post's URL), with its papers in whichever shape it has
+/// (`feed.papers = "auto"`). Refuses a body nested deeper than [`MAX_NESTING`].
 pub(crate) fn render(body: &str, base: &url::Url) -> Result<Rendered, String> {
+    render_finding(body, base, PaperShape::Auto)
+}
+
+/// [`render`], finding papers in the shape `papers` asks for.
+pub(crate) fn render_finding(
+    body: &str,
+    base: &url::Url,
+    papers: PaperShape,
+) -> Result<Rendered, String> {
     let (body, mut extensions) = kramdown::prepare(body);
     let events = kramdown::apply(Parser::new_ext(&body, options()).collect(), &mut extensions);
     let events = task_states(events);
@@ -73,48 +102,85 @@ pub(crate) fn render(body: &str, base: &url::Url) -> Result<Rendered, String> {
     }
     refuse_slow_escaping(&raw)?;
     let sanitizer = sanitizer(base);
-    let headings = paper_headings(&events);
-    let mut papers = Vec::with_capacity(headings.len());
-    for (index, heading) in headings.iter().enumerate() {
-        let end = headings
-            .get(index + 1)
-            .map_or(events.len(), |next| next.start);
-        let section = &events[heading.body_start..end];
-        // A paper is read at its link: the heading's, else the section's
-        // first, else its place in the post.
-        let url = heading
+    let found = papers::find(&events, papers);
+    let html_of = |range: std::ops::Range<usize>| {
+        if range.is_empty() {
+            String::new()
+        } else {
+            to_html(&events[range], &sanitizer, &extensions)
+        }
+    };
+    let mut papers = Vec::with_capacity(found.items.len());
+    for (index, item) in found.items.iter().enumerate() {
+        let section = &events[item.body.clone()];
+        // A paper is read at its link: its own, else the section's first,
+        // else its place in the post.
+        let url = item
             .url
             .clone()
             .or_else(|| first_link(section))
-            .unwrap_or_else(|| format!("#{}", heading.anchor.as_deref().unwrap_or_default()));
-        let reopened: Vec<Event<'_>>;
-        let section = if heading.reopen {
-            reopened = std::iter::once(Event::Start(Tag::Paragraph))
-                .chain(section.iter().cloned())
-                .collect();
-            &reopened[..]
-        } else {
-            section
-        };
+            .unwrap_or_else(|| format!("#{}", item.anchor.as_deref().unwrap_or_default()));
+        let section = body_events(section, item.reopen);
+        let after = found
+            .items
+            .get(index + 1)
+            .map_or(0..0, |next| item.span.end..next.span.start);
         papers.push(Paper {
-            number: heading.number,
-            title: heading.title.clone(),
+            number: item.number,
+            title: item.title.clone(),
             // A link that is not http(s) or mailto (`javascript:`, `data:`…,
             // however encoded) would run in every email and feed reader: the
             // paper links to its post instead.
             url: safe_link(base, &url).unwrap_or_else(|| base.to_string()),
-            html: to_html(section, &sanitizer, &extensions),
-            summary: paper_summary(section),
-            anchor: heading.anchor.clone(),
+            html: to_html(&section, &sanitizer, &extensions),
+            summary: paper_summary(&section),
+            after: html_of(after),
+            anchor: item.anchor.clone(),
         });
     }
+    let (intro, outro) = match (found.items.first(), found.items.last()) {
+        (Some(first), Some(last)) => (
+            html_of(0..first.span.start),
+            html_of(last.span.end..events.len()),
+        ),
+        _ => (String::new(), String::new()),
+    };
     Ok(Rendered {
         html: sanitizer.clean(&raw).to_string(),
         first_paragraph: first_paragraph(&events).unwrap_or_default(),
         papers,
+        paper_shape: found.shape,
+        intro,
+        outro,
         excerpt: String::new(),
         warnings: Vec::new(),
     })
+}
+
+/// A paper's body events: the paragraph its title opened reopened, and
+/// what separated the title from the rest (` - `, `: `) dropped, so the
+/// body reads on its own. Borrowed when there is nothing to change.
+fn body_events<'s, 'a>(section: &'s [Event<'a>], reopen: bool) -> Cow<'s, [Event<'a>]> {
+    let leading_text = matches!(section.first(), Some(Event::Text(_)));
+    if !reopen && !leading_text {
+        return Cow::Borrowed(section);
+    }
+    let mut events = Vec::with_capacity(section.len() + 1);
+    if reopen {
+        events.push(Event::Start(Tag::Paragraph));
+    }
+    let mut rest = section.iter();
+    if let Some(Event::Text(text)) = section.first() {
+        rest.next();
+        let trimmed = text.trim_start_matches(|c: char| {
+            c.is_whitespace() || matches!(c, '-' | '–' | '—' | ':' | '|' | '·')
+        });
+        if !trimmed.is_empty() {
+            events.push(Event::Text(trimmed.to_string().into()));
+        }
+    }
+    events.extend(rest.cloned());
+    Cow::Owned(events)
 }
 
 /// A task list item's state as a character (`- [x]` ☑, `- [ ]` ☐), not an
@@ -172,6 +238,9 @@ pub(crate) fn render_html(body: &str, base: &url::Url) -> Result<Rendered, Strin
         excerpt: plain_title(&html),
         html,
         papers: Vec::new(),
+        paper_shape: None,
+        intro: String::new(),
+        outro: String::new(),
         warnings: Vec::new(),
     })
 }
@@ -330,133 +399,6 @@ fn to_html(
         .to_string()
 }
 
-struct PaperHeading {
-    start: usize,
-    body_start: usize,
-    number: u32,
-    title: String,
-    /// The heading's link, if it has one.
-    url: Option<String>,
-    /// The heading's id, for a paper with no link at all.
-    anchor: Option<String>,
-    /// A bold paragraph (`**1. Title**`), whose rest is the paper's: its
-    /// HTML reopens the paragraph.
-    reopen: bool,
-}
-
-/// Finds the numbered sections real digests use (SPEC §1b): headings whose
-/// text starts with a number and `.` or `)` (`# 1. [Title](URL)`,
-/// `### 1. Title`, `## 2) Title`), at the one level that has the most of
-/// them (the higher level on a tie), so a paper's own numbered subsections
-/// are not papers.
-fn paper_headings(events: &[Event<'_>]) -> Vec<PaperHeading> {
-    let mut found: Vec<(HeadingLevel, PaperHeading)> = Vec::new();
-    let mut index = 0;
-    while index < events.len() {
-        if let Event::Start(Tag::Heading { level, .. }) = &events[index] {
-            let close = events[index..]
-                .iter()
-                .position(|e| matches!(e, Event::End(TagEnd::Heading(l)) if l == level))
-                .map(|offset| index + offset);
-            if let Some(close) = close {
-                if let Some((number, title, url)) = numbered_heading(&events[index + 1..close]) {
-                    let anchor = match &events[index] {
-                        Event::Start(Tag::Heading { id, .. }) => {
-                            id.as_ref().map(ToString::to_string)
-                        }
-                        _ => None,
-                    };
-                    let heading = PaperHeading {
-                        start: index,
-                        body_start: close + 1,
-                        number,
-                        title,
-                        url,
-                        anchor,
-                        reopen: false,
-                    };
-                    found.push((*level, heading));
-                }
-                index = close;
-            }
-        }
-        index += 1;
-    }
-    let mut counts: Vec<(usize, std::cmp::Reverse<HeadingLevel>)> = Vec::new();
-    for (level, _) in &found {
-        match counts.iter_mut().find(|(_, l)| l.0 == *level) {
-            Some((count, _)) => *count += 1,
-            None => counts.push((1, std::cmp::Reverse(*level))),
-        }
-    }
-    let Some((_, best)) = counts.into_iter().max() else {
-        return bold_papers(events);
-    };
-    found
-        .into_iter()
-        .filter(|(level, _)| *level == best.0)
-        .map(|(_, heading)| heading)
-        .collect()
-}
-
-/// Papers as the older posts of a digest write them: paragraphs that
-/// start with a bold number, `**1. Title**` then `[Read Paper](URL)`.
-fn bold_papers(events: &[Event<'_>]) -> Vec<PaperHeading> {
-    let mut found = Vec::new();
-    for (index, window) in events.windows(2).enumerate() {
-        let [Event::Start(Tag::Paragraph), Event::Start(Tag::Strong)] = window else {
-            continue;
-        };
-        let Some(close) = events[index + 2..]
-            .iter()
-            .position(|e| matches!(e, Event::End(TagEnd::Strong)))
-            .map(|offset| index + 2 + offset)
-        else {
-            continue;
-        };
-        if let Some((number, title, url)) = numbered_heading(&events[index + 2..close]) {
-            found.push(PaperHeading {
-                start: index,
-                body_start: close + 1,
-                number,
-                title,
-                url,
-                anchor: None,
-                reopen: true,
-            });
-        }
-    }
-    found
-}
-
-/// A heading's number, its title after the number, and its link.
-fn numbered_heading(inline: &[Event<'_>]) -> Option<(u32, String, Option<String>)> {
-    let text = plain_text(inline);
-    let text = text.trim_start();
-    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
-    let number: u32 = text[..digits].parse().ok()?;
-    let rest = &text[digits..];
-    let rest = rest.strip_prefix(['.', ')'])?;
-    if !rest.starts_with(char::is_whitespace) {
-        return None;
-    }
-    let title = rest.trim();
-    let url = inline.iter().find_map(|event| match event {
-        Event::Start(Tag::Link { dest_url, .. }) => Some(dest_url.to_string()),
-        _ => None,
-    });
-    (!title.is_empty()).then(|| (number, title.to_string(), url))
-}
-
-/// The first link of a section, for a paper whose heading has none
-/// (`### 1. Title` then `[Read Paper](URL)`).
-fn first_link(events: &[Event<'_>]) -> Option<String> {
-    events.iter().find_map(|event| match event {
-        Event::Start(Tag::Link { dest_url, .. }) => Some(dest_url.to_string()),
-        _ => None,
-    })
-}
-
 /// A paper's summary: its `Goal:` line, else its first paragraph that is
 /// more than a link (a digest's `[Read Paper](URL)` line is not a summary).
 fn paper_summary(section: &[Event<'_>]) -> String {
@@ -486,18 +428,6 @@ fn paper_summary(section: &[Event<'_>]) -> String {
         index += 1;
     }
     first_paragraph(&kept).unwrap_or_default()
-}
-
-fn plain_text(events: &[Event<'_>]) -> String {
-    let mut text = String::new();
-    for event in events {
-        match event {
-            Event::Text(t) | Event::Code(t) => text.push_str(t),
-            Event::SoftBreak | Event::HardBreak => text.push(' '),
-            _ => {}
-        }
-    }
-    text
 }
 
 #[derive(Debug)]
@@ -670,8 +600,8 @@ mod tests {
         );
         assert_eq!(first.summary, "첫 번째 목표.");
         assert!(
-            first.html.contains("Not a paper"),
-            "a paper runs to the next paper heading"
+            !first.html.contains("Not a paper") && first.after.contains("Not a paper"),
+            "a heading at the papers' level ends a paper's section"
         );
         assert!(
             !first.html.contains("First Paper"),
@@ -754,6 +684,32 @@ mod tests {
             out.papers[1].url,
             "https://papers.example.org/2025/12/24/daily.html#2-trends"
         );
+    }
+
+    #[test]
+    fn the_post_is_cut_into_intro_papers_and_outro_footnotes_never_a_paper() {
+        let body = "Today we collected **2 papers**.[^n] ![chart](/assets/chart.png)\n\n\
+            **1. First** [r](https://r/1)\n\nWhy it matters.\n\n**2. Second** [r](https://r/2)\n\n\
+            ## Closing\n\nSee you.\n\n[^n]: **7. A note** [x](https://x)\n";
+        let out = render(body, &base()).unwrap();
+        let titles: Vec<_> = out.papers.iter().map(|p| p.title.as_str()).collect();
+        assert_eq!(titles, ["First", "Second"]);
+        assert_eq!(out.paper_shape, Some(PaperShape::Bold));
+        assert!(out.intro.contains("Today we collected"), "{}", out.intro);
+        assert!(
+            out.intro
+                .contains("src=\"https://papers.example.org/assets/chart.png\""),
+            "{}",
+            out.intro
+        );
+        assert!(out.papers[0].html.contains("Why it matters."));
+        assert!(!out.papers[1].html.contains("Closing"));
+        assert!(out.outro.contains("Closing") && out.outro.contains("See you."));
+        assert!(out.outro.contains("A note"), "the footnotes close the post");
+        // A forced shape the post does not have finds nothing, and keeps the post whole.
+        let none = render_finding(body, &base(), PaperShape::Links).unwrap();
+        assert!(none.papers.is_empty() && none.intro.is_empty() && none.outro.is_empty());
+        assert_eq!(none.html, out.html);
     }
 
     #[test]

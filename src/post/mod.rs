@@ -15,7 +15,7 @@ use std::sync::Arc;
 use jiff::ZonedDateTime;
 use jiff::tz::TimeZone;
 
-use crate::config::{Config, Data, DateRule, FrontMatterDefaults};
+use crate::config::{Config, Data, DateRule, FrontMatterDefaults, PaperShape};
 use crate::error::{Location, Problem};
 use crate::text::{BOM, unique};
 pub use markdown::{Paper, Rendered};
@@ -53,6 +53,8 @@ pub struct SiteInfo {
     pub excerpt_separator: Option<String>,
     /// The blog's front matter defaults (its `_config.yml`'s `defaults:`).
     pub defaults: FrontMatterDefaults,
+    /// The shape papers are looked for in (`feed.papers`).
+    pub papers: PaperShape,
     /// The permalinks of the blog's other collections, for `{% link %}`.
     pub collections: std::collections::BTreeMap<String, String>,
     /// Whether the posts folder is a Jekyll blog's `_posts`: then, as in
@@ -76,6 +78,7 @@ impl Rules {
                 timezone: config.site.timezone_name.clone(),
                 excerpt_separator: config.posts.excerpt_separator.clone(),
                 defaults: config.posts.defaults.clone(),
+                papers: config.feed.papers,
                 collections: config.site.collections.clone(),
                 dated_names_only: config.is_jekyll_blog(),
             },
@@ -612,7 +615,12 @@ impl Post {
             rendered.warnings = warnings;
             return Ok(rendered);
         }
-        let mut rendered = markdown::render(&body, &base).map_err(fail)?;
+        let papers = self
+            .site
+            .as_ref()
+            .and_then(|site| site.rules.as_ref())
+            .map_or(PaperShape::Auto, |rules| rules.site.papers);
+        let mut rendered = markdown::render_finding(&body, &base, papers).map_err(fail)?;
         rendered.excerpt = self.excerpt(&body, &base);
         rendered.warnings = warnings;
         Ok(rendered)

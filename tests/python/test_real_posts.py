@@ -31,7 +31,8 @@ def test_check_warns_where_papers_mode_finds_no_paper(tmp_path):
     site = Site.create(tmp_path, EXAMPLE_POSTS, config(25, connections=1, retries=0) + '\n[feed]\nitems = "papers"\n')
     result = site.run("check")
     assert ("warning: _posts/2025-12-22-weekly-notes.md: feed.items = \"papers\" finds no paper in this post "
-            "(no numbered sections like `## 1. Title` or `# 1. [Title](URL)`)") in result.stderr
+            "(no numbered headings like `## 1. Title`, bold numbers like `**1. Title**`, ordered list of links "
+            "or headings that are one link)") in result.stderr
     assert "2025-12-24-daily-papers.md" not in result.stderr
 
 
