@@ -7,8 +7,9 @@
 //! [`mail`] sends them. [`list`] is the mailing list (its subscribers,
 //! tokens, sign-ups and suppressions), which `serve` and `inbox` change;
 //! [`store`] is the delivery state (`SQLite`) beneath the list and the mail.
-//! [`error`], [`address`], [`permalink_style`] and [`text`] are leaves every
-//! stage may stand on.
+//! `web_client` is the one HTTP client (a WebSub hub's ping, a post's page
+//! fetched to see it is live). [`error`], [`address`], [`permalink_style`]
+//! and [`text`] are leaves every stage may stand on.
 //! `tests/architecture.rs` keeps the imports flowing that way.
 
 pub(crate) mod address;
@@ -27,6 +28,7 @@ pub(crate) mod posts_folder;
 pub mod serve;
 pub(crate) mod store;
 pub(crate) mod text;
+pub(crate) mod web_client;
 
 pub use commands::run;
 pub use error::Error;
