@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::cli::BuildArgs;
 use super::report::Report;
+use crate::build_cache;
 use crate::config::{Config, FeedFiles, ItemKind};
 use crate::error::{Error, Location, Problem};
 use crate::feed::links::Listed;
@@ -25,7 +26,7 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
         .unwrap_or_else(|| config.posts.dir.clone());
     let out_dir = args.out.clone().unwrap_or_else(|| config.feed.out.clone());
     let skip_invalid = args.skip_invalid || config.posts.skip_invalid;
-    let (posts, skipped) = load(config, &posts_dir, skip_invalid, report)?;
+    let (posts, skipped) = load(config, &posts_dir, skip_invalid, !args.no_cache, report)?;
     report.detail(format!(
         "{} published posts in {}",
         posts.len(),
@@ -197,12 +198,55 @@ fn load(
     config: &Config,
     posts_dir: &Path,
     skip_invalid: bool,
+    use_cache: bool,
     report: Report,
 ) -> Result<(Vec<Post>, Vec<String>), Error> {
     let rules = Rules::from_config(config);
+    let started = build_cache::now();
+    // Beside the delivery state; where no mail is set up, in the
+    // `.digest-feed` folder the state would have beside the config.
+    let state_folder = config.email().map_or_else(
+        |_| {
+            config
+                .path
+                .parent()
+                .unwrap_or(Path::new(""))
+                .join(".digest-feed")
+        },
+        |email| email.state.parent().unwrap_or(Path::new("")).to_path_buf(),
+    );
+    let cache_file = state_folder.join(build_cache::FILE_NAME);
+    let key = build_cache::key(&rules, posts_dir);
+    let cache = use_cache.then(|| {
+        let (cache, note) = build_cache::read(&cache_file, &key);
+        if let Some(note) = note {
+            report.warning(note);
+        }
+        cache
+    });
     let posts_folder::Loaded {
-        posts, problems, ..
-    } = posts_folder::load_published(posts_dir, &rules, posts_folder::cutoff(config))?;
+        posts,
+        problems,
+        files,
+        read,
+        cache_entries,
+        ..
+    } = posts_folder::load_published_cached(
+        posts_dir,
+        &rules,
+        posts_folder::cutoff(config),
+        cache.as_ref(),
+    )?;
+    drop(cache);
+    if use_cache {
+        report.detail(format!(
+            "read {read} of {files} post files (the rest from the build cache)"
+        ));
+        // A cache that cannot be written costs the next build time, not this one its feeds.
+        if let Err(err) = build_cache::write(&cache_file, &key, started, cache_entries) {
+            report.warning(format!("{err}; the next build reads every post"));
+        }
+    }
     if !problems.is_empty() && !skip_invalid {
         return Err(Error::Invalid(problems));
     }

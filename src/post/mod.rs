@@ -152,14 +152,16 @@ impl SiteContext {
     }
 }
 
-/// A post's model: everything but its rendered body.
-#[derive(Debug, Clone)]
+/// A post's model: everything but its rendered body. Serialisable so that
+/// a build can keep it between runs (the build cache).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Post {
     /// The file, as the user would name it.
     pub source: PathBuf,
     /// `title`.
     pub title: String,
     /// When it is published, in the site's zone.
+    #[serde(with = "zoned_text")]
     pub date: ZonedDateTime,
     /// The site-relative URL path, e.g. `/2025/12/24/daily-papers.html`.
     pub path: String,
@@ -182,6 +184,7 @@ pub struct Post {
     /// `feed_id`, when set.
     pub feed_id: Option<String>,
     /// `last_modified_at`, when set: the item's updated time.
+    #[serde(with = "zoned_text_or_none")]
     pub updated: Option<ZonedDateTime>,
     /// `excerpt_separator`, when set.
     pub excerpt_separator: Option<String>,
@@ -191,6 +194,7 @@ pub struct Post {
     /// `page.*` under its own front matter.
     pub defaults: Vec<(String, Data)>,
     /// The site it was read in; `None` for a post read on its own.
+    #[serde(skip)]
     pub site: Option<Arc<SiteContext>>,
     /// What `check` notes about it that does not stop it (a key written
     /// twice, a URL it shares with other posts).
@@ -207,6 +211,50 @@ pub struct Post {
     /// or, for a post sharing its URL with an older one, the URL and its
     /// file's name after a `#`.
     pub key: String,
+}
+
+/// A time as RFC 9557 text (`2025-12-24T08:00:00+01:00[Europe/Paris]`),
+/// which keeps its zone: the build cache's form of a post's dates.
+mod zoned_text {
+    use jiff::ZonedDateTime;
+
+    pub(super) fn serialize<S: serde::Serializer>(
+        time: &ZonedDateTime,
+        to: S,
+    ) -> Result<S::Ok, S::Error> {
+        to.collect_str(time)
+    }
+
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        from: D,
+    ) -> Result<ZonedDateTime, D::Error> {
+        let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(from)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// [`zoned_text`] for a time that may be absent.
+mod zoned_text_or_none {
+    use jiff::ZonedDateTime;
+
+    #[allow(clippy::ref_option)] // serde's `with` hands a reference to the field
+    pub(super) fn serialize<S: serde::Serializer>(
+        time: &Option<ZonedDateTime>,
+        to: S,
+    ) -> Result<S::Ok, S::Error> {
+        match time {
+            Some(time) => to.collect_str(time),
+            None => to.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        from: D,
+    ) -> Result<Option<ZonedDateTime>, D::Error> {
+        let text = <Option<std::borrow::Cow<'de, str>> as serde::Deserialize>::deserialize(from)?;
+        text.map(|text| text.parse().map_err(serde::de::Error::custom))
+            .transpose()
+    }
 }
 
 /// The largest post file read; a bigger one is surely not a digest post.
