@@ -86,6 +86,11 @@ impl Cache {
         let (known, post) = self.entries.get(path)?;
         (*known == stamp && stamp.modified < self.racy_from).then_some(post)
     }
+
+    /// How many posts it holds.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
 }
 
 /// The key of everything reading a post depends on besides its file: the

@@ -237,14 +237,22 @@ fn load(
         posts_folder::cutoff(config),
         cache.as_ref(),
     )?;
+    // Every post taken from the cache and none gone: it is up to date (none
+    // of its entries racy, or that post would have been read), and stays.
+    let up_to_date = read == 0
+        && cache
+            .as_ref()
+            .is_some_and(|cache| cache.len() == cache_entries.len());
     drop(cache);
     if use_cache {
         report.detail(format!(
             "read {read} of {files} post files (the rest from the build cache)"
         ));
         // A cache that cannot be written costs the next build time, not this one its feeds.
-        if let Err(err) = build_cache::write(&cache_file, &key, started, cache_entries) {
-            report.warning(format!("{err}; the next build reads every post"));
+        if !up_to_date {
+            if let Err(err) = build_cache::write(&cache_file, &key, started, cache_entries) {
+                report.warning(format!("{err}; the next build reads every post"));
+            }
         }
     }
     if !problems.is_empty() && !skip_invalid {
