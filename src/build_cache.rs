@@ -7,7 +7,10 @@
 //! have changed again without its time showing it). Everything reading a
 //! post depends on besides the file (the site's settings, the blog's front
 //! matter defaults, the program's version) is one key: when it changes the
-//! whole cache is dropped. A cache that cannot be read is ignored, never an
+//! whole cache is dropped. A post's rendered body is kept too, under a
+//! second key: what rendering looks up besides the post (every file of
+//! `_includes/`, every post's URL for `{% post_url %}`); when that changes
+//! the bodies are rendered again and the models kept. A cache that cannot be read is ignored, never an
 //! error: the build reads every post, as without one.
 
 use std::collections::HashMap;
@@ -15,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Error;
 use crate::output;
-use crate::post::{Post, Rules};
+use crate::post::{Post, Rendered, Rules};
 
 /// The cache file's name, in the state's folder.
 pub(crate) const FILE_NAME: &str = "build-cache.json";
@@ -59,6 +62,13 @@ pub(crate) struct Entry {
     pub(crate) stamp: Stamp,
     /// Its model, without the site it was read in.
     pub(crate) post: Post,
+    /// Its body, when a build rendered it.
+    #[serde(default)]
+    pub(crate) rendered: Option<Rendered>,
+    /// Whether rendering it looked up other posts (`{% post_url %}`,
+    /// `{% link %}`): then the body holds only while every post's URL does.
+    #[serde(default)]
+    pub(crate) links_posts: bool,
 }
 
 /// The file's content.
@@ -66,6 +76,12 @@ pub(crate) struct Entry {
 struct Stored {
     format: u32,
     key: String,
+    /// The key of the rendered bodies (see [`render_key`]).
+    #[serde(default)]
+    render_key: String,
+    /// The fingerprint of every post's URL, for bodies that link to posts.
+    #[serde(default)]
+    site_key: u64,
     /// When the build that wrote it began, nanoseconds since the epoch.
     started: i128,
     entries: Vec<Entry>,
@@ -76,15 +92,51 @@ struct Stored {
 pub(crate) struct Cache {
     /// Files modified at or after this instant are read again.
     racy_from: i128,
-    entries: HashMap<PathBuf, (Stamp, Post)>,
+    /// The key its rendered bodies were made under.
+    render_key: String,
+    /// The fingerprint of every post's URL they were made under.
+    site_key: u64,
+    entries: HashMap<PathBuf, (Stamp, Post, Option<Rendered>, bool)>,
 }
 
 impl Cache {
     /// The model of `path` if the cache holds it for exactly this `stamp`
     /// and the file was not modified in or after the second of the last build.
     pub(crate) fn get(&self, path: &Path, stamp: Stamp) -> Option<&Post> {
-        let (known, post) = self.entries.get(path)?;
+        let (known, post, _, _) = self.entries.get(path)?;
         (*known == stamp && stamp.modified < self.racy_from).then_some(post)
+    }
+
+    /// The rendered body of `path`, on the terms of [`Cache::get`], if it
+    /// was rendered under `render_key`, and, for a body that links to
+    /// other posts, with every post's URL as `site_key` fingerprints: the
+    /// body and whether it links to posts.
+    pub(crate) fn rendered(
+        &self,
+        path: &Path,
+        stamp: Stamp,
+        render_key: &str,
+        site_key: u64,
+    ) -> Option<(&Rendered, bool)> {
+        let (known, _, rendered, links_posts) = self.entries.get(path)?;
+        if *known != stamp
+            || stamp.modified >= self.racy_from
+            || self.render_key != render_key
+            || (*links_posts && self.site_key != site_key)
+        {
+            return None;
+        }
+        rendered.as_ref().map(|body| (body, *links_posts))
+    }
+
+    /// The fingerprint of every post's URL its bodies were made under.
+    pub(crate) fn site_key(&self) -> u64 {
+        self.site_key
+    }
+
+    /// The key its rendered bodies were made under.
+    pub(crate) fn render_key(&self) -> &str {
+        &self.render_key
     }
 
     /// How many posts it holds.
@@ -103,6 +155,49 @@ pub(crate) fn key(rules: &Rules, posts_dir: &Path) -> String {
         env!("CARGO_PKG_NAME"),
         env!("CARGO_PKG_VERSION")
     )
+}
+
+/// The files of `_includes/` read at most: past this, bodies are not kept.
+const MAX_INCLUDE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The key of what rendering a post looks up besides the post, the rules
+/// and the other posts' URLs: every file under `includes` with its bytes. `None` (bodies not kept) when the folder holds more than
+/// [`MAX_INCLUDE_BYTES`] or cannot be read whole.
+pub(crate) fn render_key(includes: &Path) -> Option<String> {
+    use std::hash::{Hash, Hasher};
+    // Within one binary the same; across binaries the whole key changes
+    // with the version anyway, and a differing hash only costs renders.
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    let mut pending = vec![includes.to_path_buf()];
+    let mut files = Vec::new();
+    while let Some(dir) = pending.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound && dir == includes => break,
+            Err(_) => return None,
+        };
+        for entry in entries {
+            let path = entry.ok()?.path();
+            let meta = std::fs::metadata(&path).ok()?;
+            if meta.is_dir() {
+                if files.len() + pending.len() > 100_000 {
+                    return None;
+                }
+                pending.push(path);
+            } else {
+                files.push((path, meta.len()));
+            }
+        }
+    }
+    files.sort();
+    if files.iter().map(|(_, size)| size).sum::<u64>() > MAX_INCLUDE_BYTES {
+        return None;
+    }
+    for (path, _) in &files {
+        path.hash(&mut hasher);
+        std::fs::read(path).ok()?.hash(&mut hasher);
+    }
+    Some(format!("{:016x}", hasher.finish()))
 }
 
 /// Now, in nanoseconds since the epoch: a build's start.
@@ -164,21 +259,36 @@ pub(crate) fn read(path: &Path, key: &str) -> (Cache, Option<String>) {
     let entries = stored
         .entries
         .into_iter()
-        .map(|entry| (entry.path, (entry.stamp, entry.post)))
+        .map(|entry| {
+            let value = (entry.stamp, entry.post, entry.rendered, entry.links_posts);
+            (entry.path, value)
+        })
         .collect();
-    (Cache { racy_from, entries }, None)
+    (
+        Cache {
+            racy_from,
+            render_key: stored.render_key,
+            site_key: stored.site_key,
+            entries,
+        },
+        None,
+    )
 }
 
 /// Writes the cache at `path`, whole or not at all.
 pub(crate) fn write(
     path: &Path,
     key: &str,
+    render_key: &str,
+    site_key: u64,
     started: i128,
     entries: Vec<Entry>,
 ) -> Result<(), Error> {
     let stored = Stored {
         format: FORMAT,
         key: key.to_string(),
+        render_key: render_key.to_string(),
+        site_key,
         started,
         entries,
     };

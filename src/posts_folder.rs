@@ -265,6 +265,8 @@ pub(crate) fn load_cached(
                         path: post.source.clone(),
                         stamp,
                         post: post.clone(),
+                        rendered: None,
+                        links_posts: false,
                     });
                 }
                 loaded.posts.push(post);

@@ -601,7 +601,14 @@ fn cached_blog() -> tempfile::TempDir {
     for day in 1..=3 {
         write_old(
             &dir.path().join(format!("_posts/2024-01-0{day}-p{day}.md")),
-            &format!("---\ntitle: Post {day}\n---\nBody {day}. {{% include note.html %}}\n"),
+            &format!(
+                "---\ntitle: Post {day}\n---\nBody {day}. {{% include note.html %}}{}\n",
+                if day == 3 {
+                    " [two]({% link _posts/2024-01-02-p2.md %})"
+                } else {
+                    ""
+                }
+            ),
         );
     }
     dir
@@ -655,6 +662,10 @@ fn a_warm_build_reads_only_the_new_post_and_writes_the_same_bytes_as_a_cold_one(
     let cold = feed_bytes(dir);
     let (said, _) = cached_build(dir, &[]);
     assert!(said.contains("read 0 of 3 post files"), "{said}");
+    assert!(
+        said.contains("3 of them taken from the build cache"),
+        "{said}"
+    );
     assert_eq!(feed_bytes(dir), cold);
 
     write_old(
@@ -663,6 +674,12 @@ fn a_warm_build_reads_only_the_new_post_and_writes_the_same_bytes_as_a_cold_one(
     );
     let (said, json) = cached_build(dir, &[]);
     assert!(said.contains("read 1 of 4 post files"), "{said}");
+    // Post 3 links to another post: a new post may change what that link
+    // finds, so its body is rendered again; posts 1 and 2 are not.
+    assert!(
+        said.contains("rendered 4 of 4 posts\n2 of them taken from the build cache"),
+        "{said}"
+    );
     assert!(json.contains("Post 4"), "{json}");
     let warm = feed_bytes(dir);
 
@@ -728,6 +745,19 @@ fn the_build_cache_is_not_fooled() {
     let (_, json) = cached_build(dir, &[]);
     assert!(
         json.contains("Post Y") && !json.contains("Post X"),
+        "{json}"
+    );
+
+    // Another post's URL, which a cached body links to, changes: the body
+    // is rendered again.
+    fs::write(
+        &post,
+        "---\ntitle: Post Y\npermalink: /moved/\n---\nBody 2. {% include note.html %}\n",
+    )
+    .unwrap();
+    let (_, json) = cached_build(dir, &[]);
+    assert!(
+        json.contains("href=\\\"/moved/\\\"") || json.contains("/moved/\\\""),
         "{json}"
     );
 

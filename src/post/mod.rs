@@ -105,6 +105,9 @@ pub struct SiteContext {
     posts: Vec<(PathBuf, String)>,
     /// `posts` by name, made on first use.
     index: std::sync::OnceLock<HashMap<String, usize>>,
+    /// How many look-ups were made: a body rendered without one does not
+    /// depend on the other posts (the build cache keeps it across new posts).
+    lookups: std::sync::atomic::AtomicUsize,
 }
 
 impl SiteContext {
@@ -123,7 +126,27 @@ impl SiteContext {
                 .map(|post| (post.source.clone(), post.path.clone()))
                 .collect(),
             index: std::sync::OnceLock::new(),
+            lookups: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// How many look-ups of other posts rendering has made so far.
+    pub fn lookups(&self) -> usize {
+        self.lookups.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A fingerprint of what a post's rendering may look up besides its own
+    /// file and the rules: every post's file and URL path (`{% post_url %}`,
+    /// `{% link %}`) and the base path. The same within one binary; another
+    /// binary's differs at worst, which costs a render, never a wrong one.
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.base.hash(&mut hasher);
+        self.root.hash(&mut hasher);
+        self.posts_dir.hash(&mut hasher);
+        self.posts.hash(&mut hasher);
+        hasher.finish()
     }
 
     /// The URL path of the post `name` names: its path from the site's
@@ -131,6 +154,8 @@ impl SiteContext {
     /// name without the extension, with or without its folders below the
     /// posts folder (`2018-06-03-x`, as `{% post_url %}` writes it).
     pub fn post_path(&self, name: &str) -> Option<String> {
+        self.lookups
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let index = self.index.get_or_init(|| {
             let mut index = HashMap::with_capacity(self.posts.len() * 3);
             for (at, (source, _)) in self.posts.iter().enumerate() {
