@@ -135,6 +135,39 @@ fn tls_none_is_refused_for_a_remote_host() {
 }
 
 #[test]
+fn a_provider_presets_the_relay_and_keys_beside_it_win() {
+    let config = parse(
+        "[site]\nurl = \"https://e.org\"\n[smtp]\nprovider = \"ses\"\nhost = \"email-smtp.eu-west-1.amazonaws.com\"\nmax_per_day = 50000\n",
+    )
+    .unwrap();
+    let smtp = config.smtp().unwrap();
+    assert_eq!(smtp.server(), "email-smtp.eu-west-1.amazonaws.com:587");
+    assert_eq!(smtp.max_per_day, 50_000);
+    assert_eq!(smtp.interval, Some(std::time::Duration::from_secs(1)));
+    let gmail = parse("[site]\nurl = \"https://e.org\"\n[smtp]\nprovider = \"gmail\"\n").unwrap();
+    let gmail = gmail.smtp().unwrap();
+    assert_eq!(
+        (gmail.server(), gmail.max_per_day),
+        ("smtp.gmail.com:587".to_string(), 500)
+    );
+    let plain = parse("[site]\nurl = \"https://e.org\"\n").unwrap();
+    assert_eq!(plain.smtp().unwrap().max_per_day, 0);
+}
+
+#[test]
+fn an_unknown_provider_is_named_with_its_line_and_the_nearest_one() {
+    let config =
+        parse("[site]\nurl = \"https://e.org\"\n[smtp]\nprovider = \"sendgird\"\n").unwrap();
+    let [problem] = config.smtp().unwrap_err().try_into().unwrap();
+    let said = problem.to_string();
+    assert!(
+        said.starts_with("site/config.toml:4: [smtp] provider \"sendgird\" is not one"),
+        "{said}"
+    );
+    assert!(said.contains("did you mean \"sendgrid\"?"), "{said}");
+}
+
+#[test]
 fn smtp_settings_are_typed() {
     let config = parse(
         "[site]\nurl = \"https://e.org\"\n[smtp]\nrate_per_second = 4.0\ntimeout_s = 0\nconnections = 2\n",
