@@ -4,7 +4,7 @@
 //! run's [`Summary`].
 
 use super::transport::{Reply, SendError};
-use crate::error::Summary;
+use crate::error::{OverQuota, Summary};
 
 /// After this many messages in a row fail alike with no delivery between
 /// them, the failure is about the run, not the recipients: stop. Alike
@@ -76,6 +76,12 @@ impl Policy {
     pub(super) fn count(&mut self, address: &str, outcome: Result<(), SendError>) -> Tally {
         let server = &self.summary.server;
         let (tally, stop) = match outcome {
+            Err(SendError::Permanent(reply) | SendError::Transient(reply))
+                if reply.over_quota() =>
+            {
+                self.over_quota(1, format!("{server} says its quota is spent: {reply}"));
+                (Tally::Deferred, None)
+            }
             Ok(()) => {
                 self.summary.sent += 1;
                 self.streak = Streak::default();
@@ -113,6 +119,20 @@ impl Policy {
             self.summary.stopped.get_or_insert(reason);
         }
         tally
+    }
+
+    /// `count` recipients left for a later run because a quota is spent;
+    /// the first reason given is the one the run reports.
+    pub(super) fn over_quota(&mut self, count: usize, why: String) {
+        self.summary
+            .over_quota
+            .get_or_insert_with(|| Box::new(OverQuota { count: 0, why }))
+            .count += count;
+    }
+
+    /// Whether a quota is spent: nothing more goes out in this run.
+    pub(super) fn full(&self) -> bool {
+        self.summary.over_quota.is_some()
     }
 
     /// Whether the run must stop.

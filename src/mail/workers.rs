@@ -81,7 +81,7 @@ pub(super) fn deliver(
                 Tally::Failed => tally.failed += 1,
                 Tally::Deferred => tally.deferred += 1,
             }
-            if policy.stopped() {
+            if policy.stopped() || policy.full() {
                 abort.store(true, Ordering::Relaxed);
             }
         }
@@ -130,10 +130,17 @@ fn work<'a>(
             .map_err(|err| policy::about_the_sender(err, &sender_address, &recipient.email));
         let record_error = record
             .and_then(|(recorder, post_id)| recorder.record(post_id, subscriber, &outcome).err());
+        // A spent quota stops this worker at once, before it takes another
+        // recipient the relay would refuse too.
+        let over_quota = matches!(
+            &outcome,
+            Err(SendError::Permanent(reply) | SendError::Transient(reply)) if reply.over_quota()
+        );
         if matches!(
             outcome,
             Err(SendError::Fatal(_) | SendError::Misconfigured(_))
-        ) || record_error.is_some()
+        ) || over_quota
+            || record_error.is_some()
         {
             abort.store(true, Ordering::Relaxed);
         }
