@@ -49,6 +49,7 @@ fn post_pieces(c: &mut Criterion) {
             author: None,
             items: (0..20).flat_map(|_| one_post.clone()).take(20).collect(),
             quiet_since: model.date.clone(),
+            hub: None,
         };
         b.iter(|| feed::render_all(std::hint::black_box(&channel)).expect("renders"));
     });

@@ -4,7 +4,8 @@
 //! Data flows one way: [`commands`] read the command line and call the
 //! stages; [`config`], [`posts_folder`] and [`subscribers`] read; [`post`]
 //! models; [`feed`] and [`email`] render the model into bytes; [`output`]
-//! writes them and [`mail`] sends them. [`error`], [`address`],
+//! writes them and [`mail`] sends them; `web_client` is the one HTTP client
+//! (a WebSub hub's ping, a post's page fetched to see it is live). [`error`], [`address`],
 //! [`permalink_style`] and [`text`] are leaves every stage may stand on.
 //! `tests/architecture.rs` keeps the imports flowing that way.
 
@@ -24,6 +25,7 @@ pub mod serve;
 pub(crate) mod subscribers;
 pub(crate) mod text;
 pub mod token;
+pub(crate) mod web_client;
 
 pub use commands::run;
 pub use error::Error;

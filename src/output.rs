@@ -79,6 +79,35 @@ pub(crate) fn remove_stale(
     Ok(removed)
 }
 
+/// Removes each file directly in `dir` that `ours` claims by name and
+/// `keep` does not hold: the pages an earlier run wrote that this one no
+/// longer has (fewer posts published). Anything else is left alone.
+pub(crate) fn remove_unkept(
+    dir: &Path,
+    keep: &[PathBuf],
+    ours: impl Fn(&str) -> bool,
+) -> Result<Vec<PathBuf>, Error> {
+    let mut removed = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(removed);
+    };
+    for entry in entries {
+        let file = entry
+            .map_err(|err| Error::io("cannot read folder", dir, err))?
+            .path();
+        let claimed = file.file_name().and_then(|n| n.to_str()).is_some_and(&ours);
+        if !claimed || keep.contains(&file) || !file.is_file() {
+            continue;
+        }
+        match std::fs::remove_file(&file) {
+            Ok(()) => removed.push(file),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(Error::io("cannot remove", &file, err)),
+        }
+    }
+    Ok(removed)
+}
+
 fn holds(path: &Path, bytes: &[u8]) -> bool {
     std::fs::read(path).is_ok_and(|current| current == bytes)
 }

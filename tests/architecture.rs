@@ -56,6 +56,7 @@ const MODULES: &[(&str, &[&str])] = &[
     ("serve", &["config", "error", "mail::list", "token", "leaves"]),
     ("inbox", &["config", "error", "mail::list", "mail::ledger", "mail::verdict", "token", "leaves"]),
     ("mail", &["config", "error", "post", "email", "output", "posts_folder", "subscribers", "token", "leaves"]),
+    ("web_client", &["error"]),
 ];
 
 /// The rooms of each module that has a folder: each file (or folder) of it,
@@ -87,6 +88,7 @@ const ROOMS: &[(&str, &[Room])] = &[
         ("rss", &["mod"]),
         ("atom", &["mod"]),
         ("json", &["mod"]),
+        ("archive", &["atom", "json", "rss", "mod"]),
     ]),
     ("email", &[
         ("slots", &[]),
@@ -152,7 +154,8 @@ const CRATES: &[(&[&str], &[&str])] = &[
     // Jekyll's YAML: front matter, and the blog's _config.yml.
     (&["serde_saphyr"], &["src/post/front_matter.rs", "src/config/jekyll.rs"]),
     // Escaping where HTML is written: post bodies, feeds, emails, the list's pages.
-    (&["html_escape"], &["src/post", "src/feed", "src/email", "src/serve/pages.rs"]),
+    // And unescaping: a fetched page's title (`mail --wait-live`).
+    (&["html_escape"], &["src/post", "src/feed", "src/email", "src/serve/pages.rs", "src/commands/live.rs"]),
     // Jekyll's slugify and uri_escape, and the list links in an email.
     (&["percent_encoding"], &["src/post", "src/email"]),
     // Addresses, the site's URL, links in posts, the list's links, a request's Origin.
@@ -166,8 +169,9 @@ const CRATES: &[(&[&str], &[&str])] = &[
     (&["email_encoding"], &["src/mail/message.rs"]),
     (&["quoted_printable"], &["src/mail/message.rs"]),
     (&["mail_auth"], &["src/mail/dkim.rs"]),
-    // Keys (the DKIM key, checked at load), digests and the list's HMAC tokens.
-    (&["ring"], &["src/config/dkim.rs", "src/token.rs", "src/mail/message.rs", "src/mail/dry_run.rs"]),
+    // Keys (the DKIM key, checked at load), digests and the list's HMAC tokens,
+    // and the hash of each feed the WebSub hub was told of.
+    (&["ring"], &["src/config/dkim.rs", "src/token.rs", "src/mail/message.rs", "src/mail/dry_run.rs", "src/commands/ping.rs"]),
     (&["rustls_pki_types", "spki"], &["src/config/dkim.rs"]),
     // base64: the DKIM key's DNS record, the list's tokens (base64url), and
     // the login forms of the password that transport.rs blanks out of a reply.
@@ -183,6 +187,8 @@ const CRATES: &[(&[&str], &[&str])] = &[
     (&["csv"], &["src/subscribers.rs"]),
     // NFKC: addresses, and URLs as Jekyll's absolute_url (Addressable) folds them.
     (&["unicode_normalization"], &["src/address.rs", "src/post/permalink.rs"]),
+    // HTTP out: the WebSub hub's ping and `mail --wait-live`'s fetch.
+    (&["ureq"], &["src/web_client.rs"]),
 ];
 
 /// The only places that may reach the terminal; every other module returns

@@ -38,10 +38,7 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
         cache: HashMap::new(),
     };
     let mut outputs: Vec<(PathBuf, Vec<u8>)> = Vec::new();
-    let main = channel(config, "", &config.site.title, &posts, &mut renderer)?;
-    for (name, bytes) in feed::render_all(&main)? {
-        outputs.push((out_dir.join(name), bytes));
-    }
+    let main = main_feeds(config, &posts, &out_dir, &mut renderer, &mut outputs)?;
     let mut listed = vec![Listed {
         title: main.title.clone(),
         base_url: main.base_url.clone(),
@@ -71,6 +68,9 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
     }
     let tags = config.feed.per_tag.then(|| out_dir.join("tags"));
     let changed = write_all(&outputs, tags.as_deref(), &config.feed.files, report)?;
+    if config.feed.archive {
+        remove_old_pages(&out_dir, &outputs, report)?;
+    }
     report.detail(format!(
         "rendered {} of {} posts",
         renderer.cache.len(),
@@ -87,6 +87,7 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
         changed,
         tag_feeds,
         tags_without_items,
+        archive_pages: pages_in(&out_dir.join(feed::archive::ARCHIVE_DIR), &outputs),
         skipped,
         milliseconds: started.elapsed().as_millis(),
     };
@@ -94,6 +95,56 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
         report.json(&built);
     }
     tell(&built, &out_dir, &config.feed.files, text_report);
+    Ok(())
+}
+
+/// The main feeds, into `outputs`; their channel, of the newest
+/// `feed.limit` items. Archived feeds page back through every item, so
+/// they are made of them all.
+fn main_feeds(
+    config: &Config,
+    posts: &[Post],
+    out_dir: &Path,
+    renderer: &mut Renderer,
+    outputs: &mut Vec<(PathBuf, Vec<u8>)>,
+) -> Result<Channel, Error> {
+    let limit = config.feed.limit;
+    if !config.feed.archive {
+        let main = channel(config, "", &config.site.title, posts, renderer, limit)?;
+        for (name, bytes) in feed::render_all(&main)? {
+            outputs.push((out_dir.join(name), bytes));
+        }
+        return Ok(main);
+    }
+    let mut main = channel(config, "", &config.site.title, posts, renderer, usize::MAX)?;
+    for (name, bytes) in feed::archive::render(&main, limit)? {
+        outputs.push((out_dir.join(name), bytes));
+    }
+    main.items.truncate(limit);
+    Ok(main)
+}
+
+/// How many archive pages (each an Atom and a JSON file) `outputs` puts in `pages`.
+fn pages_in(pages: &Path, outputs: &[(PathBuf, Vec<u8>)]) -> usize {
+    outputs
+        .iter()
+        .filter(|(path, _)| path.parent() == Some(pages))
+        .count()
+        / 2
+}
+
+/// Removes the archive pages an earlier build wrote and this one did not
+/// (posts unpublished since): a reader paging back finds no stale page.
+fn remove_old_pages(
+    out_dir: &Path,
+    outputs: &[(PathBuf, Vec<u8>)],
+    report: Report,
+) -> Result<(), Error> {
+    let pages = out_dir.join(feed::archive::ARCHIVE_DIR);
+    let kept: Vec<PathBuf> = outputs.iter().map(|(path, _)| path.clone()).collect();
+    for path in output::remove_unkept(&pages, &kept, feed::archive::is_page_name)? {
+        report.detail(format!("removed {}", path.display()));
+    }
     Ok(())
 }
 
@@ -143,6 +194,8 @@ struct Built {
     /// Tags that get no feed: none of their posts gives an item (in papers
     /// mode, none has papers).
     tags_without_items: Vec<String>,
+    /// Archive pages (`feed.archive`), each in Atom and JSON Feed.
+    archive_pages: usize,
     /// Invalid posts left out with `--skip-invalid`, as `file:line: message`.
     skipped: Vec<String>,
     /// How long the build took.
@@ -161,6 +214,13 @@ fn tell(built: &Built, out_dir: &Path, files: &FeedFiles, report: Report) {
         built.changed,
         text::count(built.files, "file"),
     ));
+    if built.archive_pages > 0 {
+        report.result(format!(
+            "Archive: {} in {} (atom.xml and feed.json link back to them)",
+            text::count(built.archive_pages, "page"),
+            out_dir.join(feed::archive::ARCHIVE_DIR).display()
+        ));
+    }
     if built.tag_feeds > 0 {
         report.result(format!(
             "Per-tag feeds for {} in {}",
@@ -231,7 +291,7 @@ fn per_tag(
     for (slug, (tag, tagged)) in posts_by_tag(posts, renderer.report) {
         let folder = format!("tags/{slug}/");
         let title = format!("{} — {tag}", config.site.title);
-        let channel = channel(config, &folder, &title, &tagged, renderer)?;
+        let channel = channel(config, &folder, &title, &tagged, renderer, config.feed.limit)?;
         // A feed with no item is one nobody can follow: not written, not listed.
         if channel.items.is_empty() {
             empty.push(tag);
@@ -329,15 +389,15 @@ pub(super) fn feed_base(config: &Config, folder: &str) -> String {
     format!("{}/{}{folder}", config.site.url, config.feed.url_path)
 }
 
-/// A channel of the newest items of `posts`.
+/// A channel of the newest `limit` items of `posts`.
 fn channel(
     config: &Config,
     folder: &str,
     title: &str,
     posts: &[Post],
     renderer: &mut Renderer,
+    limit: usize,
 ) -> Result<Channel, Error> {
-    let limit = config.feed.limit;
     let site_author = Person::parse(&config.site.author);
     let entry_author = Person::parse(feed::looked_up(&config.site.author, &config.site.authors))
         .or_else(|| site_author.clone())
@@ -345,7 +405,7 @@ fn channel(
             name: config.site.title.clone(),
             email: None,
         });
-    let mut items: Vec<Item> = Vec::with_capacity(limit);
+    let mut items: Vec<Item> = Vec::with_capacity(limit.min(posts.len()));
     for post in posts {
         if items.len() >= limit {
             break;
@@ -375,6 +435,7 @@ fn channel(
             || jiff::Timestamp::now().to_zoned_datetime(config.site.timezone.clone()),
             |post| post.date.clone(),
         ),
+        hub: config.feed.websub_hub.clone(),
     })
 }
 

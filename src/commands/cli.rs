@@ -45,6 +45,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Print the <link rel="alternate"> tags of the feeds for the blog's <head>.
     Links,
+    /// Tell the WebSub hub the [feed] table names of each feed changed since its last ping.
+    Ping,
     /// Start a site: a commented config.toml, the default templates, an example post. Never overwrites.
     Init(InitArgs),
     /// Print shell completions (bash, zsh, fish) to standard output.
@@ -174,6 +176,9 @@ pub struct MailArgs {
     /// Print one JSON object (sent, failures with replies, why it stopped, duration).
     #[arg(long)]
     pub json: bool,
+    /// First fetch each post's page until it answers 200 with its title, for up to SECONDS (default 600); else send nothing, exit 3.
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, require_equals = true, default_missing_value = "600")]
+    pub wait_live: Option<u64>,
 }
 
 /// `status`' options.

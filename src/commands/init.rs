@@ -80,6 +80,8 @@ out = "public"                         # feed.xml, atom.xml, feed.json; serve it
 limit = 20
 items = "posts"                        # or "papers": one item per `# N. [Title](URL)` section
 per_tag = false                        # true: the same feeds per tag under tags/<slug>/
+archive = false                        # true: atom.xml and feed.json page back through every post (archive/)
+# websub_hub = "https://pubsubhubbub.appspot.com/"   # the feeds name it; `digest-feed ping` tells it
 
 [email]
 from = "My Digest <digest@example.org>"   # edit this before `digest-feed mail`
@@ -129,6 +131,8 @@ const JEKYLL_CONFIG: &str = concat!(
 limit = 20                             # default: _config.yml's feed.posts_limit (jekyll-feed), else 20
 items = "posts"                        # or "papers": one item per numbered section
 per_tag = false                        # true: the same feeds per tag under tags/<slug>/
+archive = false                        # true: atom.xml and feed.json page back through every post (archive/)
+# websub_hub = "https://pubsubhubbub.appspot.com/"   # the feeds name it; `digest-feed ping` tells it
 
 [email]
 from = "My Digest <digest@example.org>"   # edit this before `digest-feed mail`

@@ -29,6 +29,15 @@ pub(super) fn run(config: &Config, args: &MailArgs, report: Report) -> Result<()
     } else {
         config
     };
+    // --wait-live: nothing is sent until each post's page is up.
+    let live = |report: Report| match args.wait_live.filter(|_| !args.dry_run) {
+        Some(seconds) => {
+            let posts =
+                super::live::posts_to_check(config, args.post.as_deref(), !args.to.is_empty())?;
+            super::live::wait(config, &posts, seconds, report)
+        }
+        None => Ok(()),
+    };
     let request = mail::Request {
         dry_run: args.dry_run,
         post: args.post.clone(),
@@ -37,11 +46,13 @@ pub(super) fn run(config: &Config, args: &MailArgs, report: Report) -> Result<()
         retry_failed: args.retry_failed,
     };
     if !args.json {
+        live(report)?;
         return mail::run(config, &request, &report).map(drop);
     }
     // --json: the lines go quiet; one object says how it ended, whatever the exit code.
     let started = std::time::Instant::now();
-    let result = mail::run(config, &request, &report.quieter());
+    let result =
+        live(report.quieter()).and_then(|()| mail::run(config, &request, &report.quieter()));
     let summary = match &result {
         Ok(summary) => summary.as_ref(),
         Err(Error::SomeFailed(summary) | Error::Transient(Transient::Delivery(summary))) => {

@@ -135,6 +135,14 @@ const LISTS: &[(&str, &[(&str, &str)])] = &[
                 "feed.xml, atom.xml, feed.json, feeds.html",
                 "What build writes into [feed] out: RSS 2.0, Atom 1.0, JSON Feed 1.1, and a page for people.",
             ),
+            (
+                "archive/N.xml, archive/N.json",
+                "With [feed] archive: the pages atom.xml and feed.json link back to, page 1 the oldest; a full page never changes.",
+            ),
+            (
+                ".digest-feed/state.db.websub",
+                "Each feed's SHA-256 when the WebSub hub last accepted a ping for it: ping tells the hub of the others.",
+            ),
         ],
     ),
     (

@@ -8,9 +8,11 @@ pub mod cli;
 mod dns;
 mod init;
 mod links;
+mod live;
 mod mail;
 #[cfg(test)]
 mod manual;
+mod ping;
 mod preview;
 mod report;
 mod subscribers;
@@ -54,6 +56,7 @@ pub fn run(cli: Cli) -> Result<(), Error> {
         Command::Mail(args) => mail::run(&config, args, report),
         Command::Status(args) => mail::status(&config, args.json, report),
         Command::Links => links::run(&config, report),
+        Command::Ping => ping::run(&config, report),
         Command::Dns => dns::run(&config, report),
         Command::Serve(args) => {
             let mut config = config;

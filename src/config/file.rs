@@ -84,6 +84,8 @@ struct RawFeed {
     per_tag: bool,
     rss: Option<Spanned<String>>,
     atom: Option<Spanned<String>>,
+    archive: bool,
+    websub_hub: Option<Spanned<String>>,
 }
 
 impl Default for RawFeed {
@@ -96,6 +98,8 @@ impl Default for RawFeed {
             per_tag: false,
             rss: None,
             atom: None,
+            archive: false,
+            websub_hub: None,
         }
     }
 }
@@ -261,8 +265,7 @@ pub(super) fn parse(text: &str, path: &Path, blog: Option<&Blog>) -> Result<Conf
     let mut problems = Vec::new();
     let mut warnings = blog.map(Blog::repeated_keys).unwrap_or_default();
     let site = site(raw.site, &lines, blog, &mut problems, &mut warnings);
-    let limit = feed_limit(raw.feed.limit.as_ref(), &lines, blog, &mut problems);
-    let files = feed_files(&raw.feed, &lines, blog, &mut problems);
+    let feed = feed(&raw.feed, out, &lines, blog, &mut problems);
     let list = raw
         .list
         .map(|list| super::list::list(&list, &base, &lines, &mut problems));
@@ -301,18 +304,7 @@ pub(super) fn parse(text: &str, path: &Path, blog: Option<&Blog>) -> Result<Conf
             defaults: blog.map(|b| b.defaults.clone()).unwrap_or_default(),
             skip_invalid: raw.posts.skip_invalid,
         },
-        feed: Feed {
-            url_path: feed_url_path(&out, blog),
-            out,
-            limit,
-            items: raw.feed.items,
-            papers: raw.feed.papers,
-            per_tag: raw.feed.per_tag,
-            files,
-            jekyll_feed_plugin: blog
-                .filter(|blog| blog.config.jekyll_feed().is_some())
-                .map(|blog| blog.file.clone()),
-        },
+        feed,
         subscribers,
         names_a_sender: raw.email.from.is_some(),
         blog: blog.cloned(),
@@ -323,6 +315,37 @@ pub(super) fn parse(text: &str, path: &Path, blog: Option<&Blog>) -> Result<Conf
         serve,
         site,
     })
+}
+
+/// `[feed]`, checked: what a problem it finds goes into `problems`.
+fn feed(
+    raw: &RawFeed,
+    out: PathBuf,
+    lines: &Lines,
+    blog: Option<&Blog>,
+    problems: &mut Vec<Problem>,
+) -> Feed {
+    let limit = feed_limit(raw.limit.as_ref(), lines, blog, problems);
+    let files = feed_files(raw, lines, blog, problems);
+    let websub_hub = raw.websub_hub.as_ref().and_then(|hub| {
+        validate_hub_url(hub.get_ref())
+            .map_err(|message| problems.push(Problem::new(lines.at(hub.span()), message)))
+            .ok()
+    });
+    Feed {
+        url_path: feed_url_path(&out, blog),
+        out,
+        limit,
+        items: raw.items,
+        papers: raw.papers,
+        per_tag: raw.per_tag,
+        files,
+        jekyll_feed_plugin: blog
+            .filter(|blog| blog.config.jekyll_feed().is_some())
+            .map(|blog| blog.file.clone()),
+        archive: raw.archive,
+        websub_hub,
+    }
 }
 
 /// A setting from config.toml, else from `_config.yml`, with where it is written.
@@ -943,6 +966,19 @@ fn validate_site_url(text: &str) -> Result<String, String> {
         }
         _ => Err(format!(
             "[site] url {text:?} is not an absolute http(s) address such as \"https://example.org\""
+        )),
+    }
+}
+
+/// Checks `feed.websub_hub` is an absolute http(s) address: the hub is
+/// told of changes by a POST there, and readers are sent there by the feeds.
+fn validate_hub_url(text: &str) -> Result<String, String> {
+    match url::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+            Ok(text.to_string())
+        }
+        _ => Err(format!(
+            "[feed] websub_hub {text:?} is not an absolute http(s) address such as \"https://pubsubhubbub.appspot.com/\""
         )),
     }
 }

@@ -173,6 +173,11 @@ pub struct Feed {
     /// The blog's `_config.yml` when it still loads jekyll-feed, whose feed
     /// these replace: `check` and `links` say what to remove.
     pub jekyll_feed_plugin: Option<PathBuf>,
+    /// Whether `atom.xml` and `feed.json` page back through every post in
+    /// archive documents under `archive/` (RFC 5005, JSON Feed `next_url`).
+    pub archive: bool,
+    /// The WebSub hub the feeds name and `ping` tells of changes.
+    pub websub_hub: Option<String>,
 }
 
 /// The file name of each feed format.

@@ -369,3 +369,25 @@ fn a_blog_timezone_jekyll_reads_as_utc_is_utc() {
         ]
     );
 }
+
+#[test]
+fn a_websub_hub_must_be_a_web_address_named_with_its_line() {
+    let site = "[site]\nurl = \"https://example.org\"\n[feed]\narchive = true\n";
+    let config = parse(&format!(
+        "{site}websub_hub = \"https://hub.example.org/\"\n"
+    ))
+    .unwrap();
+    assert!(config.feed.archive);
+    assert_eq!(
+        config.feed.websub_hub.as_deref(),
+        Some("https://hub.example.org/")
+    );
+    assert_eq!(parse(site).unwrap().feed.websub_hub, None);
+    let err = parse(&format!("{site}websub_hub = \"hub.example.org\"\n")).unwrap_err();
+    assert_eq!(
+        err,
+        [
+            "site/config.toml:5: [feed] websub_hub \"hub.example.org\" is not an absolute http(s) address such as \"https://pubsubhubbub.appspot.com/\""
+        ]
+    );
+}

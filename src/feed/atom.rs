@@ -1,11 +1,12 @@
 //! Atom 1.0 through `atom_syndication`: `summary` and `content` per entry.
 
+use atom_syndication::extension::Extension;
 use atom_syndication::{
     Category, Content, Entry, Feed, FixedDateTime, Generator, Link, Person, Text, WriteConfig,
 };
 use jiff::ZonedDateTime;
 
-use super::{Channel, Item};
+use super::{Channel, Item, Place};
 use crate::error::Error;
 
 // atom_syndication speaks chrono; this is the one place dates cross over.
@@ -74,7 +75,47 @@ fn entry(item: &Item) -> Entry {
     }
 }
 
+/// RFC 5005's namespace, for `<fh:archive/>`.
+const HISTORY_NS: &str = "http://purl.org/syndication/history/1.0";
+
+/// The links `place` adds: the hub (W3C WebSub) on the feed readers
+/// subscribe to; `prev-archive`, `next-archive`, `current` and
+/// `<fh:archive/>` (RFC 5005) on the pages. An archive page names no
+/// generator version, so an upgrade leaves its bytes as they were.
+fn paging(channel: &Channel, place: &Place, feed: &mut Feed) {
+    let atom = Some("application/atom+xml");
+    if let Some(hub) = channel.hub.as_ref().filter(|_| !place.archived) {
+        feed.links.push(link(hub, "hub", None));
+    }
+    if let Some(older) = &place.older {
+        feed.links
+            .push(link(&channel.self_url(older), "prev-archive", atom));
+    }
+    if let Some(newer) = &place.newer {
+        feed.links
+            .push(link(&channel.self_url(newer), "next-archive", atom));
+    }
+    if place.archived {
+        feed.links
+            .push(link(&channel.self_url(&channel.files.atom), "current", atom));
+        feed.generator = None;
+        feed.namespaces
+            .insert("fh".into(), HISTORY_NS.into());
+        let archive = Extension {
+            name: "fh:archive".into(),
+            ..Extension::default()
+        };
+        let by_name = std::iter::once(("archive".to_string(), vec![archive])).collect();
+        feed.extensions.insert("fh".into(), by_name);
+    }
+}
+
 pub(super) fn render(channel: &Channel) -> Result<Vec<u8>, Error> {
+    render_at(channel, &Place::subscription(&channel.files.atom))
+}
+
+/// The Atom document at `place`: the feed readers subscribe to, or an archive page.
+pub(super) fn render_at(channel: &Channel, place: &Place) -> Result<Vec<u8>, Error> {
     let site_author = channel.author.as_ref().map_or_else(
         || Person {
             name: channel.title.clone(),
@@ -83,10 +124,11 @@ pub(super) fn render(channel: &Channel) -> Result<Vec<u8>, Error> {
         person,
     );
     let entries = channel.items.iter().map(entry).collect();
-    let self_url = channel.self_url(&channel.files.atom);
-    let feed = Feed {
+    let self_url = channel.self_url(&place.file);
+    let mut feed = Feed {
         title: Text::plain(channel.title.clone()),
-        id: self_url.clone(),
+        // Every page of one feed is that feed: the same id as atom.xml.
+        id: channel.self_url(&channel.files.atom),
         updated: chrono_date(channel.updated()),
         authors: vec![site_author],
         links: vec![
@@ -104,6 +146,7 @@ pub(super) fn render(channel: &Channel) -> Result<Vec<u8>, Error> {
         entries,
         ..Feed::default()
     };
+    paging(channel, place, &mut feed);
     let config = WriteConfig {
         write_document_declaration: true,
         indent_size: Some(2),

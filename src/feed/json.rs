@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::Channel;
+use super::{Channel, Place};
 use crate::error::Error;
 use crate::post::date::rfc3339;
 
@@ -17,7 +17,20 @@ struct JsonFeed<'a> {
     language: &'a str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     authors: Vec<Author<'a>>,
+    /// The next older page (JSON Feed's paging), when archived.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_url: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    hubs: Vec<Hub<'a>>,
     items: Vec<JsonItem<'a>>,
+}
+
+/// A WebSub hub, as JSON Feed 1.1 names one.
+#[derive(Serialize)]
+struct Hub<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    url: &'a str,
 }
 
 #[derive(Serialize)]
@@ -46,6 +59,12 @@ struct JsonItem<'a> {
 }
 
 pub(super) fn render(channel: &Channel) -> Result<Vec<u8>, Error> {
+    render_at(channel, &Place::subscription(&channel.files.json))
+}
+
+/// The JSON Feed at `place`: `feed_url` is always feed.json's, the feed
+/// every page belongs to; only that one names the hub.
+pub(super) fn render_at(channel: &Channel, place: &Place) -> Result<Vec<u8>, Error> {
     let feed = JsonFeed {
         version: "https://jsonfeed.org/version/1.1",
         title: &channel.title,
@@ -57,6 +76,16 @@ pub(super) fn render(channel: &Channel) -> Result<Vec<u8>, Error> {
             .author
             .iter()
             .map(|person| Author { name: &person.name })
+            .collect(),
+        next_url: place.older.as_ref().map(|file| channel.self_url(file)),
+        hubs: channel
+            .hub
+            .iter()
+            .filter(|_| !place.archived)
+            .map(|url| Hub {
+                kind: "WebSub",
+                url,
+            })
             .collect(),
         items: channel
             .items

@@ -1,6 +1,7 @@
 //! Feeds: a format-free model of a channel and its items, built from posts,
 //! and rendered to RSS 2.0, Atom 1.0 and JSON Feed 1.1 as bytes.
 
+pub mod archive;
 mod atom;
 mod json;
 pub mod links;
@@ -125,6 +126,8 @@ pub struct Channel {
     /// The channel's last change when it has no item: its newest post's
     /// date (a papers feed of posts without papers), never the epoch.
     pub quiet_since: ZonedDateTime,
+    /// The WebSub hub the feed names (`<link rel="hub">`, JSON Feed `hubs`).
+    pub hub: Option<String>,
 }
 
 impl Channel {
@@ -141,6 +144,32 @@ impl Channel {
 
     fn self_url(&self, file: &str) -> String {
         format!("{}{file}", self.base_url)
+    }
+}
+
+/// Where one document sits among a feed's pages (see [`archive`]), as its
+/// links say it: what `atom.rs` and `json.rs` add to a channel's document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Place {
+    /// The document's file below the channel's `base_url`: `atom.xml`, `archive/3.xml`.
+    pub(crate) file: String,
+    /// An archive page (`<fh:archive/>`, a `current` link), not the feed readers subscribe to.
+    pub(crate) archived: bool,
+    /// The next older page (Atom `prev-archive`, JSON Feed `next_url`), below `base_url`.
+    pub(crate) older: Option<String>,
+    /// The next newer page (Atom `next-archive`), set once this page is full.
+    pub(crate) newer: Option<String>,
+}
+
+impl Place {
+    /// The feed readers subscribe to, with no pages behind it.
+    pub(crate) fn subscription(file: &str) -> Place {
+        Place {
+            file: file.to_string(),
+            archived: false,
+            older: None,
+            newer: None,
+        }
     }
 }
 
@@ -277,6 +306,7 @@ mod tests {
                 item(25, "<p>x ]]&gt; y</p><pre><code>a ]]> b</code></pre>"),
                 item(24, "<p>한글</p>"),
             ],
+            hub: None,
         }
     }
 

@@ -57,12 +57,18 @@ pub(super) fn render(channel: &Channel) -> Result<Vec<u8>, Error> {
         pub_date: Some(rfc2822(channel.updated())),
         generator: Some(format!("digest-feed {}", env!("CARGO_PKG_VERSION"))),
         atom_ext: Some(AtomExtension {
-            links: vec![Link {
+            links: std::iter::once(Link {
                 href: channel.self_url(&channel.files.rss),
                 rel: "self".into(),
                 mime_type: Some("application/rss+xml".into()),
                 ..Link::default()
-            }],
+            })
+            .chain(channel.hub.iter().map(|hub| Link {
+                href: hub.clone(),
+                rel: "hub".into(),
+                ..Link::default()
+            }))
+            .collect(),
         }),
         items,
         ..RssChannel::default()
