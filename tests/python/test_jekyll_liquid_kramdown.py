@@ -116,7 +116,9 @@ def test_an_error_in_an_include_is_reported_at_the_include_once(tmp_path):
         "---\ntitle: Broken\n---\nOne.\n\n{% twitter https://x.com/a?b=1 %}\n{% include broken.html %}\n",
         encoding="utf-8")
     result = Site(tmp_path).run("check", env=ENV)
-    lines = [line for line in result.stderr.splitlines() if "warning" in line]
+    # The fixture blog loads jekyll-feed, whose own warning (what to remove) is not about Liquid.
+    lines = [line for line in result.stderr.splitlines()
+             if "warning" in line and "jekyll-feed is in `plugins`" not in line]
     assert len(lines) == 2, result.stderr
     assert lines[0].endswith("_posts/2025-01-08-broken.md:6: Liquid tag `twitter` is from a Jekyll plugin "
                              "digest-feed does not know; it is left out"), lines
