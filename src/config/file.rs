@@ -147,6 +147,8 @@ struct RawSmtp {
     timeout_s: u64,
     retries: u32,
     ca_file: Option<Spanned<String>>,
+    /// `[[smtp.fallback]]`: further relays, with the same keys.
+    fallback: Vec<RawSmtp>,
 }
 
 impl Default for RawSmtp {
@@ -164,6 +166,7 @@ impl Default for RawSmtp {
             timeout_s: 30,
             retries: 3,
             ca_file: None,
+            fallback: Vec::new(),
         }
     }
 }
@@ -787,8 +790,14 @@ fn list_target(list: Option<&super::List>) -> Option<String> {
 }
 
 /// `[smtp]`, checked without connecting; the CA file is read here, once.
-fn smtp(raw: RawSmtp, base: &Path, lines: &Lines) -> Result<Smtp, Vec<Problem>> {
+fn smtp(mut raw: RawSmtp, base: &Path, lines: &Lines) -> Result<Smtp, Vec<Problem>> {
     let mut problems = Vec::new();
+    let fallback = fallbacks(
+        std::mem::take(&mut raw.fallback),
+        base,
+        lines,
+        &mut problems,
+    );
     let preset = preset(raw.provider.as_ref(), lines, &mut problems);
     let host = match (&raw.host, preset) {
         (Some(host), _) => host.get_ref().trim(),
@@ -857,10 +866,36 @@ fn smtp(raw: RawSmtp, base: &Path, lines: &Lines) -> Result<Smtp, Vec<Problem>> 
                 .or(preset.map(|p| p.max_per_day))
                 .unwrap_or(0),
             ca,
+            fallback,
             config_file: lines.path.to_path_buf(),
         }),
         _ => Err(problems),
     }
+}
+
+/// `[[smtp.fallback]]`, each checked as `[smtp]` is; one level only.
+fn fallbacks(
+    raw: Vec<RawSmtp>,
+    base: &Path,
+    lines: &Lines,
+    problems: &mut Vec<Problem>,
+) -> Vec<Smtp> {
+    let mut relays = Vec::new();
+    for relay in raw {
+        if !relay.fallback.is_empty() {
+            problems.push(Problem::new(
+                Location::file(lines.path),
+                "[[smtp.fallback]] cannot have fallbacks of its own: list every relay as \
+                 [[smtp.fallback]], in the order to try them",
+            ));
+            continue;
+        }
+        match smtp(relay, base, lines) {
+            Ok(relay) => relays.push(relay),
+            Err(found) => problems.extend(found),
+        }
+    }
+    relays
 }
 
 /// `[smtp] provider`'s preset; an unknown one is a problem at its line.

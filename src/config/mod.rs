@@ -347,6 +347,9 @@ pub struct Smtp {
     pub max_per_day: u64,
     /// A CA certificate (PEM) to trust besides the system's.
     pub ca: Option<Certificate>,
+    /// `[[smtp.fallback]]`: relays tried in order for what this one could
+    /// not take (unreachable, login refused, quota spent).
+    pub fallback: Vec<Smtp>,
     /// Where a missing password is reported.
     config_file: PathBuf,
 }

@@ -168,6 +168,33 @@ fn an_unknown_provider_is_named_with_its_line_and_the_nearest_one() {
 }
 
 #[test]
+fn fallback_relays_are_read_in_order_one_level_deep() {
+    let config = parse(
+        "[site]\nurl = \"https://e.org\"\n[smtp]\nprovider = \"gmail\"\n\
+         [[smtp.fallback]]\nprovider = \"postmark\"\n[[smtp.fallback]]\nhost = \"127.0.0.1\"\ntls = \"none\"\n",
+    )
+    .unwrap();
+    let servers: Vec<String> = config
+        .smtp()
+        .unwrap()
+        .fallback
+        .iter()
+        .map(Smtp::server)
+        .collect();
+    assert_eq!(servers, ["smtp.postmarkapp.com:587", "127.0.0.1:587"]);
+    let nested =
+        parse("[site]\nurl = \"https://e.org\"\n[[smtp.fallback]]\n[[smtp.fallback.fallback]]\n")
+            .unwrap();
+    let [problem] = nested.smtp().unwrap_err().try_into().unwrap();
+    assert!(
+        problem
+            .to_string()
+            .contains("cannot have fallbacks of its own"),
+        "{problem}"
+    );
+}
+
+#[test]
 fn smtp_settings_are_typed() {
     let config = parse(
         "[site]\nurl = \"https://e.org\"\n[smtp]\nrate_per_second = 4.0\ntimeout_s = 0\nconnections = 2\n",

@@ -79,7 +79,8 @@ impl Policy {
             Err(SendError::Permanent(reply) | SendError::Transient(reply))
                 if reply.over_quota() =>
             {
-                self.over_quota(1, format!("{server} says its quota is spent: {reply}"));
+                // Counted with those it leaves, by the caller.
+                self.over_quota(0, format!("{server} says its quota is spent: {reply}"));
                 (Tally::Deferred, None)
             }
             Ok(()) => {
@@ -133,6 +134,15 @@ impl Policy {
     /// Whether a quota is spent: nothing more goes out in this run.
     pub(super) fn full(&self) -> bool {
         self.summary.over_quota.is_some()
+    }
+
+    /// The relay could not take what is left; the next one will try:
+    /// why this one stopped, which no longer stops the run.
+    pub(super) fn hand_on(&mut self) -> Option<String> {
+        self.summary.fix_first = false;
+        self.streak = Streak::default();
+        let quota = self.summary.over_quota.take().map(|quota| quota.why);
+        self.summary.stopped.take().or(quota)
     }
 
     /// Whether the run must stop.

@@ -6,7 +6,7 @@ import sqlite3
 from contextlib import closing
 
 from helpers import addresses, delivered, mail, recorded, site_with_subscribers
-from smtp_server import SmtpServer
+from smtp_server import SmtpServer, free_port
 
 
 def age_the_deliveries(site):
@@ -58,3 +58,30 @@ def test_a_relays_quota_reply_defers_instead_of_failing(tmp_path):
         assert "Sent 3, failed 0, deferred 0" in later.stdout, later.stdout
         copies = collections.Counter(server.recorder.recipients())
     assert copies == collections.Counter(addresses(5)), copies
+
+
+def fallback_to(server) -> str:
+    return f'[[smtp.fallback]]\nhost = "127.0.0.1"\nport = {server.port}\ntls = "none"\nconnections = 1\n'
+
+
+def test_a_fallback_relay_takes_what_a_relay_over_quota_could_not_each_once(tmp_path):
+    with SmtpServer() as first, SmtpServer() as second:
+        first.recorder.reject[addresses(5)[2]] = "550 5.4.5 Daily user sending quota exceeded."
+        site = site_with_subscribers(tmp_path, first.port, 5, connections=1, smtp=fallback_to(second))
+        result = mail(site)
+        assert "Sent 5, failed 0, deferred 0" in result.stdout, result.stdout
+        assert "deferred (" not in result.stdout, result.stdout
+        assert "could not take 3 recipients" in result.stderr, result.stderr
+        assert first.recorder.recipients() == addresses(5)[:2]
+        assert second.recorder.recipients() == addresses(5)[2:]
+    assert delivered(site) == addresses(5)
+
+
+def test_an_unreachable_relay_hands_every_recipient_to_the_fallback(tmp_path):
+    with SmtpServer() as second:
+        site = site_with_subscribers(tmp_path, free_port(), 4, connections=1, retries=0, smtp=fallback_to(second))
+        result = mail(site)
+        assert "Sent 4, failed 0, deferred 0" in result.stdout, result.stdout
+        copies = collections.Counter(second.recorder.recipients())
+    assert copies == collections.Counter(addresses(4)), copies
+    assert delivered(site) == addresses(4)
