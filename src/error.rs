@@ -4,7 +4,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// Where a problem is: a file and, when known, a 1-based line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Location {
     /// The file as the user named it (relative paths stay relative).
     pub file: PathBuf,
@@ -40,7 +40,7 @@ impl fmt::Display for Location {
 }
 
 /// One problem in the user's input, printed as `file:line: message`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Problem {
     /// Where the problem is.
     pub location: Location,

@@ -10,6 +10,7 @@
 //! `tests/architecture.rs` keeps the imports flowing that way.
 
 pub(crate) mod address;
+pub(crate) mod build_cache;
 pub mod commands;
 pub mod config;
 pub mod email;

@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::build_cache;
 use crate::config::Config;
 use crate::error::{Error, Location, Problem};
 use crate::post::{self, Post, Rules};
@@ -178,29 +179,60 @@ pub(crate) struct Loaded {
     /// Files Jekyll does not read as posts (in a Jekyll blog, a name without
     /// its `Y-M-D-` date): left out, as Jekyll leaves them out.
     pub ignored: Vec<PathBuf>,
+    /// With a build cache: each valid post's file, stamp and model, for the
+    /// next build's cache.
+    pub cache_entries: Vec<build_cache::Entry>,
+    /// How many post files were read (not taken from a cache).
+    pub read: usize,
 }
+
+/// One post file's outcome: its model or its problems, its stamp (with a
+/// cache), and whether it was read (not taken from the cache).
+type Outcome = (Result<Post, Vec<Problem>>, Option<build_cache::Stamp>, bool);
 
 /// Reads every post's front matter under `dir`, on as many threads as the
 /// machine has cores. Bodies are not read: only the posts an output needs
 /// are read again, whole, and rendered.
-pub(crate) fn load(dir: &Path, rules: &Rules) -> Result<Loaded, Error> {
+/// With a `cache`, each post whose file has not changed is taken
+/// from it, and every valid post is listed in `cache_entries` for the next
+/// build's cache.
+pub(crate) fn load_cached(
+    dir: &Path,
+    rules: &Rules,
+    cache: Option<&build_cache::Cache>,
+) -> Result<Loaded, Error> {
     let (paths, ignored): (Vec<PathBuf>, Vec<PathBuf>) = find(dir)?.into_iter().partition(|path| {
         !rules.site.dated_names_only
             || path.file_stem().is_some_and(|stem| {
                 post::date::file_name_date(&stem.to_string_lossy(), &rules.zone).is_some()
             })
     });
-    let read_one = |path: &PathBuf| {
+    let parse_one = |path: &PathBuf| {
         read_front_matter(path)
             .map_err(|problem| vec![problem])
             .and_then(|text| post::parse(path, &text, rules))
+    };
+    // Without a cache, one read per post and no `stat`; with one, a `stat`,
+    // and a read only when the file is not the one the cache knows.
+    let read_one = |path: &PathBuf| -> Outcome {
+        let Some(cache) = cache else {
+            return (parse_one(path), None, true);
+        };
+        let Ok(meta) = std::fs::metadata(path) else {
+            return (parse_one(path), None, true);
+        };
+        let stamp = build_cache::Stamp::of(&meta);
+        match cache.get(path, stamp) {
+            Some(post) => (Ok(post.clone()), Some(stamp), false),
+            None => (parse_one(path), Some(stamp), true),
+        }
     };
     // Below a few hundred posts a thread costs more than it saves.
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
         .min(paths.len().div_ceil(256))
         .max(1);
-    let results: Vec<Result<Post, Vec<Problem>>> = if threads == 1 {
+    let results: Vec<Outcome> = if threads == 1 {
         paths.iter().map(read_one).collect()
     } else {
         let chunk = paths.len().div_ceil(threads);
@@ -224,9 +256,21 @@ pub(crate) fn load(dir: &Path, rules: &Rules) -> Result<Loaded, Error> {
         ignored,
         ..Loaded::default()
     };
-    for result in results {
+    for (result, stamp, read) in results {
+        loaded.read += usize::from(read);
         match result {
-            Ok(post) => loaded.posts.push(post),
+            Ok(post) => {
+                if let Some(stamp) = stamp {
+                    loaded.cache_entries.push(build_cache::Entry {
+                        path: post.source.clone(),
+                        stamp,
+                        post: post.clone(),
+                        rendered: None,
+                        links_posts: false,
+                    });
+                }
+                loaded.posts.push(post);
+            }
             Err(problems) => loaded.problems.extend(problems),
         }
     }
@@ -247,7 +291,17 @@ pub(crate) fn load_published(
     rules: &Rules,
     now: jiff::Timestamp,
 ) -> Result<Loaded, Error> {
-    let loaded = load(dir, rules)?;
+    load_published_cached(dir, rules, now, None)
+}
+
+/// [`load_published`] with a build cache (see [`load_cached`]).
+pub(crate) fn load_published_cached(
+    dir: &Path,
+    rules: &Rules,
+    now: jiff::Timestamp,
+    cache: Option<&build_cache::Cache>,
+) -> Result<Loaded, Error> {
+    let loaded = load_cached(dir, rules, cache)?;
     Ok(Loaded {
         posts: post::published(loaded.posts, now),
         ..loaded

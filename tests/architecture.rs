@@ -46,7 +46,8 @@ const MODULES: &[(&str, &[&str])] = &[
     ("permalink_style", &["error"]),
     ("address", &["error"]),
     ("text", &[]),
-    ("posts_folder", &["config", "error", "post", "leaves"]),
+    ("posts_folder", &["build_cache", "config", "error", "post", "leaves"]),
+    ("build_cache", &["error", "output", "post"]),
     ("subscribers", &["config", "error", "leaves"]),
     ("post", &["config", "error", "leaves"]),
     ("feed", &["config", "error", "post", "leaves"]),
@@ -163,7 +164,8 @@ const CRATES: &[(&[&str], &[&str])] = &[
     (&["rss"], &["src/feed/rss.rs"]),
     (&["atom_syndication", "chrono"], &["src/feed/atom.rs"]),
     // JSON Feed, the `--json` results the terminal prints, and Liquid's `jsonify`.
-    (&["serde_json"], &["src/feed/json.rs", "src/commands/report.rs", "src/post/liquid/json.rs"]),
+    // ... and the build cache's one file.
+    (&["serde_json"], &["src/feed/json.rs", "src/commands/report.rs", "src/post/liquid/json.rs", "src/build_cache.rs"]),
     (&["tera", "css_inline", "html2text"], &["src/email"]),
     (&["lettre"], &["src/mail/message.rs", "src/mail/transport.rs", "src/address.rs"]),
     (&["email_encoding"], &["src/mail/message.rs"]),

@@ -585,3 +585,210 @@ fn a_tag_whose_posts_are_all_unpublished_loses_its_feeds() {
     );
     assert!(site.path().join("public/tags/papers/feed.xml").exists());
 }
+
+/// A Jekyll blog (no config.toml) in a temporary folder, its posts dated
+/// two days ago on disk, so that a build's cache may trust them.
+fn cached_blog() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("_posts")).unwrap();
+    fs::create_dir_all(dir.path().join("_includes")).unwrap();
+    fs::write(
+        dir.path().join("_config.yml"),
+        "title: Cached\nurl: https://e.org\ndefaults:\n  - scope: {path: \"\"}\n    values: {author: Ann}\n",
+    )
+    .unwrap();
+    fs::write(dir.path().join("_includes/note.html"), "included words\n").unwrap();
+    for day in 1..=3 {
+        write_old(
+            &dir.path().join(format!("_posts/2024-01-0{day}-p{day}.md")),
+            &format!(
+                "---\ntitle: Post {day}\n---\nBody {day}. {{% include note.html %}}{}\n",
+                if day == 3 {
+                    " [two]({% link _posts/2024-01-02-p2.md %})"
+                } else {
+                    ""
+                }
+            ),
+        );
+    }
+    dir
+}
+
+/// Writes `text` to `path` with a modification time two days ago.
+fn write_old(path: &Path, text: &str) {
+    fs::write(path, text).unwrap();
+    set_modified(path, SystemTime::now() - Duration::from_hours(48));
+}
+
+fn set_modified(path: &Path, time: SystemTime) {
+    fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(time)
+        .unwrap();
+}
+
+/// `build -v` in `dir`: its stderr, and the JSON Feed it wrote.
+fn cached_build(dir: &Path, args: &[&str]) -> (String, String) {
+    let output = Command::new(BIN)
+        .current_dir(dir)
+        .args(["build", "-v"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    (
+        stderr(&output),
+        fs::read_to_string(dir.join("feed.json")).unwrap(),
+    )
+}
+
+/// The bytes of every feed file a build of `dir` wrote.
+fn feed_bytes(dir: &Path) -> Vec<Vec<u8>> {
+    ["feed.xml", "feed.json", "rss.xml"]
+        .iter()
+        .filter_map(|name| fs::read(dir.join(name)).ok())
+        .collect()
+}
+
+#[test]
+fn a_warm_build_reads_only_the_new_post_and_writes_the_same_bytes_as_a_cold_one() {
+    let blog = cached_blog();
+    let dir = blog.path();
+    let (said, _) = cached_build(dir, &[]);
+    assert!(said.contains("read 3 of 3 post files"), "{said}");
+    assert!(dir.join(".digest-feed/build-cache.json").is_file());
+    let cold = feed_bytes(dir);
+    let (said, _) = cached_build(dir, &[]);
+    assert!(said.contains("read 0 of 3 post files"), "{said}");
+    assert!(
+        said.contains("3 of them taken from the build cache"),
+        "{said}"
+    );
+    assert_eq!(feed_bytes(dir), cold);
+
+    write_old(
+        &dir.join("_posts/2024-01-04-p4.md"),
+        "---\ntitle: Post 4\n---\nBody 4.\n",
+    );
+    let (said, json) = cached_build(dir, &[]);
+    assert!(said.contains("read 1 of 4 post files"), "{said}");
+    // Post 3 links to another post: a new post may change what that link
+    // finds, so its body is rendered again; posts 1 and 2 are not.
+    assert!(
+        said.contains("rendered 4 of 4 posts\n2 of them taken from the build cache"),
+        "{said}"
+    );
+    assert!(json.contains("Post 4"), "{json}");
+    let warm = feed_bytes(dir);
+
+    // Without the cache, and with it removed: the same feeds; --no-cache
+    // neither reads nor writes it.
+    fs::remove_dir_all(dir.join(".digest-feed")).unwrap();
+    let (said, _) = cached_build(dir, &["--no-cache"]);
+    assert!(!said.contains("build cache"), "{said}");
+    assert!(!dir.join(".digest-feed").exists());
+    assert_eq!(feed_bytes(dir), warm);
+    let (said, _) = cached_build(dir, &[]);
+    assert!(said.contains("read 4 of 4 post files"), "{said}");
+    assert_eq!(feed_bytes(dir), warm);
+}
+
+#[test]
+fn a_corrupt_build_cache_is_noted_and_rebuilt() {
+    let blog = cached_blog();
+    let dir = blog.path();
+    cached_build(dir, &[]);
+    let cold = feed_bytes(dir);
+    fs::write(
+        dir.join(".digest-feed/build-cache.json"),
+        "{\"format\": 1, \"key\"",
+    )
+    .unwrap();
+    let (said, _) = cached_build(dir, &[]);
+    assert!(
+        said.contains("build-cache.json: not a cache this version reads"),
+        "{said}"
+    );
+    assert!(said.contains("read 3 of 3 post files"), "{said}");
+    assert_eq!(feed_bytes(dir), cold);
+    let (said, _) = cached_build(dir, &[]);
+    assert!(said.contains("read 0 of 3 post files"), "{said}");
+}
+
+#[test]
+fn the_build_cache_is_not_fooled() {
+    let blog = cached_blog();
+    let dir = blog.path();
+    let post = dir.join("_posts/2024-01-02-p2.md");
+    cached_build(dir, &[]);
+
+    // The same size and the same modification time, in (here after) the
+    // second the last build began: read again.
+    let meta = fs::metadata(&post).unwrap();
+    let racy = SystemTime::now() + Duration::from_hours(24);
+    fs::write(
+        &post,
+        "---\ntitle: Post X\n---\nBody 2. {% include note.html %}\n",
+    )
+    .unwrap();
+    set_modified(&post, racy);
+    cached_build(dir, &[]);
+    fs::write(
+        &post,
+        "---\ntitle: Post Y\n---\nBody 2. {% include note.html %}\n",
+    )
+    .unwrap();
+    set_modified(&post, racy);
+    assert_eq!(fs::metadata(&post).unwrap().len(), meta.len());
+    let (_, json) = cached_build(dir, &[]);
+    assert!(
+        json.contains("Post Y") && !json.contains("Post X"),
+        "{json}"
+    );
+
+    // Another post's URL, which a cached body links to, changes: the body
+    // is rendered again.
+    fs::write(
+        &post,
+        "---\ntitle: Post Y\npermalink: /moved/\n---\nBody 2. {% include note.html %}\n",
+    )
+    .unwrap();
+    let (_, json) = cached_build(dir, &[]);
+    assert!(
+        json.contains("href=\\\"/moved/\\\"") || json.contains("/moved/\\\""),
+        "{json}"
+    );
+
+    // A renamed file: same inode, size and time, another path and URL.
+    fs::rename(
+        dir.join("_posts/2024-01-01-p1.md"),
+        dir.join("_posts/2024-01-01-renamed.md"),
+    )
+    .unwrap();
+    let (_, json) = cached_build(dir, &[]);
+    assert!(json.contains("/2024/01/01/renamed.html"), "{json}");
+    assert!(!json.contains("/2024/01/01/p1.html"), "{json}");
+
+    // A changed default in _config.yml: every post read again.
+    let config = fs::read_to_string(dir.join("_config.yml")).unwrap();
+    fs::write(dir.join("_config.yml"), config.replace("Ann", "Bob")).unwrap();
+    let (said, json) = cached_build(dir, &[]);
+    assert!(said.contains("read 3 of 3 post files"), "{said}");
+    assert!(json.contains("Bob") && !json.contains("Ann"), "{json}");
+
+    // A changed include: the feeds show it.
+    fs::write(dir.join("_includes/note.html"), "other words\n").unwrap();
+    let (_, json) = cached_build(dir, &[]);
+    assert!(
+        json.contains("other words") && !json.contains("included words"),
+        "{json}"
+    );
+
+    // A deleted post leaves the feeds.
+    fs::remove_file(dir.join("_posts/2024-01-03-p3.md")).unwrap();
+    let (said, json) = cached_build(dir, &[]);
+    assert!(said.contains("of 2 post files"), "{said}");
+    assert!(!json.contains("Post 3"), "{json}");
+}

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::cli::BuildArgs;
 use super::report::Report;
+use crate::build_cache;
 use crate::config::{Config, FeedFiles, ItemKind};
 use crate::error::{Error, Location, Problem};
 use crate::feed::links::Listed;
@@ -25,18 +26,14 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
         .unwrap_or_else(|| config.posts.dir.clone());
     let out_dir = args.out.clone().unwrap_or_else(|| config.feed.out.clone());
     let skip_invalid = args.skip_invalid || config.posts.skip_invalid;
-    let (posts, skipped) = load(config, &posts_dir, skip_invalid, report)?;
+    let (posts, skipped, store) = load(config, &posts_dir, skip_invalid, !args.no_cache, report)?;
     report.detail(format!(
         "{} published posts in {}",
         posts.len(),
         posts_dir.display()
     ));
 
-    let mut renderer = Renderer {
-        skip_invalid,
-        report,
-        cache: HashMap::new(),
-    };
+    let mut renderer = Renderer::new(skip_invalid, report, store, &posts);
     let mut outputs: Vec<(PathBuf, Vec<u8>)> = Vec::new();
     let main = main_feeds(config, &posts, &out_dir, &mut renderer, &mut outputs)?;
     let mut listed = vec![Listed {
@@ -76,6 +73,13 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
         renderer.cache.len(),
         posts.len()
     ));
+    if renderer.store.is_some() {
+        report.detail(format!(
+            "{} of them taken from the build cache",
+            renderer.cache.len() - renderer.fresh
+        ));
+    }
+    save_cache(renderer);
     let built = Built {
         out: shown(&out_dir),
         items: main.items.len(),
@@ -257,19 +261,130 @@ fn load(
     config: &Config,
     posts_dir: &Path,
     skip_invalid: bool,
+    use_cache: bool,
     report: Report,
-) -> Result<(Vec<Post>, Vec<String>), Error> {
+) -> Result<LoadedPosts, Error> {
     let rules = Rules::from_config(config);
+    let started = build_cache::now();
+    // Beside the delivery state; where no mail is set up, in the
+    // `.digest-feed` folder the state would have beside the config.
+    let state_folder = config.email().map_or_else(
+        |_| {
+            config
+                .path
+                .parent()
+                .unwrap_or(Path::new(""))
+                .join(".digest-feed")
+        },
+        |email| email.state.parent().unwrap_or(Path::new("")).to_path_buf(),
+    );
+    let file = state_folder.join(build_cache::FILE_NAME);
+    let key = build_cache::key(&rules, posts_dir);
+    let cache = use_cache.then(|| {
+        let (cache, note) = build_cache::read(&file, &key);
+        if let Some(note) = note {
+            report.warning(note);
+        }
+        cache
+    });
     let posts_folder::Loaded {
-        posts, problems, ..
-    } = posts_folder::load_published(posts_dir, &rules, posts_folder::cutoff(config))?;
+        posts,
+        problems,
+        files,
+        read,
+        cache_entries,
+        ..
+    } = posts_folder::load_published_cached(
+        posts_dir,
+        &rules,
+        posts_folder::cutoff(config),
+        cache.as_ref(),
+    )?;
     if !problems.is_empty() && !skip_invalid {
         return Err(Error::Invalid(problems));
     }
     for problem in &problems {
         report.warning(format!("{problem} (skipped)"));
     }
-    Ok((posts, problems.iter().map(ToString::to_string).collect()))
+    let run = cache.map(|old| {
+        report.detail(format!(
+            "read {read} of {files} post files (the rest from the build cache)"
+        ));
+        CacheRun {
+            models_unchanged: read == 0 && old.len() == cache_entries.len(),
+            file,
+            key,
+            started,
+            old,
+            entries: cache_entries,
+        }
+    });
+    let skipped = problems.iter().map(ToString::to_string).collect();
+    Ok((posts, skipped, run))
+}
+
+/// The published posts, the invalid ones skipped (as `file:line: message`),
+/// and the build cache.
+type LoadedPosts = (Vec<Post>, Vec<String>, Option<CacheRun>);
+
+/// This build's cache: the one read, and what the next build gets.
+struct CacheRun {
+    /// `build-cache.json`.
+    file: PathBuf,
+    /// The key of the models.
+    key: String,
+    /// When this build began.
+    started: i128,
+    /// The cache as this build found it.
+    old: build_cache::Cache,
+    /// Every valid post, for the next build.
+    entries: Vec<build_cache::Entry>,
+    /// Every post was taken from the cache, and none is gone.
+    models_unchanged: bool,
+}
+
+/// Writes the cache for the next build, each post with the body this build
+/// rendered (or the cache's, still good); a cache that would be the same
+/// stays as it is. A cache that cannot be written costs the next build
+/// time, not this one its feeds: a warning.
+fn save_cache(renderer: Renderer) {
+    let Some(mut run) = renderer.store else {
+        return;
+    };
+    let render_key = renderer.render_key.unwrap_or_default();
+    let site_key = renderer.site_key;
+    if run.models_unchanged
+        && renderer.fresh == 0
+        && run.old.render_key() == render_key
+        && run.old.site_key() == site_key
+    {
+        return;
+    }
+    for entry in &mut run.entries {
+        (entry.rendered, entry.links_posts) = match renderer.cache.get(&entry.path) {
+            Some(Some(body)) => (
+                Some(body.clone()),
+                renderer.links_posts.get(&entry.path) == Some(&true),
+            ),
+            _ if render_key.is_empty() => (None, false),
+            _ => run
+                .old
+                .rendered(&entry.path, entry.stamp, &render_key, site_key)
+                .map_or((None, false), |(body, links)| (Some(body.clone()), links)),
+        };
+    }
+    if let Err(err) = build_cache::write(
+        &run.file,
+        &run.key,
+        &render_key,
+        site_key,
+        run.started,
+        run.entries,
+    ) {
+        renderer
+            .report
+            .warning(format!("{err}; the next build reads every post"));
+    }
 }
 
 /// The feeds of each tag, into `outputs`, each listed in `listed`: how
@@ -359,31 +474,107 @@ fn write_all(
 }
 
 /// Renders each post at most once, however many feeds it is in.
+/// With the build cache, a body the last build rendered is taken from it
+/// when the post's file and what rendering looks up are unchanged.
 struct Renderer {
     skip_invalid: bool,
     report: Report,
     /// `None` for a post that failed and was skipped.
     cache: HashMap<PathBuf, Option<Rendered>>,
+    /// The build cache, unless `--no-cache`.
+    store: Option<CacheRun>,
+    /// The key bodies are kept under; `None`: none are taken or kept.
+    render_key: Option<String>,
+    /// The fingerprint of every post's URL, for bodies that link to posts.
+    site_key: u64,
+    /// The site the posts were read in: its count of look-ups tells
+    /// whether a body links to other posts.
+    site: Option<std::sync::Arc<crate::post::SiteContext>>,
+    /// Whether each body rendered (or taken from the cache) links to posts.
+    links_posts: HashMap<PathBuf, bool>,
+    /// Each valid post file's stamp, as this build saw it.
+    stamps: HashMap<PathBuf, build_cache::Stamp>,
+    /// How many posts were rendered, not taken from the cache.
+    fresh: usize,
 }
 
 impl Renderer {
+    /// A renderer for `posts`, with this build's cache unless `--no-cache`.
+    fn new(skip_invalid: bool, report: Report, store: Option<CacheRun>, posts: &[Post]) -> Self {
+        // What rendering looks up besides each post: a body rendered under
+        // another key is rendered again.
+        let site = posts.first().and_then(|post| post.site.clone());
+        let render_key = store
+            .as_ref()
+            .and(site.as_ref())
+            .and_then(|site| build_cache::render_key(&site.root.join("_includes")));
+        let site_key = site.as_ref().map_or(0, |site| site.fingerprint());
+        let stamps = store.as_ref().map_or_else(HashMap::new, |store| {
+            store
+                .entries
+                .iter()
+                .map(|entry| (entry.path.clone(), entry.stamp))
+                .collect()
+        });
+        Renderer {
+            skip_invalid,
+            report,
+            cache: HashMap::new(),
+            store,
+            render_key,
+            site_key,
+            site,
+            links_posts: HashMap::new(),
+            stamps,
+            fresh: 0,
+        }
+    }
+
+    /// The body the build cache holds for `post`, if still good.
+    fn cached(&self, post: &Post) -> Option<(Rendered, bool)> {
+        let store = self.store.as_ref()?;
+        let stamp = self.stamps.get(&post.source)?;
+        let (body, links_posts) = store.old.rendered(
+            &post.source,
+            *stamp,
+            self.render_key.as_deref()?,
+            self.site_key,
+        )?;
+        Some((body.clone(), links_posts))
+    }
+
+    /// How many look-ups of other posts rendering has made.
+    fn lookups(&self) -> usize {
+        self.site.as_ref().map_or(0, |site| site.lookups())
+    }
+
     /// The rendered post; `None` when it failed and `--skip-invalid` skips it.
     fn render(&mut self, post: &Post) -> Result<Option<&Rendered>, Error> {
         if !self.cache.contains_key(&post.source) {
-            let rendered =
-                match posts_folder::read(&post.source).and_then(|text| post.render(&text)) {
-                    Ok(rendered) => {
-                        for warning in &rendered.warnings {
-                            self.report.warning(warning.to_string());
-                        }
-                        Some(rendered)
+            let lookups = self.lookups();
+            let result = if let Some((body, links_posts)) = self.cached(post) {
+                self.links_posts.insert(post.source.clone(), links_posts);
+                Ok(body)
+            } else {
+                self.fresh += 1;
+                let result = posts_folder::read(&post.source).and_then(|text| post.render(&text));
+                let links_posts = self.lookups() != lookups;
+                self.links_posts.insert(post.source.clone(), links_posts);
+                result
+            };
+            let rendered = match result {
+                Ok(rendered) => {
+                    for warning in &rendered.warnings {
+                        self.report.warning(warning.to_string());
                     }
-                    Err(problem) if self.skip_invalid => {
-                        self.report.warning(format!("{problem} (skipped)"));
-                        None
-                    }
-                    Err(problem) => return Err(problem.into()),
-                };
+                    Some(rendered)
+                }
+                Err(problem) if self.skip_invalid => {
+                    self.report.warning(format!("{problem} (skipped)"));
+                    None
+                }
+                Err(problem) => return Err(problem.into()),
+            };
             self.cache.insert(post.source.clone(), rendered);
         }
         Ok(self.cache[&post.source].as_ref())

@@ -47,6 +47,7 @@ pub(super) fn run(config: &Config, args: &CheckArgs, report: Report) -> Result<(
         mut problems,
         files: total,
         ignored,
+        ..
     } = posts_folder::load_published(
         &posts_dir,
         &Rules::from_config(config),

@@ -129,6 +129,10 @@ pub struct BuildArgs {
     /// Print one JSON object (counts, skipped posts, duration) instead of the summary.
     #[arg(long)]
     pub json: bool,
+    /// Read every post, neither using nor writing the build cache
+    /// (build-cache.json beside the delivery state).
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 /// `check`'s options.

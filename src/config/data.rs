@@ -42,6 +42,38 @@ impl Data {
     }
 }
 
+/// Written as the plain value it is (what [`DataVisitor`] reads back), for
+/// the build cache. A float that is not finite has no JSON form and is
+/// refused rather than written as `null`, which would read back as another
+/// value: the cache is then not written, never wrong.
+impl serde::Serialize for Data {
+    fn serialize<S: serde::Serializer>(&self, to: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeMap, SerializeSeq};
+        match self {
+            Data::Null => to.serialize_unit(),
+            Data::Bool(value) => to.serialize_bool(*value),
+            Data::Int(value) => to.serialize_i64(*value),
+            Data::Float(value) if value.is_finite() => to.serialize_f64(*value),
+            Data::Float(value) => Err(S::Error::custom(format!("{value} has no JSON form"))),
+            Data::Text(text) => to.serialize_str(text),
+            Data::List(items) => {
+                let mut seq = to.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Data::Map(entries) => {
+                let mut map = to.serialize_map(Some(entries.len()))?;
+                for (key, value) in entries {
+                    map.serialize_entry(key, value)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
 impl<'de> de::Deserialize<'de> for Data {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(DataVisitor)

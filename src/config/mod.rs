@@ -136,7 +136,7 @@ pub enum ItemKind {
 
 /// Which of the shapes a digest writes its papers in is looked for
 /// (`feed.papers`): each post's first shape found, or one shape only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PaperShape {
     /// Each post's first shape, in the order below.

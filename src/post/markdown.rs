@@ -16,7 +16,7 @@ use papers::first_link;
 /// One paper of a digest post: an item a reader sees (a numbered heading's
 /// section, a bold-numbered paragraph's, an ordered list's item, a heading
 /// that is one link).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Paper {
     /// The number written before the title.
     pub number: u32,
@@ -37,7 +37,7 @@ pub struct Paper {
 }
 
 /// A rendered post body.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Rendered {
     /// The whole body as sanitized HTML with absolute links.
     pub html: String,

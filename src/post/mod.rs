@@ -105,6 +105,9 @@ pub struct SiteContext {
     posts: Vec<(PathBuf, String)>,
     /// `posts` by name, made on first use.
     index: std::sync::OnceLock<HashMap<String, usize>>,
+    /// How many look-ups were made: a body rendered without one does not
+    /// depend on the other posts (the build cache keeps it across new posts).
+    lookups: std::sync::atomic::AtomicUsize,
 }
 
 impl SiteContext {
@@ -123,7 +126,27 @@ impl SiteContext {
                 .map(|post| (post.source.clone(), post.path.clone()))
                 .collect(),
             index: std::sync::OnceLock::new(),
+            lookups: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// How many look-ups of other posts rendering has made so far.
+    pub fn lookups(&self) -> usize {
+        self.lookups.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A fingerprint of what a post's rendering may look up besides its own
+    /// file and the rules: every post's file and URL path (`{% post_url %}`,
+    /// `{% link %}`) and the base path. The same within one binary; another
+    /// binary's differs at worst, which costs a render, never a wrong one.
+    pub fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.base.hash(&mut hasher);
+        self.root.hash(&mut hasher);
+        self.posts_dir.hash(&mut hasher);
+        self.posts.hash(&mut hasher);
+        hasher.finish()
     }
 
     /// The URL path of the post `name` names: its path from the site's
@@ -131,6 +154,8 @@ impl SiteContext {
     /// name without the extension, with or without its folders below the
     /// posts folder (`2018-06-03-x`, as `{% post_url %}` writes it).
     pub fn post_path(&self, name: &str) -> Option<String> {
+        self.lookups
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let index = self.index.get_or_init(|| {
             let mut index = HashMap::with_capacity(self.posts.len() * 3);
             for (at, (source, _)) in self.posts.iter().enumerate() {
@@ -152,14 +177,16 @@ impl SiteContext {
     }
 }
 
-/// A post's model: everything but its rendered body.
-#[derive(Debug, Clone)]
+/// A post's model: everything but its rendered body. Serialisable so that
+/// a build can keep it between runs (the build cache).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Post {
     /// The file, as the user would name it.
     pub source: PathBuf,
     /// `title`.
     pub title: String,
     /// When it is published, in the site's zone.
+    #[serde(with = "zoned_text")]
     pub date: ZonedDateTime,
     /// The site-relative URL path, e.g. `/2025/12/24/daily-papers.html`.
     pub path: String,
@@ -182,6 +209,7 @@ pub struct Post {
     /// `feed_id`, when set.
     pub feed_id: Option<String>,
     /// `last_modified_at`, when set: the item's updated time.
+    #[serde(with = "zoned_text_or_none")]
     pub updated: Option<ZonedDateTime>,
     /// `excerpt_separator`, when set.
     pub excerpt_separator: Option<String>,
@@ -191,6 +219,7 @@ pub struct Post {
     /// `page.*` under its own front matter.
     pub defaults: Vec<(String, Data)>,
     /// The site it was read in; `None` for a post read on its own.
+    #[serde(skip)]
     pub site: Option<Arc<SiteContext>>,
     /// What `check` notes about it that does not stop it (a key written
     /// twice, a URL it shares with other posts).
@@ -207,6 +236,50 @@ pub struct Post {
     /// or, for a post sharing its URL with an older one, the URL and its
     /// file's name after a `#`.
     pub key: String,
+}
+
+/// A time as RFC 9557 text (`2025-12-24T08:00:00+01:00[Europe/Paris]`),
+/// which keeps its zone: the build cache's form of a post's dates.
+mod zoned_text {
+    use jiff::ZonedDateTime;
+
+    pub(super) fn serialize<S: serde::Serializer>(
+        time: &ZonedDateTime,
+        to: S,
+    ) -> Result<S::Ok, S::Error> {
+        to.collect_str(time)
+    }
+
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        from: D,
+    ) -> Result<ZonedDateTime, D::Error> {
+        let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(from)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// [`zoned_text`] for a time that may be absent.
+mod zoned_text_or_none {
+    use jiff::ZonedDateTime;
+
+    #[allow(clippy::ref_option)] // serde's `with` hands a reference to the field
+    pub(super) fn serialize<S: serde::Serializer>(
+        time: &Option<ZonedDateTime>,
+        to: S,
+    ) -> Result<S::Ok, S::Error> {
+        match time {
+            Some(time) => to.collect_str(time),
+            None => to.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        from: D,
+    ) -> Result<Option<ZonedDateTime>, D::Error> {
+        let text = <Option<std::borrow::Cow<'de, str>> as serde::Deserialize>::deserialize(from)?;
+        text.map(|text| text.parse().map_err(serde::de::Error::custom))
+            .transpose()
+    }
 }
 
 /// The largest post file read; a bigger one is surely not a digest post.
