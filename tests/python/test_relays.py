@@ -6,7 +6,7 @@ import sqlite3
 from contextlib import closing
 
 from helpers import addresses, delivered, mail, recorded, site_with_subscribers
-from smtp_server import SmtpServer, free_port
+from smtp_server import Login, SmtpServer, free_port
 
 
 def age_the_deliveries(site):
@@ -85,3 +85,15 @@ def test_an_unreachable_relay_hands_every_recipient_to_the_fallback(tmp_path):
         copies = collections.Counter(second.recorder.recipients())
     assert copies == collections.Counter(addresses(4)), copies
     assert delivered(site) == addresses(4)
+
+
+def test_a_relay_refusing_the_login_hands_its_recipients_to_the_fallback(tmp_path):
+    with SmtpServer(login=Login("papers", "the-right-one")) as first, SmtpServer() as second:
+        site = site_with_subscribers(tmp_path, first.port, 3, connections=1,
+                                     smtp='username = "papers"\npassword_env = "RELAY_PASSWORD"\n' + fallback_to(second))
+        result = mail(site, env={"RELAY_PASSWORD": "a-wrong-one"})
+        assert "Sent 3, failed 0, deferred 0" in result.stdout, result.stdout
+        assert "refused the login" in result.stderr, result.stderr
+        assert first.recorder.count() == 0
+        copies = collections.Counter(second.recorder.recipients())
+    assert copies == collections.Counter(addresses(3)), copies
