@@ -120,6 +120,10 @@ pub struct Summary {
     pub failed: Vec<(String, String)>,
     /// Deferred past the retries: address and reply.
     pub deferred: Vec<(String, String)>,
+    /// Recipients not sent because a daily quota is spent (`max_per_day`,
+    /// or the relay's own): owed, sent by a later run, not a failure.
+    /// Boxed: a run's error stays small while it travels up.
+    pub over_quota: Option<Box<OverQuota>>,
     /// `host:port`.
     pub server: String,
     /// Why the run stopped before everyone was tried.
@@ -129,11 +133,26 @@ pub struct Summary {
     pub fix_first: bool,
 }
 
+/// Recipients a spent quota left for a later run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OverQuota {
+    /// How many.
+    pub count: usize,
+    /// Which quota: "daily cap of 500 reached", or what the relay said.
+    pub why: String,
+}
+
 impl Summary {
     /// The first line: the counts.
     pub fn headline(&self) -> String {
+        let quota = match self.over_quota.as_deref() {
+            None | Some(OverQuota { count: 0, .. }) => String::new(),
+            Some(OverQuota { count, why }) => {
+                format!("; {count} deferred ({why}; a later run sends them)")
+            }
+        };
         format!(
-            "Sent {}, failed {}, deferred {} via {}",
+            "Sent {}, failed {}, deferred {} via {}{quota}",
             self.sent,
             self.failed.len(),
             self.deferred.len(),

@@ -74,7 +74,8 @@ const ROOMS: &[(&str, &[Room])] = &[
         ("defaults", &["data", "jekyll", "mod"]),
         ("list", &["file", "mod"]),
         ("pages", &[]),
-        ("file", &["dkim", "jekyll", "list", "pages", "mod"]),
+        ("provider", &["mod"]),
+        ("file", &["dkim", "jekyll", "list", "pages", "provider", "mod"]),
     ]),
     ("post", &[
         ("date", &[]),
@@ -156,7 +157,7 @@ const CRATES: &[(&[&str], &[&str])] = &[
     (&["indicatif"], &["src/commands/report.rs"]),
     (&["toml"], &["src/config"]),
     // "Did you mean": a misspelt config key or front-matter field.
-    (&["strsim"], &["src/config/file.rs", "src/post/mod.rs"]),
+    (&["strsim"], &["src/config/file.rs", "src/config/provider.rs", "src/post/mod.rs"]),
     (&["pulldown_cmark", "ammonia"], &["src/post/markdown"]),
     (&["liquid_core", "liquid_lib"], &["src/post/liquid"]),
     // Jekyll's permalink placeholders, and its date forms.

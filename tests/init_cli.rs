@@ -179,7 +179,7 @@ fn init_ignores_every_private_file_and_keeps_the_blogs_gitignore() {
     let first = run(blog, &["init"]);
     assert!(first.status.success(), "{}", text(&first));
     assert!(
-        text(&first).contains("added 5 lines to ./.gitignore"),
+        text(&first).contains("added 6 lines to ./.gitignore"),
         "{}",
         text(&first)
     );
@@ -219,6 +219,8 @@ fn init_ignores_every_private_file_and_keeps_the_blogs_gitignore() {
         "_digest-feed/subscribers.csv",
         "_digest-feed/dkim.pem",
         ".digest-feed/preview.html",
+        // Not private, but build's cache is no source to commit either.
+        "_digest-feed/build-cache.json",
     ] {
         let check = git(&["check-ignore", "-q", private]);
         assert!(

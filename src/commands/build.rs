@@ -406,7 +406,14 @@ fn per_tag(
     for (slug, (tag, tagged)) in posts_by_tag(posts, renderer.report) {
         let folder = format!("tags/{slug}/");
         let title = format!("{} — {tag}", config.site.title);
-        let channel = channel(config, &folder, &title, &tagged, renderer, config.feed.limit)?;
+        let channel = channel(
+            config,
+            &folder,
+            &title,
+            &tagged,
+            renderer,
+            config.feed.limit,
+        )?;
         // A feed with no item is one nobody can follow: not written, not listed.
         if channel.items.is_empty() {
             empty.push(tag);

@@ -262,6 +262,8 @@ fn private_patterns(home: &Path) -> Vec<String> {
     };
     let mut patterns: Vec<String> = [
         "state.db*",
+        // build's cache sits beside the state: not private, but no source either.
+        "build-cache.json",
         ".digest-feed/",
         "secret",
         "subscribers.csv",

@@ -84,7 +84,7 @@ const LISTS: &[(&str, &[(&str, &str)])] = &[
             ),
             (
                 "[smtp]",
-                "host, port, tls (tls, starttls, none), username, password_env, connections, rate_per_second, timeout_s, retries, ca_file.",
+                "provider (gmail, workspace, ses, postmark, mailgun, sendgrid: presets the rest), host, port, tls (tls, starttls, none), username, password_env, connections, rate_per_second, max_per_day, timeout_s, retries, ca_file; [[smtp.fallback]] relays, with the same keys, tried in order.",
             ),
             (
                 "[[subscribers]]",

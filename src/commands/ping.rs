@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-
 use super::build::feed_base;
 use super::report::Report;
 use crate::config::Config;

@@ -13,6 +13,7 @@ use toml::Spanned;
 
 use super::dkim::{self, RawDkim};
 use super::jekyll::{Author, JekyllConfig};
+use super::provider;
 use super::{
     Certificate, Config, DateRule, Email, Feed, FeedFiles, ItemKind, PaperShape, Posts, Site, Smtp,
     SubscriberEntry, SubscriberSources, Template, TlsMode,
@@ -129,34 +130,43 @@ impl Default for RawEmail {
     }
 }
 
+/// `[smtp]` as written: the keys a provider presets are `None` when unset,
+/// so that a key set beside `provider` wins over the preset.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct RawSmtp {
+    provider: Option<Spanned<String>>,
     host: Option<Spanned<String>>,
-    port: u16,
+    port: Option<u16>,
     tls: Option<Spanned<TlsMode>>,
-    username: String,
+    username: Option<String>,
     password_env: String,
-    connections: u32,
-    rate_per_second: f64,
+    connections: Option<u32>,
+    rate_per_second: Option<f64>,
+    max_per_day: Option<u64>,
     timeout_s: u64,
     retries: u32,
     ca_file: Option<Spanned<String>>,
+    /// `[[smtp.fallback]]`: further relays, with the same keys.
+    fallback: Vec<RawSmtp>,
 }
 
 impl Default for RawSmtp {
     fn default() -> Self {
         RawSmtp {
+            provider: None,
             host: None,
-            port: 587,
+            port: None,
             tls: None,
-            username: String::new(),
+            username: None,
             password_env: "DIGEST_FEED_SMTP_PASSWORD".into(),
-            connections: 4,
-            rate_per_second: 0.0,
+            connections: None,
+            rate_per_second: None,
+            max_per_day: None,
             timeout_s: 30,
             retries: 3,
             ca_file: None,
+            fallback: Vec::new(),
         }
     }
 }
@@ -780,13 +790,26 @@ fn list_target(list: Option<&super::ListSettings>) -> Option<String> {
 }
 
 /// `[smtp]`, checked without connecting; the CA file is read here, once.
-fn smtp(raw: RawSmtp, base: &Path, lines: &Lines) -> Result<Smtp, Vec<Problem>> {
+fn smtp(mut raw: RawSmtp, base: &Path, lines: &Lines) -> Result<Smtp, Vec<Problem>> {
     let mut problems = Vec::new();
-    let host = raw
-        .host
+    let fallback = fallbacks(
+        std::mem::take(&mut raw.fallback),
+        base,
+        lines,
+        &mut problems,
+    );
+    let preset = preset(raw.provider.as_ref(), lines, &mut problems);
+    let host = match (&raw.host, preset) {
+        (Some(host), _) => host.get_ref().trim(),
+        (None, Some(preset)) => preset.host,
+        (None, None) => "localhost",
+    };
+    let tls = raw
+        .tls
         .as_ref()
-        .map_or("localhost", |h| h.get_ref().trim());
-    let tls = raw.tls.as_ref().map_or(TlsMode::Starttls, |t| *t.get_ref());
+        .map(|t| *t.get_ref())
+        .or(preset.map(|p| p.tls))
+        .unwrap_or(TlsMode::Starttls);
     if host.is_empty() {
         problems.push(Problem::new(
             lines.of(raw.host.as_ref()),
@@ -802,7 +825,11 @@ fn smtp(raw: RawSmtp, base: &Path, lines: &Lines) -> Result<Smtp, Vec<Problem>> 
         ));
     }
     check_password_env(&raw.password_env, lines, &mut problems);
-    let connections = usize::try_from(raw.connections)
+    let connections = raw
+        .connections
+        .or(preset.map(|p| p.connections))
+        .unwrap_or(4);
+    let connections = usize::try_from(connections)
         .ok()
         .and_then(NonZeroUsize::new);
     if connections.is_none() {
@@ -811,8 +838,81 @@ fn smtp(raw: RawSmtp, base: &Path, lines: &Lines) -> Result<Smtp, Vec<Problem>> 
             "[smtp] connections must be at least 1",
         ));
     }
-    // The least time between two messages; a rate too small to time is refused too.
-    let rate = raw.rate_per_second;
+    let rate = raw
+        .rate_per_second
+        .or(preset.map(|p| p.rate_per_second))
+        .unwrap_or(0.0);
+    let interval = interval(rate, lines, &mut problems);
+    let ca = raw
+        .ca_file
+        .as_ref()
+        .and_then(|file| read_ca(&base.join(file.get_ref()), lines, &mut problems));
+    match (connections, interval) {
+        (Some(connections), Ok(interval)) if problems.is_empty() => Ok(Smtp {
+            host: host.to_string(),
+            port: raw.port.or(preset.map(|p| p.port)).unwrap_or(587),
+            tls,
+            username: raw
+                .username
+                .or(preset.and_then(|p| p.username).map(String::from))
+                .filter(|name| !name.is_empty()),
+            password_env: raw.password_env,
+            connections,
+            interval,
+            timeout: Duration::from_secs(raw.timeout_s.max(1)),
+            retries: raw.retries,
+            max_per_day: raw
+                .max_per_day
+                .or(preset.map(|p| p.max_per_day))
+                .unwrap_or(0),
+            ca,
+            fallback,
+            config_file: lines.path.to_path_buf(),
+        }),
+        _ => Err(problems),
+    }
+}
+
+/// `[[smtp.fallback]]`, each checked as `[smtp]` is; one level only.
+fn fallbacks(
+    raw: Vec<RawSmtp>,
+    base: &Path,
+    lines: &Lines,
+    problems: &mut Vec<Problem>,
+) -> Vec<Smtp> {
+    let mut relays = Vec::new();
+    for relay in raw {
+        if !relay.fallback.is_empty() {
+            problems.push(Problem::new(
+                Location::file(lines.path),
+                "[[smtp.fallback]] cannot have fallbacks of its own: list every relay as \
+                 [[smtp.fallback]], in the order to try them",
+            ));
+            continue;
+        }
+        match smtp(relay, base, lines) {
+            Ok(relay) => relays.push(relay),
+            Err(found) => problems.extend(found),
+        }
+    }
+    relays
+}
+
+/// `[smtp] provider`'s preset; an unknown one is a problem at its line.
+fn preset(
+    name: Option<&Spanned<String>>,
+    lines: &Lines,
+    problems: &mut Vec<Problem>,
+) -> Option<&'static provider::Preset> {
+    let name = name?;
+    provider::preset(name.get_ref())
+        .map_err(|message| problems.push(Problem::new(lines.of(Some(name)), message)))
+        .ok()
+}
+
+/// The least time between two messages at `rate_per_second`; a rate too
+/// small to time is refused too.
+fn interval(rate: f64, lines: &Lines, problems: &mut Vec<Problem>) -> Result<Option<Duration>, ()> {
     let interval = if rate == 0.0 {
         Ok(None)
     } else if rate > 0.0 && rate.is_finite() {
@@ -828,26 +928,7 @@ fn smtp(raw: RawSmtp, base: &Path, lines: &Lines) -> Result<Smtp, Vec<Problem>> 
             "[smtp] rate_per_second must be 0 (no limit) or a positive number",
         ));
     }
-    let ca = raw
-        .ca_file
-        .as_ref()
-        .and_then(|file| read_ca(&base.join(file.get_ref()), lines, &mut problems));
-    match (connections, interval) {
-        (Some(connections), Ok(interval)) if problems.is_empty() => Ok(Smtp {
-            host: host.to_string(),
-            port: raw.port,
-            tls,
-            username: (!raw.username.is_empty()).then_some(raw.username),
-            password_env: raw.password_env,
-            connections,
-            interval,
-            timeout: Duration::from_secs(raw.timeout_s.max(1)),
-            retries: raw.retries,
-            ca,
-            config_file: lines.path.to_path_buf(),
-        }),
-        _ => Err(problems),
-    }
+    interval
 }
 
 /// `password_env` must name a variable; never echoed when it does not, as

@@ -14,6 +14,7 @@ mod file;
 mod jekyll;
 mod list;
 mod pages;
+mod provider;
 
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
@@ -342,8 +343,13 @@ pub struct Smtp {
     pub timeout: Duration,
     /// Retries of a transient failure.
     pub retries: u32,
+    /// Messages in a rolling 24 hours (`max_per_day`, or the provider's); 0: no cap.
+    pub max_per_day: u64,
     /// A CA certificate (PEM) to trust besides the system's.
     pub ca: Option<Certificate>,
+    /// `[[smtp.fallback]]`: relays tried in order for what this one could
+    /// not take (unreachable, login refused, quota spent).
+    pub fallback: Vec<Smtp>,
     /// Where a missing password is reported.
     config_file: PathBuf,
 }

@@ -135,6 +135,66 @@ fn tls_none_is_refused_for_a_remote_host() {
 }
 
 #[test]
+fn a_provider_presets_the_relay_and_keys_beside_it_win() {
+    let config = parse(
+        "[site]\nurl = \"https://e.org\"\n[smtp]\nprovider = \"ses\"\nhost = \"email-smtp.eu-west-1.amazonaws.com\"\nmax_per_day = 50000\n",
+    )
+    .unwrap();
+    let smtp = config.smtp().unwrap();
+    assert_eq!(smtp.server(), "email-smtp.eu-west-1.amazonaws.com:587");
+    assert_eq!(smtp.max_per_day, 50_000);
+    assert_eq!(smtp.interval, Some(std::time::Duration::from_secs(1)));
+    let gmail = parse("[site]\nurl = \"https://e.org\"\n[smtp]\nprovider = \"gmail\"\n").unwrap();
+    let gmail = gmail.smtp().unwrap();
+    assert_eq!(
+        (gmail.server(), gmail.max_per_day),
+        ("smtp.gmail.com:587".to_string(), 500)
+    );
+    let plain = parse("[site]\nurl = \"https://e.org\"\n").unwrap();
+    assert_eq!(plain.smtp().unwrap().max_per_day, 0);
+}
+
+#[test]
+fn an_unknown_provider_is_named_with_its_line_and_the_nearest_one() {
+    let config =
+        parse("[site]\nurl = \"https://e.org\"\n[smtp]\nprovider = \"sendgird\"\n").unwrap();
+    let [problem] = config.smtp().unwrap_err().try_into().unwrap();
+    let said = problem.to_string();
+    assert!(
+        said.starts_with("site/config.toml:4: [smtp] provider \"sendgird\" is not one"),
+        "{said}"
+    );
+    assert!(said.contains("did you mean \"sendgrid\"?"), "{said}");
+}
+
+#[test]
+fn fallback_relays_are_read_in_order_one_level_deep() {
+    let config = parse(
+        "[site]\nurl = \"https://e.org\"\n[smtp]\nprovider = \"gmail\"\n\
+         [[smtp.fallback]]\nprovider = \"postmark\"\n[[smtp.fallback]]\nhost = \"127.0.0.1\"\ntls = \"none\"\n",
+    )
+    .unwrap();
+    let servers: Vec<String> = config
+        .smtp()
+        .unwrap()
+        .fallback
+        .iter()
+        .map(Smtp::server)
+        .collect();
+    assert_eq!(servers, ["smtp.postmarkapp.com:587", "127.0.0.1:587"]);
+    let nested =
+        parse("[site]\nurl = \"https://e.org\"\n[[smtp.fallback]]\n[[smtp.fallback.fallback]]\n")
+            .unwrap();
+    let [problem] = nested.smtp().unwrap_err().try_into().unwrap();
+    assert!(
+        problem
+            .to_string()
+            .contains("cannot have fallbacks of its own"),
+        "{problem}"
+    );
+}
+
+#[test]
 fn smtp_settings_are_typed() {
     let config = parse(
         "[site]\nurl = \"https://e.org\"\n[smtp]\nrate_per_second = 4.0\ntimeout_s = 0\nconnections = 2\n",

@@ -96,11 +96,13 @@ fn paging(channel: &Channel, place: &Place, feed: &mut Feed) {
             .push(link(&channel.self_url(newer), "next-archive", atom));
     }
     if place.archived {
-        feed.links
-            .push(link(&channel.self_url(&channel.files.atom), "current", atom));
+        feed.links.push(link(
+            &channel.self_url(&channel.files.atom),
+            "current",
+            atom,
+        ));
         feed.generator = None;
-        feed.namespaces
-            .insert("fh".into(), HISTORY_NS.into());
+        feed.namespaces.insert("fh".into(), HISTORY_NS.into());
         let archive = Extension {
             name: "fh:archive".into(),
             ..Extension::default()

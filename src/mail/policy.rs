@@ -4,7 +4,7 @@
 //! run's [`Summary`].
 
 use super::transport::{Reply, SendError};
-use crate::error::Summary;
+use crate::error::{OverQuota, Summary};
 
 /// After this many messages in a row fail alike with no delivery between
 /// them, the failure is about the run, not the recipients: stop. Alike
@@ -76,6 +76,13 @@ impl Policy {
     pub(super) fn count(&mut self, address: &str, outcome: Result<(), SendError>) -> Tally {
         let server = &self.summary.server;
         let (tally, stop) = match outcome {
+            Err(SendError::Permanent(reply) | SendError::Transient(reply))
+                if reply.over_quota() =>
+            {
+                // Counted with those it leaves, by the caller.
+                self.over_quota(0, format!("{server} says its quota is spent: {reply}"));
+                (Tally::Deferred, None)
+            }
             Ok(()) => {
                 self.summary.sent += 1;
                 self.streak = Streak::default();
@@ -113,6 +120,29 @@ impl Policy {
             self.summary.stopped.get_or_insert(reason);
         }
         tally
+    }
+
+    /// `count` recipients left for a later run because a quota is spent;
+    /// the first reason given is the one the run reports.
+    pub(super) fn over_quota(&mut self, count: usize, why: String) {
+        self.summary
+            .over_quota
+            .get_or_insert_with(|| Box::new(OverQuota { count: 0, why }))
+            .count += count;
+    }
+
+    /// Whether a quota is spent: nothing more goes out in this run.
+    pub(super) fn full(&self) -> bool {
+        self.summary.over_quota.is_some()
+    }
+
+    /// The relay could not take what is left; the next one will try:
+    /// why this one stopped, which no longer stops the run.
+    pub(super) fn hand_on(&mut self) -> Option<String> {
+        self.summary.fix_first = false;
+        self.streak = Streak::default();
+        let quota = self.summary.over_quota.take().map(|quota| quota.why);
+        self.summary.stopped.take().or(quota)
     }
 
     /// Whether the run must stop.

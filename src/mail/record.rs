@@ -44,6 +44,8 @@ impl Recorder {
     ) -> Result<(), Error> {
         let outcome = match outcome {
             Ok(()) => Outcome::Delivered,
+            // Over the relay's quota: owed, like a deferral.
+            Err(SendError::Permanent(reply)) if reply.over_quota() => return Ok(()),
             Err(SendError::Permanent(reply)) => Outcome::Failed(reply.text.clone()),
             Err(SendError::Transient(_) | SendError::Fatal(_) | SendError::Misconfigured(_)) => {
                 return Ok(());
@@ -75,6 +77,11 @@ impl Recorder {
             Err(err) => (result_code(result), err.to_string()),
         };
         self.locked().end_run(id, code, &summary)
+    }
+
+    /// Messages delivered in the last 24 hours (for `max_per_day`).
+    pub(super) fn delivered_in_a_day(&self) -> Result<u64, Error> {
+        self.locked().delivered_in_a_day()
     }
 
     /// Marks the post sent to everyone it was owed to.

@@ -7,9 +7,10 @@ use super::policy::Policy;
 use super::record::Recorder;
 use super::transport::Transport;
 use super::{Observer, Setup, recipient, skipped_note, warn_if_clipped, workers};
-use crate::config::Config;
+use crate::config::{Config, Smtp};
 use crate::error::{Error, Summary};
 use crate::posts_folder;
+use crate::subscribers::Subscriber;
 use crate::text;
 
 /// A real send's fixed parts.
@@ -20,7 +21,71 @@ pub(super) struct Sending<'a> {
     pub(super) observer: &'a dyn Observer,
 }
 
+/// A relay and how many connections it takes.
+type Relay = (Transport, usize);
+
 impl Sending<'_> {
+    /// `[smtp]` and its `[[smtp.fallback]]` relays, in order.
+    fn relays(&self, smtp: &Smtp) -> Result<Vec<Relay>, Error> {
+        let mut relays = vec![(
+            Transport::new(smtp, self.password.clone())?,
+            smtp.connections.get(),
+        )];
+        for fallback in &smtp.fallback {
+            let password = fallback.password()?;
+            relays.push((
+                Transport::new(fallback, password)?,
+                fallback.connections.get(),
+            ));
+        }
+        Ok(relays)
+    }
+
+    /// Sends to `recipients` through the relay in use; what it could not
+    /// take (unreachable, login refused, quota spent: none of it sent) goes
+    /// to the next relay, so each recipient still gets one copy.
+    fn through_relays<'a>(
+        &self,
+        relays: &[Relay],
+        relay: &mut usize,
+        (letter, record): (&workers::Letter<'_>, workers::Record<'_>),
+        recipients: &[&'a Subscriber],
+        policy: &mut Policy,
+        progress: &dyn super::Progress,
+    ) -> Result<workers::PostTally<'a>, Error> {
+        let mut tally = workers::PostTally::default();
+        let mut left = recipients.to_vec();
+        loop {
+            let (transport, connections) = &relays[*relay];
+            let got = workers::deliver(
+                transport,
+                *connections,
+                letter,
+                &left,
+                record,
+                policy,
+                progress,
+            )?;
+            tally.delivered += got.delivered;
+            tally.failed += got.failed;
+            tally.deferred += got.deferred;
+            left = got.not_taken;
+            let stuck = policy.stopped() || policy.full();
+            if left.is_empty() || !stuck || *relay + 1 == relays.len() {
+                tally.not_taken = left;
+                return Ok(tally);
+            }
+            let why = policy.hand_on().unwrap_or_default();
+            *relay += 1;
+            self.observer.warning(&format!(
+                "{} could not take {} ({why}); the fallback {} tries them",
+                transport.server(),
+                text::count(left.len(), "recipient"),
+                relays[*relay].0.server()
+            ));
+        }
+    }
+
     /// Sends the plan, post by post, oldest first; records each outcome
     /// when there is a `recorder` (a test send has none).
     pub(super) fn send(
@@ -30,12 +95,20 @@ impl Sending<'_> {
         salt: &str,
     ) -> Result<Summary, Error> {
         let smtp = self.config.smtp().map_err(Error::Invalid)?;
-        let transport = Transport::new(smtp, self.password.clone())?;
-        let mut policy = Policy::new(transport.server().to_string());
+        let relays = self.relays(smtp)?;
+        let mut policy = Policy::new(relays[0].0.server().to_string());
+        // The relay in use: once one could not take mail, the next post
+        // starts at its fallback.
+        let mut relay = 0;
+        let mut cap = DailyCap::read(smtp.max_per_day, recorder)?;
         for delivery in plan {
             if policy.stopped() {
                 break;
             }
+            // Within the daily quota: the rest wait for a later run.
+            let owed = delivery.recipients.len();
+            let now = if policy.full() { 0 } else { cap.allows(owed) };
+            let recipients = &delivery.recipients[..now];
             let post = delivery.post;
             let text = posts_folder::read(&post.source)?;
             let prepared = self
@@ -46,7 +119,7 @@ impl Sending<'_> {
                 Some(recorder) => Some((recorder, recorder.start(post)?)),
                 None => None,
             };
-            if let Some(&first) = delivery.recipients.first() {
+            if let Some(&first) = recipients.first() {
                 let email = self
                     .setup
                     .design
@@ -59,26 +132,32 @@ impl Sending<'_> {
                 prepared: &prepared,
                 identity: &format!("{}{salt}", post.key),
             };
-            let progress = self
-                .observer
-                .progress(delivery.recipients.len(), &post.title);
-            let tally = workers::deliver(
-                &transport,
-                smtp.connections.get(),
-                &letter,
-                &delivery.recipients,
-                record,
+            let progress = self.observer.progress(recipients.len(), &post.title);
+            let tally = self.through_relays(
+                &relays,
+                &mut relay,
+                (&letter, record),
+                recipients,
                 &mut policy,
                 progress.as_ref(),
             );
             progress.finish();
             let tally = tally?;
-            // Recipients never tried: the run stopped before their turn.
-            let untried =
-                delivery.recipients.len() - tally.delivered - tally.failed - tally.deferred;
+            cap.spend(tally.delivered);
+            // Left by a quota: owed, not failed; a later run sends them.
+            let over_quota = (owed - now)
+                + if policy.full() {
+                    tally.not_taken.len()
+                } else {
+                    0
+                };
+            if over_quota > 0 {
+                policy.over_quota(over_quota, format!("daily cap of {} reached", cap.per_day));
+            }
             if let Some((recorder, post_id)) = record
                 && tally.deferred == 0
-                && untried == 0
+                && tally.not_taken.is_empty()
+                && now == owed
                 && !policy.stopped()
             {
                 recorder.complete(post_id)?;
@@ -96,5 +175,37 @@ impl Sending<'_> {
         let summary = policy.finish().into_result()?;
         self.observer.result(&summary.headline());
         Ok(summary)
+    }
+}
+
+/// `[smtp] max_per_day` in a run: what the last 24 hours left of it.
+struct DailyCap {
+    per_day: u64,
+    /// `None`: no cap (0), or a test send, which is not counted.
+    left: Option<u64>,
+}
+
+impl DailyCap {
+    fn read(per_day: u64, recorder: Option<&Recorder>) -> Result<DailyCap, Error> {
+        let left = match recorder {
+            Some(recorder) if per_day > 0 => {
+                Some(per_day.saturating_sub(recorder.delivered_in_a_day()?))
+            }
+            _ => None,
+        };
+        Ok(DailyCap { per_day, left })
+    }
+
+    /// How many of `owed` recipients may be sent now.
+    fn allows(&self, owed: usize) -> usize {
+        self.left.map_or(owed, |left| {
+            usize::try_from(left).map_or(owed, |left| left.min(owed))
+        })
+    }
+
+    /// Counts messages the relay accepted against what is left.
+    fn spend(&mut self, delivered: usize) {
+        let delivered = u64::try_from(delivered).unwrap_or(u64::MAX);
+        self.left = self.left.map(|left| left.saturating_sub(delivered));
     }
 }

@@ -47,6 +47,20 @@ impl Reply {
     pub(super) fn refuses_the_login(&self) -> bool {
         matches!(self.code, Some(530 | 534 | 535 | 538))
     }
+
+    /// Whether the relay refuses because the sender's quota is spent
+    /// (Gmail's "550 5.4.5 Daily user sending quota exceeded", SES's "454
+    /// Throttling failure: Daily message quota exceeded"): not about the
+    /// recipient, who is owed the message once the quota refills.
+    pub(super) fn over_quota(&self) -> bool {
+        let text = self.text.to_ascii_lowercase();
+        self.code.is_some()
+            && (text.contains(" 5.4.5 ")
+                || text.contains(" 4.4.5 ")
+                || text.contains("quota exceeded")
+                || text.contains("sending quota")
+                || text.contains("sending limit exceeded"))
+    }
 }
 
 impl fmt::Display for Reply {
@@ -993,6 +1007,25 @@ mod tests {
             heard,
             ["EHLO", "QUIT", "HELO", "MAIL", "RCPT", "DATA", "QUIT"]
         );
+    }
+
+    #[test]
+    fn a_relays_quota_reply_is_told_from_a_refused_recipient() {
+        let said = |code: u16, text: &str| Reply {
+            code: Some(code),
+            text: format!("{code} {text}"),
+        };
+        assert!(said(550, "5.4.5 Daily user sending quota exceeded.").over_quota());
+        assert!(said(454, "Throttling failure: Daily message quota exceeded.").over_quota());
+        assert!(!said(550, "5.1.1 <a@example.org>: no such user").over_quota());
+        assert!(
+            !said(
+                452,
+                "4.2.2 The email account that you tried to reach is over quota"
+            )
+            .over_quota()
+        );
+        assert!(!Reply::local("quota exceeded").over_quota());
     }
 
     #[test]

@@ -26,13 +26,18 @@ pub(super) struct Letter<'a> {
     pub(super) identity: &'a str,
 }
 
-/// How one post's recipients fared.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(super) struct PostTally {
+/// How one post's recipients fared on one relay.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(super) struct PostTally<'a> {
     pub(super) delivered: usize,
     pub(super) failed: usize,
-    /// Deferred, or never tried because the run stopped.
+    /// Deferred by the server (4xx after the retries).
     pub(super) deferred: usize,
+    /// What this relay could not take, none of it sent: never tried
+    /// because the run stopped, or refused before the message went out
+    /// because the relay is unreachable, refuses the login or has spent
+    /// its quota. A fallback relay may take them.
+    pub(super) not_taken: Vec<&'a Subscriber>,
 }
 
 /// What happened to one message, and whether recording it failed.
@@ -46,15 +51,15 @@ struct Attempt<'a> {
 pub(super) type Record<'r> = Option<(&'r Recorder, i64)>;
 
 /// Sends `letter` to `recipients` over up to `connections` connections.
-pub(super) fn deliver(
+pub(super) fn deliver<'a>(
     transport: &Transport,
     connections: usize,
     letter: &Letter<'_>,
-    recipients: &[&Subscriber],
+    recipients: &[&'a Subscriber],
     record: Record<'_>,
     policy: &mut Policy,
     progress: &dyn Progress,
-) -> Result<PostTally, Error> {
+) -> Result<PostTally<'a>, Error> {
     let jobs = Mutex::new(recipients.iter());
     let abort = AtomicBool::new(false);
     let (sender, results) = mpsc::channel::<Attempt<'_>>();
@@ -76,19 +81,35 @@ pub(super) fn deliver(
             if attempt.outcome.is_ok() {
                 progress.detail(&format!("delivered to {address}"));
             }
+            let not_taken = relay_could_not_take(&attempt.outcome);
             match policy.count(address, attempt.outcome) {
                 Tally::Delivered => tally.delivered += 1,
                 Tally::Failed => tally.failed += 1,
+                Tally::Deferred if not_taken => tally.not_taken.push(attempt.subscriber),
                 Tally::Deferred => tally.deferred += 1,
             }
-            if policy.stopped() {
+            if policy.stopped() || policy.full() {
                 abort.store(true, Ordering::Relaxed);
             }
         }
     });
+    let untried = jobs
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    tally.not_taken.extend(untried.copied());
     match record_error {
         Some(err) => Err(err),
         None => Ok(tally),
+    }
+}
+
+/// Whether the message was refused for a reason about the relay, before it
+/// went out: another relay can take it, and it is still sent only once.
+fn relay_could_not_take(outcome: &Result<(), SendError>) -> bool {
+    match outcome {
+        Err(SendError::Fatal(_) | SendError::Misconfigured(_)) => true,
+        Err(SendError::Permanent(reply) | SendError::Transient(reply)) => reply.over_quota(),
+        Ok(()) => false,
     }
 }
 
@@ -96,7 +117,7 @@ pub(super) fn deliver(
 fn work<'a>(
     transport: &Transport,
     letter: &Letter<'_>,
-    jobs: &Mutex<std::slice::Iter<'a, &'a Subscriber>>,
+    jobs: &Mutex<std::slice::Iter<'_, &'a Subscriber>>,
     abort: &AtomicBool,
     record: Record<'_>,
     results: &mpsc::Sender<Attempt<'a>>,
@@ -130,11 +151,9 @@ fn work<'a>(
             .map_err(|err| policy::about_the_sender(err, &sender_address, &recipient.email));
         let record_error = record
             .and_then(|(recorder, post_id)| recorder.record(post_id, subscriber, &outcome).err());
-        if matches!(
-            outcome,
-            Err(SendError::Fatal(_) | SendError::Misconfigured(_))
-        ) || record_error.is_some()
-        {
+        // A relay that cannot take this message (unreachable, login
+        // refused, quota spent) would refuse the next too: stop at once.
+        if relay_could_not_take(&outcome) || record_error.is_some() {
             abort.store(true, Ordering::Relaxed);
         }
         let attempt = Attempt {

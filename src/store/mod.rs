@@ -462,6 +462,22 @@ impl State {
             .map_err(|err| self.write_error(&err))
     }
 
+    /// Messages delivered in the last 24 hours, whatever the post: what
+    /// `max_per_day` has spent. Times are recorded in UTC to the second, so
+    /// they compare as text.
+    pub(super) fn delivered_in_a_day(&self) -> Result<u64, Error> {
+        let since = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24);
+        let since = since.round(jiff::Unit::Second).unwrap_or(since).to_string();
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM deliveries WHERE status = 'delivered' AND at >= ?1",
+                [since],
+                |row| row.get::<_, i64>(0),
+            )
+            .map(|count| u64::try_from(count).unwrap_or(0))
+            .map_err(|err| unreadable(&self.path, err))
+    }
+
     /// Records that a run has begun; its id.
     pub(crate) fn start_run(&self) -> Result<i64, Error> {
         self.conn

@@ -25,6 +25,7 @@ class Recorder:
     def __init__(self):
         self.raw = []  # (envelope recipients, raw bytes), in the order accepted
         self.senders = []  # the envelope sender (MAIL FROM) of each accepted message, in the same order
+        self.mail_options = []  # the MAIL FROM parameters (e.g. ["SMTPUTF8", "BODY=8BITMIME"]) of each, in the same order
         self.reject = {}  # address -> reply given every time, e.g. "550 5.1.1 no such user"
         self.defer = {}  # address -> [times left, reply]: refused for now that many times
         self.refuse_all = None  # a reply for every recipient, e.g. "451 4.7.0 throttled"
@@ -113,6 +114,7 @@ class Recorder:
         with self.lock:
             self.raw.append((list(envelope.rcpt_tos), raw))
             self.senders.append(envelope.mail_from)
+            self.mail_options.append(list(envelope.mail_options))
         return "250 Message accepted for delivery"
 
     def messages(self):
@@ -136,6 +138,7 @@ class Recorder:
         with self.lock:
             self.raw.clear()
             self.senders.clear()
+            self.mail_options.clear()
 
 
 class Login:

@@ -71,6 +71,22 @@ def test_an_address_needing_smtputf8_fails_alone_on_a_server_without_it(tmp_path
     assert len(delivered(site)) == 21
 
 
+def test_an_address_needing_smtputf8_goes_out_with_smtputf8_on_mail_from(tmp_path):
+    with SmtpServer() as server:  # aiosmtpd offers SMTPUTF8 in its EHLO reply
+        site = site_with_subscribers(tmp_path, server.port, 2, connections=1)
+        add_subscriber(site, "김@example.org")
+        result = mail(site)
+        assert "Sent 3, failed 0" in result.stdout, result.stdout
+        rcpts = [rcpts for rcpts, _ in server.recorder.raw]
+        options = dict(zip((tuple(r) for r in rcpts), server.recorder.mail_options))
+        assert "SMTPUTF8" in options[("김@example.org",)], options
+        # An ASCII envelope does not ask for it: RFC 6531 wants it only where needed.
+        assert "SMTPUTF8" not in options[(addresses(2)[0],)], options
+        [raw] = [data for rcpts, data in server.recorder.raw if rcpts == ["김@example.org"]]
+        assert "To: Someone <김@example.org>".encode() in raw, raw[:400]
+    assert len(delivered(site)) == 3
+
+
 def test_a_server_refusing_ehlo_is_greeted_with_helo(tmp_path):
     with SmtpServer() as server:
         server.recorder.refuse_ehlo = True
