@@ -9,8 +9,8 @@ use super::transport::Transport;
 use super::{Observer, Setup, recipient, skipped_note, warn_if_clipped, workers};
 use crate::config::{Config, Smtp};
 use crate::error::{Error, Summary};
+use crate::list::subscribers::Subscriber;
 use crate::posts_folder;
-use crate::subscribers::Subscriber;
 use crate::text;
 
 /// A real send's fixed parts.
