@@ -5,7 +5,7 @@
 //! crash). A soft bounce counts once; a sign-up's confirmation goes out
 //! once.
 
-use super::subscribers::address_key;
+use crate::address;
 use super::{self as list, Reason};
 use crate::config::Config;
 use crate::error::Error;
@@ -109,17 +109,17 @@ impl Ledger {
                     address,
                     reason,
                     detail,
-                } => state.suppress(&address_key(address), reason.as_str(), detail, "inbox")?,
+                } => state.suppress(&address::key(address), reason.as_str(), detail, "inbox")?,
                 Change::SoftBounce { address, detail } => {
-                    state.soft_bounce(&address_key(address), detail, limit, days)?
+                    state.soft_bounce(&address::key(address), detail, limit, days)?
                 }
                 Change::RequestSignup { address, name } => {
-                    let fresh = state.request_signup(&address_key(address), name, "inbox")?;
-                    state.notified(&address_key(address))?;
+                    let fresh = state.request_signup(&address::key(address), name, "inbox")?;
+                    state.notified(&address::key(address))?;
                     fresh
                 }
                 Change::ConfirmSignup { address } => {
-                    state.confirm_signup(&address_key(address), "inbox")?
+                    state.confirm_signup(&address::key(address), "inbox")?
                 }
                 Change::Nothing => false,
             };
@@ -129,7 +129,7 @@ impl Ledger {
 
     /// Whether a sign-up's confirmation may be mailed to `address` now.
     pub fn confirmation_gate(&self, address: &str) -> Result<list::Gate, Error> {
-        self.state.confirmation_gate(&address_key(address))
+        self.state.confirmation_gate(&address::key(address))
     }
 
     /// Records the run's end: how many messages it acted on, and what it

@@ -18,7 +18,8 @@ use crate::config::Config;
 use crate::error::{Error, Location, Problem};
 use crate::store::State;
 pub use crate::store::list::{CONFIRMATIONS_PER_HOUR, Gate, Signup, Suppression};
-use subscribers::{Subscriber, address_key};
+use crate::address;
+use subscribers::Subscriber;
 use token::Secret;
 
 /// Why an address is suppressed.
@@ -135,7 +136,7 @@ pub fn suppress(
     let state = open(config)?;
     addresses
         .iter()
-        .map(|address| state.suppress(&address_key(address), reason.as_str(), detail, source))
+        .map(|address| state.suppress(&address::key(address), reason.as_str(), detail, source))
         .collect()
 }
 
@@ -144,7 +145,7 @@ pub fn unsuppress(config: &Config, addresses: &[String]) -> Result<Vec<bool>, Er
     let state = open(config)?;
     addresses
         .iter()
-        .map(|address| state.unsuppress(&address_key(address)))
+        .map(|address| state.unsuppress(&address::key(address)))
         .collect()
 }
 
@@ -155,16 +156,16 @@ pub fn request_signup(
     name: &str,
     source: &str,
 ) -> Result<bool, Error> {
-    open(config)?.request_signup(&address_key(address), name, source)
+    open(config)?.request_signup(&address::key(address), name, source)
 }
 
 /// Whether `address` is on the list and mailed (not suppressed): a
 /// sign-up of it needs no confirmation. Any spelling of the address counts.
 pub fn on_list(config: &Config, address: &str) -> Result<bool, Error> {
-    let key = address_key(address);
+    let key = address::key(address);
     Ok(members(config)?
         .iter()
-        .any(|m| address_key(&m.email) == key && m.suppressed.is_none()))
+        .any(|m| address::key(&m.email) == key && m.suppressed.is_none()))
 }
 
 /// The text of a sign-up's confirmation to `to`: who asked for what, `how`
@@ -181,17 +182,17 @@ pub fn confirmation_text(config: &Config, to: &str, how: &str) -> String {
 
 /// Records that `address`'s confirmation went out (or was refused for good).
 pub fn notified(config: &Config, address: &str) -> Result<(), Error> {
-    open(config)?.notified(&address_key(address))
+    open(config)?.notified(&address::key(address))
 }
 
 /// Whether a sign-up's confirmation may be mailed to `address` now.
 pub fn confirmation_gate(config: &Config, address: &str) -> Result<Gate, Error> {
-    open(config)?.confirmation_gate(&address_key(address))
+    open(config)?.confirmation_gate(&address::key(address))
 }
 
 /// Confirms a pending sign-up; `false` when there was none.
 pub fn confirm_signup(config: &Config, address: &str, by: &str) -> Result<bool, Error> {
-    open(config)?.confirm_signup(&address_key(address), by)
+    open(config)?.confirm_signup(&address::key(address), by)
 }
 
 /// The list: config and CSV subscribers, then confirmed sign-ups not
@@ -215,9 +216,9 @@ pub fn roster(config: &Config) -> Result<(Vec<Member>, Vec<Problem>), Error> {
     // By address: a list of 50,000 with 20,000 suppressed is read per request.
     let suppressions: HashMap<String, Suppression> = suppressions
         .into_iter()
-        .map(|s| (address_key(&s.email), s))
+        .map(|s| (address::key(&s.email), s))
         .collect();
-    let suppression = |email: &str| suppressions.get(&address_key(email)).cloned();
+    let suppression = |email: &str| suppressions.get(&address::key(email)).cloned();
     let mut seen: HashSet<String> = listed.iter().map(Subscriber::key).collect();
     let mut members: Vec<Member> = listed
         .into_iter()
@@ -229,7 +230,7 @@ pub fn roster(config: &Config) -> Result<(Vec<Member>, Vec<Problem>), Error> {
         })
         .collect();
     for signup in signups {
-        if signup.confirmed_at.is_some() && seen.insert(address_key(&signup.email)) {
+        if signup.confirmed_at.is_some() && seen.insert(address::key(&signup.email)) {
             members.push(Member {
                 suppressed: suppression(&signup.email),
                 email: signup.email,
@@ -318,7 +319,7 @@ pub(crate) fn mailable(listed: Vec<Subscriber>, state: Option<&State>) -> Result
             ..Mailable::default()
         });
     };
-    let suppressed: HashSet<String> = state.suppressed()?.iter().map(|e| address_key(e)).collect();
+    let suppressed: HashSet<String> = state.suppressed()?.iter().map(|e| address::key(e)).collect();
     let mut seen: HashSet<String> = listed.iter().map(Subscriber::key).collect();
     let mut listed = listed;
     listed.retain(|s| !suppressed.contains(&s.key()));
@@ -327,7 +328,7 @@ pub(crate) fn mailable(listed: Vec<Subscriber>, state: Option<&State>) -> Result
         ..Mailable::default()
     };
     for signup in state.signups()? {
-        let key = address_key(&signup.email);
+        let key = address::key(&signup.email);
         if signup.confirmed_at.is_none() || suppressed.contains(&key) || !seen.insert(key.clone()) {
             continue;
         }

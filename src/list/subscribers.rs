@@ -24,7 +24,7 @@ impl Subscriber {
     /// The address as the delivery state knows it: compared without case,
     /// as every real mail system does.
     pub(crate) fn key(&self) -> String {
-        address_key(&self.email)
+        address::key(&self.email)
     }
 
     /// Whether this subscriber wants a post with `tags`.
@@ -36,9 +36,6 @@ impl Subscriber {
                 .any(|wanted| tags.iter().any(|tag| tag.eq_ignore_ascii_case(wanted)))
     }
 }
-
-/// The delivery state's key for an address (see [`address::key`]).
-pub(crate) use address::key as address_key;
 
 /// Where a subscriber was listed: a line of the config or of the
 /// subscribers file. Kept small (no path per row), so that a list of
@@ -188,11 +185,11 @@ impl List {
                 ),
             )));
         }
-        // Unicode forms of one address are one subscriber (see address_key).
-        let key = address_key(&subscriber.email);
+        // Unicode forms of one address are one subscriber (see address::key).
+        let key = address::key(&subscriber.email);
         let hash = (self.hash)(&key);
         let earlier = match self.first_seen.get(&hash) {
-            Some(&at) if address_key(&self.subscribers[at].email) == key => Some(at),
+            Some(&at) if address::key(&self.subscribers[at].email) == key => Some(at),
             Some(_) => self.clashes.get(&key).copied(),
             None => None,
         };
