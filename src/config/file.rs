@@ -179,6 +179,8 @@ struct RawSubscriber {
     name: String,
     #[serde(default)]
     tags: Vec<String>,
+    #[serde(default)]
+    cadence: super::Cadence,
 }
 
 /// Turns a key's byte span into the file and its line.
@@ -288,6 +290,7 @@ pub(super) fn parse(text: &str, path: &Path, blog: Option<&Blog>) -> Result<Conf
                 email: entry.email.into_inner(),
                 name: entry.name,
                 tags: entry.tags,
+                cadence: entry.cadence,
             })
             .collect(),
         file: raw

@@ -420,8 +420,44 @@ pub struct SubscriberEntry {
     pub name: String,
     /// Only posts with one of these tags; empty for every post.
     pub tags: Vec<String>,
+    /// Each post as it comes, or one roll-up a week.
+    pub cadence: Cadence,
     /// Where the entry's `email` is written.
     pub location: Location,
+}
+
+/// How often a subscriber is mailed: each post as `mail` sends it, or the
+/// week's posts in one roll-up sent by `mail --weekly`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cadence {
+    /// Every post, by `mail` (the default).
+    #[default]
+    Daily,
+    /// One roll-up a week, by `mail --weekly`.
+    Weekly,
+}
+
+impl Cadence {
+    /// Reads `daily` or `weekly` (any case; empty is daily), as a CSV cell
+    /// or a form field spells it; the error says what is accepted.
+    pub fn parse(text: &str) -> Result<Cadence, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "" | "daily" => Ok(Cadence::Daily),
+            "weekly" => Ok(Cadence::Weekly),
+            _ => Err(format!(
+                "cadence {text:?} is neither `daily` nor `weekly`"
+            )),
+        }
+    }
+
+    /// Its name as the config, the CSV and `status` write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cadence::Daily => "daily",
+            Cadence::Weekly => "weekly",
+        }
+    }
 }
 
 impl Config {

@@ -348,6 +348,7 @@ pub(crate) fn mailable(listed: Vec<Subscriber>, state: Option<&State>) -> Result
             email: signup.email,
             name: signup.name,
             tags: Vec::new(),
+            cadence: crate::config::Cadence::Daily,
         });
     }
     Ok(mailable)

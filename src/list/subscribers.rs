@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::address;
-use crate::config::Config;
+use crate::config::{Cadence, Config};
 use crate::error::{Location, Problem};
 use crate::text::{BOM, one_line};
 
@@ -18,6 +18,8 @@ pub(crate) struct Subscriber {
     pub name: String,
     /// Only posts with one of these tags; empty for every post.
     pub tags: Vec<String>,
+    /// Every post as `mail` sends it, or the week's in one roll-up.
+    pub cadence: Cadence,
 }
 
 impl Subscriber {
@@ -101,6 +103,7 @@ pub(crate) fn load_usable(config: &Config) -> Result<Usable, Vec<Problem>> {
             email: entry.email.trim().to_string(),
             name: one_line(&entry.name),
             tags: entry.tags.clone(),
+            cadence: entry.cadence,
         };
         if let Err(refusal) = list.admit(origin, subscriber, &locate) {
             refused(refusal);
@@ -109,8 +112,12 @@ pub(crate) fn load_usable(config: &Config) -> Result<Usable, Vec<Problem>> {
     if let Some((path, location)) = &sources.file {
         match std::fs::File::open(path) {
             Ok(file) => {
-                let read = read_csv(path, file, |line, subscriber| {
-                    if let Err(refusal) = list.admit(Origin::File(line), subscriber, &locate) {
+                let read = read_csv(path, file, |line, row| {
+                    let admitted = match row {
+                        Ok(subscriber) => list.admit(Origin::File(line), subscriber, &locate),
+                        Err(problem) => Err(Refusal::Unusable(problem)),
+                    };
+                    if let Err(refusal) = admitted {
                         refused(refusal);
                     }
                 });
@@ -231,7 +238,7 @@ fn key_hash(key: &str) -> u64 {
 pub(crate) fn read_csv(
     path: &Path,
     input: impl std::io::Read,
-    mut each: impl FnMut(usize, Subscriber),
+    mut each: impl FnMut(usize, Result<Subscriber, Problem>),
 ) -> Result<(), Vec<Problem>> {
     let mut input = std::io::BufReader::new(input);
     if std::io::BufRead::fill_buf(&mut input).is_ok_and(|start| start.starts_with(BOM)) {
@@ -252,21 +259,27 @@ pub(crate) fn read_csv(
             "the header row has no `email` column; start the file with `email,name,tags`".into(),
         ));
     };
-    let (name_at, tags_at) = (column("name"), column("tags"));
+    let (name_at, tags_at, cadence_at) = (column("name"), column("tags"), column("cadence"));
     let mut problems = Vec::new();
     for record in reader.records() {
         match record {
             Ok(record) => {
                 let line = record.position().map_or(0, |p| line_number(p.line()));
                 let cell = |at: Option<usize>| at.and_then(|at| record.get(at)).unwrap_or("");
-                each(
-                    line,
-                    Subscriber {
+                let row = Cadence::parse(cell(cadence_at))
+                    .map(|cadence| Subscriber {
                         email: cell(Some(email_at)).to_string(),
                         name: one_line(cell(name_at)),
                         tags: cell(tags_at).split_whitespace().map(String::from).collect(),
-                    },
-                );
+                        cadence,
+                    })
+                    .map_err(|message| {
+                        Problem::new(
+                            Location::line(path, line),
+                            format!("subscriber {}: {message}", cell(Some(email_at))),
+                        )
+                    });
+                each(line, row);
             }
             Err(err) => {
                 let line = err.position().map_or(1, |p| line_number(p.line()));
@@ -357,8 +370,37 @@ mod tests {
 
     fn rows(bytes: &[u8]) -> Result<Vec<(usize, Subscriber)>, Vec<Problem>> {
         let mut rows = Vec::new();
-        read_csv(Path::new("subs.csv"), bytes, |line, s| rows.push((line, s)))?;
+        let mut refused = Vec::new();
+        read_csv(Path::new("subs.csv"), bytes, |line, row| match row {
+            Ok(s) => rows.push((line, s)),
+            Err(problem) => refused.push(problem),
+        })?;
+        if !refused.is_empty() {
+            return Err(refused);
+        }
         Ok(rows)
+    }
+
+    #[test]
+    fn a_cadence_column_sets_who_gets_the_weekly_roll_up() {
+        let rows = rows(b"email,cadence\na@example.org,Weekly\nb@example.org,\nc@example.org,daily\n")
+            .unwrap();
+        let cadences: Vec<_> = rows.iter().map(|(_, s)| s.cadence).collect();
+        assert_eq!(cadences, [Cadence::Weekly, Cadence::Daily, Cadence::Daily]);
+        let refused = rows_refused(b"email,cadence\na@example.org,monthly\n");
+        assert_eq!(
+            refused,
+            ["subs.csv:2: subscriber a@example.org: cadence \"monthly\" is neither `daily` nor `weekly`"]
+        );
+    }
+
+    fn rows_refused(bytes: &[u8]) -> Vec<String> {
+        rows(bytes)
+            .err()
+            .unwrap_or_default()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
     }
 
     #[test]
@@ -374,6 +416,7 @@ mod tests {
             email: email.into(),
             name: String::new(),
             tags: Vec::new(),
+            cadence: Cadence::Daily,
         };
         let mut outcomes = Vec::new();
         for (line, email) in [

@@ -268,6 +268,7 @@ fn test_recipients(addresses: &[String]) -> Result<Vec<Subscriber>, Problem> {
                 email: mailbox.email,
                 name: mailbox.name.unwrap_or_default(),
                 tags: Vec::new(),
+                cadence: crate::config::Cadence::Daily,
             })
         })
         .collect()

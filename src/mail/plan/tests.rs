@@ -32,6 +32,7 @@ fn subscriber(email: &str, tags: &[&str]) -> Subscriber {
         email: email.into(),
         name: String::new(),
         tags: tags.iter().map(ToString::to_string).collect(),
+        cadence: crate::config::Cadence::Daily,
     }
 }
 
