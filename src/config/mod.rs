@@ -445,9 +445,7 @@ impl Cadence {
         match text.trim().to_ascii_lowercase().as_str() {
             "" | "daily" => Ok(Cadence::Daily),
             "weekly" => Ok(Cadence::Weekly),
-            _ => Err(format!(
-                "cadence {text:?} is neither `daily` nor `weekly`"
-            )),
+            _ => Err(format!("cadence {text:?} is neither `daily` nor `weekly`")),
         }
     }
 

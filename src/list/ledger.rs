@@ -5,8 +5,8 @@
 //! crash). A soft bounce counts once; a sign-up's confirmation goes out
 //! once.
 
-use crate::address;
 use super::{self as list, Reason};
+use crate::address;
 use crate::config::Config;
 use crate::error::Error;
 pub use crate::store::inbox::{InboxRun, Left};

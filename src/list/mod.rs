@@ -14,11 +14,11 @@ pub mod verdict;
 
 use std::collections::{HashMap, HashSet};
 
+use crate::address;
 use crate::config::Config;
 use crate::error::{Error, Location, Problem};
 use crate::store::State;
 pub use crate::store::list::{CONFIRMATIONS_PER_HOUR, Gate, Signup, Suppression};
-use crate::address;
 use subscribers::Subscriber;
 use token::Secret;
 
@@ -319,7 +319,11 @@ pub(crate) fn mailable(listed: Vec<Subscriber>, state: Option<&State>) -> Result
             ..Mailable::default()
         });
     };
-    let suppressed: HashSet<String> = state.suppressed()?.iter().map(|e| address::key(e)).collect();
+    let suppressed: HashSet<String> = state
+        .suppressed()?
+        .iter()
+        .map(|e| address::key(e))
+        .collect();
     let mut seen: HashSet<String> = listed.iter().map(Subscriber::key).collect();
     let mut listed = listed;
     listed.retain(|s| !suppressed.contains(&s.key()));

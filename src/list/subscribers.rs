@@ -383,14 +383,17 @@ mod tests {
 
     #[test]
     fn a_cadence_column_sets_who_gets_the_weekly_roll_up() {
-        let rows = rows(b"email,cadence\na@example.org,Weekly\nb@example.org,\nc@example.org,daily\n")
-            .unwrap();
+        let rows =
+            rows(b"email,cadence\na@example.org,Weekly\nb@example.org,\nc@example.org,daily\n")
+                .unwrap();
         let cadences: Vec<_> = rows.iter().map(|(_, s)| s.cadence).collect();
         assert_eq!(cadences, [Cadence::Weekly, Cadence::Daily, Cadence::Daily]);
         let refused = rows_refused(b"email,cadence\na@example.org,monthly\n");
         assert_eq!(
             refused,
-            ["subs.csv:2: subscriber a@example.org: cadence \"monthly\" is neither `daily` nor `weekly`"]
+            [
+                "subs.csv:2: subscriber a@example.org: cadence \"monthly\" is neither `daily` nor `weekly`"
+            ]
         );
     }
 
