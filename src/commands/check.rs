@@ -203,10 +203,10 @@ fn warn_committed_subscribers(config: &Config, report: Report) {
     }
 }
 
-fn warn_smtputf8(list: &[subscribers::Subscriber], report: Report) {
+fn warn_smtputf8(list: &subscribers::Subscribers, report: Report) {
     let utf8: Vec<&str> = list
         .iter()
-        .map(|s| s.email.as_str())
+        .map(subscribers::Subscriber::email)
         .filter(|email| crate::address::needs_smtputf8(email))
         .collect();
     if !utf8.is_empty() {

@@ -33,8 +33,8 @@ pub(super) fn run(config: &Config, args: &PreviewArgs, report: Report) -> Result
             token: String::new(),
         },
         |s| Recipient {
-            email: s.email.clone(),
-            name: s.name.clone(),
+            email: s.email().to_string(),
+            name: s.name().to_string(),
             token: String::new(),
         },
     );

@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::error::{Error, Location, Problem};
 use crate::store::State;
 pub use crate::store::list::{CONFIRMATIONS_PER_HOUR, Gate, Signup, Suppression};
-use subscribers::Subscriber;
+use subscribers::{Subscriber, Subscribers};
 use token::Secret;
 
 /// Why an address is suppressed.
@@ -221,14 +221,15 @@ pub fn roster(config: &Config) -> Result<(Vec<Member>, Vec<Problem>), Error> {
     let suppression = |email: &str| suppressions.get(&address::key(email)).cloned();
     let mut seen: HashSet<String> = listed.iter().map(Subscriber::key).collect();
     let mut members: Vec<Member> = listed
-        .into_iter()
+        .iter()
         .map(|s| Member {
-            suppressed: suppression(&s.email),
-            email: s.email,
-            name: s.name,
+            suppressed: suppression(s.email()),
+            email: s.email().to_string(),
+            name: s.name().to_string(),
             source: "config",
         })
         .collect();
+    drop(listed);
     for signup in signups {
         if signup.confirmed_at.is_some() && seen.insert(address::key(&signup.email)) {
             members.push(Member {
@@ -299,7 +300,7 @@ pub fn known_addresses(config: &Config) -> Result<Vec<String>, Error> {
 #[derive(Debug, Default)]
 pub(crate) struct Mailable {
     /// The listed ones and confirmed sign-ups, minus the suppressed.
-    pub(crate) subscribers: Vec<Subscriber>,
+    pub(crate) subscribers: Subscribers,
     /// The keys of the sign-ups never mailed yet, owed the newest post as a welcome.
     pub(crate) welcome: HashSet<String>,
     /// Sign-ups the state holds that no message can be made for (an
@@ -311,8 +312,10 @@ pub(crate) struct Mailable {
 /// The subscribers a run mails (see [`Mailable`]).
 ///
 /// Takes the listed subscribers over rather than copying them: a list of a
-/// million is held once, not twice.
-pub(crate) fn mailable(listed: Vec<Subscriber>, state: Option<&State>) -> Result<Mailable, Error> {
+/// million is held once, not twice. What it builds beside them grows with
+/// the suppressions and sign-ups in the state, never with the list: the
+/// listed addresses are looked up in those, one at a time.
+pub(crate) fn mailable(listed: Subscribers, state: Option<&State>) -> Result<Mailable, Error> {
     let Some(state) = state else {
         return Ok(Mailable {
             subscribers: listed,
@@ -324,36 +327,58 @@ pub(crate) fn mailable(listed: Vec<Subscriber>, state: Option<&State>) -> Result
         .iter()
         .map(|e| address::key(e))
         .collect();
-    let mut seen: HashSet<String> = listed.iter().map(Subscriber::key).collect();
+    // The confirmed sign-ups, each once, and whether the list has them already.
+    let mut signups: Vec<(Signup, String)> = Vec::new();
+    let mut by_key: HashMap<String, usize> = HashMap::new();
+    for signup in state.signups()? {
+        let key = address::key(&signup.email);
+        if signup.confirmed_at.is_some() && !by_key.contains_key(&key) {
+            by_key.insert(key.clone(), signups.len());
+            signups.push((signup, key));
+        }
+    }
+    let mut listed_already = vec![false; signups.len()];
     let mut listed = listed;
-    listed.retain(|s| !suppressed.contains(&s.key()));
+    listed.retain(|s| {
+        let key = s.key();
+        if let Some(&at) = by_key.get(&key) {
+            listed_already[at] = true;
+        }
+        !suppressed.contains(&key)
+    });
     let mut mailable = Mailable {
         subscribers: listed,
         ..Mailable::default()
     };
-    for signup in state.signups()? {
-        let key = address::key(&signup.email);
-        if signup.confirmed_at.is_none() || suppressed.contains(&key) || !seen.insert(key.clone()) {
+    for ((signup, key), listed) in signups.into_iter().zip(listed_already) {
+        if listed || suppressed.contains(&key) {
             continue;
         }
-        if let Err(why) = crate::address::check(&signup.email) {
-            mailable.skipped.push(Problem::new(
+        let problem = |why: String| {
+            Problem::new(
                 Location::file(state.path()),
                 format!(
                     "sign-up: {why}; not mailed. Remove it with `digest-feed subscribers suppress`"
                 ),
-            ));
+            )
+        };
+        if let Err(why) = crate::address::check(&signup.email) {
+            mailable.skipped.push(problem(why));
+            continue;
+        }
+        let no_tags: &[&str] = &[];
+        if let Err(why) = mailable.subscribers.push(
+            &signup.email,
+            &signup.name,
+            no_tags,
+            crate::config::Cadence::Daily,
+        ) {
+            mailable.skipped.push(problem(why));
             continue;
         }
         if !state.ever_mailed(&key)? {
             mailable.welcome.insert(key);
         }
-        mailable.subscribers.push(Subscriber {
-            email: signup.email,
-            name: signup.name,
-            tags: Vec::new(),
-            cadence: crate::config::Cadence::Daily,
-        });
     }
     Ok(mailable)
 }

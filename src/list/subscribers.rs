@@ -9,39 +9,248 @@ use crate::config::{Cadence, Config};
 use crate::error::{Location, Problem};
 use crate::text::{BOM, one_line};
 
-/// One subscriber, validated.
+/// The subscribers of a list, validated, held compactly: one string holds
+/// every address and name back to back, and each subscriber is 16 bytes
+/// pointing into it, so a list of a million costs about what its file does
+/// (no allocation per subscriber, no copy of each address as a key). Sets
+/// of tags are kept once however many subscribers share them.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Subscribers {
+    /// Each subscriber's address, then its name.
+    text: String,
+    rows: Vec<Row>,
+    /// The distinct sets of tags; a row's `tags` is 1 + an index here.
+    tag_sets: Vec<Box<[Box<str>]>>,
+    /// Where each set of tags is in `tag_sets` (as many entries as sets).
+    tag_index: HashMap<Box<[Box<str>]>, u32>,
+}
+
+/// One subscriber's place in [`Subscribers`].
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    /// Where its address starts in `text`; its name follows it.
+    start: u32,
+    email_len: u16,
+    name_len: u16,
+    /// 0: no tags (every post); else 1 + the index of its set of tags.
+    tags: u32,
+    cadence: Cadence,
+}
+
+/// One subscriber of a [`Subscribers`], borrowed from it.
+#[derive(Clone, Copy)]
+pub(crate) struct Subscriber<'a> {
+    list: &'a Subscribers,
+    row: &'a Row,
+}
+
+impl Subscribers {
+    /// How many subscribers there are.
+    pub(crate) fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether there are none.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The first one listed.
+    pub(crate) fn first(&self) -> Option<Subscriber<'_>> {
+        self.rows.first().map(|row| Subscriber { list: self, row })
+    }
+
+    /// Every subscriber, in the order listed.
+    pub(crate) fn iter(&self) -> Iter<'_> {
+        Iter {
+            list: self,
+            rows: self.rows.iter(),
+        }
+    }
+
+    /// Adds a subscriber (checked by the caller). Refused, with why, only
+    /// for sizes no list reaches: an address or a name over 64 KiB, or a
+    /// list whose addresses and names add up to 4 GiB.
+    pub(crate) fn push(
+        &mut self,
+        email: &str,
+        name: &str,
+        tags: &[impl AsRef<str>],
+        cadence: Cadence,
+    ) -> Result<(), String> {
+        let email_len = u16::try_from(email.len())
+            .map_err(|_| format!("the address {email:.40}… is over 64 KiB long"))?;
+        let name_len = u16::try_from(name.len())
+            .map_err(|_| format!("subscriber {email}: the name is over 64 KiB long; shorten it"))?;
+        let start = u32::try_from(self.text.len())
+            .ok()
+            .filter(|start| {
+                start
+                    .checked_add(u32::from(email_len) + u32::from(name_len))
+                    .is_some()
+            })
+            .ok_or_else(|| {
+                format!(
+                    "subscriber {email}: the list's addresses and names pass 4 GiB; \
+                     split it into lists of their own"
+                )
+            })?;
+        let tags = self.tag_set(tags)?;
+        self.text.push_str(email);
+        self.text.push_str(name);
+        self.rows.push(Row {
+            start,
+            email_len,
+            name_len,
+            tags,
+            cadence,
+        });
+        Ok(())
+    }
+
+    /// The number `push` records for `tags`, adding the set when new.
+    fn tag_set(&mut self, tags: &[impl AsRef<str>]) -> Result<u32, String> {
+        if tags.is_empty() {
+            return Ok(0);
+        }
+        let set: Box<[Box<str>]> = tags.iter().map(|tag| Box::from(tag.as_ref())).collect();
+        if let Some(&at) = self.tag_index.get(&set) {
+            return Ok(at);
+        }
+        let at = u32::try_from(self.tag_sets.len() + 1)
+            .map_err(|_| "the list has over 4 billion sets of tags".to_string())?;
+        self.tag_sets.push(set.clone());
+        self.tag_index.insert(set, at);
+        Ok(at)
+    }
+
+    /// Keeps only the subscribers `keep` says yes to, in order.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(Subscriber<'_>) -> bool) {
+        let mut kept = Vec::with_capacity(self.rows.len());
+        for row in &self.rows {
+            if keep(Subscriber { list: self, row }) {
+                kept.push(*row);
+            }
+        }
+        kept.shrink_to_fit();
+        self.rows = kept;
+    }
+
+    /// Gives back what growing left unused (the list is read, then only read).
+    fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.rows.shrink_to_fit();
+    }
+}
+
+/// The subscribers of a list, in order (see [`Subscribers::iter`]).
+#[derive(Clone)]
+pub(crate) struct Iter<'a> {
+    list: &'a Subscribers,
+    rows: std::slice::Iter<'a, Row>,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = Subscriber<'a>;
+
+    fn next(&mut self) -> Option<Subscriber<'a>> {
+        let list = self.list;
+        self.rows.next().map(|row| Subscriber { list, row })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.rows.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
+impl<'a> IntoIterator for &'a Subscribers {
+    type Item = Subscriber<'a>;
+    type IntoIter = Iter<'a>;
+
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+impl<'a> Subscriber<'a> {
+    /// The address as written.
+    pub(crate) fn email(self) -> &'a str {
+        let start = self.row.start as usize;
+        &self.list.text[start..start + usize::from(self.row.email_len)]
+    }
+
+    /// The display name, on one line; empty for none.
+    pub(crate) fn name(self) -> &'a str {
+        let start = self.row.start as usize + usize::from(self.row.email_len);
+        &self.list.text[start..start + usize::from(self.row.name_len)]
+    }
+
+    /// Only posts with one of these tags; empty for every post.
+    pub(crate) fn tags(self) -> &'a [Box<str>] {
+        match self.row.tags.checked_sub(1) {
+            Some(at) => &self.list.tag_sets[at as usize],
+            None => &[],
+        }
+    }
+
+    /// Every post as `mail` sends it, or the week's in one roll-up.
+    pub(crate) fn cadence(self) -> Cadence {
+        self.row.cadence
+    }
+
+    /// The address as the delivery state knows it: compared without case,
+    /// as every real mail system does.
+    pub(crate) fn key(self) -> String {
+        address::key(self.email())
+    }
+
+    /// Whether this subscriber wants a post with `tags`.
+    pub(crate) fn wants(self, tags: &[String]) -> bool {
+        let wanted = self.tags();
+        wanted.is_empty()
+            || wanted
+                .iter()
+                .any(|wanted| tags.iter().any(|tag| tag.eq_ignore_ascii_case(wanted)))
+    }
+}
+
+impl std::fmt::Debug for Subscriber<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscriber")
+            .field("email", &self.email())
+            .field("name", &self.name())
+            .field("tags", &self.tags())
+            .field("cadence", &self.cadence())
+            .finish()
+    }
+}
+
+impl PartialEq for Subscriber<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.email(), self.name(), self.tags(), self.cadence())
+            == (other.email(), other.name(), other.tags(), other.cadence())
+    }
+}
+
+impl Eq for Subscriber<'_> {}
+
+/// One row of the list as read, before it is checked and admitted.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Subscriber {
+pub(crate) struct Entry {
     /// The address as written.
     pub email: String,
     /// The display name, on one line; empty for none.
     pub name: String,
     /// Only posts with one of these tags; empty for every post.
     pub tags: Vec<String>,
-    /// Every post as `mail` sends it, or the week's in one roll-up.
+    /// Every post, or the week's in one roll-up.
     pub cadence: Cadence,
 }
 
-impl Subscriber {
-    /// The address as the delivery state knows it: compared without case,
-    /// as every real mail system does.
-    pub(crate) fn key(&self) -> String {
-        address::key(&self.email)
-    }
-
-    /// Whether this subscriber wants a post with `tags`.
-    pub(crate) fn wants(&self, tags: &[String]) -> bool {
-        self.tags.is_empty()
-            || self
-                .tags
-                .iter()
-                .any(|wanted| tags.iter().any(|tag| tag.eq_ignore_ascii_case(wanted)))
-    }
-}
-
 /// Where a subscriber was listed: a line of the config or of the
-/// subscribers file. Kept small (no path per row), so that a list of
-/// 100,000 costs little more than the addresses themselves.
+/// subscribers file.
 #[derive(Debug, Clone, Copy)]
 enum Origin {
     Config(usize),
@@ -50,7 +259,7 @@ enum Origin {
 
 /// Every subscriber in the config and its CSV file; every problem found.
 /// The file is read as a stream, each row checked as it comes.
-pub(crate) fn load(config: &Config) -> Result<Vec<Subscriber>, Vec<Problem>> {
+pub(crate) fn load(config: &Config) -> Result<Subscribers, Vec<Problem>> {
     let usable = load_usable(config)?;
     if usable.skipped.is_empty() && usable.repeated.is_empty() {
         Ok(usable.subscribers)
@@ -65,7 +274,7 @@ pub(crate) fn load(config: &Config) -> Result<Vec<Subscriber>, Vec<Problem>> {
 #[derive(Debug, Default)]
 pub(crate) struct Usable {
     /// The subscribers that can be mailed, each once.
-    pub subscribers: Vec<Subscriber>,
+    pub subscribers: Subscribers,
     /// The rows that cannot be mailed (a bad address, a name with a control
     /// character), each with why: a failure of every run until fixed.
     pub skipped: Vec<Problem>,
@@ -73,12 +282,6 @@ pub(crate) struct Usable {
     /// form or spelling of its domain): that person is mailed once, at the
     /// first row, so a repeat is warned about and is no failure.
     pub repeated: Vec<Problem>,
-}
-
-/// Why a row was not admitted.
-enum Refusal {
-    Unusable(Problem),
-    Repeat(Problem),
 }
 
 /// The subscribers that can be mailed, and the problem of each row that
@@ -92,33 +295,28 @@ pub(crate) fn load_usable(config: &Config) -> Result<Usable, Vec<Problem>> {
     };
     let mut list = List::default();
     let mut problems = Vec::new();
-    let mut usable = Usable::default();
-    let mut refused = |refusal| match refusal {
-        Refusal::Unusable(problem) => usable.skipped.push(problem),
-        Refusal::Repeat(problem) => usable.repeated.push(problem),
-    };
+    let mut skipped = Vec::new();
     for entry in &sources.entries {
         let origin = Origin::Config(entry.location.line.unwrap_or(0));
-        let subscriber = Subscriber {
+        let subscriber = Entry {
             email: entry.email.trim().to_string(),
             name: one_line(&entry.name),
             tags: entry.tags.clone(),
             cadence: entry.cadence,
         };
-        if let Err(refusal) = list.admit(origin, subscriber, &locate) {
-            refused(refusal);
+        if let Err(problem) = list.admit(origin, &subscriber, &locate) {
+            skipped.push(problem);
         }
     }
     if let Some((path, location)) = &sources.file {
         match std::fs::File::open(path) {
             Ok(file) => {
                 let read = read_csv(path, file, |line, row| {
-                    let admitted = match row {
-                        Ok(subscriber) => list.admit(Origin::File(line), subscriber, &locate),
-                        Err(problem) => Err(Refusal::Unusable(problem)),
-                    };
-                    if let Err(refusal) = admitted {
-                        refused(refusal);
+                    let admitted = row.and_then(|subscriber| {
+                        list.admit(Origin::File(line), &subscriber, &locate)
+                    });
+                    if let Err(problem) = admitted {
+                        skipped.push(problem);
                     }
                 });
                 if let Err(mut more) = read {
@@ -134,24 +332,34 @@ pub(crate) fn load_usable(config: &Config) -> Result<Usable, Vec<Problem>> {
             )),
         }
     }
+    let (subscribers, repeated) = list.without_repeats(&locate);
     if problems.is_empty() {
-        usable.subscribers = list.subscribers;
-        Ok(usable)
+        Ok(Usable {
+            subscribers,
+            skipped,
+            repeated,
+        })
     } else {
-        problems.append(&mut usable.skipped);
-        problems.append(&mut usable.repeated);
+        problems.append(&mut skipped);
+        problems.extend(repeated);
         Err(problems)
     }
 }
 
-/// The subscribers admitted so far, and what finds a duplicate among them.
+/// The subscribers admitted so far, and what finds a repeat among them.
+///
+/// Repeats are found once the list is read, not as each row comes: a table
+/// of every address seen would cost more than the list. Each row's key hash
+/// is kept (8 bytes); sorted, they show which hashes come more than once,
+/// and only the rows with those hashes have their keys compared, so a clash
+/// of hashes is never taken for a repeat.
 struct List {
-    subscribers: Vec<Subscriber>,
-    origins: Vec<Origin>,
-    /// Key hash → index: no second copy of every address. `clashes` holds
-    /// the keys whose hash an earlier, different key already took.
-    first_seen: HashMap<u64, usize>,
-    clashes: HashMap<String, usize>,
+    subscribers: Subscribers,
+    /// Each row's line, and how many of the first rows are the config's.
+    lines: Vec<u32>,
+    config_rows: usize,
+    /// Each row's key hash, in order.
+    hashes: Vec<u64>,
     /// [`key_hash`]; a test swaps in one that makes every key clash.
     hash: fn(&str) -> u64,
 }
@@ -159,69 +367,114 @@ struct List {
 impl Default for List {
     fn default() -> Self {
         List {
-            subscribers: Vec::new(),
-            origins: Vec::new(),
-            first_seen: HashMap::new(),
-            clashes: HashMap::new(),
+            subscribers: Subscribers::default(),
+            lines: Vec::new(),
+            config_rows: 0,
+            hashes: Vec::new(),
             hash: key_hash,
         }
     }
 }
 
 impl List {
-    /// Adds a subscriber whose address is valid and not listed yet.
+    /// Adds a subscriber whose address is valid (repeats are found later).
     fn admit(
         &mut self,
         origin: Origin,
-        subscriber: Subscriber,
+        subscriber: &Entry,
         locate: &impl Fn(Origin) -> Location,
-    ) -> Result<(), Refusal> {
-        if let Err(message) = address::check(&subscriber.email) {
-            return Err(Refusal::Unusable(Problem::new(
-                locate(origin),
-                format!("subscriber: {message}"),
-            )));
-        }
+    ) -> Result<(), Problem> {
+        let unusable = |message: String| Problem::new(locate(origin), message);
+        address::check(&subscriber.email)
+            .map_err(|message| unusable(format!("subscriber: {message}")))?;
         if let Some(c) = subscriber.name.chars().find(|c| c.is_control()) {
-            return Err(Refusal::Unusable(Problem::new(
-                locate(origin),
-                format!(
-                    "subscriber {}: the name holds a control character (U+{:04X}), which no header may carry",
-                    subscriber.email,
-                    u32::from(c)
-                ),
+            return Err(unusable(format!(
+                "subscriber {}: the name holds a control character (U+{:04X}), which no header may carry",
+                subscriber.email,
+                u32::from(c)
             )));
         }
-        // Unicode forms of one address are one subscriber (see address::key).
-        let key = address::key(&subscriber.email);
-        let hash = (self.hash)(&key);
-        let earlier = match self.first_seen.get(&hash) {
-            Some(&at) if address::key(&self.subscribers[at].email) == key => Some(at),
-            Some(_) => self.clashes.get(&key).copied(),
-            None => None,
+        let line = match origin {
+            Origin::Config(line) | Origin::File(line) => u32::try_from(line).unwrap_or(u32::MAX),
         };
-        if let Some(at) = earlier {
-            return Err(Refusal::Repeat(Problem::new(
-                locate(origin),
-                format!(
-                    "subscriber {} is listed twice (first at {}); remove one",
-                    subscriber.email,
-                    locate(self.origins[at])
-                ),
-            )));
+        self.subscribers
+            .push(
+                &subscriber.email,
+                &subscriber.name,
+                &subscriber.tags,
+                subscriber.cadence,
+            )
+            .map_err(unusable)?;
+        // Unicode forms of one address are one subscriber (see address::key).
+        self.hashes
+            .push((self.hash)(&address::key(&subscriber.email)));
+        self.lines.push(line);
+        if matches!(origin, Origin::Config(_)) {
+            self.config_rows = self.lines.len();
         }
-        let at = self.subscribers.len();
-        match self.first_seen.entry(hash) {
-            std::collections::hash_map::Entry::Occupied(_) => {
-                self.clashes.insert(key, at);
-            }
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(at);
-            }
-        }
-        self.origins.push(origin);
-        self.subscribers.push(subscriber);
         Ok(())
+    }
+
+    fn origin(&self, at: usize) -> Origin {
+        let line = self.lines[at] as usize;
+        if at < self.config_rows {
+            Origin::Config(line)
+        } else {
+            Origin::File(line)
+        }
+    }
+
+    /// The list with each address once, at its first row, and a problem
+    /// for each later row of it, in the order listed.
+    fn without_repeats(
+        mut self,
+        locate: &impl Fn(Origin) -> Location,
+    ) -> (Subscribers, Vec<Problem>) {
+        let mut sorted = std::mem::take(&mut self.hashes);
+        sorted.sort_unstable();
+        let mut shared: std::collections::HashSet<u64> = sorted
+            .windows(2)
+            .filter(|pair| pair[0] == pair[1])
+            .map(|pair| pair[0])
+            .collect();
+        drop(sorted);
+        let mut repeated = Vec::new();
+        if !shared.is_empty() {
+            // Only the rows whose hash is shared: their keys, first row of each.
+            let mut first: HashMap<String, usize> = HashMap::new();
+            let mut repeats = std::collections::HashSet::new();
+            for (at, subscriber) in self.subscribers.iter().enumerate() {
+                let key = subscriber.key();
+                if !shared.contains(&(self.hash)(&key)) {
+                    continue;
+                }
+                match first.get(&key) {
+                    Some(&earlier) => {
+                        repeated.push(Problem::new(
+                            locate(self.origin(at)),
+                            format!(
+                                "subscriber {} is listed twice (first at {}); remove one",
+                                subscriber.email(),
+                                locate(self.origin(earlier))
+                            ),
+                        ));
+                        repeats.insert(at);
+                    }
+                    None => {
+                        first.insert(key, at);
+                    }
+                }
+            }
+            shared.clear();
+            let mut at = 0;
+            self.subscribers.rows.retain(|_| {
+                let keep = !repeats.contains(&at);
+                at += 1;
+                keep
+            });
+        }
+        self.subscribers.shrink_to_fit();
+        (self.subscribers, repeated)
     }
 }
 
@@ -238,7 +491,7 @@ fn key_hash(key: &str) -> u64 {
 pub(crate) fn read_csv(
     path: &Path,
     input: impl std::io::Read,
-    mut each: impl FnMut(usize, Result<Subscriber, Problem>),
+    mut each: impl FnMut(usize, Result<Entry, Problem>),
 ) -> Result<(), Vec<Problem>> {
     let mut input = std::io::BufReader::new(input);
     if std::io::BufRead::fill_buf(&mut input).is_ok_and(|start| start.starts_with(BOM)) {
@@ -267,7 +520,7 @@ pub(crate) fn read_csv(
                 let line = record.position().map_or(0, |p| line_number(p.line()));
                 let cell = |at: Option<usize>| at.and_then(|at| record.get(at)).unwrap_or("");
                 let row = Cadence::parse(cell(cadence_at))
-                    .map(|cadence| Subscriber {
+                    .map(|cadence| Entry {
                         email: cell(Some(email_at)).to_string(),
                         name: one_line(cell(name_at)),
                         tags: cell(tags_at).split_whitespace().map(String::from).collect(),
@@ -368,7 +621,7 @@ mod tests {
         );
     }
 
-    fn rows(bytes: &[u8]) -> Result<Vec<(usize, Subscriber)>, Vec<Problem>> {
+    fn rows(bytes: &[u8]) -> Result<Vec<(usize, Entry)>, Vec<Problem>> {
         let mut rows = Vec::new();
         let mut refused = Vec::new();
         read_csv(Path::new("subs.csv"), bytes, |line, row| match row {
@@ -415,13 +668,12 @@ mod tests {
         let locate = |origin: Origin| match origin {
             Origin::Config(line) | Origin::File(line) => Location::line("subs.csv", line),
         };
-        let person = |email: &str| Subscriber {
+        let person = |email: &str| Entry {
             email: email.into(),
             name: String::new(),
             tags: Vec::new(),
             cadence: Cadence::Daily,
         };
-        let mut outcomes = Vec::new();
         for (line, email) in [
             (2, "a@example.org"),
             (3, "b@example.org"),
@@ -429,25 +681,53 @@ mod tests {
             (5, "B@Example.org"),
             (6, "A@example.org"),
         ] {
-            outcomes.push(
-                list.admit(Origin::File(line), person(email), &locate)
-                    .map_err(|refusal| match refusal {
-                        Refusal::Repeat(problem) => problem.to_string(),
-                        Refusal::Unusable(problem) => format!("unusable: {problem}"),
-                    }),
-            );
+            list.admit(Origin::File(line), &person(email), &locate)
+                .unwrap();
         }
+        let (subscribers, repeated) = list.without_repeats(&locate);
         assert_eq!(
-            outcomes,
+            repeated.iter().map(ToString::to_string).collect::<Vec<_>>(),
             [
-                Ok(()),
-                Ok(()),
-                Ok(()),
-                Err("subs.csv:5: subscriber B@Example.org is listed twice (first at subs.csv:3); remove one".into()),
-                Err("subs.csv:6: subscriber A@example.org is listed twice (first at subs.csv:2); remove one".into()),
+                "subs.csv:5: subscriber B@Example.org is listed twice (first at subs.csv:3); remove one",
+                "subs.csv:6: subscriber A@example.org is listed twice (first at subs.csv:2); remove one",
             ]
         );
-        assert_eq!(list.subscribers.len(), 3);
+        let kept: Vec<&str> = subscribers.iter().map(Subscriber::email).collect();
+        assert_eq!(kept, ["a@example.org", "b@example.org", "c@example.org"]);
+    }
+
+    #[test]
+    fn the_list_holds_each_field_as_given_and_each_set_of_tags_once() {
+        let mut list = Subscribers::default();
+        list.push("a@example.org", "Kim", &["ml", "papers"], Cadence::Weekly)
+            .unwrap();
+        list.push("b@example.org", "", &[] as &[&str], Cadence::Daily)
+            .unwrap();
+        list.push("김@예시.한국", "김철수", &["ml", "papers"], Cadence::Daily)
+            .unwrap();
+        let people: Vec<_> = list
+            .iter()
+            .map(|s| (s.email(), s.name(), s.tags().len(), s.cadence()))
+            .collect();
+        assert_eq!(
+            people,
+            [
+                ("a@example.org", "Kim", 2, Cadence::Weekly),
+                ("b@example.org", "", 0, Cadence::Daily),
+                ("김@예시.한국", "김철수", 2, Cadence::Daily),
+            ]
+        );
+        assert_eq!(list.tag_sets.len(), 1);
+        assert_eq!(std::mem::size_of::<Row>(), 16);
+        let long = format!("{}@example.org", "x".repeat(70_000));
+        assert_eq!(
+            list.push(&long, "", &[] as &[&str], Cadence::Daily)
+                .unwrap_err(),
+            format!("the address {long:.40}… is over 64 KiB long")
+        );
+        list.retain(|s| s.name() != "Kim");
+        assert_eq!(list.len(), 2);
+        assert_eq!(list.first().map(Subscriber::email), Some("b@example.org"));
     }
 
     #[test]
@@ -503,8 +783,9 @@ mod tests {
             "[site]\nurl = \"https://e.org\"\n[[subscribers]]\nemail = \"a@example.org\"\nname = \"Evil\\r\\nBcc: x@example.org\"\ntags = [\"ML\"]\n",
         );
         let subscribers = load(&config).unwrap();
-        assert_eq!(subscribers[0].name, "Evil Bcc: x@example.org");
-        assert!(subscribers[0].wants(&["ml".into(), "papers".into()]));
-        assert!(!subscribers[0].wants(&["papers".into()]));
+        let first = subscribers.first().unwrap();
+        assert_eq!(first.name(), "Evil Bcc: x@example.org");
+        assert!(first.wants(&["ml".into(), "papers".into()]));
+        assert!(!first.wants(&["papers".into()]));
     }
 }

@@ -26,7 +26,7 @@ use crate::config::Config;
 use crate::email::{self, Recipient};
 use crate::error::{Error, Location, Problem, Summary};
 use crate::list;
-use crate::list::subscribers::Subscriber;
+use crate::list::subscribers::{Subscriber, Subscribers};
 use crate::post::Post;
 use crate::posts_folder;
 use crate::store;
@@ -89,11 +89,11 @@ fn hold_lock(setup: &Setup, observer: &dyn Observer) -> Result<store::RunLock, E
 }
 
 /// Who a message to `subscriber` is addressed to.
-fn recipient(subscriber: &Subscriber, letterhead: &Letterhead) -> Recipient {
+fn recipient(subscriber: Subscriber<'_>, letterhead: &Letterhead) -> Recipient {
     Recipient {
-        token: letterhead.token(&subscriber.email),
-        email: subscriber.email.clone(),
-        name: subscriber.name.clone(),
+        token: letterhead.token(subscriber.email()),
+        email: subscriber.email().to_string(),
+        name: subscriber.name().to_string(),
     }
 }
 
@@ -208,7 +208,7 @@ fn send_and_record(
 fn welcome_new<'a>(
     plan: &mut Vec<Delivery<'a>>,
     newest: Option<&'a Post>,
-    subscribers: &'a [Subscriber],
+    subscribers: &'a Subscribers,
     welcome: &std::collections::HashSet<String>,
 ) {
     let Some(newest) = newest else { return };
@@ -252,11 +252,10 @@ fn test_send(
 }
 
 /// The `--to` addresses (`addr` or `Name <addr>`) as subscribers of every post.
-fn test_recipients(addresses: &[String]) -> Result<Vec<Subscriber>, Problem> {
-    addresses
-        .iter()
-        .map(|address| {
-            let mailbox = crate::address::Mailbox::parse(address).map_err(|err| {
+fn test_recipients(addresses: &[String]) -> Result<Subscribers, Problem> {
+    let mut recipients = Subscribers::default();
+    for address in addresses {
+        let mailbox = crate::address::Mailbox::parse(address).map_err(|err| {
                 Problem::new(
                     Location::file("--to"),
                     format!(
@@ -264,14 +263,17 @@ fn test_recipients(addresses: &[String]) -> Result<Vec<Subscriber>, Problem> {
                     ),
                 )
             })?;
-            Ok(Subscriber {
-                email: mailbox.email,
-                name: mailbox.name.unwrap_or_default(),
-                tags: Vec::new(),
-                cadence: crate::config::Cadence::Daily,
-            })
-        })
-        .collect()
+        let no_tags: &[&str] = &[];
+        recipients
+            .push(
+                &mailbox.email,
+                &mailbox.name.unwrap_or_default(),
+                no_tags,
+                crate::config::Cadence::Daily,
+            )
+            .map_err(|why| Problem::new(Location::file("--to"), why))?;
+    }
+    Ok(recipients)
 }
 
 /// A run that left out subscribers it cannot mail ends as one with

@@ -5,16 +5,16 @@
 use std::collections::HashMap;
 
 use crate::error::Error;
-use crate::list::subscribers::Subscriber;
+use crate::list::subscribers::{Subscriber, Subscribers};
 use crate::post::Post;
-use crate::store::{Deliveries, MailedPost, Outcome, State};
+use crate::store::{Ended, MailedPost, Outcomes, State};
 
 /// One post and who is owed it in this run.
 #[derive(Debug)]
 pub(super) struct Delivery<'a> {
     pub(super) post: &'a Post,
     /// Borrowed from the subscriber list: a plan for 100,000 copies nothing.
-    pub(super) recipients: Vec<&'a Subscriber>,
+    pub(super) recipients: Vec<Subscriber<'a>>,
     /// Subscribers left out by their tags.
     pub(super) not_wanted: usize,
 }
@@ -24,7 +24,7 @@ pub(super) struct Delivery<'a> {
 #[derive(Debug, Default)]
 pub(super) struct History {
     mailed: Vec<MailedPost>,
-    deliveries: HashMap<String, Deliveries>,
+    deliveries: HashMap<String, Outcomes>,
 }
 
 impl History {
@@ -43,7 +43,7 @@ impl History {
                 || retry_failed
                 || selected.is_some_and(|selected| selected.key == post.url);
             if chosen {
-                deliveries.insert(post.url.clone(), state.deliveries(&post.url)?);
+                deliveries.insert(post.url.clone(), state.outcomes(&post.url)?);
             }
         }
         Ok(History { mailed, deliveries })
@@ -54,11 +54,11 @@ impl History {
 pub(super) fn plan<'a>(
     posts: &'a [Post],
     selected: Option<&'a Post>,
-    subscribers: &'a [Subscriber],
+    subscribers: &'a Subscribers,
     history: &History,
     retry_failed: bool,
 ) -> Vec<Delivery<'a>> {
-    let no_deliveries = Deliveries::new();
+    let no_deliveries = Outcomes::default();
     let mut plan = Vec::new();
     for (post, only_failed, known_as) in choose(posts, selected, &history.mailed, retry_failed) {
         let done = history
@@ -73,8 +73,8 @@ pub(super) fn plan<'a>(
                 continue;
             }
             let owed = match done.get(&subscriber.key()) {
-                Some(Outcome::Delivered) => false,
-                Some(Outcome::Failed(_)) => retry_failed,
+                Some(Ended::Delivered) => false,
+                Some(Ended::Failed) => retry_failed,
                 None => !only_failed,
             };
             if owed {

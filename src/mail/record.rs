@@ -39,7 +39,7 @@ impl Recorder {
     pub(super) fn record(
         &self,
         post_id: i64,
-        subscriber: &Subscriber,
+        subscriber: Subscriber<'_>,
         outcome: &Result<(), SendError>,
     ) -> Result<(), Error> {
         let outcome = match outcome {

@@ -49,7 +49,7 @@ impl Sending<'_> {
         relays: &[Relay],
         relay: &mut usize,
         (letter, record): (&workers::Letter<'_>, workers::Record<'_>),
-        recipients: &[&'a Subscriber],
+        recipients: &[Subscriber<'a>],
         policy: &mut Policy,
         progress: &dyn super::Progress,
     ) -> Result<workers::PostTally<'a>, Error> {

@@ -9,14 +9,14 @@ use super::message::Letterhead;
 use crate::config::Config;
 use crate::email::Design;
 use crate::error::{self, Error, Location, Problem};
-use crate::list::subscribers::{self, Subscriber};
+use crate::list::subscribers::{self, Subscribers};
 use crate::store::State;
 
 /// Everything a run needs that comes from the config, checked.
 pub(super) struct Setup {
     pub(super) design: Design,
     pub(super) letterhead: Letterhead,
-    pub(super) subscribers: Vec<Subscriber>,
+    pub(super) subscribers: Subscribers,
     /// Subscribers who cannot be mailed, each with why: warned about, skipped.
     pub(super) skipped: Vec<Problem>,
     /// Rows that repeat an address listed before: warned about, mailed once.

@@ -37,12 +37,12 @@ pub(super) struct PostTally<'a> {
     /// because the run stopped, or refused before the message went out
     /// because the relay is unreachable, refuses the login or has spent
     /// its quota. A fallback relay may take them.
-    pub(super) not_taken: Vec<&'a Subscriber>,
+    pub(super) not_taken: Vec<Subscriber<'a>>,
 }
 
 /// What happened to one message, and whether recording it failed.
 struct Attempt<'a> {
-    subscriber: &'a Subscriber,
+    subscriber: Subscriber<'a>,
     outcome: Result<(), SendError>,
     record_error: Option<Error>,
 }
@@ -55,7 +55,7 @@ pub(super) fn deliver<'a>(
     transport: &Transport,
     connections: usize,
     letter: &Letter<'_>,
-    recipients: &[&'a Subscriber],
+    recipients: &[Subscriber<'a>],
     record: Record<'_>,
     policy: &mut Policy,
     progress: &dyn Progress,
@@ -77,7 +77,7 @@ pub(super) fn deliver<'a>(
             if let Some(err) = attempt.record_error {
                 record_error.get_or_insert(err);
             }
-            let address = &attempt.subscriber.email;
+            let address = attempt.subscriber.email();
             if attempt.outcome.is_ok() {
                 progress.detail(&format!("delivered to {address}"));
             }
@@ -117,7 +117,7 @@ fn relay_could_not_take(outcome: &Result<(), SendError>) -> bool {
 fn work<'a>(
     transport: &Transport,
     letter: &Letter<'_>,
-    jobs: &Mutex<std::slice::Iter<'_, &'a Subscriber>>,
+    jobs: &Mutex<std::slice::Iter<'_, Subscriber<'a>>>,
     abort: &AtomicBool,
     record: Record<'_>,
     results: &mpsc::Sender<Attempt<'a>>,
