@@ -10,7 +10,7 @@ use crate::error::{Location, Problem};
 use crate::text::{BOM, one_line};
 
 /// The subscribers of a list, validated, held compactly: one string holds
-/// every address and name back to back, and each subscriber is 16 bytes
+/// every address and name back to back, and each subscriber is 12 bytes
 /// pointing into it, so a list of a million costs about what its file does
 /// (no allocation per subscriber, no copy of each address as a key). Sets
 /// of tags are kept once however many subscribers share them.
@@ -32,16 +32,34 @@ struct Row {
     start: u32,
     email_len: u16,
     name_len: u16,
-    /// 0: no tags (every post); else 1 + the index of its set of tags.
-    tags: u32,
-    cadence: Cadence,
+    /// The low 31 bits: 0 for no tags (every post), else 1 + the index of
+    /// its set of tags; the top bit: weekly.
+    tags_cadence: u32,
+}
+
+const WEEKLY: u32 = 1 << 31;
+
+impl Row {
+    fn tags(self) -> Option<usize> {
+        (self.tags_cadence & !WEEKLY)
+            .checked_sub(1)
+            .map(|at| at as usize)
+    }
+
+    fn cadence(self) -> Cadence {
+        if self.tags_cadence & WEEKLY == 0 {
+            Cadence::Daily
+        } else {
+            Cadence::Weekly
+        }
+    }
 }
 
 /// One subscriber of a [`Subscribers`], borrowed from it.
 #[derive(Clone, Copy)]
 pub(crate) struct Subscriber<'a> {
     list: &'a Subscribers,
-    row: &'a Row,
+    at: u32,
 }
 
 impl Subscribers {
@@ -57,14 +75,15 @@ impl Subscribers {
 
     /// The first one listed.
     pub(crate) fn first(&self) -> Option<Subscriber<'_>> {
-        self.rows.first().map(|row| Subscriber { list: self, row })
+        self.iter().next()
     }
 
     /// Every subscriber, in the order listed.
     pub(crate) fn iter(&self) -> Iter<'_> {
         Iter {
             list: self,
-            rows: self.rows.iter(),
+            // `push` keeps the count within u32.
+            at: 0..u32::try_from(self.rows.len()).unwrap_or(u32::MAX),
         }
     }
 
@@ -88,6 +107,7 @@ impl Subscribers {
                 start
                     .checked_add(u32::from(email_len) + u32::from(name_len))
                     .is_some()
+                    && u32::try_from(self.rows.len()).is_ok_and(|count| count < u32::MAX)
             })
             .ok_or_else(|| {
                 format!(
@@ -102,8 +122,10 @@ impl Subscribers {
             start,
             email_len,
             name_len,
-            tags,
-            cadence,
+            tags_cadence: match cadence {
+                Cadence::Daily => tags,
+                Cadence::Weekly => tags | WEEKLY,
+            },
         });
         Ok(())
     }
@@ -118,7 +140,9 @@ impl Subscribers {
             return Ok(at);
         }
         let at = u32::try_from(self.tag_sets.len() + 1)
-            .map_err(|_| "the list has over 4 billion sets of tags".to_string())?;
+            .ok()
+            .filter(|at| at & WEEKLY == 0)
+            .ok_or_else(|| "the list has over 2 billion sets of tags".to_string())?;
         self.tag_sets.push(set.clone());
         self.tag_index.insert(set, at);
         Ok(at)
@@ -126,14 +150,17 @@ impl Subscribers {
 
     /// Keeps only the subscribers `keep` says yes to, in order.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(Subscriber<'_>) -> bool) {
-        let mut kept = Vec::with_capacity(self.rows.len());
-        for row in &self.rows {
-            if keep(Subscriber { list: self, row }) {
-                kept.push(*row);
-            }
-        }
-        kept.shrink_to_fit();
-        self.rows = kept;
+        let kept: Vec<bool> = self.iter().map(&mut keep).collect();
+        let mut at = 0;
+        self.rows.retain(|_| {
+            at += 1;
+            kept[at - 1]
+        });
+        self.rows.shrink_to_fit();
+    }
+
+    fn row(&self, at: u32) -> Row {
+        self.rows[at as usize]
     }
 
     /// Gives back what growing left unused (the list is read, then only read).
@@ -147,7 +174,7 @@ impl Subscribers {
 #[derive(Clone)]
 pub(crate) struct Iter<'a> {
     list: &'a Subscribers,
-    rows: std::slice::Iter<'a, Row>,
+    at: std::ops::Range<u32>,
 }
 
 impl<'a> Iterator for Iter<'a> {
@@ -155,11 +182,11 @@ impl<'a> Iterator for Iter<'a> {
 
     fn next(&mut self) -> Option<Subscriber<'a>> {
         let list = self.list;
-        self.rows.next().map(|row| Subscriber { list, row })
+        self.at.next().map(|at| Subscriber { list, at })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.rows.size_hint()
+        self.at.size_hint()
     }
 }
 
@@ -177,27 +204,29 @@ impl<'a> IntoIterator for &'a Subscribers {
 impl<'a> Subscriber<'a> {
     /// The address as written.
     pub(crate) fn email(self) -> &'a str {
-        let start = self.row.start as usize;
-        &self.list.text[start..start + usize::from(self.row.email_len)]
+        let row = self.list.row(self.at);
+        let start = row.start as usize;
+        &self.list.text[start..start + usize::from(row.email_len)]
     }
 
     /// The display name, on one line; empty for none.
     pub(crate) fn name(self) -> &'a str {
-        let start = self.row.start as usize + usize::from(self.row.email_len);
-        &self.list.text[start..start + usize::from(self.row.name_len)]
+        let row = self.list.row(self.at);
+        let start = row.start as usize + usize::from(row.email_len);
+        &self.list.text[start..start + usize::from(row.name_len)]
     }
 
     /// Only posts with one of these tags; empty for every post.
     pub(crate) fn tags(self) -> &'a [Box<str>] {
-        match self.row.tags.checked_sub(1) {
-            Some(at) => &self.list.tag_sets[at as usize],
+        match self.list.row(self.at).tags() {
+            Some(at) => &self.list.tag_sets[at],
             None => &[],
         }
     }
 
     /// Every post as `mail` sends it, or the week's in one roll-up.
     pub(crate) fn cadence(self) -> Cadence {
-        self.row.cadence
+        self.list.row(self.at).cadence()
     }
 
     /// The address as the delivery state knows it: compared without case,
@@ -215,6 +244,134 @@ impl<'a> Subscriber<'a> {
                 .any(|wanted| tags.iter().any(|tag| tag.eq_ignore_ascii_case(wanted)))
     }
 }
+
+/// Some of a list's subscribers, in the list's order: who one post is owed
+/// to. 4 bytes each (a `Vec<Subscriber>` would take 16), so a plan for a
+/// million costs 4 MB.
+#[derive(Debug, Clone)]
+pub(crate) struct Selection<'a> {
+    list: &'a Subscribers,
+    picked: Vec<u32>,
+}
+
+impl<'a> Selection<'a> {
+    /// None of `list` yet.
+    pub(crate) fn new(list: &'a Subscribers) -> Selection<'a> {
+        Selection {
+            list,
+            picked: Vec::new(),
+        }
+    }
+
+    /// `subscribers`, each one of `list`.
+    pub(crate) fn of(
+        list: &'a Subscribers,
+        subscribers: impl IntoIterator<Item = Subscriber<'a>>,
+    ) -> Selection<'a> {
+        let mut selection = Selection::new(list);
+        selection.extend(subscribers);
+        selection
+    }
+
+    /// Adds `subscriber`, one of this selection's list.
+    pub(crate) fn push(&mut self, subscriber: Subscriber<'a>) {
+        debug_assert!(std::ptr::eq(subscriber.list, self.list));
+        self.picked.push(subscriber.at);
+    }
+
+    /// The first `count` of them (all when there are fewer).
+    pub(crate) fn first(&self, count: usize) -> Part<'a, '_> {
+        Part {
+            list: self.list,
+            picked: &self.picked[..count.min(self.picked.len())],
+        }
+    }
+
+    /// All of them.
+    pub(crate) fn all(&self) -> Part<'a, '_> {
+        self.first(self.picked.len())
+    }
+
+    /// How many there are.
+    pub(crate) fn len(&self) -> usize {
+        self.picked.len()
+    }
+
+    /// Whether there are none.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.picked.is_empty()
+    }
+
+    /// Each, in order.
+    pub(crate) fn iter(&self) -> Picked<'a, '_> {
+        self.all().iter()
+    }
+}
+
+impl<'a> Extend<Subscriber<'a>> for Selection<'a> {
+    fn extend<I: IntoIterator<Item = Subscriber<'a>>>(&mut self, subscribers: I) {
+        for subscriber in subscribers {
+            self.push(subscriber);
+        }
+    }
+}
+
+/// A run of a [`Selection`], borrowed: what one relay is handed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Part<'a, 's> {
+    list: &'a Subscribers,
+    picked: &'s [u32],
+}
+
+impl<'a, 's> Part<'a, 's> {
+    /// None of the same list.
+    pub(crate) fn none(self) -> Selection<'a> {
+        Selection::new(self.list)
+    }
+
+    /// How many there are.
+    pub(crate) fn len(self) -> usize {
+        self.picked.len()
+    }
+
+    /// Each, in order.
+    pub(crate) fn iter(self) -> Picked<'a, 's> {
+        Picked {
+            list: self.list,
+            picked: self.picked.iter(),
+        }
+    }
+
+    /// The same subscribers, held.
+    pub(crate) fn to_selection(self) -> Selection<'a> {
+        Selection {
+            list: self.list,
+            picked: self.picked.to_vec(),
+        }
+    }
+}
+
+/// The subscribers of a [`Part`], in order.
+#[derive(Debug, Clone)]
+pub(crate) struct Picked<'a, 's> {
+    list: &'a Subscribers,
+    picked: std::slice::Iter<'s, u32>,
+}
+
+impl<'a> Iterator for Picked<'a, '_> {
+    type Item = Subscriber<'a>;
+
+    fn next(&mut self) -> Option<Subscriber<'a>> {
+        let list = self.list;
+        self.picked.next().map(|&at| Subscriber { list, at })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.picked.size_hint()
+    }
+}
+
+impl ExactSizeIterator for Picked<'_, '_> {}
 
 impl std::fmt::Debug for Subscriber<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -696,6 +853,10 @@ mod tests {
         assert_eq!(kept, ["a@example.org", "b@example.org", "c@example.org"]);
     }
 
+    fn emails(part: Part) -> Vec<String> {
+        part.iter().map(|s| s.email().to_string()).collect()
+    }
+
     #[test]
     fn the_list_holds_each_field_as_given_and_each_set_of_tags_once() {
         let mut list = Subscribers::default();
@@ -718,16 +879,23 @@ mod tests {
             ]
         );
         assert_eq!(list.tag_sets.len(), 1);
-        assert_eq!(std::mem::size_of::<Row>(), 16);
+        assert_eq!(std::mem::size_of::<Row>(), 12);
         let long = format!("{}@example.org", "x".repeat(70_000));
         assert_eq!(
             list.push(&long, "", &[] as &[&str], Cadence::Daily)
                 .unwrap_err(),
             format!("the address {long:.40}… is over 64 KiB long")
         );
+        let mut picked = Selection::new(&list);
+        picked.extend(list.iter().filter(|s| s.cadence() == Cadence::Daily));
+        assert_eq!(emails(picked.all()), ["b@example.org", "김@예시.한국"]);
+        assert_eq!(emails(picked.first(1)), ["b@example.org"]);
+        assert_eq!(picked.first(5).len(), 2);
+        assert_eq!(picked.all().to_selection().len(), 2);
         list.retain(|s| s.name() != "Kim");
         assert_eq!(list.len(), 2);
         assert_eq!(list.first().map(Subscriber::email), Some("b@example.org"));
+        assert_eq!(list.first().map(Subscriber::cadence), Some(Cadence::Daily));
     }
 
     #[test]

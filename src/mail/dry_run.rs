@@ -37,7 +37,7 @@ pub(super) fn run(
             super::skipped_note(delivery.not_wanted),
             super::shared_url_note(post)
         ));
-        for (index, &subscriber) in delivery.recipients.iter().enumerate() {
+        for (index, subscriber) in delivery.recipients.iter().enumerate() {
             let recipient = &recipient(subscriber, &setup.letterhead);
             let email = setup.design.personalise(&prepared, recipient)?;
             if index == 0 {

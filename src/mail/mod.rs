@@ -26,7 +26,7 @@ use crate::config::Config;
 use crate::email::{self, Recipient};
 use crate::error::{Error, Location, Problem, Summary};
 use crate::list;
-use crate::list::subscribers::{Subscriber, Subscribers};
+use crate::list::subscribers::{Selection, Subscriber, Subscribers};
 use crate::post::Post;
 use crate::posts_folder;
 use crate::store;
@@ -140,7 +140,7 @@ pub fn run(
         };
         let plan = vec![Delivery {
             post,
-            recipients: test_recipients.iter().collect(),
+            recipients: Selection::of(&test_recipients, &test_recipients),
             not_wanted: 0,
         }];
         return test_send(&setup, &sending, &plan, request, observer);
@@ -217,10 +217,10 @@ fn welcome_new<'a>(
     }
     plan.push(Delivery {
         post: newest,
-        recipients: subscribers
-            .iter()
-            .filter(|s| welcome.contains(&s.key()))
-            .collect(),
+        recipients: Selection::of(
+            subscribers,
+            subscribers.iter().filter(|s| welcome.contains(&s.key())),
+        ),
         not_wanted: 0,
     });
 }

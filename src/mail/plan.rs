@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::error::Error;
-use crate::list::subscribers::{Subscriber, Subscribers};
+use crate::list::subscribers::{Selection, Subscribers};
 use crate::post::Post;
 use crate::store::{Ended, MailedPost, Outcomes, State};
 
@@ -14,7 +14,7 @@ use crate::store::{Ended, MailedPost, Outcomes, State};
 pub(super) struct Delivery<'a> {
     pub(super) post: &'a Post,
     /// Borrowed from the subscriber list: a plan for 100,000 copies nothing.
-    pub(super) recipients: Vec<Subscriber<'a>>,
+    pub(super) recipients: Selection<'a>,
     /// Subscribers left out by their tags.
     pub(super) not_wanted: usize,
 }
@@ -65,7 +65,7 @@ pub(super) fn plan<'a>(
             .deliveries
             .get(known_as.unwrap_or(&post.key))
             .unwrap_or(&no_deliveries);
-        let mut recipients = Vec::new();
+        let mut recipients = Selection::new(subscribers);
         let mut not_wanted = 0;
         for subscriber in subscribers {
             if !subscriber.wants(&post.tags) {

@@ -9,7 +9,7 @@ use super::transport::Transport;
 use super::{Observer, Setup, recipient, skipped_note, warn_if_clipped, workers};
 use crate::config::{Config, Smtp};
 use crate::error::{Error, Summary};
-use crate::list::subscribers::Subscriber;
+use crate::list::subscribers::Part;
 use crate::posts_folder;
 use crate::text;
 
@@ -49,19 +49,19 @@ impl Sending<'_> {
         relays: &[Relay],
         relay: &mut usize,
         (letter, record): (&workers::Letter<'_>, workers::Record<'_>),
-        recipients: &[Subscriber<'a>],
+        recipients: Part<'a, '_>,
         policy: &mut Policy,
         progress: &dyn super::Progress,
     ) -> Result<workers::PostTally<'a>, Error> {
-        let mut tally = workers::PostTally::default();
-        let mut left = recipients.to_vec();
+        let mut tally = workers::PostTally::new(recipients);
+        let mut left = recipients.to_selection();
         loop {
             let (transport, connections) = &relays[*relay];
             let got = workers::deliver(
                 transport,
                 *connections,
                 letter,
-                &left,
+                left.all(),
                 record,
                 policy,
                 progress,
@@ -108,7 +108,7 @@ impl Sending<'_> {
             // Within the daily quota: the rest wait for a later run.
             let owed = delivery.recipients.len();
             let now = if policy.full() { 0 } else { cap.allows(owed) };
-            let recipients = &delivery.recipients[..now];
+            let recipients = delivery.recipients.first(now);
             let post = delivery.post;
             let text = posts_folder::read(&post.source)?;
             let prepared = self
@@ -119,7 +119,7 @@ impl Sending<'_> {
                 Some(recorder) => Some((recorder, recorder.start(post)?)),
                 None => None,
             };
-            if let Some(&first) = recipients.first() {
+            if let Some(first) = recipients.iter().next() {
                 let email = self
                     .setup
                     .design

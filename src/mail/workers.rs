@@ -14,7 +14,7 @@ use super::transport::{Reply, SendError, Transport};
 use super::{Progress, recipient};
 use crate::email::{Design, Prepared};
 use crate::error::Error;
-use crate::list::subscribers::Subscriber;
+use crate::list::subscribers::{Part, Picked, Selection, Subscriber};
 
 /// One post's message, ready to be personalised for each recipient.
 pub(super) struct Letter<'a> {
@@ -27,7 +27,7 @@ pub(super) struct Letter<'a> {
 }
 
 /// How one post's recipients fared on one relay.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(super) struct PostTally<'a> {
     pub(super) delivered: usize,
     pub(super) failed: usize,
@@ -37,7 +37,19 @@ pub(super) struct PostTally<'a> {
     /// because the run stopped, or refused before the message went out
     /// because the relay is unreachable, refuses the login or has spent
     /// its quota. A fallback relay may take them.
-    pub(super) not_taken: Vec<Subscriber<'a>>,
+    pub(super) not_taken: Selection<'a>,
+}
+
+impl<'a> PostTally<'a> {
+    /// Nothing yet, of `recipients`.
+    pub(super) fn new(recipients: Part<'a, '_>) -> PostTally<'a> {
+        PostTally {
+            delivered: 0,
+            failed: 0,
+            deferred: 0,
+            not_taken: recipients.none(),
+        }
+    }
 }
 
 /// What happened to one message, and whether recording it failed.
@@ -55,7 +67,7 @@ pub(super) fn deliver<'a>(
     transport: &Transport,
     connections: usize,
     letter: &Letter<'_>,
-    recipients: &[Subscriber<'a>],
+    recipients: Part<'a, '_>,
     record: Record<'_>,
     policy: &mut Policy,
     progress: &dyn Progress,
@@ -63,7 +75,7 @@ pub(super) fn deliver<'a>(
     let jobs = Mutex::new(recipients.iter());
     let abort = AtomicBool::new(false);
     let (sender, results) = mpsc::channel::<Attempt<'_>>();
-    let mut tally = PostTally::default();
+    let mut tally = PostTally::new(recipients);
     let mut record_error: Option<Error> = None;
     std::thread::scope(|scope| {
         for _ in 0..connections.min(recipients.len().max(1)) {
@@ -96,7 +108,7 @@ pub(super) fn deliver<'a>(
     let untried = jobs
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    tally.not_taken.extend(untried.copied());
+    tally.not_taken.extend(untried);
     match record_error {
         Some(err) => Err(err),
         None => Ok(tally),
@@ -117,7 +129,7 @@ fn relay_could_not_take(outcome: &Result<(), SendError>) -> bool {
 fn work<'a>(
     transport: &Transport,
     letter: &Letter<'_>,
-    jobs: &Mutex<std::slice::Iter<'_, Subscriber<'a>>>,
+    jobs: &Mutex<Picked<'a, '_>>,
     abort: &AtomicBool,
     record: Record<'_>,
     results: &mpsc::Sender<Attempt<'a>>,
@@ -129,7 +141,7 @@ fn work<'a>(
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .next();
-        let Some(&subscriber) = next else {
+        let Some(subscriber) = next else {
             break;
         };
         let recipient = &recipient(subscriber, letter.letterhead);
