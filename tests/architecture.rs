@@ -644,12 +644,17 @@ use super::State;
 use crate::list::Member;
 == mail/policy.rs
 use super::Observer;
+== mail/send.rs
+use crate::post::Post;
 ",
     );
     let post = "(allowed: config, error, permalink_style, address, slug, text)";
-    let serve = "(allowed: config, error, list, mail::notice, permalink_style, address, slug, text)";
+    let serve =
+        "(allowed: config, error, list, mail::notice, permalink_style, address, slug, text)";
     let list = "(allowed: config, error, store, permalink_style, address, slug, text)";
     let store = "(allowed: config, error, permalink_style, address, slug, text)";
+    // mail only sends: the posts are read and rendered before it.
+    let mail = "(allowed: config, error, email, store, list, permalink_style, address, slug, text)";
     assert_eq!(
         found,
         [
@@ -660,6 +665,7 @@ use super::Observer;
             "src/mail/policy.rs:1: room `mail::policy` imports `crate::mail::Observer` \
              from mail's mod.rs (allowed in mail: transport)"
                 .to_string(),
+            format!("src/mail/send.rs:1: module `mail` imports `crate::post` {mail}"),
             "src/mail/state.rs:1: room `mail::state` is not in ROOMS; give it a row".to_string(),
             format!("src/post/mod.rs:1: module `post` imports `crate::feed` {post}"),
             format!("src/serve/mod.rs:2: module `serve` imports `crate::mail::transport` {serve}"),
