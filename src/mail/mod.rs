@@ -111,6 +111,17 @@ pub(crate) fn send(
     result
 }
 
+/// A real run that ended before its first message (a chosen post that
+/// cannot be read or rendered): recorded as a run that ended with `err`, so
+/// `status` shows it as it shows any run's end; `err` is returned.
+pub(crate) fn record_failed_run(state: store::State, err: Error) -> Result<Summary, Error> {
+    let recorder = Recorder::new(state);
+    let run = recorder.start_run()?;
+    let result = Err(err);
+    recorder.end_run(run, &result)?;
+    result
+}
+
 /// Who a message to `subscriber` is addressed to.
 fn recipient(subscriber: &Subscriber, letterhead: &Letterhead) -> Recipient {
     Recipient {

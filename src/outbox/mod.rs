@@ -141,13 +141,19 @@ pub fn run(
         observer.result("Nothing new to mail: every published post has gone out.");
         return Ok(None);
     }
-    let chosen = prepare(&setup.design, plan, "")?;
-    match state {
-        Some(state) if !request.dry_run => {
+    let chosen = prepare(&setup.design, plan, "");
+    match (state, chosen) {
+        (Some(state), Ok(chosen)) if !request.dry_run => {
             let items: Vec<_> = chosen.into_iter().map(|chosen| chosen.item).collect();
             mail::send(config, &setup, password, &items, Some(state), observer).map(Some)
         }
-        _ => dry_run::run(&setup, &chosen, request.eml_dir.as_deref(), observer).map(|()| None),
+        // A post that cannot be mailed ends the run, recorded as such.
+        (Some(state), Err(err)) if !request.dry_run => {
+            mail::record_failed_run(state, err).map(Some)
+        }
+        (_, chosen) => {
+            dry_run::run(&setup, &chosen?, request.eml_dir.as_deref(), observer).map(|()| None)
+        }
     }
 }
 
