@@ -117,9 +117,9 @@ pub(crate) enum Ended {
 /// What the state says of one post's recipients, for planning a run: each
 /// address as a 128-bit fingerprint of its key (two `SipHash` keyed at
 /// random per run), sorted. A post sent to a million costs 16 MB here
-/// instead of every address and reply as strings; two addresses share a
-/// fingerprint with odds of about one in 2^64 at that size, and only by
-/// chance, since nobody outside the run knows its keys.
+/// instead of every address and reply as strings; that any address of a
+/// million is taken for another is about 2^-88 likely, and only by chance,
+/// since nobody outside the run knows its keys.
 #[derive(Debug, Default)]
 pub(crate) struct Outcomes {
     delivered: Vec<u128>,
