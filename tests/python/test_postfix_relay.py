@@ -59,9 +59,10 @@ def guide_block(containing: str) -> str:
 
 
 class Postfix:
-    """`with Postfix(relayhost_port) as postfix:` a Postfix of its own (config, queue, data and log
-    folders in a temporary folder) taking mail on 127.0.0.1:`postfix.port`, configured with the
-    guide's main.cf, its relayhost replaced by [127.0.0.1]:`relayhost_port`."""
+    """`with Postfix(relayhost_port, "user:password") as postfix:` a Postfix of its own (config,
+    queue, data and log folders in a temporary folder) taking mail on 127.0.0.1:`postfix.port`,
+    configured with the guide's main.cf, its relayhost replaced by [127.0.0.1]:`relayhost_port`,
+    which it logs in to with that user and password."""
 
     def __init__(self, relayhost_port: int, login: str):
         # Outside pytest's private (0700) folder: Postfix's daemons run as the postfix user.
@@ -107,12 +108,14 @@ smtpd_peername_lookup = no
         # The guide's sasl_passwd: the relayhost as written, then the login; postmap makes the map.
         (self.conf / "sasl_passwd").write_text(f"{self.relayhost} {self.login}\n")
         (self.conf / "sasl_passwd").chmod(0o600)
-        made = subprocess.run(["postmap", "-c", str(self.conf), f"hash:{self.conf}/sasl_passwd"],
+        made = subprocess.run([str(pathlib.Path(POSTFIX).with_name("postmap")), "-c", str(self.conf), f"hash:{self.conf}/sasl_passwd"],
                               capture_output=True, text=True, timeout=60)
         assert made.returncode == 0, made.stderr
         started = self.postfix("start")
         if started.returncode != 0:
-            raise RuntimeError(f"postfix did not start: {started.stdout}{started.stderr}{self.read_log()}")
+            log = self.read_log()
+            self.__exit__(None, None, None)
+            raise RuntimeError(f"postfix did not start: {started.stdout}{started.stderr}{log}")
         return self
 
     def read_log(self) -> str:
