@@ -3,9 +3,12 @@ a throwaway Postfix (Debian's postfix) on loopback with the guide's main.cf
 lines, its relayhost a real SMTP server (aiosmtpd) that demands the login
 over STARTTLS; digest-feed's [smtp] from the guide; every subscriber's
 message reaches that server once, its DKIM signature verifying (dkimpy) and
-its headers and envelope sender as digest-feed wrote them."""
+its headers and envelope sender as digest-feed wrote them; and a recipient
+that server refuses comes back as Postfix's bounce to the list's VERP
+address, which `inbox` reads from the list's Maildir and suppresses."""
 
 import collections
+import contextlib
 import os
 import pathlib
 import re
@@ -19,7 +22,8 @@ import dkim
 import pytest
 import trustme
 
-from helpers import ROOT, addresses, delivered, dkim_record, mail, make_dkim_key, site_with_subscribers
+from helpers import ROOT, addresses, delivered, dkim_record, mail, make_dkim_key, query, site_with_subscribers
+from mailboxes import Maildir
 from smtp_server import Login, SmtpServer, free_port
 
 GUIDE = ROOT / "docs" / "src" / "relays.md"
@@ -142,15 +146,38 @@ smtpd_peername_lookup = no
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def wait_for(what: str, done, postfix: Postfix):
-    """Polls `done()` until it is true; fails, with Postfix's log, as soon as Postfix logs that it
-    deferred or bounced a message, or after DEADLINE seconds."""
+def wait_for(what: str, done, postfix: Postfix, give_up=("status=deferred", "status=bounced")):
+    """Polls `done()` until it is true; fails, with Postfix's log, as soon as the log says one of
+    `give_up` (a message deferred or bounced), or after DEADLINE seconds."""
     deadline = time.monotonic() + DEADLINE
     while not done():
         log = postfix.read_log()
-        if "status=deferred" in log or "status=bounced" in log or time.monotonic() > deadline:
+        if any(word in log for word in give_up) or time.monotonic() > deadline:
             pytest.fail(f"{what}: not so. Postfix's log:\n{log}")
         time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def postfix_in_front(path: pathlib.Path, tables: str = ""):
+    """(relay, login, postfix, site): the relay behind Postfix (aiosmtpd, asking for the login, and
+    the login only over STARTTLS), a throwaway Postfix with the guide's main.cf in front of it, and a
+    site in `path` with SUBSCRIBERS subscribers, the list's VERP return path and the `tables` (TOML),
+    mailing through the guide's [smtp] to that Postfix."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    trustme.CA().issue_cert("127.0.0.1").configure_cert(context)
+    login = Login("papers-relay", "relay-secret")
+    with SmtpServer(login=login, tls=context) as relay, Postfix(relay.port, "papers-relay:relay-secret") as postfix:
+        smtp = guide_block('host = "127.0.0.1"')
+        port_line = re.search(r"^port = \d+$", smtp, flags=re.M)
+        assert port_line, smtp
+        site = site_with_subscribers(path, postfix.port, SUBSCRIBERS, connections=2)
+        # The guide's [smtp] replaces the helper's, with the throwaway Postfix's port.
+        text = (site.path / "config.toml").read_text().split("[smtp]")[0]
+        text += smtp.replace(port_line[0], f"port = {postfix.port}")
+        text = text.replace("[email]", '[list]\naddress = "list@example.org"\nreturn_path = "bounces@example.org"\n\n'
+                                       + tables + "[email]", 1)
+        (site.path / "config.toml").write_text(text)
+        yield relay, login, postfix, site
 
 
 def without_postfix_received(raw: bytes) -> bytes:
@@ -172,25 +199,15 @@ def normal(raw: bytes) -> bytes:
     return raw.replace(b"\r\n", b"\n").rstrip(b"\n")
 
 
-@pytest.mark.skipif(not os.path.exists(POSTFIX), reason="postfix is not installed (scripts/test installs Debian's postfix)")
+NEEDS_POSTFIX = pytest.mark.skipif(not os.path.exists(POSTFIX),
+                                   reason="postfix is not installed (scripts/test installs Debian's postfix)")
+DKIM = ('[email.dkim]\ndomain = "example.org"\nselector = "digest"\nprivate_key_file = "dkim.pem"\n'
+        'algorithm = "ed25519-sha256"\n\n')
+
+
+@NEEDS_POSTFIX
 def test_the_guides_local_postfix_relays_each_message_once_with_dkim_and_headers_intact(tmp_path):
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    trustme.CA().issue_cert("127.0.0.1").configure_cert(context)
-    # The relay behind Postfix: it wants the login, and the login only over STARTTLS.
-    login = Login("papers-relay", "relay-secret")
-    with SmtpServer(login=login, tls=context) as relay, \
-            Postfix(relay.port, "papers-relay:relay-secret") as postfix:
-        smtp = guide_block('host = "127.0.0.1"')
-        port_line = re.search(r"^port = \d+$", smtp, flags=re.M)
-        assert port_line, smtp
-        site = site_with_subscribers(tmp_path, postfix.port, SUBSCRIBERS, connections=2)
-        # The guide's [smtp] replaces the helper's, with the throwaway Postfix's port.
-        text = (site.path / "config.toml").read_text().split("[smtp]")[0]
-        text += smtp.replace(port_line[0], f"port = {postfix.port}")
-        text = text.replace("[email]", '[list]\naddress = "list@example.org"\nreturn_path = "bounces@example.org"\n\n'
-                                       '[email.dkim]\ndomain = "example.org"\nselector = "digest"\n'
-                                       'private_key_file = "dkim.pem"\nalgorithm = "ed25519-sha256"\n\n[email]', 1)
-        (site.path / "config.toml").write_text(text)
+    with postfix_in_front(tmp_path, tables=DKIM) as (relay, login, postfix, site):
         make_dkim_key(site.path / "dkim.pem", "ed25519-sha256")
         name, record = dkim_record(site)
 
@@ -226,3 +243,30 @@ def test_the_guides_local_postfix_relays_each_message_once_with_dkim_and_headers
         ours = without_postfix_received(raw)
         assert ours.startswith(b"DKIM-Signature: "), ours[:200]
         assert normal(ours) == normal(written[address]), f"{address}: Postfix changed the message"
+
+
+@NEEDS_POSTFIX
+def test_a_refusal_behind_postfix_comes_back_as_postfixs_bounce_which_the_inbox_suppresses(tmp_path):
+    gone = addresses(SUBSCRIBERS)[1]
+    with postfix_in_front(tmp_path, tables=Maildir.config + "\n") as (relay, _, postfix, site):
+        relay.recorder.reject[gone] = f"550 5.1.1 <{gone}>: Recipient address rejected: User unknown"
+        result = mail(site)
+        # Postfix took all three: for digest-feed they are sent.
+        assert f"Sent {SUBSCRIBERS}, failed 0" in result.stdout, result.stdout
+        wait_for("the others and Postfix's bounce at the relay", lambda: relay.recorder.count() >= SUBSCRIBERS,
+                 postfix, give_up=("status=deferred",))
+        wait_for("an empty Postfix queue", lambda: not postfix.queued(), postfix, give_up=("status=deferred",))
+        received = list(zip(relay.recorder.messages(), relay.recorder.senders))
+
+    newsletters = sorted(rcpts[0] for (rcpts, _, _), _ in received if rcpts[0].startswith("reader"))
+    assert newsletters == [a for a in addresses(SUBSCRIBERS) if a != gone]
+    [((rcpts, bounce, raw), sender)] = [item for item in received if item[0][0][0].startswith("bounces+")]
+    assert sender in ("", "<>"), f"a bounce has the null sender, not {sender!r}"
+    assert bounce.get_content_type() == "multipart/report", bounce["Content-Type"]
+
+    # The list's mailbox gets the bounce (its VERP address is the list's); inbox suppresses the address.
+    box = Maildir(site.path)
+    (box.root / "new" / "1.bounce").write_bytes(raw)
+    lines = site.run("inbox").stdout.splitlines()
+    assert lines[0].startswith(f"bounced {gone} (5.1.1 "), lines
+    assert query(site, "SELECT email, reason FROM suppressions") == [(gone, "bounced")]
