@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::list::ledger::{InboxRun, Left};
 use crate::posts_folder;
-use crate::store::{Outcome, Run, State};
+use crate::store::{Run, State};
 
 /// The delivery state, read.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -116,15 +116,7 @@ pub fn status(config: &Config) -> Result<Status, Error> {
     if let Some(state) = &state {
         let mut list = Vec::new();
         for post in state.posts()? {
-            let deliveries = state.deliveries(&post.url)?;
-            let mut failed: Vec<(String, String)> = deliveries
-                .iter()
-                .filter_map(|(address, outcome)| match outcome {
-                    Outcome::Failed(reply) => Some((address.clone(), reply.clone())),
-                    Outcome::Delivered => None,
-                })
-                .collect();
-            failed.sort();
+            let tally = state.tally(&post.url)?;
             list.push(Mailed {
                 day: post
                     .published_at
@@ -132,11 +124,8 @@ pub fn status(config: &Config) -> Result<Status, Error> {
                     .unwrap_or(&post.published_at)
                     .to_string(),
                 title: post.title,
-                delivered: deliveries
-                    .values()
-                    .filter(|o| **o == Outcome::Delivered)
-                    .count(),
-                failed,
+                delivered: tally.delivered,
+                failed: tally.failed,
                 completed: post.completed,
             });
         }

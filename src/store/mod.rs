@@ -103,8 +103,14 @@ pub(crate) struct MailedPost {
     pub completed: bool,
 }
 
-/// What the state says of one post's recipients: address key → outcome.
-pub(crate) type Deliveries = HashMap<String, Outcome>;
+/// What the state says of one post's recipients, for `status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Tally {
+    /// How many it was delivered to.
+    pub delivered: usize,
+    /// Each refused for good, by address key, with the server's reply; sorted.
+    pub failed: Vec<(String, String)>,
+}
 
 /// How a recipient's message ended, without the server's words: what a
 /// plan needs to know of a post already begun.
@@ -456,63 +462,74 @@ impl State {
             .map_err(|err| unreadable(&self.path, err))
     }
 
-    /// What the state says of each recipient of the post with `url`.
-    pub(crate) fn deliveries(&self, url: &str) -> Result<Deliveries, Error> {
+    /// Each recipient's row of the post with `url`, one at a time: its
+    /// address keyed as the list keys an address now (a row an older
+    /// version keyed by lower case alone, `a@bücher.de`, is the same person
+    /// as `a@xn--bcher-kva.de`), and its outcome.
+    fn each_delivery(&self, url: &str, mut each: impl FnMut(String, Outcome)) -> Result<(), Error> {
+        let unreadable = |err| unreadable(&self.path, err);
         let mut statement = self
             .conn
             .prepare(
                 "SELECT d.email, d.status, d.reply FROM deliveries d
                  JOIN posts p ON p.id = d.post_id WHERE p.url = ?1",
             )
-            .map_err(|err| unreadable(&self.path, err))?;
-
-        statement
-            .query_map([url], |row| {
-                let status: String = row.get(1)?;
-                let reply: Option<String> = row.get(2)?;
-                let outcome = if status == "delivered" {
-                    Outcome::Delivered
-                } else {
-                    Outcome::Failed(reply.unwrap_or_default())
-                };
-                // Keyed as the list keys an address now: a row an older
-                // version keyed by lower case alone (`a@bücher.de`) is the
-                // same person as `a@xn--bcher-kva.de`.
-                Ok((crate::address::key(&row.get::<_, String>(0)?), outcome))
-            })
-            .and_then(Iterator::collect)
-            .map_err(|err| unreadable(&self.path, err))
+            .map_err(unreadable)?;
+        let mut rows = statement.query([url]).map_err(unreadable)?;
+        while let Some(row) = rows.next().map_err(unreadable)? {
+            let email: String = row.get(0).map_err(unreadable)?;
+            let status: String = row.get(1).map_err(unreadable)?;
+            let outcome = if status == "delivered" {
+                Outcome::Delivered
+            } else {
+                let reply: Option<String> = row.get(2).map_err(unreadable)?;
+                Outcome::Failed(reply.unwrap_or_default())
+            };
+            each(crate::address::key(&email), outcome);
+        }
+        Ok(())
     }
 
-    /// How each recipient of the post with `url` ended (see [`Outcomes`]),
-    /// read row by row: only the fingerprints are kept.
+    /// How each recipient of the post with `url` ended (see [`Outcomes`]):
+    /// only fingerprints are kept.
     pub(crate) fn outcomes(&self, url: &str) -> Result<Outcomes, Error> {
-        let mut statement = self
-            .conn
-            .prepare(
-                "SELECT d.email, d.status = 'delivered' FROM deliveries d
-                 JOIN posts p ON p.id = d.post_id WHERE p.url = ?1",
-            )
-            .map_err(|err| unreadable(&self.path, err))?;
-        let mut rows = statement
-            .query([url])
-            .map_err(|err| unreadable(&self.path, err))?;
         let mut outcomes = Outcomes::default();
-        while let Some(row) = rows.next().map_err(|err| unreadable(&self.path, err))? {
-            let email: String = row.get(0).map_err(|err| unreadable(&self.path, err))?;
-            let delivered: bool = row.get(1).map_err(|err| unreadable(&self.path, err))?;
-            // Keyed as the list keys an address now (see `deliveries`).
-            outcomes.add(
-                &crate::address::key(&email),
-                if delivered {
-                    Ended::Delivered
-                } else {
-                    Ended::Failed
-                },
-            );
-        }
+        self.each_delivery(url, |key, outcome| {
+            let ended = match outcome {
+                Outcome::Delivered => Ended::Delivered,
+                Outcome::Failed(_) => Ended::Failed,
+            };
+            outcomes.add(&key, ended);
+        })?;
         outcomes.sort();
         Ok(outcomes)
+    }
+
+    /// How many recipients of the post with `url` it was delivered to, and
+    /// who refused it for good with what reply: what `status` shows,
+    /// without holding every delivered address.
+    pub(crate) fn tally(&self, url: &str) -> Result<Tally, Error> {
+        let mut delivered = Vec::new();
+        let mut failed = HashMap::new();
+        self.each_delivery(url, |key, outcome| match outcome {
+            Outcome::Delivered => delivered.push(fingerprint(&key)),
+            Outcome::Failed(reply) => {
+                failed.insert(key, reply);
+            }
+        })?;
+        delivered.sort_unstable();
+        delivered.dedup();
+        // An address recorded both ways (an older key beside today's) was
+        // delivered, as a plan takes it.
+        let mut failed: Vec<(String, String)> = failed
+            .into_iter()
+            .filter(|(key, _)| delivered.binary_search(&fingerprint(key)).is_err())
+            .collect();
+        failed.sort();
+        Ok(Tally {
+            delivered: delivered.len(),
+            failed,
+        })
     }
 
     /// Records that mailing a post has begun (once; later calls return the
@@ -860,11 +877,12 @@ mod tests {
         assert_eq!(posts.len(), 1);
         assert_eq!(posts[0].title, "A");
         assert!(!posts[0].completed);
-        let deliveries = state.deliveries("https://e.org/a.html").unwrap();
-        assert_eq!(deliveries["a@example.org"], Outcome::Delivered);
         assert_eq!(
-            deliveries["b@example.org"],
-            Outcome::Failed("550 no such user".into())
+            state.tally("https://e.org/a.html").unwrap(),
+            Tally {
+                delivered: 1,
+                failed: vec![("b@example.org".into(), "550 no such user".into())]
+            }
         );
         // What a plan reads: the same, by fingerprint, whatever the spelling.
         let outcomes = state.outcomes("https://e.org/a.html").unwrap();
@@ -878,6 +896,30 @@ mod tests {
                 .get("a@example.org"),
             None
         );
+    }
+
+    #[test]
+    fn an_address_recorded_under_an_older_key_and_todays_counts_once_as_delivered() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::open(&dir.path().join("state.db")).unwrap();
+        let id = state
+            .start_post("https://e.org/a.html", "A", "2025-12-24T08:15:00+09:00", 0)
+            .unwrap();
+        // An older version keyed by lower case alone; today's key is punycode.
+        state
+            .record(
+                id,
+                "a@bücher.de",
+                &Outcome::Failed("452 mailbox full".into()),
+            )
+            .unwrap();
+        state
+            .record(id, "a@xn--bcher-kva.de", &Outcome::Delivered)
+            .unwrap();
+        let tally = state.tally("https://e.org/a.html").unwrap();
+        assert_eq!((tally.delivered, tally.failed.len()), (1, 0));
+        let outcomes = state.outcomes("https://e.org/a.html").unwrap();
+        assert_eq!(outcomes.get("a@xn--bcher-kva.de"), Some(Ended::Delivered));
     }
 
     #[test]
