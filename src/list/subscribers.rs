@@ -778,6 +778,46 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_file_row_repeating_a_config_subscriber_names_the_config_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("subs.csv"),
+            "email,name\nb@example.org,B\nA@EXAMPLE.org,A again\nbad address,X\nb@Example.org,B again\n",
+        )
+        .unwrap();
+        let config = Config::parse(
+            "[site]\nurl = \"https://e.org\"\n[email]\nfrom = \"p@e.org\"\nsubscribers_file = \"subs.csv\"\n\
+             [[subscribers]]\nemail = \"a@example.org\"\n",
+            &dir.path().join("config.toml"),
+        )
+        .unwrap();
+        let usable = load_usable(&config).unwrap();
+        let at = |problems: &[Problem]| {
+            problems
+                .iter()
+                .map(|p| {
+                    p.to_string()
+                        .replace(&format!("{}/", dir.path().display()), "")
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            at(&usable.repeated),
+            [
+                "subs.csv:3: subscriber A@EXAMPLE.org is listed twice (first at config.toml:7); remove one",
+                "subs.csv:5: subscriber b@Example.org is listed twice (first at subs.csv:2); remove one",
+            ]
+        );
+        assert_eq!(usable.skipped.len(), 1);
+        let kept: Vec<(&str, &str)> = usable
+            .subscribers
+            .iter()
+            .map(|s| (s.email(), s.name()))
+            .collect();
+        assert_eq!(kept, [("a@example.org", ""), ("b@example.org", "B")]);
+    }
+
     fn rows(bytes: &[u8]) -> Result<Vec<(usize, Entry)>, Vec<Problem>> {
         let mut rows = Vec::new();
         let mut refused = Vec::new();
