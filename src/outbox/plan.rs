@@ -72,7 +72,13 @@ pub(super) fn plan<'a>(
                 not_wanted += 1;
                 continue;
             }
-            let owed = match done.get(&subscriber.key()) {
+            // A post nobody has had yet needs no address's key worked out.
+            let ended = if done.is_empty() {
+                None
+            } else {
+                done.get(&subscriber.key())
+            };
+            let owed = match ended {
                 Some(Ended::Delivered) => false,
                 Some(Ended::Failed) => retry_failed,
                 None => !only_failed,

@@ -133,6 +133,11 @@ pub(crate) struct Outcomes {
 }
 
 impl Outcomes {
+    /// Whether no recipient's outcome is known.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.delivered.is_empty() && self.failed.is_empty()
+    }
+
     /// How the message to the address with `key` ended, if it did.
     pub(crate) fn get(&self, key: &str) -> Option<Ended> {
         let print = fingerprint(key);
