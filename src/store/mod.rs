@@ -498,13 +498,25 @@ impl State {
     /// How each recipient of the post with `url` ended (see [`Outcomes`]):
     /// only fingerprints are kept.
     pub(crate) fn outcomes(&self, url: &str) -> Result<Outcomes, Error> {
+        self.outcomes_among(url, |_| true)
+    }
+
+    /// [`State::outcomes`] of the recipients whose address key `among`
+    /// takes (a roll-up's weekly subscribers, say, out of a daily list).
+    pub(crate) fn outcomes_among(
+        &self,
+        url: &str,
+        among: impl Fn(&str) -> bool,
+    ) -> Result<Outcomes, Error> {
         let mut outcomes = Outcomes::default();
         self.each_delivery(url, |key, outcome| {
             let ended = match outcome {
                 Outcome::Delivered => Ended::Delivered,
                 Outcome::Failed(_) => Ended::Failed,
             };
-            outcomes.add(&key, ended);
+            if among(&key) {
+                outcomes.add(&key, ended);
+            }
         })?;
         outcomes.sort();
         Ok(outcomes)
@@ -901,6 +913,11 @@ mod tests {
                 .get("a@example.org"),
             None
         );
+        let some = state
+            .outcomes_among("https://e.org/a.html", |key| key.starts_with('b'))
+            .unwrap();
+        assert_eq!(some.get("a@example.org"), None);
+        assert_eq!(some.get("b@example.org"), Some(Ended::Failed));
     }
 
     #[test]
