@@ -295,7 +295,7 @@ impl Transport {
             rustls::Error::InvalidMessage(_) if matches!(self.tls, Security::Wrapper(_)) => {
                 format!(
                     "{} did not answer in TLS ({tls}): it expects a plain start; use \
-                 [smtp] tls = \"starttls\" (usually port 587), or its TLS port (usually 465)",
+                     [smtp] tls = \"starttls\" (usually port 587), or its TLS port (usually 465)",
                     self.describe
                 )
             }
@@ -675,6 +675,12 @@ mod tests {
         }
     }
 
+    /// From list@example.org to kim@example.org.
+    fn envelope() -> Envelope {
+        let from = "list@example.org".parse().unwrap();
+        Envelope::new(Some(from), vec!["kim@example.org".parse().unwrap()]).unwrap()
+    }
+
     /// `messages` messages to kim@example.org through one session to the
     /// peer, retrying `retries` times; each outcome, and the transcripts.
     fn send(
@@ -683,8 +689,7 @@ mod tests {
         messages: usize,
     ) -> (Vec<Result<(), SendError>>, Vec<Vec<String>>) {
         let transport = transport(peer.port, retries);
-        let from = "list@example.org".parse().unwrap();
-        let envelope = Envelope::new(Some(from), vec!["kim@example.org".parse().unwrap()]).unwrap();
+        let envelope = envelope();
         let mut session = transport.session().unwrap();
         let sent = (0..messages)
             .map(|_| session.send(&envelope, b"Subject: x\r\n\r\nHello\r\n"))
@@ -850,17 +855,47 @@ mod tests {
         assert_eq!(heard, [["EHLO"]; 3]);
     }
 
+    /// The outcome of one message sent as `papers`, password `hunter22`,
+    /// to a peer that offers `auth` in its EHLO and answers the login with
+    /// `login`.
+    fn log_in(auth: &str, login: &str) -> Result<(), SendError> {
+        let ehlo = format!("250-scripted\r\n{auth}");
+        let peer = Peer::start(&[&[GREETING, &ehlo, login]]);
+        let transport = Transport {
+            credentials: Some(Credentials::new("papers".into(), "hunter22".into())),
+            secrets: secrets(Some("papers"), Some("hunter22")),
+            ..transport(peer.port, 3)
+        };
+        let sent = transport.session().unwrap().send(&envelope(), b"Hello\r\n");
+        peer.transcripts();
+        sent
+    }
+
     #[test]
-    fn the_password_is_blanked_out_of_a_reply_that_echoes_it() {
-        let blanked = secrets(Some("papers"), Some("hunter22"));
-        let echoed = "535 5.7.8 AUTH PLAIN AHBhcGVycwBodW50ZXIyMg== failed for hunter22";
-        assert_eq!(
-            redact(echoed.into(), &blanked),
-            "535 5.7.8 AUTH PLAIN [redacted] failed for [redacted]"
-        );
+    fn a_refused_login_never_shows_the_password_it_echoes() {
+        let echo = "535 5.7.8 AUTH PLAIN AHBhcGVycwBodW50ZXIyMg== failed for hunter22";
+        let Err(SendError::Misconfigured(why)) = log_in("250 AUTH PLAIN LOGIN", echo) else {
+            panic!("not a setting to fix");
+        };
+        let said = "the peer refused the login: 535 5.7.8 AUTH PLAIN [redacted] failed for [redacted]; check";
+        assert!(why.starts_with(said), "{why}");
+    }
+
+    #[test]
+    fn a_server_offering_no_login_while_a_username_is_set_is_a_setting_to_fix() {
+        let Err(SendError::Misconfigured(why)) = log_in("250 8BITMIME", "unused") else {
+            panic!("not a setting to fix");
+        };
         assert!(
-            secrets(Some("papers"), Some("abc")).len() == 2,
-            "a 3-letter password is not blanked out alone"
+            why.starts_with("the peer offers no login digest-feed speaks"),
+            "{why}"
         );
+    }
+
+    #[test]
+    fn a_password_of_three_letters_is_not_blanked_out_alone() {
+        // It would blank out every "abc" in every reply; its base64 forms stay.
+        let blanked = secrets(Some("papers"), Some("abc"));
+        assert_eq!(blanked, ["AHBhcGVycwBhYmM=", "YWJj"]);
     }
 }
