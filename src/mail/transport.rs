@@ -21,6 +21,8 @@
 //! - Which step failed: a message sent whole whose reply never came may
 //!   have been stored, so MAIL, RCPT, DATA and the message go one by one
 //!   rather than through lettre's `send`, which cannot tell.
+//! - What to fix when TLS fails: lettre reports a failed handshake as a
+//!   connection error, so rustls's own error is looked for under it.
 //! - The password blanked out of a refusal that echoes it.
 
 use std::error::Error as _;
