@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::error::{Error, Location, Problem};
 use crate::store::State;
 pub use crate::store::list::{CONFIRMATIONS_PER_HOUR, Gate, Signup, Suppression};
-use subscribers::{Subscriber, Subscribers};
+use subscribers::Subscribers;
 use token::Secret;
 
 /// Why an address is suppressed.
@@ -218,26 +218,38 @@ pub fn roster(config: &Config) -> Result<(Vec<Member>, Vec<Problem>), Error> {
         .into_iter()
         .map(|s| (address::key(&s.email), s))
         .collect();
-    let suppression = |email: &str| suppressions.get(&address::key(email)).cloned();
-    let mut seen: HashSet<String> = listed.iter().map(Subscriber::key).collect();
-    let mut members: Vec<Member> = listed
+    // The confirmed sign-ups' keys, each with whether it is listed already:
+    // as few as the sign-ups, where a set of every listed key would be the
+    // list over again.
+    let mut confirmed: HashMap<String, bool> = signups
         .iter()
-        .map(|s| Member {
-            suppressed: suppression(s.email()),
-            email: s.email().to_string(),
-            name: s.name().to_string(),
-            source: "config",
-        })
+        .filter(|signup| signup.confirmed_at.is_some())
+        .map(|signup| (address::key(&signup.email), false))
         .collect();
+    let mut members = Vec::with_capacity(listed.len() + confirmed.len());
+    for subscriber in &listed {
+        let key = subscriber.key();
+        if let Some(listed) = confirmed.get_mut(&key) {
+            *listed = true;
+        }
+        members.push(Member {
+            suppressed: suppressions.get(&key).cloned(),
+            email: subscriber.email().to_string(),
+            name: subscriber.name().to_string(),
+            source: "config",
+        });
+    }
     drop(listed);
     for signup in signups {
-        if signup.confirmed_at.is_some() && seen.insert(address::key(&signup.email)) {
+        let key = address::key(&signup.email);
+        if signup.confirmed_at.is_some() && confirmed.get(&key) == Some(&false) {
             members.push(Member {
-                suppressed: suppression(&signup.email),
+                suppressed: suppressions.get(&key).cloned(),
                 email: signup.email,
                 name: signup.name,
                 source: "sign-up",
             });
+            confirmed.insert(key, true);
         }
     }
     Ok((members, left_out))
