@@ -782,17 +782,25 @@ fn sharing(posts: &[Post], key: impl Fn(&Post) -> String) -> Vec<Vec<usize>> {
 /// one page over the others): each later one is marked with the oldest's
 /// file, which gets a note naming them all, as Jekyll's "Conflict" warning.
 pub fn published(posts: Vec<Post>, now: jiff::Timestamp) -> Vec<Post> {
-    let mut visible: Vec<Post> = posts
+    let mut visible: Vec<Option<Post>> = posts
         .into_iter()
         .filter(|post| post.published && post.date.timestamp() <= now)
+        .map(Some)
         .collect();
-    // Jekyll's order: date, then path; newest first.
-    visible.sort_by(|a, b| {
-        b.date
-            .timestamp()
-            .cmp(&a.date.timestamp())
-            .then_with(|| b.source.cmp(&a.source))
-    });
+    // Jekyll's order: date, then path; newest first. The order is found
+    // on the dates and places, then the posts moved once: a post is large,
+    // and a sort moves each many times.
+    let mut order: Vec<(jiff::Timestamp, usize)> = visible
+        .iter()
+        .enumerate()
+        .filter_map(|(at, post)| Some((post.as_ref()?.date.timestamp(), at)))
+        .collect();
+    let source = |at: usize| visible[at].as_ref().map(|post| &post.source);
+    order.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| source(b.1).cmp(&source(a.1))));
+    let mut visible: Vec<Post> = order
+        .into_iter()
+        .filter_map(|(_, at)| visible[at].take())
+        .collect();
     for sharing in sharing(&visible, |post| post.url.clone()) {
         // Newest first: the oldest is the last.
         let Some((&oldest, later)) = sharing.split_last() else {
