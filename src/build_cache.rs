@@ -643,3 +643,89 @@ pub(crate) fn write(
     output::replace_unsynced(path, &bytes)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::post::test_rules as rules;
+
+    /// `post` through a model line and back.
+    fn again(post: &Post) -> Post {
+        let zone = rules().zone;
+        let line = model_line(post, &zone).unwrap();
+        let model: Model = serde_json::from_str(&line).unwrap();
+        model.into_post(&post.source, &zone).unwrap()
+    }
+
+    #[test]
+    fn a_model_line_gives_the_post_back() {
+        let source = Path::new("_posts/2025-12-24-daily-papers.md");
+        let text = include_str!("../example/_posts/2025-12-24-daily-papers.md");
+        let post = crate::post::parse(source, text, &rules()).unwrap();
+        assert_eq!(format!("{:?}", again(&post)), format!("{post:?}"));
+        // Every field that is mostly left out, set; a date in another zone.
+        let mut odd = post.clone();
+        odd.date = "2025-12-24T08:00:00+01:00[Europe/Paris]".parse().unwrap();
+        odd.updated = Some("2025-12-25T08:00:00-05:00[-05:00]".parse().unwrap());
+        odd.published = false;
+        odd.liquid = false;
+        odd.shares_id = true;
+        odd.key = format!("{}#x", odd.url);
+        odd.shares_url_with = Some("_posts/a.md".into());
+        odd.feed_id = Some("id".into());
+        odd.excerpt_separator = Some("<!--more-->".into());
+        odd.authors = vec!["Ann".into()];
+        odd.defaults = vec![("layout".into(), crate::config::Data::Text("post".into()))];
+        odd.notes = vec![Problem::new(crate::error::Location::file(source), "a note")];
+        let back = again(&odd);
+        assert_eq!(format!("{back:?}"), format!("{odd:?}"));
+        assert_eq!(back.date.time_zone().iana_name(), Some("Europe/Paris"));
+    }
+
+    fn stamp(n: u64) -> Stamp {
+        Stamp {
+            size: n,
+            modified: 1_000_000_000,
+            inode: n,
+        }
+    }
+
+    #[test]
+    fn a_written_cache_reads_back_and_a_changed_stamp_misses() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(FILE_NAME);
+        let zone = rules().zone;
+        let source = Path::new("_posts/2025-12-24-daily-papers.md");
+        let text = include_str!("../example/_posts/2025-12-24-daily-papers.md");
+        let post = crate::post::parse(source, text, &rules()).unwrap();
+        let entries = vec![Entry {
+            path: source.to_path_buf(),
+            stamp: stamp(7),
+            model: Line::New(model_line(&post, &zone).unwrap()),
+            rendered: None,
+            links_posts: false,
+        }];
+        let empty = Cache::empty(zone.clone());
+        write(&file, ("k", "r", 1, 5_000_000_000), &entries, &empty).unwrap();
+        let (cache, note) = read(&file, "k", &zone);
+        assert!(note.is_none(), "{note:?}");
+        assert_eq!(cache.len(), 1);
+        let got = cache.get(source, stamp(7)).unwrap();
+        assert_eq!(format!("{got:?}"), format!("{post:?}"));
+        assert!(cache.get(source, stamp(8)).is_none());
+        assert!(cache.rendered(source, stamp(7), "r", 1).is_none());
+        // Kept lines are copied from the cache read.
+        let kept = vec![Entry {
+            model: Line::Kept,
+            ..entries.into_iter().next().unwrap()
+        }];
+        write(&file, ("k", "r", 1, 5_000_000_000), &kept, &cache).unwrap();
+        let (again, _) = read(&file, "k", &zone);
+        assert!(again.get(source, stamp(7)).is_some());
+        // Another key: nothing is taken.
+        let (other, note) = read(&file, "other", &zone);
+        assert_eq!(other.len(), 0);
+        assert!(note.unwrap().contains("other settings"));
+    }
+}

@@ -424,6 +424,32 @@ mod tests {
     }
 
     #[test]
+    fn paths_sort_in_path_order() {
+        let names = [
+            "_posts/a-b.md",
+            "_posts/a/b.md",
+            "_posts/a.md",
+            "_posts/a",
+            "_posts/a b.md",
+            "_posts/ab/c.md",
+            "_posts/a/b/c.md",
+            "_posts/a/b",
+            "_posts/2024-01-02-x.md",
+            "_posts/2024/01-x.md",
+            "_posts/2024.md",
+            "_posts/é.md",
+            "_posts/Z.md",
+            "_posts/.md",
+        ];
+        let mut by_path: Vec<PathBuf> = names.iter().map(PathBuf::from).collect();
+        let mut ours = by_path.clone();
+        ours.reverse();
+        by_path.sort();
+        ours.sort_unstable_by(|a, b| path_order(a, b));
+        assert_eq!(ours, by_path);
+    }
+
+    #[test]
     fn reads_up_to_the_closing_fence_only() {
         assert_eq!(
             front_of(b"---\ntitle: A\n---\nBody\n\xFF").unwrap(),

@@ -865,18 +865,25 @@ pub fn published(posts: Vec<Post>, now: jiff::Timestamp) -> Vec<Post> {
     visible
 }
 
+/// The rules of a plain test site (`https://papers.example.org`, Seoul
+/// time, Jekyll's default permalink), for the tests of any module.
+#[cfg(test)]
+pub(crate) fn test_rules() -> Rules {
+    Rules {
+        site_url: "https://papers.example.org".into(),
+        zone: TimeZone::get("Asia/Seoul").unwrap(),
+        permalink: crate::permalink_style::DEFAULT_PERMALINK.into(),
+        dates: DateRule::Jekyll,
+        site: crate::post::SiteInfo::default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn rules() -> Rules {
-        Rules {
-            site_url: "https://papers.example.org".into(),
-            zone: TimeZone::get("Asia/Seoul").unwrap(),
-            permalink: crate::permalink_style::DEFAULT_PERMALINK.into(),
-            dates: DateRule::Jekyll,
-            site: crate::post::SiteInfo::default(),
-        }
+        test_rules()
     }
 
     fn parse_text(name: &str, text: &str) -> Result<Post, Vec<String>> {
