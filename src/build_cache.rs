@@ -361,6 +361,11 @@ impl Cache {
         Some((body, slot.links_posts))
     }
 
+    /// The bytes of the body line the cache holds for `path`.
+    pub(crate) fn body_len(&self, path: &Path) -> usize {
+        self.line(path, true).map_or(0, <[u8]>::len)
+    }
+
     /// The fingerprint of every post's URL its bodies were made under.
     pub(crate) fn site_key(&self) -> u64 {
         self.site_key
@@ -574,6 +579,23 @@ fn parse(bytes: Vec<u8>, key: &str, zone: &TimeZone) -> Result<Cache, Unread> {
     })
 }
 
+/// A post's file, time and two lines for the file; none for a post a line
+/// cannot hold (a path that is not UTF-8).
+fn lines_of<'a>(entry: &'a Entry, old: &'a Cache) -> Option<(&'a str, i64, &'a [u8], &'a [u8])> {
+    let file = entry.path.to_str()?;
+    let modified = i64::try_from(entry.stamp.modified).ok()?;
+    let model = match &entry.model {
+        Line::Kept => old.line(&entry.path, false)?,
+        Line::New(line) => line.as_bytes(),
+    };
+    let rendered: &[u8] = match &entry.rendered {
+        None => b"null",
+        Some(Line::Kept) => old.line(&entry.path, true).unwrap_or(b"null"),
+        Some(Line::New(line)) => line.as_bytes(),
+    };
+    Some((file, modified, model, rendered))
+}
+
 /// Writes the cache at `path`, whole or not at all: `entries` with the
 /// lines this build made, and the lines `old` holds for those it kept.
 /// Not synced to disk: a cache lost or cut short by a crash is only
@@ -585,63 +607,38 @@ pub(crate) fn write(
     old: &Cache,
 ) -> Result<(), Error> {
     let (key, render_key, site_key, started) = header;
-    let failed = |err: serde_json::Error| Error::Render {
-        format: "build cache",
-        reason: err.to_string(),
-    };
-    // The posts first, to count those a line can hold (a path that is not
-    // UTF-8 cannot be), then the header that counts them before them.
-    let mut posts = Vec::with_capacity(old.bytes.len() + 1024);
-    let mut count = 0;
-    for entry in entries {
-        let (Some(file), Ok(modified)) = (entry.path.to_str(), i64::try_from(entry.stamp.modified))
-        else {
-            continue;
-        };
-        let model = match &entry.model {
-            Line::Kept => old.line(&entry.path, false),
-            Line::New(line) => Some(line.as_bytes()),
-        };
-        let Some(model) = model else {
-            continue;
-        };
-        let rendered: &[u8] = match &entry.rendered {
-            None => b"null",
-            Some(Line::Kept) => old.line(&entry.path, true).unwrap_or(b"null"),
-            Some(Line::New(line)) => line.as_bytes(),
-        };
-        let index: Index = (
-            file.to_string(),
-            entry.stamp.size,
-            modified,
-            entry.stamp.inode,
-            entry.links_posts,
-            model.len(),
-            rendered.len(),
-        );
-        serde_json::to_writer(&mut posts, &index).map_err(failed)?;
-        posts.push(b'\n');
-        for line in [model, rendered] {
-            posts.extend_from_slice(line);
-            posts.push(b'\n');
-        }
-        count += 1;
-    }
+    let lines = |entry| lines_of(entry, old);
     let header = Header {
         format: FORMAT,
         key: key.to_string(),
         render_key: render_key.to_string(),
         site_key,
         started,
-        entries: count,
+        entries: entries.iter().filter_map(lines).count(),
     };
-    let mut bytes = serde_json::to_vec(&header).map_err(failed)?;
-    bytes.push(b'\n');
-    bytes.reserve(posts.len() + END.len());
-    bytes.extend_from_slice(&posts);
-    bytes.extend_from_slice(END);
-    output::replace_unsynced(path, &bytes)?;
-    Ok(())
+    output::replace_unsynced(path, |out| {
+        serde_json::to_writer(&mut *out, &header)?;
+        out.write_all(b"\n")?;
+        for entry in entries {
+            let Some((file, modified, model, rendered)) = lines(entry) else {
+                continue;
+            };
+            let index: Index = (
+                file.to_string(),
+                entry.stamp.size,
+                modified,
+                entry.stamp.inode,
+                entry.links_posts,
+                model.len(),
+                rendered.len(),
+            );
+            serde_json::to_writer(&mut *out, &index)?;
+            for line in [b"\n", model, b"\n", rendered, b"\n"] {
+                out.write_all(line)?;
+            }
+        }
+        out.write_all(END)
+    })
 }
 
 #[cfg(test)]

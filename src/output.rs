@@ -30,8 +30,12 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<Written, Err
 /// compares nor syncs: for a file a crash may only cost time to make again
 /// (the build cache, which notices when it is cut short), where a sync
 /// would cost every run.
-pub(crate) fn replace_unsynced(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    replace(stage(path, bytes, false)?, path)
+/// The bytes are made by `write` as they are written, not held whole.
+pub(crate) fn replace_unsynced(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), Error> {
+    replace(stage_with(path, false, write)?, path)
 }
 
 /// Files written all or none: each new file is written whole beside its
@@ -188,6 +192,15 @@ fn holds(path: &Path, bytes: &[u8]) -> bool {
 /// `bytes` in a closed temporary file beside `path`, synced if `sync`;
 /// removed when dropped unless renamed into place.
 fn stage(path: &Path, bytes: &[u8], sync: bool) -> Result<tempfile::TempPath, Error> {
+    stage_with(path, sync, |file| file.write_all(bytes))
+}
+
+/// [`stage`] with the bytes written by `write`, through a buffer.
+fn stage_with(
+    path: &Path,
+    sync: bool,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<tempfile::TempPath, Error> {
     let folder = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -208,8 +221,11 @@ fn stage(path: &Path, bytes: &[u8], sync: bool) -> Result<tempfile::TempPath, Er
     let mut temp = builder
         .tempfile_in(folder)
         .map_err(|err| Error::io("cannot create a temporary file in", folder, err))?;
-    temp.write_all(bytes)
-        .map_err(|err| Error::io("cannot write", temp.path(), err))?;
+    let mut buffered = std::io::BufWriter::new(temp.as_file_mut());
+    write(&mut buffered)
+        .and_then(|()| buffered.flush())
+        .map_err(|err| Error::io("cannot write", path, err))?;
+    drop(buffered);
     if sync {
         temp.as_file()
             .sync_all()

@@ -887,6 +887,11 @@ fn an_archived_build_with_the_cache_writes_the_bytes_of_one_without() {
     assert!(!cold.iter().any(|(path, _)| path.ends_with("archive/5.xml")));
     let said = build(&[]);
     assert!(said.contains("read 0 of 9 post files"), "{said}");
+    // The older pages' posts too: their bodies were kept, not rendered again.
+    assert!(
+        said.contains("rendered 9 of 9 posts\n9 of them taken from the build cache"),
+        "{said}"
+    );
     assert_eq!(site.outputs(), cold);
 
     // A new post: only the subscription feeds and the newest pages change.

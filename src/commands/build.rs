@@ -374,7 +374,7 @@ struct CacheRun {
 /// rendered (or the cache's, still good); a cache that would be the same
 /// stays as it is. A cache that cannot be written costs the next build
 /// time, not this one its feeds: a warning.
-fn save_cache(renderer: Renderer) {
+fn save_cache(mut renderer: Renderer) {
     let Some(mut run) = renderer.store else {
         return;
     };
@@ -389,6 +389,10 @@ fn save_cache(renderer: Renderer) {
     }
     for entry in &mut run.entries {
         let links_posts = renderer.links_posts.get(&entry.path) == Some(&true);
+        if let Some(line) = renderer.passing_lines.remove(&entry.path) {
+            (entry.rendered, entry.links_posts) = (Some(build_cache::Line::New(line)), links_posts);
+            continue;
+        }
         (entry.rendered, entry.links_posts) = match renderer.cache.get(&entry.path) {
             // Taken from the cache: its line is still good.
             Some(Some(_)) if renderer.taken.contains(&entry.path) => {
@@ -502,6 +506,10 @@ fn write_all(
     Ok((changed, all.into_iter().map(|(path, _)| path).collect()))
 }
 
+/// The most bytes of bodies an archived build keeps for the build cache
+/// beyond the newest posts' (see [`Renderer::render_passing`]).
+const PASSING_BODY_BYTES: usize = 128 * 1024 * 1024;
+
 /// Renders each post at most once, however many feeds it is in.
 /// With the build cache, a body the last build rendered is taken from it
 /// when the post's file and what rendering looks up are unchanged.
@@ -525,6 +533,11 @@ struct Renderer {
     taken: std::collections::HashSet<PathBuf>,
     /// How many posts were rendered and not kept ([`Renderer::render_passing`]).
     passed: usize,
+    /// Of those rendered now, the bodies kept for the build cache as its
+    /// lines, up to [`PASSING_BODY_BYTES`] in all.
+    passing_lines: HashMap<PathBuf, String>,
+    /// The bytes of `passing_lines`.
+    passing_bytes: usize,
     /// How many posts were rendered, not taken from the cache.
     fresh: usize,
 }
@@ -551,6 +564,8 @@ impl Renderer {
             links_posts: HashMap::new(),
             taken: std::collections::HashSet::new(),
             passed: 0,
+            passing_lines: HashMap::new(),
+            passing_bytes: 0,
             fresh: 0,
         }
     }
@@ -592,7 +607,28 @@ impl Renderer {
             return Ok(done.clone());
         }
         self.passed += 1;
-        self.make(post)
+        let rendered = self.make(post)?;
+        // A body rendered now is kept for the next build while the room
+        // lasts: an archive's older pages need not be rendered again, and
+        // a blog of any size holds at most this much for it. The bodies the
+        // cache gave count first (the oldest, as the pages are made oldest
+        // first), so the room is the same from build to build.
+        if self.taken.contains(&post.source)
+            && let Some(store) = &self.store
+        {
+            self.passing_bytes += store.old.body_len(&post.source);
+        }
+        if let Some(body) = &rendered
+            && self.store.is_some()
+            && self.render_key.is_some()
+            && !self.taken.contains(&post.source)
+            && self.passing_bytes < PASSING_BODY_BYTES
+            && let Some(line) = build_cache::rendered_line(body)
+        {
+            self.passing_bytes += line.len();
+            self.passing_lines.insert(post.source.clone(), line);
+        }
+        Ok(rendered)
     }
 
     /// How many posts were rendered (or taken from the build cache).
