@@ -859,6 +859,7 @@ fn an_archived_build_with_the_cache_writes_the_bytes_of_one_without() {
         stderr(&output)
     };
     build(&[]);
+    let cache = site.path().join(".digest-feed/build-cache.json");
     let cold = site.outputs();
     // Nine posts, two a page: atom.xml holds two, pages 1-3 are full, 4 holds one.
     assert!(
@@ -875,6 +876,10 @@ fn an_archived_build_with_the_cache_writes_the_bytes_of_one_without() {
         "{said}"
     );
     assert_eq!(site.outputs(), cold);
+    // Nothing changed: the cache is left as it is.
+    let kept = fs::metadata(&cache).unwrap().modified().unwrap();
+    build(&[]);
+    assert_eq!(fs::metadata(&cache).unwrap().modified().unwrap(), kept);
 
     // A new post: only the subscription feeds and the newest pages change.
     add_day(&site, 10);

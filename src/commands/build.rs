@@ -380,8 +380,9 @@ fn save_cache(mut renderer: Renderer) {
     };
     let render_key = renderer.render_key.unwrap_or_default();
     let site_key = renderer.site_key;
+    // Bodies rendered now but not kept change nothing in the file.
     if run.models_unchanged
-        && renderer.fresh == 0
+        && renderer.fresh == renderer.unkept
         && run.old.render_key() == render_key
         && run.old.site_key() == site_key
     {
@@ -538,6 +539,9 @@ struct Renderer {
     passing_lines: HashMap<PathBuf, String>,
     /// The bytes of `passing_lines`.
     passing_bytes: usize,
+    /// Bodies rendered now and kept neither here nor for the cache (past
+    /// the room for them): the cache is no different for them.
+    unkept: usize,
     /// How many posts were rendered, not taken from the cache.
     fresh: usize,
 }
@@ -566,6 +570,7 @@ impl Renderer {
             passed: 0,
             passing_lines: HashMap::new(),
             passing_bytes: 0,
+            unkept: 0,
             fresh: 0,
         }
     }
@@ -613,20 +618,24 @@ impl Renderer {
         // a blog of any size holds at most this much for it. The bodies the
         // cache gave count first (the oldest, as the pages are made oldest
         // first), so the room is the same from build to build.
-        if self.taken.contains(&post.source)
-            && let Some(store) = &self.store
-        {
-            self.passing_bytes += store.old.body_len(&post.source);
+        let Some(body) = &rendered else {
+            return Ok(rendered);
+        };
+        if self.taken.contains(&post.source) {
+            if let Some(store) = &self.store {
+                self.passing_bytes += store.old.body_len(&post.source);
+            }
+            return Ok(rendered);
         }
-        if let Some(body) = &rendered
-            && self.store.is_some()
+        let room = self.store.is_some()
             && self.render_key.is_some()
-            && !self.taken.contains(&post.source)
-            && self.passing_bytes < PASSING_BODY_BYTES
-            && let Some(line) = build_cache::rendered_line(body)
-        {
-            self.passing_bytes += line.len();
-            self.passing_lines.insert(post.source.clone(), line);
+            && self.passing_bytes < PASSING_BODY_BYTES;
+        match room.then(|| build_cache::rendered_line(body)).flatten() {
+            Some(line) => {
+                self.passing_bytes += line.len();
+                self.passing_lines.insert(post.source.clone(), line);
+            }
+            None => self.unkept += 1,
         }
         Ok(rendered)
     }
