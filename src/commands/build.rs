@@ -107,9 +107,10 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
 /// `feed.limit` items. Archived feeds page back through every item: the
 /// items go through the pages oldest first, each page staged on disk once
 /// full and its items dropped, so that a build holds two pages' worth of
-/// items whatever the number of posts. Only the newest posts' bodies are
-/// kept (for per-tag feeds and the build cache); an older post's is
-/// dropped once its items are on their page.
+/// items whatever the number of posts. The newest posts' bodies are kept
+/// (for per-tag feeds and the build cache); an older post's is dropped
+/// once its items are on their page, but for its line in the next build's
+/// cache while there is room ([`Renderer::render_passing`]).
 fn main_feeds(
     config: &Config,
     posts: &[Post],

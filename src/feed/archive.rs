@@ -99,7 +99,7 @@ impl Pager {
     /// of the page it completes, if any.
     pub fn push(&mut self, item: super::Item) -> Result<Files, Error> {
         self.window.push_back(item);
-        if self.window.len() < 2 * self.limit {
+        if self.window.len() < self.limit.saturating_mul(2) {
             return Ok(Vec::new());
         }
         let oldest_first: Vec<_> = self.window.drain(..self.limit).collect();
