@@ -761,8 +761,9 @@ impl Post {
 
 /// The groups of two or more of `posts` with the same non-empty `key`,
 /// each newest first (as `posts` are), in a stable order.
-fn sharing(posts: &[Post], key: impl Fn(&Post) -> String) -> Vec<Vec<usize>> {
-    let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+fn sharing<'a>(posts: &'a [Post], key: impl Fn(&'a Post) -> Cow<'a, str>) -> Vec<Vec<usize>> {
+    // Borrowed where the key is a field: no copy of every post's URL.
+    let mut by_key: HashMap<Cow<'a, str>, Vec<usize>> = HashMap::with_capacity(posts.len());
     for (at, post) in posts.iter().enumerate() {
         let key = key(post);
         if !key.is_empty() {
@@ -801,7 +802,7 @@ pub fn published(posts: Vec<Post>, now: jiff::Timestamp) -> Vec<Post> {
         .into_iter()
         .filter_map(|(_, at)| visible[at].take())
         .collect();
-    for sharing in sharing(&visible, |post| post.url.clone()) {
+    for sharing in sharing(&visible, |post| Cow::Borrowed(post.url.as_str())) {
         // Newest first: the oldest is the last.
         let Some((&oldest, later)) = sharing.split_last() else {
             continue;
@@ -831,9 +832,9 @@ pub fn published(posts: Vec<Post>, now: jiff::Timestamp) -> Vec<Post> {
     }
     for sharing in sharing(&visible, |post| {
         if post.feed_id.is_some() {
-            String::new()
+            Cow::Borrowed("")
         } else {
-            post.id()
+            Cow::Owned(post.id())
         }
     }) {
         let Some((&oldest, later)) = sharing.split_last() else {
