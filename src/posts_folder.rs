@@ -225,7 +225,17 @@ pub(crate) fn load_cached(
     rules: &Rules,
     cache: Option<&build_cache::Cache>,
 ) -> Result<Loaded, Error> {
-    let (paths, ignored): (Vec<PathBuf>, Vec<PathBuf>) = find(dir)?.into_iter().partition(|path| {
+    Ok(load_found(find(dir)?, dir, rules, cache))
+}
+
+/// [`load_cached`] of the post files `found` in `dir`.
+fn load_found(
+    found: Vec<PathBuf>,
+    dir: &Path,
+    rules: &Rules,
+    cache: Option<&build_cache::Cache>,
+) -> Loaded {
+    let (paths, ignored): (Vec<PathBuf>, Vec<PathBuf>) = found.into_iter().partition(|path| {
         !rules.site.dated_names_only
             || path.file_stem().is_some_and(|stem| {
                 post::date::file_name_date(&stem.to_string_lossy(), &rules.zone).is_some()
@@ -290,7 +300,7 @@ pub(crate) fn load_cached(
     for post in &mut loaded.posts {
         post.site = Some(site.clone());
     }
-    Ok(loaded)
+    loaded
 }
 
 /// `work` done on every path, in order, on as many threads as the machine
@@ -331,21 +341,36 @@ pub(crate) fn load_published(
     rules: &Rules,
     now: jiff::Timestamp,
 ) -> Result<Loaded, Error> {
-    load_published_cached(dir, rules, now, None)
-}
-
-/// [`load_published`] with a build cache (see [`load_cached`]).
-pub(crate) fn load_published_cached(
-    dir: &Path,
-    rules: &Rules,
-    now: jiff::Timestamp,
-    cache: Option<&build_cache::Cache>,
-) -> Result<Loaded, Error> {
-    let loaded = load_cached(dir, rules, cache)?;
+    let loaded = load_cached(dir, rules, None)?;
     Ok(Loaded {
         posts: post::published(loaded.posts, now),
         ..loaded
     })
+}
+
+/// [`load_published`] with a build cache (see [`load_cached`]), which
+/// `read_cache` reads on a thread of its own while the folder is walked:
+/// the two do not wait for each other. The posts, and the cache read.
+pub(crate) fn load_published_cached(
+    dir: &Path,
+    rules: &Rules,
+    now: jiff::Timestamp,
+    read_cache: impl FnOnce() -> Option<build_cache::Cache> + Send,
+) -> Result<(Loaded, Option<build_cache::Cache>), Error> {
+    let (found, cache) = std::thread::scope(|scope| {
+        let reading = scope.spawn(read_cache);
+        let found = find(dir);
+        let cache = reading
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (found, cache)
+    });
+    let loaded = load_found(found?, dir, rules, cache.as_ref());
+    let loaded = Loaded {
+        posts: post::published(loaded.posts, now),
+        ..loaded
+    };
+    Ok((loaded, cache))
 }
 
 /// The posts published in the config's posts folder, newest first; any

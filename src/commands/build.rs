@@ -308,25 +308,30 @@ fn load(
     );
     let file = state_folder.join(build_cache::FILE_NAME);
     let key = build_cache::key(&rules, posts_dir);
-    let cache = use_cache.then(|| {
-        let (cache, note) = build_cache::read(&file, &key, &rules.zone);
-        if let Some(note) = note {
-            report.warning(note);
-        }
-        cache
-    });
-    let posts_folder::Loaded {
-        posts,
-        problems,
-        files,
-        read,
-        cache_entries,
-        ..
-    } = posts_folder::load_published_cached(
+    let read_cache = || {
+        use_cache.then(|| {
+            let (cache, note) = build_cache::read(&file, &key, &rules.zone);
+            if let Some(note) = note {
+                report.warning(note);
+            }
+            cache
+        })
+    };
+    let (
+        posts_folder::Loaded {
+            posts,
+            problems,
+            files,
+            read,
+            cache_entries,
+            ..
+        },
+        cache,
+    ) = posts_folder::load_published_cached(
         posts_dir,
         &rules,
         posts_folder::cutoff(config),
-        cache.as_ref(),
+        read_cache,
     )?;
     if !problems.is_empty() && !skip_invalid {
         return Err(Error::Invalid(problems));

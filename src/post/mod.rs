@@ -145,7 +145,12 @@ impl SiteContext {
         self.base.hash(&mut hasher);
         self.root.hash(&mut hasher);
         self.posts_dir.hash(&mut hasher);
-        self.posts.hash(&mut hasher);
+        // Each file as its bytes: hashing a `Path` walks its components.
+        self.posts.len().hash(&mut hasher);
+        for (source, path) in &self.posts {
+            source.as_os_str().hash(&mut hasher);
+            path.hash(&mut hasher);
+        }
         hasher.finish()
     }
 
