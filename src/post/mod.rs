@@ -496,7 +496,10 @@ impl Post {
         if !plain {
             return feed(START, self.id().as_bytes());
         }
-        let site_url = self.url.strip_suffix(self.path.as_str()).unwrap_or(&self.url);
+        let site_url = self
+            .url
+            .strip_suffix(self.path.as_str())
+            .unwrap_or(&self.url);
         [site_url, folder, "/", slug]
             .iter()
             .fold(START, |hash, part| feed(hash, part.as_bytes()))
