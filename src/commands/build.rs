@@ -1,5 +1,6 @@
 //! `digest-feed build`: posts in, three feeds (and per-tag feeds) out.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -57,7 +58,7 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
     } else {
         (0, Vec::new())
     };
-    if let Some((path, bytes)) = people_page(config, &out_dir, &listed, &posts, report) {
+    if let Some((path, bytes)) = people_page(config, &out_dir, &listed, &posts, &renderer)? {
         outputs.add(path, &bytes)?;
     }
 
@@ -138,16 +139,17 @@ fn main_feeds(
     // no item).
     let kept = limit.saturating_mul(2).max(1);
     for (newer, post) in posts.iter().enumerate().rev() {
+        let post = renderer.whole(post)?;
         let items = if newer < kept {
-            let Some(body) = renderer.render(post)? else {
+            let Some(body) = renderer.render(&post)? else {
                 continue;
             };
-            post_items(config, post, body, &entry_author)
+            post_items(config, &post, body, &entry_author)
         } else {
-            let Some(body) = renderer.render_passing(post)? else {
+            let Some(body) = renderer.render_passing(&post)? else {
                 continue;
             };
-            post_items(config, post, &body, &entry_author)
+            post_items(config, &post, &body, &entry_author)
         };
         // A post's items are newest first; the pager takes the oldest first.
         for item in items.into_iter().rev() {
@@ -197,18 +199,24 @@ fn people_page(
     out_dir: &Path,
     listed: &[Listed],
     posts: &[Post],
-    report: Report,
-) -> Option<(PathBuf, Vec<u8>)> {
+    renderer: &Renderer,
+) -> Result<Option<(PathBuf, Vec<u8>)>, Error> {
     let page_path = out_dir.join(super::links::PAGE_FILE);
     if super::links::is_ours(&page_path) {
-        let page = super::links::page(config, listed, posts);
-        Some((page_path, page.into_bytes()))
+        // The page lists the newest posts' titles: those posts read whole.
+        let newest = posts
+            .iter()
+            .take(super::links::NEWEST)
+            .map(|post| renderer.whole(post).map(Cow::into_owned))
+            .collect::<Result<Vec<Post>, Error>>()?;
+        let page = super::links::page(config, listed, &newest);
+        Ok(Some((page_path, page.into_bytes())))
     } else {
-        report.warning(format!(
+        renderer.report.warning(format!(
             "{} is not digest-feed's: left as it is (the page for people is written there otherwise)",
             page_path.display()
         ));
-        None
+        Ok(None)
     }
 }
 
@@ -604,6 +612,43 @@ impl Renderer {
         }
     }
 
+    /// `post` whole. A post the build cache gave in summary (its model
+    /// line kept) is read whole from the cache, with what ordering settled
+    /// for it (its key, the URL and id it shares, its notes): only the
+    /// posts an output shows are, not every post.
+    fn whole<'a>(&self, post: &'a Post) -> Result<Cow<'a, Post>, Error> {
+        let Some(store) = &self.store else {
+            return Ok(Cow::Borrowed(post));
+        };
+        let Ok(at) = store
+            .entries
+            .binary_search_by(|entry| posts_folder::path_order(&entry.path, &post.source))
+        else {
+            return Ok(Cow::Borrowed(post));
+        };
+        let entry = &store.entries[at];
+        if !matches!(entry.model, build_cache::Line::Kept) {
+            return Ok(Cow::Borrowed(post));
+        }
+        // The same line gave the summary: it reads whole unless damaged
+        // in a field the summary skips.
+        let Some(mut whole) = store.old.get(&post.source, entry.stamp) else {
+            return Err(Error::Invalid(vec![Problem::new(
+                Location::file(&store.file),
+                format!(
+                    "the build cache's model of {} no longer reads; build again (or with --no-cache)",
+                    post.source.display()
+                ),
+            )]));
+        };
+        whole.key.clone_from(&post.key);
+        whole.shares_url_with.clone_from(&post.shares_url_with);
+        whole.shares_id = post.shares_id;
+        whole.notes.clone_from(&post.notes);
+        whole.site.clone_from(&post.site);
+        Ok(Cow::Owned(whole))
+    }
+
     /// The body the build cache holds for `post`, if still good.
     fn cached(&self, post: &Post) -> Option<(Rendered, bool)> {
         let store = self.store.as_ref()?;
@@ -726,11 +771,12 @@ fn channel(
         if channel.items.len() >= limit {
             break;
         }
-        let Some(body) = renderer.render(post)? else {
+        let post = renderer.whole(post)?;
+        let Some(body) = renderer.render(&post)? else {
             continue;
         };
         let room = limit - channel.items.len();
-        let items = post_items(config, post, body, &entry_author);
+        let items = post_items(config, &post, body, &entry_author);
         channel.items.extend(items.into_iter().take(room));
     }
     Ok(channel)
