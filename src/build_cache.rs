@@ -670,13 +670,23 @@ fn parse(bytes: Vec<u8>, key: &str, zone: &TimeZone) -> Result<Cache, Unread> {
 fn lines_of<'a>(entry: &'a Entry, old: &'a Cache) -> Option<(&'a str, i64, &'a [u8], &'a [u8])> {
     let file = entry.path.to_str()?;
     let modified = i64::try_from(entry.stamp.modified).ok()?;
+    // One look-up of the old cache's slot for both lines, and none for a
+    // post whose lines are both new.
+    let keeps = matches!(entry.model, Line::Kept) || matches!(entry.rendered, Some(Line::Kept));
+    let slot = keeps
+        .then(|| old.entries.get(entry.path.as_os_str()))
+        .flatten();
+    let old_line =
+        |range: &std::ops::Range<usize>| (!range.is_empty()).then(|| &old.bytes[range.clone()]);
     let model = match &entry.model {
-        Line::Kept => old.line(&entry.path, false)?,
+        Line::Kept => old_line(&slot?.model)?,
         Line::New(line) => line.as_bytes(),
     };
     let rendered: &[u8] = match &entry.rendered {
         None => b"null",
-        Some(Line::Kept) => old.line(&entry.path, true).unwrap_or(b"null"),
+        Some(Line::Kept) => slot
+            .and_then(|slot| old_line(&slot.rendered))
+            .unwrap_or(b"null"),
         Some(Line::New(line)) => line.as_bytes(),
     };
     Some((file, modified, model, rendered))
@@ -693,24 +703,26 @@ pub(crate) fn write(
     old: &Cache,
 ) -> Result<(), Error> {
     let (key, render_key, site_key, started) = header;
-    let lines = |entry| lines_of(entry, old);
+    // Each post's lines found once, for the count and the writing.
+    let lines: Vec<_> = entries
+        .iter()
+        .filter_map(|entry| Some((entry, lines_of(entry, old)?)))
+        .collect();
     let header = Header {
         format: FORMAT,
         key: key.to_string(),
         render_key: render_key.to_string(),
         site_key,
         started,
-        entries: entries.iter().filter_map(lines).count(),
+        entries: lines.len(),
     };
     output::replace_unsynced(path, |out| {
         serde_json::to_writer(&mut *out, &header)?;
         out.write_all(b"\n")?;
-        for entry in entries {
-            let Some((file, modified, model, rendered)) = lines(entry) else {
-                continue;
-            };
-            let index: Index = (
-                file.to_string(),
+        for &(entry, (file, modified, model, rendered)) in &lines {
+            // An [`Index`], its file borrowed: the same JSON.
+            let index = (
+                file,
                 entry.stamp.size,
                 modified,
                 entry.stamp.inode,
