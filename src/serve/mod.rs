@@ -252,11 +252,7 @@ async fn unsubscribe_page(State(app): Shared, Path(token): Path<String>) -> Resp
         Err(page) => return page,
     };
     let shared = Arc::clone(&app);
-    let now = blocking(move || {
-        let chosen = list::chosen_cadence(&shared.config, &address)?;
-        Ok(chosen.unwrap_or_else(|| shared.tokens.cadence(&address)))
-    })
-    .await;
+    let now = blocking(move || cadence_now(&shared, &address)).await;
     match now {
         Ok(now) => {
             let switch = format!("{}/cadence/{token}", app.public_url);
@@ -292,6 +288,13 @@ async fn unsubscribe(
         Ok(_) => pages::unsubscribed(&app.config).into_response(),
         Err(err) => failed(&app, &err),
     }
+}
+
+/// How often `address` is mailed now: its choice, else its row's as the
+/// index knows it. Blocks: one lookup in the state.
+fn cadence_now(app: &App, address: &str) -> Result<Cadence, Error> {
+    let chosen = list::chosen_cadence(&app.config, address)?;
+    Ok(chosen.unwrap_or_else(|| app.tokens.cadence(address)))
 }
 
 /// The switch's field: the cadence wanted.
@@ -408,11 +411,12 @@ async fn confirm(
     // Nothing to add to the index: the address was found in it, and a
     // confirmed sign-up is as known as a pending one.
     let done = blocking(move || {
-        list::confirm_signup(&shared.config, &address, &format!("serve {client}"))
+        list::confirm_signup(&shared.config, &address, &format!("serve {client}"))?;
+        cadence_now(&shared, &address)
     })
     .await;
     match done {
-        Ok(_) => pages::subscribed(&app.config).into_response(),
+        Ok(cadence) => pages::subscribed(&app.config, cadence).into_response(),
         Err(err) => failed(&app, &err),
     }
 }

@@ -136,7 +136,8 @@ pub(super) fn bad_link(config: &Config) -> Page {
 /// The sign-up form.
 pub(super) fn signup_form(config: &Config) -> Html<String> {
     let body = format!(
-        "<p>Get each new post of {} by email. We send a confirmation first; nothing else until you press its button.</p>\n\
+        "<p>Get the new posts of {} by email, each as it comes out or once a week. We send a confirmation \
+         first; nothing else until you press its button.</p>\n\
          <form method=\"post\">\n<label for=\"email\">Email address</label>\n\
          <input id=\"email\" name=\"email\" type=\"email\" required maxlength=\"254\" autocomplete=\"email\">\n\
          <label for=\"name\">Name (optional)</label>\n\
@@ -209,11 +210,18 @@ pub(super) fn signup_confirm(config: &Config) -> Page {
 }
 
 /// Done: subscribed.
-pub(super) fn subscribed(config: &Config) -> Page {
-    let body = format!(
-        "<p>Welcome to {}. The newest post comes with the next mailing; every email has a link to leave.</p>",
-        site(config)
-    );
+pub(super) fn subscribed(config: &Config, cadence: Cadence) -> Page {
+    let body = match cadence {
+        Cadence::Daily => format!(
+            "<p>Welcome to {}. The newest post comes with the next mailing; every email has a link to leave.</p>",
+            site(config)
+        ),
+        Cadence::Weekly => format!(
+            "<p>Welcome to {}. Its posts come to you once a week, in one email with the week's posts; \
+             every email has a link to change this, or to leave.</p>",
+            site(config)
+        ),
+    };
     page(config, StatusCode::OK, "You are subscribed", &body)
 }
 
