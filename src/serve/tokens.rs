@@ -336,6 +336,46 @@ mod tests {
     }
 
     #[test]
+    fn the_index_knows_each_address_cadence_as_the_list_says_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (config, tokens) = site(dir.path());
+        let csv = dir.path().join("subscribers.csv");
+        std::fs::write(
+            &csv,
+            "email,cadence\nkim@example.org,weekly\nlee@example.org,\n",
+        )
+        .unwrap();
+        tokens.warm(&config).unwrap();
+        assert_eq!(tokens.cadence("Kim@Example.org"), Cadence::Weekly);
+        assert_eq!(tokens.cadence("lee@example.org"), Cadence::Daily);
+        assert_eq!(tokens.cadence("nobody@example.org"), Cadence::Daily);
+        // A choice recorded when the index is built is in it too.
+        list::choose_cadence(&config, "lee@example.org", Cadence::Weekly, "serve").unwrap();
+        std::fs::write(
+            &csv,
+            "email,cadence\nkim@example.org,daily\nlee@example.org,\n",
+        )
+        .unwrap();
+        let lee = tokens.secret.token(Purpose::Unsubscribe, "lee@example.org");
+        assert!(
+            tokens
+                .find(&config, Purpose::Unsubscribe, &lee)
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(
+            tokens.cadence("kim@example.org"),
+            Cadence::Daily,
+            "the CSV changed"
+        );
+        assert_eq!(
+            tokens.cadence("lee@example.org"),
+            Cadence::Weekly,
+            "the choice"
+        );
+    }
+
+    #[test]
     fn what_does_not_change_who_a_token_names_never_rebuilds_the_index() {
         let dir = tempfile::tempdir().unwrap();
         let (config, tokens) = site(dir.path());
