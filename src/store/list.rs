@@ -212,10 +212,16 @@ impl State {
             )
             .map_err(|err| self.write_error(&err))?;
         if fresh == 0 {
-            // The newest request's choice: it is the one confirmed.
+            // The newest request's choice is the one confirmed. A request
+            // that offered none (by mail) keeps the choice of a request still
+            // pending, and drops a confirmed one's: that was recorded when it
+            // was confirmed, and may have been switched since.
             self.conn
                 .execute(
-                    "UPDATE signups SET name = ?3, source = ?4, cadence = ?5, confirmed_at = NULL,
+                    "UPDATE signups SET name = ?3, source = ?4,
+                         cadence = CASE WHEN ?5 IS NOT NULL THEN ?5
+                                        WHEN confirmed_at IS NULL THEN cadence END,
+                         confirmed_at = NULL,
                          confirmed_by = NULL,
                          requested_at = CASE WHEN confirmed_at IS NULL THEN requested_at ELSE ?2 END
                      WHERE email = ?1",
@@ -562,16 +568,29 @@ mod tests {
         assert_eq!(state.chosen_cadence(a).unwrap(), Some(Cadence::Daily));
         state.confirm_signup(a, "serve").unwrap();
         assert_eq!(state.chosen_cadence(a).unwrap(), Some(Cadence::Weekly));
-        // A sign-up that offered no choice (by mail) leaves the earlier one.
+        // A sign-up that offered no choice (by mail) leaves the latest
+        // choice as it is, a switch made since the form's included.
+        state.choose_cadence(a, Cadence::Daily, "serve").unwrap();
         state.request_signup(a, "", "inbox", None).unwrap();
         state.confirm_signup(a, "inbox").unwrap();
-        assert_eq!(state.chosen_cadence(a).unwrap(), Some(Cadence::Weekly));
+        assert_eq!(state.chosen_cadence(a).unwrap(), Some(Cadence::Daily));
+        // ... and keeps the form's choice of a sign-up still pending.
+        let c = "c@example.org";
+        state
+            .request_signup(c, "", "serve", Some(Cadence::Weekly))
+            .unwrap();
+        state.request_signup(c, "", "inbox", None).unwrap();
+        state.confirm_signup(c, "inbox").unwrap();
+        assert_eq!(state.chosen_cadence(c).unwrap(), Some(Cadence::Weekly));
         state.request_signup(b, "", "inbox", None).unwrap();
         state.confirm_signup(b, "inbox").unwrap();
         assert_eq!(state.chosen_cadence(b).unwrap(), None);
         assert_eq!(
             state.cadence_choices().unwrap(),
-            HashMap::from([(a.to_string(), Cadence::Weekly)])
+            HashMap::from([
+                (a.to_string(), Cadence::Daily),
+                (c.to_string(), Cadence::Weekly)
+            ])
         );
     }
 
