@@ -616,7 +616,7 @@ mod tests {
         assert!(old.cadence_choices().unwrap().is_empty());
         drop(old);
         let state = State::open(&path).unwrap();
-        assert_eq!(state.version().unwrap(), 9);
+        assert_eq!(state.version().unwrap(), super::super::SCHEMA_VERSION);
         state
             .choose_cadence("a@example.org", Cadence::Weekly, "serve")
             .unwrap();
@@ -631,7 +631,7 @@ mod tests {
             .unwrap();
         drop(state);
         let state = State::open(&path).unwrap();
-        assert_eq!(state.version().unwrap(), 9);
+        assert_eq!(state.version().unwrap(), super::super::SCHEMA_VERSION);
         assert_eq!(state.cadence_choices().unwrap().len(), 1);
     }
 }
