@@ -9,6 +9,7 @@ any module, by the tests and by conftest.py alike."""
 
 import os
 import pathlib
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -75,6 +76,17 @@ def mail_under_way(site: Site, recorder, sent: int = 20) -> subprocess.Popen:
     while recorder.count() < sent and run.poll() is None:
         time.sleep(0.005)
     return run
+
+
+def read_until(run: subprocess.Popen, marker: str) -> str:
+    """`run`'s stderr (opened as text) read up to and with the line holding `marker`, or to its
+    end: waits for the run to say it, not for time."""
+    lines = []
+    for line in run.stderr:
+        lines.append(line)
+        if marker in line:
+            break
+    return "".join(lines)
 
 
 def add_post(site: Site, name: str, title: str, date: str, tags: str = "[papers]"):
@@ -158,3 +170,18 @@ def jekyll_build(blog: pathlib.Path, site: pathlib.Path, env: dict) -> pathlib.P
                             timeout=300, env={**os.environ, **env})
     assert result.returncode == 0, result.stderr
     return site / "_site"
+
+
+def make_dkim_key(path: pathlib.Path, algorithm: str):
+    """A DKIM private key for `algorithm` (rsa-sha256 or ed25519-sha256) in `path`, made by openssl."""
+    args = {"rsa-sha256": ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+            "ed25519-sha256": ["-algorithm", "ed25519"]}[algorithm]
+    subprocess.run(["openssl", "genpkey", *args, "-out", str(path)], check=True, capture_output=True)
+
+
+def dkim_record(site: Site) -> tuple[str, bytes]:
+    """The DKIM record's name and text, read from `digest-feed dns` as a DNS server would serve it."""
+    out = site.run("dns").stdout
+    match = re.search(r'^(\S+)\. 3600 IN TXT (\( .* \)|".*")$', out, re.M)
+    assert match and "_domainkey" in match[1], out
+    return match[1], "".join(re.findall(r'"([^"]*)"', match[2])).encode()
