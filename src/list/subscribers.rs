@@ -159,6 +159,17 @@ impl Subscribers {
         self.rows.shrink_to_fit();
     }
 
+    /// Sets each subscriber's cadence to what `cadence` says of them.
+    pub(crate) fn set_cadences(&mut self, mut cadence: impl FnMut(Subscriber<'_>) -> Cadence) {
+        let cadences: Vec<Cadence> = self.iter().map(&mut cadence).collect();
+        for (row, cadence) in self.rows.iter_mut().zip(cadences) {
+            row.tags_cadence = match cadence {
+                Cadence::Daily => row.tags_cadence & !WEEKLY,
+                Cadence::Weekly => row.tags_cadence | WEEKLY,
+            };
+        }
+    }
+
     fn row(&self, at: u32) -> Row {
         self.rows[at as usize]
     }

@@ -76,8 +76,8 @@ def test_suppress_and_unsuppress_by_hand(site, server):
     assert server.recorder.recipients() == ["gone@example.org", "kim@example.org"]
 
     export = site.run("subscribers", "export").stdout.splitlines()
-    assert export[0] == "email,name,source,suppressed,reason,at"
-    assert export[1] == "kim@example.org,Kim,config,no,,"
+    assert export[0] == "email,name,source,suppressed,reason,at,cadence"
+    assert export[1] == "kim@example.org,Kim,config,no,,,daily"
     assert export[3].startswith("lee@example.org,,config,yes,manual,20")
 
     assert "Unsuppressed lee@example.org" in site.run("subscribers", "unsuppress", "lee@example.org").stdout
@@ -99,14 +99,14 @@ def test_an_older_state_is_upgraded_to_the_current_schema(site, server):
     conn.close()
     assert "0 suppressed" in site.run("subscribers").stdout
     site.run("subscribers", "suppress", "kim@example.org")
-    assert query(site, "PRAGMA user_version") == [(8,)]
+    assert query(site, "PRAGMA user_version") == [(9,)]
     # A state of schema 5 (the inbox's tables, no notified_at) takes the last step alone.
     with sqlite3.connect(db) as conn:
         conn.executescript("DROP INDEX IF EXISTS signups_by_notified; DROP TABLE IF EXISTS keys;"
                            "ALTER TABLE signups DROP COLUMN notified_at; PRAGMA user_version = 5;")
     conn.close()
     site.run("subscribers", "suppress", "lee@example.org")
-    assert query(site, "PRAGMA user_version") == [(8,)]
+    assert query(site, "PRAGMA user_version") == [(9,)]
     assert "notified_at" in [c[1] for c in query(site, "PRAGMA table_info(signups)")]
     assert len(query(site, "SELECT * FROM suppressions")) == 2
     # A schema 5 that has notified_at already (a build between two commits added it there): the step is taken alone.
@@ -114,7 +114,7 @@ def test_an_older_state_is_upgraded_to_the_current_schema(site, server):
         conn.executescript("PRAGMA user_version = 5;")
     conn.close()
     site.run("subscribers", "suppress", "park@example.org")
-    assert query(site, "PRAGMA user_version") == [(8,)]
+    assert query(site, "PRAGMA user_version") == [(9,)]
 
 
 def test_the_list_changes_while_a_mail_run_sends(tmp_path, server):
