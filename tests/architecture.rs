@@ -92,6 +92,7 @@ const ROOMS: &[(&str, &[Room])] = &[
         ("archive", &["atom", "json", "rss", "mod"]),
     ]),
     ("email", &[
+        ("rollup", &["mod"]),
         ("slots", &[]),
         ("text_part", &[]),
     ]),
@@ -99,6 +100,7 @@ const ROOMS: &[(&str, &[Room])] = &[
     ("store", &[
         ("list", &["mod"]),
         ("inbox", &["mod"]),
+        ("weekly", &["mod"]),
     ]),
     // The list over the store: who is listed, the tokens of its links, what
     // a bounce says, the store as one inbox run holds it.
@@ -117,6 +119,7 @@ const ROOMS: &[(&str, &[Room])] = &[
         ("policy", &["transport"]),
         ("notice", &["message", "transport"]),
         ("plan", &[]),
+        ("rollup", &[]),
         ("record", &["transport"]),
         ("setup", &["message"]),
         ("workers", &["message", "policy", "record", "transport", "mod"]),

@@ -13,6 +13,7 @@ pub mod notice;
 mod plan;
 mod policy;
 mod record;
+mod rollup;
 mod send;
 mod setup;
 mod status;
