@@ -49,7 +49,10 @@ pub(super) fn run(config: &Config, args: &PreviewArgs, report: Report) -> Result
             let text = posts_folder::read(&post.source)?;
             week.push((post, crate::email::render_body(post, &text)?));
         }
-        let week: Vec<_> = week.iter().map(|(post, rendered)| (*post, rendered)).collect();
+        let week: Vec<_> = week
+            .iter()
+            .map(|(post, rendered)| (*post, rendered))
+            .collect();
         design.rollup_html(&week, &recipient)?
     } else {
         let text = posts_folder::read(&post.source)?;

@@ -298,8 +298,10 @@ impl Design {
             unsubscribe.clone(),
         );
         let sources = TemplateSources::read(&email.templates, subject, unsubscribe);
-        let (sources, weekly_sources) =
-            crate::error::both(sources.map_err(|p| vec![p]), weekly_sources.map_err(|p| vec![p]))?;
+        let (sources, weekly_sources) = crate::error::both(
+            sources.map_err(|p| vec![p]),
+            weekly_sources.map_err(|p| vec![p]),
+        )?;
         let site = SiteContext {
             title: config.site.title.clone(),
             url: config.site.url.clone(),
@@ -348,9 +350,10 @@ impl Design {
             Content::Post(_) => self
                 .templates
                 .personalise(prepared, recipient, &self.sources),
-            Content::Rollup(_) => self
-                .weekly
-                .personalise(prepared, recipient, &self.weekly_sources),
+            Content::Rollup(_) => {
+                self.weekly
+                    .personalise(prepared, recipient, &self.weekly_sources)
+            }
         }
     }
 
@@ -362,7 +365,8 @@ impl Design {
         recipient: &Recipient,
     ) -> Result<String, Problem> {
         let prepared = self.prepare_rollup(posts)?;
-        self.personalise(&prepared, recipient).map(|email| email.html)
+        self.personalise(&prepared, recipient)
+            .map(|email| email.html)
     }
 
     /// The HTML part alone of `post`'s email to `recipient`, as

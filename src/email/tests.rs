@@ -444,22 +444,40 @@ fn the_weekly_words_follow_the_site_language() {
     };
     let templates = Templates::compile_rollup(&sources, english).unwrap();
     let prepared = templates
-        .prepare_content(Content::Rollup(RollupContext::new(example_week())), &sources)
+        .prepare_content(
+            Content::Rollup(RollupContext::new(example_week())),
+            &sources,
+        )
         .unwrap();
     let email = templates
         .personalise(&prepared, &reader("a@example.org", ""), &sources)
         .unwrap();
     assert_eq!(email.subject, "Daily Papers 3");
-    assert!(email.html.contains("The week of 2025-12-22"), "{}", email.html);
-    assert!(email.text.starts_with("The week of 2025-12-22\n"), "{}", email.text);
+    assert!(
+        email.html.contains("The week of 2025-12-22"),
+        "{}",
+        email.html
+    );
+    assert!(
+        email.text.starts_with("The week of 2025-12-22\n"),
+        "{}",
+        email.text
+    );
     let korean = Templates::compile_rollup(&sources, site()).unwrap();
     let prepared = korean
-        .prepare_content(Content::Rollup(RollupContext::new(example_week())), &sources)
+        .prepare_content(
+            Content::Rollup(RollupContext::new(example_week())),
+            &sources,
+        )
         .unwrap();
     let email = korean
         .personalise(&prepared, &reader("a@example.org", ""), &sources)
         .unwrap();
-    assert!(email.html.contains("2025-12-22 주간 소식"), "{}", email.html);
+    assert!(
+        email.html.contains("2025-12-22 주간 소식"),
+        "{}",
+        email.html
+    );
 }
 
 #[test]

@@ -74,10 +74,13 @@ impl RollupHistory {
     fn had(&self, post: &Post, key: &str, retry_failed: bool) -> bool {
         let daily = self.daily.get(&post.key).and_then(|d| d.get(key));
         let rolled = self.held.get(&post.key).and_then(|h| h.get(key));
-        [daily, rolled].into_iter().flatten().any(|outcome| match outcome {
-            Outcome::Delivered => true,
-            Outcome::Failed(_) => !retry_failed,
-        })
+        [daily, rolled]
+            .into_iter()
+            .flatten()
+            .any(|outcome| match outcome {
+                Outcome::Delivered => true,
+                Outcome::Failed(_) => !retry_failed,
+            })
     }
 }
 
@@ -201,7 +204,10 @@ mod tests {
             .iter()
             .map(|g| {
                 (
-                    g.posts.iter().map(|p| p.title.replace("Day ", "")).collect(),
+                    g.posts
+                        .iter()
+                        .map(|p| p.title.replace("Day ", ""))
+                        .collect(),
                     g.recipients.iter().map(|s| s.email.clone()).collect(),
                 )
             })
@@ -238,7 +244,13 @@ mod tests {
             weekly("b@e.org", &[]),
         ];
         // At noon on day 14: after noon on day 7, a week ago, to now.
-        let groups = plan(&posts, &subscribers, &RollupHistory::default(), day(14), false);
+        let groups = plan(
+            &posts,
+            &subscribers,
+            &RollupHistory::default(),
+            day(14),
+            false,
+        );
         assert_eq!(
             shape(&groups),
             vec![(
@@ -259,7 +271,13 @@ mod tests {
             weekly("also-vision@e.org", &["Vision"]),
             weekly("nothing@e.org", &["cooking"]),
         ];
-        let groups = plan(&posts, &subscribers, &RollupHistory::default(), day(14), false);
+        let groups = plan(
+            &posts,
+            &subscribers,
+            &RollupHistory::default(),
+            day(14),
+            false,
+        );
         assert_eq!(
             shape(&groups),
             vec![
@@ -279,22 +297,40 @@ mod tests {
         let subscribers = vec![weekly("switched@e.org", &[]), weekly("w@e.org", &[])];
         let mut history = RollupHistory::default();
         // Daily until day 10, then weekly.
-        had(&mut history, "switched@e.org", &[7, 8, 9, 10], true, &Outcome::Delivered);
+        had(
+            &mut history,
+            "switched@e.org",
+            &[7, 8, 9, 10],
+            true,
+            &Outcome::Delivered,
+        );
         // Last week's roll-up (day 7 at noon) held days 1 to 7.
         history.last.insert("w@e.org".into(), day(7));
-        had(&mut history, "w@e.org", &[1, 2, 3, 4, 5, 6, 7], false, &Outcome::Delivered);
+        had(
+            &mut history,
+            "w@e.org",
+            &[1, 2, 3, 4, 5, 6, 7],
+            false,
+            &Outcome::Delivered,
+        );
         let groups = plan(&posts, &subscribers, &history, day(14), false);
         assert_eq!(
             shape(&groups),
-            vec![(
-                days(&[11, 12, 13, 14]),
-                emails(&["switched@e.org"])
-            ), (days(&[8, 9, 10, 11, 12, 13, 14]), emails(&["w@e.org"]))]
+            vec![
+                (days(&[11, 12, 13, 14]), emails(&["switched@e.org"])),
+                (days(&[8, 9, 10, 11, 12, 13, 14]), emails(&["w@e.org"]))
+            ]
         );
         // A second run right after the roll-ups went out: nothing.
         for who in ["switched@e.org", "w@e.org"] {
             history.last.insert(who.into(), day(14));
-            had(&mut history, who, &[8, 9, 10, 11, 12, 13, 14], false, &Outcome::Delivered);
+            had(
+                &mut history,
+                who,
+                &[8, 9, 10, 11, 12, 13, 14],
+                false,
+                &Outcome::Delivered,
+            );
         }
         assert!(plan(&posts, &subscribers, &history, day(14), false).is_empty());
     }
@@ -306,7 +342,13 @@ mod tests {
         let subscribers = vec![weekly("w@e.org", &[])];
         let mut history = RollupHistory::default();
         history.last.insert("w@e.org".into(), day(14));
-        had(&mut history, "w@e.org", &[8, 9, 10, 11, 12, 14], false, &Outcome::Delivered);
+        had(
+            &mut history,
+            "w@e.org",
+            &[8, 9, 10, 11, 12, 14],
+            false,
+            &Outcome::Delivered,
+        );
         let groups = plan(&posts, &subscribers, &history, day(15), false);
         assert_eq!(shape(&groups), vec![(days(&[13]), emails(&["w@e.org"]))]);
     }
@@ -318,7 +360,13 @@ mod tests {
         let mut history = RollupHistory::default();
         history.last.insert("gone@e.org".into(), day(14));
         let refused = Outcome::Failed("550 mailbox full".into());
-        had(&mut history, "gone@e.org", &[8, 9, 10, 11, 12, 13, 14], false, &refused);
+        had(
+            &mut history,
+            "gone@e.org",
+            &[8, 9, 10, 11, 12, 13, 14],
+            false,
+            &refused,
+        );
         assert!(plan(&posts, &subscribers, &history, day(14), false).is_empty());
         let groups = plan(&posts, &subscribers, &history, day(14), true);
         assert_eq!(shape(&groups)[0].0.len(), 7);
@@ -329,7 +377,16 @@ mod tests {
         let posts = posts();
         let subscribers = vec![weekly("w@e.org", &[])];
         // At noon on day 10, days 11 to 14 are not out yet.
-        let groups = plan(&posts, &subscribers, &RollupHistory::default(), day(10), false);
-        assert_eq!(shape(&groups), vec![(days(&[4, 5, 6, 7, 8, 9, 10]), emails(&["w@e.org"]))]);
+        let groups = plan(
+            &posts,
+            &subscribers,
+            &RollupHistory::default(),
+            day(10),
+            false,
+        );
+        assert_eq!(
+            shape(&groups),
+            vec![(days(&[4, 5, 6, 7, 8, 9, 10]), emails(&["w@e.org"]))]
+        );
     }
 }

@@ -52,7 +52,9 @@ impl State {
             .prepare("SELECT email, MAX(at) FROM rollups GROUP BY email")
             .map_err(failed)?;
         let rows = statement
-            .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })
             .map_err(failed)?;
         for row in rows {
             let (email, at) = row.map_err(failed)?;
@@ -237,6 +239,10 @@ mod tests {
         let run = state.last_rollup_run().unwrap().unwrap();
         assert_eq!(run.exit_code, Some(0));
         assert_eq!(run.summary.as_deref(), Some("2 sent"));
-        assert_eq!(state.last_run().unwrap(), None, "the daily runs know nothing of it");
+        assert_eq!(
+            state.last_run().unwrap(),
+            None,
+            "the daily runs know nothing of it"
+        );
     }
 }
