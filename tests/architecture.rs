@@ -32,7 +32,7 @@ use syn::visit::{self, Visit};
 use syn::{Attribute, Expr, Ident, Item, ItemMod, ItemUse, Macro, Token, UseTree};
 
 /// Modules that import only `error`; `"leaves"` in an allow-list stands for them all.
-const LEAVES: &[&str] = &["permalink_style", "address", "text"];
+const LEAVES: &[&str] = &["permalink_style", "address", "slug", "text"];
 
 /// Each top-level module of src/lib.rs and the crate modules it may import
 /// besides itself; anything not listed is forbidden. `"*"` allows everything;
@@ -46,6 +46,7 @@ const MODULES: &[(&str, &[&str])] = &[
     ("permalink_style", &["error"]),
     ("address", &["error"]),
     ("text", &[]),
+    ("slug", &[]),
     ("posts_folder", &["build_cache", "config", "error", "post", "leaves"]),
     ("build_cache", &["error", "output", "post"]),
     ("post", &["config", "error", "leaves"]),
@@ -56,13 +57,16 @@ const MODULES: &[(&str, &[&str])] = &[
     ("list", &["config", "error", "store", "leaves"]),
     ("serve", &["config", "error", "list", "mail::notice", "leaves"]),
     ("inbox", &["config", "error", "list", "mail::notice", "leaves"]),
-    ("mail", &["config", "error", "post", "email", "output", "posts_folder", "store", "list", "leaves"]),
+    // What a run sends: posts read, recipients chosen, each email rendered once.
+    ("outbox", &["config", "error", "post", "email", "output", "posts_folder", "store", "list", "mail", "leaves"]),
+    // The last stage: a prepared plan in, messages sent and outcomes recorded.
+    ("mail", &["config", "error", "email", "store", "list", "leaves"]),
     ("web_client", &["error"]),
 ];
 
 /// The rooms of each module that has a folder: each file (or folder) of it,
 /// and the siblings it may import; `"mod"` stands for the module's own items
-/// (its mod.rs: the types its rooms share, and for `mail` the run's helpers).
+/// (its mod.rs: the types its rooms share, and the helpers its stages use).
 /// A room's subfolders belong to the room. The module's mod.rs may import all
 /// its rooms; `commands` (`"*"` above) has no row.
 #[rustfmt::skip] // one row a room, however long
@@ -110,7 +114,7 @@ const ROOMS: &[(&str, &[Room])] = &[
         ("verdict", &[]),
         ("ledger", &["subscribers", "mod"]),
     ]),
-    // Building and sending messages (and the list's notices); the run's
+    // Building and sending messages (and the list's notices); the send's
     // stages on top.
     ("mail", &[
         ("dkim", &[]),
@@ -118,14 +122,18 @@ const ROOMS: &[(&str, &[Room])] = &[
         ("message", &["dkim"]),
         ("policy", &["transport"]),
         ("notice", &["message", "transport"]),
-        ("plan", &[]),
-        ("rollup", &[]),
-        ("record", &["transport"]),
+        ("record", &["transport", "mod"]),
         ("setup", &["message"]),
         ("workers", &["message", "policy", "record", "transport", "mod"]),
-        ("send", &["plan", "policy", "record", "transport", "workers", "mod"]),
-        ("dry_run", &["plan", "mod"]),
-        ("status", &["plan", "setup", "mod"]),
+        ("send", &["policy", "record", "transport", "workers", "mod"]),
+    ]),
+    // What a run sends, decided and rendered; `status` reports it, the dry
+    // run shows it.
+    ("outbox", &[
+        ("plan", &[]),
+        ("rollup", &[]),
+        ("dry_run", &["mod"]),
+        ("status", &["plan", "mod"]),
     ]),
     ("inbox", &[
         ("read", &[]),
@@ -164,7 +172,7 @@ const CRATES: &[(&[&str], &[&str])] = &[
     (&["pulldown_cmark", "ammonia"], &["src/post/markdown"]),
     (&["liquid_core", "liquid_lib"], &["src/post/liquid"]),
     // Jekyll's permalink placeholders, and its date forms.
-    (&["regex"], &["src/post/permalink.rs", "src/post/date.rs"]),
+    (&["regex"], &["src/slug.rs", "src/post/date.rs"]),
     // Jekyll's YAML: front matter, and the blog's _config.yml.
     (&["serde_saphyr"], &["src/post/front_matter.rs", "src/config/jekyll.rs"]),
     // Escaping where HTML is written: post bodies, feeds, emails, the list's pages.
@@ -186,7 +194,7 @@ const CRATES: &[(&[&str], &[&str])] = &[
     (&["mail_auth"], &["src/mail/dkim.rs"]),
     // Keys (the DKIM key, checked at load), digests and the list's HMAC tokens,
     // and the hash of each feed the WebSub hub was told of.
-    (&["ring"], &["src/config/dkim.rs", "src/list/token.rs", "src/mail/message.rs", "src/mail/dry_run.rs", "src/commands/ping.rs"]),
+    (&["ring"], &["src/config/dkim.rs", "src/list/token.rs", "src/mail/message.rs", "src/outbox/dry_run.rs", "src/commands/ping.rs"]),
     (&["rustls_pki_types", "spki"], &["src/config/dkim.rs"]),
     // base64: the DKIM key's DNS record, the list's tokens (base64url), and
     // the login forms of the password that transport.rs blanks out of a reply.
@@ -626,8 +634,8 @@ use crate::mail::transport::Transport;
 use transport::Transport;
 pub trait Observer {}
 == mail/notice.rs
-use super::plan::Plan;
-== mail/plan.rs
+use super::record::Recorder;
+== mail/record.rs
 == mail/transport.rs
 == mail/state.rs
 use super::transport::Transport;
@@ -639,22 +647,28 @@ use super::State;
 use crate::list::Member;
 == mail/policy.rs
 use super::Observer;
+== mail/send.rs
+use crate::post::Post;
 ",
     );
-    let post = "(allowed: config, error, permalink_style, address, text)";
-    let serve = "(allowed: config, error, list, mail::notice, permalink_style, address, text)";
-    let list = "(allowed: config, error, store, permalink_style, address, text)";
-    let store = "(allowed: config, error, permalink_style, address, text)";
+    let post = "(allowed: config, error, permalink_style, address, slug, text)";
+    let serve =
+        "(allowed: config, error, list, mail::notice, permalink_style, address, slug, text)";
+    let list = "(allowed: config, error, store, permalink_style, address, slug, text)";
+    let store = "(allowed: config, error, permalink_style, address, slug, text)";
+    // mail only sends: the posts are read and rendered before it.
+    let mail = "(allowed: config, error, email, store, list, permalink_style, address, slug, text)";
     assert_eq!(
         found,
         [
             format!("src/list/mod.rs:1: module `list` imports `crate::mail` {list}"),
-            "src/mail/notice.rs:1: room `mail::notice` imports `crate::mail::plan` \
+            "src/mail/notice.rs:1: room `mail::notice` imports `crate::mail::record` \
              (allowed in mail: message, transport)"
                 .to_string(),
             "src/mail/policy.rs:1: room `mail::policy` imports `crate::mail::Observer` \
              from mail's mod.rs (allowed in mail: transport)"
                 .to_string(),
+            format!("src/mail/send.rs:1: module `mail` imports `crate::post` {mail}"),
             "src/mail/state.rs:1: room `mail::state` is not in ROOMS; give it a row".to_string(),
             format!("src/post/mod.rs:1: module `post` imports `crate::feed` {post}"),
             format!("src/serve/mod.rs:2: module `serve` imports `crate::mail::transport` {serve}"),
@@ -744,7 +758,7 @@ use crate::feed::Feed;
 fn f() { println!("x"); }
 "#,
     );
-    let post = "(allowed: config, error, permalink_style, address, text)";
+    let post = "(allowed: config, error, permalink_style, address, slug, text)";
     assert_eq!(
         found,
         [

@@ -11,7 +11,7 @@ use crate::error::{Error, Location, Problem};
 use crate::feed::links::Listed;
 use crate::feed::{self, Channel, Item, Person};
 use crate::output::{self, Written};
-use crate::post::{Post, Rendered, Rules, permalink};
+use crate::post::{Post, Rendered, Rules};
 use crate::posts_folder;
 use crate::text;
 
@@ -649,7 +649,7 @@ pub(super) fn tag_problems(config: &Config, posts: &[Post]) -> Vec<Problem> {
     }
     for post in posts {
         for tag in &post.tags {
-            let slug = permalink::slugify(tag);
+            let slug = crate::slug::slugify(tag);
             if slug.len() > MAX_FOLDER_NAME {
                 problems.push(Problem::new(
                     Location::file(&post.source),
@@ -676,7 +676,7 @@ pub(super) fn posts_by_tag(
     for post in posts {
         let mut slugs: Vec<String> = Vec::new();
         for tag in &post.tags {
-            let slug = permalink::slugify(tag);
+            let slug = crate::slug::slugify(tag);
             if slug.is_empty() {
                 report.warning(format!(
                     "{}: tag {tag:?} has no letters or digits to name a folder; it gets no feed",

@@ -42,7 +42,7 @@ pub(super) fn posts_to_check(
     if test_send {
         return Ok(posts.into_iter().take(1).collect());
     }
-    let next = crate::mail::status(config)?.next;
+    let next = crate::outbox::status(config)?.next;
     Ok(posts
         .into_iter()
         .filter(|post| next.iter().any(|n| n.source == post.source))

@@ -1,11 +1,11 @@
-//! `digest-feed mail` and `status`: the arguments as a [`mail::Request`],
-//! and the terminal as its [`mail::Observer`].
+//! `digest-feed mail` and `status`: the arguments as an [`outbox::Request`],
+//! and the terminal as its [`crate::mail::Observer`].
 
 use super::cli::MailArgs;
 use super::report::Report;
 use crate::config::Config;
 use crate::error::{Error, Transient};
-use crate::mail;
+use crate::outbox;
 use crate::post::Rules;
 use crate::posts_folder;
 
@@ -38,7 +38,7 @@ pub(super) fn run(config: &Config, args: &MailArgs, report: Report) -> Result<()
         }
         None => Ok(()),
     };
-    let request = mail::Request {
+    let request = outbox::Request {
         dry_run: args.dry_run,
         post: args.post.clone(),
         to: args.to.clone(),
@@ -47,12 +47,12 @@ pub(super) fn run(config: &Config, args: &MailArgs, report: Report) -> Result<()
     };
     if !args.json {
         live(report)?;
-        return mail::run(config, &request, &report).map(drop);
+        return outbox::run(config, &request, &report).map(drop);
     }
     // --json: the lines go quiet; one object says how it ended, whatever the exit code.
     let started = std::time::Instant::now();
     let result =
-        live(report.quieter()).and_then(|()| mail::run(config, &request, &report.quieter()));
+        live(report.quieter()).and_then(|()| outbox::run(config, &request, &report.quieter()));
     let summary = match &result {
         Ok(summary) => summary.as_ref(),
         Err(Error::SomeFailed(summary) | Error::Transient(Transient::Delivery(summary))) => {
@@ -109,7 +109,7 @@ mod shapes {
 
 /// Runs `status`.
 pub(super) fn status(config: &Config, json: bool, report: Report) -> Result<(), Error> {
-    let status = mail::status(config)?;
+    let status = outbox::status(config)?;
     if json {
         report.json(&status);
     } else {

@@ -6,7 +6,7 @@ use super::report::Report;
 use crate::config::Config;
 use crate::error::{Error, Location, Problem};
 use crate::list;
-use crate::mail;
+use crate::outbox;
 use crate::text;
 
 /// Runs `subscribers`.
@@ -81,7 +81,7 @@ fn show(config: &Config, report: Report) -> Result<(), Error> {
                 "{}{name}  [{}]  suppressed: {}",
                 member.email,
                 member.source,
-                mail::suppression_line(s)
+                outbox::suppression_line(s)
                     .split_once(": ")
                     .map_or("", |(_, why)| why)
             )),

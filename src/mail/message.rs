@@ -461,7 +461,7 @@ fn list_id(site_title: &str, site_url: &str, sender_domain: &str) -> HeaderValue
         .and_then(|url| url.host_str().map(str::to_string))
         .and_then(|host| ascii_domain(&host))
         .unwrap_or_else(|| sender_domain.to_string());
-    let slug = crate::post::permalink::slugify(site_title).to_lowercase();
+    let slug = crate::slug::slugify(site_title).to_lowercase();
     let label = ascii_domain(&format!("{slug}.x"))
         .and_then(|ascii| ascii.strip_suffix(".x").map(str::to_string))
         .filter(|label| !label.is_empty() && label.len() <= 63)

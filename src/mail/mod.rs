@@ -1,45 +1,33 @@
-//! `digest-feed mail` and `status` (SPEC §2): which posts go to whom, their
-//! messages, and their delivery over SMTP with each outcome recorded as it
-//! lands. The rooms: [`plan`] decides (pure), [`policy`] judges failures,
-//! [`workers`] send, [`record`] writes the state; this file runs them in order.
+//! Sending a prepared plan (SPEC §2): each item's message, rendered once
+//! before it comes here, personalised for each of its recipients and
+//! delivered over SMTP, each outcome recorded as it lands. What goes out
+//! and to whom is decided before, by [`crate::outbox`]. The rooms:
+//! [`setup`] reads what sending needs from the config, [`message`] builds
+//! the bytes, [`policy`] judges failures, [`workers`] send, [`record`]
+//! writes the state; [`send`] runs them post by post. [`notice`] is the
+//! list's own one-off message, for `serve` and `inbox`.
 //!
 //! Nothing here prints: what a run has to say goes to the [`Observer`] the
 //! command hands it.
 
 mod dkim;
-mod dry_run;
 pub mod message;
 pub mod notice;
-mod plan;
 mod policy;
 mod record;
-mod rollup;
 mod send;
 mod setup;
-mod status;
 mod transport;
 mod workers;
 
-use std::path::PathBuf;
-use std::time::Duration;
-
 use crate::config::Config;
-use crate::email::{self, Recipient};
-use crate::error::{Error, Location, Problem, Summary};
-use crate::list;
+use crate::email::{self, Prepared, Recipient};
+use crate::error::{Error, Problem, Summary};
 use crate::list::subscribers::Subscriber;
-use crate::post::Post;
-use crate::posts_folder;
 use crate::store;
-pub use crate::store::Run;
 use message::Letterhead;
-use plan::{Delivery, History};
 use record::Recorder;
-use setup::{Setup, open_state};
-pub use status::{Status, status, suppression_line};
-
-/// How long a run waits for another run's lock before it gives up.
-const LOCK_WAIT: Duration = Duration::from_mins(1);
+pub(crate) use setup::{Setup, setup};
 
 /// Where a run's lines and progress go: the terminal, for the command line.
 pub trait Observer {
@@ -63,30 +51,64 @@ pub trait Progress {
     fn finish(self: Box<Self>);
 }
 
-/// What `mail` was asked to do.
-#[derive(Debug, Clone, Default)]
-pub struct Request {
-    /// Render every message; connect to nothing, record nothing.
-    pub dry_run: bool,
-    /// The post to send (`--post`): its path or its date.
-    pub post: Option<String>,
-    /// A test send to these addresses instead of the subscribers.
-    pub to: Vec<String>,
-    /// With `dry_run`: write each message as an `.eml` file here.
-    pub eml_dir: Option<PathBuf>,
-    /// Try again the recipients refused for good.
-    pub retry_failed: bool,
+/// What the state records a post by: its URL, its title when mailed, and
+/// when it was published (as RFC 3339, and in seconds).
+#[derive(Debug, Clone)]
+pub(crate) struct Key {
+    /// The post's URL, its identity in the state.
+    pub(crate) url: String,
+    /// Its title.
+    pub(crate) title: String,
+    /// Its publication instant, RFC 3339 with its offset.
+    pub(crate) published_at: String,
+    /// The same instant in seconds since the epoch.
+    pub(crate) published_ts: i64,
 }
 
-/// Takes the run lock, saying so if another run holds it and this one waits.
-fn hold_lock(setup: &Setup, observer: &dyn Observer) -> Result<store::RunLock, Error> {
-    store::lock(&setup.state_path, LOCK_WAIT, |lock_path| {
-        observer.warning(&format!(
-            "another digest-feed mail run holds {}; waiting up to {} s for it to finish",
-            lock_path.display(),
-            LOCK_WAIT.as_secs()
-        ));
-    })
+/// One post of a prepared plan: its message rendered once, and who is owed it.
+#[derive(Debug)]
+pub(crate) struct Item<'a> {
+    /// The post's email, before each recipient's part.
+    pub(crate) prepared: Prepared,
+    /// What the state records the post by.
+    pub(crate) key: Key,
+    /// What the Message-ID is made from: the same post to the same
+    /// recipient gets the same one (a test send salts it).
+    pub(crate) identity: String,
+    /// What begins the post's lines: its file.
+    pub(crate) label: String,
+    /// What ends its result line (subscribers its tags left out, a URL it shares).
+    pub(crate) note: String,
+    /// Borrowed from the subscriber list: a plan for 100,000 copies nothing.
+    pub(crate) recipients: Vec<&'a Subscriber>,
+}
+
+/// Sends `plan` through `[smtp]` and its fallbacks. With a `state` (a real
+/// run, holding the run lock) each outcome and the run itself are recorded;
+/// without one (a test send) nothing is.
+pub(crate) fn send(
+    config: &Config,
+    setup: &Setup,
+    password: Option<String>,
+    plan: &[Item<'_>],
+    state: Option<store::State>,
+    observer: &dyn Observer,
+) -> Result<Summary, Error> {
+    let sending = send::Sending {
+        config,
+        setup,
+        password,
+        observer,
+    };
+    let Some(state) = state else {
+        return sending.send(plan, None);
+    };
+    let recorder = Recorder::new(state);
+    let run = recorder.start_run()?;
+    let result = sending.send(plan, Some(&recorder));
+    let result = with_skipped(result, &setup.skipped);
+    recorder.end_run(run, &result)?;
+    result
 }
 
 /// Who a message to `subscriber` is addressed to.
@@ -98,181 +120,30 @@ fn recipient(subscriber: &Subscriber, letterhead: &Letterhead) -> Recipient {
     }
 }
 
-/// Runs `mail`. A real send returns its summary; a dry run, a test send or
-/// a run with nothing to send returns none.
-pub fn run(
-    config: &Config,
-    request: &Request,
-    observer: &dyn Observer,
-) -> Result<Option<Summary>, Error> {
-    let mut setup = setup::setup(config).map_err(Error::Invalid)?;
-    for problem in setup.skipped.iter().chain(&setup.repeated) {
-        observer.warning(&format!("{problem} (skipped)"));
-    }
-    // Moved out, not copied: the run holds the list once.
-    let listed = std::mem::take(&mut setup.subscribers);
-    for exposed in list::exposures(config) {
-        observer.warning(&exposed);
-    }
-    let smtp = config.smtp().map_err(Error::Invalid)?;
-    let password = if request.dry_run {
-        None
-    } else {
-        smtp.password()?
-    };
-    let test_recipients = test_recipients(&request.to)?;
-    let posts = posts_folder::published(config)?;
-    let selected = match &request.post {
-        Some(selector) => Some(posts_folder::select(&posts, selector)?),
-        None => None,
-    };
-    let sending = send::Sending {
-        config,
-        setup: &setup,
-        password,
-        observer,
-    };
-
-    // A test send: one post to the given addresses, nothing recorded.
-    if !test_recipients.is_empty() {
-        let Some(post) = selected.or(posts.first()) else {
-            observer.result("No published post to send.");
-            return Ok(None);
-        };
-        let plan = vec![Delivery {
-            post,
-            recipients: test_recipients.iter().collect(),
-            not_wanted: 0,
-        }];
-        return test_send(&setup, &sending, &plan, request, observer);
+impl Setup {
+    /// `subscriber`'s email of `prepared`, and who it is addressed to.
+    pub(crate) fn personalise(
+        &self,
+        prepared: &Prepared,
+        subscriber: &Subscriber,
+    ) -> Result<(Recipient, email::Email), Error> {
+        let recipient = recipient(subscriber, &self.letterhead);
+        let email = self.design.personalise(prepared, &recipient)?;
+        Ok((recipient, email))
     }
 
-    // The state decides what is new. A dry run only reads it; a real run
-    // holds the lock from planning to the last record.
-    let _lock = if request.dry_run {
-        None
-    } else {
-        Some(hold_lock(&setup, observer)?)
-    };
-    let state = open_state(&setup.state_path, &config.path, request.dry_run)?;
-    if let (Some(state), Some(key), false) = (&state, setup.letterhead.key_id(), request.dry_run) {
-        state.key_used(&key)?;
+    /// The message's bytes exactly as a send builds them (Date, boundary
+    /// and DKIM timestamp aside), or why this address cannot have one.
+    pub(crate) fn build(
+        &self,
+        recipient: &Recipient,
+        email: email::Email,
+        identity: &str,
+    ) -> Result<Vec<u8>, String> {
+        self.letterhead
+            .build(recipient, email, identity)
+            .map(|(_, bytes)| bytes)
     }
-    let history = match &state {
-        Some(state) => History::read(state, selected, request.retry_failed)?,
-        None => History::default(),
-    };
-    // Suppressed addresses are never mailed; confirmed sign-ups are.
-    let list::Mailable {
-        subscribers,
-        welcome,
-        skipped,
-    } = list::mailable(listed, state.as_ref())?;
-    for problem in &skipped {
-        observer.warning(&format!("{problem} (skipped)"));
-    }
-    let mut plan = plan::plan(
-        &posts,
-        selected,
-        &subscribers,
-        &history,
-        request.retry_failed,
-    );
-    let newest = selected.map_or(posts.first(), |_| None);
-    welcome_new(&mut plan, newest, &subscribers, &welcome);
-    if plan.is_empty() {
-        observer.result("Nothing new to mail: every published post has gone out.");
-        return Ok(None);
-    }
-    match state {
-        Some(state) if !request.dry_run => send_and_record(state, &sending, &plan).map(Some),
-        _ => dry_run::run(&setup, &plan, request.eml_dir.as_deref(), "", observer).map(|()| None),
-    }
-}
-
-/// A real run: sends the plan, each outcome and the run itself recorded.
-fn send_and_record(
-    state: store::State,
-    sending: &send::Sending<'_>,
-    plan: &[Delivery],
-) -> Result<Summary, Error> {
-    let recorder = Recorder::new(state);
-    let run = recorder.start_run()?;
-    let result = sending.send(plan, Some(&recorder), "");
-    let result = with_skipped(result, &sending.setup.skipped);
-    recorder.end_run(run, &result)?;
-    result
-}
-
-/// Each new sign-up gets the newest post once, as `mail --post` would send it
-/// (`newest` is `None` when `--post` chose the post).
-fn welcome_new<'a>(
-    plan: &mut Vec<Delivery<'a>>,
-    newest: Option<&'a Post>,
-    subscribers: &'a [Subscriber],
-    welcome: &std::collections::HashSet<String>,
-) {
-    let Some(newest) = newest else { return };
-    if welcome.is_empty() || plan.iter().any(|d| d.post.key == newest.key) {
-        return;
-    }
-    plan.push(Delivery {
-        post: newest,
-        recipients: subscribers
-            .iter()
-            .filter(|s| welcome.contains(&s.key()))
-            .collect(),
-        not_wanted: 0,
-    });
-}
-
-/// A test send (`--to`), or its dry run: nothing recorded. It gets a fresh
-/// Message-ID, so a mail client does not take it for the real message; the
-/// dry run shows that same kind of one, so it is byte for byte the send
-/// (Date, boundary and that Message-ID aside).
-fn test_send(
-    setup: &Setup,
-    sending: &send::Sending<'_>,
-    plan: &[Delivery<'_>],
-    request: &Request,
-    observer: &dyn Observer,
-) -> Result<Option<Summary>, Error> {
-    let identity_salt = jiff::Timestamp::now().to_string();
-    if request.dry_run {
-        dry_run::run(
-            setup,
-            plan,
-            request.eml_dir.as_deref(),
-            &identity_salt,
-            observer,
-        )
-        .map(|()| None)
-    } else {
-        sending.send(plan, None, &identity_salt).map(Some)
-    }
-}
-
-/// The `--to` addresses (`addr` or `Name <addr>`) as subscribers of every post.
-fn test_recipients(addresses: &[String]) -> Result<Vec<Subscriber>, Problem> {
-    addresses
-        .iter()
-        .map(|address| {
-            let mailbox = crate::address::Mailbox::parse(address).map_err(|err| {
-                Problem::new(
-                    Location::file("--to"),
-                    format!(
-                        "{address:?} is not an address like reader@example.org or \"Reader <reader@example.org>\" ({err})"
-                    ),
-                )
-            })?;
-            Ok(Subscriber {
-                email: mailbox.email,
-                name: mailbox.name.unwrap_or_default(),
-                tags: Vec::new(),
-                cadence: crate::config::Cadence::Daily,
-            })
-        })
-        .collect()
 }
 
 /// A run that left out subscribers it cannot mail ends as one with
@@ -295,33 +166,11 @@ fn with_skipped(result: Result<Summary, Error>, skipped: &[Problem]) -> Result<S
     summary.into_result()
 }
 
-fn skipped_note(not_wanted: usize) -> String {
-    match not_wanted {
-        0 => String::new(),
-        n => format!(" ({n} skipped: not subscribed to its tags)"),
-    }
-}
-
-/// For a post whose URL an older post has too (Jekyll builds both at one
-/// page), which URL its email links to: the reader may land on the other.
-fn shared_url_note(post: &Post) -> String {
-    post.shares_url_with
-        .as_ref()
-        .map_or_else(String::new, |older| {
-            format!(
-                " (mailed with the URL {}, which {} has too)",
-                post.url,
-                older.display()
-            )
-        })
-}
-
 /// Warns once per post: every recipient's HTML is the same size give or take a name.
-fn warn_if_clipped(email: &email::Email, post: &Post, observer: &dyn Observer) {
+pub(crate) fn warn_if_clipped(email: &email::Email, label: &str, observer: &dyn Observer) {
     if email.html.len() > email::GMAIL_CLIP_BYTES {
         observer.warning(&format!(
-            "{}: the email's HTML is {}, over the 102 KB where Gmail clips a message",
-            post.source.display(),
+            "{label}: the email's HTML is {}, over the 102 KB where Gmail clips a message",
             crate::text::size(email.html.len())
         ));
     }

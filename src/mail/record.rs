@@ -4,10 +4,10 @@
 
 use std::sync::{Mutex, MutexGuard};
 
+use super::Key;
 use super::transport::SendError;
 use crate::error::{Error, Summary, Transient};
 use crate::list::subscribers::Subscriber;
-use crate::post::Post;
 use crate::store::{Outcome, State};
 
 /// The state of a real send, shared by its workers.
@@ -23,14 +23,10 @@ impl Recorder {
         }
     }
 
-    /// Records that mailing `post` has begun; its id in the state.
-    pub(super) fn start(&self, post: &Post) -> Result<i64, Error> {
-        self.locked().start_post(
-            &post.key,
-            &post.title,
-            &crate::post::date::rfc3339(&post.date),
-            post.date.timestamp().as_second(),
-        )
+    /// Records that mailing the post `key` names has begun; its id in the state.
+    pub(super) fn start(&self, key: &Key) -> Result<i64, Error> {
+        self.locked()
+            .start_post(&key.url, &key.title, &key.published_at, key.published_ts)
     }
 
     /// Records what the server said of one recipient's message: delivered,

@@ -1,16 +1,14 @@
-//! A real send: the plan's posts in order, each prepared once, handed to
+//! A real send: the plan's posts in order, each already prepared, handed to
 //! the workers, its outcome counted by the policy and its completion
 //! recorded; then the run's summary.
 
-use super::plan::Delivery;
 use super::policy::Policy;
 use super::record::Recorder;
 use super::transport::Transport;
-use super::{Observer, Setup, recipient, skipped_note, warn_if_clipped, workers};
+use super::{Item, Observer, Setup, recipient, warn_if_clipped, workers};
 use crate::config::{Config, Smtp};
 use crate::error::{Error, Summary};
 use crate::list::subscribers::Subscriber;
-use crate::posts_folder;
 use crate::text;
 
 /// A real send's fixed parts.
@@ -90,9 +88,8 @@ impl Sending<'_> {
     /// when there is a `recorder` (a test send has none).
     pub(super) fn send(
         &self,
-        plan: &[Delivery],
+        plan: &[Item<'_>],
         recorder: Option<&Recorder>,
-        salt: &str,
     ) -> Result<Summary, Error> {
         let smtp = self.config.smtp().map_err(Error::Invalid)?;
         let relays = self.relays(smtp)?;
@@ -101,38 +98,32 @@ impl Sending<'_> {
         // starts at its fallback.
         let mut relay = 0;
         let mut cap = DailyCap::read(smtp.max_per_day, recorder)?;
-        for delivery in plan {
+        for item in plan {
             if policy.stopped() {
                 break;
             }
             // Within the daily quota: the rest wait for a later run.
-            let owed = delivery.recipients.len();
+            let owed = item.recipients.len();
             let now = if policy.full() { 0 } else { cap.allows(owed) };
-            let recipients = &delivery.recipients[..now];
-            let post = delivery.post;
-            let text = posts_folder::read(&post.source)?;
-            let prepared = self
-                .setup
-                .design
-                .prepare(post, &crate::email::render_body(post, &text)?)?;
+            let recipients = &item.recipients[..now];
             let record = match recorder {
-                Some(recorder) => Some((recorder, recorder.start(post)?)),
+                Some(recorder) => Some((recorder, recorder.start(&item.key)?)),
                 None => None,
             };
             if let Some(&first) = recipients.first() {
                 let email = self
                     .setup
                     .design
-                    .personalise(&prepared, &recipient(first, &self.setup.letterhead))?;
-                warn_if_clipped(&email, post, self.observer);
+                    .personalise(&item.prepared, &recipient(first, &self.setup.letterhead))?;
+                warn_if_clipped(&email, &item.label, self.observer);
             }
             let letter = workers::Letter {
                 design: &self.setup.design,
                 letterhead: &self.setup.letterhead,
-                prepared: &prepared,
-                identity: &format!("{}{salt}", post.key),
+                prepared: &item.prepared,
+                identity: &item.identity,
             };
-            let progress = self.observer.progress(recipients.len(), &post.title);
+            let progress = self.observer.progress(recipients.len(), &item.key.title);
             let tally = self.through_relays(
                 &relays,
                 &mut relay,
@@ -163,13 +154,12 @@ impl Sending<'_> {
                 recorder.complete(post_id)?;
             }
             self.observer.result(&format!(
-                "{}: {:?} delivered to {} of {}{}{}",
-                post.source.display(),
-                prepared.title(),
+                "{}: {:?} delivered to {} of {}{}",
+                item.label,
+                item.prepared.title(),
                 tally.delivered,
-                text::count(delivery.recipients.len(), "recipient"),
-                skipped_note(delivery.not_wanted),
-                super::shared_url_note(post)
+                text::count(item.recipients.len(), "recipient"),
+                item.note
             ));
         }
         let summary = policy.finish().into_result()?;

@@ -820,10 +820,9 @@ mod tests {
         assert!(render(&fine, &base()).is_ok());
         let lists = "<ul><li>a<li>b".repeat(400) + &"<p>x".repeat(5000);
         assert!(render(&lists, &base()).is_ok());
-        // Tags that never end: linear, not once per `<` to the end.
-        let started = std::time::Instant::now();
+        // Tags that never end: linear, not once per `<` to the end. Once per
+        // `<` it would be 10^12 steps, which never ends: no clock needed.
         assert!(!nesting_exceeds(&"<br".repeat(2_000_000), MAX_NESTING));
-        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]

@@ -77,6 +77,17 @@ def mail_under_way(site: Site, recorder, sent: int = 20) -> subprocess.Popen:
     return run
 
 
+def read_until(run: subprocess.Popen, marker: str) -> str:
+    """`run`'s stderr (opened as text) read up to and with the line holding `marker`, or to its
+    end: waits for the run to say it, not for time."""
+    lines = []
+    for line in run.stderr:
+        lines.append(line)
+        if marker in line:
+            break
+    return "".join(lines)
+
+
 def add_post(site: Site, name: str, title: str, date: str, tags: str = "[papers]"):
     (site.path / "_posts" / name).write_text(
         f"---\ntitle: \"{title}\"\ndate: {date}\ntags: {tags}\n---\n\n"

@@ -1,7 +1,7 @@
 """A real SMTP server (aiosmtpd) on a free loopback port, with fault hooks:
 refuse chosen recipients for good (550) or for now (451, a set number of
-times), drop the connection in the middle of every K-th message, answer
-slowly, and speak STARTTLS with a certificate the test makes."""
+times), drop the connection in the middle of every K-th message, hold
+messages until the test releases them, and speak STARTTLS with a certificate the test makes."""
 
 import asyncio
 import email
@@ -31,7 +31,9 @@ class Recorder:
         self.refuse_all = None  # a reply for every recipient, e.g. "451 4.7.0 throttled"
         self.refuse_sender = None  # a reply to every MAIL FROM, e.g. "553 5.7.1 <a@b>: Sender address rejected"
         self.drop_every = 0  # drop the connection, unanswered, at the end of every K-th DATA
-        self.delay = 0.0  # seconds to wait before answering each DATA
+        self.hold_after = None  # once this many messages are accepted, each further DATA waits for release()
+        self.released = threading.Event()
+        self.holding = threading.Event()  # set once a message is held
         self.close_every = 0  # answer every K-th MAIL FROM with 421 and close, as servers limiting messages per connection do
         self.close_at = {}  # address -> times left: answer its RCPT with 421 and close the connection
         self.keep_dropped = False  # with drop_every: the message is stored, only its "250" is lost
@@ -100,8 +102,10 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        if self.hold_after is not None and self.count() >= self.hold_after:
+            # Waits for the test's event, not for time: the run is mid-send until then.
+            self.holding.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.released.wait)
         if self.every("data_count", self.drop_every, "dropped"):
             # The whole message arrived, but the client never hears "250": it
             # is kept only with keep_dropped (the reply lost on the way back).
@@ -125,6 +129,10 @@ class Recorder:
         with self.lock:
             raw = list(self.raw)
         return [(rcpts, email.message_from_bytes(data, policy=email.policy.default), data) for rcpts, data in raw]
+
+    def release(self):
+        """Lets every held message (and every later one) through."""
+        self.released.set()
 
     def count(self) -> int:
         with self.lock:

@@ -12,7 +12,8 @@ import time
 import pytest
 import trustme
 
-from helpers import add_post, addresses, binary, delivered, mail, mail_under_way, recorded, site_with_subscribers
+from helpers import (add_post, addresses, binary, delivered, mail, mail_under_way, read_until, recorded,
+                     site_with_subscribers)
 from smtp_server import Login, SmtpServer, free_port
 
 PASSWORD = "Fault-Test-Pa55word-never-printed"
@@ -183,15 +184,22 @@ def test_a_server_that_never_answers_stops_the_run_at_the_first_timeout(tmp_path
 
 def test_two_overlapping_runs_send_each_message_once(tmp_path):
     with SmtpServer() as server:
-        server.recorder.delay = 0.01
+        # The first run is held mid-send (its 21st message waits) until the
+        # second says it waits for the lock: an overlap by events, not timing.
+        server.recorder.hold_after = 20
         site = site_with_subscribers(tmp_path, server.port, 300, connections=2)
         first = mail_under_way(site, server.recorder)
-        second = mail(site, code=None)
+        second = subprocess.Popen([binary(), "mail"], cwd=site.path, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+        said = read_until(second, "another digest-feed mail run")
+        server.recorder.release()
         first_out, first_err = first.communicate(timeout=120)
+        second_out, second_err = second.communicate(timeout=120)
+        second_err = said + second_err
         assert first.returncode == 0, first_err
-        assert second.returncode == 0, second.stderr
-        assert "another digest-feed mail run" in second.stderr and "waiting" in second.stderr, second.stderr
-        assert "Nothing new to mail" in second.stdout
+        assert second.returncode == 0, second_err
+        assert "another digest-feed mail run" in second_err and "waiting" in second_err, second_err
+        assert "Nothing new to mail" in second_out
         counts = collections.Counter(server.recorder.recipients())
         assert sorted(counts) == addresses(300) and set(counts.values()) == {1}
 

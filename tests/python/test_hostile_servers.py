@@ -98,12 +98,14 @@ def test_a_server_refusing_ehlo_is_greeted_with_helo(tmp_path):
 
 def test_deleting_the_lock_file_during_a_run_never_lets_a_second_run_send(tmp_path):
     with SmtpServer() as server:
-        server.recorder.delay = 0.01
+        # The first run is held mid-send until the second has been turned away.
+        server.recorder.hold_after = 20
         site = site_with_subscribers(tmp_path, server.port, 200, connections=2)
         first = mail_under_way(site, server.recorder)
         (site.path / ".digest-feed" / "state.db.lock").unlink()
         second = mail(site, code=3)
         assert "another digest-feed mail run is sending from" in second.stderr, second.stderr
+        server.recorder.release()
         _, first_err = first.communicate(timeout=120)
         assert first.returncode == 0, first_err
         counts = collections.Counter(server.recorder.recipients())

@@ -1,77 +1,60 @@
-//! `mail --dry-run`: every message rendered exactly as it would be sent,
-//! one line each, optionally written as `.eml` files; nothing connects and
-//! nothing is recorded.
+//! `mail --dry-run`: every message of the prepared plan built exactly as
+//! `mail` would send it (its bytes from `mail`'s letterhead), one line
+//! each, optionally written here as `.eml` files through `output`; nothing
+//! connects and nothing is recorded.
 
 use std::path::Path;
 
-use super::plan::Delivery;
-use super::{Observer, Setup, recipient, warn_if_clipped};
+use super::Chosen;
 use crate::email::Recipient;
-
 use crate::error::Error;
+use crate::mail::{self, Observer, Setup};
 use crate::output;
 use crate::text;
 
 /// Renders every message of `plan`, byte for byte as the send would (Date,
-/// boundary and DKIM timestamp aside): `salt` is the send's Message-ID salt.
+/// boundary and DKIM timestamp aside), and writes each to `eml_dir` if given.
 pub(super) fn run(
     setup: &Setup,
-    plan: &[Delivery],
+    plan: &[Chosen<'_>],
     eml_dir: Option<&Path>,
-    salt: &str,
     observer: &dyn Observer,
 ) -> Result<(), Error> {
     let mut count = 0;
     let mut bytes_total = 0;
-    for delivery in plan {
-        let post = delivery.post;
-        let text = crate::posts_folder::read(&post.source)?;
-        let prepared = setup
-            .design
-            .prepare(post, &crate::email::render_body(post, &text)?)?;
+    for Chosen { item, day } in plan {
         observer.result(&format!(
-            "{}: {} to {}{}{}",
-            post.source.display(),
-            prepared.title(),
-            text::count(delivery.recipients.len(), "recipient"),
-            super::skipped_note(delivery.not_wanted),
-            super::shared_url_note(post)
+            "{}: {} to {}{}",
+            item.label,
+            item.prepared.title(),
+            text::count(item.recipients.len(), "recipient"),
+            item.note
         ));
-        for (index, subscriber) in delivery.recipients.iter().enumerate() {
-            let recipient = &recipient(subscriber, &setup.letterhead);
-            let email = setup.design.personalise(&prepared, recipient)?;
+        for (index, subscriber) in item.recipients.iter().enumerate() {
+            let (recipient, email) = setup.personalise(&item.prepared, subscriber)?;
             if index == 0 {
-                warn_if_clipped(&email, post, observer);
+                mail::warn_if_clipped(&email, &item.label, observer);
             }
             let subject = email.subject.clone();
-            let bytes =
-                match setup
-                    .letterhead
-                    .build(recipient, email, &format!("{}{salt}", post.key))
-                {
-                    Ok((_, bytes)) => bytes,
-                    Err(message) => {
-                        // This address only: `check` names it, the rest still go.
-                        observer.warning(&format!(
-                            "{}: skipped {}: {message}",
-                            post.source.display(),
-                            recipient.email
-                        ));
-                        continue;
-                    }
-                };
+            let bytes = match setup.build(&recipient, email, &item.identity) {
+                Ok(bytes) => bytes,
+                Err(message) => {
+                    // This address only: `check` names it, the rest still go.
+                    observer.warning(&format!(
+                        "{}: skipped {}: {message}",
+                        item.label, recipient.email
+                    ));
+                    continue;
+                }
+            };
             observer.result(&format!(
                 "  would send to {}: {:?} ({})",
-                mailbox_text(recipient),
+                mailbox_text(&recipient),
                 subject,
                 text::size(bytes.len())
             ));
             if let Some(dir) = eml_dir {
-                let name = eml_name(
-                    &post.date.strftime("%Y-%m-%d").to_string(),
-                    &recipient.email,
-                );
-                output::write_atomically(&dir.join(name), &bytes)?;
+                output::write_atomically(&dir.join(eml_name(day, &recipient.email)), &bytes)?;
             }
             count += 1;
             bytes_total += bytes.len();

@@ -5,7 +5,6 @@ use std::fmt;
 use std::path::PathBuf;
 
 use super::plan::{self, History};
-use super::setup;
 use crate::config::Config;
 use crate::error::Error;
 use crate::list::ledger::{InboxRun, Left};
@@ -110,7 +109,7 @@ pub struct Next {
 
 /// Reads the state and plans the next run, without sending or recording.
 pub fn status(config: &Config) -> Result<Status, Error> {
-    let mut setup = setup::setup(config).map_err(Error::Invalid)?;
+    let mut setup = crate::mail::setup(config).map_err(Error::Invalid)?;
     let state = State::open_read_only(&setup.state_path)?;
     let posts = posts_folder::published(config)?;
     let mut mailed = None;
