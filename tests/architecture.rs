@@ -132,8 +132,9 @@ const ROOMS: &[(&str, &[Room])] = &[
     ("outbox", &[
         ("plan", &[]),
         ("rollup", &[]),
+        ("weekly", &["rollup", "mod"]),
         ("dry_run", &["mod"]),
-        ("status", &["plan", "mod"]),
+        ("status", &["plan", "rollup", "mod"]),
     ]),
     ("inbox", &[
         ("read", &[]),

@@ -169,7 +169,7 @@ pub struct MailArgs {
     #[arg(long, value_name = "SEL", conflicts_with = "weekly")]
     pub post: Option<String>,
     /// The weekly roll-up: each weekly subscriber gets every post since their last one, in one email.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "wait_live")]
     pub weekly: bool,
     /// A test send to this address (or "Name <addr>") instead of the subscribers; records nothing. Repeatable.
     #[arg(long, value_name = "ADDR")]

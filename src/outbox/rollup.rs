@@ -8,8 +8,6 @@
 //! have never had, by a roll-up or by the daily mail (a reader who switched
 //! from daily gets no post twice). Subscribers owed the same posts form one
 //! group: its email is rendered once.
-// Wired into `mail --weekly` once the send path takes prepared messages.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 

@@ -2,8 +2,6 @@
 //! which weekly subscriber in a roll-up, and how, and each `mail --weekly`
 //! run. Apart from the daily tables, so that the daily planning reads and
 //! writes exactly what it did before.
-// Wired into `mail --weekly` once the send path takes prepared messages.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 
