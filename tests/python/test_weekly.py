@@ -10,9 +10,11 @@ import datetime
 import email
 import email.policy
 import html
+import os
 import re
+import subprocess
 
-from helpers import Site, config, mail, query
+from helpers import ROOT, Site, binary, config, mail, query
 from smtp_server import SmtpServer
 
 NOW = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
@@ -193,3 +195,67 @@ def test_a_deferred_rollup_is_sent_by_the_next_run_and_a_dry_run_sends_nothing(t
         assert server.recorder.recipients() == [WEEKLY], second.stdout
         page = html_part(received(server)[WEEKLY][0])
         assert html.escape(title(1), quote=False) in page and html.escape(title(2), quote=False) in page
+
+
+def test_a_refused_rollup_is_recorded_and_not_sent_again(tmp_path):
+    with SmtpServer() as server:
+        site = new_site(tmp_path, server.port)
+        add_day(site, 1, hours_ago=5)
+        server.recorder.reject[WEEKLY_VISION] = "550 5.2.2 mailbox full"
+        failed = mail(site, "--weekly", code=1)
+        assert "Sent 1, failed 1, deferred 0" in failed.stderr, failed.stderr
+        assert server.recorder.recipients() == [WEEKLY]
+        rows = query(site, "SELECT email, status, reply FROM rollups ORDER BY email")
+        assert rows == [(WEEKLY_VISION, "failed", "550 5.2.2 mailbox full"), (WEEKLY, "delivered", None)]
+        status = site.run("status").stdout
+        assert "Last roll-up: started " in status and "exit 1: Sent 1, failed 1" in status, status
+        server.recorder.clear()
+        del server.recorder.reject[WEEKLY_VISION]
+        again = mail(site, "--weekly")
+        assert "Nothing new for the weekly roll-up" in again.stdout and server.recorder.count() == 0
+        mail(site, "--weekly", "--retry-failed")
+        assert server.recorder.recipients() == [WEEKLY_VISION]
+
+
+def test_preview_and_check_know_the_weekly_templates(tmp_path):
+    with SmtpServer() as server:
+        site = new_site(tmp_path, server.port)
+        for day in (1, 2, 3):
+            add_day(site, day, hours_ago=(3 - day) * 24 + 1)
+        out = tmp_path / "weekly.html"
+        site.run("preview", "--weekly", "--out", str(out))
+        page = out.read_text(encoding="utf-8")
+        for day in (1, 2, 3):
+            assert page.index(html.escape(title(day), quote=False)) < page.index("finding 1.1")
+        (site.path / "templates").mkdir()
+        (site.path / "templates" / "weekly.txt").write_text("{{ posts | length }} posts\n{% if %}\n", encoding="utf-8")
+        check = site.run("check", code=2)
+        assert "templates/weekly.txt:2" in check.stderr, check.stderr
+        (site.path / "templates" / "weekly.txt").write_text("{{ posts | length }} posts for {{ subscriber.email }}\n",
+                                                            encoding="utf-8")
+        site.run("check")
+        mail(site, "--weekly")
+        message = received(server)[WEEKLY][0]
+        assert text_part(message).strip() == f"3 posts for {WEEKLY}", "weekly.txt replaces the built-in one"
+
+
+def test_the_guides_weekly_cron_line_runs_under_crons_environment(tmp_path):
+    guide = (ROOT / "docs" / "src" / "weekly.md").read_text(encoding="utf-8")
+    (line,) = re.findall(r"```cron\n(.*?)```", guide, flags=re.S)
+    schedule, command = line.strip().split(None, 5)[:5], line.strip().split(None, 5)[5]
+    assert schedule[4] == "1" and schedule[2:4] == ["*", "*"], "once a week, on Mondays"
+    home = tmp_path / "home"
+    (home / ".cargo" / "bin").mkdir(parents=True)
+    os.symlink(binary(), home / ".cargo" / "bin" / "digest-feed")
+    (home / ".config" / "digest-feed").mkdir(parents=True)
+    (home / ".config" / "digest-feed" / "smtp-password").write_text("not-used-without-a-username\n")
+    with SmtpServer() as server:
+        (tmp_path / "posts").mkdir()
+        site = Site.create(home / "my-blog", tmp_path / "posts", site_config(server.port, "daily"))
+        add_day(site, 1, hours_ago=3)
+        cron_env = {"HOME": str(home), "PATH": "/usr/bin:/bin", "SHELL": "/bin/sh", "LOGNAME": "reader"}
+        result = subprocess.run(["/bin/sh", "-c", command], env=cron_env, capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "" and result.stderr == "", "a good run is silent, so cron mails nothing"
+        assert server.recorder.recipients() == sorted([WEEKLY, WEEKLY_VISION])
