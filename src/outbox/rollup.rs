@@ -9,7 +9,7 @@
 //! from daily gets no post twice). Subscribers owed the same posts form one
 //! group: its email is rendered once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::config::Cadence;
 use crate::error::Error;
@@ -22,6 +22,12 @@ use crate::store::{Deliveries, Outcome, State};
 /// last roll-up a post added late (dated before it, published after it)
 /// is still looked for.
 pub(super) const WEEK: i64 = 7 * 86_400;
+
+/// The furthest back a roll-up looks: eight weeks. A reader whose last
+/// roll-up is older (they were daily meanwhile, or the weekly job did not
+/// run) gets at most these weeks' posts, and a plan reads at most these
+/// weeks' history, however old the list.
+pub(super) const LOOKBACK: i64 = 8 * WEEK;
 
 /// One roll-up: its posts, oldest first, and who is owed exactly those.
 #[derive(Debug)]
@@ -51,17 +57,25 @@ impl RollupHistory {
         now: i64,
     ) -> Result<RollupHistory, Error> {
         let last = state.last_rollups()?;
-        let cutoff = subscribers
+        let weekly: HashSet<String> = subscribers
             .iter()
             .filter(|s| s.cadence == Cadence::Weekly)
-            .map(|s| since(last.get(&s.key()).copied(), now))
+            .map(Subscriber::key)
+            .collect();
+        let cutoff = weekly
+            .iter()
+            .map(|key| since(last.get(key).copied(), now))
             .min()
             .unwrap_or(now);
         let held = state.rollups_since(cutoff)?;
+        // The daily mail's outcomes for the weekly subscribers alone: a
+        // post's deliveries to a large daily list are read one post at a time.
         let mut daily = HashMap::new();
         for post in state.posts()? {
             if post.published_ts >= cutoff {
-                daily.insert(post.url.clone(), state.deliveries(&post.url)?);
+                let mut deliveries = state.deliveries(&post.url)?;
+                deliveries.retain(|key, _| weekly.contains(key));
+                daily.insert(post.url.clone(), deliveries);
             }
         }
         Ok(RollupHistory { last, held, daily })
@@ -84,9 +98,12 @@ impl RollupHistory {
 
 /// The start of the window of a subscriber whose last roll-up was at
 /// `last`: a week before it (so a post dated before it but published
-/// after it still goes out), or a week before `now` for the first.
+/// after it still goes out), or a week before `now` for the first; never
+/// more than [`LOOKBACK`] before `now`.
 fn since(last: Option<i64>, now: i64) -> i64 {
-    last.unwrap_or(now).saturating_sub(WEEK)
+    last.unwrap_or(now)
+        .saturating_sub(WEEK)
+        .max(now.saturating_sub(LOOKBACK))
 }
 
 /// The roll-ups to send at `now`: one group per distinct set of posts
@@ -100,23 +117,23 @@ pub(super) fn plan<'a>(
     now: i64,
     retry_failed: bool,
 ) -> Vec<Group<'a>> {
-    let mut oldest_first: Vec<&Post> = posts.iter().collect();
+    let published = |post: &Post| post.date.timestamp().as_second();
+    let mut oldest_first: Vec<&Post> = posts
+        .iter()
+        .filter(|post| published(post) <= now && published(post) > now - LOOKBACK)
+        .collect();
     oldest_first.sort_by_key(|post| post.date.timestamp());
     let mut groups: Vec<Group<'a>> = Vec::new();
     let mut by_posts: HashMap<Vec<&str>, usize> = HashMap::new();
     for subscriber in subscribers.iter().filter(|s| s.cadence == Cadence::Weekly) {
         let key = subscriber.key();
         let since = since(history.last.get(&key).copied(), now);
-        let owed: Vec<&Post> = oldest_first
+        // Only the posts of this reader's window are looked at.
+        let first = oldest_first.partition_point(|post| published(post) <= since);
+        let owed: Vec<&Post> = oldest_first[first..]
             .iter()
             .copied()
-            .filter(|post| {
-                let published = post.date.timestamp().as_second();
-                published > since
-                    && published <= now
-                    && subscriber.wants(&post.tags)
-                    && !history.had(post, &key, retry_failed)
-            })
+            .filter(|post| subscriber.wants(&post.tags) && !history.had(post, &key, retry_failed))
             .collect();
         if owed.is_empty() {
             continue;
@@ -368,6 +385,26 @@ mod tests {
         assert!(plan(&posts, &subscribers, &history, day(14), false).is_empty());
         let groups = plan(&posts, &subscribers, &history, day(14), true);
         assert_eq!(shape(&groups)[0].0.len(), 7);
+    }
+
+    #[test]
+    fn a_reader_back_after_months_gets_at_most_eight_weeks() {
+        let posts: Vec<Post> = (1..=28).rev().map(|d| post(d, "")).collect();
+        let subscribers = vec![weekly("back@e.org", &[])];
+        let mut history = RollupHistory::default();
+        // Their last roll-up was a year before day 1.
+        history
+            .last
+            .insert("back@e.org".into(), day(1) - 365 * 86_400);
+        let now = day(1) + LOOKBACK + 3_600;
+        let groups = plan(&posts, &subscribers, &history, now, false);
+        let days: Vec<String> = shape(&groups)[0].0.clone();
+        assert_eq!(
+            days.first().map(String::as_str),
+            Some("2"),
+            "day 1 is over eight weeks old"
+        );
+        assert_eq!(days.len(), 27);
     }
 
     #[test]
