@@ -14,8 +14,9 @@ const SINCE_SCHEMA: i64 = 10;
 
 /// 9 → 10: one row per roll-up recipient and post (its publication instant
 /// beside it, so a plan reads only the posts its window holds), and the
-/// roll-up runs, as `runs` holds the daily ones.
-pub(super) const MIGRATION: &str = "CREATE TABLE rollups (
+/// roll-up runs, as `runs` holds the daily ones. `IF NOT EXISTS`: a state
+/// set back to an older version takes the step again unharmed.
+pub(super) const MIGRATION: &str = "CREATE TABLE IF NOT EXISTS rollups (
         email TEXT NOT NULL,
         url TEXT NOT NULL,
         published_ts INTEGER NOT NULL,
@@ -24,8 +25,8 @@ pub(super) const MIGRATION: &str = "CREATE TABLE rollups (
         at TEXT NOT NULL,
         PRIMARY KEY (email, url)
     );
-    CREATE INDEX rollups_by_published ON rollups (published_ts);
-    CREATE TABLE rollup_runs (
+    CREATE INDEX IF NOT EXISTS rollups_by_published ON rollups (published_ts);
+    CREATE TABLE IF NOT EXISTS rollup_runs (
         id INTEGER PRIMARY KEY,
         started_at TEXT NOT NULL,
         ended_at TEXT,
