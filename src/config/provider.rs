@@ -51,7 +51,9 @@ const PRESETS: &[Preset] = &[
     starttls("gmail", "smtp.gmail.com", 2, 1.0, 500),
     starttls("workspace", "smtp.gmail.com", 2, 1.0, 2000),
     starttls("ses", "email-smtp.us-east-1.amazonaws.com", 1, 1.0, 200),
-    starttls("postmark", "smtp.postmarkapp.com", 4, 0.0, 0),
+    // A newsletter is bulk mail: Postmark takes it on its Broadcast stream's
+    // host, never the transactional one (`smtp.postmarkapp.com`).
+    starttls("postmark", "smtp-broadcasts.postmarkapp.com", 4, 0.0, 0),
     starttls("mailgun", "smtp.mailgun.org", 4, 0.0, 0),
     Preset {
         username: Some("apikey"),

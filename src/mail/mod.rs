@@ -124,6 +124,22 @@ pub(crate) fn send(
     result
 }
 
+/// A real run that ended before its first message (a chosen post that
+/// cannot be read or rendered): recorded as a run that ended with `err`, so
+/// `status` shows it as it shows any run's end (a `mail --weekly` run
+/// among the roll-up's runs); `err` is returned.
+pub(crate) fn record_failed_run(
+    state: store::State,
+    err: Error,
+    weekly: bool,
+) -> Result<Summary, Error> {
+    let recorder = Recorder::new(state, weekly);
+    let run = recorder.start_run()?;
+    let result = Err(err);
+    recorder.end_run(run, &result)?;
+    result
+}
+
 /// Who a message to `subscriber` is addressed to.
 fn recipient(subscriber: &Subscriber, letterhead: &Letterhead) -> Recipient {
     Recipient {

@@ -149,25 +149,32 @@ pub fn run(
         observer.result("Nothing new to mail: every published post has gone out.");
         return Ok(None);
     }
-    let chosen = prepare(&setup.design, plan, "")?;
+    let chosen = prepare(&setup.design, plan, "");
     hand_over(config, (&setup, password), chosen, state, request, observer)
 }
 
 /// The prepared plan shown by the dry run, or handed to `mail` to send:
-/// recorded in `state` when there is one (a test send has none).
+/// recorded in `state` when there is one (a test send has none). A real
+/// run whose plan could not be prepared (a chosen post that cannot be
+/// read or rendered) ends there, recorded as such.
 fn hand_over(
     config: &Config,
     (setup, password): (&Setup, Option<String>),
-    chosen: Vec<Chosen<'_>>,
+    chosen: Result<Vec<Chosen<'_>>, Error>,
     state: Option<State>,
     request: &Request,
     observer: &dyn Observer,
 ) -> Result<Option<Summary>, Error> {
     if request.dry_run {
-        return dry_run::run(setup, &chosen, request.eml_dir.as_deref(), observer).map(|()| None);
+        return dry_run::run(setup, &chosen?, request.eml_dir.as_deref(), observer).map(|()| None);
     }
-    let items: Vec<_> = chosen.into_iter().map(|chosen| chosen.item).collect();
-    mail::send(config, setup, password, &items, state, observer).map(Some)
+    match (state, chosen) {
+        (Some(state), Err(err)) => mail::record_failed_run(state, err, request.weekly).map(Some),
+        (state, chosen) => {
+            let items: Vec<_> = chosen?.into_iter().map(|chosen| chosen.item).collect();
+            mail::send(config, setup, password, &items, state, observer).map(Some)
+        }
+    }
 }
 
 /// The listed subscribers `mail` may mail (the suppressed left out, the
@@ -210,7 +217,7 @@ fn test_send(
         not_wanted: 0,
     }];
     let salt = jiff::Timestamp::now().to_string();
-    let chosen = prepare(&setup.design, plan, &salt)?;
+    let chosen = prepare(&setup.design, plan, &salt);
     hand_over(config, (setup, password), chosen, None, request, observer)
 }
 

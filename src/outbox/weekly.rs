@@ -42,7 +42,7 @@ pub(super) fn run(
         observer.result(NOTHING_NEW);
         return Ok(None);
     }
-    let chosen = prepare(&setup.design, groups, "")?;
+    let chosen = prepare(&setup.design, groups, "");
     hand_over(config, (setup, password), chosen, state, request, observer)
 }
 
@@ -72,7 +72,7 @@ pub(super) fn test_send(
         return Ok(None);
     }
     let salt = jiff::Timestamp::now().to_string();
-    let chosen = prepare(&setup.design, groups, &salt)?;
+    let chosen = prepare(&setup.design, groups, &salt);
     hand_over(config, (setup, password), chosen, None, request, observer)
 }
 

@@ -9,6 +9,7 @@ any module, by the tests and by conftest.py alike."""
 
 import os
 import pathlib
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -169,3 +170,18 @@ def jekyll_build(blog: pathlib.Path, site: pathlib.Path, env: dict) -> pathlib.P
                             timeout=300, env={**os.environ, **env})
     assert result.returncode == 0, result.stderr
     return site / "_site"
+
+
+def make_dkim_key(path: pathlib.Path, algorithm: str):
+    """A DKIM private key for `algorithm` (rsa-sha256 or ed25519-sha256) in `path`, made by openssl."""
+    args = {"rsa-sha256": ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+            "ed25519-sha256": ["-algorithm", "ed25519"]}[algorithm]
+    subprocess.run(["openssl", "genpkey", *args, "-out", str(path)], check=True, capture_output=True)
+
+
+def dkim_record(site: Site) -> tuple[str, bytes]:
+    """The DKIM record's name and text, read from `digest-feed dns` as a DNS server would serve it."""
+    out = site.run("dns").stdout
+    match = re.search(r'^(\S+)\. 3600 IN TXT (\( .* \)|".*")$', out, re.M)
+    assert match and "_domainkey" in match[1], out
+    return match[1], "".join(re.findall(r'"([^"]*)"', match[2])).encode()

@@ -12,7 +12,7 @@ import subprocess
 import dkim
 import pytest
 
-from helpers import EXAMPLE_POSTS, Site, config, mail
+from helpers import EXAMPLE_POSTS, Site, config, dkim_record, mail, make_dkim_key
 from smtp_server import SmtpServer, free_port
 
 SUBSCRIBERS = """
@@ -26,12 +26,6 @@ email = "plain@example.org"
 HTTPS_UNSUBSCRIBE = 'list_unsubscribe = "https://papers.example.org/unsubscribe?address={{ subscriber.email | urlencode }}"\n'
 
 
-def make_key(path, algorithm: str):
-    args = {"rsa-sha256": ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
-            "ed25519-sha256": ["-algorithm", "ed25519"]}[algorithm]
-    subprocess.run(["openssl", "genpkey", *args, "-out", str(path)], check=True, capture_output=True)
-
-
 def dkim_site(path, port: int, algorithm: str, key: str = "dkim.pem", email_more: str = "") -> Site:
     text = config(port, connections=2, retries=1, email=HTTPS_UNSUBSCRIBE + email_more)
     text = text.replace("[smtp]", f'[email.dkim]\ndomain = "example.org"\nselector = "digest"\n'
@@ -39,20 +33,12 @@ def dkim_site(path, port: int, algorithm: str, key: str = "dkim.pem", email_more
     return Site.create(path, EXAMPLE_POSTS, text + SUBSCRIBERS)
 
 
-def record_of(site: Site) -> tuple[str, bytes]:
-    """The DKIM record's name and text, read from `digest-feed dns` as a DNS server would serve it."""
-    out = site.run("dns").stdout
-    match = re.search(r'^(\S+)\. 3600 IN TXT (\( .* \)|".*")$', out, re.M)
-    assert match and "_domainkey" in match[1], out
-    return match[1], "".join(re.findall(r'"([^"]*)"', match[2])).encode()
-
-
 @pytest.mark.parametrize("algorithm", ["rsa-sha256", "ed25519-sha256"])
 def test_every_message_verifies_with_dkimpy(tmp_path, algorithm):
     with SmtpServer() as server:
         site = dkim_site(tmp_path, server.port, algorithm)
-        make_key(tmp_path / "dkim.pem", algorithm)
-        name, record = record_of(site)
+        make_dkim_key(tmp_path / "dkim.pem", algorithm)
+        name, record = dkim_record(site)
         assert name == "digest._domainkey.example.org"
         assert record.startswith(b"v=DKIM1; k=" + (b"rsa" if algorithm == "rsa-sha256" else b"ed25519") + b"; p=")
         mail(site)
@@ -85,7 +71,7 @@ def test_a_key_that_cannot_be_read_is_a_config_problem(tmp_path):
     result = site.run("check", code=2)
     assert "no PEM private key in it; it must hold an RSA private key in PEM" in result.stderr
 
-    make_key(tmp_path / "missing.pem", "ed25519-sha256")
+    make_dkim_key(tmp_path / "missing.pem", "ed25519-sha256")
     result = site.run("mail", "--dry-run", code=2)
     assert "not an RSA private key" in result.stderr
     assert 'for an Ed25519 key set algorithm = "ed25519-sha256"' in result.stderr
@@ -124,9 +110,9 @@ email = "plain@example.org"
 def test_korean_title_and_idn_sender_headers_pass_policy_strict(tmp_path):
     with SmtpServer() as server:
         site = Site.create(tmp_path, EXAMPLE_POSTS, KOREAN.format(port=server.port))
-        make_key(tmp_path / "dkim.pem", "ed25519-sha256")
+        make_dkim_key(tmp_path / "dkim.pem", "ed25519-sha256")
         site.run("check")
-        name, record = record_of(site)
+        name, record = dkim_record(site)
         assert name == "digest._domainkey.xn--vv4b11d.xn--3e0b707e"
         mail(site)
         received = server.recorder.messages()
@@ -153,7 +139,7 @@ def test_korean_title_and_idn_sender_headers_pass_policy_strict(tmp_path):
 def test_to_takes_a_name_and_the_dry_run_is_the_send(tmp_path):
     with SmtpServer() as server:
         site = dkim_site(tmp_path, server.port, "ed25519-sha256")
-        make_key(tmp_path / "dkim.pem", "ed25519-sha256")
+        make_dkim_key(tmp_path / "dkim.pem", "ed25519-sha256")
         mail(site, "--to", "Test Reader <test@example.org>")
         [(rcpts, sent, raw)] = server.recorder.messages()
     assert rcpts == ["test@example.org"]

@@ -226,6 +226,22 @@ def test_a_post_past_the_email_limit_is_refused_naming_it(tmp_path):
     assert re.search(r"_posts/2025-12-25-table\.md: its body is [\d.]+ KB \(\d+ bytes\)", result.stderr), result.stderr
 
 
+def test_a_run_ended_by_a_post_it_cannot_mail_is_recorded_and_sends_nothing_of_it(site, server):
+    # The post is refused before any of its messages is built; the run still
+    # ends in the state with its exit code and why, as `status` shows.
+    mail(site)
+    sent = server.recorder.count()
+    (site.path / "_posts" / "2025-12-25-big.md").write_text(
+        "---\ntitle: Big\ndate: 2025-12-25\n---\n" + "Words. " * 80000, encoding="utf-8"
+    )
+    result = mail(site, code=2)
+    assert re.search(r"_posts/2025-12-25-big\.md: its body is [\d.]+ KB \(\d+ bytes\)", result.stderr), result.stderr
+    assert server.recorder.count() == sent
+    status = site.run("status").stdout
+    assert re.search(r"Last run: started \S+, ended \S+, exit 2: _posts/2025-12-25-big\.md: its body is", status), status
+    assert "Big" not in status.split("Last run")[0], status
+
+
 def test_login_with_the_password_from_the_environment(tmp_path):
     password = "s3cret-Pa55word-never-printed"
     login = Login("papers", password)
