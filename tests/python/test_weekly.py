@@ -259,3 +259,21 @@ def test_the_guides_weekly_cron_line_runs_under_crons_environment(tmp_path):
         assert result.returncode == 0, result.stderr
         assert result.stdout == "" and result.stderr == "", "a good run is silent, so cron mails nothing"
         assert server.recorder.recipients() == sorted([WEEKLY, WEEKLY_VISION])
+
+
+def test_a_rollup_ended_by_a_post_it_cannot_mail_is_recorded_and_sends_nothing(tmp_path):
+    with SmtpServer() as server:
+        site = new_site(tmp_path, server.port)
+        add_day(site, 1, hours_ago=5)
+        date = (NOW - datetime.timedelta(hours=2)).strftime("%Y-%m-%d %H:%M:%S +0000")
+        (site.path / "_posts" / f"{date[:10]}-big.md").write_text(
+            f"---\ntitle: Big\ndate: {date}\n---\n" + "Words. " * 80000, encoding="utf-8"
+        )
+        result = mail(site, "--weekly", code=2)
+        assert re.search(r"-big\.md: its body is [\d.]+ KB \(\d+ bytes\)", result.stderr), result.stderr
+        assert server.recorder.count() == 0
+        status = site.run("status").stdout
+        assert re.search(r"Last roll-up: started \S+, ended \S+, exit 2: _posts/\S+-big\.md: its body is", status), \
+            status
+        assert "Last run:" not in status, "the daily runs know nothing of it"
+        assert query(site, "SELECT count(*) FROM rollups") == [(0,)]
