@@ -1,7 +1,7 @@
 //! Renders a post's email from Tera templates: the HTML part with its CSS
 //! inlined, the plain-text part and the subject, rendered once per post and
 //! then personalised for each recipient without running the templates again.
-//! The weekly roll-up ([`rollup`]: several posts in one email) has templates
+//! The weekly roll-up ([`RollupContext`]: several posts in one email) has templates
 //! of its own and goes through the same steps.
 //!
 //! Tera, css-inline and html2text live here and nowhere else.
