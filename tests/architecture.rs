@@ -118,13 +118,15 @@ const ROOMS: &[(&str, &[Room])] = &[
     // stages on top.
     ("mail", &[
         ("dkim", &[]),
-        ("transport", &[]),
+        // What a failed send means and whether it is tried again: pure.
+        ("retry", &[]),
+        ("transport", &["retry"]),
         ("message", &["dkim"]),
-        ("policy", &["transport"]),
-        ("notice", &["message", "transport"]),
-        ("record", &["transport", "mod"]),
+        ("policy", &["retry"]),
+        ("notice", &["message", "retry", "transport"]),
+        ("record", &["retry", "mod"]),
         ("setup", &["message"]),
-        ("workers", &["message", "policy", "record", "transport", "mod"]),
+        ("workers", &["message", "policy", "record", "retry", "transport", "mod"]),
         ("send", &["policy", "record", "transport", "workers", "mod"]),
     ]),
     // What a run sends, decided and rendered; `status` reports it, the dry
@@ -202,7 +204,10 @@ const CRATES: &[(&[&str], &[&str])] = &[
     (&["base64"], &["src/config/dkim.rs", "src/list/token.rs", "src/mail/transport.rs"]),
     (&["tokio"], &["src/mail/transport.rs", "src/serve", "src/inbox/imap.rs"]),
     (&["async_imap", "futures_util", "tokio_rustls", "rustls_native_certs"], &["src/inbox/imap.rs"]),
-    (&["rustls", "fastrand"], &["src/mail/transport.rs"]),
+    // Only to tell lettre's TLS errors apart (the same rustls it links).
+    (&["rustls"], &["src/mail/transport.rs"]),
+    // The retry backoff's jitter.
+    (&["fastrand"], &["src/mail/retry.rs"]),
     (&["axum"], &["src/serve"]),
     (&["mail_parser"], &["src/inbox/read.rs"]),
     (&["rusqlite"], &["src/store"]),
@@ -664,10 +669,10 @@ use crate::post::Post;
         [
             format!("src/list/mod.rs:1: module `list` imports `crate::mail` {list}"),
             "src/mail/notice.rs:1: room `mail::notice` imports `crate::mail::record` \
-             (allowed in mail: message, transport)"
+             (allowed in mail: message, retry, transport)"
                 .to_string(),
             "src/mail/policy.rs:1: room `mail::policy` imports `crate::mail::Observer` \
-             from mail's mod.rs (allowed in mail: transport)"
+             from mail's mod.rs (allowed in mail: retry)"
                 .to_string(),
             format!("src/mail/send.rs:1: module `mail` imports `crate::post` {mail}"),
             "src/mail/state.rs:1: room `mail::state` is not in ROOMS; give it a row".to_string(),

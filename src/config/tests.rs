@@ -181,7 +181,10 @@ fn fallback_relays_are_read_in_order_one_level_deep() {
         .iter()
         .map(Smtp::server)
         .collect();
-    assert_eq!(servers, ["smtp-broadcasts.postmarkapp.com:587", "127.0.0.1:587"]);
+    assert_eq!(
+        servers,
+        ["smtp-broadcasts.postmarkapp.com:587", "127.0.0.1:587"]
+    );
     let nested =
         parse("[site]\nurl = \"https://e.org\"\n[[smtp.fallback]]\n[[smtp.fallback.fallback]]\n")
             .unwrap();

@@ -3,9 +3,11 @@
 //! delivered over SMTP, each outcome recorded as it lands. What goes out
 //! and to whom is decided before, by [`crate::outbox`]. The rooms:
 //! [`setup`] reads what sending needs from the config, [`message`] builds
-//! the bytes, [`policy`] judges failures, [`workers`] send, [`record`]
-//! writes the state; [`send`] runs them post by post. [`notice`] is the
-//! list's own one-off message, for `serve` and `inbox`.
+//! the bytes, [`transport`] speaks SMTP and [`retry`] says what its
+//! failures mean and which are tried again, [`policy`] judges a run's
+//! failures, [`workers`] send, [`record`] writes the state; [`send`] runs
+//! them post by post. [`notice`] is the list's own one-off message, for
+//! `serve` and `inbox`.
 //!
 //! Nothing here prints: what a run has to say goes to the [`Observer`] the
 //! command hands it.
@@ -15,6 +17,7 @@ pub mod message;
 pub mod notice;
 mod policy;
 mod record;
+mod retry;
 mod send;
 mod setup;
 mod transport;

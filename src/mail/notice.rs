@@ -4,7 +4,8 @@
 
 use super::message::Letterhead;
 pub use super::message::Prompted;
-use super::transport::{SendError, Transport};
+use super::retry::SendError;
+use super::transport::Transport;
 use crate::config::Config;
 use crate::error::{Error, Location, Problem, Transient};
 

@@ -3,7 +3,7 @@
 //! it; so do ten failures alike in a row. Everything counted ends up in the
 //! run's [`Summary`].
 
-use super::transport::{Reply, SendError};
+use super::retry::{Reply, SendError};
 use crate::error::{OverQuota, Summary};
 
 /// After this many messages in a row fail alike with no delivery between

@@ -5,7 +5,7 @@
 use std::sync::{Mutex, MutexGuard};
 
 use super::Key;
-use super::transport::SendError;
+use super::retry::SendError;
 use crate::error::{Error, Summary, Transient};
 use crate::list::subscribers::Subscriber;
 use crate::store::{Outcome, State};
