@@ -21,29 +21,101 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<Written, Err
     if holds(path, bytes) {
         return Ok(Written::Unchanged);
     }
-    let staged = stage(path, bytes)?;
+    let staged = stage(path, bytes, true)?;
     replace(staged, path)?;
     Ok(Written::Changed)
 }
 
-/// Writes every `(path, bytes)`, or, if any cannot be written, none: each
-/// new file is written whole beside its target first (a full disk, a name
-/// too long, a folder that cannot be made fail here, and every temporary
-/// file is removed), and only then is each renamed over its target. A
-/// rename within one folder does not run out of space.
-pub(crate) fn write_all_or_none(outputs: &[(PathBuf, Vec<u8>)]) -> Result<Vec<Written>, Error> {
-    let mut written = vec![Written::Unchanged; outputs.len()];
-    let mut staged = Vec::new();
-    for (index, (path, bytes)) in outputs.iter().enumerate() {
-        if !holds(path, bytes) {
-            staged.push((index, stage(path, bytes)?));
+/// Writes `bytes` to `path` as [`write_atomically`] does, but neither
+/// compares nor syncs: for a file a crash may only cost time to make again
+/// (the build cache, which notices when it is cut short), where a sync
+/// would cost every run.
+/// The bytes are made by `write` as they are written, not held whole.
+pub(crate) fn replace_unsynced(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), Error> {
+    replace(stage_with(path, false, write)?, path)
+}
+
+/// Files written all or none: each new file is written whole beside its
+/// target first (a full disk, a name too long, a folder that cannot be
+/// made fail here, and every temporary file is removed), and only then is
+/// each renamed over its target; a rename within one folder does not run
+/// out of space. A file is staged as it comes, so that its bytes need not
+/// be held until the last is made (an archive of 100,000 posts is
+/// gigabytes of pages); one that already holds its bytes is left alone.
+#[derive(Default)]
+pub(crate) struct Batch {
+    /// Each file, with its staged new version when its bytes changed.
+    files: Vec<(PathBuf, Option<tempfile::TempPath>)>,
+}
+
+impl Batch {
+    /// Stages `bytes` for `path`, unless the file already holds them.
+    /// Dropping the batch removes every staged file.
+    pub(crate) fn add(&mut self, path: PathBuf, bytes: &[u8]) -> Result<(), Error> {
+        let staged = if holds(&path, bytes) {
+            None
+        } else {
+            Some(stage(&path, bytes, false)?)
+        };
+        self.files.push((path, staged));
+        Ok(())
+    }
+
+    /// Syncs every staged file to disk, then renames each over its target:
+    /// each file and whether it changed, in order. The syncs run a few at
+    /// once and after every file was written: the first waits for the disk,
+    /// and those after it find their data already there, where a sync per
+    /// file as it was written would wait for the disk once per file.
+    pub(crate) fn commit(self) -> Result<Vec<(PathBuf, Written)>, Error> {
+        let staged: Vec<&tempfile::TempPath> = self
+            .files
+            .iter()
+            .filter_map(|(_, temp)| temp.as_ref())
+            .collect();
+        let threads = staged.len().clamp(1, MAX_SYNC_THREADS);
+        let chunk = staged.len().div_ceil(threads).max(1);
+        let sync = |part: &[&tempfile::TempPath]| {
+            for temp in part {
+                std::fs::File::open(temp)
+                    .and_then(|file| file.sync_all())
+                    .map_err(|err| Error::io("cannot sync", temp, err))?;
+            }
+            Ok::<(), Error>(())
+        };
+        if staged.len() <= 1 {
+            sync(&staged)?;
+        } else {
+            std::thread::scope(|scope| {
+                let workers: Vec<_> = staged
+                    .chunks(chunk)
+                    .map(|part| scope.spawn(move || sync(part)))
+                    .collect();
+                workers
+                    .into_iter()
+                    .map(|worker| {
+                        worker
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                    })
+                    .collect::<Result<Vec<()>, Error>>()
+            })?;
         }
+        let mut written = Vec::with_capacity(self.files.len());
+        for (path, temp) in self.files {
+            let outcome = match temp {
+                Some(temp) => {
+                    replace(temp, &path)?;
+                    Written::Changed
+                }
+                None => Written::Unchanged,
+            };
+            written.push((path, outcome));
+        }
+        Ok(written)
     }
-    for (index, temp) in staged {
-        replace(temp, &outputs[index].0)?;
-        written[index] = Written::Changed;
-    }
-    Ok(written)
 }
 
 /// Removes the files named `names` from each folder under `dir` that is not
@@ -91,12 +163,14 @@ pub(crate) fn remove_unkept(
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(removed);
     };
+    // An archive has thousands of pages: no search through the list for each.
+    let keep: std::collections::HashSet<&Path> = keep.iter().map(PathBuf::as_path).collect();
     for entry in entries {
         let file = entry
             .map_err(|err| Error::io("cannot read folder", dir, err))?
             .path();
         let claimed = file.file_name().and_then(|n| n.to_str()).is_some_and(&ours);
-        if !claimed || keep.contains(&file) || !file.is_file() {
+        if !claimed || keep.contains(file.as_path()) || !file.is_file() {
             continue;
         }
         match std::fs::remove_file(&file) {
@@ -108,13 +182,25 @@ pub(crate) fn remove_unkept(
     Ok(removed)
 }
 
+/// At most this many files are synced at once.
+const MAX_SYNC_THREADS: usize = 4;
+
 fn holds(path: &Path, bytes: &[u8]) -> bool {
     std::fs::read(path).is_ok_and(|current| current == bytes)
 }
 
-/// `bytes` in a closed temporary file beside `path`, synced; removed when
-/// dropped unless renamed into place.
-fn stage(path: &Path, bytes: &[u8]) -> Result<tempfile::TempPath, Error> {
+/// `bytes` in a closed temporary file beside `path`, synced if `sync`;
+/// removed when dropped unless renamed into place.
+fn stage(path: &Path, bytes: &[u8], sync: bool) -> Result<tempfile::TempPath, Error> {
+    stage_with(path, sync, |file| file.write_all(bytes))
+}
+
+/// [`stage`] with the bytes written by `write`, through a buffer.
+fn stage_with(
+    path: &Path,
+    sync: bool,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<tempfile::TempPath, Error> {
     let folder = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -135,11 +221,16 @@ fn stage(path: &Path, bytes: &[u8]) -> Result<tempfile::TempPath, Error> {
     let mut temp = builder
         .tempfile_in(folder)
         .map_err(|err| Error::io("cannot create a temporary file in", folder, err))?;
-    temp.write_all(bytes)
-        .map_err(|err| Error::io("cannot write", temp.path(), err))?;
-    temp.as_file()
-        .sync_all()
-        .map_err(|err| Error::io("cannot sync", temp.path(), err))?;
+    let mut buffered = std::io::BufWriter::new(temp.as_file_mut());
+    write(&mut buffered)
+        .and_then(|()| buffered.flush())
+        .map_err(|err| Error::io("cannot write", path, err))?;
+    drop(buffered);
+    if sync {
+        temp.as_file()
+            .sync_all()
+            .map_err(|err| Error::io("cannot sync", temp.path(), err))?;
+    }
     // Closed: a build of a thousand tag feeds holds no thousand open files.
     Ok(temp.into_temp_path())
 }

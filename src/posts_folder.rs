@@ -66,8 +66,27 @@ pub(crate) fn find(dir: &Path) -> Result<Vec<PathBuf>, Error> {
             }
         }
     }
-    found.sort();
+    // Path order (component by component), as `sort()` gives it, without
+    // splitting every path into components for every comparison.
+    found.sort_unstable_by(|a, b| path_order(a, b));
     Ok(found)
+}
+
+/// The order of `Path`'s `Ord` for paths without `.` or doubled `/`
+/// (those `find` makes): the bytes from the first that differs, a `/`
+/// before any other byte, as a shorter component sorts first.
+pub(crate) fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
+    let (a, b) = (
+        a.as_os_str().as_encoded_bytes(),
+        b.as_os_str().as_encoded_bytes(),
+    );
+    let common = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let rank = |bytes: &[u8]| {
+        bytes
+            .get(common)
+            .map(|&byte| if byte == b'/' { 0 } else { u16::from(byte) + 1 })
+    };
+    rank(a).cmp(&rank(b))
 }
 
 fn is_post_file(path: &Path) -> bool {
@@ -180,15 +199,20 @@ pub(crate) struct Loaded {
     /// its `Y-M-D-` date): left out, as Jekyll leaves them out.
     pub ignored: Vec<PathBuf>,
     /// With a build cache: each valid post's file, stamp and model, for the
-    /// next build's cache.
+    /// next build's cache, in the order of [`find`] ([`path_order`]).
     pub cache_entries: Vec<build_cache::Entry>,
     /// How many post files were read (not taken from a cache).
     pub read: usize,
 }
 
-/// One post file's outcome: its model or its problems, its stamp (with a
+/// One post file's outcome: its model or its problems, with a cache its
+/// stamp and model line ([`build_cache::Line::Kept`] when taken from the
 /// cache), and whether it was read (not taken from the cache).
-type Outcome = (Result<Post, Vec<Problem>>, Option<build_cache::Stamp>, bool);
+type Outcome = (
+    Result<Post, Vec<Problem>>,
+    Option<(build_cache::Stamp, Option<build_cache::Line>)>,
+    bool,
+);
 
 /// Reads every post's front matter under `dir`, on as many threads as the
 /// machine has cores. Bodies are not read: only the posts an output needs
@@ -201,7 +225,17 @@ pub(crate) fn load_cached(
     rules: &Rules,
     cache: Option<&build_cache::Cache>,
 ) -> Result<Loaded, Error> {
-    let (paths, ignored): (Vec<PathBuf>, Vec<PathBuf>) = find(dir)?.into_iter().partition(|path| {
+    Ok(load_found(find(dir)?, dir, rules, cache))
+}
+
+/// [`load_cached`] of the post files `found` in `dir`.
+fn load_found(
+    found: Vec<PathBuf>,
+    dir: &Path,
+    rules: &Rules,
+    cache: Option<&build_cache::Cache>,
+) -> Loaded {
+    let (paths, ignored): (Vec<PathBuf>, Vec<PathBuf>) = found.into_iter().partition(|path| {
         !rules.site.dated_names_only
             || path.file_stem().is_some_and(|stem| {
                 post::date::file_name_date(&stem.to_string_lossy(), &rules.zone).is_some()
@@ -213,7 +247,8 @@ pub(crate) fn load_cached(
             .and_then(|text| post::parse(path, &text, rules))
     };
     // Without a cache, one read per post and no `stat`; with one, a `stat`,
-    // and a read only when the file is not the one the cache knows.
+    // and a read only when the file is not the one the cache knows. A model
+    // read is made a cache line here, on this thread.
     let read_one = |path: &PathBuf| -> Outcome {
         let Some(cache) = cache else {
             return (parse_one(path), None, true);
@@ -222,49 +257,35 @@ pub(crate) fn load_cached(
             return (parse_one(path), None, true);
         };
         let stamp = build_cache::Stamp::of(&meta);
-        match cache.get(path, stamp) {
-            Some(post) => (Ok(post.clone()), Some(stamp), false),
-            None => (parse_one(path), Some(stamp), true),
+        if let Some(post) = cache.get(path, stamp) {
+            return (
+                Ok(post),
+                Some((stamp, Some(build_cache::Line::Kept))),
+                false,
+            );
         }
+        let result = parse_one(path);
+        let line = result.as_ref().ok().and_then(|post| {
+            build_cache::model_line(post, cache.zone()).map(build_cache::Line::New)
+        });
+        (result, Some((stamp, line)), true)
     };
-    // Below a few hundred posts a thread costs more than it saves.
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .min(paths.len().div_ceil(256))
-        .max(1);
-    let results: Vec<Outcome> = if threads == 1 {
-        paths.iter().map(read_one).collect()
-    } else {
-        let chunk = paths.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = paths
-                .chunks(chunk)
-                .map(|chunk| scope.spawn(move || chunk.iter().map(read_one).collect::<Vec<_>>()))
-                .collect();
-            workers
-                .into_iter()
-                .flat_map(|worker| {
-                    worker
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
-                .collect()
-        })
-    };
+    let results = on_threads(&paths, read_one);
     let mut loaded = Loaded {
         files: paths.len(),
         ignored,
         ..Loaded::default()
     };
-    for (result, stamp, read) in results {
+    loaded.posts.reserve(results.len());
+    for (result, cached, read) in results {
         loaded.read += usize::from(read);
         match result {
             Ok(post) => {
-                if let Some(stamp) = stamp {
+                if let Some((stamp, Some(model))) = cached {
                     loaded.cache_entries.push(build_cache::Entry {
                         path: post.source.clone(),
                         stamp,
-                        post: post.clone(),
+                        model,
                         rendered: None,
                         links_posts: false,
                     });
@@ -279,7 +300,36 @@ pub(crate) fn load_cached(
     for post in &mut loaded.posts {
         post.site = Some(site.clone());
     }
-    Ok(loaded)
+    loaded
+}
+
+/// `work` done on every path, in order, on as many threads as the machine
+/// has cores (one below a few hundred paths, where a thread costs more
+/// than it saves).
+fn on_threads<T: Send>(paths: &[PathBuf], work: impl Fn(&PathBuf) -> T + Sync) -> Vec<T> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(paths.len().div_ceil(256))
+        .max(1);
+    if threads == 1 {
+        return paths.iter().map(work).collect();
+    }
+    let chunk = paths.len().div_ceil(threads);
+    let work = &work;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = paths
+            .chunks(chunk)
+            .map(|chunk| scope.spawn(move || chunk.iter().map(work).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| {
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 /// Reads every post under `dir` and keeps those readers see at `now`
@@ -291,21 +341,36 @@ pub(crate) fn load_published(
     rules: &Rules,
     now: jiff::Timestamp,
 ) -> Result<Loaded, Error> {
-    load_published_cached(dir, rules, now, None)
-}
-
-/// [`load_published`] with a build cache (see [`load_cached`]).
-pub(crate) fn load_published_cached(
-    dir: &Path,
-    rules: &Rules,
-    now: jiff::Timestamp,
-    cache: Option<&build_cache::Cache>,
-) -> Result<Loaded, Error> {
-    let loaded = load_cached(dir, rules, cache)?;
+    let loaded = load_cached(dir, rules, None)?;
     Ok(Loaded {
         posts: post::published(loaded.posts, now),
         ..loaded
     })
+}
+
+/// [`load_published`] with a build cache (see [`load_cached`]), which
+/// `read_cache` reads on a thread of its own while the folder is walked:
+/// the two do not wait for each other. The posts, and the cache read.
+pub(crate) fn load_published_cached(
+    dir: &Path,
+    rules: &Rules,
+    now: jiff::Timestamp,
+    read_cache: impl FnOnce() -> Option<build_cache::Cache> + Send,
+) -> Result<(Loaded, Option<build_cache::Cache>), Error> {
+    let (found, cache) = std::thread::scope(|scope| {
+        let reading = scope.spawn(read_cache);
+        let found = find(dir);
+        let cache = reading
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (found, cache)
+    });
+    let loaded = load_found(found?, dir, rules, cache.as_ref());
+    let loaded = Loaded {
+        posts: post::published(loaded.posts, now),
+        ..loaded
+    };
+    Ok((loaded, cache))
 }
 
 /// The posts published in the config's posts folder, newest first; any
@@ -381,6 +446,32 @@ mod tests {
         let path = dir.path().join("post.md");
         std::fs::write(&path, bytes).unwrap();
         read_front_matter(&path)
+    }
+
+    #[test]
+    fn paths_sort_in_path_order() {
+        let names = [
+            "_posts/a-b.md",
+            "_posts/a/b.md",
+            "_posts/a.md",
+            "_posts/a",
+            "_posts/a b.md",
+            "_posts/ab/c.md",
+            "_posts/a/b/c.md",
+            "_posts/a/b",
+            "_posts/2024-01-02-x.md",
+            "_posts/2024/01-x.md",
+            "_posts/2024.md",
+            "_posts/é.md",
+            "_posts/Z.md",
+            "_posts/.md",
+        ];
+        let mut by_path: Vec<PathBuf> = names.iter().map(PathBuf::from).collect();
+        let mut ours = by_path.clone();
+        ours.reverse();
+        by_path.sort();
+        ours.sort_unstable_by(|a, b| path_order(a, b));
+        assert_eq!(ours, by_path);
     }
 
     #[test]

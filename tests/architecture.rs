@@ -48,7 +48,7 @@ const MODULES: &[(&str, &[&str])] = &[
     ("text", &[]),
     ("slug", &[]),
     ("posts_folder", &["build_cache", "config", "error", "post", "leaves"]),
-    ("build_cache", &["error", "output", "post"]),
+    ("build_cache", &["config", "error", "output", "post"]),
     ("post", &["config", "error", "leaves"]),
     ("feed", &["config", "error", "post", "leaves"]),
     ("email", &["config", "error", "post", "leaves"]),

@@ -774,3 +774,152 @@ fn the_build_cache_is_not_fooled() {
     assert!(said.contains("of 2 post files"), "{said}");
     assert!(!json.contains("Post 3"), "{json}");
 }
+
+#[test]
+fn a_file_saved_by_rename_with_the_same_size_and_time_is_read_again() {
+    // An editor that saves by writing a new file and renaming it over the
+    // old one gives the post a new inode; its size and time may be the old
+    // ones (a time copied back, a clock that did not move).
+    let blog = cached_blog();
+    let dir = blog.path();
+    let post = dir.join("_posts/2024-01-01-p1.md");
+    cached_build(dir, &[]);
+    let before = fs::metadata(&post).unwrap();
+    let text = fs::read_to_string(&post).unwrap();
+    let other = text.replace("Post 1", "Post Z");
+    assert_eq!(other.len(), text.len());
+    let staged = dir.join("_posts/.p1.md.swp");
+    fs::write(&staged, &other).unwrap();
+    set_modified(&staged, before.modified().unwrap());
+    fs::rename(&staged, &post).unwrap();
+    let after = fs::metadata(&post).unwrap();
+    assert_eq!(
+        (after.len(), after.modified().unwrap()),
+        (before.len(), before.modified().unwrap())
+    );
+    let (said, json) = cached_build(dir, &[]);
+    assert!(said.contains("read 1 of 3 post files"), "{said}");
+    assert!(
+        json.contains("Post Z") && !json.contains("Post 1"),
+        "{json}"
+    );
+}
+
+#[test]
+fn a_cache_cut_short_is_noted_and_rebuilt() {
+    let blog = cached_blog();
+    let dir = blog.path();
+    cached_build(dir, &[]);
+    let cold = feed_bytes(dir);
+    let file = dir.join(".digest-feed/build-cache.json");
+    let bytes = fs::read(&file).unwrap();
+    // Every cut, from inside the header to just before its last line.
+    for cut in [10, bytes.len() / 2, bytes.len() - 3] {
+        fs::write(&file, &bytes[..cut]).unwrap();
+        let (said, _) = cached_build(dir, &[]);
+        assert!(
+            said.contains("build-cache.json: not a cache this version reads"),
+            "{cut}: {said}"
+        );
+        assert!(said.contains("read 3 of 3 post files"), "{cut}: {said}");
+        assert_eq!(feed_bytes(dir), cold, "{cut}");
+    }
+}
+
+/// A site whose feeds are archived, two items a page, with `count` posts
+/// dated two days back on disk.
+fn archived_site(count: u32) -> Site {
+    let site = Site::new();
+    fs::remove_dir_all(site.path().join("_posts")).unwrap();
+    fs::create_dir(site.path().join("_posts")).unwrap();
+    fs::write(
+        site.path().join("config.toml"),
+        "[site]\ntitle = \"Test\"\nurl = \"https://papers.example.org\"\ntimezone = \"Asia/Seoul\"\n\n[feed]\nlimit = 2\narchive = true\n",
+    )
+    .unwrap();
+    for day in 1..=count {
+        add_day(&site, day);
+    }
+    site
+}
+
+fn add_day(site: &Site, day: u32) {
+    write_old(
+        &site.path().join(format!("_posts/2025-11-{day:02}-day.md")),
+        &format!("---\ntitle: Day {day}\n---\nWords of day {day}.\n"),
+    );
+}
+
+#[test]
+fn an_archived_build_with_the_cache_writes_the_bytes_of_one_without() {
+    let site = archived_site(9);
+    let build = |args: &[&str]| {
+        let output = site.run(&[&["build", "-v"], args].concat());
+        assert!(output.status.success(), "{}", stderr(&output));
+        stderr(&output)
+    };
+    build(&[]);
+    let cache = site.path().join(".digest-feed/build-cache.json");
+    let cold = site.outputs();
+    // Nine posts, two a page: atom.xml holds two, pages 1-3 are full, 4 holds one.
+    assert!(
+        cold.iter().any(|(path, _)| path.ends_with("archive/4.xml")),
+        "{:?}",
+        cold.iter().map(|(path, _)| path).collect::<Vec<_>>()
+    );
+    assert!(!cold.iter().any(|(path, _)| path.ends_with("archive/5.xml")));
+    let said = build(&[]);
+    assert!(said.contains("read 0 of 9 post files"), "{said}");
+    // The older pages' posts too: their bodies were kept, not rendered again.
+    assert!(
+        said.contains("rendered 9 of 9 posts\n9 of them taken from the build cache"),
+        "{said}"
+    );
+    assert_eq!(site.outputs(), cold);
+    // Nothing changed: the cache is left as it is.
+    let kept = fs::metadata(&cache).unwrap().modified().unwrap();
+    build(&[]);
+    assert_eq!(fs::metadata(&cache).unwrap().modified().unwrap(), kept);
+
+    // A new post: only the subscription feeds and the newest pages change.
+    add_day(&site, 10);
+    let said = build(&[]);
+    assert!(said.contains("read 1 of 10 post files"), "{said}");
+    let warm = site.outputs();
+    let changed: Vec<&PathBuf> = warm
+        .iter()
+        .filter(|file| !cold.contains(file))
+        .map(|(path, _)| path)
+        .collect();
+    let names: Vec<String> = changed
+        .iter()
+        .map(|path| {
+            path.strip_prefix(site.path().join("public"))
+                .unwrap()
+                .display()
+                .to_string()
+        })
+        .collect();
+    // Page 4 fills (it gains its link to 5), page 5 is new and empty;
+    // pages 1 to 3 are as they were.
+    for name in &names {
+        assert!(
+            [
+                "atom.xml",
+                "feed.json",
+                "feed.xml",
+                "feeds.html",
+                "archive/4.xml",
+                "archive/4.json",
+                "archive/5.xml",
+                "archive/5.json",
+            ]
+            .contains(&name.as_str()),
+            "{name} changed: {names:?}"
+        );
+    }
+    assert!(names.contains(&"archive/5.xml".to_string()), "{names:?}");
+    fs::remove_dir_all(site.path().join("public")).unwrap();
+    build(&["--no-cache"]);
+    assert_eq!(site.outputs(), warm);
+}

@@ -34,7 +34,10 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
     ));
 
     let mut renderer = Renderer::new(skip_invalid, report, store, &posts);
-    let mut outputs: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+    // Each output is staged beside its target as it is made, and all are
+    // put in place at the end: a failure before leaves every previous
+    // output as it was.
+    let mut outputs = output::Batch::default();
     let main = main_feeds(config, &posts, &out_dir, &mut renderer, &mut outputs)?;
     let mut listed = vec![Listed {
         title: main.title.clone(),
@@ -54,29 +57,27 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
     } else {
         (0, Vec::new())
     };
-    if let Some(page) = people_page(config, &out_dir, &listed, &posts, report) {
-        outputs.push(page);
+    if let Some((path, bytes)) = people_page(config, &out_dir, &listed, &posts, report) {
+        outputs.add(path, &bytes)?;
     }
 
-    // Every output was rendered before the first is written: a failure above
-    // leaves all of the previous outputs in place.
     if main.items.is_empty() && config.feed.items == ItemKind::Papers && !posts.is_empty() {
-        report.warning(no_papers(renderer.cache.len()));
+        report.warning(no_papers(renderer.rendered()));
     }
     let tags = config.feed.per_tag.then(|| out_dir.join("tags"));
-    let changed = write_all(&outputs, tags.as_deref(), &config.feed.files, report)?;
+    let (changed, outputs) = write_all(outputs, tags.as_deref(), &config.feed.files, report)?;
     if config.feed.archive {
         remove_old_pages(&out_dir, &outputs, report)?;
     }
     report.detail(format!(
         "rendered {} of {} posts",
-        renderer.cache.len(),
+        renderer.rendered(),
         posts.len()
     ));
     if renderer.store.is_some() {
         report.detail(format!(
             "{} of them taken from the build cache",
-            renderer.cache.len() - renderer.fresh
+            renderer.rendered() - renderer.fresh
         ));
     }
     save_cache(renderer);
@@ -103,50 +104,77 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
 }
 
 /// The main feeds, into `outputs`; their channel, of the newest
-/// `feed.limit` items. Archived feeds page back through every item, so
-/// they are made of them all.
+/// `feed.limit` items. Archived feeds page back through every item: the
+/// items go through the pages oldest first, each page staged on disk once
+/// full and its items dropped, so that a build holds two pages' worth of
+/// items whatever the number of posts. The newest posts' bodies are kept
+/// (for per-tag feeds and the build cache); an older post's is dropped
+/// once its items are on their page, but for its line in the next build's
+/// cache while there is room ([`Renderer::render_passing`]).
 fn main_feeds(
     config: &Config,
     posts: &[Post],
     out_dir: &Path,
     renderer: &mut Renderer,
-    outputs: &mut Vec<(PathBuf, Vec<u8>)>,
+    outputs: &mut output::Batch,
 ) -> Result<Channel, Error> {
     let limit = config.feed.limit;
     if !config.feed.archive {
         let main = channel(config, "", &config.site.title, posts, renderer, limit)?;
         for (name, bytes) in feed::render_all(&main)? {
-            outputs.push((out_dir.join(name), bytes));
+            outputs.add(out_dir.join(name), &bytes)?;
         }
         return Ok(main);
     }
-    let mut main = channel(config, "", &config.site.title, posts, renderer, usize::MAX)?;
-    for (name, bytes) in feed::archive::render(&main, limit)? {
-        outputs.push((out_dir.join(name), bytes));
+    let mut main = empty_channel(config, "", &config.site.title, posts);
+    let mut pager = feed::archive::Pager::new(main.clone(), limit);
+    let entry_author = entry_author(config);
+    // Posts this near the newest have their body kept: those the
+    // subscription feed shows at least (in a papers feed, a post may give
+    // no item).
+    let kept = limit.saturating_mul(2).max(1);
+    for (newer, post) in posts.iter().enumerate().rev() {
+        let items = if newer < kept {
+            let Some(body) = renderer.render(post)? else {
+                continue;
+            };
+            post_items(config, post, body, &entry_author)
+        } else {
+            let Some(body) = renderer.render_passing(post)? else {
+                continue;
+            };
+            post_items(config, post, &body, &entry_author)
+        };
+        // A post's items are newest first; the pager takes the oldest first.
+        for item in items.into_iter().rev() {
+            for (name, bytes) in pager.push(item)? {
+                outputs.add(out_dir.join(name), &bytes)?;
+            }
+        }
     }
+    let (files, newest) = pager.finish()?;
+    for (name, bytes) in files {
+        outputs.add(out_dir.join(name), &bytes)?;
+    }
+    main.items = newest;
     main.items.truncate(limit);
     Ok(main)
 }
 
 /// How many archive pages (each an Atom and a JSON file) `outputs` puts in `pages`.
-fn pages_in(pages: &Path, outputs: &[(PathBuf, Vec<u8>)]) -> usize {
+fn pages_in(pages: &Path, outputs: &[PathBuf]) -> usize {
     outputs
         .iter()
-        .filter(|(path, _)| path.parent() == Some(pages))
+        .filter(|path| path.parent() == Some(pages))
         .count()
         / 2
 }
 
 /// Removes the archive pages an earlier build wrote and this one did not
 /// (posts unpublished since): a reader paging back finds no stale page.
-fn remove_old_pages(
-    out_dir: &Path,
-    outputs: &[(PathBuf, Vec<u8>)],
-    report: Report,
-) -> Result<(), Error> {
+fn remove_old_pages(out_dir: &Path, outputs: &[PathBuf], report: Report) -> Result<(), Error> {
     let pages = out_dir.join(feed::archive::ARCHIVE_DIR);
-    let kept: Vec<PathBuf> = outputs.iter().map(|(path, _)| path.clone()).collect();
-    for path in output::remove_unkept(&pages, &kept, feed::archive::is_page_name)? {
+    for path in output::remove_unkept(&pages, outputs, feed::archive::is_page_name)? {
         report.detail(format!("removed {}", path.display()));
     }
     Ok(())
@@ -280,25 +308,30 @@ fn load(
     );
     let file = state_folder.join(build_cache::FILE_NAME);
     let key = build_cache::key(&rules, posts_dir);
-    let cache = use_cache.then(|| {
-        let (cache, note) = build_cache::read(&file, &key);
-        if let Some(note) = note {
-            report.warning(note);
-        }
-        cache
-    });
-    let posts_folder::Loaded {
-        posts,
-        problems,
-        files,
-        read,
-        cache_entries,
-        ..
-    } = posts_folder::load_published_cached(
+    let read_cache = || {
+        use_cache.then(|| {
+            let (cache, note) = build_cache::read(&file, &key, &rules.zone);
+            if let Some(note) = note {
+                report.warning(note);
+            }
+            cache
+        })
+    };
+    let (
+        posts_folder::Loaded {
+            posts,
+            problems,
+            files,
+            read,
+            cache_entries,
+            ..
+        },
+        cache,
+    ) = posts_folder::load_published_cached(
         posts_dir,
         &rules,
         posts_folder::cutoff(config),
-        cache.as_ref(),
+        read_cache,
     )?;
     if !problems.is_empty() && !skip_invalid {
         return Err(Error::Invalid(problems));
@@ -347,40 +380,46 @@ struct CacheRun {
 /// rendered (or the cache's, still good); a cache that would be the same
 /// stays as it is. A cache that cannot be written costs the next build
 /// time, not this one its feeds: a warning.
-fn save_cache(renderer: Renderer) {
+fn save_cache(mut renderer: Renderer) {
     let Some(mut run) = renderer.store else {
         return;
     };
     let render_key = renderer.render_key.unwrap_or_default();
     let site_key = renderer.site_key;
+    // Bodies rendered now but not kept change nothing in the file.
     if run.models_unchanged
-        && renderer.fresh == 0
+        && renderer.fresh == renderer.unkept
         && run.old.render_key() == render_key
         && run.old.site_key() == site_key
     {
         return;
     }
     for entry in &mut run.entries {
+        let links_posts = renderer.links_posts.get(&entry.path) == Some(&true);
+        if let Some(line) = renderer.passing_lines.remove(&entry.path) {
+            (entry.rendered, entry.links_posts) = (Some(build_cache::Line::New(line)), links_posts);
+            continue;
+        }
         (entry.rendered, entry.links_posts) = match renderer.cache.get(&entry.path) {
+            // Taken from the cache: its line is still good.
+            Some(Some(_)) if renderer.taken.contains(&entry.path) => {
+                (Some(build_cache::Line::Kept), links_posts)
+            }
             Some(Some(body)) => (
-                Some(body.clone()),
-                renderer.links_posts.get(&entry.path) == Some(&true),
+                build_cache::rendered_line(body).map(build_cache::Line::New),
+                links_posts,
             ),
             _ if render_key.is_empty() => (None, false),
             _ => run
                 .old
-                .rendered(&entry.path, entry.stamp, &render_key, site_key)
-                .map_or((None, false), |(body, links)| (Some(body.clone()), links)),
+                .kept_body(&entry.path, entry.stamp, &render_key, site_key)
+                .map_or((None, false), |links| {
+                    (Some(build_cache::Line::Kept), links)
+                }),
         };
     }
-    if let Err(err) = build_cache::write(
-        &run.file,
-        &run.key,
-        &render_key,
-        site_key,
-        run.started,
-        run.entries,
-    ) {
+    let header = (run.key.as_str(), render_key.as_str(), site_key, run.started);
+    if let Err(err) = build_cache::write(&run.file, header, &run.entries, &run.old) {
         renderer
             .report
             .warning(format!("{err}; the next build reads every post"));
@@ -394,7 +433,7 @@ fn per_tag(
     posts: &[Post],
     out_dir: &Path,
     renderer: &mut Renderer,
-    outputs: &mut Vec<(PathBuf, Vec<u8>)>,
+    outputs: &mut output::Batch,
     listed: &mut Vec<Listed>,
 ) -> Result<(usize, Vec<String>), Error> {
     let problems = tag_problems(config, posts);
@@ -420,7 +459,7 @@ fn per_tag(
             continue;
         }
         for (name, bytes) in feed::render_all(&channel)? {
-            outputs.push((out_dir.join(&folder).join(name), bytes));
+            outputs.add(out_dir.join(&folder).join(name), &bytes)?;
         }
         listed.push(Listed {
             title,
@@ -435,17 +474,17 @@ fn per_tag(
 /// Writes every output or none, then, with per-tag feeds in `tags`, removes
 /// the feeds of every tag folder there that this build did not write: a
 /// tag no published post carries any more would go on serving an
-/// unpublished post's full text. How many files changed.
+/// unpublished post's full text. How many files changed, and every file.
 fn write_all(
-    outputs: &[(PathBuf, Vec<u8>)],
+    outputs: output::Batch,
     tags: Option<&Path>,
     files: &FeedFiles,
     report: Report,
-) -> Result<usize, Error> {
+) -> Result<(usize, Vec<PathBuf>), Error> {
     let mut changed = 0;
-    let all = output::write_all_or_none(outputs)?;
+    let all = outputs.commit()?;
     if let Some(tags) = tags {
-        let kept: Vec<PathBuf> = outputs
+        let kept: Vec<PathBuf> = all
             .iter()
             .filter_map(|(path, _)| path.parent())
             .filter(|folder| folder.parent() == Some(tags))
@@ -456,7 +495,8 @@ fn write_all(
             report.detail(format!("removed {}", path.display()));
         }
     }
-    for ((path, _), &written) in outputs.iter().zip(&all) {
+    for (path, written) in &all {
+        let written = *written;
         if written == Written::Changed {
             changed += 1;
         }
@@ -470,8 +510,12 @@ fn write_all(
             path.display()
         ));
     }
-    Ok(changed)
+    Ok((changed, all.into_iter().map(|(path, _)| path).collect()))
 }
+
+/// The most bytes of bodies an archived build keeps for the build cache
+/// beyond the newest posts' (see [`Renderer::render_passing`]).
+const PASSING_BODY_BYTES: usize = 128 * 1024 * 1024;
 
 /// Renders each post at most once, however many feeds it is in.
 /// With the build cache, a body the last build rendered is taken from it
@@ -492,8 +536,18 @@ struct Renderer {
     site: Option<std::sync::Arc<crate::post::SiteContext>>,
     /// Whether each body rendered (or taken from the cache) links to posts.
     links_posts: HashMap<PathBuf, bool>,
-    /// Each valid post file's stamp, as this build saw it.
-    stamps: HashMap<PathBuf, build_cache::Stamp>,
+    /// The bodies taken from the build cache.
+    taken: std::collections::HashSet<PathBuf>,
+    /// How many posts were rendered and not kept ([`Renderer::render_passing`]).
+    passed: usize,
+    /// Of those rendered now, the bodies kept for the build cache as its
+    /// lines, up to [`PASSING_BODY_BYTES`] in all.
+    passing_lines: HashMap<PathBuf, String>,
+    /// The bytes of `passing_lines`.
+    passing_bytes: usize,
+    /// Bodies rendered now and kept neither here nor for the cache (past
+    /// the room for them): the cache is no different for them.
+    unkept: usize,
     /// How many posts were rendered, not taken from the cache.
     fresh: usize,
 }
@@ -509,13 +563,6 @@ impl Renderer {
             .and(site.as_ref())
             .and_then(|site| build_cache::render_key(&site.root.join("_includes")));
         let site_key = site.as_ref().map_or(0, |site| site.fingerprint());
-        let stamps = store.as_ref().map_or_else(HashMap::new, |store| {
-            store
-                .entries
-                .iter()
-                .map(|entry| (entry.path.clone(), entry.stamp))
-                .collect()
-        });
         Renderer {
             skip_invalid,
             report,
@@ -525,7 +572,11 @@ impl Renderer {
             site_key,
             site,
             links_posts: HashMap::new(),
-            stamps,
+            taken: std::collections::HashSet::new(),
+            passed: 0,
+            passing_lines: HashMap::new(),
+            passing_bytes: 0,
+            unkept: 0,
             fresh: 0,
         }
     }
@@ -533,14 +584,17 @@ impl Renderer {
     /// The body the build cache holds for `post`, if still good.
     fn cached(&self, post: &Post) -> Option<(Rendered, bool)> {
         let store = self.store.as_ref()?;
-        let stamp = self.stamps.get(&post.source)?;
-        let (body, links_posts) = store.old.rendered(
+        // The entries are in the order the posts folder was walked in.
+        let at = store
+            .entries
+            .binary_search_by(|entry| posts_folder::path_order(&entry.path, &post.source))
+            .ok()?;
+        store.old.rendered(
             &post.source,
-            *stamp,
+            store.entries[at].stamp,
             self.render_key.as_deref()?,
             self.site_key,
-        )?;
-        Some((body.clone(), links_posts))
+        )
     }
 
     /// How many look-ups of other posts rendering has made.
@@ -551,33 +605,79 @@ impl Renderer {
     /// The rendered post; `None` when it failed and `--skip-invalid` skips it.
     fn render(&mut self, post: &Post) -> Result<Option<&Rendered>, Error> {
         if !self.cache.contains_key(&post.source) {
-            let lookups = self.lookups();
-            let result = if let Some((body, links_posts)) = self.cached(post) {
-                self.links_posts.insert(post.source.clone(), links_posts);
-                Ok(body)
-            } else {
-                self.fresh += 1;
-                let result = posts_folder::read(&post.source).and_then(|text| post.render(&text));
-                let links_posts = self.lookups() != lookups;
-                self.links_posts.insert(post.source.clone(), links_posts);
-                result
-            };
-            let rendered = match result {
-                Ok(rendered) => {
-                    for warning in &rendered.warnings {
-                        self.report.warning(warning.to_string());
-                    }
-                    Some(rendered)
-                }
-                Err(problem) if self.skip_invalid => {
-                    self.report.warning(format!("{problem} (skipped)"));
-                    None
-                }
-                Err(problem) => return Err(problem.into()),
-            };
+            let rendered = self.make(post)?;
             self.cache.insert(post.source.clone(), rendered);
         }
         Ok(self.cache[&post.source].as_ref())
+    }
+
+    /// The rendered post as [`Renderer::render`] gives it, but not kept:
+    /// for an archive page's post, needed once.
+    fn render_passing(&mut self, post: &Post) -> Result<Option<Rendered>, Error> {
+        if let Some(done) = self.cache.get(&post.source) {
+            return Ok(done.clone());
+        }
+        self.passed += 1;
+        let rendered = self.make(post)?;
+        // A body rendered now is kept for the next build while the room
+        // lasts: an archive's older pages need not be rendered again, and
+        // a blog of any size holds at most this much for it. The bodies the
+        // cache gave count first (the oldest, as the pages are made oldest
+        // first), so the room is the same from build to build.
+        let Some(body) = &rendered else {
+            return Ok(rendered);
+        };
+        if self.taken.contains(&post.source) {
+            if let Some(store) = &self.store {
+                self.passing_bytes += store.old.body_len(&post.source);
+            }
+            return Ok(rendered);
+        }
+        let room = self.store.is_some()
+            && self.render_key.is_some()
+            && self.passing_bytes < PASSING_BODY_BYTES;
+        match room.then(|| build_cache::rendered_line(body)).flatten() {
+            Some(line) => {
+                self.passing_bytes += line.len();
+                self.passing_lines.insert(post.source.clone(), line);
+            }
+            None => self.unkept += 1,
+        }
+        Ok(rendered)
+    }
+
+    /// How many posts were rendered (or taken from the build cache).
+    fn rendered(&self) -> usize {
+        self.cache.len() + self.passed
+    }
+
+    /// The post rendered, or its body taken from the build cache.
+    fn make(&mut self, post: &Post) -> Result<Option<Rendered>, Error> {
+        let lookups = self.lookups();
+        let result = if let Some((body, links_posts)) = self.cached(post) {
+            self.links_posts.insert(post.source.clone(), links_posts);
+            self.taken.insert(post.source.clone());
+            Ok(body)
+        } else {
+            self.fresh += 1;
+            let result = posts_folder::read(&post.source).and_then(|text| post.render(&text));
+            let links_posts = self.lookups() != lookups;
+            self.links_posts.insert(post.source.clone(), links_posts);
+            result
+        };
+        match result {
+            Ok(rendered) => {
+                for warning in &rendered.warnings {
+                    self.report.warning(warning.to_string());
+                }
+                Ok(Some(rendered))
+            }
+            Err(problem) if self.skip_invalid => {
+                self.report.warning(format!("{problem} (skipped)"));
+                Ok(None)
+            }
+            Err(problem) => Err(problem.into()),
+        }
     }
 }
 
@@ -596,45 +696,57 @@ fn channel(
     renderer: &mut Renderer,
     limit: usize,
 ) -> Result<Channel, Error> {
-    let site_author = Person::parse(&config.site.author);
-    let entry_author = Person::parse(feed::looked_up(&config.site.author, &config.site.authors))
-        .or_else(|| site_author.clone())
-        .unwrap_or_else(|| Person {
-            name: config.site.title.clone(),
-            email: None,
-        });
-    let mut items: Vec<Item> = Vec::with_capacity(limit.min(posts.len()));
+    let mut channel = empty_channel(config, folder, title, posts);
+    let entry_author = entry_author(config);
+    channel.items.reserve(limit.min(posts.len()));
     for post in posts {
-        if items.len() >= limit {
+        if channel.items.len() >= limit {
             break;
         }
         let Some(body) = renderer.render(post)? else {
             continue;
         };
-        let author = feed::author_of(post, &entry_author, &config.site.authors);
-        items.extend(
-            feed::items_for(post, body, config.feed.items, Some(&author))
-                .into_iter()
-                .take(limit - items.len()),
-        );
+        let room = limit - channel.items.len();
+        let items = post_items(config, post, body, &entry_author);
+        channel.items.extend(items.into_iter().take(room));
     }
-    let home_url = format!("{}/", config.site.url);
-    Ok(Channel {
+    Ok(channel)
+}
+
+/// The author of entries whose post names none.
+fn entry_author(config: &Config) -> Person {
+    Person::parse(feed::looked_up(&config.site.author, &config.site.authors))
+        .or_else(|| Person::parse(&config.site.author))
+        .unwrap_or_else(|| Person {
+            name: config.site.title.clone(),
+            email: None,
+        })
+}
+
+/// The items of one post, newest first.
+fn post_items(config: &Config, post: &Post, body: &Rendered, entry_author: &Person) -> Vec<Item> {
+    let author = feed::author_of(post, entry_author, &config.site.authors);
+    feed::items_for(post, body, config.feed.items, Some(&author))
+}
+
+/// A channel of `posts` (newest first) without its items.
+fn empty_channel(config: &Config, folder: &str, title: &str, posts: &[Post]) -> Channel {
+    Channel {
         title: title.to_string(),
         description: config.site.description.clone(),
         language: config.site.language.clone(),
         base_url: feed_base(config, folder),
         files: config.feed.files.clone(),
-        home_url,
-        author: site_author,
-        items,
+        home_url: format!("{}/", config.site.url),
+        author: Person::parse(&config.site.author),
+        items: Vec::new(),
         // With no post at all, the feed says when it was made.
         quiet_since: posts.first().map_or_else(
             || jiff::Timestamp::now().to_zoned_datetime(config.site.timezone.clone()),
             |post| post.date.clone(),
         ),
         hub: config.feed.websub_hub.clone(),
-    })
+    }
 }
 
 /// The longest folder name most file systems take (`NAME_MAX`).

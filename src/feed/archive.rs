@@ -18,6 +18,9 @@ use super::rss as rss_feed;
 use super::{Channel, Place, atom, json};
 use crate::error::Error;
 
+/// Files as `(file below the feeds' folder, bytes)`.
+type Files = Vec<(String, Vec<u8>)>;
+
 /// The folder of the archive pages, below the feeds' folder.
 pub const ARCHIVE_DIR: &str = "archive";
 
@@ -28,7 +31,9 @@ fn page_file(number: usize, ext: &str) -> String {
 
 /// How `total` items split: how many stay in the subscription feed, and
 /// the archive pages (oldest first) as ranges into the items taken oldest
-/// first. Pure arithmetic, so the rules above are tested on their own.
+/// first. Pure arithmetic, so the rules above are tested on their own;
+/// [`Pager`] pages by them as the items come.
+#[cfg(test)]
 fn split(total: usize, limit: usize) -> (usize, Vec<std::ops::Range<usize>>) {
     let limit = limit.max(1);
     if total <= limit {
@@ -44,52 +49,129 @@ fn split(total: usize, limit: usize) -> (usize, Vec<std::ops::Range<usize>>) {
 }
 
 /// Every file of an archived main feed, as `(file below the feeds'
-/// folder, bytes)`: `feed.xml` (the newest `limit` items; RSS has no
-/// paging readers follow), `atom.xml` and `feed.json` (the same items,
-/// linking back), and each page in Atom and JSON Feed. `channel` holds
-/// every item, newest first.
-pub fn render(channel: &Channel, limit: usize) -> Result<Vec<(String, Vec<u8>)>, Error> {
-    let (current, ranges) = split(channel.items.len(), limit);
-    let subset = |items: &[super::Item]| {
-        let mut page = channel.clone_empty();
-        page.items = items.to_vec();
-        page
-    };
-    let newest = subset(&channel.items[..current]);
-    let last = ranges.len();
-    let mut files = Vec::with_capacity(3 + 2 * last);
-    let names = &channel.files;
-    files.push((names.rss.clone(), rss_feed::render(&newest)?));
-    for (file, ext) in [(names.atom.as_str(), "xml"), (names.json.as_str(), "json")] {
-        let place = Place {
-            older: (last > 0).then(|| page_file(last, ext)),
-            ..Place::subscription(file)
-        };
-        files.push((file.to_string(), render_as(&newest, &place, ext)?));
+/// folder, bytes)`: `channel` holds every item, newest first. What
+/// [`Pager`] makes, all at once.
+#[cfg(test)]
+fn render(channel: &Channel, limit: usize) -> Result<Files, Error> {
+    let mut pager = Pager::new(channel.clone_empty(), limit);
+    let mut files = Vec::new();
+    for item in channel.items.iter().rev() {
+        files.extend(pager.push(item.clone())?);
     }
-    // The older items, oldest first, so page numbers never move.
-    let mut oldest_first: Vec<_> = channel.items[current..].to_vec();
-    oldest_first.reverse();
-    for (index, range) in ranges.iter().enumerate() {
-        let number = index + 1;
-        let mut items = oldest_first[range.clone()].to_vec();
-        items.reverse();
-        let mut page = subset(&items);
-        // An empty unfinished page was last changed with the newest post before it.
-        if let Some(before) = oldest_first[..range.start].last() {
-            page.quiet_since = before.date.clone();
+    let (rest, _) = pager.finish()?;
+    files.extend(rest);
+    Ok(files)
+}
+
+/// The archived main feed made as its items come, oldest first, so that
+/// only two pages' worth of items are held at once, whatever the number
+/// of posts: a page is rendered (and can be written and dropped) as soon
+/// as enough newer items follow it for it to be full. Page `k` (from 0,
+/// the oldest) is full once `limit` newer items follow it: those are at
+/// least the subscription feed's.
+pub struct Pager {
+    /// The channel without its items: what every page shares.
+    channel: Channel,
+    limit: usize,
+    /// The items not on a full page yet, oldest first.
+    window: std::collections::VecDeque<super::Item>,
+    /// Full pages made so far.
+    full: usize,
+    /// The date of the newest item on a full page: when an empty
+    /// unfinished page last changed.
+    before: Option<jiff::ZonedDateTime>,
+}
+
+impl Pager {
+    /// A pager for `channel` (its items are ignored), `limit` items a page.
+    pub fn new(mut channel: Channel, limit: usize) -> Pager {
+        channel.items = Vec::new();
+        Pager {
+            channel,
+            limit: limit.max(1),
+            window: std::collections::VecDeque::new(),
+            full: 0,
+            before: None,
         }
+    }
+
+    /// Takes the next item (each older than the ones after it): the files
+    /// of the page it completes, if any.
+    pub fn push(&mut self, item: super::Item) -> Result<Files, Error> {
+        self.window.push_back(item);
+        if self.window.len() < self.limit.saturating_mul(2) {
+            return Ok(Vec::new());
+        }
+        let oldest_first: Vec<_> = self.window.drain(..self.limit).collect();
+        self.full += 1;
+        let number = self.full;
+        // Full pages always have a newer one: the unfinished page, at least.
+        let files = self.page(number, oldest_first, true)?;
+        Ok(files)
+    }
+
+    /// The page `number` of `oldest_first`, in Atom and JSON Feed.
+    fn page(
+        &mut self,
+        number: usize,
+        mut items: Vec<super::Item>,
+        has_newer: bool,
+    ) -> Result<Files, Error> {
+        let newest = items.last().map(|item| item.date.clone());
+        items.reverse();
+        let mut page = self.channel.clone_empty();
+        page.items = items;
+        // An empty unfinished page was last changed with the newest post before it.
+        if let Some(before) = &self.before {
+            page.quiet_since = before.clone();
+        }
+        if let Some(newest) = newest {
+            self.before = Some(newest);
+        }
+        let mut files = Vec::with_capacity(2);
         for ext in ["xml", "json"] {
             let place = Place {
                 file: page_file(number, ext),
                 archived: true,
                 older: (number > 1).then(|| page_file(number - 1, ext)),
-                newer: (number < last).then(|| page_file(number + 1, ext)),
+                newer: has_newer.then(|| page_file(number + 1, ext)),
             };
             files.push((place.file.clone(), render_as(&page, &place, ext)?));
         }
+        Ok(files)
     }
-    Ok(files)
+
+    /// The rest, once every item was pushed: `feed.xml` (the newest
+    /// `limit` items; RSS has no paging readers follow), `atom.xml` and
+    /// `feed.json` (the same items, linking back), and the unfinished page;
+    /// and the newest items, newest first.
+    pub fn finish(mut self) -> Result<(Files, Vec<super::Item>), Error> {
+        let total = self.full * self.limit + self.window.len();
+        let older = self.window.len().saturating_sub(self.limit);
+        let mut newest: Vec<_> = self.window.drain(older..).collect();
+        newest.reverse();
+        let mut files = Vec::with_capacity(5);
+        let last = if total > self.limit {
+            let unfinished: Vec<_> = self.window.drain(..).collect();
+            let number = self.full + 1;
+            files.extend(self.page(number, unfinished, false)?);
+            number
+        } else {
+            0
+        };
+        let mut current = self.channel.clone_empty();
+        current.items = newest;
+        let names = &self.channel.files;
+        files.push((names.rss.clone(), rss_feed::render(&current)?));
+        for (file, ext) in [(names.atom.as_str(), "xml"), (names.json.as_str(), "json")] {
+            let place = Place {
+                older: (last > 0).then(|| page_file(last, ext)),
+                ..Place::subscription(file)
+            };
+            files.push((file.to_string(), render_as(&current, &place, ext)?));
+        }
+        Ok((files, current.items))
+    }
 }
 
 /// The page at `place` in the format `ext` names.

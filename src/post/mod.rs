@@ -145,7 +145,12 @@ impl SiteContext {
         self.base.hash(&mut hasher);
         self.root.hash(&mut hasher);
         self.posts_dir.hash(&mut hasher);
-        self.posts.hash(&mut hasher);
+        // Each file as its bytes: hashing a `Path` walks its components.
+        self.posts.len().hash(&mut hasher);
+        for (source, path) in &self.posts {
+            source.as_os_str().hash(&mut hasher);
+            path.hash(&mut hasher);
+        }
         hasher.finish()
     }
 
@@ -761,8 +766,9 @@ impl Post {
 
 /// The groups of two or more of `posts` with the same non-empty `key`,
 /// each newest first (as `posts` are), in a stable order.
-fn sharing(posts: &[Post], key: impl Fn(&Post) -> String) -> Vec<Vec<usize>> {
-    let mut by_key: HashMap<String, Vec<usize>> = HashMap::new();
+fn sharing<'a>(posts: &'a [Post], key: impl Fn(&'a Post) -> Cow<'a, str>) -> Vec<Vec<usize>> {
+    // Borrowed where the key is a field: no copy of every post's URL.
+    let mut by_key: HashMap<Cow<'a, str>, Vec<usize>> = HashMap::with_capacity(posts.len());
     for (at, post) in posts.iter().enumerate() {
         let key = key(post);
         if !key.is_empty() {
@@ -782,18 +788,26 @@ fn sharing(posts: &[Post], key: impl Fn(&Post) -> String) -> Vec<Vec<usize>> {
 /// one page over the others): each later one is marked with the oldest's
 /// file, which gets a note naming them all, as Jekyll's "Conflict" warning.
 pub fn published(posts: Vec<Post>, now: jiff::Timestamp) -> Vec<Post> {
-    let mut visible: Vec<Post> = posts
+    let mut visible: Vec<Option<Post>> = posts
         .into_iter()
         .filter(|post| post.published && post.date.timestamp() <= now)
+        .map(Some)
         .collect();
-    // Jekyll's order: date, then path; newest first.
-    visible.sort_by(|a, b| {
-        b.date
-            .timestamp()
-            .cmp(&a.date.timestamp())
-            .then_with(|| b.source.cmp(&a.source))
-    });
-    for sharing in sharing(&visible, |post| post.url.clone()) {
+    // Jekyll's order: date, then path; newest first. The order is found
+    // on the dates and places, then the posts moved once: a post is large,
+    // and a sort moves each many times.
+    let mut order: Vec<(jiff::Timestamp, usize)> = visible
+        .iter()
+        .enumerate()
+        .filter_map(|(at, post)| Some((post.as_ref()?.date.timestamp(), at)))
+        .collect();
+    let source = |at: usize| visible[at].as_ref().map(|post| &post.source);
+    order.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| source(b.1).cmp(&source(a.1))));
+    let mut visible: Vec<Post> = order
+        .into_iter()
+        .filter_map(|(_, at)| visible[at].take())
+        .collect();
+    for sharing in sharing(&visible, |post| Cow::Borrowed(post.url.as_str())) {
         // Newest first: the oldest is the last.
         let Some((&oldest, later)) = sharing.split_last() else {
             continue;
@@ -823,9 +837,9 @@ pub fn published(posts: Vec<Post>, now: jiff::Timestamp) -> Vec<Post> {
     }
     for sharing in sharing(&visible, |post| {
         if post.feed_id.is_some() {
-            String::new()
+            Cow::Borrowed("")
         } else {
-            post.id()
+            Cow::Owned(post.id())
         }
     }) {
         let Some((&oldest, later)) = sharing.split_last() else {
@@ -857,18 +871,25 @@ pub fn published(posts: Vec<Post>, now: jiff::Timestamp) -> Vec<Post> {
     visible
 }
 
+/// The rules of a plain test site (`https://papers.example.org`, Seoul
+/// time, Jekyll's default permalink), for the tests of any module.
+#[cfg(test)]
+pub(crate) fn test_rules() -> Rules {
+    Rules {
+        site_url: "https://papers.example.org".into(),
+        zone: TimeZone::get("Asia/Seoul").unwrap(),
+        permalink: crate::permalink_style::DEFAULT_PERMALINK.into(),
+        dates: DateRule::Jekyll,
+        site: crate::post::SiteInfo::default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn rules() -> Rules {
-        Rules {
-            site_url: "https://papers.example.org".into(),
-            zone: TimeZone::get("Asia/Seoul").unwrap(),
-            permalink: crate::permalink_style::DEFAULT_PERMALINK.into(),
-            dates: DateRule::Jekyll,
-            site: crate::post::SiteInfo::default(),
-        }
+        test_rules()
     }
 
     fn parse_text(name: &str, text: &str) -> Result<Post, Vec<String>> {
