@@ -208,17 +208,7 @@ impl<'a> Model<'a> {
 
     /// The post again, read from `source` in `zone`; `None` if a date does not read.
     fn into_post(self, source: &Path, zone: &TimeZone) -> Option<Post> {
-        let date = match (self.at, self.date) {
-            (Some(at), _) => jiff::Timestamp::from_nanosecond(i128::from(at))
-                .ok()?
-                .to_zoned_datetime(zone.clone()),
-            (None, Some(text)) => text.parse().ok()?,
-            (None, None) => return None,
-        };
-        let updated = match self.updated {
-            Some(text) => Some(text.parse().ok()?),
-            None => None,
-        };
+        let (date, updated) = dates(self.at, self.date, self.updated, zone)?;
         let url = self.url.into_owned();
         Some(Post {
             source: source.to_path_buf(),
@@ -242,6 +232,93 @@ impl<'a> Model<'a> {
             site: None,
             notes: self.notes.into_owned(),
             shares_url_with: self.shares_url_with.map(Cow::into_owned),
+            shares_id: self.shares_id,
+        })
+    }
+}
+
+/// A model's date and `last_modified_at`; `None` if either does not read.
+fn dates(
+    at: Option<i64>,
+    date: Option<String>,
+    updated: Option<String>,
+    zone: &TimeZone,
+) -> Option<(jiff::ZonedDateTime, Option<jiff::ZonedDateTime>)> {
+    let date = match (at, date) {
+        (Some(at), _) => jiff::Timestamp::from_nanosecond(i128::from(at))
+            .ok()?
+            .to_zoned_datetime(zone.clone()),
+        (None, Some(text)) => text.parse().ok()?,
+        (None, None) => return None,
+    };
+    let updated = match updated {
+        Some(text) => Some(text.parse().ok()?),
+        None => None,
+    };
+    Some((date, updated))
+}
+
+/// What a build needs of every post from a model line, whichever posts its
+/// outputs show: its date and place for the order, its URL, slug and
+/// `feed_id` for the shared-URL and shared-id checks, its tags for the
+/// per-tag feeds. The other fields are skipped unread (no copy of each
+/// post's title, description, author...): the posts an output shows are
+/// read whole ([`Cache::get`]).
+#[derive(serde::Deserialize)]
+struct Summary {
+    #[serde(default)]
+    at: Option<i64>,
+    #[serde(default)]
+    date: Option<String>,
+    path: String,
+    url: String,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    unpublished: bool,
+    slug: String,
+    #[serde(default)]
+    feed_id: Option<String>,
+    #[serde(default)]
+    updated: Option<String>,
+    #[serde(default)]
+    notes: Vec<Problem>,
+    #[serde(default)]
+    shares_url_with: Option<PathBuf>,
+    #[serde(default)]
+    shares_id: bool,
+    #[serde(default)]
+    key: Option<String>,
+}
+
+impl Summary {
+    /// The post in summary: the fields [`Summary`] holds, the others empty.
+    fn into_post(self, source: &Path, zone: &TimeZone) -> Option<Post> {
+        // `updated` is read as the whole model reads it: a summary is
+        // there exactly when the whole model is.
+        let (date, updated) = dates(self.at, self.date, self.updated, zone)?;
+        Some(Post {
+            source: source.to_path_buf(),
+            title: String::new(),
+            date,
+            key: self.key.unwrap_or_else(|| self.url.clone()),
+            path: self.path,
+            url: self.url,
+            tags: self.tags,
+            categories: Vec::new(),
+            description: None,
+            author: None,
+            authors: Vec::new(),
+            published: !self.unpublished,
+            slug: self.slug,
+            feed_id: self.feed_id,
+            updated,
+            excerpt_separator: None,
+            liquid: true,
+            defaults: Vec::new(),
+            site: None,
+            notes: self.notes,
+            shares_url_with: self.shares_url_with,
             shares_id: self.shares_id,
         })
     }
@@ -316,6 +393,15 @@ impl Cache {
         let slot = self.slot(path, stamp)?;
         let model: Model = serde_json::from_slice(&self.bytes[slot.model.clone()]).ok()?;
         model.into_post(path, &self.zone)
+    }
+
+    /// [`Cache::get`]'s post in summary ([`Summary`]): what a build needs
+    /// of every post. The cache holds the whole model for exactly the same
+    /// files and stamps.
+    pub(crate) fn summary(&self, path: &Path, stamp: Stamp) -> Option<Post> {
+        let slot = self.slot(path, stamp)?;
+        let summary: Summary = serde_json::from_slice(&self.bytes[slot.model.clone()]).ok()?;
+        summary.into_post(path, &self.zone)
     }
 
     /// Whether the cache holds a body of `path` that [`Cache::rendered`]
@@ -584,13 +670,23 @@ fn parse(bytes: Vec<u8>, key: &str, zone: &TimeZone) -> Result<Cache, Unread> {
 fn lines_of<'a>(entry: &'a Entry, old: &'a Cache) -> Option<(&'a str, i64, &'a [u8], &'a [u8])> {
     let file = entry.path.to_str()?;
     let modified = i64::try_from(entry.stamp.modified).ok()?;
+    // One look-up of the old cache's slot for both lines, and none for a
+    // post whose lines are both new.
+    let keeps = matches!(entry.model, Line::Kept) || matches!(entry.rendered, Some(Line::Kept));
+    let slot = keeps
+        .then(|| old.entries.get(entry.path.as_os_str()))
+        .flatten();
+    let old_line =
+        |range: &std::ops::Range<usize>| (!range.is_empty()).then(|| &old.bytes[range.clone()]);
     let model = match &entry.model {
-        Line::Kept => old.line(&entry.path, false)?,
+        Line::Kept => old_line(&slot?.model)?,
         Line::New(line) => line.as_bytes(),
     };
     let rendered: &[u8] = match &entry.rendered {
         None => b"null",
-        Some(Line::Kept) => old.line(&entry.path, true).unwrap_or(b"null"),
+        Some(Line::Kept) => slot
+            .and_then(|slot| old_line(&slot.rendered))
+            .unwrap_or(b"null"),
         Some(Line::New(line)) => line.as_bytes(),
     };
     Some((file, modified, model, rendered))
@@ -607,24 +703,26 @@ pub(crate) fn write(
     old: &Cache,
 ) -> Result<(), Error> {
     let (key, render_key, site_key, started) = header;
-    let lines = |entry| lines_of(entry, old);
+    // Each post's lines found once, for the count and the writing.
+    let lines: Vec<_> = entries
+        .iter()
+        .filter_map(|entry| Some((entry, lines_of(entry, old)?)))
+        .collect();
     let header = Header {
         format: FORMAT,
         key: key.to_string(),
         render_key: render_key.to_string(),
         site_key,
         started,
-        entries: entries.iter().filter_map(lines).count(),
+        entries: lines.len(),
     };
     output::replace_unsynced(path, |out| {
         serde_json::to_writer(&mut *out, &header)?;
         out.write_all(b"\n")?;
-        for entry in entries {
-            let Some((file, modified, model, rendered)) = lines(entry) else {
-                continue;
-            };
-            let index: Index = (
-                file.to_string(),
+        for &(entry, (file, modified, model, rendered)) in &lines {
+            // An [`Index`], its file borrowed: the same JSON.
+            let index = (
+                file,
                 entry.stamp.size,
                 modified,
                 entry.stamp.inode,
@@ -678,6 +776,43 @@ mod tests {
         let back = again(&odd);
         assert_eq!(format!("{back:?}"), format!("{odd:?}"));
         assert_eq!(back.date.time_zone().iana_name(), Some("Europe/Paris"));
+    }
+
+    #[test]
+    fn a_summary_holds_what_ordering_and_the_checks_need() {
+        let source = Path::new("_posts/2025-12-24-daily-papers.md");
+        let text = include_str!("../example/_posts/2025-12-24-daily-papers.md");
+        let mut post = crate::post::parse(source, text, &rules()).unwrap();
+        post.tags = vec!["a".into()];
+        post.feed_id = Some("id".into());
+        post.key = format!("{}#x", post.url);
+        post.notes = vec![Problem::new(crate::error::Location::file(source), "a note")];
+        let zone = rules().zone;
+        let line = model_line(&post, &zone).unwrap();
+        let summary: Summary = serde_json::from_str(&line).unwrap();
+        let summary = summary.into_post(source, &zone).unwrap();
+        let kept = |post: &Post| {
+            format!(
+                "{:?}",
+                (
+                    &post.source,
+                    &post.date,
+                    &post.path,
+                    &post.url,
+                    &post.tags,
+                    post.published,
+                    &post.slug,
+                    &post.feed_id,
+                    &post.updated,
+                    &post.notes,
+                    &post.key,
+                )
+            )
+        };
+        assert_eq!(kept(&summary), kept(&post));
+        // What only an output shows is left for the whole model.
+        assert!(!post.title.is_empty());
+        assert!(summary.title.is_empty());
     }
 
     fn stamp(n: u64) -> Stamp {

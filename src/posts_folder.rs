@@ -67,9 +67,23 @@ pub(crate) fn find(dir: &Path) -> Result<Vec<PathBuf>, Error> {
         }
     }
     // Path order (component by component), as `sort()` gives it, without
-    // splitting every path into components for every comparison.
-    found.sort_unstable_by(|a, b| path_order(a, b));
+    // splitting every path into components for every comparison: each
+    // path's sort key is made once ([`path_order_key`]) and the keys
+    // compared as bytes (comparing the paths byte by byte in each of the
+    // sort's comparisons was a tenth of a build from the cache).
+    found.sort_by_cached_key(|path| path_order_key(path));
     Ok(found)
+}
+
+/// A key whose byte order is [`path_order`]: the path's bytes with each
+/// `/` made NUL, which ranks it first as `path_order` does (a Unix path
+/// holds no NUL of its own).
+fn path_order_key(path: &Path) -> Vec<u8> {
+    path.as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .map(|&byte| if byte == b'/' { 0 } else { byte })
+        .collect()
 }
 
 /// The order of `Path`'s `Ord` for paths without `.` or doubled `/`
@@ -225,15 +239,17 @@ pub(crate) fn load_cached(
     rules: &Rules,
     cache: Option<&build_cache::Cache>,
 ) -> Result<Loaded, Error> {
-    Ok(load_found(find(dir)?, dir, rules, cache))
+    Ok(load_found(find(dir)?, dir, rules, cache, false))
 }
 
-/// [`load_cached`] of the post files `found` in `dir`.
+/// [`load_cached`] of the post files `found` in `dir`; with `summaries`,
+/// a post taken from the cache is its summary ([`build_cache::Cache::summary`]).
 fn load_found(
     found: Vec<PathBuf>,
     dir: &Path,
     rules: &Rules,
     cache: Option<&build_cache::Cache>,
+    summaries: bool,
 ) -> Loaded {
     let (paths, ignored): (Vec<PathBuf>, Vec<PathBuf>) = found.into_iter().partition(|path| {
         !rules.site.dated_names_only
@@ -257,7 +273,12 @@ fn load_found(
             return (parse_one(path), None, true);
         };
         let stamp = build_cache::Stamp::of(&meta);
-        if let Some(post) = cache.get(path, stamp) {
+        let taken = if summaries {
+            cache.summary(path, stamp)
+        } else {
+            cache.get(path, stamp)
+        };
+        if let Some(post) = taken {
             return (
                 Ok(post),
                 Some((stamp, Some(build_cache::Line::Kept))),
@@ -351,6 +372,10 @@ pub(crate) fn load_published(
 /// [`load_published`] with a build cache (see [`load_cached`]), which
 /// `read_cache` reads on a thread of its own while the folder is walked:
 /// the two do not wait for each other. The posts, and the cache read.
+/// A post taken from the cache is its summary (its entry's model is
+/// [`build_cache::Line::Kept`]): what ordering and the checks over every
+/// post need; the caller reads whole, with [`build_cache::Cache::get`],
+/// the posts its outputs show.
 pub(crate) fn load_published_cached(
     dir: &Path,
     rules: &Rules,
@@ -365,7 +390,7 @@ pub(crate) fn load_published_cached(
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (found, cache)
     });
-    let loaded = load_found(found?, dir, rules, cache.as_ref());
+    let loaded = load_found(found?, dir, rules, cache.as_ref(), true);
     let loaded = Loaded {
         posts: post::published(loaded.posts, now),
         ..loaded
@@ -470,8 +495,11 @@ mod tests {
         let mut ours = by_path.clone();
         ours.reverse();
         by_path.sort();
+        let mut keyed = ours.clone();
         ours.sort_unstable_by(|a, b| path_order(a, b));
         assert_eq!(ours, by_path);
+        keyed.sort_by_cached_key(|path| path_order_key(path));
+        assert_eq!(keyed, by_path);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `digest-feed build`: posts in, three feeds (and per-tag feeds) out.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -57,7 +58,7 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
     } else {
         (0, Vec::new())
     };
-    if let Some((path, bytes)) = people_page(config, &out_dir, &listed, &posts, report) {
+    if let Some((path, bytes)) = people_page(config, &out_dir, &listed, &posts, &renderer)? {
         outputs.add(path, &bytes)?;
     }
 
@@ -80,7 +81,7 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
             renderer.rendered() - renderer.fresh
         ));
     }
-    save_cache(renderer);
+    save_cache(&mut renderer);
     let built = Built {
         out: shown(&out_dir),
         items: main.items.len(),
@@ -100,6 +101,10 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
         report.json(&built);
     }
     tell(&built, &out_dir, &config.feed.files, text_report);
+    // The process ends right after: freeing every post, body and cache
+    // line one by one (a tenth of a build from the cache at 10,000
+    // posts) would only give back memory the exit gives back at once.
+    std::mem::forget((posts, renderer, main));
     Ok(())
 }
 
@@ -134,16 +139,17 @@ fn main_feeds(
     // no item).
     let kept = limit.saturating_mul(2).max(1);
     for (newer, post) in posts.iter().enumerate().rev() {
+        let post = renderer.whole(post)?;
         let items = if newer < kept {
-            let Some(body) = renderer.render(post)? else {
+            let Some(body) = renderer.render(&post)? else {
                 continue;
             };
-            post_items(config, post, body, &entry_author)
+            post_items(config, &post, body, &entry_author)
         } else {
-            let Some(body) = renderer.render_passing(post)? else {
+            let Some(body) = renderer.render_passing(&post)? else {
                 continue;
             };
-            post_items(config, post, &body, &entry_author)
+            post_items(config, &post, &body, &entry_author)
         };
         // A post's items are newest first; the pager takes the oldest first.
         for item in items.into_iter().rev() {
@@ -193,18 +199,24 @@ fn people_page(
     out_dir: &Path,
     listed: &[Listed],
     posts: &[Post],
-    report: Report,
-) -> Option<(PathBuf, Vec<u8>)> {
+    renderer: &Renderer,
+) -> Result<Option<(PathBuf, Vec<u8>)>, Error> {
     let page_path = out_dir.join(super::links::PAGE_FILE);
     if super::links::is_ours(&page_path) {
-        let page = super::links::page(config, listed, posts);
-        Some((page_path, page.into_bytes()))
+        // The page lists the newest posts' titles: those posts read whole.
+        let newest = posts
+            .iter()
+            .take(super::links::NEWEST)
+            .map(|post| renderer.whole(post).map(Cow::into_owned))
+            .collect::<Result<Vec<Post>, Error>>()?;
+        let page = super::links::page(config, listed, &newest);
+        Ok(Some((page_path, page.into_bytes())))
     } else {
-        report.warning(format!(
+        renderer.report.warning(format!(
             "{} is not digest-feed's: left as it is (the page for people is written there otherwise)",
             page_path.display()
         ));
-        None
+        Ok(None)
     }
 }
 
@@ -380,11 +392,11 @@ struct CacheRun {
 /// rendered (or the cache's, still good); a cache that would be the same
 /// stays as it is. A cache that cannot be written costs the next build
 /// time, not this one its feeds: a warning.
-fn save_cache(mut renderer: Renderer) {
-    let Some(mut run) = renderer.store else {
+fn save_cache(renderer: &mut Renderer) {
+    let Some(run) = &mut renderer.store else {
         return;
     };
-    let render_key = renderer.render_key.unwrap_or_default();
+    let render_key = renderer.render_key.clone().unwrap_or_default();
     let site_key = renderer.site_key;
     // Bodies rendered now but not kept change nothing in the file.
     if run.models_unchanged
@@ -394,29 +406,48 @@ fn save_cache(mut renderer: Renderer) {
     {
         return;
     }
+    // Every post's body as the cache holds it, if still good; then those
+    // this build rendered or took, found by their place (the entries are
+    // in the walk's order): a lookup of every post in the renderer's few
+    // bodies hashed each path, a twentieth of a build from the cache.
     for entry in &mut run.entries {
-        let links_posts = renderer.links_posts.get(&entry.path) == Some(&true);
-        if let Some(line) = renderer.passing_lines.remove(&entry.path) {
-            (entry.rendered, entry.links_posts) = (Some(build_cache::Line::New(line)), links_posts);
-            continue;
-        }
-        (entry.rendered, entry.links_posts) = match renderer.cache.get(&entry.path) {
-            // Taken from the cache: its line is still good.
-            Some(Some(_)) if renderer.taken.contains(&entry.path) => {
-                (Some(build_cache::Line::Kept), links_posts)
-            }
-            Some(Some(body)) => (
-                build_cache::rendered_line(body).map(build_cache::Line::New),
-                links_posts,
-            ),
-            _ if render_key.is_empty() => (None, false),
-            _ => run
-                .old
+        (entry.rendered, entry.links_posts) = if render_key.is_empty() {
+            (None, false)
+        } else {
+            run.old
                 .kept_body(&entry.path, entry.stamp, &render_key, site_key)
                 .map_or((None, false), |links| {
                     (Some(build_cache::Line::Kept), links)
-                }),
+                })
         };
+    }
+    let place = |entries: &[build_cache::Entry], path: &Path| {
+        entries
+            .binary_search_by(|entry| posts_folder::path_order(&entry.path, path))
+            .ok()
+    };
+    let links_posts = |path: &PathBuf| renderer.links_posts.get(path) == Some(&true);
+    for (path, body) in &renderer.cache {
+        let (Some(body), Some(at)) = (body, place(&run.entries, path)) else {
+            continue;
+        };
+        let entry = &mut run.entries[at];
+        (entry.rendered, entry.links_posts) = if renderer.taken.contains(path) {
+            // Taken from the cache: its line is still good.
+            (Some(build_cache::Line::Kept), links_posts(path))
+        } else {
+            (
+                build_cache::rendered_line(body).map(build_cache::Line::New),
+                links_posts(path),
+            )
+        };
+    }
+    for (path, line) in renderer.passing_lines.drain() {
+        if let Some(at) = place(&run.entries, &path) {
+            let entry = &mut run.entries[at];
+            (entry.rendered, entry.links_posts) =
+                (Some(build_cache::Line::New(line)), links_posts(&path));
+        }
     }
     let header = (run.key.as_str(), render_key.as_str(), site_key, run.started);
     if let Err(err) = build_cache::write(&run.file, header, &run.entries, &run.old) {
@@ -581,6 +612,43 @@ impl Renderer {
         }
     }
 
+    /// `post` whole. A post the build cache gave in summary (its model
+    /// line kept) is read whole from the cache, with what ordering settled
+    /// for it (its key, the URL and id it shares, its notes): only the
+    /// posts an output shows are, not every post.
+    fn whole<'a>(&self, post: &'a Post) -> Result<Cow<'a, Post>, Error> {
+        let Some(store) = &self.store else {
+            return Ok(Cow::Borrowed(post));
+        };
+        let Ok(at) = store
+            .entries
+            .binary_search_by(|entry| posts_folder::path_order(&entry.path, &post.source))
+        else {
+            return Ok(Cow::Borrowed(post));
+        };
+        let entry = &store.entries[at];
+        if !matches!(entry.model, build_cache::Line::Kept) {
+            return Ok(Cow::Borrowed(post));
+        }
+        // The same line gave the summary: it reads whole unless damaged
+        // in a field the summary skips.
+        let Some(mut whole) = store.old.get(&post.source, entry.stamp) else {
+            return Err(Error::Invalid(vec![Problem::new(
+                Location::file(&store.file),
+                format!(
+                    "the build cache's model of {} no longer reads; build again (or with --no-cache)",
+                    post.source.display()
+                ),
+            )]));
+        };
+        whole.key.clone_from(&post.key);
+        whole.shares_url_with.clone_from(&post.shares_url_with);
+        whole.shares_id = post.shares_id;
+        whole.notes.clone_from(&post.notes);
+        whole.site.clone_from(&post.site);
+        Ok(Cow::Owned(whole))
+    }
+
     /// The body the build cache holds for `post`, if still good.
     fn cached(&self, post: &Post) -> Option<(Rendered, bool)> {
         let store = self.store.as_ref()?;
@@ -703,11 +771,12 @@ fn channel(
         if channel.items.len() >= limit {
             break;
         }
-        let Some(body) = renderer.render(post)? else {
+        let post = renderer.whole(post)?;
+        let Some(body) = renderer.render(&post)? else {
             continue;
         };
         let room = limit - channel.items.len();
-        let items = post_items(config, post, body, &entry_author);
+        let items = post_items(config, &post, body, &entry_author);
         channel.items.extend(items.into_iter().take(room));
     }
     Ok(channel)

@@ -18,7 +18,7 @@ pub(super) const PAGE_FILE: &str = "feeds.html";
 const GENERATOR: &str = "<meta name=\"generator\" content=\"digest-feed\">";
 
 /// How many posts the page shows.
-const NEWEST: usize = 10;
+pub(super) const NEWEST: usize = 10;
 
 /// Runs `links`.
 pub(super) fn run(config: &Config, report: Report) -> Result<(), Error> {

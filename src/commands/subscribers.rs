@@ -3,7 +3,7 @@
 
 use super::cli::{SubscribersAction, SubscribersArgs};
 use super::report::Report;
-use crate::config::Config;
+use crate::config::{Cadence, Config};
 use crate::error::{Error, Location, Problem};
 use crate::list;
 use crate::outbox;
@@ -67,11 +67,15 @@ fn show(config: &Config, report: Report) -> Result<(), Error> {
     }
     let mut mailed = 0;
     for member in &members {
-        let name = if member.name.is_empty() {
+        let mut name = if member.name.is_empty() {
             String::new()
         } else {
             format!(" ({})", member.name)
         };
+        // Daily is the default, and says nothing.
+        if member.cadence == Cadence::Weekly {
+            name.push_str("  weekly");
+        }
         match &member.suppressed {
             None => {
                 mailed += 1;
@@ -119,11 +123,21 @@ fn export(config: &Config) -> Result<(), Error> {
                 if reason.is_empty() { "no" } else { "yes" }.to_string(),
                 reason,
                 at,
+                m.cadence.as_str().to_string(),
             ]
         })
         .collect();
+    // The cadence last: a script that reads the columns by place reads what it did.
     let bytes = crate::list::subscribers::to_csv(
-        &["email", "name", "source", "suppressed", "reason", "at"],
+        &[
+            "email",
+            "name",
+            "source",
+            "suppressed",
+            "reason",
+            "at",
+            "cadence",
+        ],
         &rows,
     )
     .map_err(|reason| Error::Render {

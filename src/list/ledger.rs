@@ -114,7 +114,8 @@ impl Ledger {
                     state.soft_bounce(&address::key(address), detail, limit, days)?
                 }
                 Change::RequestSignup { address, name } => {
-                    let fresh = state.request_signup(&address::key(address), name, "inbox")?;
+                    let fresh =
+                        state.request_signup(&address::key(address), name, "inbox", None)?;
                     state.notified(&address::key(address))?;
                     fresh
                 }

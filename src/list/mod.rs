@@ -15,7 +15,7 @@ pub mod verdict;
 use std::collections::{HashMap, HashSet};
 
 use crate::address;
-use crate::config::Config;
+use crate::config::{Cadence, Config};
 use crate::error::{Error, Location, Problem};
 use crate::store::State;
 pub use crate::store::list::{CONFIRMATIONS_PER_HOUR, Gate, Signup, Suppression};
@@ -57,6 +57,8 @@ pub struct Member {
     pub source: &'static str,
     /// Its suppression, if it has one: then it is not mailed.
     pub suppressed: Option<Suppression>,
+    /// How often it is mailed: its own choice when it made one, else its row's.
+    pub cadence: Cadence,
 }
 
 pub(crate) fn state_path(config: &Config) -> Result<std::path::PathBuf, Error> {
@@ -149,14 +151,36 @@ pub fn unsuppress(config: &Config, addresses: &[String]) -> Result<Vec<bool>, Er
         .collect()
 }
 
-/// Records a sign-up request; `false` when the address had asked already.
+/// Records a sign-up request, with the cadence chosen on the form (`None`
+/// where none was offered); `false` when the address had asked already.
 pub fn request_signup(
     config: &Config,
     address: &str,
     name: &str,
     source: &str,
+    cadence: Option<Cadence>,
 ) -> Result<bool, Error> {
-    open(config)?.request_signup(&address::key(address), name, source)
+    open(config)?.request_signup(&address::key(address), name, source, cadence)
+}
+
+/// Records that `address` chose `cadence` (on `serve`'s page: `source`);
+/// it wins over the config's or CSV's row, as a suppression does.
+pub fn choose_cadence(
+    config: &Config,
+    address: &str,
+    cadence: Cadence,
+    source: &str,
+) -> Result<(), Error> {
+    open(config)?.choose_cadence(&address::key(address), cadence, source)
+}
+
+/// The cadence `address` chose, if it chose one: one lookup in the state,
+/// never a read of the list.
+pub fn chosen_cadence(config: &Config, address: &str) -> Result<Option<Cadence>, Error> {
+    match State::open_read_only(&state_path(config)?)? {
+        Some(state) => state.chosen_cadence(&address::key(address)),
+        None => Ok(None),
+    }
 }
 
 /// Whether `address` is on the list and mailed (not suppressed): a
@@ -209,9 +233,13 @@ pub fn roster(config: &Config) -> Result<(Vec<Member>, Vec<Problem>), Error> {
     let left_out: Vec<Problem> = usable.skipped.into_iter().chain(usable.repeated).collect();
     let listed = usable.subscribers;
     let state = State::open_read_only(&state_path(config)?)?;
-    let (suppressions, signups) = match &state {
-        Some(state) => (state.suppressions()?, state.signups()?),
-        None => (Vec::new(), Vec::new()),
+    let (suppressions, signups, choices) = match &state {
+        Some(state) => (
+            state.suppressions()?,
+            state.signups()?,
+            state.cadence_choices()?,
+        ),
+        None => (Vec::new(), Vec::new(), HashMap::new()),
     };
     // By address: a list of 50,000 with 20,000 suppressed is read per request.
     let suppressions: HashMap<String, Suppression> = suppressions
@@ -224,15 +252,18 @@ pub fn roster(config: &Config) -> Result<(Vec<Member>, Vec<Problem>), Error> {
         .into_iter()
         .map(|s| Member {
             suppressed: suppression(&s.email),
+            cadence: effective_cadence(&choices, &s.key(), s.cadence),
             email: s.email,
             name: s.name,
             source: "config",
         })
         .collect();
     for signup in signups {
-        if signup.confirmed_at.is_some() && seen.insert(address::key(&signup.email)) {
+        let key = address::key(&signup.email);
+        if signup.confirmed_at.is_some() && seen.insert(key.clone()) {
             members.push(Member {
                 suppressed: suppression(&signup.email),
+                cadence: effective_cadence(&choices, &key, signup.cadence.unwrap_or_default()),
                 email: signup.email,
                 name: signup.name,
                 source: "sign-up",
@@ -282,15 +313,33 @@ impl SignupsWatch {
     }
 }
 
+/// The cadence of the subscriber keyed `key` whose row says `listed`: its
+/// own choice wins, as a suppression wins over the row.
+fn effective_cadence(choices: &HashMap<String, Cadence>, key: &str, listed: Cadence) -> Cadence {
+    choices.get(key).copied().unwrap_or(listed)
+}
+
 /// Every address a token may name: the list (suppressed or not) and
 /// pending sign-ups.
 pub fn known_addresses(config: &Config) -> Result<Vec<String>, Error> {
-    let mut addresses: Vec<String> = members(config)?.into_iter().map(|m| m.email).collect();
+    Ok(known_cadences(config)?
+        .into_iter()
+        .map(|(address, _)| address)
+        .collect())
+}
+
+/// [`known_addresses`], each with its cadence now (a pending sign-up's is
+/// daily until confirmed).
+pub fn known_cadences(config: &Config) -> Result<Vec<(String, Cadence)>, Error> {
+    let mut addresses: Vec<(String, Cadence)> = members(config)?
+        .into_iter()
+        .map(|m| (m.email, m.cadence))
+        .collect();
     addresses.extend(
         signups(config)?
             .into_iter()
             .filter(|s| s.confirmed_at.is_none())
-            .map(|s| s.email),
+            .map(|s| (s.email, Cadence::Daily)),
     );
     Ok(addresses)
 }
@@ -308,7 +357,9 @@ pub(crate) struct Mailable {
     pub(crate) skipped: Vec<Problem>,
 }
 
-/// The subscribers a run mails (see [`Mailable`]).
+/// The subscribers a run mails (see [`Mailable`]), each with the cadence
+/// it chose where it chose one (on the sign-up form, or by a switch on
+/// `serve`'s page), else its row's.
 ///
 /// Takes the listed subscribers over rather than copying them: a list of a
 /// million is held once, not twice.
@@ -324,9 +375,15 @@ pub(crate) fn mailable(listed: Vec<Subscriber>, state: Option<&State>) -> Result
         .iter()
         .map(|e| address::key(e))
         .collect();
+    let choices = state.cadence_choices()?;
     let mut seen: HashSet<String> = listed.iter().map(Subscriber::key).collect();
     let mut listed = listed;
     listed.retain(|s| !suppressed.contains(&s.key()));
+    if !choices.is_empty() {
+        for subscriber in &mut listed {
+            subscriber.cadence = effective_cadence(&choices, &subscriber.key(), subscriber.cadence);
+        }
+    }
     let mut mailable = Mailable {
         subscribers: listed,
         ..Mailable::default()
@@ -345,15 +402,87 @@ pub(crate) fn mailable(listed: Vec<Subscriber>, state: Option<&State>) -> Result
             ));
             continue;
         }
+        let cadence = effective_cadence(&choices, &key, signup.cadence.unwrap_or_default());
         if !state.ever_mailed(&key)? {
             mailable.welcome.insert(key);
         }
         mailable.subscribers.push(Subscriber {
+            cadence,
             email: signup.email,
             name: signup.name,
             tags: Vec::new(),
-            cadence: crate::config::Cadence::Daily,
         });
     }
     Ok(mailable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed(email: &str, cadence: Cadence) -> Subscriber {
+        Subscriber {
+            email: email.to_string(),
+            name: String::new(),
+            tags: Vec::new(),
+            cadence,
+        }
+    }
+
+    #[test]
+    fn every_subscriber_mailed_carries_the_cadence_it_chose_over_its_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::open(&dir.path().join("state.db")).unwrap();
+        state
+            .choose_cadence("kim@example.org", Cadence::Weekly, "serve")
+            .unwrap();
+        state
+            .choose_cadence("lee@example.org", Cadence::Daily, "serve")
+            .unwrap();
+        state
+            .request_signup("new@example.org", "", "serve", Some(Cadence::Weekly))
+            .unwrap();
+        state.confirm_signup("new@example.org", "serve").unwrap();
+        state
+            .request_signup("old@example.org", "", "inbox", None)
+            .unwrap();
+        state.confirm_signup("old@example.org", "inbox").unwrap();
+        let rows = vec![
+            // Any spelling of the address is the one who chose.
+            listed("Kim@Example.org", Cadence::Daily),
+            listed("lee@example.org", Cadence::Weekly),
+            listed("park@example.org", Cadence::Weekly),
+        ];
+        let mailable = mailable(rows, Some(&state)).unwrap();
+        let cadences: Vec<(&str, Cadence)> = mailable
+            .subscribers
+            .iter()
+            .map(|s| (s.email.as_str(), s.cadence))
+            .collect();
+        assert_eq!(
+            cadences,
+            [
+                ("Kim@Example.org", Cadence::Weekly),
+                ("lee@example.org", Cadence::Daily),
+                ("park@example.org", Cadence::Weekly),
+                ("new@example.org", Cadence::Weekly),
+                ("old@example.org", Cadence::Daily),
+            ]
+        );
+        // Without a state, the rows say.
+        let rows = vec![listed("kim@example.org", Cadence::Weekly)];
+        assert_eq!(
+            mailable_cadences(rows),
+            [("kim@example.org".to_string(), Cadence::Weekly)]
+        );
+    }
+
+    fn mailable_cadences(rows: Vec<Subscriber>) -> Vec<(String, Cadence)> {
+        mailable(rows, None)
+            .unwrap()
+            .subscribers
+            .into_iter()
+            .map(|s| (s.email, s.cadence))
+            .collect()
+    }
 }

@@ -65,10 +65,7 @@ const NOT_FRAGMENT: &AsciiSet = &NOT_PCHAR.remove(b'/').remove(b'?');
 /// path may not hold (`/csp/Data compression` is `/csp/Data%20compression`).
 /// An ASCII URL that needs none of that is returned as it is.
 pub(crate) fn absolute_path(url: &str) -> String {
-    let plain = url
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'/' || PCHAR_SYMBOLS.contains(&b));
-    if plain {
+    if is_plain(url) {
         return url.to_string();
     }
     let (rest, fragment) = match url.split_once('#') {
@@ -98,6 +95,13 @@ pub(crate) fn absolute_path(url: &str) -> String {
         out.push_str(&normalize_component(fragment, NOT_FRAGMENT));
     }
     out
+}
+
+/// Whether [`absolute_path`] returns `url` as it is: ASCII that needs
+/// no escaping or folding.
+pub(crate) fn is_plain(url: &str) -> bool {
+    url.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'/' || PCHAR_SYMBOLS.contains(&b))
 }
 
 /// Addressable's `normalize_component`: decode, NFKC, escape what `unsafe` names.

@@ -1,8 +1,10 @@
 //! `digest-feed serve` (SPEC §2): the list's small web endpoint, meant to sit
 //! behind the blog's HTTPS proxy. One-click unsubscribe (RFC 8058: a `POST`
 //! of `List-Unsubscribe=One-Click`), a confirm page for a `GET` (a `GET`
-//! never unsubscribes: mail scanners follow links), and sign-up with double
-//! opt-in (the confirmation mail goes out through `[smtp]`).
+//! never unsubscribes: mail scanners follow links) that also offers the
+//! other cadence (daily or weekly, `POST /cadence/TOKEN`), and sign-up with
+//! double opt-in and a choice of cadence (the confirmation mail goes out
+//! through `[smtp]`).
 //!
 //! axum lives here and nowhere else, on the Tokio the mail transport uses.
 //! What a client controls is bounded: bodies ([`BODY_LIMIT`]), requests per
@@ -28,7 +30,7 @@ use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
-use crate::config::Config;
+use crate::config::{Cadence, Config};
 use crate::error::{Error, Location, Problem, Transient};
 use crate::list;
 use crate::list::token::Purpose;
@@ -138,6 +140,10 @@ fn router(app: Arc<App>) -> Router {
             "/unsubscribe/{token}",
             get(unsubscribe_page).post(unsubscribe),
         )
+        .route(
+            "/cadence/{token}",
+            get(unsubscribe_page).post(switch_cadence),
+        )
         .route("/confirm/{token}", get(confirm_page).post(confirm))
         .fallback(not_found)
         .layer(axum::middleware::map_response(private_page))
@@ -237,10 +243,22 @@ fn failed(app: &App, err: &Error) -> Response {
     pages::trouble(&app.config).into_response()
 }
 
+/// The confirm page of an unsubscribe link (and of its `/cadence/` twin):
+/// the unsubscribe button, and the switch to the cadence the subscriber
+/// does not have now.
 async fn unsubscribe_page(State(app): Shared, Path(token): Path<String>) -> Response {
-    match named(&app, Purpose::Unsubscribe, token).await {
-        Ok(_) => pages::unsubscribe_confirm(&app.config).into_response(),
-        Err(page) => page,
+    let address = match named(&app, Purpose::Unsubscribe, token.clone()).await {
+        Ok(address) => address,
+        Err(page) => return page,
+    };
+    let shared = Arc::clone(&app);
+    let now = blocking(move || cadence_now(&shared, &address)).await;
+    match now {
+        Ok(now) => {
+            let switch = format!("{}/cadence/{token}", app.public_url);
+            pages::unsubscribe_confirm(&app.config, now, &switch).into_response()
+        }
+        Err(err) => failed(&app, &err),
     }
 }
 
@@ -272,6 +290,56 @@ async fn unsubscribe(
     }
 }
 
+/// How often `address` is mailed now: its choice, else its row's as the
+/// index knows it. Blocks: one lookup in the state.
+fn cadence_now(app: &App, address: &str) -> Result<Cadence, Error> {
+    let chosen = list::chosen_cadence(&app.config, address)?;
+    Ok(chosen.unwrap_or_else(|| app.tokens.cadence(address)))
+}
+
+/// The switch's field: the cadence wanted.
+#[derive(Debug, serde::Deserialize)]
+struct CadenceForm {
+    #[serde(default)]
+    cadence: String,
+}
+
+/// The confirm page's switch of cadence: token-checked as unsubscribe is,
+/// refused from another site as a sign-up is (a page elsewhere could
+/// otherwise post it for a reader whose link it learnt), then recorded
+/// over the config's or CSV's row. An empty or unknown choice changes
+/// nothing.
+async fn switch_cadence(
+    State(app): Shared,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    Form(form): Form<CadenceForm>,
+) -> Response {
+    if cross_site(&app, &headers) {
+        return pages::cross_site_switch(&app.config).into_response();
+    }
+    let address = match named(&app, Purpose::Unsubscribe, token).await {
+        Ok(address) => address,
+        Err(page) => return page,
+    };
+    let Some(cadence) = chosen(&form.cadence).filter(|_| !form.cadence.trim().is_empty()) else {
+        return pages::not_a_cadence(&app.config).into_response();
+    };
+    let shared = Arc::clone(&app);
+    let done =
+        blocking(move || list::choose_cadence(&shared.config, &address, cadence, "serve")).await;
+    match done {
+        Ok(()) => pages::cadence_switched(&app.config, cadence).into_response(),
+        Err(err) => failed(&app, &err),
+    }
+}
+
+/// A form's cadence field: `daily` (or left out) or `weekly`; `None` for
+/// anything else.
+fn chosen(field: &str) -> Option<Cadence> {
+    Cadence::parse(field).ok()
+}
+
 async fn signup_form(State(app): Shared) -> Html<String> {
     pages::signup_form(&app.config)
 }
@@ -282,6 +350,10 @@ struct SignupForm {
     email: String,
     #[serde(default)]
     name: String,
+    /// `daily` or `weekly`; a form without the field (an older copy
+    /// embedded in the blog) signs up daily.
+    #[serde(default)]
+    cadence: String,
 }
 
 /// A sign-up: its address's form checked, then queued for [`signups`],
@@ -300,6 +372,9 @@ async fn signup(
     if email.len() > 254 || crate::address::check(&email).is_err() {
         return pages::not_an_address(&app.config).into_response();
     }
+    let Some(cadence) = chosen(&form.cadence) else {
+        return pages::not_a_cadence(&app.config).into_response();
+    };
     let client = limit::client(peer, &headers);
     if !app.signup_limits.take(client) || !app.all_signups.take_shared() {
         return pages::too_many_signups(&app.config).into_response();
@@ -309,6 +384,7 @@ async fn signup(
         email,
         name,
         source: format!("serve {client}"),
+        cadence,
     });
     pages::check_inbox(&app.config).into_response()
 }
@@ -335,11 +411,12 @@ async fn confirm(
     // Nothing to add to the index: the address was found in it, and a
     // confirmed sign-up is as known as a pending one.
     let done = blocking(move || {
-        list::confirm_signup(&shared.config, &address, &format!("serve {client}"))
+        list::confirm_signup(&shared.config, &address, &format!("serve {client}"))?;
+        cadence_now(&shared, &address)
     })
     .await;
     match done {
-        Ok(_) => pages::subscribed(&app.config).into_response(),
+        Ok(cadence) => pages::subscribed(&app.config, cadence).into_response(),
         Err(err) => failed(&app, &err),
     }
 }

@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use axum::response::Html;
 
-use crate::config::Config;
+use crate::config::{Cadence, Config};
 
 /// A page and its status.
 pub(super) type Page = (StatusCode, Html<String>);
@@ -19,6 +19,11 @@ p{margin:0 0 1rem}.site{color:#52525b;font-size:.9rem;margin-bottom:1.5rem}\
 input{box-sizing:border-box;width:100%;font:inherit;padding:.6rem .75rem;border:1px solid #a1a1aa;border-radius:8px}\
 button{margin-top:1.25rem;width:100%;font:inherit;font-weight:600;padding:.75rem;border:0;\
 border-radius:8px;background:#1d4ed8;color:#fff;cursor:pointer}button:focus,input:focus{outline:3px solid #93c5fd}\
+button.other{background:#fff;color:#1d4ed8;border:2px solid #1d4ed8;padding:calc(.75rem - 2px)}\
+.or{margin:1.75rem 0 0;padding-top:1.25rem;border-top:1px solid #e4e4e7}.or+form button{margin-top:.75rem}\
+fieldset{border:0;margin:1rem 0 0;padding:0}legend{font-weight:600;padding:0;margin-bottom:.25rem}\
+label.choice{display:flex;gap:.6rem;align-items:baseline;font-weight:400;margin:.4rem 0}\
+label.choice input{width:auto;margin:0;flex:none}\
 @media (max-width:30rem){main{margin:0;min-height:100vh;border-radius:0;box-shadow:none}}";
 
 fn page(config: &Config, status: StatusCode, title: &str, body: &str) -> Page {
@@ -48,14 +53,64 @@ fn site(config: &Config) -> String {
     html_escape::encode_text(&config.site.title).into_owned()
 }
 
-/// A `GET` of an unsubscribe link: a button that `POST`s.
-pub(super) fn unsubscribe_confirm(config: &Config) -> Page {
+/// A `GET` of an unsubscribe link: a button that `POST`s, and beside it
+/// the other cadence, a second button that `POST`s the switch to `switch`
+/// (the link's own `/cadence/` URL). A reader who wants less mail need not
+/// leave.
+pub(super) fn unsubscribe_confirm(config: &Config, now: Cadence, switch: &str) -> Page {
+    let (offer, to, label) = match now {
+        Cadence::Daily => (
+            "Or get less mail: the week's posts together, in one email a week.",
+            Cadence::Weekly,
+            "Switch to weekly",
+        ),
+        Cadence::Weekly => (
+            "Or get each post by email as it comes out, instead of once a week.",
+            Cadence::Daily,
+            "Switch to daily",
+        ),
+    };
     let body = format!(
-        "<p>Stop receiving {} by email? One press and no more posts are sent to you.</p>\n{}",
+        "<p>Stop receiving {} by email? One press and no more posts are sent to you.</p>\n{}\n\
+         <p class=\"or\">{offer}</p>\n\
+         <form method=\"post\" action=\"{}\">\n\
+         <input type=\"hidden\" name=\"cadence\" value=\"{}\">\n\
+         <button type=\"submit\" class=\"other\">{label}</button>\n</form>",
         site(config),
-        button("Unsubscribe")
+        button("Unsubscribe"),
+        html_escape::encode_double_quoted_attribute(switch),
+        to.as_str(),
     );
     page(config, StatusCode::OK, "Unsubscribe?", &body)
+}
+
+/// Done: the cadence is now `cadence`.
+pub(super) fn cadence_switched(config: &Config, cadence: Cadence) -> Page {
+    let (title, how) = match cadence {
+        Cadence::Weekly => (
+            "You will get one email a week",
+            "comes to you once a week: one email with the week's posts",
+        ),
+        Cadence::Daily => (
+            "You will get every post",
+            "comes to you by email as each post is published",
+        ),
+    };
+    let body = format!(
+        "<p>From now on {} {how}. Every email has a link to change this, or to leave.</p>",
+        site(config)
+    );
+    page(config, StatusCode::OK, title, &body)
+}
+
+/// A choice of cadence that is neither daily nor weekly.
+pub(super) fn not_a_cadence(config: &Config) -> Page {
+    page(
+        config,
+        StatusCode::BAD_REQUEST,
+        "That is not a choice we offer",
+        "<p>Go back and choose each post as it comes out, or one email a week.</p>",
+    )
 }
 
 /// Done: unsubscribed.
@@ -81,11 +136,16 @@ pub(super) fn bad_link(config: &Config) -> Page {
 /// The sign-up form.
 pub(super) fn signup_form(config: &Config) -> Html<String> {
     let body = format!(
-        "<p>Get each new post of {} by email. We send a confirmation first; nothing else until you press its button.</p>\n\
+        "<p>Get the new posts of {} by email, each as it comes out or once a week. We send a confirmation \
+         first; nothing else until you press its button.</p>\n\
          <form method=\"post\">\n<label for=\"email\">Email address</label>\n\
          <input id=\"email\" name=\"email\" type=\"email\" required maxlength=\"254\" autocomplete=\"email\">\n\
          <label for=\"name\">Name (optional)</label>\n\
          <input id=\"name\" name=\"name\" type=\"text\" maxlength=\"100\" autocomplete=\"name\">\n\
+         <fieldset>\n<legend>How often</legend>\n\
+         <label class=\"choice\"><input type=\"radio\" name=\"cadence\" value=\"daily\" checked> Each post as it comes out</label>\n\
+         <label class=\"choice\"><input type=\"radio\" name=\"cadence\" value=\"weekly\"> One email a week, with the week's posts</label>\n\
+         </fieldset>\n\
          <button type=\"submit\">Subscribe</button>\n</form>",
         site(config)
     );
@@ -118,6 +178,17 @@ pub(super) fn cross_site(config: &Config) -> Page {
     )
 }
 
+/// A switch of cadence posted from a page on another site.
+pub(super) fn cross_site_switch(config: &Config) -> Page {
+    page(
+        config,
+        StatusCode::FORBIDDEN,
+        "Nothing was changed",
+        "<p>This form was sent from another site, so it was not taken. To change how often you \
+         get our emails, open the link at the bottom of one of them.</p>",
+    )
+}
+
 /// A sign-up with no address in it.
 pub(super) fn not_an_address(config: &Config) -> Page {
     page(
@@ -139,11 +210,18 @@ pub(super) fn signup_confirm(config: &Config) -> Page {
 }
 
 /// Done: subscribed.
-pub(super) fn subscribed(config: &Config) -> Page {
-    let body = format!(
-        "<p>Welcome to {}. The newest post comes with the next mailing; every email has a link to leave.</p>",
-        site(config)
-    );
+pub(super) fn subscribed(config: &Config, cadence: Cadence) -> Page {
+    let body = match cadence {
+        Cadence::Daily => format!(
+            "<p>Welcome to {}. The newest post comes with the next mailing; every email has a link to leave.</p>",
+            site(config)
+        ),
+        Cadence::Weekly => format!(
+            "<p>Welcome to {}. Its posts come to you once a week, in one email with the week's posts; \
+             every email has a link to change this, or to leave.</p>",
+            site(config)
+        ),
+    };
     page(config, StatusCode::OK, "You are subscribed", &body)
 }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 
 use super::tokens::Tokens;
-use crate::config::Config;
+use crate::config::{Cadence, Config};
 use crate::error::Error;
 use crate::list;
 use crate::list::token::{Purpose, Secret};
@@ -37,6 +37,8 @@ pub(super) struct Signup {
     pub(super) name: String,
     /// Where it came from: `serve` and the client's address.
     pub(super) source: String,
+    /// How often it asked to be mailed; its own once confirmed.
+    pub(super) cadence: Cadence,
 }
 
 /// What the sending thread needs.
@@ -104,7 +106,13 @@ impl Worker {
         if let Some(why) = list::confirmation_gate(&self.config, email)?.held_back() {
             return Ok(Some(format!("it {why}")));
         }
-        list::request_signup(&self.config, email, &signup.name, &signup.source)?;
+        list::request_signup(
+            &self.config,
+            email,
+            &signup.name,
+            &signup.source,
+            Some(signup.cadence),
+        )?;
         // The confirmation link must work as soon as it is mailed.
         self.tokens.add(email);
         let token = self.secret.token(Purpose::Confirm, email);

@@ -15,12 +15,13 @@
 //! itself records is added at once ([`Tokens::add`]). The index is built
 //! before the first request ([`Tokens::warm`]).
 
+use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
-use crate::config::Config;
+use crate::config::{Cadence, Config};
 use crate::error::Error;
 use crate::list;
 use crate::list::token::{self, Purpose, Secret};
@@ -109,6 +110,11 @@ impl Stamp {
 struct Index {
     stamp: Stamp,
     tokens: token::Index,
+    /// The keys of the addresses mailed weekly when it was built (their
+    /// row's cadence, or their choice), for the confirm page's offer of the
+    /// other one. A choice made since is read from the state: choices are
+    /// only ever replaced, never removed, so the state's wins.
+    weekly: HashSet<String>,
 }
 
 /// The index and what it is built from and checked against.
@@ -186,6 +192,21 @@ impl Tokens {
             .map(ToString::to_string))
     }
 
+    /// The cadence `address` (one [`Tokens::find`] returned) had when the
+    /// index was built; daily when unknown.
+    pub(super) fn cadence(&self, address: &str) -> Cadence {
+        let watched = self.index.lock().unwrap_or_else(PoisonError::into_inner);
+        let weekly = watched
+            .index
+            .as_ref()
+            .is_some_and(|i| i.weekly.contains(&crate::address::key(address)));
+        if weekly {
+            Cadence::Weekly
+        } else {
+            Cadence::Daily
+        }
+    }
+
     /// Adds an address `serve` has just recorded (a sign-up), so that its
     /// links work at once, whatever the next look finds.
     pub(super) fn add(&self, address: &str) {
@@ -207,9 +228,13 @@ impl Tokens {
         let mut index = Index {
             stamp,
             tokens: token::Index::default(),
+            weekly: HashSet::new(),
         };
-        for address in list::known_addresses(config)? {
+        for (address, cadence) in list::known_cadences(config)? {
             index.tokens.add(&self.secret, &PURPOSES, &address);
+            if cadence == Cadence::Weekly {
+                index.weekly.insert(crate::address::key(&address));
+            }
         }
         Ok(index)
     }
@@ -304,10 +329,50 @@ mod tests {
         let lee = Some("lee@example.org".to_string());
         assert_eq!(find(Purpose::Unsubscribe, "lee@example.org"), lee);
         // A sign-up recorded here shows at once, however close to the last build.
-        list::request_signup(&config, "new@example.org", "", "test").unwrap();
+        list::request_signup(&config, "new@example.org", "", "test", None).unwrap();
         tokens.add("new@example.org");
         let new = Some("new@example.org".to_string());
         assert_eq!(find(Purpose::Confirm, "new@example.org"), new);
+    }
+
+    #[test]
+    fn the_index_knows_each_address_cadence_as_the_list_says_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (config, tokens) = site(dir.path());
+        let csv = dir.path().join("subscribers.csv");
+        std::fs::write(
+            &csv,
+            "email,cadence\nkim@example.org,weekly\nlee@example.org,\n",
+        )
+        .unwrap();
+        tokens.warm(&config).unwrap();
+        assert_eq!(tokens.cadence("Kim@Example.org"), Cadence::Weekly);
+        assert_eq!(tokens.cadence("lee@example.org"), Cadence::Daily);
+        assert_eq!(tokens.cadence("nobody@example.org"), Cadence::Daily);
+        // A choice recorded when the index is built is in it too.
+        list::choose_cadence(&config, "lee@example.org", Cadence::Weekly, "serve").unwrap();
+        std::fs::write(
+            &csv,
+            "email,cadence\nkim@example.org,daily\nlee@example.org,\n",
+        )
+        .unwrap();
+        let lee = tokens.secret.token(Purpose::Unsubscribe, "lee@example.org");
+        assert!(
+            tokens
+                .find(&config, Purpose::Unsubscribe, &lee)
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(
+            tokens.cadence("kim@example.org"),
+            Cadence::Daily,
+            "the CSV changed"
+        );
+        assert_eq!(
+            tokens.cadence("lee@example.org"),
+            Cadence::Weekly,
+            "the choice"
+        );
     }
 
     #[test]
@@ -321,7 +386,7 @@ mod tests {
             .unwrap()
             .set_modified(SystemTime::now() - Duration::from_mins(1))
             .unwrap();
-        list::request_signup(&config, "new@example.org", "", "test").unwrap();
+        list::request_signup(&config, "new@example.org", "", "test", None).unwrap();
         tokens.warm(&config).unwrap();
         let built = tokens.built_at();
         assert!(built.is_some(), "built before the first request");
@@ -346,7 +411,7 @@ mod tests {
         }
         assert_eq!(tokens.built_at(), built, "not rebuilt");
         // A new sign-up is.
-        list::request_signup(&config, "newer@example.org", "", "test").unwrap();
+        list::request_signup(&config, "newer@example.org", "", "test", None).unwrap();
         let newer = tokens.secret.token(Purpose::Confirm, "newer@example.org");
         assert_eq!(
             tokens.find(&config, Purpose::Confirm, &newer).unwrap(),

@@ -2,11 +2,12 @@
 //! their reason and time, sign-ups with the time and source of consent,
 //! and soft bounces counted over a window.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::{OptionalExtension, params};
 
 use super::{Error, State, now, unreadable};
+use crate::config::Cadence;
 
 /// 5 → 6: when each sign-up's confirmation was last mailed, the throttle
 /// `inbox` and `serve` share.
@@ -21,6 +22,19 @@ pub(super) const KEYS_MIGRATION: &str = "CREATE TABLE IF NOT EXISTS keys (
         at TEXT NOT NULL
     );
     CREATE INDEX IF NOT EXISTS signups_by_notified ON signups (notified_at);";
+
+/// 8 → 9: the cadence a reader chose (daily or weekly), which wins over
+/// the config's or CSV's row as a suppression does: on the sign-up form
+/// (kept with the sign-up, `NULL` when none was offered, as by mail, and
+/// recorded as chosen once confirmed), or by a switch on `serve`'s pages.
+/// One row per address key, the latest choice.
+pub(super) const CADENCE_MIGRATION: &str = "CREATE TABLE IF NOT EXISTS cadences (
+        email TEXT PRIMARY KEY,
+        cadence TEXT NOT NULL CHECK (cadence IN ('daily', 'weekly')),
+        source TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    ALTER TABLE signups ADD COLUMN cadence TEXT CHECK (cadence IN ('daily', 'weekly'));";
 
 /// Confirmations mailed in any hour, by `serve` and `inbox` together: a
 /// flood of forged sign-ups (one address each, by web or by mail) mails at
@@ -110,6 +124,9 @@ pub struct Signup {
     pub requested_at: String,
     /// When it was confirmed (double opt-in), and how; `None` while pending.
     pub confirmed_at: Option<String>,
+    /// The cadence chosen on the sign-up form; `None` when none was
+    /// offered (a sign-up by mail, or one older than the choice).
+    pub cadence: Option<Cadence>,
 }
 
 impl State {
@@ -178,27 +195,37 @@ impl State {
         email: &str,
         name: &str,
         source: &str,
+        cadence: Option<Cadence>,
     ) -> Result<bool, Error> {
         // Every way in (the form, a mail's From, the CLI) stores a name that
         // can never break a header or a terminal.
         let name = crate::address::display_name(name);
         let name = name.as_str();
         let now = now();
+        let cadence = cadence.map(Cadence::as_str);
         let fresh = self
             .conn
             .execute(
-                "INSERT INTO signups (email, name, source, requested_at) VALUES (?1, ?2, ?3, ?4)
+                "INSERT INTO signups (email, name, source, requested_at, cadence) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (email) DO NOTHING",
-                params![email, name, source, now],
+                params![email, name, source, now, cadence],
             )
             .map_err(|err| self.write_error(&err))?;
         if fresh == 0 {
+            // The newest request's choice is the one confirmed. A request
+            // that offered none (by mail) keeps the choice of a request still
+            // pending, and drops a confirmed one's: that was recorded when it
+            // was confirmed, and may have been switched since.
             self.conn
                 .execute(
-                    "UPDATE signups SET name = ?3, source = ?4, confirmed_at = NULL, confirmed_by = NULL,
+                    "UPDATE signups SET name = ?3, source = ?4,
+                         cadence = CASE WHEN ?5 IS NOT NULL THEN ?5
+                                        WHEN confirmed_at IS NULL THEN cadence END,
+                         confirmed_at = NULL,
+                         confirmed_by = NULL,
                          requested_at = CASE WHEN confirmed_at IS NULL THEN requested_at ELSE ?2 END
                      WHERE email = ?1",
-                    params![email, now, name, source],
+                    params![email, now, name, source, cadence],
                 )
                 .map_err(|err| self.write_error(&err))?;
         }
@@ -330,14 +357,30 @@ impl State {
     }
 
     /// Confirms a pending sign-up (and lifts an unsubscribe: the person
-    /// asked again); `false` when there was none to confirm.
+    /// asked again); `false` when there was none to confirm. A cadence
+    /// chosen on the form becomes the address's choice, over any earlier
+    /// one: it is the newest thing the person said. Recorded first (an
+    /// `inbox` run calls this inside its own transaction, so none is begun
+    /// here): a stop before the confirmation leaves a choice the person made
+    /// and a sign-up still pending, never a confirmed one without its choice.
     pub(crate) fn confirm_signup(&self, email: &str, by: &str) -> Result<bool, Error> {
+        let now = now();
+        self.conn
+            .execute(
+                "INSERT INTO cadences (email, cadence, source, at)
+                 SELECT email, cadence, 'sign-up', ?2 FROM signups
+                 WHERE email = ?1 AND cadence IS NOT NULL AND confirmed_at IS NULL
+                 ON CONFLICT (email) DO UPDATE SET cadence = excluded.cadence,
+                     source = excluded.source, at = excluded.at",
+                params![email, now],
+            )
+            .map_err(|err| self.write_error(&err))?;
         let changed = self
             .conn
             .execute(
                 "UPDATE signups SET confirmed_at = ?2, confirmed_by = ?3
                  WHERE email = ?1 AND confirmed_at IS NULL",
-                params![email, now(), by],
+                params![email, now, by],
             )
             .map_err(|err| self.write_error(&err))?;
         if changed > 0 {
@@ -351,17 +394,80 @@ impl State {
         Ok(changed > 0)
     }
 
+    /// Records `email`'s choice of `cadence` (`source`: where it was made),
+    /// over any earlier one.
+    pub(crate) fn choose_cadence(
+        &self,
+        email: &str,
+        cadence: Cadence,
+        source: &str,
+    ) -> Result<(), Error> {
+        self.conn
+            .execute(
+                "INSERT INTO cadences (email, cadence, source, at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (email) DO UPDATE SET cadence = excluded.cadence,
+                     source = excluded.source, at = excluded.at",
+                params![email, cadence.as_str(), source, now()],
+            )
+            .map(drop)
+            .map_err(|err| self.write_error(&err))
+    }
+
+    /// The cadence `email` chose, if it chose one (one indexed lookup).
+    pub(crate) fn chosen_cadence(&self, email: &str) -> Result<Option<Cadence>, Error> {
+        if self.version()? < 9 {
+            return Ok(None);
+        }
+        let chosen: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT cadence FROM cadences WHERE email = ?1",
+                [email],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|err| unreadable(&self.path, err))?;
+        Ok(chosen.and_then(|text| Cadence::parse(&text).ok()))
+    }
+
+    /// Every chosen cadence, by address key (none before schema 9).
+    pub(crate) fn cadence_choices(&self) -> Result<HashMap<String, Cadence>, Error> {
+        if self.version()? < 9 {
+            return Ok(HashMap::new());
+        }
+        let mut statement = self
+            .conn
+            .prepare("SELECT email, cadence FROM cadences")
+            .map_err(|err| unreadable(&self.path, err))?;
+        let rows: Vec<(String, String)> = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .and_then(Iterator::collect)
+            .map_err(|err| unreadable(&self.path, err))?;
+        // The table's CHECK admits nothing else; a row that still is
+        // (written by hand) is no choice.
+        Ok(rows
+            .into_iter()
+            .filter_map(|(email, text)| Some((email, Cadence::parse(&text).ok()?)))
+            .collect())
+    }
+
     /// Every sign-up, oldest first (none before schema 4).
     pub(crate) fn signups(&self) -> Result<Vec<Signup>, Error> {
         if self.version()? < 4 {
             return Ok(Vec::new());
         }
+        // A state older than the choice, read without upgrading (a dry run).
+        let cadence = if self.version()? < 9 {
+            "NULL"
+        } else {
+            "cadence"
+        };
         let mut statement = self
             .conn
-            .prepare(
-                "SELECT email, name, source, requested_at, confirmed_at FROM signups
-                 ORDER BY requested_at, email",
-            )
+            .prepare(&format!(
+                "SELECT email, name, source, requested_at, confirmed_at, {cadence} FROM signups
+                 ORDER BY requested_at, email"
+            ))
             .map_err(|err| unreadable(&self.path, err))?;
         statement
             .query_map([], |row| {
@@ -373,6 +479,9 @@ impl State {
                     source: row.get(2)?,
                     requested_at: row.get(3)?,
                     confirmed_at: row.get(4)?,
+                    cadence: row
+                        .get::<_, Option<String>>(5)?
+                        .and_then(|text| Cadence::parse(&text).ok()),
                 })
             })
             .and_then(Iterator::collect)
@@ -423,5 +532,106 @@ impl State {
             return Ok(true);
         }
         Ok(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_newest_choice_of_cadence_stands_and_a_pending_one_is_none_yet() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::open(&dir.path().join("state.db")).unwrap();
+        let (a, b) = ("a@example.org", "b@example.org");
+        state
+            .request_signup(a, "", "serve", Some(Cadence::Weekly))
+            .unwrap();
+        assert_eq!(state.signups().unwrap()[0].cadence, Some(Cadence::Weekly));
+        assert_eq!(
+            state.chosen_cadence(a).unwrap(),
+            None,
+            "not chosen until confirmed"
+        );
+        assert!(state.confirm_signup(a, "serve").unwrap());
+        assert_eq!(state.chosen_cadence(a).unwrap(), Some(Cadence::Weekly));
+        // A switch on the confirm page replaces it.
+        state.choose_cadence(a, Cadence::Daily, "serve").unwrap();
+        assert_eq!(state.chosen_cadence(a).unwrap(), Some(Cadence::Daily));
+        // Confirming again changes nothing; signing up again (after leaving)
+        // with another choice makes that one the choice once confirmed.
+        assert!(!state.confirm_signup(a, "serve").unwrap());
+        assert_eq!(state.chosen_cadence(a).unwrap(), Some(Cadence::Daily));
+        state
+            .request_signup(a, "", "serve", Some(Cadence::Weekly))
+            .unwrap();
+        assert_eq!(state.chosen_cadence(a).unwrap(), Some(Cadence::Daily));
+        state.confirm_signup(a, "serve").unwrap();
+        assert_eq!(state.chosen_cadence(a).unwrap(), Some(Cadence::Weekly));
+        // A sign-up that offered no choice (by mail) leaves the latest
+        // choice as it is, a switch made since the form's included.
+        state.choose_cadence(a, Cadence::Daily, "serve").unwrap();
+        state.request_signup(a, "", "inbox", None).unwrap();
+        state.confirm_signup(a, "inbox").unwrap();
+        assert_eq!(state.chosen_cadence(a).unwrap(), Some(Cadence::Daily));
+        // ... and keeps the form's choice of a sign-up still pending.
+        let c = "c@example.org";
+        state
+            .request_signup(c, "", "serve", Some(Cadence::Weekly))
+            .unwrap();
+        state.request_signup(c, "", "inbox", None).unwrap();
+        state.confirm_signup(c, "inbox").unwrap();
+        assert_eq!(state.chosen_cadence(c).unwrap(), Some(Cadence::Weekly));
+        state.request_signup(b, "", "inbox", None).unwrap();
+        state.confirm_signup(b, "inbox").unwrap();
+        assert_eq!(state.chosen_cadence(b).unwrap(), None);
+        assert_eq!(
+            state.cadence_choices().unwrap(),
+            HashMap::from([
+                (a.to_string(), Cadence::Daily),
+                (c.to_string(), Cadence::Weekly)
+            ])
+        );
+    }
+
+    #[test]
+    fn a_state_older_than_the_choice_reads_as_no_choice_and_is_upgraded() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let state = State::open(&path).unwrap();
+        state
+            .request_signup("a@example.org", "A", "serve", None)
+            .unwrap();
+        state
+            .conn
+            .execute_batch(
+                "DROP TABLE cadences; ALTER TABLE signups DROP COLUMN cadence; PRAGMA user_version = 8;",
+            )
+            .unwrap();
+        drop(state);
+        // A dry run reads it as it is.
+        let old = State::open_read_only(&path).unwrap().unwrap();
+        assert_eq!(old.signups().unwrap()[0].cadence, None);
+        assert_eq!(old.chosen_cadence("a@example.org").unwrap(), None);
+        assert!(old.cadence_choices().unwrap().is_empty());
+        drop(old);
+        let state = State::open(&path).unwrap();
+        assert_eq!(state.version().unwrap(), super::super::SCHEMA_VERSION);
+        state
+            .choose_cadence("a@example.org", Cadence::Weekly, "serve")
+            .unwrap();
+        assert_eq!(
+            state.chosen_cadence("a@example.org").unwrap(),
+            Some(Cadence::Weekly)
+        );
+        // Set back to schema 8 by hand with every column there: the step is taken again, whole.
+        state
+            .conn
+            .execute_batch("PRAGMA user_version = 8;")
+            .unwrap();
+        drop(state);
+        let state = State::open(&path).unwrap();
+        assert_eq!(state.version().unwrap(), super::super::SCHEMA_VERSION);
+        assert_eq!(state.cadence_choices().unwrap().len(), 1);
     }
 }

@@ -63,9 +63,8 @@ const MIGRATIONS: &[&str] = &[
     inbox::PLACE_MIGRATION,
     // 7 → 8: the keys links were signed with; the confirmations' budget.
     list::KEYS_MIGRATION,
-    // 8 → 9: a placeholder on this branch for the subscribers' cadence
-    // choices, which another branch adds; replaced by it at merge.
-    "CREATE TABLE IF NOT EXISTS cadence_placeholder (x);",
+    // 8 → 9: each subscriber's cadence as they chose it.
+    list::CADENCE_MIGRATION,
     // 9 → 10: the weekly roll-ups and their runs.
     weekly::MIGRATION,
 ];
@@ -299,11 +298,13 @@ impl State {
                 .query_row("PRAGMA user_version", [], |row| row.get(0))
                 .map_err(failed)?;
             if now_at < to {
-                let sql = if column_added_already(&transaction, migration) {
-                    String::new()
-                } else {
-                    format!("{migration};")
-                };
+                // Each statement on its own, so that a column there already
+                // skips its own step only (no migration has a `;` in a string).
+                let sql = migration
+                    .split(';')
+                    .filter(|statement| !statement.trim().is_empty())
+                    .filter(|statement| !column_added_already(&transaction, statement))
+                    .fold(String::new(), |sql, statement| sql + statement + ";");
                 transaction
                     .execute_batch(&format!("{sql} PRAGMA user_version = {to};"))
                     .map_err(failed)?;
@@ -562,11 +563,12 @@ impl State {
     }
 }
 
-/// Whether `migration` is an `ALTER TABLE t ADD COLUMN c …` whose column
+/// Whether `statement` is an `ALTER TABLE t ADD COLUMN c …` whose column
 /// is there already: a state of schema 5 written by a build that added
-/// `notified_at` within that step (between two commits of one session).
-fn column_added_already(conn: &Connection, migration: &str) -> bool {
-    let words: Vec<&str> = migration.split_whitespace().collect();
+/// `notified_at` within that step (between two commits of one session), or
+/// a state set back to an older schema by hand, which has every column.
+fn column_added_already(conn: &Connection, statement: &str) -> bool {
+    let words: Vec<&str> = statement.split_whitespace().collect();
     let (table, column) = match words.as_slice() {
         ["ALTER", "TABLE", table, "ADD", "COLUMN", column, ..] => (*table, *column),
         _ => return false,

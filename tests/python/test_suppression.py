@@ -76,8 +76,8 @@ def test_suppress_and_unsuppress_by_hand(site, server):
     assert server.recorder.recipients() == ["gone@example.org", "kim@example.org"]
 
     export = site.run("subscribers", "export").stdout.splitlines()
-    assert export[0] == "email,name,source,suppressed,reason,at"
-    assert export[1] == "kim@example.org,Kim,config,no,,"
+    assert export[0] == "email,name,source,suppressed,reason,at,cadence"
+    assert export[1] == "kim@example.org,Kim,config,no,,,daily"
     assert export[3].startswith("lee@example.org,,config,yes,manual,20")
 
     assert "Unsuppressed lee@example.org" in site.run("subscribers", "unsuppress", "lee@example.org").stdout
