@@ -96,6 +96,7 @@ const ROOMS: &[(&str, &[Room])] = &[
         ("archive", &["atom", "json", "rss", "mod"]),
     ]),
     ("email", &[
+        ("rollup", &["mod"]),
         ("slots", &[]),
         ("text_part", &[]),
     ]),
@@ -103,6 +104,7 @@ const ROOMS: &[(&str, &[Room])] = &[
     ("store", &[
         ("list", &["mod"]),
         ("inbox", &["mod"]),
+        ("weekly", &["mod"]),
     ]),
     // The list over the store: who is listed, the tokens of its links, what
     // a bounce says, the store as one inbox run holds it.
@@ -131,8 +133,10 @@ const ROOMS: &[(&str, &[Room])] = &[
     // run shows it.
     ("outbox", &[
         ("plan", &[]),
+        ("rollup", &[]),
+        ("weekly", &["rollup", "mod"]),
         ("dry_run", &["mod"]),
-        ("status", &["plan", "mod"]),
+        ("status", &["plan", "rollup", "mod"]),
     ]),
     ("inbox", &[
         ("read", &[]),

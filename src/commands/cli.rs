@@ -152,6 +152,9 @@ pub struct PreviewArgs {
     /// Where to write the HTML (default: preview.html beside the delivery state).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// The weekly roll-up instead: every post of the seven days up to the chosen one.
+    #[arg(long)]
+    pub weekly: bool,
 }
 
 /// `mail`'s options.
@@ -163,8 +166,11 @@ pub struct MailArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Send this post (its path or its date YYYY-MM-DD) to every subscriber who has not had it.
-    #[arg(long, value_name = "SEL")]
+    #[arg(long, value_name = "SEL", conflicts_with = "weekly")]
     pub post: Option<String>,
+    /// The weekly roll-up: each weekly subscriber gets every post since their last one, in one email.
+    #[arg(long, conflicts_with = "wait_live")]
+    pub weekly: bool,
     /// A test send to this address (or "Name <addr>") instead of the subscribers; records nothing. Repeatable.
     #[arg(long, value_name = "ADDR")]
     pub to: Vec<String>,

@@ -44,6 +44,7 @@ pub(super) fn run(config: &Config, args: &MailArgs, report: Report) -> Result<()
         to: args.to.clone(),
         eml_dir: args.eml_dir.clone(),
         retry_failed: args.retry_failed,
+        weekly: args.weekly,
     };
     if !args.json {
         live(report)?;

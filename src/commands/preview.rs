@@ -1,4 +1,4 @@
-//! `digest-feed preview`: one post's HTML email, written to a file to open in a browser.
+//! `digest-feed preview`: one post's HTML email (or a week's roll-up), written to a file to open in a browser.
 
 use super::cli::PreviewArgs;
 use super::report::Report;
@@ -38,8 +38,26 @@ pub(super) fn run(config: &Config, args: &PreviewArgs, report: Report) -> Result
             token: String::new(),
         },
     );
-    let text = posts_folder::read(&post.source)?;
-    let html = design.html(post, &crate::email::render_body(post, &text)?, &recipient)?;
+    let html = if args.weekly {
+        // The seven days up to the chosen post, as its week's roll-up holds them.
+        let end = post.date.timestamp().as_second();
+        let mut week = Vec::new();
+        for post in posts.iter().filter(|p| {
+            let at = p.date.timestamp().as_second();
+            at <= end && at > end - 7 * 86_400
+        }) {
+            let text = posts_folder::read(&post.source)?;
+            week.push((post, crate::email::render_body(post, &text)?));
+        }
+        let week: Vec<_> = week
+            .iter()
+            .map(|(post, rendered)| (*post, rendered))
+            .collect();
+        design.rollup_html(&week, &recipient)?
+    } else {
+        let text = posts_folder::read(&post.source)?;
+        design.html(post, &crate::email::render_body(post, &text)?, &recipient)?
+    };
     let out = args.out.clone().unwrap_or_else(|| {
         email
             .state

@@ -109,6 +109,7 @@ impl Default for RawFeed {
 struct RawEmail {
     from: Option<Spanned<String>>,
     subject: String,
+    weekly_subject: String,
     templates: String,
     list_unsubscribe: Option<Spanned<String>>,
     state: String,
@@ -121,6 +122,7 @@ impl Default for RawEmail {
         RawEmail {
             from: None,
             subject: "{{ post.title }}".into(),
+            weekly_subject: super::DEFAULT_WEEKLY_SUBJECT.into(),
             templates: "templates".into(),
             list_unsubscribe: None,
             state: ".digest-feed/state.db".into(),
@@ -750,6 +752,10 @@ fn email(
             subject: Template {
                 origin: origin("subject"),
                 text: raw.subject,
+            },
+            weekly_subject: Template {
+                origin: origin("weekly_subject"),
+                text: raw.weekly_subject,
             },
             templates: base.join(&raw.templates),
             list_unsubscribe: Template {

@@ -230,6 +230,10 @@ impl FeedFiles {
     }
 }
 
+/// `[email] weekly_subject` when the config sets none: the site and the
+/// day the roll-up's first post was published.
+pub const DEFAULT_WEEKLY_SUBJECT: &str = "{{ site.title }}: the week of {{ week.start }}";
+
 /// `[email]`, checked.
 #[derive(Debug, Clone)]
 pub struct Email {
@@ -237,6 +241,8 @@ pub struct Email {
     pub from: Mailbox,
     /// The Subject, a Tera template.
     pub subject: Template,
+    /// The weekly roll-up's Subject (`mail --weekly`), a Tera template.
+    pub weekly_subject: Template,
     /// The folder with `email.html` and `email.txt`.
     pub templates: PathBuf,
     /// The List-Unsubscribe target: `mailto:` or an `https://` template;

@@ -1,9 +1,12 @@
 //! Renders a post's email from Tera templates: the HTML part with its CSS
 //! inlined, the plain-text part and the subject, rendered once per post and
 //! then personalised for each recipient without running the templates again.
+//! The weekly roll-up ([`RollupContext`]: several posts in one email) has templates
+//! of its own and goes through the same steps.
 //!
 //! Tera, css-inline and html2text live here and nowhere else.
 
+mod rollup;
 mod slots;
 mod text_part;
 
@@ -18,6 +21,8 @@ use crate::post::{Paper, Post, Rendered};
 use crate::text::one_line;
 use slots::{Field, Slotted, Variant};
 use text_part::TextCache;
+
+pub use rollup::{RollupContext, Week};
 
 /// The default HTML template, compiled in; `email.templates` may override it.
 pub const DEFAULT_HTML: &str = include_str!("../../templates/email.html");
@@ -145,6 +150,15 @@ impl PostContext {
     }
 }
 
+/// What one email shows: a post, or a weekly roll-up of several.
+#[derive(Debug, Clone)]
+pub enum Content {
+    /// A post's email (`mail`).
+    Post(PostContext),
+    /// The weekly roll-up (`mail --weekly`).
+    Rollup(RollupContext),
+}
+
 /// Who one message is for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Recipient {
@@ -206,6 +220,22 @@ impl TemplateSources {
     /// Reads `email.html` and `email.txt` from `folder` where they exist and
     /// takes the built-in default for each that does not.
     pub fn read(folder: &Path, subject: Source, list_unsubscribe: Source) -> Result<Self, Problem> {
+        Self::read_named(
+            folder,
+            [(HTML_FILE, DEFAULT_HTML), (TEXT_FILE, DEFAULT_TEXT)],
+            subject,
+            list_unsubscribe,
+        )
+    }
+
+    /// [`TemplateSources::read`] for the HTML and text templates named in
+    /// `files` (file name, built-in default), in that order.
+    fn read_named(
+        folder: &Path,
+        [(html_file, html_default), (text_file, text_default)]: [(&str, &str); 2],
+        subject: Source,
+        list_unsubscribe: Source,
+    ) -> Result<Self, Problem> {
         let read = |name: &str, default: &str| -> Result<Source, Problem> {
             let path = folder.join(name);
             match std::fs::read(&path) {
@@ -227,8 +257,8 @@ impl TemplateSources {
             }
         };
         Ok(TemplateSources {
-            html: read(HTML_FILE, DEFAULT_HTML)?,
-            text: read(TEXT_FILE, DEFAULT_TEXT)?,
+            html: read(html_file, html_default)?,
+            text: read(text_file, text_default)?,
             subject,
             list_unsubscribe,
         })
@@ -241,6 +271,9 @@ impl TemplateSources {
 pub struct Design {
     templates: Templates,
     sources: TemplateSources,
+    /// The weekly roll-up's templates, from the same folder.
+    weekly: Templates,
+    weekly_sources: TemplateSources,
 }
 
 impl Design {
@@ -253,8 +286,24 @@ impl Design {
             &email.list_unsubscribe.origin,
             email.list_unsubscribe.text.clone(),
         );
-        let sources = TemplateSources::read(&email.templates, subject, unsubscribe)
-            .map_err(|problem| vec![problem])?;
+        let weekly_subject = Source::new(
+            &email.weekly_subject.origin,
+            email.weekly_subject.text.clone(),
+        );
+        let weekly_sources = TemplateSources::read_named(
+            &email.templates,
+            [
+                (rollup::HTML_FILE, rollup::DEFAULT_HTML),
+                (rollup::TEXT_FILE, rollup::DEFAULT_TEXT),
+            ],
+            weekly_subject,
+            unsubscribe.clone(),
+        );
+        let sources = TemplateSources::read(&email.templates, subject, unsubscribe);
+        let (sources, weekly_sources) = crate::error::both(
+            sources.map_err(|p| vec![p]),
+            weekly_sources.map_err(|p| vec![p]),
+        )?;
         let site = SiteContext {
             title: config.site.title.clone(),
             url: config.site.url.clone(),
@@ -262,8 +311,29 @@ impl Design {
             language: config.site.language.clone(),
             author: config.site.author.clone(),
         };
-        let templates = Templates::compile(&sources, site)?;
-        Ok(Design { templates, sources })
+        let (templates, weekly) = crate::error::both(
+            Templates::compile(&sources, site.clone()),
+            Templates::compile_rollup(&weekly_sources, site),
+        )?;
+        Ok(Design {
+            templates,
+            sources,
+            weekly,
+            weekly_sources,
+        })
+    }
+
+    /// Renders the roll-up of `posts` (each with its rendered body) once
+    /// for every recipient owed that same set.
+    pub fn prepare_rollup(&self, posts: &[(&Post, &Rendered)]) -> Result<Prepared, Problem> {
+        let rollup = RollupContext::new(
+            posts
+                .iter()
+                .map(|(post, rendered)| PostContext::new(post, rendered))
+                .collect(),
+        );
+        self.weekly
+            .prepare_content(Content::Rollup(rollup), &self.weekly_sources)
     }
 
     /// Renders `post`, whose body rendered to `rendered`, once for every recipient.
@@ -278,8 +348,27 @@ impl Design {
         prepared: &Prepared,
         recipient: &Recipient,
     ) -> Result<Email, Problem> {
-        self.templates
-            .personalise(prepared, recipient, &self.sources)
+        match prepared.content {
+            Content::Post(_) => self
+                .templates
+                .personalise(prepared, recipient, &self.sources),
+            Content::Rollup(_) => {
+                self.weekly
+                    .personalise(prepared, recipient, &self.weekly_sources)
+            }
+        }
+    }
+
+    /// The HTML part alone of the roll-up of `posts` to `recipient`, as
+    /// [`Design::personalise`] makes it: what `preview --weekly` shows.
+    pub fn rollup_html(
+        &self,
+        posts: &[(&Post, &Rendered)],
+        recipient: &Recipient,
+    ) -> Result<String, Problem> {
+        let prepared = self.prepare_rollup(posts)?;
+        self.personalise(&prepared, recipient)
+            .map(|email| email.html)
     }
 
     /// The HTML part alone of `post`'s email to `recipient`, as
@@ -294,7 +383,7 @@ impl Design {
         let templates = &self.templates;
         let unsubscribe_url = templates.unsubscribe_url(recipient, &self.sources)?;
         let context = templates.context(
-            &PostContext::new(post, rendered),
+            &Content::Post(PostContext::new(post, rendered)),
             recipient,
             &unsubscribe_url,
         );
@@ -325,8 +414,28 @@ impl std::fmt::Debug for Templates {
 }
 
 impl Templates {
-    /// Compiles the templates; every template that does not compile is a problem.
+    /// Compiles a post's email templates; every template that does not
+    /// compile is a problem.
     pub fn compile(sources: &TemplateSources, site: SiteContext) -> Result<Self, Vec<Problem>> {
+        let sample = Content::Post(sample_post(&site.url));
+        Self::compile_for(sources, site, &sample)
+    }
+
+    /// Compiles the weekly roll-up's templates.
+    pub fn compile_rollup(
+        sources: &TemplateSources,
+        site: SiteContext,
+    ) -> Result<Self, Vec<Problem>> {
+        let sample = Content::Rollup(RollupContext::sample(&site.url));
+        Self::compile_for(sources, site, &sample)
+    }
+
+    /// Compiles the templates and renders `sample` with them.
+    fn compile_for(
+        sources: &TemplateSources,
+        site: SiteContext,
+        sample: &Content,
+    ) -> Result<Self, Vec<Problem>> {
         let mut tera = tera::Tera::new();
         let texts = Arc::new(TextCache::default());
         let cache = Arc::clone(&texts);
@@ -363,33 +472,12 @@ impl Templates {
         };
         // Render a sample so that a template naming a variable that does not
         // exist is found by `check`, not halfway through a send.
-        let sample = PostContext {
-            title: "Sample".into(),
-            date: "2025-01-01".into(),
-            date_iso: "2025-01-01T00:00:00+00:00".into(),
-            url: format!("{}/sample.html", templates.site.url),
-            tags: vec!["sample".into()],
-            categories: Vec::new(),
-            html: "<p>Sample</p>".into(),
-            summary: "Sample".into(),
-            intro: "<p>Sample</p>".into(),
-            papers: vec![Paper {
-                number: 1,
-                title: "Sample".into(),
-                url: "https://example.org/".into(),
-                html: "<p>Sample</p>".into(),
-                summary: "Sample".into(),
-                after: String::new(),
-                anchor: None,
-            }],
-            outro: "<p>Sample</p>".into(),
-        };
         let recipient = Recipient {
             email: "reader@example.org".into(),
             name: "Reader".into(),
             token: "TOKEN".into(),
         };
-        if let Err(problem) = templates.render_direct(&sample, &recipient, sources) {
+        if let Err(problem) = templates.render_direct(sample, &recipient, sources) {
             return Err(vec![problem]);
         }
         Ok(templates)
@@ -401,12 +489,21 @@ impl Templates {
         post: &PostContext,
         sources: &TemplateSources,
     ) -> Result<Prepared, Problem> {
-        // The last post's conversions are of no use to this one.
+        self.prepare_content(Content::Post(post.clone()), sources)
+    }
+
+    /// Renders `content` once into an email that can be personalised quickly.
+    pub fn prepare_content(
+        &self,
+        content: Content,
+        sources: &TemplateSources,
+    ) -> Result<Prepared, Problem> {
+        // The last email's conversions are of no use to this one.
         self.texts.clear();
-        let with_name = self.slotted(post, true, sources)?;
-        let without_name = self.slotted(post, false, sources)?;
+        let with_name = self.slotted(&content, true, sources)?;
+        let without_name = self.slotted(&content, false, sources)?;
         Ok(Prepared {
-            post: post.clone(),
+            content,
             with_name,
             without_name,
         })
@@ -442,14 +539,14 @@ impl Templates {
                     unsubscribe_url,
                 })
             }
-            None => self.render_direct(&prepared.post, recipient, sources),
+            None => self.render_direct(&prepared.content, recipient, sources),
         }
     }
 
     /// Renders every template for one recipient, the slow and sure way.
     fn render_direct(
         &self,
-        post: &PostContext,
+        post: &Content,
         recipient: &Recipient,
         sources: &TemplateSources,
     ) -> Result<Email, Problem> {
@@ -481,7 +578,7 @@ impl Templates {
     /// values than print them (then each recipient is rendered afresh).
     fn slotted(
         &self,
-        post: &PostContext,
+        post: &Content,
         with_name: bool,
         sources: &TemplateSources,
     ) -> Result<Option<SlottedParts>, Problem> {
@@ -548,14 +645,20 @@ impl Templates {
 
     fn context(
         &self,
-        post: &PostContext,
+        shown: &Content,
         recipient: &Recipient,
         unsubscribe_url: &str,
     ) -> tera::Context {
         let mut context = tera::Context::new();
         context.insert("site", &self.site);
         context.insert("words", &self.words);
-        context.insert("post", post);
+        match shown {
+            Content::Post(post) => context.insert("post", post),
+            Content::Rollup(rollup) => {
+                context.insert("posts", &rollup.posts);
+                context.insert("week", &rollup.week);
+            }
+        }
         context.insert("subscriber", recipient);
         context.insert("unsubscribe_url", unsubscribe_url);
         context
@@ -582,18 +685,47 @@ impl Templates {
     }
 }
 
-/// A post's email rendered once, to be personalised per recipient.
+/// The post `compile` renders to find a template's errors at load.
+fn sample_post(site_url: &str) -> PostContext {
+    PostContext {
+        title: "Sample".into(),
+        date: "2025-01-01".into(),
+        date_iso: "2025-01-01T00:00:00+00:00".into(),
+        url: format!("{site_url}/sample.html"),
+        tags: vec!["sample".into()],
+        categories: Vec::new(),
+        html: "<p>Sample</p>".into(),
+        summary: "Sample".into(),
+        intro: "<p>Sample</p>".into(),
+        papers: vec![Paper {
+            number: 1,
+            title: "Sample".into(),
+            url: "https://example.org/".into(),
+            html: "<p>Sample</p>".into(),
+            summary: "Sample".into(),
+            after: String::new(),
+            anchor: None,
+        }],
+        outro: "<p>Sample</p>".into(),
+    }
+}
+
+/// A post's email (or a roll-up) rendered once, to be personalised per recipient.
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    post: PostContext,
+    content: Content,
     with_name: Option<SlottedParts>,
     without_name: Option<SlottedParts>,
 }
 
 impl Prepared {
-    /// The post's title as the templates saw it.
-    pub fn title(&self) -> &str {
-        &self.post.title
+    /// The post's title as the templates saw it; for a roll-up, what a
+    /// run's lines call it (`the week of 2026-11-30 (7 posts)`).
+    pub fn title(&self) -> std::borrow::Cow<'_, str> {
+        match &self.content {
+            Content::Post(post) => post.title.as_str().into(),
+            Content::Rollup(rollup) => rollup.label().into(),
+        }
     }
 
     /// Whether recipients are filled in rather than rendered one by one.
@@ -620,8 +752,13 @@ fn words(language: &str) -> Words {
         .split(['-', '_'])
         .next()
         .is_some_and(|primary| primary.eq_ignore_ascii_case("ko"));
-    let pairs: [(&str, &str); 7] = if korean {
+    let pairs: [(&str, &str); 12] = if korean {
         [
+            ("week_of", "{start} 주간 소식"),
+            ("this_week", "이번 주의 글"),
+            ("one_post", "글 1편"),
+            ("posts_before", "글 "),
+            ("posts_after", "편"),
             ("in_this_issue", "이번 호에 실린 논문"),
             ("read_on_the_web", "웹에서 읽기"),
             (
@@ -635,6 +772,11 @@ fn words(language: &str) -> Words {
         ]
     } else {
         [
+            ("week_of", "The week of {start}"),
+            ("this_week", "This week"),
+            ("one_post", "1 post"),
+            ("posts_before", ""),
+            ("posts_after", " posts"),
             ("in_this_issue", "In this issue"),
             ("read_on_the_web", "Read on the web"),
             ("you_receive", "You receive {site} at {email}."),

@@ -228,7 +228,7 @@ fn filling_in_equals_rendering_per_recipient() {
             .personalise(&prepared, &recipient, &sources)
             .unwrap();
         let slow = templates
-            .render_direct(&post, &recipient, &sources)
+            .render_direct(&Content::Post(post.clone()), &recipient, &sources)
             .unwrap();
         assert_eq!(fast, slow, "{recipient:?}");
     }
@@ -334,4 +334,162 @@ fn a_body_past_the_limit_is_refused_naming_the_file() {
         assert!(!err.contains("HTML of"), "{err}");
         assert!(err.contains("at most 512 KB"), "{err}");
     }
+}
+
+fn rollup_sources(subject: &str) -> TemplateSources {
+    TemplateSources {
+        html: Source::new("(built-in weekly.html)", rollup::DEFAULT_HTML),
+        text: Source::new("(built-in weekly.txt)", rollup::DEFAULT_TEXT),
+        subject: Source::new("config.toml [email] weekly_subject", subject),
+        list_unsubscribe: Source::new(
+            "config.toml [email] list_unsubscribe",
+            "https://papers.example.org/unsubscribe?email={{ subscriber.email | urlencode }}",
+        ),
+    }
+}
+
+/// The example blog's three posts, oldest first, as a roll-up sees them.
+fn example_week() -> Vec<PostContext> {
+    [
+        (
+            "_posts/2025-12-22-weekly-notes.md",
+            include_str!("../../example/_posts/2025-12-22-weekly-notes.md"),
+        ),
+        (
+            "_posts/2025-12-23-daily-papers.md",
+            include_str!("../../example/_posts/2025-12-23-daily-papers.md"),
+        ),
+        (
+            "_posts/2025-12-24-daily-papers.md",
+            include_str!("../../example/_posts/2025-12-24-daily-papers.md"),
+        ),
+    ]
+    .iter()
+    .map(|(path, text)| {
+        let mut post = parse_post(text);
+        post.source = path.into();
+        let rendered = post.render(text).unwrap();
+        PostContext::new(&post, &rendered)
+    })
+    .collect()
+}
+
+#[test]
+fn the_weekly_rollup_puts_every_headline_before_the_posts() {
+    let sources = rollup_sources(crate::config::DEFAULT_WEEKLY_SUBJECT);
+    let templates = Templates::compile_rollup(&sources, site()).unwrap();
+    let week = example_week();
+    // Handed newest first: the roll-up reads oldest first all the same.
+    let reversed: Vec<PostContext> = week.iter().rev().cloned().collect();
+    let prepared = templates
+        .prepare_content(Content::Rollup(RollupContext::new(reversed)), &sources)
+        .unwrap();
+    assert!(prepared.is_fast(), "rendered once, filled in per recipient");
+    assert_eq!(prepared.title(), "the week of 2025-12-22 (3 posts)");
+    let email = templates
+        .personalise(&prepared, &reader("kim@example.org", "김철수"), &sources)
+        .unwrap();
+    assert_eq!(email.subject, "Daily Papers: the week of 2025-12-22");
+    assert_eq!(
+        email.unsubscribe_url,
+        "https://papers.example.org/unsubscribe?email=kim%40example.org"
+    );
+    assert!(!email.html.contains("<style"), "CSS is inlined");
+    for (part, is_html) in [(&email.html, true), (&email.text, false)] {
+        // The headlines: every post's title and every paper, in order,
+        // all before the first post's body begins.
+        let first_body = week
+            .iter()
+            .filter_map(|post| post.papers.first())
+            .map(|paper| part.find(&paper.summary).unwrap())
+            .min()
+            .unwrap();
+        let mut at = 0;
+        for post in &week {
+            let title = if is_html {
+                html_escape::encode_text(&post.title).to_string()
+            } else {
+                post.title.clone()
+            };
+            let found = part[at..].find(&title).map(|i| i + at);
+            let found = found.unwrap_or_else(|| panic!("{} in the headlines", post.title));
+            assert!(found < first_body, "{} is a headline", post.title);
+            assert!(part.contains(&post.url), "{} linked", post.url);
+            for paper in &post.papers {
+                let link = part[found..].find(&paper.url).unwrap() + found;
+                assert!(link < first_body, "{} is a headline", paper.title);
+            }
+            at = found;
+        }
+    }
+    let html = &email.html;
+    for post in &week {
+        assert!(
+            html.contains(&format!("href=\"{}\"", post.url)),
+            "the post's title links to it"
+        );
+        for paper in &post.papers {
+            assert!(html.contains(&format!("href=\"{}\"", paper.url)));
+        }
+    }
+    assert!(html.contains("kim@example.org"));
+}
+
+#[test]
+fn the_weekly_words_follow_the_site_language() {
+    let sources = rollup_sources("{{ site.title }} {{ posts | length }}");
+    let english = SiteContext {
+        language: "en".into(),
+        ..site()
+    };
+    let templates = Templates::compile_rollup(&sources, english).unwrap();
+    let prepared = templates
+        .prepare_content(
+            Content::Rollup(RollupContext::new(example_week())),
+            &sources,
+        )
+        .unwrap();
+    let email = templates
+        .personalise(&prepared, &reader("a@example.org", ""), &sources)
+        .unwrap();
+    assert_eq!(email.subject, "Daily Papers 3");
+    assert!(
+        email.html.contains("The week of 2025-12-22"),
+        "{}",
+        email.html
+    );
+    assert!(
+        email.text.starts_with("The week of 2025-12-22\n"),
+        "{}",
+        email.text
+    );
+    let korean = Templates::compile_rollup(&sources, site()).unwrap();
+    let prepared = korean
+        .prepare_content(
+            Content::Rollup(RollupContext::new(example_week())),
+            &sources,
+        )
+        .unwrap();
+    let email = korean
+        .personalise(&prepared, &reader("a@example.org", ""), &sources)
+        .unwrap();
+    assert!(
+        email.html.contains("2025-12-22 주간 소식"),
+        "{}",
+        email.html
+    );
+}
+
+#[test]
+fn a_weekly_template_naming_a_post_variable_is_refused_at_load() {
+    // weekly.html sees `posts`, not `post`: found by `check`, not mid-send.
+    let mut sources = rollup_sources("{{ site.title }}");
+    sources.html = Source::new("templates/weekly.html", "<p>{{ post.title }}</p>");
+    let err = Templates::compile_rollup(&sources, site()).unwrap_err();
+    assert_eq!(err.len(), 1);
+    assert!(
+        err[0].to_string().starts_with("templates/weekly.html"),
+        "{}",
+        err[0]
+    );
 }

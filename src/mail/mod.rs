@@ -54,10 +54,21 @@ pub trait Progress {
     fn finish(self: Box<Self>);
 }
 
+/// What the state records an item by: a post, or a weekly roll-up.
+#[derive(Debug, Clone)]
+pub(crate) enum Key {
+    /// A post's email: each recipient recorded against the post.
+    Post(PostKey),
+    /// A weekly roll-up of these posts (URL, publication instant in
+    /// seconds): each recipient recorded against each post it holds, apart
+    /// from the daily deliveries.
+    Rollup(Vec<(String, i64)>),
+}
+
 /// What the state records a post by: its URL, its title when mailed, and
 /// when it was published (as RFC 3339, and in seconds).
 #[derive(Debug, Clone)]
-pub(crate) struct Key {
+pub(crate) struct PostKey {
     /// The post's URL, its identity in the state.
     pub(crate) url: String,
     /// Its title.
@@ -87,8 +98,9 @@ pub(crate) struct Item<'a> {
 }
 
 /// Sends `plan` through `[smtp]` and its fallbacks. With a `state` (a real
-/// run, holding the run lock) each outcome and the run itself are recorded;
-/// without one (a test send) nothing is.
+/// run, holding the run lock) each outcome and the run itself are recorded
+/// (a plan of roll-ups as a `mail --weekly` run); without one (a test
+/// send) nothing is.
 pub(crate) fn send(
     config: &Config,
     setup: &Setup,
@@ -106,7 +118,8 @@ pub(crate) fn send(
     let Some(state) = state else {
         return sending.send(plan, None);
     };
-    let recorder = Recorder::new(state);
+    let weekly = plan.iter().any(|item| matches!(item.key, Key::Rollup(_)));
+    let recorder = Recorder::new(state, weekly);
     let run = recorder.start_run()?;
     let result = sending.send(plan, Some(&recorder));
     let result = with_skipped(result, &setup.skipped);
@@ -116,9 +129,14 @@ pub(crate) fn send(
 
 /// A real run that ended before its first message (a chosen post that
 /// cannot be read or rendered): recorded as a run that ended with `err`, so
-/// `status` shows it as it shows any run's end; `err` is returned.
-pub(crate) fn record_failed_run(state: store::State, err: Error) -> Result<Summary, Error> {
-    let recorder = Recorder::new(state);
+/// `status` shows it as it shows any run's end (a `mail --weekly` run
+/// among the roll-up's runs); `err` is returned.
+pub(crate) fn record_failed_run(
+    state: store::State,
+    err: Error,
+    weekly: bool,
+) -> Result<Summary, Error> {
+    let recorder = Recorder::new(state, weekly);
     let run = recorder.start_run()?;
     let result = Err(err);
     recorder.end_run(run, &result)?;

@@ -14,19 +14,36 @@ use crate::store::{Outcome, State};
 #[derive(Debug)]
 pub(super) struct Recorder {
     state: Mutex<State>,
+    /// A `mail --weekly` run: its runs are the roll-up's.
+    weekly: bool,
+}
+
+/// Where one item's outcomes go: the post's id in the state, or the posts
+/// a roll-up holds.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Entry<'k> {
+    Post(i64),
+    Rollup(&'k [(String, i64)]),
 }
 
 impl Recorder {
-    pub(super) fn new(state: State) -> Self {
+    pub(super) fn new(state: State, weekly: bool) -> Self {
         Recorder {
             state: Mutex::new(state),
+            weekly,
         }
     }
 
-    /// Records that mailing the post `key` names has begun; its id in the state.
-    pub(super) fn start(&self, key: &Key) -> Result<i64, Error> {
-        self.locked()
-            .start_post(&key.url, &key.title, &key.published_at, key.published_ts)
+    /// Records that mailing the item `key` names has begun (a post gets
+    /// its id in the state; a roll-up is recorded recipient by recipient).
+    pub(super) fn start<'k>(&self, key: &'k Key) -> Result<Entry<'k>, Error> {
+        match key {
+            Key::Post(key) => self
+                .locked()
+                .start_post(&key.url, &key.title, &key.published_at, key.published_ts)
+                .map(Entry::Post),
+            Key::Rollup(posts) => Ok(Entry::Rollup(posts)),
+        }
     }
 
     /// Records what the server said of one recipient's message: delivered,
@@ -34,7 +51,7 @@ impl Recorder {
     /// owed the message, and the next run tries again.
     pub(super) fn record(
         &self,
-        post_id: i64,
+        entry: Entry<'_>,
         subscriber: Subscriber<'_>,
         outcome: &Result<(), SendError>,
     ) -> Result<(), Error> {
@@ -48,7 +65,10 @@ impl Recorder {
             }
         };
         let state = self.locked();
-        state.record(post_id, &subscriber.key(), &outcome)?;
+        match entry {
+            Entry::Post(post_id) => state.record(post_id, &subscriber.key(), &outcome)?,
+            Entry::Rollup(posts) => state.record_rollup(&subscriber.key(), posts, &outcome)?,
+        }
         // A mailbox that does not exist never will: suppressed, so later runs skip it.
         if let Outcome::Failed(reply) = &outcome
             && crate::list::verdict::no_such_user(reply)
@@ -60,7 +80,11 @@ impl Recorder {
 
     /// Records that this run has begun sending; its id.
     pub(super) fn start_run(&self) -> Result<i64, Error> {
-        self.locked().start_run()
+        if self.weekly {
+            self.locked().start_rollup_run()
+        } else {
+            self.locked().start_run()
+        }
     }
 
     /// Records how the run ended: its exit code and what it says.
@@ -72,7 +96,11 @@ impl Recorder {
             }
             Err(err) => (result_code(result), err.to_string()),
         };
-        self.locked().end_run(id, code, &summary)
+        if self.weekly {
+            self.locked().end_rollup_run(id, code, &summary)
+        } else {
+            self.locked().end_run(id, code, &summary)
+        }
     }
 
     /// Messages delivered in the last 24 hours (for `max_per_day`).
@@ -80,9 +108,13 @@ impl Recorder {
         self.locked().delivered_in_a_day()
     }
 
-    /// Marks the post sent to everyone it was owed to.
-    pub(super) fn complete(&self, post_id: i64) -> Result<(), Error> {
-        self.locked().complete_post(post_id)
+    /// Marks the post sent to everyone it was owed to (a roll-up's
+    /// recipients are each recorded, with nothing more to mark).
+    pub(super) fn complete(&self, entry: Entry<'_>) -> Result<(), Error> {
+        match entry {
+            Entry::Post(post_id) => self.locked().complete_post(post_id),
+            Entry::Rollup(_) => Ok(()),
+        }
     }
 
     /// The state, even if a worker panicked while holding it: every record

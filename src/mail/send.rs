@@ -123,7 +123,9 @@ impl Sending<'_> {
                 prepared: &item.prepared,
                 identity: &item.identity,
             };
-            let progress = self.observer.progress(recipients.len(), &item.key.title);
+            let progress = self
+                .observer
+                .progress(recipients.len(), &item.prepared.title());
             let tally = self.through_relays(
                 &relays,
                 &mut relay,
@@ -145,13 +147,13 @@ impl Sending<'_> {
             if over_quota > 0 {
                 policy.over_quota(over_quota, format!("daily cap of {} reached", cap.per_day));
             }
-            if let Some((recorder, post_id)) = record
+            if let Some((recorder, entry)) = record
                 && tally.deferred == 0
                 && tally.not_taken.is_empty()
                 && now == owed
                 && !policy.stopped()
             {
-                recorder.complete(post_id)?;
+                recorder.complete(entry)?;
             }
             self.observer.result(&format!(
                 "{}: {:?} delivered to {} of {}{}",

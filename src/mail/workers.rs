@@ -9,7 +9,7 @@ use std::sync::{Mutex, mpsc};
 
 use super::message::Letterhead;
 use super::policy::{self, Policy, Tally};
-use super::record::Recorder;
+use super::record::{Entry, Recorder};
 use super::retry::{Reply, SendError};
 use super::transport::Transport;
 use super::{Progress, recipient};
@@ -60,8 +60,8 @@ struct Attempt<'a> {
     record_error: Option<Error>,
 }
 
-/// Where outcomes are recorded: the recorder and the post's id in it.
-pub(super) type Record<'r> = Option<(&'r Recorder, i64)>;
+/// Where outcomes are recorded: the recorder and the item's entry in it.
+pub(super) type Record<'r> = Option<(&'r Recorder, Entry<'r>)>;
 
 /// Sends `letter` to `recipients` over up to `connections` connections.
 pub(super) fn deliver<'a>(
@@ -162,8 +162,8 @@ fn work<'a>(
                 Err(err) => Err(err.clone()),
             })
             .map_err(|err| policy::about_the_sender(err, &sender_address, &recipient.email));
-        let record_error = record
-            .and_then(|(recorder, post_id)| recorder.record(post_id, subscriber, &outcome).err());
+        let record_error =
+            record.and_then(|(recorder, entry)| recorder.record(entry, subscriber, &outcome).err());
         // A relay that cannot take this message (unreachable, login
         // refused, quota spent) would refuse the next too: stop at once.
         if relay_could_not_take(&outcome) || record_error.is_some() {

@@ -10,13 +10,15 @@
 
 mod dry_run;
 mod plan;
+mod rollup;
 mod status;
+mod weekly;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::config::Config;
+use crate::config::{Cadence, Config};
 use crate::email::Design;
 use crate::error::{Error, Location, Problem, Summary};
 use crate::list;
@@ -44,6 +46,8 @@ pub struct Request {
     pub eml_dir: Option<PathBuf>,
     /// Try again the recipients refused for good.
     pub retry_failed: bool,
+    /// The weekly roll-up (`--weekly`) instead of the new posts.
+    pub weekly: bool,
 }
 
 /// One post of the prepared plan, and the day that names its `.eml` files.
@@ -93,15 +97,12 @@ pub fn run(
     };
 
     if !test_recipients.is_empty() {
+        let sending = (&setup, password);
+        if request.weekly {
+            return weekly::test_send(config, sending, &posts, &test_recipients, request, observer);
+        }
         let post = selected.or(posts.first());
-        return test_send(
-            config,
-            &setup,
-            password,
-            (post, &test_recipients),
-            request,
-            observer,
-        );
+        return test_send(config, sending, (post, &test_recipients), request, observer);
     }
 
     // The state decides what is new. A dry run only reads it; a real run
@@ -115,19 +116,26 @@ pub fn run(
     if let (Some(state), Some(key), false) = (&state, setup.letterhead.key_id(), request.dry_run) {
         state.key_used(&key)?;
     }
+    // Suppressed addresses are never mailed; confirmed sign-ups are.
+    let (mut subscribers, welcome) = mailable(listed, state.as_ref(), observer)?;
+    if request.weekly {
+        let sending = (&setup, password);
+        return weekly::run(
+            config,
+            sending,
+            (&posts, &subscribers),
+            state,
+            request,
+            observer,
+        );
+    }
     let history = match &state {
         Some(state) => History::read(state, selected, request.retry_failed)?,
         None => History::default(),
     };
-    // Suppressed addresses are never mailed; confirmed sign-ups are.
-    let list::Mailable {
-        subscribers,
-        welcome,
-        skipped,
-    } = list::mailable(listed, state.as_ref())?;
-    for problem in &skipped {
-        observer.warning(&format!("{problem} (skipped)"));
-    }
+    // Each new post goes to the daily subscribers; the weekly ones get it
+    // in their roll-up (`--weekly`), a new sign-up's welcome included.
+    subscribers.retain(|s| s.cadence() == Cadence::Daily);
     let mut plan = plan::plan(
         &posts,
         selected,
@@ -142,19 +150,50 @@ pub fn run(
         return Ok(None);
     }
     let chosen = prepare(&setup.design, plan, "");
+    hand_over(config, (&setup, password), chosen, state, request, observer)
+}
+
+/// The prepared plan shown by the dry run, or handed to `mail` to send:
+/// recorded in `state` when there is one (a test send has none). A real
+/// run whose plan could not be prepared (a chosen post that cannot be
+/// read or rendered) ends there, recorded as such.
+fn hand_over(
+    config: &Config,
+    (setup, password): (&Setup, Option<String>),
+    chosen: Result<Vec<Chosen<'_>>, Error>,
+    state: Option<State>,
+    request: &Request,
+    observer: &dyn Observer,
+) -> Result<Option<Summary>, Error> {
+    if request.dry_run {
+        return dry_run::run(setup, &chosen?, request.eml_dir.as_deref(), observer).map(|()| None);
+    }
     match (state, chosen) {
-        (Some(state), Ok(chosen)) if !request.dry_run => {
-            let items: Vec<_> = chosen.into_iter().map(|chosen| chosen.item).collect();
-            mail::send(config, &setup, password, &items, Some(state), observer).map(Some)
-        }
-        // A post that cannot be mailed ends the run, recorded as such.
-        (Some(state), Err(err)) if !request.dry_run => {
-            mail::record_failed_run(state, err).map(Some)
-        }
-        (_, chosen) => {
-            dry_run::run(&setup, &chosen?, request.eml_dir.as_deref(), observer).map(|()| None)
+        (Some(state), Err(err)) => mail::record_failed_run(state, err, request.weekly).map(Some),
+        (state, chosen) => {
+            let items: Vec<_> = chosen?.into_iter().map(|chosen| chosen.item).collect();
+            mail::send(config, setup, password, &items, state, observer).map(Some)
         }
     }
+}
+
+/// The listed subscribers `mail` may mail (the suppressed left out, the
+/// confirmed sign-ups in, each skipped one warned of), and which of them
+/// are new sign-ups owed a welcome.
+fn mailable(
+    listed: Subscribers,
+    state: Option<&State>,
+    observer: &dyn Observer,
+) -> Result<(Subscribers, HashSet<String>), Error> {
+    let list::Mailable {
+        subscribers,
+        welcome,
+        skipped,
+    } = list::mailable(listed, state)?;
+    for problem in &skipped {
+        observer.warning(&format!("{problem} (skipped)"));
+    }
+    Ok((subscribers, welcome))
 }
 
 /// A test send (`--to`), or its dry run: one post to the given addresses,
@@ -163,8 +202,7 @@ pub fn run(
 /// so it is byte for byte the send (Date, boundary and that Message-ID aside).
 fn test_send(
     config: &Config,
-    setup: &Setup,
-    password: Option<String>,
+    (setup, password): (&Setup, Option<String>),
     (post, recipients): (Option<&Post>, &Subscribers),
     request: &Request,
     observer: &dyn Observer,
@@ -179,12 +217,8 @@ fn test_send(
         not_wanted: 0,
     }];
     let salt = jiff::Timestamp::now().to_string();
-    let chosen = prepare(&setup.design, plan, &salt)?;
-    if request.dry_run {
-        return dry_run::run(setup, &chosen, request.eml_dir.as_deref(), observer).map(|()| None);
-    }
-    let items: Vec<_> = chosen.into_iter().map(|chosen| chosen.item).collect();
-    mail::send(config, setup, password, &items, None, observer).map(Some)
+    let chosen = prepare(&setup.design, plan, &salt);
+    hand_over(config, (setup, password), chosen, None, request, observer)
 }
 
 /// The plan prepared for `mail`: each post read and its email rendered
@@ -202,12 +236,12 @@ fn prepare<'a>(
             Ok(Chosen {
                 item: mail::Item {
                     prepared,
-                    key: mail::Key {
+                    key: mail::Key::Post(mail::PostKey {
                         url: post.key.clone(),
                         title: post.title.clone(),
                         published_at: crate::post::date::rfc3339(&post.date),
                         published_ts: post.date.timestamp().as_second(),
-                    },
+                    }),
                     identity: format!("{}{salt}", post.key),
                     label: post.source.display().to_string(),
                     note: format!(

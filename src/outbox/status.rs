@@ -5,7 +5,8 @@ use std::fmt;
 use std::path::PathBuf;
 
 use super::plan::{self, History};
-use crate::config::Config;
+use super::rollup::{self, RollupHistory};
+use crate::config::{Cadence, Config};
 use crate::error::Error;
 use crate::list::ledger::{InboxRun, Left};
 use crate::posts_folder;
@@ -30,6 +31,19 @@ pub struct Status {
     pub pending_signups: usize,
     /// The list's mailbox, when `[inbox]` is set or `inbox` has run.
     pub inbox: Option<Inbox>,
+    /// The weekly roll-up, when someone is a weekly subscriber or it has run.
+    pub weekly: Option<Weekly>,
+}
+
+/// The weekly roll-up's part of `status`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Weekly {
+    /// How many subscribers get the roll-up.
+    pub subscribers: usize,
+    /// The posts the next `mail --weekly` would send (to someone).
+    pub waiting: usize,
+    /// The latest `mail --weekly` that sent, when there was one.
+    pub last_run: Option<Run>,
 }
 
 /// How long a request to leave may wait (Gmail's and Yahoo's rule for
@@ -136,10 +150,12 @@ pub fn status(config: &Config) -> Result<Status, Error> {
         None => History::default(),
     };
     let crate::list::Mailable {
-        subscribers,
+        mut subscribers,
         welcome,
         skipped,
     } = crate::list::mailable(std::mem::take(&mut setup.subscribers), state.as_ref())?;
+    let weekly = weekly(state.as_ref(), &posts, &subscribers)?;
+    subscribers.retain(|s| s.cadence() == Cadence::Daily);
     // What `mail` would send: new posts, and the newest to each confirmed
     // sign-up never mailed yet, exactly as the run plans it.
     let mut planned = plan::plan(&posts, None, &subscribers, &history, false);
@@ -175,7 +191,60 @@ pub fn status(config: &Config) -> Result<Status, Error> {
         suppressed,
         pending_signups: signups.iter().filter(|s| s.confirmed_at.is_none()).count(),
         inbox: inbox(config, state.as_ref())?,
+        weekly,
     })
+}
+
+/// What the next `mail --weekly` would send, as it plans it; `None` when
+/// there is no weekly subscriber and no roll-up has run.
+fn weekly(
+    state: Option<&State>,
+    posts: &[crate::post::Post],
+    subscribers: &crate::list::subscribers::Subscribers,
+) -> Result<Option<Weekly>, Error> {
+    let count = subscribers
+        .iter()
+        .filter(|s| s.cadence() == Cadence::Weekly)
+        .count();
+    let last_run = match state {
+        Some(state) => state.last_rollup_run()?,
+        None => None,
+    };
+    if count == 0 && last_run.is_none() {
+        return Ok(None);
+    }
+    let now = jiff::Timestamp::now().as_second();
+    let history = match state {
+        Some(state) => RollupHistory::read(state, subscribers, now)?,
+        None => RollupHistory::default(),
+    };
+    let groups = rollup::plan(posts, subscribers, &history, now, false);
+    let waiting: std::collections::HashSet<&str> = groups
+        .iter()
+        .flat_map(|group| group.posts.iter().map(|post| post.key.as_str()))
+        .collect();
+    Ok(Some(Weekly {
+        subscribers: count,
+        waiting: waiting.len(),
+        last_run,
+    }))
+}
+
+/// `Last run: …` (or `Last roll-up: …`): when `run` began and how it ended.
+fn write_run(f: &mut fmt::Formatter<'_>, what: &str, run: &Run) -> fmt::Result {
+    match (&run.ended_at, run.exit_code) {
+        (Some(ended), Some(code)) => writeln!(
+            f,
+            "{what}: started {}, ended {ended}, exit {code}: {}",
+            run.started_at,
+            run.summary.as_deref().unwrap_or("")
+        ),
+        _ => writeln!(
+            f,
+            "{what}: started {}, never ended (killed, or still running); the next run resumes it",
+            run.started_at
+        ),
+    }
 }
 
 impl fmt::Display for Status {
@@ -209,19 +278,7 @@ impl fmt::Display for Status {
             }
         }
         if let Some(run) = &self.last_run {
-            match (&run.ended_at, run.exit_code) {
-                (Some(ended), Some(code)) => writeln!(
-                    f,
-                    "Last run: started {}, ended {ended}, exit {code}: {}",
-                    run.started_at,
-                    run.summary.as_deref().unwrap_or("")
-                )?,
-                _ => writeln!(
-                    f,
-                    "Last run: started {}, never ended (killed, or still running); the next run resumes it",
-                    run.started_at
-                )?,
-            }
+            write_run(f, "Last run", run)?;
         }
         if !self.suppressed.is_empty() {
             writeln!(
@@ -259,7 +316,28 @@ impl fmt::Display for Status {
                 super::skipped_note(next.not_wanted)
             )?;
         }
+        if let Some(weekly) = &self.weekly {
+            write_weekly(f, weekly)?;
+        }
         Ok(())
+    }
+}
+
+/// The roll-up's lines: its subscribers, what waits for it, its last run.
+fn write_weekly(f: &mut fmt::Formatter<'_>, weekly: &Weekly) -> fmt::Result {
+    let waiting = match weekly.waiting {
+        0 => "nothing waits for the next roll-up".to_string(),
+        1 => "1 post waits for the next roll-up (`digest-feed mail --weekly`)".to_string(),
+        n => format!("{n} posts wait for the next roll-up (`digest-feed mail --weekly`)"),
+    };
+    writeln!(
+        f,
+        "Weekly roll-up: {}; {waiting}",
+        crate::text::count(weekly.subscribers, "subscriber")
+    )?;
+    match &weekly.last_run {
+        Some(run) => write_run(f, "Last roll-up", run),
+        None => writeln!(f, "Last roll-up: none yet"),
     }
 }
 

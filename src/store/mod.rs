@@ -9,6 +9,7 @@
 
 pub(crate) mod inbox;
 pub(crate) mod list;
+pub(crate) mod weekly;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -21,7 +22,7 @@ use crate::error::{Error, Location, Problem, Transient};
 
 /// The schema this program writes. Each entry of [`MIGRATIONS`] takes the
 /// state from version `index` to `index + 1`.
-pub(crate) const SCHEMA_VERSION: i64 = 9;
+pub(crate) const SCHEMA_VERSION: i64 = 10;
 
 const MIGRATIONS: &[&str] = &[
     // 0 → 1: posts by identity (URL), one row per post and recipient.
@@ -64,6 +65,8 @@ const MIGRATIONS: &[&str] = &[
     list::KEYS_MIGRATION,
     // 8 → 9: each subscriber's cadence as they chose it.
     list::CADENCE_MIGRATION,
+    // 9 → 10: the weekly roll-ups and their runs.
+    weekly::MIGRATION,
 ];
 
 /// One `mail` run that sent (or tried to), as the state records it.
@@ -161,6 +164,13 @@ impl Outcomes {
         }
         outcomes.sort();
         outcomes
+    }
+
+    /// Adds one outcome (a test builds a history with it).
+    #[cfg(test)]
+    pub(crate) fn insert(&mut self, key: &str, ended: Ended) {
+        self.add(key, ended);
+        self.sort();
     }
 
     fn add(&mut self, key: &str, ended: Ended) {
@@ -598,20 +608,23 @@ impl State {
             .map_err(|err| self.write_error(&err))
     }
 
-    /// Messages delivered in the last 24 hours, whatever the post: what
+    /// Messages delivered in the last 24 hours, whatever the post (and the
+    /// weekly roll-ups, one message each): what
     /// `max_per_day` has spent. Times are recorded in UTC to the second, so
     /// they compare as text.
     pub(super) fn delivered_in_a_day(&self) -> Result<u64, Error> {
         let since = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24);
         let since = since.round(jiff::Unit::Second).unwrap_or(since).to_string();
-        self.conn
+        let daily = self
+            .conn
             .query_row(
                 "SELECT COUNT(*) FROM deliveries WHERE status = 'delivered' AND at >= ?1",
-                [since],
+                [&since],
                 |row| row.get::<_, i64>(0),
             )
             .map(|count| u64::try_from(count).unwrap_or(0))
-            .map_err(|err| unreadable(&self.path, err))
+            .map_err(|err| unreadable(&self.path, err))?;
+        Ok(daily + self.rollups_in_a_day(&since)?)
     }
 
     /// Records that a run has begun; its id.
@@ -638,8 +651,15 @@ impl State {
         if self.version()? < 2 {
             return Ok(None);
         }
+        self.latest_run("runs")
+    }
+
+    /// The latest run recorded in `table` (`runs`, `rollup_runs`).
+    fn latest_run(&self, table: &str) -> Result<Option<Run>, Error> {
         let run = self.conn.query_row(
-            "SELECT started_at, ended_at, exit_code, summary FROM runs ORDER BY id DESC LIMIT 1",
+            &format!(
+                "SELECT started_at, ended_at, exit_code, summary FROM {table} ORDER BY id DESC LIMIT 1"
+            ),
             [],
             |row| {
                 Ok(Run {
