@@ -185,3 +185,14 @@ def dkim_record(site: Site) -> tuple[str, bytes]:
     match = re.search(r'^(\S+)\. 3600 IN TXT (\( .* \)|".*")$', out, re.M)
     assert match and "_domainkey" in match[1], out
     return match[1], "".join(re.findall(r'"([^"]*)"', match[2])).encode()
+
+
+def cron_home(tmp_path: pathlib.Path) -> pathlib.Path:
+    """A HOME as the guide's cron lines expect it: digest-feed in ~/.cargo/bin
+    and a password file in ~/.config/digest-feed (unused without a username)."""
+    home = tmp_path / "home"
+    (home / ".cargo" / "bin").mkdir(parents=True)
+    os.symlink(binary(), home / ".cargo" / "bin" / "digest-feed")
+    (home / ".config" / "digest-feed").mkdir(parents=True)
+    (home / ".config" / "digest-feed" / "smtp-password").write_text("not-used-without-a-username\n")
+    return home

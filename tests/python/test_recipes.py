@@ -20,7 +20,7 @@ import urllib.parse
 
 import yaml
 
-from helpers import EXAMPLE_POSTS, ROOT, Site, binary, config
+from helpers import EXAMPLE_POSTS, ROOT, Site, binary, config, cron_home
 from mailboxes import Maildir
 from smtp_server import SmtpServer
 
@@ -38,11 +38,7 @@ def guide_block(language: str) -> str:
 def test_the_cron_line_runs_under_crons_environment(tmp_path):
     line = guide_block("cron").strip()
     command = line.split(None, 5)[5]  # the five schedule fields go to cron
-    home = tmp_path / "home"
-    (home / ".cargo" / "bin").mkdir(parents=True)
-    os.symlink(binary(), home / ".cargo" / "bin" / "digest-feed")
-    (home / ".config" / "digest-feed").mkdir(parents=True)
-    (home / ".config" / "digest-feed" / "smtp-password").write_text("not-used-without-a-username\n")
+    home = cron_home(tmp_path)
     with SmtpServer() as server:
         blog = home / "my-blog"
         blog.mkdir()

@@ -10,11 +10,10 @@ import datetime
 import email
 import email.policy
 import html
-import os
 import re
 import subprocess
 
-from helpers import ROOT, Site, binary, config, mail, query
+from helpers import ROOT, Site, config, cron_home, mail, query
 from smtp_server import SmtpServer
 
 NOW = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
@@ -244,11 +243,7 @@ def test_the_guides_weekly_cron_line_runs_under_crons_environment(tmp_path):
     (line,) = re.findall(r"```cron\n(.*?)```", guide, flags=re.S)
     schedule, command = line.strip().split(None, 5)[:5], line.strip().split(None, 5)[5]
     assert schedule[4] == "1" and schedule[2:4] == ["*", "*"], "once a week, on Mondays"
-    home = tmp_path / "home"
-    (home / ".cargo" / "bin").mkdir(parents=True)
-    os.symlink(binary(), home / ".cargo" / "bin" / "digest-feed")
-    (home / ".config" / "digest-feed").mkdir(parents=True)
-    (home / ".config" / "digest-feed" / "smtp-password").write_text("not-used-without-a-username\n")
+    home = cron_home(tmp_path)
     with SmtpServer() as server:
         (tmp_path / "posts").mkdir()
         site = Site.create(home / "my-blog", tmp_path / "posts", site_config(server.port, "daily"))
