@@ -7,12 +7,18 @@ list of M entries.
     scripts/corpus.py --posts 10000 --out target/bench/p10000/_posts
     scripts/corpus.py --subscribers 10000 --out target/bench/s10000.csv
     scripts/corpus.py --big-post table --bytes 1048576 --out site/_posts
+    scripts/corpus.py --mail-post 10 --out site/_posts
 
 --big-post writes one post (2025-12-24-big.md) whose body is BYTES of one
 shape, for measuring what a huge or hostile post costs: plain paragraphs,
 a table, links and inline formatting, one-letter emphasis, a table of
 one-letter cells, or of empty cells (the last three: the most HTML
 elements per byte).
+
+--mail-post writes one digest of that many papers, in the corpus's shape,
+dated 2025-12-25 (after the example posts): the post the mail benchmark
+sends: with 10 papers one message of it is 81 KB, a long day's digest
+(the speed targets speak of 76 KB messages; 9 papers make 74 KB).
 
 The output depends only on the arguments (a fixed seed), so every run of
 scripts/bench measures the same bytes."""
@@ -99,7 +105,7 @@ def paper(rng: random.Random, number: int, post_index: int) -> str:
     return "\n".join(lines)
 
 
-def post(rng: random.Random, index: int, day: datetime.date) -> str:
+def post(rng: random.Random, index: int, day: datetime.date, papers: int | None = None) -> str:
     tags = rng.sample(TAGS, rng.randint(1, 3))
     tags_line = f"tags: [{', '.join(tags)}]" if index % 3 else f"tags: {' '.join(tags)}"
     front = [
@@ -115,7 +121,8 @@ def post(rng: random.Random, index: int, day: datetime.date) -> str:
     if index % 25 == 0:
         front.append("author: Daily Papers Bot")
     front = [line for line in front if line] + ["---", ""]
-    body = [paper(rng, n, index) for n in range(1, rng.randint(3, 10) + 1)]
+    papers = papers if papers is not None else rng.randint(3, 10)
+    body = [paper(rng, n, index) for n in range(1, papers + 1)]
     return "\n".join(front) + "\n" + "\n".join(body)
 
 
@@ -129,6 +136,13 @@ def write_posts(count: int, out: pathlib.Path) -> None:
         day = last - datetime.timedelta(days=(count - 1 - index) // per_day)
         name = f"{day}-daily-papers-{index}.md"
         (out / name).write_text(post(rng, index, day), encoding="utf-8")
+
+
+def write_mail_post(papers: int, out: pathlib.Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    day = datetime.date(2025, 12, 25)
+    # Index 1: a date with a time, categories as a list, tags as a list.
+    (out / f"{day}-daily-papers.md").write_text(post(random.Random(20251225), 1, day, papers), encoding="utf-8")
 
 
 BIG_SHAPES = {
@@ -173,15 +187,18 @@ def main() -> None:
     parser.add_argument("--posts", type=int, help="write this many posts into --out (a folder)")
     parser.add_argument("--subscribers", type=int, help="write this many subscribers into --out (a CSV file)")
     parser.add_argument("--big-post", choices=sorted(BIG_SHAPES), help="write one post of this shape into --out")
+    parser.add_argument("--mail-post", type=int, metavar="PAPERS", help="write one digest of PAPERS papers into --out")
     parser.add_argument("--bytes", type=int, default=1024 * 1024, help="with --big-post: the body's size")
     parser.add_argument("--out", type=pathlib.Path, required=True)
     args = parser.parse_args()
-    if [args.posts, args.subscribers, args.big_post].count(None) != 2:
-        parser.error("give exactly one of --posts, --subscribers and --big-post")
+    if [args.posts, args.subscribers, args.big_post, args.mail_post].count(None) != 3:
+        parser.error("give exactly one of --posts, --subscribers, --big-post and --mail-post")
     if args.posts is not None:
         write_posts(args.posts, args.out)
     elif args.subscribers is not None:
         write_subscribers(args.subscribers, args.out)
+    elif args.mail_post is not None:
+        write_mail_post(args.mail_post, args.out)
     else:
         write_big_post(args.big_post, args.bytes, args.out)
 
