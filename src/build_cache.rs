@@ -14,17 +14,22 @@
 //! be read is ignored, never an error: the build reads every post, as
 //! without one.
 //!
-//! The file is JSON, one value a line: a header, then three lines a post
-//! (an index line with its file, stamp and the lengths of the next two;
-//! its model; its body or `null`), then `"end"`. A build reads the header
-//! and the index lines only, and parses a post's model or body when it
-//! needs it (a model on the thread that reads that post); the next build's
-//! file copies the lines of unchanged posts as they are. So a build after
-//! one new post parses one small line per post, not every model again.
+//! The file has two parts. First the records: each post's model as a JSON
+//! line, and its rendered body as another when it has one; a build parses
+//! only those of the posts its outputs show. Then the table: a JSON header
+//! line, then for each post, in the walk's order ([`path_order`]), a row of
+//! fixed size (its file, stamp, where its lines are, and what ordering and
+//! the shared-URL and shared-id checks need: its date, whether it is
+//! published, hashes of its URL and id, its URL path), the order of the
+//! published posts, newest first, and a trailer saying where the table
+//! begins. So a build after new posts reads no model of an unchanged post:
+//! it compares each file's stamp with its row, merges the new posts into
+//! the order, and reads whole only the posts an output shows; and the next
+//! cache copies the records as they are and adds the new ones after them.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::ffi::OsString;
+use std::ops::Range;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use jiff::tz::TimeZone;
@@ -38,11 +43,45 @@ use crate::post::{Post, Rendered, Rules};
 pub(crate) const FILE_NAME: &str = "build-cache.json";
 
 /// A cache file larger than this is not read (it is rebuilt): far more
-/// than the models of a million posts take (about 300 bytes each).
+/// than the models of a million posts take (about 500 bytes each), and
+/// within the reach of the table's 32-bit offsets.
 const MAX_BYTES: u64 = 512 * 1024 * 1024;
 
 /// The layout of the file; another is ignored.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
+
+/// The last bytes of the file: a file cut short lacks them.
+const MAGIC: &[u8; 8] = b"dfcache3";
+
+/// The trailer: where the table begins, its length, [`MAGIC`].
+const TRAILER: usize = 24;
+
+/// The bytes of one row of the table ([`Row`]).
+const ROW: usize = 88;
+
+/// A row's flags.
+const LINKS_POSTS: u8 = 1;
+const PUBLISHED: u8 = 2;
+const HAS_DATE: u8 = 4;
+const HAS_ID: u8 = 8;
+
+/// The order of `Path`'s `Ord` for paths without `.` or doubled `/` (those
+/// the walk of the posts folder makes): the bytes from the first that
+/// differs, a `/` before any other byte, as a shorter component sorts
+/// first. The walk's order, and the order of the cache's rows.
+pub(crate) fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
+    let (a, b) = (
+        a.as_os_str().as_encoded_bytes(),
+        b.as_os_str().as_encoded_bytes(),
+    );
+    let common = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let rank = |bytes: &[u8]| {
+        bytes
+            .get(common)
+            .map(|&byte| if byte == b'/' { 0 } else { u16::from(byte) + 1 })
+    };
+    rank(a).cmp(&rank(b))
+}
 
 /// What identifies a version of a file without reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +106,51 @@ impl Stamp {
     }
 }
 
+/// What ordering and the checks over every post need of a post, kept in
+/// its row so that no model is read for them.
+#[derive(Debug, Clone)]
+pub(crate) struct Facts {
+    /// Not `published: false` nor a draft.
+    published: bool,
+    /// Its date in nanoseconds since the epoch (`None` past the years an
+    /// `i64` holds: such a post's order is found the slow way).
+    at: Option<i64>,
+    /// A hash of its URL, for the shared-URL check.
+    url_hash: u64,
+    /// A hash of its id ([`Post::id_hash`]); `None` with a `feed_id`,
+    /// which the shared-id check leaves out.
+    id_hash: Option<u64>,
+    /// Its URL path, for `{% post_url %}` and `{% link %}`.
+    url_path: String,
+}
+
+impl Facts {
+    /// The facts of `post` as read from its file (before ordering).
+    pub(crate) fn of(post: &Post) -> Facts {
+        Facts {
+            published: post.published,
+            at: i64::try_from(post.date.timestamp().as_nanosecond()).ok(),
+            url_hash: url_hash(&post.url),
+            id_hash: post.feed_id.is_none().then(|| post.id_hash()),
+            url_path: post.path.clone(),
+        }
+    }
+}
+
+impl Facts {
+    /// The URL path.
+    pub(crate) fn url_path(&self) -> &str {
+        &self.url_path
+    }
+}
+
+/// A hash (FNV-1a) of a URL: equal URLs hash equal.
+fn url_hash(url: &str) -> u64 {
+    url.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// One post file as this build saw it, for the next build's cache.
 #[derive(Debug)]
 pub(crate) struct Entry {
@@ -74,8 +158,8 @@ pub(crate) struct Entry {
     pub(crate) path: PathBuf,
     /// Its stamp when it was read.
     pub(crate) stamp: Stamp,
-    /// Its model: the cache's, or the one read now as its line.
-    pub(crate) model: Line,
+    /// Its model: the cache's, or the one read now.
+    pub(crate) model: ModelLine,
     /// Its body: none, the cache's, or the one rendered now as its line.
     pub(crate) rendered: Option<Line>,
     /// Whether rendering it looked up other posts (`{% post_url %}`,
@@ -83,17 +167,37 @@ pub(crate) struct Entry {
     pub(crate) links_posts: bool,
 }
 
-/// A line of the cache file for the next build: kept as the cache holds
-/// it (copied, never parsed and written again), or made by this build.
+impl Entry {
+    /// The row of the cache read that holds this file as it is, if any.
+    pub(crate) fn kept_row(&self) -> Option<usize> {
+        match self.model {
+            ModelLine::Kept(row) => Some(row),
+            ModelLine::New(..) => None,
+        }
+    }
+}
+
+/// A post's model for the next build's cache.
+#[derive(Debug)]
+pub(crate) enum ModelLine {
+    /// The cache read at the start of the build holds it, in this row:
+    /// its line is copied, never parsed and written again.
+    Kept(usize),
+    /// Read now: its line ([`model_line`]) and its facts.
+    New(String, Facts),
+}
+
+/// A body's line for the next build's cache: kept as the cache holds it
+/// (copied, never parsed and written again), or made by this build.
 #[derive(Debug)]
 pub(crate) enum Line {
     /// The line the cache read at the start of the build holds for the same file.
     Kept,
-    /// A line this build made ([`model_line`], [`rendered_line`]).
+    /// A line this build made ([`rendered_line`]).
     New(String),
 }
 
-/// The first line of the file.
+/// The table's first line.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Header {
     format: u32,
@@ -104,20 +208,15 @@ struct Header {
     site_key: u64,
     /// When the build that wrote it began, nanoseconds since the epoch.
     started: i128,
-    /// How many posts follow.
-    entries: usize,
+    /// The instant that build published posts up to, nanoseconds since the epoch.
+    cutoff: i128,
+    /// Whether two of its published posts shared a URL or an id.
+    sharing: bool,
+    /// How many rows follow.
+    rows: usize,
+    /// How many posts the order holds.
+    ordered: usize,
 }
-
-/// A post's index line: its file, its stamp, whether its body links to
-/// other posts, and the lengths of the two lines that follow (its model,
-/// its body or `null`), so that reading the file parses no model it does
-/// not need.
-/// (The time in an `i64` of nanoseconds, good to the year 2262: `serde_json`
-/// reads an `i128` through a string.)
-type Index = (String, u64, i64, u64, bool, usize, usize);
-
-/// The last line: a file cut short lacks it.
-const END: &[u8] = b"\"end\"\n";
 
 /// A post's model as the cache keeps it: the fields of [`Post`] but its
 /// file (the index line has it) and its site; empty and default values
@@ -324,10 +423,8 @@ impl Summary {
     }
 }
 
-/// `post` as a model line of the cache (`None` if it cannot be one: a
-/// path that is not UTF-8 is read again by every build).
+/// `post` as a model line of the cache (`None` if it cannot be one).
 pub(crate) fn model_line(post: &Post, zone: &TimeZone) -> Option<String> {
-    post.source.to_str()?;
     serde_json::to_string(&Model::of(post, zone)).ok()
 }
 
@@ -336,19 +433,26 @@ pub(crate) fn rendered_line(rendered: &Rendered) -> Option<String> {
     serde_json::to_string(rendered).ok()
 }
 
-/// Where one post's lines are in the file read.
-#[derive(Debug)]
-struct Slot {
+/// One post's row, as read: where its file's name and its lines are in
+/// the file's bytes, and its stamp and facts.
+#[derive(Debug, Clone)]
+struct Row {
+    path: Range<usize>,
+    url_path: Range<usize>,
     stamp: Stamp,
+    model: Range<usize>,
+    /// Empty when the post has no body kept.
+    body: Range<usize>,
+    at: Option<i64>,
+    url_hash: u64,
+    id_hash: Option<u64>,
+    published: bool,
     links_posts: bool,
-    model: std::ops::Range<usize>,
-    /// Empty when the line is `null`.
-    rendered: std::ops::Range<usize>,
 }
 
-/// A cache read at the start of a build: the file's bytes, and where each
-/// post's lines are in them. A model or body is parsed only when asked
-/// for, on the thread that asks (the posts are read on several).
+/// A cache read at the start of a build: the file's bytes, and its rows.
+/// A model or body is parsed only when asked for, on the thread that asks
+/// (the posts are read on several).
 #[derive(Debug)]
 pub(crate) struct Cache {
     /// Files modified at or after this instant are read again.
@@ -357,12 +461,21 @@ pub(crate) struct Cache {
     render_key: String,
     /// The fingerprint of every post's URL they were made under.
     site_key: u64,
+    /// The instant the last build published posts up to.
+    cutoff: i128,
+    /// Whether two of the last build's published posts shared a URL or an id.
+    sharing: bool,
     /// The site's zone, which the models' instants are in.
     zone: TimeZone,
     /// The file.
     bytes: Vec<u8>,
-    /// Keyed by the path's bytes: hashing a `Path` walks its components.
-    entries: HashMap<OsString, Slot>,
+    /// Where the table begins: the records are before.
+    tail: usize,
+    /// Every post, in the walk's order.
+    rows: Vec<Row>,
+    /// The rows of the published posts, newest first (by date, then by
+    /// file, as Jekyll orders them).
+    order: Vec<u32>,
 }
 
 impl Cache {
@@ -372,84 +485,94 @@ impl Cache {
             racy_from: 0,
             render_key: String::new(),
             site_key: 0,
+            cutoff: 0,
+            sharing: false,
             zone,
             bytes: Vec::new(),
-            entries: HashMap::new(),
+            tail: 0,
+            rows: Vec::new(),
+            order: Vec::new(),
         }
     }
 
-    /// The slot of `path` if the cache holds it for exactly this `stamp`
-    /// and the file was not modified in or after the second of the last build.
-    fn slot(&self, path: &Path, stamp: Stamp) -> Option<&Slot> {
-        self.entries
-            .get(path.as_os_str())
-            .filter(|slot| slot.stamp == stamp && stamp.modified < self.racy_from)
+    /// The row of `path`, by a binary search of the walk's order.
+    pub(crate) fn find(&self, path: &Path) -> Option<usize> {
+        self.rows
+            .binary_search_by(|row| path_order(self.path_of(row), path))
+            .ok()
     }
 
-    /// The model of `path` if the cache holds it for exactly this `stamp`
-    /// and the file was not modified in or after the second of the last
-    /// build. A model that does not read is not there: the file is read.
-    pub(crate) fn get(&self, path: &Path, stamp: Stamp) -> Option<Post> {
-        let slot = self.slot(path, stamp)?;
-        let model: Model = serde_json::from_slice(&self.bytes[slot.model.clone()]).ok()?;
-        model.into_post(path, &self.zone)
+    /// The file of `row`.
+    fn path_of(&self, row: &Row) -> &Path {
+        Path::new(std::ffi::OsStr::from_bytes(&self.bytes[row.path.clone()]))
     }
 
-    /// [`Cache::get`]'s post in summary ([`Summary`]): what a build needs
-    /// of every post. The cache holds the whole model for exactly the same
-    /// files and stamps.
-    pub(crate) fn summary(&self, path: &Path, stamp: Stamp) -> Option<Post> {
-        let slot = self.slot(path, stamp)?;
-        let summary: Summary = serde_json::from_slice(&self.bytes[slot.model.clone()]).ok()?;
-        summary.into_post(path, &self.zone)
+    /// The file of the row at `at`.
+    pub(crate) fn row_path(&self, at: usize) -> &Path {
+        self.path_of(&self.rows[at])
     }
 
-    /// Whether the cache holds a body of `path` that [`Cache::rendered`]
+    /// Whether the row at `at` holds its file as it is at `stamp`: the same
+    /// stamp, and modified before the second the last build began.
+    pub(crate) fn holds(&self, at: usize, stamp: Stamp) -> bool {
+        self.rows
+            .get(at)
+            .is_some_and(|row| row.stamp == stamp && stamp.modified < self.racy_from)
+    }
+
+    /// The row of `path` if the cache holds the file as it is at `stamp` ([`Cache::holds`]).
+    pub(crate) fn lookup(&self, path: &Path, stamp: Stamp) -> Option<usize> {
+        self.find(path).filter(|&at| self.holds(at, stamp))
+    }
+
+    /// The whole model of the row at `at`, `None` if it does not read.
+    pub(crate) fn get(&self, at: usize) -> Option<Post> {
+        let row = self.rows.get(at)?;
+        let model: Model = serde_json::from_slice(&self.bytes[row.model.clone()]).ok()?;
+        model.into_post(self.path_of(row), &self.zone)
+    }
+
+    /// [`Cache::get`]'s post in summary ([`Summary`]): what ordering and
+    /// the checks over every post need.
+    pub(crate) fn summary(&self, at: usize) -> Option<Post> {
+        let row = self.rows.get(at)?;
+        let summary: Summary = serde_json::from_slice(&self.bytes[row.model.clone()]).ok()?;
+        summary.into_post(self.path_of(row), &self.zone)
+    }
+
+    /// Whether the row at `at` holds a body that [`Cache::rendered`]
     /// gives: then whether it links to other posts.
-    pub(crate) fn kept_body(
-        &self,
-        path: &Path,
-        stamp: Stamp,
-        render_key: &str,
-        site_key: u64,
-    ) -> Option<bool> {
-        self.rendered_slot(path, stamp, render_key, site_key)
-            .map(|slot| slot.links_posts)
+    pub(crate) fn kept_body(&self, at: usize, render_key: &str, site_key: u64) -> Option<bool> {
+        self.rendered_row(at, render_key, site_key)
+            .map(|row| row.links_posts)
     }
 
-    fn rendered_slot(
-        &self,
-        path: &Path,
-        stamp: Stamp,
-        render_key: &str,
-        site_key: u64,
-    ) -> Option<&Slot> {
-        self.slot(path, stamp).filter(|slot| {
-            !slot.rendered.is_empty()
+    fn rendered_row(&self, at: usize, render_key: &str, site_key: u64) -> Option<&Row> {
+        self.rows.get(at).filter(|row| {
+            !row.body.is_empty()
                 && self.render_key == render_key
-                && (!slot.links_posts || self.site_key == site_key)
+                && (!row.links_posts || self.site_key == site_key)
         })
     }
 
-    /// The rendered body of `path`, on the terms of [`Cache::get`], if it
-    /// was rendered under `render_key`, and, for a body that links to
-    /// other posts, with every post's URL as `site_key` fingerprints: the
-    /// body and whether it links to posts.
+    /// The rendered body of the row at `at`, if it was rendered under
+    /// `render_key`, and, for a body that links to other posts, with every
+    /// post's URL as `site_key` fingerprints: the body and whether it links
+    /// to posts.
     pub(crate) fn rendered(
         &self,
-        path: &Path,
-        stamp: Stamp,
+        at: usize,
         render_key: &str,
         site_key: u64,
     ) -> Option<(Rendered, bool)> {
-        let slot = self.rendered_slot(path, stamp, render_key, site_key)?;
-        let body = serde_json::from_slice(&self.bytes[slot.rendered.clone()]).ok()?;
-        Some((body, slot.links_posts))
+        let row = self.rendered_row(at, render_key, site_key)?;
+        let body = serde_json::from_slice(&self.bytes[row.body.clone()]).ok()?;
+        Some((body, row.links_posts))
     }
 
-    /// The bytes of the body line the cache holds for `path`.
-    pub(crate) fn body_len(&self, path: &Path) -> usize {
-        self.line(path, true).map_or(0, <[u8]>::len)
+    /// The bytes of the body line the row at `at` holds.
+    pub(crate) fn body_len(&self, at: usize) -> usize {
+        self.rows.get(at).map_or(0, |row| row.body.len())
     }
 
     /// The fingerprint of every post's URL its bodies were made under.
@@ -469,14 +592,118 @@ impl Cache {
 
     /// How many posts it holds.
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        self.rows.len()
     }
 
-    /// The bytes of `path`'s model line, or of its body line.
-    fn line(&self, path: &Path, body: bool) -> Option<&[u8]> {
-        let slot = self.entries.get(path.as_os_str())?;
-        let range = if body { &slot.rendered } else { &slot.model };
-        (!range.is_empty()).then(|| &self.bytes[range.clone()])
+    /// The URL path of the row at `at`.
+    pub(crate) fn url_path(&self, at: usize) -> &str {
+        std::str::from_utf8(&self.bytes[self.rows[at].url_path.clone()]).unwrap_or_default()
+    }
+}
+
+/// What the cache knows of a build in which every file it holds is
+/// unchanged and some are new: enough to order the published posts and
+/// check them for shared URLs and ids without reading an unchanged post.
+/// See [`Cache::merge`].
+#[derive(Debug)]
+pub(crate) struct Merged {
+    /// The published posts, newest first: each a place in the build's
+    /// entries (the walk's order).
+    pub(crate) order: Vec<usize>,
+    /// How many of them are dated after the build's cutoff (the first).
+    pub(crate) future: usize,
+}
+
+impl Cache {
+    /// The published posts of `entries` (every file of a build, in the
+    /// walk's order: those this cache holds as they are,
+    /// [`ModelLine::Kept`], and those read now, new or changed) ordered as
+    /// [`crate::post::published`] orders them at `cutoff`, if that can be
+    /// found from the rows: `None` when the last build's published posts
+    /// shared a URL or an id, when the URL or id hash of a post read now
+    /// meets another post's (a shared one, or a rare collision), when a
+    /// post the last build left for later is published now, or when a date
+    /// is past what a row holds. Then the caller orders every post the
+    /// slow way. A row no entry keeps (a file gone or changed) leaves the
+    /// order: taking posts away shares nothing.
+    pub(crate) fn merge(&self, entries: &[Entry], cutoff: i128) -> Option<Merged> {
+        if self.sharing || cutoff < self.cutoff {
+            return None;
+        }
+        // A post dated between the two cutoffs would join the posts the
+        // checks found no sharing among: the slow way.
+        let comes_out = |at: i64| i128::from(at) > self.cutoff && i128::from(at) <= cutoff;
+        let mut new = Vec::new();
+        // Each row's place in the entries; none for a file gone or changed.
+        let mut place = vec![None; self.rows.len()];
+        let mut last = None;
+        for (at, entry) in entries.iter().enumerate() {
+            match &entry.model {
+                ModelLine::Kept(row) => {
+                    // Each row once, in order, as the walk gives them.
+                    if last.is_some_and(|last| last >= *row) || *row >= place.len() {
+                        return None;
+                    }
+                    last = Some(*row);
+                    place[*row] = Some(at);
+                }
+                ModelLine::New(_, facts) => new.push((at, facts)),
+            }
+        }
+        for &(at, facts) in &new {
+            if !facts.published {
+                continue;
+            }
+            let meets = |url: u64, id: Option<u64>| {
+                url == facts.url_hash || (id.is_some() && id == facts.id_hash)
+            };
+            let old = self
+                .rows
+                .iter()
+                .zip(&place)
+                .filter(|(row, place)| row.published && place.is_some())
+                .any(|(row, _)| meets(row.url_hash, row.id_hash));
+            let other = new.iter().any(|&(other, them)| {
+                other != at && them.published && meets(them.url_hash, them.id_hash)
+            });
+            if old || other {
+                return None;
+            }
+        }
+        // The old order, in entries' places; the new posts merged in.
+        let mut order: Vec<(i64, usize)> = Vec::with_capacity(self.order.len() + new.len());
+        for &row in &self.order {
+            let row = row as usize;
+            let Some(at) = place[row] else {
+                continue;
+            };
+            let date = self.rows[row].at?;
+            if comes_out(date) {
+                return None;
+            }
+            order.push((date, at));
+        }
+        let added = new.iter().filter(|(_, facts)| facts.published);
+        if new.len() > 64 {
+            for &(at, facts) in added {
+                order.push((facts.at?, at));
+            }
+            order.sort_unstable_by(|a, b| b.cmp(a));
+        } else {
+            for &(at, facts) in added {
+                let key = (facts.at?, at);
+                // Newest first (by date, then by file, later files first):
+                // after every post that orders before it.
+                let index = order.partition_point(|&other| other > key);
+                order.insert(index, key);
+            }
+        }
+        let cutoff_at = |date: i64| i128::from(date) > cutoff;
+        let future = order.partition_point(|&(date, _)| cutoff_at(date));
+        Some(Merged {
+            order: order.into_iter().map(|(_, at)| at).collect(),
+            future,
+        })
     }
 }
 
@@ -593,150 +820,394 @@ enum Unread {
     /// Made with other settings or by another version.
     OtherKey,
     /// Cut short, damaged, or of another layout.
-    Damaged(String),
+    Damaged(&'static str),
 }
 
-/// The next line of `bytes` from `at`, without its newline, and where the one after begins.
-fn next_line(bytes: &[u8], at: usize) -> Option<(std::ops::Range<usize>, usize)> {
-    let rest = bytes.get(at..)?;
-    let end = at + rest.iter().position(|&b| b == b'\n')?;
-    Some((at..end, end + 1))
+/// The little-endian number of `N` bytes at `at` in `bytes` (in bounds).
+fn number<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
+    let mut out = [0; N];
+    out.copy_from_slice(&bytes[at..at + N]);
+    out
 }
 
-/// The line of `len` bytes at `at`, which a newline must end.
-fn sized_line(bytes: &[u8], at: usize, len: usize) -> Option<(std::ops::Range<usize>, usize)> {
-    let end = at.checked_add(len)?;
-    (bytes.get(end) == Some(&b'\n')).then_some((at..end, end + 1))
+/// `start..start + len` if it lies within `within`.
+fn span(start: u32, len: u32, within: &Range<usize>) -> Option<Range<usize>> {
+    let start = within.start.checked_add(start as usize)?;
+    let end = start.checked_add(len as usize)?;
+    (end <= within.end).then_some(start..end)
 }
 
-/// The cache in `bytes`: its header and every post's index line are read,
+/// The cache in `bytes`: its header, rows and order are read and checked,
 /// its models and bodies only located.
 fn parse(bytes: Vec<u8>, key: &str, zone: &TimeZone) -> Result<Cache, Unread> {
-    let damaged = |why: &str| Unread::Damaged(why.to_string());
-    let (first, mut at) = next_line(&bytes, 0).ok_or_else(|| damaged("no first line"))?;
-    let header: Header =
-        serde_json::from_slice(&bytes[first]).map_err(|err| Unread::Damaged(err.to_string()))?;
+    let cut = Unread::Damaged("cut short");
+    let total = bytes.len();
+    if total < TRAILER || bytes[total - 8..] != *MAGIC {
+        return Err(cut);
+    }
+    let end = total - TRAILER;
+    let tail = usize::try_from(u64::from_le_bytes(number(&bytes, end))).map_err(|_| cut)?;
+    let tail_len = u64::from_le_bytes(number(&bytes, end + 8));
+    if tail > end || u64::try_from(end - tail).ok() != Some(tail_len) {
+        return Err(Unread::Damaged("cut short"));
+    }
+    let line_end = bytes[tail..end]
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or(Unread::Damaged("no header"))?;
+    let header: Header = serde_json::from_slice(&bytes[tail..tail + line_end])
+        .map_err(|_| Unread::Damaged("a header that does not read"))?;
     if header.format != FORMAT {
-        return Err(damaged("another layout"));
+        return Err(Unread::Damaged("another layout"));
     }
     if header.key != key {
         return Err(Unread::OtherKey);
     }
-    // The count comes from the file: bounded by what the file can hold.
-    let mut entries = HashMap::with_capacity(header.entries.min(bytes.len() / 8));
-    for _ in 0..header.entries {
-        let (line, next) = next_line(&bytes, at).ok_or_else(|| damaged("cut short"))?;
-        let (file, size, nanoseconds, inode, links_posts, model_len, rendered_len): Index =
-            serde_json::from_slice(&bytes[line]).map_err(|err| Unread::Damaged(err.to_string()))?;
-        let (model, next) =
-            sized_line(&bytes, next, model_len).ok_or_else(|| damaged("cut short"))?;
-        let (rendered, next) =
-            sized_line(&bytes, next, rendered_len).ok_or_else(|| damaged("cut short"))?;
-        let rendered = if bytes[rendered.clone()] == *b"null" {
-            next..next
-        } else {
-            rendered
-        };
-        at = next;
-        let stamp = Stamp {
-            size,
-            modified: i128::from(nanoseconds),
-            inode,
-        };
-        let slot = Slot {
-            stamp,
-            links_posts,
-            model,
-            rendered,
-        };
-        entries.insert(OsString::from(file), slot);
+    let damaged = Unread::Damaged("a table that does not add up");
+    let table = tail + line_end + 1;
+    let order_at = header
+        .rows
+        .checked_mul(ROW)
+        .and_then(|len| table.checked_add(len))
+        .filter(|&at| at <= end)
+        .ok_or(Unread::Damaged("a table that does not add up"))?;
+    let blob_at = header
+        .ordered
+        .checked_mul(4)
+        .and_then(|len| order_at.checked_add(len))
+        .filter(|&at| at <= end)
+        .ok_or(damaged)?;
+    let blob = blob_at..end;
+    let records = 0..tail;
+    let mut rows = Vec::with_capacity(header.rows);
+    for n in 0..header.rows {
+        rows.push(
+            row(&bytes, table + n * ROW, &blob, &records)
+                .ok_or(Unread::Damaged("a row that does not read"))?,
+        );
     }
-    if bytes.get(at..) != Some(END) {
-        return Err(damaged("cut short"));
-    }
+    let order = order_of(&bytes[order_at..blob_at], &rows)
+        .ok_or(Unread::Damaged("an order that does not hold"))?;
     let second = 1_000_000_000;
     Ok(Cache {
         racy_from: header.started.div_euclid(second) * second,
         render_key: header.render_key,
         site_key: header.site_key,
+        cutoff: header.cutoff,
+        sharing: header.sharing,
         zone: zone.clone(),
         bytes,
-        entries,
+        tail,
+        rows,
+        order,
     })
 }
 
-/// A post's file, time and two lines for the file; none for a post a line
-/// cannot hold (a path that is not UTF-8).
-fn lines_of<'a>(entry: &'a Entry, old: &'a Cache) -> Option<(&'a str, i64, &'a [u8], &'a [u8])> {
-    let file = entry.path.to_str()?;
-    let modified = i64::try_from(entry.stamp.modified).ok()?;
-    // One look-up of the old cache's slot for both lines, and none for a
-    // post whose lines are both new.
-    let keeps = matches!(entry.model, Line::Kept) || matches!(entry.rendered, Some(Line::Kept));
-    let slot = keeps
-        .then(|| old.entries.get(entry.path.as_os_str()))
-        .flatten();
-    let old_line =
-        |range: &std::ops::Range<usize>| (!range.is_empty()).then(|| &old.bytes[range.clone()]);
-    let model = match &entry.model {
-        Line::Kept => old_line(&slot?.model)?,
-        Line::New(line) => line.as_bytes(),
+/// The row at `at`, its file and URL path in `blob`, its lines in `records`
+/// (each followed by a newline); `None` if it points outside them.
+fn row(bytes: &[u8], at: usize, blob: &Range<usize>, records: &Range<usize>) -> Option<Row> {
+    let word = |offset: usize| u32::from_le_bytes(number(bytes, at + offset));
+    let long = |offset: usize| u64::from_le_bytes(number(bytes, at + offset));
+    let line = |start: u32, len: u32| {
+        span(start, len, records).filter(|range| bytes.get(range.end) == Some(&b'\n'))
     };
-    let rendered: &[u8] = match &entry.rendered {
-        None => b"null",
-        Some(Line::Kept) => slot
-            .and_then(|slot| old_line(&slot.rendered))
-            .unwrap_or(b"null"),
-        Some(Line::New(line)) => line.as_bytes(),
+    let flags = bytes[at + 80];
+    let body_len = word(52);
+    Some(Row {
+        path: span(word(0), word(4), blob)?,
+        url_path: span(word(8), word(12), blob)?,
+        stamp: Stamp {
+            size: long(16),
+            modified: i128::from(i64::from_le_bytes(number(bytes, at + 24))),
+            inode: long(32),
+        },
+        model: line(word(40), word(44))?,
+        body: if body_len == 0 {
+            0..0
+        } else {
+            line(word(48), body_len)?
+        },
+        at: (flags & HAS_DATE != 0).then(|| i64::from_le_bytes(number(bytes, at + 56))),
+        url_hash: long(64),
+        id_hash: (flags & HAS_ID != 0).then(|| long(72)),
+        published: flags & PUBLISHED != 0,
+        links_posts: flags & LINKS_POSTS != 0,
+    })
+}
+
+/// The order in `bytes` (a row number each, 4 bytes), if it holds every
+/// published row with a date exactly once, newest first.
+fn order_of(bytes: &[u8], rows: &[Row]) -> Option<Vec<u32>> {
+    let order: Vec<u32> = bytes
+        .chunks_exact(4)
+        .map(|chunk| u32::from_le_bytes(number(chunk, 0)))
+        .collect();
+    let key = |at: u32| -> Option<(i64, u32)> {
+        let row = rows.get(at as usize)?;
+        row.published.then_some(())?;
+        Some((row.at?, at))
     };
-    Some((file, modified, model, rendered))
+    // Strictly falling keys: no row twice; as many as there are: every one.
+    let mut last: Option<(i64, u32)> = None;
+    for &at in &order {
+        let key = key(at)?;
+        if last.is_some_and(|last| last <= key) {
+            return None;
+        }
+        last = Some(key);
+    }
+    let published = rows
+        .iter()
+        .filter(|row| row.published && row.at.is_some())
+        .count();
+    (published == order.len()).then_some(order)
+}
+
+/// What the table's header says of a build besides its rows.
+#[derive(Debug)]
+pub(crate) struct Written<'a> {
+    /// The key of the models ([`key`]).
+    pub(crate) key: &'a str,
+    /// The key of the bodies ([`render_key`]).
+    pub(crate) render_key: &'a str,
+    /// The fingerprint of every post's URL.
+    pub(crate) site_key: u64,
+    /// When the build began.
+    pub(crate) started: i128,
+    /// The instant it published posts up to.
+    pub(crate) cutoff: i128,
+    /// Whether two of its published posts share a URL or an id.
+    pub(crate) sharing: bool,
+}
+
+/// The most bytes of lines no row points to that a cache may hold (lines
+/// of posts gone or changed, bodies replaced) before it is written anew
+/// rather than added to: as many as the rows point to, and a megabyte.
+fn room_for_unused(used: usize) -> usize {
+    used + 1024 * 1024
 }
 
 /// Writes the cache at `path`, whole or not at all: `entries` with the
 /// lines this build made, and the lines `old` holds for those it kept.
-/// Not synced to disk: a cache lost or cut short by a crash is only
-/// rebuilt (a cut shows: the last line is missing).
+/// When every row of `old` is kept and it holds few unused lines, its
+/// records are copied whole and the new lines added after them; else each
+/// post's lines are copied one by one. Not synced to disk: a cache lost
+/// or cut short by a crash is only rebuilt (a cut shows: the trailer is
+/// missing).
 pub(crate) fn write(
     path: &Path,
-    header: (&str, &str, u64, i128),
+    header: &Written<'_>,
     entries: &[Entry],
     old: &Cache,
 ) -> Result<(), Error> {
-    let (key, render_key, site_key, started) = header;
-    // Each post's lines found once, for the count and the writing.
-    let lines: Vec<_> = entries
+    // Each entry with the old row it keeps (none for a row that is not
+    // there: the entry is left out), and its facts.
+    let kept = |entry: &Entry| entry.kept_row().and_then(|at| old.rows.get(at));
+    let rows: Vec<(&Entry, Option<&Row>)> = entries
         .iter()
-        .filter_map(|entry| Some((entry, lines_of(entry, old)?)))
+        .filter_map(|entry| match entry.model {
+            ModelLine::Kept(_) => Some((entry, Some(kept(entry)?))),
+            ModelLine::New(..) => Some((entry, None)),
+        })
         .collect();
-    let header = Header {
+    let order = newest_first(&rows);
+    let append = appends(old, &rows);
+    let table = Header {
         format: FORMAT,
-        key: key.to_string(),
-        render_key: render_key.to_string(),
-        site_key,
-        started,
-        entries: lines.len(),
+        key: header.key.to_string(),
+        render_key: header.render_key.to_string(),
+        site_key: header.site_key,
+        started: header.started,
+        cutoff: header.cutoff,
+        sharing: header.sharing,
+        rows: rows.len(),
+        ordered: order.len(),
     };
     output::replace_unsynced(path, |out| {
-        serde_json::to_writer(&mut *out, &header)?;
-        out.write_all(b"\n")?;
-        for &(entry, (file, modified, model, rendered)) in &lines {
-            // An [`Index`], its file borrowed: the same JSON.
-            let index = (
-                file,
-                entry.stamp.size,
-                modified,
-                entry.stamp.inode,
-                entry.links_posts,
-                model.len(),
-                rendered.len(),
-            );
-            serde_json::to_writer(&mut *out, &index)?;
-            for line in [b"\n", model, b"\n", rendered, b"\n"] {
-                out.write_all(line)?;
-            }
+        let mut records = Records { out, at: 0 };
+        if append {
+            records.out.write_all(&old.bytes[..old.tail])?;
+            records.at = old.tail;
         }
-        out.write_all(END)
+        let mut table_bytes = Vec::with_capacity(rows.len() * ROW);
+        let mut blob = Vec::new();
+        for &(entry, row) in &rows {
+            records.put_entry(old, append, entry, row, &mut table_bytes, &mut blob)?;
+        }
+        let tail = records.at;
+        let mut head = serde_json::to_vec(&table)?;
+        head.push(b'\n');
+        let order_bytes: Vec<u8> = order.iter().flat_map(|(_, at)| at.to_le_bytes()).collect();
+        let mut tail_len = 0;
+        for part in [&head, &table_bytes, &order_bytes, &blob] {
+            records.out.write_all(part)?;
+            tail_len += part.len();
+        }
+        for part in [&to_u64(tail), &to_u64(tail_len), MAGIC] {
+            records.out.write_all(part)?;
+        }
+        Ok(())
     })
+}
+
+/// The places of `rows`' published posts, newest first (by date, then by
+/// place: the walk's order is the files' order), with their dates.
+fn newest_first(rows: &[(&Entry, Option<&Row>)]) -> Vec<(i64, u32)> {
+    let facts = |(entry, row): &(&Entry, Option<&Row>)| match (row, &entry.model) {
+        (Some(row), _) => (row.published, row.at),
+        (None, ModelLine::New(_, facts)) => (facts.published, facts.at),
+        (None, ModelLine::Kept(_)) => (false, None),
+    };
+    let mut order: Vec<(i64, u32)> = Vec::with_capacity(rows.len());
+    for (at, row) in rows.iter().enumerate() {
+        if let ((true, Some(date)), Ok(at)) = (facts(row), u32::try_from(at)) {
+            order.push((date, at));
+        }
+    }
+    order.sort_unstable_by(|a, b| b.cmp(a));
+    order
+}
+
+/// Whether the next cache is `old`'s records and the new lines after them:
+/// when `rows` keep every row of `old` and it holds few unused lines.
+fn appends(old: &Cache, rows: &[(&Entry, Option<&Row>)]) -> bool {
+    let kept_rows = rows.iter().filter(|(_, row)| row.is_some()).count();
+    let used: usize = rows
+        .iter()
+        .filter_map(|(_, row)| *row)
+        .map(|row| row.model.len() + row.body.len() + 2)
+        .sum();
+    !old.rows.is_empty() && kept_rows == old.rows.len() && old.tail <= room_for_unused(used)
+}
+
+/// Adds `row` to the table, its `file` and `url_path` to the blob (its own
+/// `path` and `url_path` are not read).
+fn put_row(table: &mut Vec<u8>, blob: &mut Vec<u8>, row: &Row, file: &[u8], url_path: &[u8]) {
+    let mut put_blob = |bytes: &[u8]| {
+        let start = blob.len();
+        blob.extend_from_slice(bytes);
+        (offset(start), offset(bytes.len()))
+    };
+    let file = put_blob(file);
+    let url = put_blob(url_path);
+    let modified = i64::try_from(row.stamp.modified).unwrap_or(i64::MIN);
+    let flags = (u8::from(row.links_posts) * LINKS_POSTS)
+        | (u8::from(row.published) * PUBLISHED)
+        | (u8::from(row.at.is_some()) * HAS_DATE)
+        | (u8::from(row.id_hash.is_some()) * HAS_ID);
+    let fields: [&[u8]; 14] = [
+        &file.0.to_le_bytes(),
+        &file.1.to_le_bytes(),
+        &url.0.to_le_bytes(),
+        &url.1.to_le_bytes(),
+        &row.stamp.size.to_le_bytes(),
+        &modified.to_le_bytes(),
+        &row.stamp.inode.to_le_bytes(),
+        &offset(row.model.start).to_le_bytes(),
+        &offset(row.model.len()).to_le_bytes(),
+        &offset(row.body.start).to_le_bytes(),
+        &offset(row.body.len()).to_le_bytes(),
+        &row.at.unwrap_or(0).to_le_bytes(),
+        &row.url_hash.to_le_bytes(),
+        &row.id_hash.unwrap_or(0).to_le_bytes(),
+    ];
+    for field in fields {
+        table.extend_from_slice(field);
+    }
+    table.push(flags);
+    table.resize(table.len() + ROW - 81, 0);
+}
+
+/// A 32-bit offset or length of the file (which [`MAX_BYTES`] keeps
+/// within 32 bits; a larger one writes a cache the next build ignores).
+fn offset(value: usize) -> u32 {
+    u32::try_from(value).unwrap_or(u32::MAX)
+}
+
+/// `value` as the trailer's 8 little-endian bytes.
+fn to_u64(value: usize) -> [u8; 8] {
+    u64::try_from(value).unwrap_or(u64::MAX).to_le_bytes()
+}
+
+/// The records of the file being written, and where the next line goes.
+struct Records<'a> {
+    out: &'a mut dyn std::io::Write,
+    at: usize,
+}
+
+impl Records<'_> {
+    /// Writes the lines `entry` needs written (those of `row`, the old
+    /// cache's, unless they are copied with its records) and adds its row
+    /// to `table` and `blob`.
+    fn put_entry(
+        &mut self,
+        old: &Cache,
+        append: bool,
+        entry: &Entry,
+        row: Option<&Row>,
+        table: &mut Vec<u8>,
+        blob: &mut Vec<u8>,
+    ) -> std::io::Result<()> {
+        let old_line = |range: &Range<usize>| &old.bytes[range.clone()];
+        let (model, facts) = match (row, &entry.model) {
+            (Some(row), _) if append => (row.model.clone(), None),
+            (Some(row), _) => (self.put(old_line(&row.model))?, None),
+            (None, ModelLine::New(line, facts)) => (self.put(line.as_bytes())?, Some(facts)),
+            (None, ModelLine::Kept(_)) => return Ok(()),
+        };
+        let body = match (&entry.rendered, row) {
+            (Some(Line::Kept), Some(row)) if append || row.body.is_empty() => row.body.clone(),
+            (Some(Line::Kept), Some(row)) => self.put(old_line(&row.body))?,
+            (Some(Line::New(line)), _) => self.put(line.as_bytes())?,
+            _ => 0..0,
+        };
+        let (url_path, published, at, url_hash, id_hash): (&[u8], _, _, _, _) = match (facts, row) {
+            (Some(f), _) => (
+                f.url_path.as_bytes(),
+                f.published,
+                f.at,
+                f.url_hash,
+                f.id_hash,
+            ),
+            (None, Some(r)) => (
+                old_line(&r.url_path),
+                r.published,
+                r.at,
+                r.url_hash,
+                r.id_hash,
+            ),
+            (None, None) => (b"", false, None, 0, None),
+        };
+        let new_row = Row {
+            path: 0..0,
+            url_path: 0..0,
+            stamp: entry.stamp,
+            model,
+            body,
+            at,
+            url_hash,
+            id_hash,
+            published,
+            links_posts: entry.links_posts,
+        };
+        put_row(
+            table,
+            blob,
+            &new_row,
+            entry.path.as_os_str().as_bytes(),
+            url_path,
+        );
+        Ok(())
+    }
+
+    /// Writes `line` and its newline: where the line is.
+    fn put(&mut self, line: &[u8]) -> std::io::Result<Range<usize>> {
+        self.out.write_all(line)?;
+        self.out.write_all(b"\n")?;
+        let range = self.at..self.at + line.len();
+        self.at = range.end + 1;
+        Ok(range)
+    }
 }
 
 #[cfg(test)]
@@ -823,41 +1294,187 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_written_cache_reads_back_and_a_changed_stamp_misses() {
+    fn header(cutoff: i128) -> Written<'static> {
+        Written {
+            key: "k",
+            render_key: "r",
+            site_key: 1,
+            started: 5_000_000_000,
+            cutoff,
+            sharing: false,
+        }
+    }
+
+    /// A post read from `name` (under `_posts/`) with `front` as its front matter.
+    fn post(name: &str, front: &str) -> Post {
+        let source = PathBuf::from(format!("_posts/{name}"));
+        crate::post::parse(&source, &format!("---\n{front}\n---\nBody\n"), &rules()).unwrap()
+    }
+
+    fn new_entry(post: &Post, n: u64) -> Entry {
+        Entry {
+            path: post.source.clone(),
+            stamp: stamp(n),
+            model: ModelLine::New(model_line(post, &rules().zone).unwrap(), Facts::of(post)),
+            rendered: None,
+            links_posts: false,
+        }
+    }
+
+    /// The cache `entries` make, written and read back.
+    fn written(entries: &[Entry], cutoff: i128) -> (tempfile::TempDir, Cache) {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join(FILE_NAME);
         let zone = rules().zone;
+        write(&file, &header(cutoff), entries, &Cache::empty(zone.clone())).unwrap();
+        let (cache, note) = read(&file, "k", &zone);
+        assert!(note.is_none(), "{note:?}");
+        (dir, cache)
+    }
+
+    #[test]
+    fn a_written_cache_reads_back_and_a_changed_stamp_misses() {
         let source = Path::new("_posts/2025-12-24-daily-papers.md");
         let text = include_str!("../example/_posts/2025-12-24-daily-papers.md");
         let post = crate::post::parse(source, text, &rules()).unwrap();
-        let entries = vec![Entry {
-            path: source.to_path_buf(),
-            stamp: stamp(7),
-            model: Line::New(model_line(&post, &zone).unwrap()),
-            rendered: None,
-            links_posts: false,
-        }];
-        let empty = Cache::empty(zone.clone());
-        write(&file, ("k", "r", 1, 5_000_000_000), &entries, &empty).unwrap();
-        let (cache, note) = read(&file, "k", &zone);
-        assert!(note.is_none(), "{note:?}");
+        let entries = vec![new_entry(&post, 7)];
+        let (dir, cache) = written(&entries, 0);
+        let file = dir.path().join(FILE_NAME);
         assert_eq!(cache.len(), 1);
-        let got = cache.get(source, stamp(7)).unwrap();
+        let row = cache.lookup(source, stamp(7)).unwrap();
+        let got = cache.get(row).unwrap();
         assert_eq!(format!("{got:?}"), format!("{post:?}"));
-        assert!(cache.get(source, stamp(8)).is_none());
-        assert!(cache.rendered(source, stamp(7), "r", 1).is_none());
-        // Kept lines are copied from the cache read.
+        assert!(cache.lookup(source, stamp(8)).is_none());
+        assert!(cache.rendered(row, "r", 1).is_none());
+        assert_eq!(cache.url_path(row), post.path);
+        // Kept lines are copied from the cache read, with a body added.
+        let body = post.render(text).unwrap();
         let kept = vec![Entry {
-            model: Line::Kept,
-            ..entries.into_iter().next().unwrap()
+            model: ModelLine::Kept(row),
+            rendered: Some(Line::New(rendered_line(&body).unwrap())),
+            ..new_entry(&post, 7)
         }];
-        write(&file, ("k", "r", 1, 5_000_000_000), &kept, &cache).unwrap();
+        write(&file, &header(0), &kept, &cache).unwrap();
+        let zone = rules().zone;
         let (again, _) = read(&file, "k", &zone);
-        assert!(again.get(source, stamp(7)).is_some());
+        let row = again.lookup(source, stamp(7)).unwrap();
+        assert!(again.get(row).is_some());
+        assert!(again.rendered(row, "r", 1).is_some());
         // Another key: nothing is taken.
         let (other, note) = read(&file, "other", &zone);
         assert_eq!(other.len(), 0);
         assert!(note.unwrap().contains("other settings"));
+        // Every cut of the file is noticed.
+        let bytes = std::fs::read(&file).unwrap();
+        for cut in 0..bytes.len() {
+            assert!(parse(bytes[..cut].to_vec(), "k", &zone).is_err(), "{cut}");
+        }
+    }
+
+    /// `posts` as [`crate::post::published`] orders them at `now`: their files.
+    fn published_at(posts: &[Post], now: i128) -> Vec<PathBuf> {
+        let now = jiff::Timestamp::from_nanosecond(now).unwrap();
+        crate::post::published(posts.to_vec(), now)
+            .into_iter()
+            .map(|post| post.source)
+            .collect()
+    }
+
+    /// The files `merged` orders, of those published at `now`.
+    fn merged_at(entries: &[Entry], merged: &Merged) -> Vec<PathBuf> {
+        merged.order[merged.future..]
+            .iter()
+            .map(|&at| entries[at].path.clone())
+            .collect()
+    }
+
+    #[test]
+    fn new_posts_merge_into_the_order_jekyll_gives() {
+        let old = vec![
+            post("2025-01-01-a.md", "title: A"),
+            post("2025-01-02-b.md", "title: B"),
+            post(
+                "2025-01-02-c.md",
+                "title: C\ndate: 2025-01-02 00:00:00 +0900",
+            ),
+            post("2025-01-03-d.md", "title: D\npublished: false"),
+            post("2025-01-05-e.md", "title: E"),
+        ];
+        let now = post("2025-01-04-x.md", "title: X")
+            .date
+            .timestamp()
+            .as_nanosecond();
+        let entries: Vec<Entry> = (0..)
+            .zip(&old)
+            .map(|(n, post)| new_entry(post, n))
+            .collect();
+        let (_dir, cache) = written(&entries, now);
+        // Two new posts: one dated as B (ordered by file), one older than all.
+        let added = [
+            post(
+                "2025-01-02-bb.md",
+                "title: BB\ndate: 2025-01-02 00:00:00 +0900",
+            ),
+            post("2024-12-31-z.md", "title: Z"),
+        ];
+        let mut all: Vec<Post> = old.iter().chain(&added).cloned().collect();
+        all.sort_by(|a, b| a.source.cmp(&b.source));
+        let entries: Vec<Entry> = all
+            .iter()
+            .map(|post| match cache.find(&post.source) {
+                Some(row) => Entry {
+                    model: ModelLine::Kept(row),
+                    ..new_entry(post, 0)
+                },
+                None => new_entry(post, 0),
+            })
+            .collect();
+        let merged = cache.merge(&entries, now).unwrap();
+        assert_eq!(merged.future, 1, "E is not published yet");
+        assert_eq!(merged_at(&entries, &merged), published_at(&all, now));
+        // Once E is published, its order was never checked: the slow way.
+        let later = post("2025-01-06-y.md", "title: Y")
+            .date
+            .timestamp()
+            .as_nanosecond();
+        assert!(cache.merge(&entries, later).is_none());
+        // Nothing new: the cache's order.
+        let same: Vec<Entry> = (0..)
+            .zip(&old)
+            .map(|(row, post)| Entry {
+                model: ModelLine::Kept(row),
+                ..new_entry(post, 0)
+            })
+            .collect();
+        let merged = cache.merge(&same, now).unwrap();
+        assert_eq!(merged_at(&same, &merged), published_at(&old, now));
+    }
+
+    #[test]
+    fn a_new_post_sharing_a_url_or_an_id_goes_the_slow_way() {
+        let old = [post("2025-01-01-a.md", "title: A\npermalink: /same/")];
+        let now = i128::from(i64::MAX);
+        let (_dir, cache) = written(&[new_entry(&old[0], 0)], now);
+        let with = |new: Post| {
+            let mut entries = vec![Entry {
+                model: ModelLine::Kept(0),
+                ..new_entry(&old[0], 0)
+            }];
+            entries.push(new_entry(&new, 1));
+            cache.merge(&entries, now)
+        };
+        assert!(with(post("2025-01-02-b.md", "title: B\npermalink: /same/")).is_none());
+        // The same folder and slug: the same jekyll-feed id.
+        assert!(
+            with(post(
+                "2025-01-02-b.md",
+                "title: B\npermalink: /b.html\nslug: a"
+            ))
+            .is_none()
+        );
+        assert!(with(post("2025-01-02-b.md", "title: B")).is_some());
+        // A post changed (read again) is ordered by what it holds now.
+        let changed = [new_entry(&old[0], 1)];
+        assert_eq!(cache.merge(&changed, now).unwrap().order, [0]);
     }
 }

@@ -75,7 +75,7 @@ pub(crate) fn find(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(found)
 }
 
-/// A key whose byte order is [`path_order`]: the path's bytes with each
+/// A key whose byte order is [`build_cache::path_order`]: the path's bytes with each
 /// `/` made NUL, which ranks it first as `path_order` does (a Unix path
 /// holds no NUL of its own).
 fn path_order_key(path: &Path) -> Vec<u8> {
@@ -84,23 +84,6 @@ fn path_order_key(path: &Path) -> Vec<u8> {
         .iter()
         .map(|&byte| if byte == b'/' { 0 } else { byte })
         .collect()
-}
-
-/// The order of `Path`'s `Ord` for paths without `.` or doubled `/`
-/// (those `find` makes): the bytes from the first that differs, a `/`
-/// before any other byte, as a shorter component sorts first.
-pub(crate) fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
-    let (a, b) = (
-        a.as_os_str().as_encoded_bytes(),
-        b.as_os_str().as_encoded_bytes(),
-    );
-    let common = a.iter().zip(b).take_while(|(x, y)| x == y).count();
-    let rank = |bytes: &[u8]| {
-        bytes
-            .get(common)
-            .map(|&byte| if byte == b'/' { 0 } else { u16::from(byte) + 1 })
-    };
-    rank(a).cmp(&rank(b))
 }
 
 fn is_post_file(path: &Path) -> bool {
@@ -213,10 +196,16 @@ pub(crate) struct Loaded {
     /// its `Y-M-D-` date): left out, as Jekyll leaves them out.
     pub ignored: Vec<PathBuf>,
     /// With a build cache: each valid post's file, stamp and model, for the
-    /// next build's cache, in the order of [`find`] ([`path_order`]).
+    /// next build's cache, in the order of [`find`] ([`build_cache::path_order`]).
     pub cache_entries: Vec<build_cache::Entry>,
     /// How many post files were read (not taken from a cache).
     pub read: usize,
+    /// How many posts are published ([`load_published_cached`]): `posts`
+    /// holds them all, or with [`Loaded::newest_only`] the newest of them.
+    pub published: usize,
+    /// Whether `posts` holds only the newest published posts, read whole
+    /// from the build cache ([`load_published_cached`]'s quick way).
+    pub newest_only: bool,
 }
 
 /// One post file's outcome: its model or its problems, with a cache its
@@ -224,7 +213,7 @@ pub(crate) struct Loaded {
 /// cache), and whether it was read (not taken from the cache).
 type Outcome = (
     Result<Post, Vec<Problem>>,
-    Option<(build_cache::Stamp, Option<build_cache::Line>)>,
+    Option<(build_cache::Stamp, Option<build_cache::ModelLine>)>,
     bool,
 );
 
@@ -239,29 +228,40 @@ pub(crate) fn load_cached(
     rules: &Rules,
     cache: Option<&build_cache::Cache>,
 ) -> Result<Loaded, Error> {
-    Ok(load_found(find(dir)?, dir, rules, cache, false))
+    let (paths, ignored) = posts_of(find(dir)?, rules);
+    Ok(load_found(&paths, ignored, dir, rules, cache, false))
 }
 
-/// [`load_cached`] of the post files `found` in `dir`; with `summaries`,
-/// a post taken from the cache is its summary ([`build_cache::Cache::summary`]).
+/// The files of `found` Jekyll reads as posts, and those it leaves out
+/// (in a Jekyll blog, a name without its `Y-M-D-` date).
+fn posts_of(found: Vec<PathBuf>, rules: &Rules) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    found.into_iter().partition(|path| {
+        !rules.site.dated_names_only
+            || path.file_stem().is_some_and(|stem| {
+                post::date::file_name_date(&stem.to_string_lossy(), &rules.zone).is_some()
+            })
+    })
+}
+
+/// A post file's front matter read into its model.
+fn parse_one(path: &Path, rules: &Rules) -> Result<Post, Vec<Problem>> {
+    read_front_matter(path)
+        .map_err(|problem| vec![problem])
+        .and_then(|text| post::parse(path, &text, rules))
+}
+
+/// [`load_cached`] of the post files `paths` in `dir` (`ignored`: the
+/// files left out); with `summaries`, a post taken from the cache is its
+/// summary ([`build_cache::Cache::summary`]).
 fn load_found(
-    found: Vec<PathBuf>,
+    paths: &[PathBuf],
+    ignored: Vec<PathBuf>,
     dir: &Path,
     rules: &Rules,
     cache: Option<&build_cache::Cache>,
     summaries: bool,
 ) -> Loaded {
-    let (paths, ignored): (Vec<PathBuf>, Vec<PathBuf>) = found.into_iter().partition(|path| {
-        !rules.site.dated_names_only
-            || path.file_stem().is_some_and(|stem| {
-                post::date::file_name_date(&stem.to_string_lossy(), &rules.zone).is_some()
-            })
-    });
-    let parse_one = |path: &PathBuf| {
-        read_front_matter(path)
-            .map_err(|problem| vec![problem])
-            .and_then(|text| post::parse(path, &text, rules))
-    };
+    let parse_one = |path: &PathBuf| parse_one(path, rules);
     // Without a cache, one read per post and no `stat`; with one, a `stat`,
     // and a read only when the file is not the one the cache knows. A model
     // read is made a cache line here, on this thread.
@@ -273,25 +273,32 @@ fn load_found(
             return (parse_one(path), None, true);
         };
         let stamp = build_cache::Stamp::of(&meta);
-        let taken = if summaries {
-            cache.summary(path, stamp)
-        } else {
-            cache.get(path, stamp)
-        };
-        if let Some(post) = taken {
+        let row = cache.lookup(path, stamp);
+        let taken = row.and_then(|row| {
+            if summaries {
+                cache.summary(row)
+            } else {
+                cache.get(row)
+            }
+        });
+        if let (Some(post), Some(row)) = (taken, row) {
             return (
                 Ok(post),
-                Some((stamp, Some(build_cache::Line::Kept))),
+                Some((stamp, Some(build_cache::ModelLine::Kept(row)))),
                 false,
             );
         }
         let result = parse_one(path);
         let line = result.as_ref().ok().and_then(|post| {
-            build_cache::model_line(post, cache.zone()).map(build_cache::Line::New)
+            let line = build_cache::model_line(post, cache.zone())?;
+            Some(build_cache::ModelLine::New(
+                line,
+                build_cache::Facts::of(post),
+            ))
         });
         (result, Some((stamp, line)), true)
     };
-    let results = on_threads(&paths, read_one);
+    let results = on_threads(paths, read_one);
     let mut loaded = Loaded {
         files: paths.len(),
         ignored,
@@ -324,10 +331,31 @@ fn load_found(
     loaded
 }
 
+/// What Liquid may look up while rendering (`post_url`, `link`): every
+/// post of `entries`, as the slow way gives it.
+fn site_of(
+    entries: &[build_cache::Entry],
+    cache: &build_cache::Cache,
+    dir: &Path,
+    rules: &Rules,
+) -> std::sync::Arc<post::SiteContext> {
+    let files = entries
+        .iter()
+        .map(|entry| {
+            let url_path = match &entry.model {
+                build_cache::ModelLine::Kept(row) => cache.url_path(*row).to_string(),
+                build_cache::ModelLine::New(_, facts) => facts.url_path().to_string(),
+            };
+            (entry.path.clone(), url_path)
+        })
+        .collect();
+    std::sync::Arc::new(post::SiteContext::of_files(files, dir, rules))
+}
+
 /// `work` done on every path, in order, on as many threads as the machine
 /// has cores (one below a few hundred paths, where a thread costs more
 /// than it saves).
-fn on_threads<T: Send>(paths: &[PathBuf], work: impl Fn(&PathBuf) -> T + Sync) -> Vec<T> {
+fn on_threads<I: Sync, T: Send>(paths: &[I], work: impl Fn(&I) -> T + Sync) -> Vec<T> {
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
         .min(paths.len().div_ceil(256))
@@ -363,8 +391,10 @@ pub(crate) fn load_published(
     now: jiff::Timestamp,
 ) -> Result<Loaded, Error> {
     let loaded = load_cached(dir, rules, None)?;
+    let posts = post::published(loaded.posts, now);
     Ok(Loaded {
-        posts: post::published(loaded.posts, now),
+        published: posts.len(),
+        posts,
         ..loaded
     })
 }
@@ -373,14 +403,23 @@ pub(crate) fn load_published(
 /// `read_cache` reads on a thread of its own while the folder is walked:
 /// the two do not wait for each other. The posts, and the cache read.
 /// A post taken from the cache is its summary (its entry's model is
-/// [`build_cache::Line::Kept`]): what ordering and the checks over every
-/// post need; the caller reads whole, with [`build_cache::Cache::get`],
+/// [`build_cache::ModelLine::Kept`]): what ordering and the checks over
+/// every post need; the caller reads whole, with [`build_cache::Cache::get`],
 /// the posts its outputs show.
+///
+/// With `newest`, the quick way is tried first: when every file the cache
+/// holds is there unchanged (and maybe some new ones), only the new files
+/// are read, the posts are ordered from the cache's rows
+/// ([`build_cache::Cache::merge`]), and `posts` holds the `newest`
+/// published posts, whole ([`Loaded::newest_only`]). Anything else (a
+/// file changed or gone, a new file that does not read, a shared URL or
+/// id) goes the slow way.
 pub(crate) fn load_published_cached(
     dir: &Path,
     rules: &Rules,
     now: jiff::Timestamp,
     read_cache: impl FnOnce() -> Option<build_cache::Cache> + Send,
+    newest: Option<usize>,
 ) -> Result<(Loaded, Option<build_cache::Cache>), Error> {
     let (found, cache) = std::thread::scope(|scope| {
         let reading = scope.spawn(read_cache);
@@ -390,12 +429,113 @@ pub(crate) fn load_published_cached(
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (found, cache)
     });
-    let loaded = load_found(found?, dir, rules, cache.as_ref(), true);
+    let (paths, ignored) = posts_of(found?, rules);
+    let quick = match (newest, &cache) {
+        (Some(newest), Some(old)) => load_newest(&paths, dir, rules, now, old, newest),
+        _ => None,
+    };
+    if let Some(loaded) = quick {
+        return Ok((Loaded { ignored, ..loaded }, cache));
+    }
+    let loaded = load_found(&paths, ignored, dir, rules, cache.as_ref(), true);
+    let posts = post::published(loaded.posts, now);
     let loaded = Loaded {
-        posts: post::published(loaded.posts, now),
+        published: posts.len(),
+        posts,
         ..loaded
     };
     Ok((loaded, cache))
+}
+
+/// The quick way of [`load_published_cached`]: `None` when the posts
+/// cannot be ordered from `cache`'s rows ([`build_cache::Cache::merge`])
+/// or a file read now does not read (the slow way says why). Each file is
+/// `stat`ed (on every core) and found in its row; the new and changed ones
+/// are read; no unchanged post's model is read but those of the `newest`
+/// published posts.
+fn load_newest(
+    paths: &[PathBuf],
+    dir: &Path,
+    rules: &Rules,
+    now: jiff::Timestamp,
+    cache: &build_cache::Cache,
+    newest: usize,
+) -> Option<Loaded> {
+    let stamps = on_threads(paths, |path| {
+        std::fs::metadata(path)
+            .ok()
+            .map(|meta| build_cache::Stamp::of(&meta))
+    });
+    // The rows are in the walk's order: each file is a row's (skipping
+    // the rows of files gone), or new.
+    let mut rows = Vec::with_capacity(paths.len());
+    let mut next = 0;
+    for (path, stamp) in paths.iter().zip(stamps) {
+        let stamp = stamp?;
+        while next < cache.len()
+            && build_cache::path_order(cache.row_path(next), path) == std::cmp::Ordering::Less
+        {
+            next += 1;
+        }
+        let found = (next < cache.len() && cache.row_path(next) == path).then_some(next);
+        rows.push((stamp, found.filter(|&row| cache.holds(row, stamp))));
+        next += usize::from(found.is_some());
+    }
+    let fresh: Vec<&PathBuf> = paths
+        .iter()
+        .zip(&rows)
+        .filter(|(_, (_, row))| row.is_none())
+        .map(|(path, _)| path)
+        .collect();
+    let read = on_threads(&fresh, |path| parse_one(path, rules).ok());
+    let mut new_posts = Vec::with_capacity(read.len());
+    let mut entries = Vec::with_capacity(paths.len());
+    let mut read = read.into_iter();
+    for (path, (stamp, row)) in paths.iter().zip(rows) {
+        let model = if let Some(row) = row {
+            build_cache::ModelLine::Kept(row)
+        } else {
+            let post = read.next()??;
+            let line = build_cache::model_line(&post, cache.zone())?;
+            let facts = build_cache::Facts::of(&post);
+            new_posts.push((entries.len(), post));
+            build_cache::ModelLine::New(line, facts)
+        };
+        entries.push(build_cache::Entry {
+            path: path.clone(),
+            stamp,
+            model,
+            rendered: None,
+            links_posts: false,
+        });
+    }
+    let merged = cache.merge(&entries, now.as_nanosecond())?;
+    let published = &merged.order[merged.future..];
+    let mut posts = Vec::with_capacity(newest.min(published.len()));
+    for &at in published.iter().take(newest) {
+        let post = match entries[at].model {
+            build_cache::ModelLine::Kept(row) => cache.get(row)?,
+            build_cache::ModelLine::New(..) => new_posts
+                .iter()
+                .find(|(place, _)| *place == at)
+                .map(|(_, post)| post.clone())?,
+        };
+        posts.push(post);
+    }
+    let site = site_of(&entries, cache, dir, rules);
+    for post in &mut posts {
+        post.site = Some(site.clone());
+    }
+    Some(Loaded {
+        posts,
+        problems: Vec::new(),
+        files: paths.len(),
+        ignored: Vec::new(),
+        cache_entries: entries,
+        read: fresh.len(),
+        published: published.len(),
+        newest_only: true,
+    })
 }
 
 /// The posts published in the config's posts folder, newest first; any
@@ -496,7 +636,7 @@ mod tests {
         ours.reverse();
         by_path.sort();
         let mut keyed = ours.clone();
-        ours.sort_unstable_by(|a, b| path_order(a, b));
+        ours.sort_unstable_by(|a, b| build_cache::path_order(a, b));
         assert_eq!(ours, by_path);
         keyed.sort_by_cached_key(|path| path_order_key(path));
         assert_eq!(keyed, by_path);

@@ -923,3 +923,116 @@ fn an_archived_build_with_the_cache_writes_the_bytes_of_one_without() {
     build(&["--no-cache"]);
     assert_eq!(site.outputs(), warm);
 }
+
+/// A site of `count` posts dated two days back on disk, two items a feed,
+/// no per-tag feeds nor archive: a build with the cache reads whole only
+/// the newest ten (those the page for people lists).
+fn newest_site(count: u32, items: &str) -> Site {
+    let site = Site::new();
+    fs::remove_dir_all(site.path().join("_posts")).unwrap();
+    fs::create_dir(site.path().join("_posts")).unwrap();
+    fs::write(
+        site.path().join("config.toml"),
+        format!("[site]\ntitle = \"Test\"\nurl = \"https://papers.example.org\"\ntimezone = \"Asia/Seoul\"\n\n[feed]\nlimit = 2\nitems = \"{items}\"\n"),
+    )
+    .unwrap();
+    for day in 1..=count {
+        add_day(&site, day);
+    }
+    site
+}
+
+/// `build -v` of `site`, which must succeed: its stderr.
+fn build_said(site: &Site, args: &[&str]) -> String {
+    let output = site.run(&[&["build", "-v"], args].concat());
+    assert!(output.status.success(), "{}", stderr(&output));
+    stderr(&output)
+}
+
+/// Whether the build that said `said` took the quick way; then, that its
+/// outputs are byte for byte those of a build without the cache.
+fn quick_and_as_without(site: &Site, said: &str) -> bool {
+    let warm = site.outputs();
+    fs::remove_dir_all(site.path().join("public")).unwrap();
+    build_said(site, &["--no-cache"]);
+    assert_eq!(site.outputs(), warm, "{said}");
+    said.contains("the others known from the build cache") && !said.contains("every post read")
+}
+
+#[test]
+fn a_build_from_the_cache_reads_only_what_changed_and_writes_the_bytes_of_one_without() {
+    let site = newest_site(14, "posts");
+    let posts = site.path().join("_posts");
+    build_said(&site, &[]);
+    let said = build_said(&site, &[]);
+    assert!(said.contains("read 0 of 14 post files"), "{said}");
+    assert!(quick_and_as_without(&site, &said), "{said}");
+
+    // Two new posts.
+    add_day(&site, 15);
+    add_day(&site, 16);
+    let said = build_said(&site, &[]);
+    assert!(said.contains("read 2 of 16 post files"), "{said}");
+    assert!(
+        said.contains("the newest 10 of 16 posts read whole"),
+        "{said}"
+    );
+    assert!(quick_and_as_without(&site, &said), "{said}");
+    let json = fs::read_to_string(site.path().join("public/feed.json")).unwrap();
+    assert!(json.contains("Day 16") && json.contains("Day 15"), "{json}");
+
+    // One file written, then a build the quick way that reads it alone.
+    let one_written = |name: &str, text: &str| {
+        write_old(&posts.join(name), text);
+        let said = build_said(&site, &[]);
+        assert!(said.contains("read 1 of 17 post files"), "{said}");
+        assert!(quick_and_as_without(&site, &said), "{said}");
+    };
+    // A new post dated before every other.
+    one_written("2025-10-30-late.md", "---\ntitle: Late\n---\nLate words.\n");
+    // A post edited in place: what it says now.
+    one_written(
+        "2025-11-16-day.md",
+        "---\ntitle: Day 16 edited\n---\nNew words.\n",
+    );
+    let json = fs::read_to_string(site.path().join("public/feed.json")).unwrap();
+    assert!(json.contains("Day 16 edited"), "{json}");
+
+    // A post removed: the next newest takes its place.
+    fs::remove_file(posts.join("2025-11-16-day.md")).unwrap();
+    let said = build_said(&site, &[]);
+    assert!(said.contains("read 0 of 16 post files"), "{said}");
+    assert!(quick_and_as_without(&site, &said), "{said}");
+    let json = fs::read_to_string(site.path().join("public/feed.json")).unwrap();
+    assert!(
+        !json.contains("Day 16") && json.contains("Day 14"),
+        "{json}"
+    );
+
+    // A new post at an older post's URL: every post is read, as the
+    // shared-URL check needs, and Jekyll's order and ids still hold.
+    write_old(
+        &posts.join("2025-11-20-clash.md"),
+        "---\ntitle: Clash\npermalink: /2025/11/15/day.html\n---\nClash.\n",
+    );
+    let said = build_said(&site, &[]);
+    assert!(!quick_and_as_without(&site, &said), "{said}");
+    // And so does the build after it: its posts share a URL.
+    let said = build_said(&site, &[]);
+    assert!(said.contains("read 0 of 17 post files"), "{said}");
+    assert!(!quick_and_as_without(&site, &said), "{said}");
+}
+
+#[test]
+fn newest_posts_that_do_not_fill_the_feeds_are_built_again_from_every_post() {
+    // Papers feeds of posts without papers: the newest ten give no item.
+    let site = newest_site(14, "papers");
+    build_said(&site, &[]);
+    add_day(&site, 15);
+    let said = build_said(&site, &[]);
+    assert!(
+        said.contains("the newest posts do not fill the feeds: every post read"),
+        "{said}"
+    );
+    assert!(!quick_and_as_without(&site, &said), "{said}");
+}

@@ -16,8 +16,29 @@ use crate::post::{Post, Rendered, Rules};
 use crate::posts_folder;
 use crate::text;
 
-/// Runs `build`.
+/// Runs `build`. Where the outputs show only the newest posts (no
+/// per-tag feeds, no archive), the quick way is tried first: with a build
+/// cache that holds every file unchanged, only new posts are read and only
+/// the newest posts read whole ([`posts_folder::load_published_cached`]).
+/// If those posts come short of filling the feeds (posts without papers,
+/// posts skipped), the build starts again the slow way, nothing written.
 pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(), Error> {
+    let quick = !config.feed.archive && !config.feed.per_tag && !args.no_cache;
+    if quick && attempt(config, args, report, true)? {
+        return Ok(());
+    }
+    attempt(config, args, report, false).map(|_| ())
+}
+
+/// The posts the quick way reads whole: those the feeds show, and those
+/// the page for people lists.
+fn newest_shown(config: &Config) -> usize {
+    config.feed.limit.max(super::links::NEWEST)
+}
+
+/// One build, the quick way or not; `false` if the quick way came short
+/// (nothing was written).
+fn attempt(config: &Config, args: &BuildArgs, report: Report, quick: bool) -> Result<bool, Error> {
     let started = std::time::Instant::now();
     // With --json the one JSON object is the result; warnings still go to stderr.
     let text_report = if args.json { report.quieter() } else { report };
@@ -27,10 +48,23 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
         .unwrap_or_else(|| config.posts.dir.clone());
     let out_dir = args.out.clone().unwrap_or_else(|| config.feed.out.clone());
     let skip_invalid = args.skip_invalid || config.posts.skip_invalid;
-    let (posts, skipped, store) = load(config, &posts_dir, skip_invalid, !args.no_cache, report)?;
+    let newest = quick.then(|| newest_shown(config));
+    let LoadedPosts {
+        posts,
+        published,
+        newest_only,
+        skipped,
+        store,
+    } = load(
+        config,
+        &posts_dir,
+        skip_invalid,
+        !args.no_cache,
+        newest,
+        report,
+    )?;
     report.detail(format!(
-        "{} published posts in {}",
-        posts.len(),
+        "{published} published posts in {}",
         posts_dir.display()
     ));
 
@@ -40,24 +74,13 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
     // output as it was.
     let mut outputs = output::Batch::default();
     let main = main_feeds(config, &posts, &out_dir, &mut renderer, &mut outputs)?;
-    let mut listed = vec![Listed {
-        title: main.title.clone(),
-        base_url: main.base_url.clone(),
-        files: main.files.clone(),
-    }];
-    let (tag_feeds, tags_without_items) = if config.feed.per_tag {
-        let outputs = &mut outputs;
-        per_tag(
-            config,
-            &posts,
-            &out_dir,
-            &mut renderer,
-            outputs,
-            &mut listed,
-        )?
-    } else {
-        (0, Vec::new())
-    };
+    if newest_only && main.items.len() < config.feed.limit && posts.len() < published {
+        // Older posts are needed to fill the feeds: the slow way reads them.
+        report.detail("the newest posts do not fill the feeds: every post read");
+        return Ok(false);
+    }
+    let (listed, tag_feeds, tags_without_items) =
+        listed_feeds(config, &posts, &out_dir, &main, &mut renderer, &mut outputs)?;
     if let Some((path, bytes)) = people_page(config, &out_dir, &listed, &posts, &renderer)? {
         outputs.add(path, &bytes)?;
     }
@@ -70,25 +93,12 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
     if config.feed.archive {
         remove_old_pages(&out_dir, &outputs, report)?;
     }
-    report.detail(format!(
-        "rendered {} of {} posts",
-        renderer.rendered(),
-        posts.len()
-    ));
-    if renderer.store.is_some() {
-        report.detail(format!(
-            "{} of them taken from the build cache",
-            renderer.rendered() - renderer.fresh
-        ));
-    }
+    renderer.tell(published);
     save_cache(&mut renderer);
     let built = Built {
         out: shown(&out_dir),
         items: main.items.len(),
-        kind: match config.feed.items {
-            ItemKind::Posts => "posts",
-            ItemKind::Papers => "papers",
-        },
+        kind: kind_name(config.feed.items),
         files: outputs.len(),
         changed,
         tag_feeds,
@@ -105,7 +115,7 @@ pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(
     // line one by one (a tenth of a build from the cache at 10,000
     // posts) would only give back memory the exit gives back at once.
     std::mem::forget((posts, renderer, main));
-    Ok(())
+    Ok(true)
 }
 
 /// The main feeds, into `outputs`; their channel, of the newest
@@ -165,6 +175,38 @@ fn main_feeds(
     main.items = newest;
     main.items.truncate(limit);
     Ok(main)
+}
+
+/// The main feeds and, with per-tag feeds, each tag's, into `outputs`:
+/// the feeds the page for people lists, how many tags have feeds, and
+/// the tags that get none for want of items.
+fn listed_feeds(
+    config: &Config,
+    posts: &[Post],
+    out_dir: &Path,
+    main: &Channel,
+    renderer: &mut Renderer,
+    outputs: &mut output::Batch,
+) -> Result<(Vec<Listed>, usize, Vec<String>), Error> {
+    let mut listed = vec![Listed {
+        title: main.title.clone(),
+        base_url: main.base_url.clone(),
+        files: main.files.clone(),
+    }];
+    let (tag_feeds, tags_without_items) = if config.feed.per_tag {
+        per_tag(config, posts, out_dir, renderer, outputs, &mut listed)?
+    } else {
+        (0, Vec::new())
+    };
+    Ok((listed, tag_feeds, tags_without_items))
+}
+
+/// What the feeds' items are, as `--json` names them.
+fn kind_name(items: ItemKind) -> &'static str {
+    match items {
+        ItemKind::Posts => "posts",
+        ItemKind::Papers => "papers",
+    }
 }
 
 /// How many archive pages (each an Atom and a JSON file) `outputs` puts in `pages`.
@@ -302,10 +344,12 @@ fn load(
     posts_dir: &Path,
     skip_invalid: bool,
     use_cache: bool,
+    newest: Option<usize>,
     report: Report,
 ) -> Result<LoadedPosts, Error> {
     let rules = Rules::from_config(config);
     let started = build_cache::now();
+    let cutoff = posts_folder::cutoff(config);
     // Beside the delivery state; where no mail is set up, in the
     // `.digest-feed` folder the state would have beside the config.
     let state_folder = config.email().map_or_else(
@@ -336,15 +380,12 @@ fn load(
             files,
             read,
             cache_entries,
+            published,
+            newest_only,
             ..
         },
         cache,
-    ) = posts_folder::load_published_cached(
-        posts_dir,
-        &rules,
-        posts_folder::cutoff(config),
-        read_cache,
-    )?;
+    ) = posts_folder::load_published_cached(posts_dir, &rules, cutoff, read_cache, newest)?;
     if !problems.is_empty() && !skip_invalid {
         return Err(Error::Invalid(problems));
     }
@@ -355,22 +396,51 @@ fn load(
         report.detail(format!(
             "read {read} of {files} post files (the rest from the build cache)"
         ));
+        if newest_only {
+            report.detail(format!(
+                "the newest {} of {published} posts read whole; the others known from the build cache",
+                posts.len()
+            ));
+        }
         CacheRun {
             models_unchanged: read == 0 && old.len() == cache_entries.len(),
             file,
             key,
             started,
+            cutoff: cutoff.as_nanosecond(),
+            // The quick way is taken only where no two posts share.
+            sharing: !newest_only
+                && posts
+                    .iter()
+                    .any(|post| post.shares_url_with.is_some() || post.shares_id),
+            whole: newest_only,
             old,
             entries: cache_entries,
         }
     });
     let skipped = problems.iter().map(ToString::to_string).collect();
-    Ok((posts, skipped, run))
+    Ok(LoadedPosts {
+        posts,
+        published,
+        newest_only,
+        skipped,
+        store: run,
+    })
 }
 
-/// The published posts, the invalid ones skipped (as `file:line: message`),
-/// and the build cache.
-type LoadedPosts = (Vec<Post>, Vec<String>, Option<CacheRun>);
+/// The posts a build works on, and its cache.
+struct LoadedPosts {
+    /// The published posts, newest first: all, or the newest of them.
+    posts: Vec<Post>,
+    /// How many posts are published.
+    published: usize,
+    /// Whether `posts` holds only the newest published posts, read whole.
+    newest_only: bool,
+    /// The invalid posts skipped, as `file:line: message`.
+    skipped: Vec<String>,
+    /// The build cache, unless `--no-cache`.
+    store: Option<CacheRun>,
+}
 
 /// This build's cache: the one read, and what the next build gets.
 struct CacheRun {
@@ -380,6 +450,12 @@ struct CacheRun {
     key: String,
     /// When this build began.
     started: i128,
+    /// The instant it publishes posts up to, nanoseconds since the epoch.
+    cutoff: i128,
+    /// Whether two of its published posts share a URL or an id.
+    sharing: bool,
+    /// Whether the posts are whole already (the quick way).
+    whole: bool,
     /// The cache as this build found it.
     old: build_cache::Cache,
     /// Every valid post, for the next build.
@@ -414,8 +490,9 @@ fn save_cache(renderer: &mut Renderer) {
         (entry.rendered, entry.links_posts) = if render_key.is_empty() {
             (None, false)
         } else {
-            run.old
-                .kept_body(&entry.path, entry.stamp, &render_key, site_key)
+            entry
+                .kept_row()
+                .and_then(|row| run.old.kept_body(row, &render_key, site_key))
                 .map_or((None, false), |links| {
                     (Some(build_cache::Line::Kept), links)
                 })
@@ -423,7 +500,7 @@ fn save_cache(renderer: &mut Renderer) {
     }
     let place = |entries: &[build_cache::Entry], path: &Path| {
         entries
-            .binary_search_by(|entry| posts_folder::path_order(&entry.path, path))
+            .binary_search_by(|entry| build_cache::path_order(&entry.path, path))
             .ok()
     };
     let links_posts = |path: &PathBuf| renderer.links_posts.get(path) == Some(&true);
@@ -449,8 +526,15 @@ fn save_cache(renderer: &mut Renderer) {
                 (Some(build_cache::Line::New(line)), links_posts(&path));
         }
     }
-    let header = (run.key.as_str(), render_key.as_str(), site_key, run.started);
-    if let Err(err) = build_cache::write(&run.file, header, &run.entries, &run.old) {
+    let header = build_cache::Written {
+        key: &run.key,
+        render_key: &render_key,
+        site_key,
+        started: run.started,
+        cutoff: run.cutoff,
+        sharing: run.sharing,
+    };
+    if let Err(err) = build_cache::write(&run.file, &header, &run.entries, &run.old) {
         renderer
             .report
             .warning(format!("{err}; the next build reads every post"));
@@ -617,22 +701,15 @@ impl Renderer {
     /// for it (its key, the URL and id it shares, its notes): only the
     /// posts an output shows are, not every post.
     fn whole<'a>(&self, post: &'a Post) -> Result<Cow<'a, Post>, Error> {
-        let Some(store) = &self.store else {
+        let Some(store) = self.store.as_ref().filter(|store| !store.whole) else {
             return Ok(Cow::Borrowed(post));
         };
-        let Ok(at) = store
-            .entries
-            .binary_search_by(|entry| posts_folder::path_order(&entry.path, &post.source))
-        else {
+        let Some(row) = self.entry(post).and_then(build_cache::Entry::kept_row) else {
             return Ok(Cow::Borrowed(post));
         };
-        let entry = &store.entries[at];
-        if !matches!(entry.model, build_cache::Line::Kept) {
-            return Ok(Cow::Borrowed(post));
-        }
         // The same line gave the summary: it reads whole unless damaged
         // in a field the summary skips.
-        let Some(mut whole) = store.old.get(&post.source, entry.stamp) else {
+        let Some(mut whole) = store.old.get(row) else {
             return Err(Error::Invalid(vec![Problem::new(
                 Location::file(&store.file),
                 format!(
@@ -649,20 +726,24 @@ impl Renderer {
         Ok(Cow::Owned(whole))
     }
 
-    /// The body the build cache holds for `post`, if still good.
-    fn cached(&self, post: &Post) -> Option<(Rendered, bool)> {
+    /// The build cache's entry of `post`.
+    fn entry(&self, post: &Post) -> Option<&build_cache::Entry> {
         let store = self.store.as_ref()?;
         // The entries are in the order the posts folder was walked in.
         let at = store
             .entries
-            .binary_search_by(|entry| posts_folder::path_order(&entry.path, &post.source))
+            .binary_search_by(|entry| build_cache::path_order(&entry.path, &post.source))
             .ok()?;
-        store.old.rendered(
-            &post.source,
-            store.entries[at].stamp,
-            self.render_key.as_deref()?,
-            self.site_key,
-        )
+        Some(&store.entries[at])
+    }
+
+    /// The body the build cache holds for `post`, if still good.
+    fn cached(&self, post: &Post) -> Option<(Rendered, bool)> {
+        let row = self.entry(post)?.kept_row()?;
+        self.store
+            .as_ref()?
+            .old
+            .rendered(row, self.render_key.as_deref()?, self.site_key)
     }
 
     /// How many look-ups of other posts rendering has made.
@@ -696,8 +777,11 @@ impl Renderer {
             return Ok(rendered);
         };
         if self.taken.contains(&post.source) {
-            if let Some(store) = &self.store {
-                self.passing_bytes += store.old.body_len(&post.source);
+            if let (Some(store), Some(row)) = (
+                &self.store,
+                self.entry(post).and_then(build_cache::Entry::kept_row),
+            ) {
+                self.passing_bytes += store.old.body_len(row);
             }
             return Ok(rendered);
         }
@@ -712,6 +796,19 @@ impl Renderer {
             None => self.unkept += 1,
         }
         Ok(rendered)
+    }
+
+    /// Says how many of the `published` posts were rendered, and how many
+    /// of those taken from the build cache.
+    fn tell(&self, published: usize) {
+        self.report
+            .detail(format!("rendered {} of {published} posts", self.rendered()));
+        if self.store.is_some() {
+            self.report.detail(format!(
+                "{} of them taken from the build cache",
+                self.rendered() - self.fresh
+            ));
+        }
     }
 
     /// How many posts were rendered (or taken from the build cache).

@@ -113,6 +113,17 @@ pub struct SiteContext {
 impl SiteContext {
     /// The context of `posts`, read from `posts_dir` with `rules`.
     pub fn new(posts: &[Post], posts_dir: &Path, rules: &Rules) -> SiteContext {
+        let files = posts
+            .iter()
+            .map(|post| (post.source.clone(), post.path.clone()))
+            .collect();
+        SiteContext::of_files(files, posts_dir, rules)
+    }
+
+    /// The context of the posts whose files and URL paths are `files`, in
+    /// the order they were read: what [`SiteContext::new`] takes of each
+    /// post, for a build that holds most posts only as the build cache's.
+    pub fn of_files(files: Vec<(PathBuf, String)>, posts_dir: &Path, rules: &Rules) -> SiteContext {
         let base = url::Url::parse(&rules.site_url)
             .map(|url| url.path().trim_end_matches('/').to_string())
             .unwrap_or_default();
@@ -121,10 +132,7 @@ impl SiteContext {
             root: posts_dir.parent().unwrap_or(Path::new("")).to_path_buf(),
             posts_dir: posts_dir.to_path_buf(),
             base,
-            posts: posts
-                .iter()
-                .map(|post| (post.source.clone(), post.path.clone()))
-                .collect(),
+            posts: files,
             index: std::sync::OnceLock::new(),
             lookups: std::sync::atomic::AtomicUsize::new(0),
         }
@@ -479,7 +487,7 @@ impl Post {
     /// id as text when no part of it needs escaping (the usual case):
     /// the shared-id check hashes every post's id, and making each as
     /// text was a tenth of a build from the cache. Equal ids hash equal.
-    fn id_hash(&self) -> u64 {
+    pub(crate) fn id_hash(&self) -> u64 {
         const START: u64 = 0xcbf2_9ce4_8422_2325;
         let feed = |hash: u64, bytes: &[u8]| {
             bytes.iter().fold(hash, |hash, &byte| {
