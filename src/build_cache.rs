@@ -650,25 +650,25 @@ impl Cache {
                 ModelLine::New(_, facts) => new.push((at, facts)),
             }
         }
-        for &(at, facts) in &new {
-            if !facts.published {
-                continue;
-            }
-            let meets = |url: u64, id: Option<u64>| {
-                url == facts.url_hash || (id.is_some() && id == facts.id_hash)
-            };
-            let old = self
-                .rows
-                .iter()
-                .zip(&place)
-                .filter(|(row, place)| row.published && place.is_some())
-                .any(|(row, _)| meets(row.url_hash, row.id_hash));
-            let other = new.iter().any(|&(other, them)| {
-                other != at && them.published && meets(them.url_hash, them.id_hash)
-            });
-            if old || other {
+        // The hashes of the published posts read now, each once; then no
+        // kept published row may have one of them.
+        let mut hashes = std::collections::HashSet::with_capacity(new.len() * 2);
+        for (_, facts) in new.iter().filter(|(_, facts)| facts.published) {
+            let id = facts.id_hash.map(|id| (1, id));
+            if !hashes.insert((0, facts.url_hash)) || id.is_some_and(|id| !hashes.insert(id)) {
                 return None;
             }
+        }
+        let meets = |row: &Row| {
+            hashes.contains(&(0, row.url_hash))
+                || row.id_hash.is_some_and(|id| hashes.contains(&(1, id)))
+        };
+        let kept = self.rows.iter().zip(&place);
+        if kept
+            .filter(|(row, place)| row.published && place.is_some())
+            .any(|(row, _)| meets(row))
+        {
+            return None;
         }
         // The old order, in entries' places; the new posts merged in.
         let mut order: Vec<(i64, usize)> = Vec::with_capacity(self.order.len() + new.len());

@@ -22,6 +22,13 @@ pub(crate) const POST_EXTENSIONS: &[&str] = &["md", "markdown", "mkdown", "mkdn"
 /// always ends. Only regular files are posts: a FIFO or device named `x.md`
 /// would block or never end a read.
 pub(crate) fn find(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    Ok(walk(dir)?.into_iter().map(|(path, _)| path).collect())
+}
+
+/// [`find`]'s files, each with its folder entry when it is a regular file
+/// (not a link): a `stat` through the entry looks up the name in the open
+/// folder, not the whole path again (whose folders may be links).
+fn walk(dir: &Path) -> Result<Vec<(PathBuf, Option<std::fs::DirEntry>)>, Error> {
     let mut found = Vec::new();
     let root = std::fs::canonicalize(dir).map_err(|err| missing_folder(dir, err))?;
     let mut walked = std::collections::HashSet::from([root.clone()]);
@@ -32,17 +39,17 @@ pub(crate) fn find(dir: &Path) -> Result<Vec<PathBuf>, Error> {
         for entry in entries {
             let entry = entry.map_err(|err| Error::io("cannot read folder", &folder, err))?;
             let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with('.') || name.starts_with('_') {
+            let name_bytes = name.as_encoded_bytes();
+            if name_bytes.starts_with(b".") || name_bytes.starts_with(b"_") {
                 continue;
             }
-            let path = entry.path();
+            let path = child(&folder, &name);
             let file_type = entry
                 .file_type()
                 .map_err(|err| Error::io("cannot read", &path, err))?;
-            let is_post_name = is_post_file(&path);
+            let is_post_name = is_post_name(name_bytes);
             if file_type.is_dir() {
-                let real = real_folder.join(&*name);
+                let real = real_folder.join(&name);
                 if walked.insert(real.clone()) {
                     pending.push((path, real));
                 }
@@ -56,40 +63,97 @@ pub(crate) fn find(dir: &Path) -> Result<Vec<PathBuf>, Error> {
                             pending.push((path, real));
                         }
                     }
-                    Ok(target) if target.is_file() && is_post_name => found.push(path),
+                    Ok(target) if target.is_file() && is_post_name => found.push((path, None)),
                     // A dangling link is read, to be reported as unreadable.
-                    Err(_) if is_post_name => found.push(path),
+                    Err(_) if is_post_name => found.push((path, None)),
                     _ => {}
                 }
             } else if file_type.is_file() && is_post_name {
-                found.push(path);
+                found.push((path, Some(entry)));
             }
         }
     }
-    // Path order (component by component), as `sort()` gives it, without
-    // splitting every path into components for every comparison: each
-    // path's sort key is made once ([`path_order_key`]) and the keys
-    // compared as bytes (comparing the paths byte by byte in each of the
-    // sort's comparisons was a tenth of a build from the cache).
-    found.sort_by_cached_key(|path| path_order_key(path));
-    Ok(found)
+    Ok(in_path_order(found, |(path, _)| path))
 }
 
-/// A key whose byte order is [`build_cache::path_order`]: the path's bytes with each
-/// `/` made NUL, which ranks it first as `path_order` does (a Unix path
-/// holds no NUL of its own).
-fn path_order_key(path: &Path) -> Vec<u8> {
-    path.as_os_str()
-        .as_encoded_bytes()
+/// `items` in the path order (component by component) of their `path`,
+/// as `sort()` gives it, without splitting every path into components for
+/// every comparison: the paths are compared on the 16 bytes after the
+/// prefix they all share, each `/` made NUL (which ranks it first, as
+/// [`build_cache::path_order`] does; a Unix path holds no NUL of its own),
+/// as one number, and byte by byte only where those are equal (comparing
+/// the paths whole was a third of a build from the cache: posts' names
+/// share long prefixes).
+fn in_path_order<T>(items: Vec<T>, path: impl Fn(&T) -> &Path) -> Vec<T> {
+    fn bytes_of<'a, T>(item: &'a T, path: &impl Fn(&T) -> &Path) -> &'a [u8] {
+        path(item).as_os_str().as_encoded_bytes()
+    }
+    let shared = items.first().map_or(0, |first| {
+        let first = bytes_of(first, &path);
+        items
+            .iter()
+            .map(|item| {
+                bytes_of(item, &path)
+                    .iter()
+                    .zip(first)
+                    .take_while(|(a, b)| a == b)
+                    .count()
+            })
+            .min()
+            .unwrap_or(0)
+    });
+    let window = |item: &T| {
+        let rest = bytes_of(item, &path).get(shared..).unwrap_or_default();
+        let mut window = [0; 16];
+        for (to, &byte) in window.iter_mut().zip(rest) {
+            *to = if byte == b'/' { 0 } else { byte };
+        }
+        u128::from_be_bytes(window)
+    };
+    // A shorter path's window is padded with zeros: a tie, settled whole.
+    let mut order: Vec<(u128, usize)> = items
         .iter()
-        .map(|&byte| if byte == b'/' { 0 } else { byte })
+        .enumerate()
+        .map(|(at, item)| (window(item), at))
+        .collect();
+    order.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| build_cache::path_order(path(&items[a.1]), path(&items[b.1])))
+    });
+    let mut items: Vec<Option<T>> = items.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|(_, at)| items[at].take())
         .collect()
 }
 
-fn is_post_file(path: &Path) -> bool {
-    path.extension()
-        .and_then(|ext| ext.to_str())
-        .is_some_and(|ext| POST_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
+/// `folder` joined with the file `name` as `Path::join` joins them, made
+/// with one allocation (`join` checks and grows its buffer, a tenth of a
+/// build from the cache).
+fn child(folder: &Path, name: &std::ffi::OsStr) -> PathBuf {
+    let folder = folder.as_os_str();
+    if folder.is_empty() {
+        return PathBuf::from(name);
+    }
+    let mut path = std::ffi::OsString::with_capacity(folder.len() + 1 + name.len());
+    path.push(folder);
+    if !folder.as_encoded_bytes().ends_with(b"/") {
+        path.push("/");
+    }
+    path.push(name);
+    PathBuf::from(path)
+}
+
+/// Whether a file `name` has an extension of [`POST_EXTENSIONS`], in any
+/// case (as `Path::extension` finds it: after the last dot, unless that
+/// begins the name).
+fn is_post_name(name: &[u8]) -> bool {
+    match name.iter().rposition(|&byte| byte == b'.') {
+        None | Some(0) => false,
+        Some(dot) => POST_EXTENSIONS
+            .iter()
+            .any(|ext| ext.as_bytes().eq_ignore_ascii_case(&name[dot + 1..])),
+    }
 }
 
 fn missing_folder(dir: &Path, err: std::io::Error) -> Error {
@@ -235,12 +299,15 @@ pub(crate) fn load_cached(
 /// The files of `found` Jekyll reads as posts, and those it leaves out
 /// (in a Jekyll blog, a name without its `Y-M-D-` date).
 fn posts_of(found: Vec<PathBuf>, rules: &Rules) -> (Vec<PathBuf>, Vec<PathBuf>) {
-    found.into_iter().partition(|path| {
-        !rules.site.dated_names_only
-            || path.file_stem().is_some_and(|stem| {
-                post::date::file_name_date(&stem.to_string_lossy(), &rules.zone).is_some()
-            })
-    })
+    found.into_iter().partition(|path| is_post(path, rules))
+}
+
+/// Whether Jekyll reads the file `path` as a post.
+fn is_post(path: &Path, rules: &Rules) -> bool {
+    !rules.site.dated_names_only
+        || path.file_stem().is_some_and(|stem| {
+            post::date::file_name_date(&stem.to_string_lossy(), &rules.zone).is_some()
+        })
 }
 
 /// A post file's front matter read into its model.
@@ -329,6 +396,40 @@ fn load_found(
         post.site = Some(site.clone());
     }
     loaded
+}
+
+/// Each of `paths` `stat`ed (through its folder entry when it has one, on
+/// every core), with the row of `cache` that holds it as it is: `None`
+/// for a file new or changed, and none at all if a file cannot be `stat`ed.
+fn cache_rows(
+    paths: &[PathBuf],
+    dir_entries: &[Option<std::fs::DirEntry>],
+    cache: &build_cache::Cache,
+) -> Option<Vec<(build_cache::Stamp, Option<usize>)>> {
+    let found: Vec<_> = paths.iter().zip(dir_entries).collect();
+    let stamps = on_threads(&found, |&(path, entry)| {
+        entry
+            .as_ref()
+            .map_or_else(|| std::fs::metadata(path), std::fs::DirEntry::metadata)
+            .ok()
+            .map(|meta| build_cache::Stamp::of(&meta))
+    });
+    // The rows are in the walk's order: each file is a row's (skipping
+    // the rows of files gone), or new.
+    let mut rows = Vec::with_capacity(paths.len());
+    let mut next = 0;
+    for (path, stamp) in paths.iter().zip(stamps) {
+        let stamp = stamp?;
+        while next < cache.len()
+            && build_cache::path_order(cache.row_path(next), path) == std::cmp::Ordering::Less
+        {
+            next += 1;
+        }
+        let found = (next < cache.len() && cache.row_path(next) == path).then_some(next);
+        rows.push((stamp, found.filter(|&row| cache.holds(row, stamp))));
+        next += usize::from(found.is_some());
+    }
+    Some(rows)
 }
 
 /// What Liquid may look up while rendering (`post_url`, `link`): every
@@ -423,15 +524,21 @@ pub(crate) fn load_published_cached(
 ) -> Result<(Loaded, Option<build_cache::Cache>), Error> {
     let (found, cache) = std::thread::scope(|scope| {
         let reading = scope.spawn(read_cache);
-        let found = find(dir);
+        let found = walk(dir);
         let cache = reading
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (found, cache)
     });
-    let (paths, ignored) = posts_of(found?, rules);
+    let (found, ignored): (Vec<_>, Vec<_>) = found?
+        .into_iter()
+        .partition(|(path, _)| is_post(path, rules));
+    let ignored = ignored.into_iter().map(|(path, _)| path).collect();
+    let (paths, dir_entries): (Vec<PathBuf>, Vec<_>) = found.into_iter().unzip();
     let quick = match (newest, &cache) {
-        (Some(newest), Some(old)) => load_newest(&paths, dir, rules, now, old, newest),
+        (Some(newest), Some(old)) => {
+            load_newest(&paths, &dir_entries, dir, rules, now, old, newest)
+        }
         _ => None,
     };
     if let Some(loaded) = quick {
@@ -447,6 +554,10 @@ pub(crate) fn load_published_cached(
     Ok((loaded, cache))
 }
 
+/// The most files the quick way reads ([`load_newest`]) however few the
+/// posts (a quarter of them when that is more).
+const MOST_FRESH: usize = 64;
+
 /// The quick way of [`load_published_cached`]: `None` when the posts
 /// cannot be ordered from `cache`'s rows ([`build_cache::Cache::merge`])
 /// or a file read now does not read (the slow way says why). Each file is
@@ -455,38 +566,28 @@ pub(crate) fn load_published_cached(
 /// published posts.
 fn load_newest(
     paths: &[PathBuf],
+    dir_entries: &[Option<std::fs::DirEntry>],
     dir: &Path,
     rules: &Rules,
     now: jiff::Timestamp,
     cache: &build_cache::Cache,
     newest: usize,
 ) -> Option<Loaded> {
-    let stamps = on_threads(paths, |path| {
-        std::fs::metadata(path)
-            .ok()
-            .map(|meta| build_cache::Stamp::of(&meta))
-    });
-    // The rows are in the walk's order: each file is a row's (skipping
-    // the rows of files gone), or new.
-    let mut rows = Vec::with_capacity(paths.len());
-    let mut next = 0;
-    for (path, stamp) in paths.iter().zip(stamps) {
-        let stamp = stamp?;
-        while next < cache.len()
-            && build_cache::path_order(cache.row_path(next), path) == std::cmp::Ordering::Less
-        {
-            next += 1;
-        }
-        let found = (next < cache.len() && cache.row_path(next) == path).then_some(next);
-        rows.push((stamp, found.filter(|&row| cache.holds(row, stamp))));
-        next += usize::from(found.is_some());
+    if cache.len() == 0 {
+        return None;
     }
+    let rows = cache_rows(paths, dir_entries, cache)?;
     let fresh: Vec<&PathBuf> = paths
         .iter()
         .zip(&rows)
         .filter(|(_, (_, row))| row.is_none())
         .map(|(path, _)| path)
         .collect();
+    // Past a few new or changed files among many (a first build, a new
+    // version of every post), the slow way is as quick and checks them all.
+    if fresh.len() > MOST_FRESH.max(paths.len() / 4) {
+        return None;
+    }
     let read = on_threads(&fresh, |path| parse_one(path, rules).ok());
     let mut new_posts = Vec::with_capacity(read.len());
     let mut entries = Vec::with_capacity(paths.len());
@@ -635,11 +736,57 @@ mod tests {
         let mut ours = by_path.clone();
         ours.reverse();
         by_path.sort();
-        let mut keyed = ours.clone();
+        let keyed = ours.clone();
         ours.sort_unstable_by(|a, b| build_cache::path_order(a, b));
         assert_eq!(ours, by_path);
-        keyed.sort_by_cached_key(|path| path_order_key(path));
-        assert_eq!(keyed, by_path);
+        assert_eq!(in_path_order(keyed, PathBuf::as_path), by_path);
+        // Long shared prefixes, and names that differ past the window.
+        let long = |tail: &str| PathBuf::from(format!("_posts/2024-01-01-daily-papers-{tail}"));
+        let mut names: Vec<PathBuf> = [
+            "a/b.md",
+            "a.md",
+            "a",
+            "abcdefghijklmnopq.md",
+            "abcdefghijklmnopp.md",
+            "b",
+            "a-b",
+        ]
+        .iter()
+        .map(|tail| long(tail))
+        .collect();
+        let shuffled = names.clone();
+        names.sort();
+        assert_eq!(in_path_order(shuffled, PathBuf::as_path), names);
+    }
+
+    #[test]
+    fn post_names_and_joined_paths_are_those_of_path() {
+        for name in [
+            "a.md",
+            "a.MD",
+            "a.markdown",
+            "a.html",
+            ".md",
+            "a.",
+            "a.txt",
+            "a.md.txt",
+            "a.txt.md",
+            "a",
+        ] {
+            let by_path = Path::new(name)
+                .extension()
+                .and_then(|ext| ext.to_str())
+                .is_some_and(|ext| POST_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()));
+            assert_eq!(is_post_name(name.as_bytes()), by_path, "{name}");
+        }
+        for folder in ["", ".", "_posts", "_posts/", "/abs/_posts", "a//b"] {
+            let name = std::ffi::OsStr::new("x.md");
+            assert_eq!(
+                child(Path::new(folder), name),
+                Path::new(folder).join(name),
+                "{folder}"
+            );
+        }
     }
 
     #[test]
