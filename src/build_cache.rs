@@ -650,23 +650,29 @@ impl Cache {
                 ModelLine::New(_, facts) => new.push((at, facts)),
             }
         }
-        // The hashes of the published posts read now, each once; then no
-        // kept published row may have one of them.
-        let mut hashes = std::collections::HashSet::with_capacity(new.len() * 2);
+        // The hashes of the published posts read now, each once (sorted,
+        // to be found by a binary search: a few among thousands of rows);
+        // then no kept published row may have one of them.
+        let mut hashes: Vec<(u8, u64)> = Vec::with_capacity(new.len() * 2);
         for (_, facts) in new.iter().filter(|(_, facts)| facts.published) {
-            let id = facts.id_hash.map(|id| (1, id));
-            if !hashes.insert((0, facts.url_hash)) || id.is_some_and(|id| !hashes.insert(id)) {
-                return None;
-            }
+            hashes.push((0, facts.url_hash));
+            hashes.extend(facts.id_hash.map(|id| (1, id)));
+        }
+        hashes.sort_unstable();
+        if hashes.windows(2).any(|pair| pair[0] == pair[1]) {
+            return None;
         }
         let meets = |row: &Row| {
-            hashes.contains(&(0, row.url_hash))
-                || row.id_hash.is_some_and(|id| hashes.contains(&(1, id)))
+            hashes.binary_search(&(0, row.url_hash)).is_ok()
+                || row
+                    .id_hash
+                    .is_some_and(|id| hashes.binary_search(&(1, id)).is_ok())
         };
         let kept = self.rows.iter().zip(&place);
-        if kept
-            .filter(|(row, place)| row.published && place.is_some())
-            .any(|(row, _)| meets(row))
+        if !hashes.is_empty()
+            && kept
+                .filter(|(row, place)| row.published && place.is_some())
+                .any(|(row, _)| meets(row))
         {
             return None;
         }
@@ -993,12 +999,14 @@ fn room_for_unused(used: usize) -> usize {
 /// records are copied whole and the new lines added after them; else each
 /// post's lines are copied one by one. Not synced to disk: a cache lost
 /// or cut short by a crash is only rebuilt (a cut shows: the trailer is
-/// missing).
+/// missing). `order`, the published posts newest first as places in
+/// `entries`, is found from them when not given.
 pub(crate) fn write(
     path: &Path,
     header: &Written<'_>,
     entries: &[Entry],
     old: &Cache,
+    order: Option<&[usize]>,
 ) -> Result<(), Error> {
     // Each entry with the old row it keeps (none for a row that is not
     // there: the entry is left out), and its facts.
@@ -1010,7 +1018,14 @@ pub(crate) fn write(
             ModelLine::New(..) => Some((entry, None)),
         })
         .collect();
-    let order = newest_first(&rows);
+    // Given, it holds for the rows when each entry has one.
+    let order: Vec<u32> = match order {
+        Some(order) if rows.len() == entries.len() => order
+            .iter()
+            .filter_map(|&at| u32::try_from(at).ok())
+            .collect(),
+        _ => newest_first(&rows),
+    };
     let append = appends(old, &rows);
     let table = Header {
         format: FORMAT,
@@ -1037,7 +1052,7 @@ pub(crate) fn write(
         let tail = records.at;
         let mut head = serde_json::to_vec(&table)?;
         head.push(b'\n');
-        let order_bytes: Vec<u8> = order.iter().flat_map(|(_, at)| at.to_le_bytes()).collect();
+        let order_bytes: Vec<u8> = order.iter().flat_map(|at| at.to_le_bytes()).collect();
         let mut tail_len = 0;
         for part in [&head, &table_bytes, &order_bytes, &blob] {
             records.out.write_all(part)?;
@@ -1051,8 +1066,8 @@ pub(crate) fn write(
 }
 
 /// The places of `rows`' published posts, newest first (by date, then by
-/// place: the walk's order is the files' order), with their dates.
-fn newest_first(rows: &[(&Entry, Option<&Row>)]) -> Vec<(i64, u32)> {
+/// place: the walk's order is the files' order).
+fn newest_first(rows: &[(&Entry, Option<&Row>)]) -> Vec<u32> {
     let facts = |(entry, row): &(&Entry, Option<&Row>)| match (row, &entry.model) {
         (Some(row), _) => (row.published, row.at),
         (None, ModelLine::New(_, facts)) => (facts.published, facts.at),
@@ -1065,7 +1080,7 @@ fn newest_first(rows: &[(&Entry, Option<&Row>)]) -> Vec<(i64, u32)> {
         }
     }
     order.sort_unstable_by(|a, b| b.cmp(a));
-    order
+    order.into_iter().map(|(_, at)| at).collect()
 }
 
 /// Whether the next cache is `old`'s records and the new lines after them:
@@ -1326,7 +1341,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join(FILE_NAME);
         let zone = rules().zone;
-        write(&file, &header(cutoff), entries, &Cache::empty(zone.clone())).unwrap();
+        write(
+            &file,
+            &header(cutoff),
+            entries,
+            &Cache::empty(zone.clone()),
+            None,
+        )
+        .unwrap();
         let (cache, note) = read(&file, "k", &zone);
         assert!(note.is_none(), "{note:?}");
         (dir, cache)
@@ -1354,7 +1376,7 @@ mod tests {
             rendered: Some(Line::New(rendered_line(&body).unwrap())),
             ..new_entry(&post, 7)
         }];
-        write(&file, &header(0), &kept, &cache).unwrap();
+        write(&file, &header(0), &kept, &cache, None).unwrap();
         let zone = rules().zone;
         let (again, _) = read(&file, "k", &zone);
         let row = again.lookup(source, stamp(7)).unwrap();

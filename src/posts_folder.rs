@@ -270,6 +270,9 @@ pub(crate) struct Loaded {
     /// Whether `posts` holds only the newest published posts, read whole
     /// from the build cache ([`load_published_cached`]'s quick way).
     pub newest_only: bool,
+    /// Then every published post, newest first (those dated after the
+    /// cutoff too): a place in `cache_entries` each.
+    pub order: Vec<usize>,
 }
 
 /// One post file's outcome: its model or its problems, with a cache its
@@ -610,7 +613,7 @@ fn load_newest(
             links_posts: false,
         });
     }
-    let merged = cache.merge(&entries, now.as_nanosecond())?;
+    let mut merged = cache.merge(&entries, now.as_nanosecond())?;
     let published = &merged.order[merged.future..];
     let mut posts = Vec::with_capacity(newest.min(published.len()));
     for &at in published.iter().take(newest) {
@@ -636,6 +639,7 @@ fn load_newest(
         read: fresh.len(),
         published: published.len(),
         newest_only: true,
+        order: std::mem::take(&mut merged.order),
     })
 }
 

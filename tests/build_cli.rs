@@ -946,7 +946,10 @@ fn newest_site(count: u32, items: &str) -> Site {
 fn build_said(site: &Site, args: &[&str]) -> String {
     let output = site.run(&[&["build", "-v"], args].concat());
     assert!(output.status.success(), "{}", stderr(&output));
-    stderr(&output)
+    let said = stderr(&output);
+    // Every cache a build writes, the next one reads.
+    assert!(!said.contains("not a cache this version reads"), "{said}");
+    said
 }
 
 /// Whether the build that said `said` took the quick way; then, that its

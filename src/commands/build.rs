@@ -382,6 +382,7 @@ fn load(
             cache_entries,
             published,
             newest_only,
+            order,
             ..
         },
         cache,
@@ -414,6 +415,7 @@ fn load(
                     .iter()
                     .any(|post| post.shares_url_with.is_some() || post.shares_id),
             whole: newest_only,
+            order: newest_only.then_some(order),
             old,
             entries: cache_entries,
         }
@@ -456,6 +458,9 @@ struct CacheRun {
     sharing: bool,
     /// Whether the posts are whole already (the quick way).
     whole: bool,
+    /// The quick way's order of the published posts, newest first: places
+    /// in `entries`.
+    order: Option<Vec<usize>>,
     /// The cache as this build found it.
     old: build_cache::Cache,
     /// Every valid post, for the next build.
@@ -534,7 +539,8 @@ fn save_cache(renderer: &mut Renderer) {
         cutoff: run.cutoff,
         sharing: run.sharing,
     };
-    if let Err(err) = build_cache::write(&run.file, &header, &run.entries, &run.old) {
+    let order = run.order.as_deref();
+    if let Err(err) = build_cache::write(&run.file, &header, &run.entries, &run.old, order) {
         renderer
             .report
             .warning(format!("{err}; the next build reads every post"));
