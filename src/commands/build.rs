@@ -89,12 +89,25 @@ fn attempt(config: &Config, args: &BuildArgs, report: Report, quick: bool) -> Re
         report.warning(no_papers(renderer.rendered()));
     }
     let tags = config.feed.per_tag.then(|| out_dir.join("tags"));
-    let (changed, outputs) = write_all(outputs, tags.as_deref(), &config.feed.files, report)?;
+    // The next build's cache is written while the outputs are synced (it
+    // holds what was read, whatever becomes of the outputs): the syncs
+    // wait for the disk, the cache's writing does not.
+    let (written, unsaved) = std::thread::scope(|scope| {
+        let saving = scope.spawn(|| save_cache(&mut renderer));
+        let written = write_all(outputs, tags.as_deref(), &config.feed.files, report);
+        let unsaved = saving
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (written, unsaved)
+    });
+    let (changed, outputs) = written?;
     if config.feed.archive {
         remove_old_pages(&out_dir, &outputs, report)?;
     }
     renderer.tell(published);
-    save_cache(&mut renderer);
+    if let Some(warning) = unsaved {
+        report.warning(warning);
+    }
     let built = Built {
         out: shown(&out_dir),
         items: main.items.len(),
@@ -472,10 +485,10 @@ struct CacheRun {
 /// Writes the cache for the next build, each post with the body this build
 /// rendered (or the cache's, still good); a cache that would be the same
 /// stays as it is. A cache that cannot be written costs the next build
-/// time, not this one its feeds: a warning.
-fn save_cache(renderer: &mut Renderer) {
+/// time, not this one its feeds: the warning to give.
+fn save_cache(renderer: &mut Renderer) -> Option<String> {
     let Some(run) = &mut renderer.store else {
-        return;
+        return None;
     };
     let render_key = renderer.render_key.clone().unwrap_or_default();
     let site_key = renderer.site_key;
@@ -485,7 +498,7 @@ fn save_cache(renderer: &mut Renderer) {
         && run.old.render_key() == render_key
         && run.old.site_key() == site_key
     {
-        return;
+        return None;
     }
     // Every post's body as the cache holds it, if still good; then those
     // this build rendered or took, found by their place (the entries are
@@ -540,11 +553,9 @@ fn save_cache(renderer: &mut Renderer) {
         sharing: run.sharing,
     };
     let order = run.order.as_deref();
-    if let Err(err) = build_cache::write(&run.file, &header, &run.entries, &run.old, order) {
-        renderer
-            .report
-            .warning(format!("{err}; the next build reads every post"));
-    }
+    build_cache::write(&run.file, &header, &run.entries, &run.old, order)
+        .err()
+        .map(|err| format!("{err}; the next build reads every post"))
 }
 
 /// The feeds of each tag, into `outputs`, each listed in `listed`: how
