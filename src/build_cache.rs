@@ -57,7 +57,7 @@ const MAGIC: &[u8; 8] = b"dfcache3";
 const TRAILER: usize = 24;
 
 /// The bytes of one row of the table ([`Row`]).
-const ROW: usize = 88;
+const ROW: usize = 96;
 
 /// A row's flags.
 const LINKS_POSTS: u8 = 1;
@@ -122,6 +122,8 @@ pub(crate) struct Facts {
     id_hash: Option<u64>,
     /// Its URL path, for `{% post_url %}` and `{% link %}`.
     url_path: String,
+    /// Its part of the site's fingerprint ([`crate::post::file_hash`]).
+    file_hash: u64,
 }
 
 impl Facts {
@@ -133,6 +135,7 @@ impl Facts {
             url_hash: url_hash(&post.url),
             id_hash: post.feed_id.is_none().then(|| post.id_hash()),
             url_path: post.path.clone(),
+            file_hash: crate::post::file_hash(&post.source, &post.path),
         }
     }
 }
@@ -141,6 +144,11 @@ impl Facts {
     /// The URL path.
     pub(crate) fn url_path(&self) -> &str {
         &self.url_path
+    }
+
+    /// Its part of the site's fingerprint.
+    pub(crate) fn file_hash(&self) -> u64 {
+        self.file_hash
     }
 }
 
@@ -448,6 +456,7 @@ struct Row {
     id_hash: Option<u64>,
     published: bool,
     links_posts: bool,
+    file_hash: u64,
 }
 
 /// A cache read at the start of a build: the file's bytes, and its rows.
@@ -595,9 +604,14 @@ impl Cache {
         self.rows.len()
     }
 
-    /// The URL path of the row at `at`.
-    pub(crate) fn url_path(&self, at: usize) -> &str {
-        std::str::from_utf8(&self.bytes[self.rows[at].url_path.clone()]).unwrap_or_default()
+    /// The URL path of the row at `at`, as the file holds it (UTF-8).
+    pub(crate) fn url_path(&self, at: usize) -> &[u8] {
+        &self.bytes[self.rows[at].url_path.clone()]
+    }
+
+    /// The part of the site's fingerprint of the row at `at`.
+    pub(crate) fn file_hash(&self, at: usize) -> u64 {
+        self.rows[at].file_hash
     }
 }
 
@@ -938,6 +952,7 @@ fn row(bytes: &[u8], at: usize, blob: &Range<usize>, records: &Range<usize>) -> 
         id_hash: (flags & HAS_ID != 0).then(|| long(72)),
         published: flags & PUBLISHED != 0,
         links_posts: flags & LINKS_POSTS != 0,
+        file_hash: long(88),
     })
 }
 
@@ -1130,7 +1145,8 @@ fn put_row(table: &mut Vec<u8>, blob: &mut Vec<u8>, row: &Row, file: &[u8], url_
         table.extend_from_slice(field);
     }
     table.push(flags);
-    table.resize(table.len() + ROW - 81, 0);
+    table.resize(table.len() + 7, 0);
+    table.extend_from_slice(&row.file_hash.to_le_bytes());
 }
 
 /// A 32-bit offset or length of the file (which [`MAX_BYTES`] keeps
@@ -1176,22 +1192,15 @@ impl Records<'_> {
             (Some(Line::New(line)), _) => self.put(line.as_bytes())?,
             _ => 0..0,
         };
-        let (url_path, published, at, url_hash, id_hash): (&[u8], _, _, _, _) = match (facts, row) {
-            (Some(f), _) => (
-                f.url_path.as_bytes(),
-                f.published,
-                f.at,
-                f.url_hash,
-                f.id_hash,
-            ),
-            (None, Some(r)) => (
-                old_line(&r.url_path),
-                r.published,
-                r.at,
-                r.url_hash,
-                r.id_hash,
-            ),
-            (None, None) => (b"", false, None, 0, None),
+        let (url_path, file_hash): (&[u8], _) = match (facts, row) {
+            (Some(f), _) => (f.url_path.as_bytes(), f.file_hash),
+            (None, Some(r)) => (old_line(&r.url_path), r.file_hash),
+            (None, None) => (b"", 0),
+        };
+        let (published, at, url_hash, id_hash) = match (facts, row) {
+            (Some(f), _) => (f.published, f.at, f.url_hash, f.id_hash),
+            (None, Some(r)) => (r.published, r.at, r.url_hash, r.id_hash),
+            (None, None) => (false, None, 0, None),
         };
         let new_row = Row {
             path: 0..0,
@@ -1204,6 +1213,7 @@ impl Records<'_> {
             id_hash,
             published,
             links_posts: entry.links_posts,
+            file_hash,
         };
         put_row(
             table,
@@ -1368,7 +1378,7 @@ mod tests {
         assert_eq!(format!("{got:?}"), format!("{post:?}"));
         assert!(cache.lookup(source, stamp(8)).is_none());
         assert!(cache.rendered(row, "r", 1).is_none());
-        assert_eq!(cache.url_path(row), post.path);
+        assert_eq!(cache.url_path(row), post.path.as_bytes());
         // Kept lines are copied from the cache read, with a body added.
         let body = post.render(text).unwrap();
         let kept = vec![Entry {

@@ -436,24 +436,52 @@ fn cache_rows(
 }
 
 /// What Liquid may look up while rendering (`post_url`, `link`): every
-/// post of `entries`, as the slow way gives it.
+/// post of `entries`, as the slow way gives it. Its fingerprint is added
+/// up from the rows; the files and URL paths are copied into one buffer,
+/// and made a list only if a post looks another up.
 fn site_of(
     entries: &[build_cache::Entry],
     cache: &build_cache::Cache,
     dir: &Path,
     rules: &Rules,
 ) -> std::sync::Arc<post::SiteContext> {
-    let files = entries
-        .iter()
-        .map(|entry| {
-            let url_path = match &entry.model {
-                build_cache::ModelLine::Kept(row) => cache.url_path(*row).to_string(),
-                build_cache::ModelLine::New(_, facts) => facts.url_path().to_string(),
-            };
-            (entry.path.clone(), url_path)
-        })
-        .collect();
-    std::sync::Arc::new(post::SiteContext::of_files(files, dir, rules))
+    let mut text = Vec::new();
+    let mut spans = Vec::with_capacity(entries.len());
+    let mut sum = 0u64;
+    for entry in entries {
+        let (url_path, file_hash) = match &entry.model {
+            build_cache::ModelLine::Kept(row) => (cache.url_path(*row), cache.file_hash(*row)),
+            build_cache::ModelLine::New(_, facts) => {
+                (facts.url_path().as_bytes(), facts.file_hash())
+            }
+        };
+        sum = sum.wrapping_add(file_hash);
+        let file = entry.path.as_os_str().as_encoded_bytes();
+        spans.push((text.len(), file.len(), url_path.len()));
+        text.extend_from_slice(file);
+        text.extend_from_slice(url_path);
+    }
+    let load = move || {
+        spans
+            .iter()
+            .map(|&(at, file, url_path)| {
+                let path = std::os::unix::ffi::OsStrExt::from_bytes(&text[at..at + file]);
+                let path: &std::ffi::OsStr = path;
+                let url_path = &text[at + file..at + file + url_path];
+                (
+                    PathBuf::from(path),
+                    String::from_utf8_lossy(url_path).into_owned(),
+                )
+            })
+            .collect()
+    };
+    std::sync::Arc::new(post::SiteContext::made_later(
+        entries.len(),
+        sum,
+        dir,
+        rules,
+        load,
+    ))
 }
 
 /// `work` done on every path, in order, on as many threads as the machine
@@ -791,6 +819,61 @@ mod tests {
                 "{folder}"
             );
         }
+    }
+
+    #[test]
+    fn the_quick_ways_site_is_the_slow_ways() {
+        let rules = post::test_rules();
+        let dir = tempfile::tempdir().unwrap();
+        let posts: Vec<Post> = ["2025-01-01-a.md", "2025-01-02-b.md"]
+            .iter()
+            .map(|name| {
+                let source = Path::new("_posts").join(name);
+                post::parse(&source, "---\ntitle: T\n---\nBody\n", &rules).unwrap()
+            })
+            .collect();
+        let entry = |post: &Post, model| build_cache::Entry {
+            path: post.source.clone(),
+            stamp: build_cache::Stamp::of(&std::fs::metadata(dir.path()).unwrap()),
+            model,
+            rendered: None,
+            links_posts: false,
+        };
+        let new = |post: &Post| {
+            let line = build_cache::model_line(post, &rules.zone).unwrap();
+            build_cache::ModelLine::New(line, build_cache::Facts::of(post))
+        };
+        let file = dir.path().join(build_cache::FILE_NAME);
+        let header = build_cache::Written {
+            key: "k",
+            render_key: "",
+            site_key: 0,
+            started: 0,
+            cutoff: 0,
+            sharing: false,
+        };
+        let empty = build_cache::Cache::empty(rules.zone.clone());
+        build_cache::write(
+            &file,
+            &header,
+            &[entry(&posts[0], new(&posts[0]))],
+            &empty,
+            None,
+        )
+        .unwrap();
+        let (cache, _) = build_cache::read(&file, "k", &rules.zone);
+        // One post from the cache's row, one read now.
+        let entries = [
+            entry(&posts[0], build_cache::ModelLine::Kept(0)),
+            entry(&posts[1], new(&posts[1])),
+        ];
+        let quick = site_of(&entries, &cache, Path::new("_posts"), &rules);
+        let slow = post::SiteContext::new(&posts, Path::new("_posts"), &rules);
+        assert_eq!(quick.fingerprint(), slow.fingerprint());
+        for name in ["2025-01-01-a", "_posts/2025-01-02-b.md", "none"] {
+            assert_eq!(quick.post_path(name), slow.post_path(name), "{name}");
+        }
+        assert!(quick.post_path("2025-01-02-b").is_some());
     }
 
     #[test]

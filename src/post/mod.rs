@@ -101,13 +101,43 @@ pub struct SiteContext {
     posts_dir: PathBuf,
     /// The path of `site.url` (Jekyll's `baseurl`), before each post's path.
     base: String,
-    /// Each post's file and URL path.
-    posts: Vec<(PathBuf, String)>,
+    /// Each post's file and URL path, in the order they were read: given,
+    /// or made by `load` on first use.
+    posts: std::sync::OnceLock<Files>,
+    /// What makes `posts` when they were not given.
+    load: LoadFiles,
+    /// How many posts, and the sum of their [`file_hash`]es.
+    count: usize,
+    files_hash: u64,
     /// `posts` by name, made on first use.
     index: std::sync::OnceLock<HashMap<String, usize>>,
     /// How many look-ups were made: a body rendered without one does not
     /// depend on the other posts (the build cache keeps it across new posts).
     lookups: std::sync::atomic::AtomicUsize,
+}
+
+/// Each post's file and URL path.
+type Files = Vec<(PathBuf, String)>;
+
+/// What makes [`Files`] the first time a look-up needs them.
+#[derive(Default)]
+struct LoadFiles(std::sync::Mutex<Option<Box<dyn FnOnce() -> Files + Send>>>);
+
+impl std::fmt::Debug for LoadFiles {
+    fn fmt(&self, out: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        out.write_str("LoadFiles")
+    }
+}
+
+/// A post's part of [`SiteContext::fingerprint`]: its file and URL path.
+/// The same within one binary.
+pub fn file_hash(source: &Path, path: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    // The file as its bytes: hashing a `Path` walks its components.
+    source.as_os_str().hash(&mut hasher);
+    path.hash(&mut hasher);
+    hasher.finish()
 }
 
 impl SiteContext {
@@ -123,7 +153,26 @@ impl SiteContext {
     /// The context of the posts whose files and URL paths are `files`, in
     /// the order they were read: what [`SiteContext::new`] takes of each
     /// post, for a build that holds most posts only as the build cache's.
-    pub fn of_files(files: Vec<(PathBuf, String)>, posts_dir: &Path, rules: &Rules) -> SiteContext {
+    pub fn of_files(files: Files, posts_dir: &Path, rules: &Rules) -> SiteContext {
+        let files_hash = files.iter().fold(0u64, |sum, (source, path)| {
+            sum.wrapping_add(file_hash(source, path))
+        });
+        let context = SiteContext::made_later(files.len(), files_hash, posts_dir, rules, Vec::new);
+        let _ = context.posts.set(files);
+        context
+    }
+
+    /// The context of `count` posts whose [`file_hash`]es add up (wrapping)
+    /// to `files_hash`, their files and URL paths made by `load` only if a
+    /// post looks another up: a build that holds most posts only as the
+    /// build cache's rows.
+    pub fn made_later(
+        count: usize,
+        files_hash: u64,
+        posts_dir: &Path,
+        rules: &Rules,
+        load: impl FnOnce() -> Files + Send + 'static,
+    ) -> SiteContext {
         let base = url::Url::parse(&rules.site_url)
             .map(|url| url.path().trim_end_matches('/').to_string())
             .unwrap_or_default();
@@ -132,10 +181,21 @@ impl SiteContext {
             root: posts_dir.parent().unwrap_or(Path::new("")).to_path_buf(),
             posts_dir: posts_dir.to_path_buf(),
             base,
-            posts: files,
+            posts: std::sync::OnceLock::new(),
+            load: LoadFiles(std::sync::Mutex::new(Some(Box::new(load)))),
+            count,
+            files_hash,
             index: std::sync::OnceLock::new(),
             lookups: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// Each post's file and URL path.
+    fn posts(&self) -> &Files {
+        self.posts.get_or_init(|| {
+            let load = self.load.0.lock().ok().and_then(|mut load| load.take());
+            load.map_or_else(Vec::new, |load| load())
+        })
     }
 
     /// How many look-ups of other posts rendering has made so far.
@@ -147,18 +207,16 @@ impl SiteContext {
     /// file and the rules: every post's file and URL path (`{% post_url %}`,
     /// `{% link %}`) and the base path. The same within one binary; another
     /// binary's differs at worst, which costs a render, never a wrong one.
+    /// The posts count through the sum of their [`file_hash`]es, which a
+    /// build from the cache adds up from its rows without the files.
     pub fn fingerprint(&self) -> u64 {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         self.base.hash(&mut hasher);
         self.root.hash(&mut hasher);
         self.posts_dir.hash(&mut hasher);
-        // Each file as its bytes: hashing a `Path` walks its components.
-        self.posts.len().hash(&mut hasher);
-        for (source, path) in &self.posts {
-            source.as_os_str().hash(&mut hasher);
-            path.hash(&mut hasher);
-        }
+        self.count.hash(&mut hasher);
+        self.files_hash.hash(&mut hasher);
         hasher.finish()
     }
 
@@ -169,9 +227,10 @@ impl SiteContext {
     pub fn post_path(&self, name: &str) -> Option<String> {
         self.lookups
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let posts = self.posts();
         let index = self.index.get_or_init(|| {
-            let mut index = HashMap::with_capacity(self.posts.len() * 3);
-            for (at, (source, _)) in self.posts.iter().enumerate() {
+            let mut index = HashMap::with_capacity(posts.len() * 3);
+            for (at, (source, _)) in posts.iter().enumerate() {
                 if let Ok(relative) = source.strip_prefix(&self.root) {
                     index.insert(relative.to_string_lossy().into_owned(), at);
                 }
@@ -186,7 +245,7 @@ impl SiteContext {
         });
         index
             .get(name)
-            .map(|&at| format!("{}{}", self.base, self.posts[at].1))
+            .map(|&at| format!("{}{}", self.base, posts[at].1))
     }
 }
 
