@@ -78,10 +78,10 @@ fn walk(dir: &Path) -> Result<Vec<(PathBuf, Option<std::fs::DirEntry>)>, Error> 
 
 /// `items` in the path order (component by component) of their `path`,
 /// as `sort()` gives it, without splitting every path into components for
-/// every comparison: the paths are compared on the 16 bytes after the
+/// every comparison: the paths are compared on the 32 bytes after the
 /// prefix they all share, each `/` made NUL (which ranks it first, as
 /// [`build_cache::path_order`] does; a Unix path holds no NUL of its own),
-/// as one number, and byte by byte only where those are equal (comparing
+/// as two numbers, and byte by byte only where those are equal (comparing
 /// the paths whole was a third of a build from the cache: posts' names
 /// share long prefixes).
 fn in_path_order<T>(items: Vec<T>, path: impl Fn(&T) -> &Path) -> Vec<T> {
@@ -102,16 +102,19 @@ fn in_path_order<T>(items: Vec<T>, path: impl Fn(&T) -> &Path) -> Vec<T> {
             .min()
             .unwrap_or(0)
     });
+    // Thirty-two bytes: past a date and the words a blog's names share.
     let window = |item: &T| {
         let rest = bytes_of(item, &path).get(shared..).unwrap_or_default();
-        let mut window = [0; 16];
+        let mut window = [0; 32];
         for (to, &byte) in window.iter_mut().zip(rest) {
             *to = if byte == b'/' { 0 } else { byte };
         }
-        u128::from_be_bytes(window)
+        let (high, low) = window.split_at(16);
+        let number = |half: &[u8]| u128::from_be_bytes(half.try_into().unwrap_or_default());
+        (number(high), number(low))
     };
     // A shorter path's window is padded with zeros: a tie, settled whole.
-    let mut order: Vec<(u128, usize)> = items
+    let mut order: Vec<((u128, u128), usize)> = items
         .iter()
         .enumerate()
         .map(|(at, item)| (window(item), at))
@@ -786,6 +789,8 @@ mod tests {
         .iter()
         .map(|tail| long(tail))
         .collect();
+        let far = "x".repeat(40);
+        names.extend(["b.md", "a.md", "a/b.md"].map(|end| long(&format!("{far}{end}"))));
         let shuffled = names.clone();
         names.sort();
         assert_eq!(in_path_order(shuffled, PathBuf::as_path), names);
