@@ -476,9 +476,14 @@ pub(crate) struct Cache {
     sharing: bool,
     /// The site's zone, which the models' instants are in.
     zone: TimeZone,
-    /// The file.
+    /// The file, open: the lines of the posts shown are read from it.
+    file: Option<std::fs::File>,
+    /// The records (every line), when read whole ([`Cache::read_records`]).
+    records: std::sync::OnceLock<Vec<u8>>,
+    /// The table, from where it begins to the end of the file: the rows'
+    /// files and URL paths are in it.
     bytes: Vec<u8>,
-    /// Where the table begins: the records are before.
+    /// Where the table begins in the file: the records are before.
     tail: usize,
     /// Every post, in the walk's order.
     rows: Vec<Row>,
@@ -497,6 +502,8 @@ impl Cache {
             cutoff: 0,
             sharing: false,
             zone,
+            file: None,
+            records: std::sync::OnceLock::new(),
             bytes: Vec::new(),
             tail: 0,
             rows: Vec::new(),
@@ -534,10 +541,45 @@ impl Cache {
         self.find(path).filter(|&at| self.holds(at, stamp))
     }
 
+    /// The line at `range` of the records (a newline must end it): from
+    /// the records read whole, else read from the file. `None` if it
+    /// cannot be read.
+    fn line(&self, range: &Range<usize>) -> Option<Cow<'_, [u8]>> {
+        let with_newline = range.start..range.end.checked_add(1)?;
+        let bytes = if let Some(records) = self.records.get() {
+            Cow::Borrowed(records.get(with_newline)?)
+        } else {
+            use std::os::unix::fs::FileExt;
+            let mut bytes = vec![0; with_newline.len()];
+            let at = u64::try_from(range.start).ok()?;
+            self.file.as_ref()?.read_exact_at(&mut bytes, at).ok()?;
+            Cow::Owned(bytes)
+        };
+        match bytes {
+            Cow::Borrowed(line) => line.strip_suffix(b"\n").map(Cow::Borrowed),
+            Cow::Owned(mut line) => (line.pop() == Some(b'\n')).then_some(Cow::Owned(line)),
+        }
+    }
+
+    /// The records, read whole once (a build that reads many posts'
+    /// lines): empty if they cannot be read, and then no line reads.
+    pub(crate) fn read_records(&self) -> &[u8] {
+        self.records.get_or_init(|| {
+            use std::os::unix::fs::FileExt;
+            let mut bytes = vec![0; self.tail];
+            let read = self
+                .file
+                .as_ref()
+                .is_some_and(|file| file.read_exact_at(&mut bytes, 0).is_ok());
+            if read { bytes } else { Vec::new() }
+        })
+    }
+
     /// The whole model of the row at `at`, `None` if it does not read.
     pub(crate) fn get(&self, at: usize) -> Option<Post> {
         let row = self.rows.get(at)?;
-        let model: Model = serde_json::from_slice(&self.bytes[row.model.clone()]).ok()?;
+        let line = self.line(&row.model)?;
+        let model: Model = serde_json::from_slice(&line).ok()?;
         model.into_post(self.path_of(row), &self.zone)
     }
 
@@ -545,7 +587,8 @@ impl Cache {
     /// the checks over every post need.
     pub(crate) fn summary(&self, at: usize) -> Option<Post> {
         let row = self.rows.get(at)?;
-        let summary: Summary = serde_json::from_slice(&self.bytes[row.model.clone()]).ok()?;
+        let line = self.line(&row.model)?;
+        let summary: Summary = serde_json::from_slice(&line).ok()?;
         summary.into_post(self.path_of(row), &self.zone)
     }
 
@@ -575,7 +618,7 @@ impl Cache {
         site_key: u64,
     ) -> Option<(Rendered, bool)> {
         let row = self.rendered_row(at, render_key, site_key)?;
-        let body = serde_json::from_slice(&self.bytes[row.body.clone()]).ok()?;
+        let body = serde_json::from_slice(&self.line(&row.body)?).ok()?;
         Some((body, row.links_posts))
     }
 
@@ -792,31 +835,33 @@ pub(crate) fn now() -> i128 {
 /// cannot be read or was made for other settings.
 pub(crate) fn read(path: &Path, key: &str, zone: &TimeZone) -> (Cache, Option<String>) {
     let empty = || Cache::empty(zone.clone());
-    let bytes = match std::fs::metadata(path) {
+    let file = match std::fs::File::open(path) {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return (empty(), None),
-        Ok(meta) if meta.len() > MAX_BYTES => {
-            return (
-                empty(),
-                Some(format!(
-                    "{}: over {MAX_BYTES} bytes, ignored and rebuilt",
-                    path.display()
-                )),
-            );
+        Err(err) => {
+            let why = format!("{}: cannot read it ({err}); rebuilt", path.display());
+            return (empty(), Some(why));
         }
-        _ => match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(err) => {
-                return (
-                    empty(),
-                    Some(format!(
-                        "{}: cannot read it ({err}); rebuilt",
-                        path.display()
-                    )),
-                );
-            }
-        },
+        Ok(file) => file,
     };
-    match parse(bytes, key, zone) {
+    let tail = match read_tail(&file) {
+        Ok(Some(tail)) => tail,
+        Ok(None) => {
+            let why = format!(
+                "{}: over {MAX_BYTES} bytes, ignored and rebuilt",
+                path.display()
+            );
+            return (empty(), Some(why));
+        }
+        Err(err) => {
+            let why = format!("{}: cannot read it ({err}); rebuilt", path.display());
+            return (empty(), Some(why));
+        }
+    };
+    let parsed = tail.and_then(|(tail, bytes)| parse(bytes, tail, key, zone));
+    match parsed.map(|cache| Cache {
+        file: Some(file),
+        ..cache
+    }) {
         Ok(cache) => (cache, None),
         Err(Unread::OtherKey) => (
             empty(),
@@ -857,25 +902,67 @@ fn span(start: u32, len: u32, within: &Range<usize>) -> Option<Range<usize>> {
     (end <= within.end).then_some(start..end)
 }
 
-/// The cache in `bytes`: its header, rows and order are read and checked,
-/// its models and bodies only located.
-fn parse(bytes: Vec<u8>, key: &str, zone: &TimeZone) -> Result<Cache, Unread> {
-    let cut = Unread::Damaged("cut short");
-    let total = bytes.len();
-    if total < TRAILER || bytes[total - 8..] != *MAGIC {
-        return Err(cut);
+/// Where the table of a file of `total` bytes ending in `trailer` begins.
+fn table_at(total: usize, trailer: &[u8]) -> Result<usize, Unread> {
+    let cut = || Unread::Damaged("cut short");
+    if total < TRAILER || trailer.len() != TRAILER || trailer[16..] != *MAGIC {
+        return Err(cut());
     }
     let end = total - TRAILER;
-    let tail = usize::try_from(u64::from_le_bytes(number(&bytes, end))).map_err(|_| cut)?;
-    let tail_len = u64::from_le_bytes(number(&bytes, end + 8));
+    let tail = usize::try_from(u64::from_le_bytes(number(trailer, 0))).map_err(|_| cut())?;
+    let tail_len = u64::from_le_bytes(number(trailer, 8));
     if tail > end || u64::try_from(end - tail).ok() != Some(tail_len) {
+        return Err(cut());
+    }
+    Ok(tail)
+}
+
+/// The table of the cache `file` and where it begins: its trailer read,
+/// then the bytes from the table's start to the end. `Ok(None)` for a file
+/// too large to be a cache.
+#[allow(clippy::type_complexity)] // a read, then a check of what it read
+fn read_tail(file: &std::fs::File) -> std::io::Result<Option<Result<(usize, Vec<u8>), Unread>>> {
+    use std::os::unix::fs::FileExt;
+    let total = file.metadata()?.len();
+    if total > MAX_BYTES {
+        return Ok(None);
+    }
+    let Ok(total) = usize::try_from(total) else {
+        return Ok(None);
+    };
+    let mut trailer = [0; TRAILER];
+    let Some(at) = total.checked_sub(TRAILER) else {
+        return Ok(Some(Err(Unread::Damaged("cut short"))));
+    };
+    file.read_exact_at(&mut trailer, at as u64)?;
+    let tail = match table_at(total, &trailer) {
+        Ok(tail) => tail,
+        Err(unread) => return Ok(Some(Err(unread))),
+    };
+    let mut bytes = vec![0; total - tail];
+    file.read_exact_at(&mut bytes, tail as u64)?;
+    Ok(Some(Ok((tail, bytes))))
+}
+
+/// The cache whose table, from where it begins (at `tail` in the file) to
+/// the end of the file, is `bytes`: its header, rows and order are read
+/// and checked, its models and bodies only located (before `tail`).
+fn parse(bytes: Vec<u8>, tail: usize, key: &str, zone: &TimeZone) -> Result<Cache, Unread> {
+    let total = tail
+        .checked_add(bytes.len())
+        .ok_or(Unread::Damaged("cut short"))?;
+    let trailer = bytes
+        .get(bytes.len().saturating_sub(TRAILER)..)
+        .unwrap_or_default();
+    if table_at(total, trailer)? != tail {
         return Err(Unread::Damaged("cut short"));
     }
-    let line_end = bytes[tail..end]
+    let end = bytes.len() - TRAILER;
+    let line_end = bytes[..end]
         .iter()
         .position(|&b| b == b'\n')
         .ok_or(Unread::Damaged("no header"))?;
-    let header: Header = serde_json::from_slice(&bytes[tail..tail + line_end])
+    let header: Header = serde_json::from_slice(&bytes[..line_end])
         .map_err(|_| Unread::Damaged("a header that does not read"))?;
     if header.format != FORMAT {
         return Err(Unread::Damaged("another layout"));
@@ -884,7 +971,7 @@ fn parse(bytes: Vec<u8>, key: &str, zone: &TimeZone) -> Result<Cache, Unread> {
         return Err(Unread::OtherKey);
     }
     let damaged = Unread::Damaged("a table that does not add up");
-    let table = tail + line_end + 1;
+    let table = line_end + 1;
     let order_at = header
         .rows
         .checked_mul(ROW)
@@ -916,6 +1003,8 @@ fn parse(bytes: Vec<u8>, key: &str, zone: &TimeZone) -> Result<Cache, Unread> {
         cutoff: header.cutoff,
         sharing: header.sharing,
         zone: zone.clone(),
+        file: None,
+        records: std::sync::OnceLock::new(),
         bytes,
         tail,
         rows,
@@ -928,9 +1017,9 @@ fn parse(bytes: Vec<u8>, key: &str, zone: &TimeZone) -> Result<Cache, Unread> {
 fn row(bytes: &[u8], at: usize, blob: &Range<usize>, records: &Range<usize>) -> Option<Row> {
     let word = |offset: usize| u32::from_le_bytes(number(bytes, at + offset));
     let long = |offset: usize| u64::from_le_bytes(number(bytes, at + offset));
-    let line = |start: u32, len: u32| {
-        span(start, len, records).filter(|range| bytes.get(range.end) == Some(&b'\n'))
-    };
+    // A line's newline is checked when it is read: the records are not.
+    let line =
+        |start: u32, len: u32| span(start, len, records).filter(|range| range.end < records.end);
     let flags = bytes[at + 80];
     let body_len = word(52);
     Some(Row {
@@ -1053,12 +1142,22 @@ pub(crate) fn write(
         rows: rows.len(),
         ordered: order.len(),
     };
-    output::replace_unsynced(path, |out| {
-        let mut records = Records { out, at: 0 };
-        if append {
-            records.out.write_all(&old.bytes[..old.tail])?;
-            records.at = old.tail;
-        }
+    // The old records are copied file to file (no copy in memory); lines
+    // copied one by one come from the records read whole.
+    let prefix = old
+        .file
+        .as_ref()
+        .filter(|_| append)
+        .map(|file| (file, old.tail as u64));
+    let append = prefix.is_some();
+    if !append {
+        old.read_records();
+    }
+    output::replace_unsynced(path, prefix, |out| {
+        let mut records = Records {
+            out,
+            at: if append { old.tail } else { 0 },
+        };
         let mut table_bytes = Vec::with_capacity(rows.len() * ROW);
         let mut blob = Vec::new();
         for &(entry, row) in &rows {
@@ -1099,15 +1198,15 @@ fn newest_first(rows: &[(&Entry, Option<&Row>)]) -> Vec<u32> {
 }
 
 /// Whether the next cache is `old`'s records and the new lines after them:
-/// when `rows` keep every row of `old` and it holds few unused lines.
+/// when the lines `rows` keep are most of it (a post changed or gone
+/// leaves lines no row points to, until they pass the used ones).
 fn appends(old: &Cache, rows: &[(&Entry, Option<&Row>)]) -> bool {
-    let kept_rows = rows.iter().filter(|(_, row)| row.is_some()).count();
     let used: usize = rows
         .iter()
         .filter_map(|(_, row)| *row)
         .map(|row| row.model.len() + row.body.len() + 2)
         .sum();
-    !old.rows.is_empty() && kept_rows == old.rows.len() && old.tail <= room_for_unused(used)
+    !old.rows.is_empty() && old.tail <= room_for_unused(used)
 }
 
 /// Adds `row` to the table, its `file` and `url_path` to the blob (its own
@@ -1179,22 +1278,25 @@ impl Records<'_> {
         table: &mut Vec<u8>,
         blob: &mut Vec<u8>,
     ) -> std::io::Result<()> {
-        let old_line = |range: &Range<usize>| &old.bytes[range.clone()];
+        let old_line = |range: &Range<usize>| {
+            old.line(range)
+                .ok_or_else(|| std::io::Error::other("a line of the build cache read no more"))
+        };
         let (model, facts) = match (row, &entry.model) {
             (Some(row), _) if append => (row.model.clone(), None),
-            (Some(row), _) => (self.put(old_line(&row.model))?, None),
+            (Some(row), _) => (self.put(&old_line(&row.model)?)?, None),
             (None, ModelLine::New(line, facts)) => (self.put(line.as_bytes())?, Some(facts)),
             (None, ModelLine::Kept(_)) => return Ok(()),
         };
         let body = match (&entry.rendered, row) {
             (Some(Line::Kept), Some(row)) if append || row.body.is_empty() => row.body.clone(),
-            (Some(Line::Kept), Some(row)) => self.put(old_line(&row.body))?,
+            (Some(Line::Kept), Some(row)) => self.put(&old_line(&row.body)?)?,
             (Some(Line::New(line)), _) => self.put(line.as_bytes())?,
             _ => 0..0,
         };
         let (url_path, file_hash): (&[u8], _) = match (facts, row) {
             (Some(f), _) => (f.url_path.as_bytes(), f.file_hash),
-            (None, Some(r)) => (old_line(&r.url_path), r.file_hash),
+            (None, Some(r)) => (&old.bytes[r.url_path.clone()], r.file_hash),
             (None, None) => (b"", 0),
         };
         let (published, at, url_hash, id_hash) = match (facts, row) {
@@ -1399,7 +1501,11 @@ mod tests {
         // Every cut of the file is noticed.
         let bytes = std::fs::read(&file).unwrap();
         for cut in 0..bytes.len() {
-            assert!(parse(bytes[..cut].to_vec(), "k", &zone).is_err(), "{cut}");
+            let cut_short = &bytes[..cut];
+            let trailer = &cut_short[cut.saturating_sub(TRAILER)..];
+            let parsed = table_at(cut, trailer)
+                .and_then(|tail| parse(cut_short[tail..].to_vec(), tail, "k", &zone));
+            assert!(parsed.is_err(), "{cut}");
         }
     }
 

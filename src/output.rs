@@ -26,16 +26,18 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<Written, Err
     Ok(Written::Changed)
 }
 
-/// Writes `bytes` to `path` as [`write_atomically`] does, but neither
-/// compares nor syncs: for a file a crash may only cost time to make again
-/// (the build cache, which notices when it is cut short), where a sync
-/// would cost every run.
-/// The bytes are made by `write` as they are written, not held whole.
+/// Writes to `path` as [`write_atomically`] does, but neither compares
+/// nor syncs: for a file a crash may only cost time to make again (the
+/// build cache, which notices when it is cut short), where a sync would
+/// cost every run. The bytes are made by `write` as they are written, not
+/// held whole, after the first `len` bytes of `file` when `prefix` gives
+/// them: copied file to file by the kernel (`copy_file_range`), not read.
 pub(crate) fn replace_unsynced(
     path: &Path,
+    prefix: Option<(&std::fs::File, u64)>,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<(), Error> {
-    replace(stage_with(path, false, write)?, path)
+    replace(stage_with(path, false, prefix, write)?, path)
 }
 
 /// Files written all or none: each new file is written whole beside its
@@ -192,13 +194,15 @@ fn holds(path: &Path, bytes: &[u8]) -> bool {
 /// `bytes` in a closed temporary file beside `path`, synced if `sync`;
 /// removed when dropped unless renamed into place.
 fn stage(path: &Path, bytes: &[u8], sync: bool) -> Result<tempfile::TempPath, Error> {
-    stage_with(path, sync, |file| file.write_all(bytes))
+    stage_with(path, sync, None, |file| file.write_all(bytes))
 }
 
-/// [`stage`] with the bytes written by `write`, through a buffer.
+/// [`stage`] with the bytes written by `write`, through a buffer, after
+/// the first bytes of a file when `prefix` gives them (copied file to file).
 fn stage_with(
     path: &Path,
     sync: bool,
+    prefix: Option<(&std::fs::File, u64)>,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<tempfile::TempPath, Error> {
     let folder = match path.parent() {
@@ -221,6 +225,10 @@ fn stage_with(
     let mut temp = builder
         .tempfile_in(folder)
         .map_err(|err| Error::io("cannot create a temporary file in", folder, err))?;
+    if let Some((file, len)) = prefix {
+        copy_start(file, len, temp.as_file_mut())
+            .map_err(|err| Error::io("cannot write", path, err))?;
+    }
     let mut buffered = std::io::BufWriter::new(temp.as_file_mut());
     write(&mut buffered)
         .and_then(|()| buffered.flush())
@@ -233,6 +241,19 @@ fn stage_with(
     }
     // Closed: a build of a thousand tag feeds holds no thousand open files.
     Ok(temp.into_temp_path())
+}
+
+/// Copies the first `len` bytes of `from` to `to`: file to file, so that
+/// the kernel copies them (`copy_file_range`) and they need not be read.
+fn copy_start(from: &std::fs::File, len: u64, to: &mut std::fs::File) -> std::io::Result<()> {
+    use std::io::{Read, Seek};
+    let mut from = from;
+    from.seek(std::io::SeekFrom::Start(0))?;
+    if std::io::copy(&mut from.take(len), to)? == len {
+        Ok(())
+    } else {
+        Err(std::io::Error::other("the file copied from was cut short"))
+    }
 }
 
 fn replace(staged: tempfile::TempPath, path: &Path) -> Result<(), Error> {

@@ -371,6 +371,10 @@ fn load_found(
         });
         (result, Some((stamp, line)), true)
     };
+    // Most posts' models are read from the cache: its lines read at once.
+    if let Some(cache) = cache {
+        cache.read_records();
+    }
     let results = on_threads(paths, read_one);
     let mut loaded = Loaded {
         files: paths.len(),
