@@ -399,7 +399,9 @@ fn load(
             ..
         },
         cache,
-    ) = posts_folder::load_published_cached(posts_dir, &rules, cutoff, read_cache, newest)?;
+    ) = posts_folder::load_published_cached(
+        posts_dir, &rules, cutoff, read_cache, newest, use_cache,
+    )?;
     if !problems.is_empty() && !skip_invalid {
         return Err(Error::Invalid(problems));
     }
