@@ -22,21 +22,13 @@ pub(crate) const POST_EXTENSIONS: &[&str] = &["md", "markdown", "mkdown", "mkdn"
 /// always ends. Only regular files are posts: a FIFO or device named `x.md`
 /// would block or never end a read.
 pub(crate) fn find(dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    Ok(walk(dir, |_, _, _| {})?
-        .into_iter()
-        .map(|(path, _)| path)
-        .collect())
+    Ok(walk(dir)?.into_iter().map(|(path, _)| path).collect())
 }
 
-/// [`find`]'s files, each with its place in the order they were found;
-/// `found_file` is handed each as it is found, with its folder entry when
-/// it is a regular file (not a link): a `stat` through the entry looks up
-/// the name in the open folder, not the whole path again (whose folders
-/// may be links).
-fn walk(
-    dir: &Path,
-    mut found_file: impl FnMut(usize, Option<std::fs::DirEntry>, &Path),
-) -> Result<Vec<(PathBuf, usize)>, Error> {
+/// [`find`]'s files, each with its folder entry when it is a regular file
+/// (not a link): a `stat` through the entry looks up the name in the open
+/// folder, not the whole path again (whose folders may be links).
+fn walk(dir: &Path) -> Result<Vec<(PathBuf, Option<std::fs::DirEntry>)>, Error> {
     let mut found = Vec::new();
     let root = std::fs::canonicalize(dir).map_err(|err| missing_folder(dir, err))?;
     let mut walked = std::collections::HashSet::from([root.clone()]);
@@ -71,89 +63,17 @@ fn walk(
                             pending.push((path, real));
                         }
                     }
-                    Ok(target) if target.is_file() && is_post_name => {
-                        found_file(found.len(), None, &path);
-                        found.push((path, found.len()));
-                    }
+                    Ok(target) if target.is_file() && is_post_name => found.push((path, None)),
                     // A dangling link is read, to be reported as unreadable.
-                    Err(_) if is_post_name => {
-                        found_file(found.len(), None, &path);
-                        found.push((path, found.len()));
-                    }
+                    Err(_) if is_post_name => found.push((path, None)),
                     _ => {}
                 }
             } else if file_type.is_file() && is_post_name {
-                found_file(found.len(), Some(entry), &path);
-                found.push((path, found.len()));
+                found.push((path, Some(entry)));
             }
         }
     }
     Ok(in_path_order(found, |(path, _)| path))
-}
-
-/// A file found by the walk, to be `stat`ed: its place in the order found,
-/// and its folder entry, or its path when it has none (a link).
-type ToStamp = (usize, Option<std::fs::DirEntry>, Option<PathBuf>);
-
-/// The walk of `dir` ([`walk`]), each file `stat`ed as it is found: by a
-/// worker while the folder is read, and by this thread too once it is
-/// read. Each file in path order with its stamp (`None`: not `stat`ed).
-fn walk_stamped(dir: &Path) -> Result<(Vec<PathBuf>, Vec<Option<build_cache::Stamp>>), Error> {
-    let (sender, receiver) = std::sync::mpsc::channel::<Vec<ToStamp>>();
-    let receiver = std::sync::Mutex::new(receiver);
-    let stamp_all = || {
-        let mut stamped = Vec::new();
-        loop {
-            // One waits on the channel at a time; a batch taken, the lock
-            // is let go before its files are `stat`ed.
-            let next = match receiver.lock() {
-                Ok(receiver) => receiver.recv().ok(),
-                Err(_) => None,
-            };
-            let Some(batch) = next else {
-                break;
-            };
-            for (at, entry, path) in batch {
-                let meta = match (entry, path) {
-                    (Some(entry), _) => entry.metadata().ok(),
-                    (None, Some(path)) => std::fs::metadata(path).ok(),
-                    (None, None) => None,
-                };
-                stamped.push((at, meta.map(|meta| build_cache::Stamp::of(&meta))));
-            }
-        }
-        stamped
-    };
-    std::thread::scope(|scope| {
-        let worker = scope.spawn(stamp_all);
-        let mut batch = Vec::new();
-        let found = walk(dir, |at, entry, path| {
-            let path = entry.is_none().then(|| path.to_path_buf());
-            batch.push((at, entry, path));
-            if batch.len() == 256 {
-                let _ = sender.send(std::mem::take(&mut batch));
-            }
-        });
-        let _ = sender.send(batch);
-        drop(sender);
-        let mut stamped = stamp_all();
-        stamped.extend(
-            worker
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-        );
-        let found = found?;
-        let mut stamps = vec![None; found.len()];
-        for (at, stamp) in stamped {
-            if let Some(slot) = stamps.get_mut(at) {
-                *slot = stamp;
-            }
-        }
-        Ok(found
-            .into_iter()
-            .map(|(path, at)| (path, stamps[at]))
-            .unzip())
-    })
 }
 
 /// `items` in the path order (component by component) of their `path`,
@@ -379,7 +299,7 @@ pub(crate) fn load_cached(
     cache: Option<&build_cache::Cache>,
 ) -> Result<Loaded, Error> {
     let (paths, ignored) = posts_of(find(dir)?, rules);
-    Ok(load_found(&paths, None, ignored, dir, rules, cache, false))
+    Ok(load_found(&paths, ignored, dir, rules, cache, false))
 }
 
 /// The files of `found` Jekyll reads as posts, and those it leaves out
@@ -408,7 +328,6 @@ fn parse_one(path: &Path, rules: &Rules) -> Result<Post, Vec<Problem>> {
 /// summary ([`build_cache::Cache::summary`]).
 fn load_found(
     paths: &[PathBuf],
-    stamps: Option<&[Option<build_cache::Stamp>]>,
     ignored: Vec<PathBuf>,
     dir: &Path,
     rules: &Rules,
@@ -419,19 +338,14 @@ fn load_found(
     // Without a cache, one read per post and no `stat`; with one, a `stat`,
     // and a read only when the file is not the one the cache knows. A model
     // read is made a cache line here, on this thread.
-    let read_one = |&(path, stamp): &(&PathBuf, Option<build_cache::Stamp>)| -> Outcome {
+    let read_one = |path: &PathBuf| -> Outcome {
         let Some(cache) = cache else {
             return (parse_one(path), None, true);
         };
-        let stamp = match stamps {
-            Some(_) => stamp,
-            None => std::fs::metadata(path)
-                .ok()
-                .map(|meta| build_cache::Stamp::of(&meta)),
-        };
-        let Some(stamp) = stamp else {
+        let Ok(meta) = std::fs::metadata(path) else {
             return (parse_one(path), None, true);
         };
+        let stamp = build_cache::Stamp::of(&meta);
         let row = cache.lookup(path, stamp);
         let taken = row.and_then(|row| {
             if summaries {
@@ -461,11 +375,7 @@ fn load_found(
     if let Some(cache) = cache {
         cache.read_records();
     }
-    let items: Vec<(&PathBuf, Option<build_cache::Stamp>)> = match stamps {
-        Some(stamps) => paths.iter().zip(stamps.iter().copied()).collect(),
-        None => paths.iter().map(|path| (path, None)).collect(),
-    };
-    let results = on_threads(&items, read_one);
+    let results = on_threads(paths, read_one);
     let mut loaded = Loaded {
         files: paths.len(),
         ignored,
@@ -498,19 +408,27 @@ fn load_found(
     loaded
 }
 
-/// Each of `paths` with its stamp (of `stamps`) and the row of `cache`
-/// that holds it as it is: `None` for a file new or changed, and none at
-/// all if a file could not be `stat`ed.
+/// Each of `paths` `stat`ed (through its folder entry when it has one, on
+/// every core), with the row of `cache` that holds it as it is: `None`
+/// for a file new or changed, and none at all if a file cannot be `stat`ed.
 fn cache_rows(
     paths: &[PathBuf],
-    stamps: &[Option<build_cache::Stamp>],
+    dir_entries: &[Option<std::fs::DirEntry>],
     cache: &build_cache::Cache,
 ) -> Option<Vec<(build_cache::Stamp, Option<usize>)>> {
+    let found: Vec<_> = paths.iter().zip(dir_entries).collect();
+    let stamps = on_threads(&found, |&(path, entry)| {
+        entry
+            .as_ref()
+            .map_or_else(|| std::fs::metadata(path), std::fs::DirEntry::metadata)
+            .ok()
+            .map(|meta| build_cache::Stamp::of(&meta))
+    });
     // The rows are in the walk's order: each file is a row's (skipping
     // the rows of files gone), or new.
     let mut rows = Vec::with_capacity(paths.len());
     let mut next = 0;
-    for (path, &stamp) in paths.iter().zip(stamps) {
+    for (path, stamp) in paths.iter().zip(stamps) {
         let stamp = stamp?;
         while next < cache.len()
             && build_cache::path_order(cache.row_path(next), path) == std::cmp::Ordering::Less
@@ -628,9 +546,6 @@ pub(crate) fn load_published(
 /// every post need; the caller reads whole, with [`build_cache::Cache::get`],
 /// the posts its outputs show.
 ///
-/// With `stamped` (when there is a cache to compare them with), each file
-/// is `stat`ed as the walk finds it ([`walk_stamped`]).
-///
 /// With `newest`, the quick way is tried first: when every file the cache
 /// holds is there unchanged (and maybe some new ones), only the new files
 /// are read, the posts are ordered from the cache's rows
@@ -644,47 +559,30 @@ pub(crate) fn load_published_cached(
     now: jiff::Timestamp,
     read_cache: impl FnOnce() -> Option<build_cache::Cache> + Send,
     newest: Option<usize>,
-    stamped: bool,
 ) -> Result<(Loaded, Option<build_cache::Cache>), Error> {
     let (found, cache) = std::thread::scope(|scope| {
         let reading = scope.spawn(read_cache);
-        let found = if stamped {
-            walk_stamped(dir)
-        } else {
-            walk(dir, |_, _, _| {}).map(|found| {
-                let paths: Vec<PathBuf> = found.into_iter().map(|(path, _)| path).collect();
-                let stamps = vec![None; paths.len()];
-                (paths, stamps)
-            })
-        };
+        let found = walk(dir);
         let cache = reading
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (found, cache)
     });
-    let (found, stamps) = found?;
-    let mut paths = Vec::with_capacity(found.len());
-    let mut post_stamps = Vec::with_capacity(found.len());
-    let mut ignored = Vec::new();
-    for (path, stamp) in found.into_iter().zip(stamps) {
-        if is_post(&path, rules) {
-            paths.push(path);
-            post_stamps.push(stamp);
-        } else {
-            ignored.push(path);
-        }
-    }
+    let (found, ignored): (Vec<_>, Vec<_>) = found?
+        .into_iter()
+        .partition(|(path, _)| is_post(path, rules));
+    let ignored = ignored.into_iter().map(|(path, _)| path).collect();
+    let (paths, dir_entries): (Vec<PathBuf>, Vec<_>) = found.into_iter().unzip();
     let quick = match (newest, &cache) {
         (Some(newest), Some(old)) => {
-            load_newest(&paths, &post_stamps, dir, rules, now, old, newest)
+            load_newest(&paths, &dir_entries, dir, rules, now, old, newest)
         }
         _ => None,
     };
     if let Some(loaded) = quick {
         return Ok((Loaded { ignored, ..loaded }, cache));
     }
-    let stamps = stamped.then_some(post_stamps.as_slice());
-    let loaded = load_found(&paths, stamps, ignored, dir, rules, cache.as_ref(), true);
+    let loaded = load_found(&paths, ignored, dir, rules, cache.as_ref(), true);
     let posts = post::published(loaded.posts, now);
     let loaded = Loaded {
         published: posts.len(),
@@ -706,7 +604,7 @@ const MOST_FRESH: usize = 64;
 /// published posts.
 fn load_newest(
     paths: &[PathBuf],
-    stamps: &[Option<build_cache::Stamp>],
+    dir_entries: &[Option<std::fs::DirEntry>],
     dir: &Path,
     rules: &Rules,
     now: jiff::Timestamp,
@@ -716,7 +614,7 @@ fn load_newest(
     if cache.len() == 0 {
         return None;
     }
-    let rows = cache_rows(paths, stamps, cache)?;
+    let rows = cache_rows(paths, dir_entries, cache)?;
     let fresh: Vec<&PathBuf> = paths
         .iter()
         .zip(&rows)

@@ -399,9 +399,7 @@ fn load(
             ..
         },
         cache,
-    ) = posts_folder::load_published_cached(
-        posts_dir, &rules, cutoff, read_cache, newest, use_cache,
-    )?;
+    ) = posts_folder::load_published_cached(posts_dir, &rules, cutoff, read_cache, newest)?;
     if !problems.is_empty() && !skip_invalid {
         return Err(Error::Invalid(problems));
     }
