@@ -42,6 +42,14 @@ pub(crate) fn parse_front_matter_date(
 /// `None` when it is no timestamp, or one Psych gives up on (an hour of
 /// 29, an offset of -80 hours): then it is a string, for `Time.parse`.
 fn yaml_timestamp(text: &str) -> Option<Timestamp> {
+    match plain_fields(text) {
+        Some(fields) => utc_instant(fields),
+        None => regex_timestamp(text),
+    }
+}
+
+/// [`yaml_timestamp`] by the regex of Psych's timestamp forms.
+fn regex_timestamp(text: &str) -> Option<Timestamp> {
     static TIME: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[Tt]|\s+)(\d{1,2}):(\d\d):(\d\d)(?:\.\d*)?(?:\s*(Z|([-+]\d{1,2}):?(\d\d)?))?$")
             .expect("valid regex")
@@ -65,6 +73,47 @@ fn yaml_timestamp(text: &str) -> Option<Timestamp> {
     let offset = Offset::from_seconds(i32::try_from(offset).ok()?).ok()?;
     civil
         .to_zoned_datetime(TimeZone::fixed(offset))
+        .ok()
+        .map(|at| at.timestamp())
+}
+
+/// A date and time's fields: year, month, day, and hour, minute, second.
+type Fields = (i64, i64, i64, (i64, i64, i64));
+
+/// The fields of the form nearly every post writes, `YYYY-MM-DD HH:MM:SS`
+/// (or with a `T`), read without the regex: every post pays this. `None`
+/// for another form (then the regex reads it).
+fn plain_fields(text: &str) -> Option<Fields> {
+    let bytes = text.as_bytes();
+    let shape = bytes.len() == 19
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && matches!(bytes[10], b' ' | b'T' | b't')
+        && bytes[13] == b':'
+        && bytes[16] == b':';
+    if !shape {
+        return None;
+    }
+    let number = |from: usize, to: usize| {
+        let digits = &bytes[from..to];
+        digits.iter().all(u8::is_ascii_digit).then(|| {
+            digits
+                .iter()
+                .fold(0, |number, &digit| number * 10 + i64::from(digit - b'0'))
+        })
+    };
+    Some((
+        number(0, 4)?,
+        number(5, 7)?,
+        number(8, 10)?,
+        (number(11, 13)?, number(14, 16)?, number(17, 19)?),
+    ))
+}
+
+/// The instant of a timestamp's fields without an offset: UTC, as Psych reads it.
+fn utc_instant((year, month, day, time): Fields) -> Option<Timestamp> {
+    ruby_civil(year, month, day, time)?
+        .to_zoned_datetime(TimeZone::UTC)
         .ok()
         .map(|at| at.timestamp())
 }
@@ -105,7 +154,35 @@ fn ruby_civil(
     {
         return None;
     }
-    let first = Date::new(i16::try_from(year).ok()?, i8::try_from(month).ok()?, 1).ok()?;
+    let year = i16::try_from(year).ok()?;
+    let month = i8::try_from(month).ok()?;
+    // A time within its day and month is itself (the common case, without span arithmetic).
+    if hour < 24
+        && second < 60
+        && let Ok(civil) = DateTime::new(
+            year,
+            month,
+            i8::try_from(day).ok()?,
+            i8::try_from(hour).ok()?,
+            i8::try_from(minute).ok()?,
+            i8::try_from(second).ok()?,
+            0,
+        )
+    {
+        return Some(civil);
+    }
+    run_on(year, month, day, (hour, minute, second))
+}
+
+/// The time `day - 1` days and the hours, minutes and seconds after the
+/// month's first midnight: Ruby's reading of fields that run past their range.
+fn run_on(
+    year: i16,
+    month: i8,
+    day: i64,
+    (hour, minute, second): (i64, i64, i64),
+) -> Option<DateTime> {
+    let first = Date::new(year, month, 1).ok()?;
     let start = first.to_datetime(jiff::civil::Time::midnight());
     let span = jiff::Span::new()
         .days(day - 1)
@@ -443,6 +520,74 @@ mod tests {
                 Some(*jekyll),
                 "{written}"
             );
+        }
+    }
+
+    #[test]
+    fn the_plain_timestamp_is_the_regexs() {
+        let mut texts = vec![
+            "2025-12-24 08:15:00".to_string(),
+            "2025-12-24T08:15:00".into(),
+            "2025-12-24t08:15:00".into(),
+            "2025-02-30 08:15:00".into(),
+            "2024-02-29 23:59:59".into(),
+            "2023-02-29 23:59:59".into(),
+            "2025-12-31 24:00:00".into(),
+            "2025-12-31 24:00:01".into(),
+            "2016-12-31 23:59:60".into(),
+            "2025-13-01 00:00:00".into(),
+            "2025-00-10 00:00:00".into(),
+            "2025-01-32 00:00:00".into(),
+            "0000-01-01 00:00:00".into(),
+            "9999-12-31 23:59:59".into(),
+            "2025-12-24 25:00:00".into(),
+            "2025-12-24 08:60:00".into(),
+            "2025-12-24 08:15:61".into(),
+            "2025-12-24\t08:15:00".into(),
+            "2025-12-24x08:15:00".into(),
+            "2025-1-24 08:15:000".into(),
+            "20a5-12-24 08:15:00".into(),
+            "2025-12-24 08:15:0Z".into(),
+        ];
+        for day in 0..=32 {
+            for hour in [0, 12, 23, 24] {
+                texts.push(format!("2024-02-{day:02} {hour:02}:00:00"));
+            }
+        }
+        for text in &texts {
+            if let Some(fields) = plain_fields(text) {
+                assert_eq!(utc_instant(fields), regex_timestamp(text), "{text}");
+            }
+        }
+        assert!(plain_fields("2025-12-24 08:15:00 +09:00").is_none());
+        assert!(plain_fields("2025-12-24 08:15:00").is_some());
+    }
+
+    #[test]
+    fn a_time_within_its_month_is_what_running_on_gives() {
+        for (year, month) in [
+            (2023, 2),
+            (2024, 2),
+            (2025, 4),
+            (2025, 12),
+            (1900, 2),
+            (2000, 2),
+        ] {
+            for day in 1..=31 {
+                for time in [
+                    (0, 0, 0),
+                    (8, 15, 30),
+                    (23, 59, 59),
+                    (23, 59, 60),
+                    (24, 0, 0),
+                ] {
+                    assert_eq!(
+                        ruby_civil(i64::from(year), i64::from(month), day, time),
+                        run_on(year, month, day, time),
+                        "{year}-{month}-{day} {time:?}"
+                    );
+                }
+            }
         }
     }
 
