@@ -43,7 +43,7 @@ pub(crate) fn parse_front_matter_date(
 /// 29, an offset of -80 hours): then it is a string, for `Time.parse`.
 fn yaml_timestamp(text: &str) -> Option<Timestamp> {
     match plain_fields(text) {
-        Some(fields) => utc_instant(fields),
+        Some((fields, offset)) => instant(fields, offset),
         None => regex_timestamp(text),
     }
 }
@@ -56,16 +56,81 @@ fn regex_timestamp(text: &str) -> Option<Timestamp> {
     });
     let found = TIME.captures(text)?;
     let number = |i: usize| found.get(i).and_then(|m| m.as_str().parse::<i64>().ok());
-    let civil = ruby_civil(
+    let fields = (
         number(1)?,
         number(2)?,
         number(3)?,
         (number(4)?, number(5)?, number(6)?),
-    )?;
+    );
     let offset = match found.get(7).map(|m| m.as_str()) {
         None | Some("Z") => 0,
         Some(zone) => psych_offset(zone)?,
     };
+    instant(fields, offset)
+}
+
+/// A date and time's fields: year, month, day, and hour, minute, second.
+type Fields = (i64, i64, i64, (i64, i64, i64));
+
+/// The number written in `digits` (ASCII digits only).
+fn digits_number(digits: &[u8]) -> Option<i64> {
+    digits.iter().all(u8::is_ascii_digit).then(|| {
+        digits
+            .iter()
+            .fold(0, |number, &digit| number * 10 + i64::from(digit - b'0'))
+    })
+}
+
+/// The date of `YYYY-MM-DD` at the start of `bytes`.
+fn plain_date(bytes: &[u8]) -> Option<(i64, i64, i64)> {
+    if bytes.len() < 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
+    }
+    Some((
+        digits_number(&bytes[..4])?,
+        digits_number(&bytes[5..7])?,
+        digits_number(&bytes[8..10])?,
+    ))
+}
+
+/// The fields and offset (in seconds) of the forms nearly every post
+/// writes, `YYYY-MM-DD HH:MM:SS` (or with a `T`) then nothing, `Z`, or an
+/// offset `+HH:MM` / `+HHMM` after at most one space, read without the
+/// regex: every post pays this. `None` for another form (then the regex
+/// reads it).
+fn plain_fields(text: &str) -> Option<(Fields, i64)> {
+    let bytes = text.as_bytes();
+    let (year, month, day) = plain_date(bytes)?;
+    let shape = bytes.len() >= 19
+        && matches!(bytes[10], b' ' | b'T' | b't')
+        && bytes[13] == b':'
+        && bytes[16] == b':';
+    if !shape {
+        return None;
+    }
+    let time = (
+        digits_number(&bytes[11..13])?,
+        digits_number(&bytes[14..16])?,
+        digits_number(&bytes[17..19])?,
+    );
+    let zone = &text[19..];
+    let zone = zone.strip_prefix(' ').unwrap_or(zone);
+    let offset = match zone.as_bytes() {
+        [] | [b'Z'] => 0,
+        [b'+' | b'-', h1, h2, m1, m2] | [b'+' | b'-', h1, h2, b':', m1, m2]
+            if [h1, h2, m1, m2].iter().all(|b| b.is_ascii_digit()) =>
+        {
+            psych_offset(zone)?
+        }
+        _ => return None,
+    };
+    Some(((year, month, day, time), offset))
+}
+
+/// The instant of a timestamp's fields at `offset` seconds east of UTC
+/// (Psych's reading: UTC without one; an offset of a day or more is none).
+fn instant((year, month, day, time): Fields, offset: i64) -> Option<Timestamp> {
+    let civil = ruby_civil(year, month, day, time)?;
     // Ruby's Time.new takes offsets within a day.
     if offset.abs() >= 86_400 {
         return None;
@@ -73,47 +138,6 @@ fn regex_timestamp(text: &str) -> Option<Timestamp> {
     let offset = Offset::from_seconds(i32::try_from(offset).ok()?).ok()?;
     civil
         .to_zoned_datetime(TimeZone::fixed(offset))
-        .ok()
-        .map(|at| at.timestamp())
-}
-
-/// A date and time's fields: year, month, day, and hour, minute, second.
-type Fields = (i64, i64, i64, (i64, i64, i64));
-
-/// The fields of the form nearly every post writes, `YYYY-MM-DD HH:MM:SS`
-/// (or with a `T`), read without the regex: every post pays this. `None`
-/// for another form (then the regex reads it).
-fn plain_fields(text: &str) -> Option<Fields> {
-    let bytes = text.as_bytes();
-    let shape = bytes.len() == 19
-        && bytes[4] == b'-'
-        && bytes[7] == b'-'
-        && matches!(bytes[10], b' ' | b'T' | b't')
-        && bytes[13] == b':'
-        && bytes[16] == b':';
-    if !shape {
-        return None;
-    }
-    let number = |from: usize, to: usize| {
-        let digits = &bytes[from..to];
-        digits.iter().all(u8::is_ascii_digit).then(|| {
-            digits
-                .iter()
-                .fold(0, |number, &digit| number * 10 + i64::from(digit - b'0'))
-        })
-    };
-    Some((
-        number(0, 4)?,
-        number(5, 7)?,
-        number(8, 10)?,
-        (number(11, 13)?, number(14, 16)?, number(17, 19)?),
-    ))
-}
-
-/// The instant of a timestamp's fields without an offset: UTC, as Psych reads it.
-fn utc_instant((year, month, day, time): Fields) -> Option<Timestamp> {
-    ruby_civil(year, month, day, time)?
-        .to_zoned_datetime(TimeZone::UTC)
         .ok()
         .map(|at| at.timestamp())
 }
@@ -213,6 +237,40 @@ const MONTHS: [&str; 12] = [
 /// (`H:MM[:SS[.f]]`, with `am`/`pm`) and the zone after it, then the date
 /// (`Y-M-D`, `Y/M/D`, `9 Feb 2010`, `Feb 9, 2010`) in what is left.
 fn date_parse(text: &str) -> Option<Parts<'_>> {
+    plain_parts(text).or_else(|| regex_date_parse(text))
+}
+
+/// [`date_parse`] of `YYYY-MM-DD`, `YYYY-MM-DD HH:MM` and
+/// `YYYY-MM-DD HH:MM:SS`, the forms most posts write, without the
+/// regexes; `None` for any other text.
+fn plain_parts(text: &str) -> Option<Parts<'_>> {
+    let bytes = text.as_bytes();
+    let (year, month, day) = plain_date(bytes)?;
+    let mut parts = Parts {
+        year,
+        month,
+        day,
+        ..Parts::default()
+    };
+    match bytes.len() {
+        10 => {}
+        16 | 19 if bytes[10] == b' ' && bytes[13] == b':' => {
+            parts.hour = digits_number(&bytes[11..13])?;
+            parts.minute = digits_number(&bytes[14..16])?;
+            if bytes.len() == 19 {
+                if bytes[16] != b':' {
+                    return None;
+                }
+                parts.second = digits_number(&bytes[17..19])?;
+            }
+        }
+        _ => return None,
+    }
+    Some(parts)
+}
+
+/// [`date_parse`] by the regexes of the forms Ruby reads.
+fn regex_date_parse(text: &str) -> Option<Parts<'_>> {
     static TIME: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(concat!(
             r"(?i)(\d+)\s*:\s*(\d+)(?:\s*:\s*(\d+)(?:[,.]\d*)?)?(?:\s*([ap])(?:m\b|\.m\.))?",
@@ -555,12 +613,24 @@ mod tests {
             }
         }
         for text in &texts {
-            if let Some(fields) = plain_fields(text) {
-                assert_eq!(utc_instant(fields), regex_timestamp(text), "{text}");
+            for zone in [
+                "", "Z", " Z", "+09:00", " +09:00", " -0530", "-05", " +9", "  +09:00", " +99:00",
+                " +0900x", " UTC",
+            ] {
+                let text = format!("{text}{zone}");
+                if let Some((fields, offset)) = plain_fields(&text) {
+                    assert_eq!(instant(fields, offset), regex_timestamp(&text), "{text}");
+                }
             }
         }
-        assert!(plain_fields("2025-12-24 08:15:00 +09:00").is_none());
-        assert!(plain_fields("2025-12-24 08:15:00").is_some());
+        for read in [
+            "2025-12-24 08:15:00 +09:00",
+            "2025-12-24T08:15:00Z",
+            "2025-12-24 08:15:00 -0800",
+            "2025-12-24 08:15:00",
+        ] {
+            assert!(plain_fields(read).is_some(), "{read}");
+        }
     }
 
     #[test]
@@ -588,6 +658,31 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn plain_parts_are_the_regexs() {
+        for text in [
+            "2025-12-24",
+            "2025-12-24 08:15",
+            "2025-12-24 08:15:30",
+            "0025-01-01",
+            "2025-02-30 24:00",
+            "2025-12-24 99:99:99",
+            "2025-12-24 08:15:3x",
+            "2025-12-24 08-15",
+            "2025-12-24T08:15",
+            "2025-12-24 08:15:30 +0900",
+            "2025-1-24",
+            "20251224",
+        ] {
+            if let Some(parts) = plain_parts(text) {
+                assert_eq!(Some(parts), regex_date_parse(text), "{text}");
+            }
+        }
+        for read in ["2025-12-24", "2025-12-24 08:15", "2025-12-24 08:15:30"] {
+            assert!(plain_parts(read).is_some(), "{read}");
         }
     }
 

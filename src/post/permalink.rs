@@ -128,7 +128,7 @@ pub(crate) fn url_path(template: &str, values: &Placeholders<'_>) -> String {
                         let _ = write!(filled, "{number:0width$}");
                     }
                     None => {
-                        filled.extend(utf8_percent_encode(&value_of(name, values), PATH_UNSAFE))
+                        filled.extend(utf8_percent_encode(&value_of(name, values), PATH_UNSAFE));
                     }
                 }
                 if name != raw {
@@ -194,14 +194,18 @@ fn value_of(name: &str, values: &Placeholders<'_>) -> String {
 
 // Jekyll's URL#sanitize_url: a leading '/', no "..", no "./", no "//".
 fn sanitize(path: &str) -> String {
-    let mut joined = String::with_capacity(path.len() + 1);
-    joined.push('/');
-    joined.push_str(path);
-    // The usual URL has none of them: nothing to replace.
-    if !joined.contains("..") && !joined.contains("./") && !joined.contains("//") {
+    // The usual URL has none of them: nothing to replace, and its leading
+    // '/' (else one put before it) is the only one at its start.
+    if !path.contains("..") && !path.contains("./") && !path.contains("//") {
+        if path.starts_with('/') {
+            return path.to_string();
+        }
+        let mut joined = String::with_capacity(path.len() + 1);
+        joined.push('/');
+        joined.push_str(path);
         return joined;
     }
-    let joined = joined.replace("..", "/").replace("./", "");
+    let joined = format!("/{path}").replace("..", "/").replace("./", "");
     let mut out = String::with_capacity(joined.len());
     for c in joined.chars() {
         if !(c == '/' && out.ends_with('/')) {
@@ -378,5 +382,25 @@ mod tests {
     #[test]
     fn sanitizes_like_jekyll() {
         assert_eq!(sanitize("a//b/../c"), "/a/b/c");
+        for path in [
+            "/a/b.html",
+            "a/b",
+            "",
+            "/",
+            "//a",
+            "a/./b",
+            "./a",
+            "a..b",
+            "/a/b/",
+        ] {
+            let slow = format!("/{path}").replace("..", "/").replace("./", "");
+            let mut folded = String::new();
+            for c in slow.chars() {
+                if !(c == '/' && folded.ends_with('/')) {
+                    folded.push(c);
+                }
+            }
+            assert_eq!(sanitize(path), folded, "{path:?}");
+        }
     }
 }
