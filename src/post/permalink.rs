@@ -194,18 +194,21 @@ fn value_of(name: &str, values: &Placeholders<'_>) -> String {
 
 // Jekyll's URL#sanitize_url: a leading '/', no "..", no "./", no "//".
 fn sanitize(path: &str) -> String {
-    // The usual URL has none of them: nothing to replace, and its leading
-    // '/' (else one put before it) is the only one at its start.
-    if !path.contains("..") && !path.contains("./") && !path.contains("//") {
-        if path.starts_with('/') {
-            return path.to_string();
-        }
+    // The usual URL has no ".." or "./" to replace (and, with its
+    // categories, no "//" to fold): it is left as it is.
+    let joined = if path.contains("..") || path.contains("./") {
+        format!("/{path}").replace("..", "/").replace("./", "")
+    } else if path.starts_with('/') {
+        path.to_string()
+    } else {
         let mut joined = String::with_capacity(path.len() + 1);
         joined.push('/');
         joined.push_str(path);
+        joined
+    };
+    if !joined.contains("//") {
         return joined;
     }
-    let joined = format!("/{path}").replace("..", "/").replace("./", "");
     let mut out = String::with_capacity(joined.len());
     for c in joined.chars() {
         if !(c == '/' && out.ends_with('/')) {
