@@ -127,6 +127,8 @@ pub(crate) fn url_path(template: &str, values: &Placeholders<'_>) -> String {
                     Some((number, width)) => {
                         let _ = write!(filled, "{number:0width$}");
                     }
+                    // Nothing in it to escape.
+                    None if name == "output_ext" => filled.push_str(".html"),
                     None => {
                         filled.extend(utf8_percent_encode(&value_of(name, values), PATH_UNSAFE));
                     }
