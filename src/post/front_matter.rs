@@ -236,21 +236,7 @@ pub(crate) fn parse(yaml: &str) -> Result<FrontMatter, YamlError> {
     } else {
         yaml
     };
-    let plain = !input.contains('*') && !input.contains("<<");
-    let mut result = None;
-    if plain {
-        result = read(input, Some(input));
-    }
-    let mut result = match result {
-        Some(result) => result,
-        None => read(input, None).unwrap_or_else(|| {
-            Err(YamlError {
-                line: None,
-                key: None,
-                message: "front matter keys could not be placed".into(),
-            })
-        }),
-    };
+    let mut result = read_counted(input).unwrap_or_else(|| read_spanned(input));
     if let Ok(fm) = &mut result
         && let Some(date) = &fm.date
     {
@@ -259,10 +245,25 @@ pub(crate) fn parse(yaml: &str) -> Result<FrontMatter, YamlError> {
     result
 }
 
-/// One read of `input`: with `text`, each key's line is counted in it
-/// (`None` when a key is not a slice of it: then read again without);
-/// without, each key's line is its span's.
-fn read<'y>(input: &'y str, text: Option<&'y str>) -> Option<Result<FrontMatter, YamlError>> {
+/// `input` read with each key's line counted in it; `None` for a text
+/// with an alias or a merge key, or when a key is not a slice of it (then
+/// [`read_spanned`] reads it).
+fn read_counted(input: &str) -> Option<Result<FrontMatter, YamlError>> {
+    if input.contains('*') || input.contains("<<") {
+        return None;
+    }
+    let (result, misplaced) = read(input, Some(KeyLines::new(input)));
+    (!misplaced).then_some(result)
+}
+
+/// `input` read with each key's line taken from its span.
+fn read_spanned(input: &str) -> Result<FrontMatter, YamlError> {
+    read(input, None).0
+}
+
+/// One read of `input`, each key's line counted by `lines` (without, from
+/// its span), and whether a key was not where `lines` could count it.
+fn read(input: &str, lines: Option<KeyLines<'_>>) -> (Result<FrontMatter, YamlError>, bool) {
     let failed_key = RefCell::new(None);
     let misplaced = std::cell::Cell::new(false);
     // A key written twice: the later value wins, as in Ruby's YAML; the
@@ -272,23 +273,20 @@ fn read<'y>(input: &'y str, text: Option<&'y str>) -> Option<Result<FrontMatter,
         duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
         with_snippet: false,
     };
-    if text.is_some() {
+    if lines.is_some() {
         // No `<<` in the text: no merge key to expand, so no table of the
         // keys seen for a merge to leave out.
         options.merge_keys = serde_saphyr::MergeKeyPolicy::AsOrdinary;
     }
     let result = serde_saphyr::with_deserializer_from_str_with_options(input, options, |de| {
         FrontMatterSeed {
-            lines: text.map(KeyLines::new),
+            lines,
             failed_key: &failed_key,
             misplaced: &misplaced,
         }
         .deserialize(de)
     });
-    if misplaced.get() {
-        return None;
-    }
-    Some(result.map_err(|err| {
+    let result = result.map_err(|err| {
         let err = err.without_snippet();
         let mut message = err.to_string();
         // saphyr appends the location; we print our own `file:line:` prefix.
@@ -311,7 +309,8 @@ fn read<'y>(input: &'y str, text: Option<&'y str>) -> Option<Result<FrontMatter,
                 message,
             },
         }
-    }))
+    });
+    (result, misplaced.get())
 }
 
 /// Whether `key: value` on 1-based `line` of `yaml` has a quoted value.
@@ -873,8 +872,7 @@ mod tests {
         Option<Result<FrontMatter, YamlError>>,
         Result<FrontMatter, YamlError>,
     ) {
-        let spanned = read(yaml, None).expect("a read with spans always ends");
-        (read(yaml, Some(yaml)), spanned)
+        (read_counted(yaml), read_spanned(yaml))
     }
 
     #[test]
@@ -897,6 +895,12 @@ mod tests {
         for yaml in cases {
             let (counted, spanned) = both_reads(yaml);
             assert_eq!(counted, Some(spanned), "{yaml:?}");
+        }
+        // An alias or a merge key can send a key back: such a text is read with spans.
+        for yaml in ["base: &b {title: x}\n<<: *b\n", "a: &k title\n*k : x\n"] {
+            let (counted, spanned) = both_reads(yaml);
+            assert_eq!(counted, None, "{yaml:?}");
+            assert!(spanned.is_ok(), "{yaml:?}");
         }
         // A key the parser does not hand out as a slice of the text is read with spans.
         let (counted, spanned) = both_reads("\"ti\\x74le\": escaped\n");
