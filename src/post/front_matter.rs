@@ -473,15 +473,31 @@ impl<'de> Visitor<'de> for FrontMatterSeed<'_, '_> {
                     value: name.to_string(),
                     line,
                 });
-                fm.other_keys.retain(|other| other.value != name);
             }
             if let Err(err) = read_value(&mut map, &mut fm, &name, line) {
                 *self.failed_key.borrow_mut() = Some((name.into_owned(), line));
                 return Err(err);
             }
         }
+        if !fm.repeated_keys.is_empty() {
+            fm.other_keys = last_of_each(std::mem::take(&mut fm.other_keys));
+        }
         Ok(fm)
     }
+}
+
+/// Each key once, at its last line (the later value wins), in the order of
+/// those lines: once at the end, not at each repeat, so that a file of many
+/// repeated keys stays linear.
+fn last_of_each(keys: Vec<Keyed<String>>) -> Vec<Keyed<String>> {
+    let mut later = std::collections::HashSet::new();
+    let mut kept: Vec<_> = keys
+        .into_iter()
+        .rev()
+        .filter(|key| later.insert(key.value.clone()))
+        .collect();
+    kept.reverse();
+    kept
 }
 
 /// Reads the value of key `name` (on `line`) into `fm`.
@@ -778,6 +794,13 @@ mod tests {
             .collect();
         assert_eq!(repeated, [("title", 3), ("layout", 4)]);
         assert_eq!(fm.other_keys.len(), 1);
+        let fm = parse("x: 1\ny: 2\nx: 3\nz: 4\ny: 5\nx: 6\n").unwrap();
+        let others: Vec<_> = fm
+            .other_keys
+            .iter()
+            .map(|k| (k.value.as_str(), k.line))
+            .collect();
+        assert_eq!(others, [("z", 4), ("y", 5), ("x", 6)]);
         assert!(matches!(data("a: 1\na: 2\n"), Data::Map(m) if m.len() == 1));
     }
 
