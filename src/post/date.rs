@@ -42,22 +42,95 @@ pub(crate) fn parse_front_matter_date(
 /// `None` when it is no timestamp, or one Psych gives up on (an hour of
 /// 29, an offset of -80 hours): then it is a string, for `Time.parse`.
 fn yaml_timestamp(text: &str) -> Option<Timestamp> {
+    match plain_fields(text) {
+        Some((fields, offset)) => instant(fields, offset),
+        None => regex_timestamp(text),
+    }
+}
+
+/// [`yaml_timestamp`] by the regex of Psych's timestamp forms.
+fn regex_timestamp(text: &str) -> Option<Timestamp> {
     static TIME: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[Tt]|\s+)(\d{1,2}):(\d\d):(\d\d)(?:\.\d*)?(?:\s*(Z|([-+]\d{1,2}):?(\d\d)?))?$")
             .expect("valid regex")
     });
     let found = TIME.captures(text)?;
     let number = |i: usize| found.get(i).and_then(|m| m.as_str().parse::<i64>().ok());
-    let civil = ruby_civil(
+    let fields = (
         number(1)?,
         number(2)?,
         number(3)?,
         (number(4)?, number(5)?, number(6)?),
-    )?;
+    );
     let offset = match found.get(7).map(|m| m.as_str()) {
         None | Some("Z") => 0,
         Some(zone) => psych_offset(zone)?,
     };
+    instant(fields, offset)
+}
+
+/// A date and time's fields: year, month, day, and hour, minute, second.
+type Fields = (i64, i64, i64, (i64, i64, i64));
+
+/// The number written in `digits` (ASCII digits only).
+fn digits_number(digits: &[u8]) -> Option<i64> {
+    digits.iter().all(u8::is_ascii_digit).then(|| {
+        digits
+            .iter()
+            .fold(0, |number, &digit| number * 10 + i64::from(digit - b'0'))
+    })
+}
+
+/// The date of `YYYY-MM-DD` at the start of `bytes`.
+fn plain_date(bytes: &[u8]) -> Option<(i64, i64, i64)> {
+    if bytes.len() < 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
+    }
+    Some((
+        digits_number(&bytes[..4])?,
+        digits_number(&bytes[5..7])?,
+        digits_number(&bytes[8..10])?,
+    ))
+}
+
+/// The fields and offset (in seconds) of the forms nearly every post
+/// writes, `YYYY-MM-DD HH:MM:SS` (or with a `T`) then nothing, `Z`, or an
+/// offset `+HH:MM` / `+HHMM` after at most one space, read without the
+/// regex: every post pays this. `None` for another form (then the regex
+/// reads it).
+fn plain_fields(text: &str) -> Option<(Fields, i64)> {
+    let bytes = text.as_bytes();
+    let (year, month, day) = plain_date(bytes)?;
+    let shape = bytes.len() >= 19
+        && matches!(bytes[10], b' ' | b'T' | b't')
+        && bytes[13] == b':'
+        && bytes[16] == b':';
+    if !shape {
+        return None;
+    }
+    let time = (
+        digits_number(&bytes[11..13])?,
+        digits_number(&bytes[14..16])?,
+        digits_number(&bytes[17..19])?,
+    );
+    let zone = &text[19..];
+    let zone = zone.strip_prefix(' ').unwrap_or(zone);
+    let offset = match zone.as_bytes() {
+        [] | [b'Z'] => 0,
+        [b'+' | b'-', h1, h2, m1, m2] | [b'+' | b'-', h1, h2, b':', m1, m2]
+            if [h1, h2, m1, m2].iter().all(|b| b.is_ascii_digit()) =>
+        {
+            psych_offset(zone)?
+        }
+        _ => return None,
+    };
+    Some(((year, month, day, time), offset))
+}
+
+/// The instant of a timestamp's fields at `offset` seconds east of UTC
+/// (Psych's reading: UTC without one; an offset of a day or more is none).
+fn instant((year, month, day, time): Fields, offset: i64) -> Option<Timestamp> {
+    let civil = ruby_civil(year, month, day, time)?;
     // Ruby's Time.new takes offsets within a day.
     if offset.abs() >= 86_400 {
         return None;
@@ -105,7 +178,35 @@ fn ruby_civil(
     {
         return None;
     }
-    let first = Date::new(i16::try_from(year).ok()?, i8::try_from(month).ok()?, 1).ok()?;
+    let year = i16::try_from(year).ok()?;
+    let month = i8::try_from(month).ok()?;
+    // A time within its day and month is itself (the common case, without span arithmetic).
+    if hour < 24
+        && second < 60
+        && let Ok(civil) = DateTime::new(
+            year,
+            month,
+            i8::try_from(day).ok()?,
+            i8::try_from(hour).ok()?,
+            i8::try_from(minute).ok()?,
+            i8::try_from(second).ok()?,
+            0,
+        )
+    {
+        return Some(civil);
+    }
+    run_on(year, month, day, (hour, minute, second))
+}
+
+/// The time `day - 1` days and the hours, minutes and seconds after the
+/// month's first midnight: Ruby's reading of fields that run past their range.
+fn run_on(
+    year: i16,
+    month: i8,
+    day: i64,
+    (hour, minute, second): (i64, i64, i64),
+) -> Option<DateTime> {
+    let first = Date::new(year, month, 1).ok()?;
     let start = first.to_datetime(jiff::civil::Time::midnight());
     let span = jiff::Span::new()
         .days(day - 1)
@@ -136,6 +237,40 @@ const MONTHS: [&str; 12] = [
 /// (`H:MM[:SS[.f]]`, with `am`/`pm`) and the zone after it, then the date
 /// (`Y-M-D`, `Y/M/D`, `9 Feb 2010`, `Feb 9, 2010`) in what is left.
 fn date_parse(text: &str) -> Option<Parts<'_>> {
+    plain_parts(text).or_else(|| regex_date_parse(text))
+}
+
+/// [`date_parse`] of `YYYY-MM-DD`, `YYYY-MM-DD HH:MM` and
+/// `YYYY-MM-DD HH:MM:SS`, the forms most posts write, without the
+/// regexes; `None` for any other text.
+fn plain_parts(text: &str) -> Option<Parts<'_>> {
+    let bytes = text.as_bytes();
+    let (year, month, day) = plain_date(bytes)?;
+    let mut parts = Parts {
+        year,
+        month,
+        day,
+        ..Parts::default()
+    };
+    match bytes.len() {
+        10 => {}
+        16 | 19 if bytes[10] == b' ' && bytes[13] == b':' => {
+            parts.hour = digits_number(&bytes[11..13])?;
+            parts.minute = digits_number(&bytes[14..16])?;
+            if bytes.len() == 19 {
+                if bytes[16] != b':' {
+                    return None;
+                }
+                parts.second = digits_number(&bytes[17..19])?;
+            }
+        }
+        _ => return None,
+    }
+    Some(parts)
+}
+
+/// [`date_parse`] by the regexes of the forms Ruby reads.
+fn regex_date_parse(text: &str) -> Option<Parts<'_>> {
     static TIME: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(concat!(
             r"(?i)(\d+)\s*:\s*(\d+)(?:\s*:\s*(\d+)(?:[,.]\d*)?)?(?:\s*([ap])(?:m\b|\.m\.))?",
@@ -443,6 +578,111 @@ mod tests {
                 Some(*jekyll),
                 "{written}"
             );
+        }
+    }
+
+    #[test]
+    fn the_plain_timestamp_is_the_regexs() {
+        let mut texts = vec![
+            "2025-12-24 08:15:00".to_string(),
+            "2025-12-24T08:15:00".into(),
+            "2025-12-24t08:15:00".into(),
+            "2025-02-30 08:15:00".into(),
+            "2024-02-29 23:59:59".into(),
+            "2023-02-29 23:59:59".into(),
+            "2025-12-31 24:00:00".into(),
+            "2025-12-31 24:00:01".into(),
+            "2016-12-31 23:59:60".into(),
+            "2025-13-01 00:00:00".into(),
+            "2025-00-10 00:00:00".into(),
+            "2025-01-32 00:00:00".into(),
+            "0000-01-01 00:00:00".into(),
+            "9999-12-31 23:59:59".into(),
+            "2025-12-24 25:00:00".into(),
+            "2025-12-24 08:60:00".into(),
+            "2025-12-24 08:15:61".into(),
+            "2025-12-24\t08:15:00".into(),
+            "2025-12-24x08:15:00".into(),
+            "2025-1-24 08:15:000".into(),
+            "20a5-12-24 08:15:00".into(),
+            "2025-12-24 08:15:0Z".into(),
+        ];
+        for day in 0..=32 {
+            for hour in [0, 12, 23, 24] {
+                texts.push(format!("2024-02-{day:02} {hour:02}:00:00"));
+            }
+        }
+        for text in &texts {
+            for zone in [
+                "", "Z", " Z", "+09:00", " +09:00", " -0530", "-05", " +9", "  +09:00", " +99:00",
+                " +0900x", " UTC",
+            ] {
+                let text = format!("{text}{zone}");
+                if let Some((fields, offset)) = plain_fields(&text) {
+                    assert_eq!(instant(fields, offset), regex_timestamp(&text), "{text}");
+                }
+            }
+        }
+        for read in [
+            "2025-12-24 08:15:00 +09:00",
+            "2025-12-24T08:15:00Z",
+            "2025-12-24 08:15:00 -0800",
+            "2025-12-24 08:15:00",
+        ] {
+            assert!(plain_fields(read).is_some(), "{read}");
+        }
+    }
+
+    #[test]
+    fn a_time_within_its_month_is_what_running_on_gives() {
+        for (year, month) in [
+            (2023, 2),
+            (2024, 2),
+            (2025, 4),
+            (2025, 12),
+            (1900, 2),
+            (2000, 2),
+        ] {
+            for day in 1..=31 {
+                for time in [
+                    (0, 0, 0),
+                    (8, 15, 30),
+                    (23, 59, 59),
+                    (23, 59, 60),
+                    (24, 0, 0),
+                ] {
+                    assert_eq!(
+                        ruby_civil(i64::from(year), i64::from(month), day, time),
+                        run_on(year, month, day, time),
+                        "{year}-{month}-{day} {time:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn plain_parts_are_the_regexs() {
+        for text in [
+            "2025-12-24",
+            "2025-12-24 08:15",
+            "2025-12-24 08:15:30",
+            "0025-01-01",
+            "2025-02-30 24:00",
+            "2025-12-24 99:99:99",
+            "2025-12-24 08:15:3x",
+            "2025-12-24 08-15",
+            "2025-12-24T08:15",
+            "2025-12-24 08:15:30 +0900",
+            "2025-1-24",
+            "20251224",
+        ] {
+            if let Some(parts) = plain_parts(text) {
+                assert_eq!(Some(parts), regex_date_parse(text), "{text}");
+            }
+        }
+        for read in ["2025-12-24", "2025-12-24 08:15", "2025-12-24 08:15:30"] {
+            assert!(plain_parts(read).is_some(), "{read}");
         }
     }
 

@@ -1,5 +1,6 @@
 //! Splits a post into YAML front matter and body (Jekyll's rule) and reads the YAML.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
 
@@ -218,38 +219,74 @@ pub(crate) struct YamlError {
 
 /// Reads the YAML between the fences. Keys digest-feed does not know are
 /// kept in `other_keys`; the caller decides which are typos.
+///
+/// Most front matter has no alias (`*name`) and no merge key (`<<`): then
+/// every key is written where it is read, and its line is counted from
+/// where it lies in the text, which spares serde-saphyr's span of every
+/// key and its table of the keys a merge could repeat. Other front matter
+/// (and a key that is not a slice of the text, as an escaped quoted key)
+/// is read with each key's span, as the parser reports it.
 pub(crate) fn parse(yaml: &str) -> Result<FrontMatter, YamlError> {
-    let current_key = RefCell::new(None);
-    let mut deserializer_input = yaml;
     // An all-comment or empty block is an empty mapping, as Jekyll treats it.
-    if yaml
+    let input = if yaml
         .lines()
         .all(|line| line.trim().is_empty() || line.trim_start().starts_with('#'))
     {
-        deserializer_input = "{}";
-    }
-    // A key written twice: the later value wins, as in Ruby's YAML; the
-    // visitor sees both and notes the second.
-    let options = serde_saphyr::options! {
-        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
+        "{}"
+    } else {
+        yaml
     };
-    let result = serde_saphyr::with_deserializer_from_str_with_options(
-        deserializer_input,
-        options,
-        |deserializer| {
-            FrontMatterSeed {
-                current_key: &current_key,
-            }
-            .deserialize(deserializer)
-        },
-    );
-    let mut result = result;
+    let mut result = read_counted(input).unwrap_or_else(|| read_spanned(input));
     if let Ok(fm) = &mut result
         && let Some(date) = &fm.date
     {
         fm.date_quoted = value_is_quoted(yaml, date.line, "date");
     }
-    result.map_err(|err| {
+    result
+}
+
+/// `input` read with each key's line counted in it; `None` for a text
+/// with an alias or a merge key, or when a key is not a slice of it (then
+/// [`read_spanned`] reads it).
+fn read_counted(input: &str) -> Option<Result<FrontMatter, YamlError>> {
+    if input.contains('*') || input.contains("<<") {
+        return None;
+    }
+    let (result, misplaced) = read(input, Some(KeyLines::new(input)));
+    (!misplaced).then_some(result)
+}
+
+/// `input` read with each key's line taken from its span.
+fn read_spanned(input: &str) -> Result<FrontMatter, YamlError> {
+    read(input, None).0
+}
+
+/// One read of `input`, each key's line counted by `lines` (without, from
+/// its span), and whether a key was not where `lines` could count it.
+fn read(input: &str, lines: Option<KeyLines<'_>>) -> (Result<FrontMatter, YamlError>, bool) {
+    let failed_key = RefCell::new(None);
+    let misplaced = std::cell::Cell::new(false);
+    // A key written twice: the later value wins, as in Ruby's YAML; the
+    // visitor sees both and notes the second. Errors are reported without
+    // serde-saphyr's snippet (the caller prints `file:line:`).
+    let mut options = serde_saphyr::options! {
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::PassThrough,
+        with_snippet: false,
+    };
+    if lines.is_some() {
+        // No `<<` in the text: no merge key to expand, so no table of the
+        // keys seen for a merge to leave out.
+        options.merge_keys = serde_saphyr::MergeKeyPolicy::AsOrdinary;
+    }
+    let result = serde_saphyr::with_deserializer_from_str_with_options(input, options, |de| {
+        FrontMatterSeed {
+            lines,
+            failed_key: &failed_key,
+            misplaced: &misplaced,
+        }
+        .deserialize(de)
+    });
+    let result = result.map_err(|err| {
         let err = err.without_snippet();
         let mut message = err.to_string();
         // saphyr appends the location; we print our own `file:line:` prefix.
@@ -259,8 +296,7 @@ pub(crate) fn parse(yaml: &str) -> Result<FrontMatter, YamlError> {
         if message.starts_with("budget breached") {
             message = "the YAML is too large or expands too far through anchors and aliases".into();
         }
-        let key_at = current_key.borrow().clone();
-        match key_at {
+        match failed_key.into_inner() {
             // The value of this key was wrong: point at the key, not inside the value.
             Some((key, key_line)) => YamlError {
                 line: Some(key_line),
@@ -273,7 +309,8 @@ pub(crate) fn parse(yaml: &str) -> Result<FrontMatter, YamlError> {
                 message,
             },
         }
-    })
+    });
+    (result, misplaced.get())
 }
 
 /// Whether `key: value` on 1-based `line` of `yaml` has a quoted value.
@@ -285,11 +322,111 @@ fn value_is_quoted(yaml: &str, line: usize, key: &str) -> bool {
         .is_some_and(|value| value.trim_start().starts_with(['"', '\'']))
 }
 
-struct FrontMatterSeed<'a> {
-    current_key: &'a RefCell<Option<(String, usize)>>,
+/// Counts the lines of a YAML text up to each key, the keys coming in the
+/// order they are written (no alias or merge key sends one back).
+struct KeyLines<'y> {
+    text: &'y str,
+    /// Where the last key was found, and its 1-based line.
+    at: usize,
+    line: usize,
 }
 
-impl<'de> DeserializeSeed<'de> for FrontMatterSeed<'_> {
+impl<'y> KeyLines<'y> {
+    fn new(text: &'y str) -> Self {
+        KeyLines {
+            text,
+            at: 0,
+            line: 1,
+        }
+    }
+
+    /// The line of `key`, a slice of the text at or after the last key;
+    /// `None` for a key that is not.
+    fn line_of(&mut self, key: &str) -> Option<usize> {
+        let at = key.as_ptr().addr().checked_sub(self.text.as_ptr().addr())?;
+        if at < self.at || at + key.len() > self.text.len() {
+            return None;
+        }
+        // Each byte is counted once, up to the last key: no need for a faster count.
+        #[allow(clippy::naive_bytecount)]
+        let lines = self.text.as_bytes()[self.at..at]
+            .iter()
+            .filter(|&&byte| byte == b'\n')
+            .count();
+        self.line += lines;
+        self.at = at;
+        Some(self.line)
+    }
+}
+
+/// A mapping key as written: borrowed from the text where the parser can
+/// (a plain or simply quoted key), else owned.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Borrowed(key)))
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Owned(key.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, key: String) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Owned(key)))
+    }
+}
+
+/// The keys of one mapping seen so far: front matter has a handful, looked
+/// through in a list; past [`Seen::LISTED`], a hash set keeps a file of
+/// many keys linear.
+#[derive(Default)]
+struct Seen<'de> {
+    listed: Vec<Cow<'de, str>>,
+    hashed: std::collections::HashSet<Cow<'de, str>>,
+}
+
+impl<'de> Seen<'de> {
+    const LISTED: usize = 16;
+
+    /// Notes `key`; false when it was seen before.
+    fn insert(&mut self, key: Cow<'de, str>) -> bool {
+        if self.listed.contains(&key) || self.hashed.contains(&key) {
+            return false;
+        }
+        if self.listed.len() < Self::LISTED {
+            self.listed.push(key);
+        } else {
+            self.hashed.insert(key);
+        }
+        true
+    }
+}
+
+struct FrontMatterSeed<'a, 'y> {
+    /// The lines of keys, counted in the text; `None` to take each key's span.
+    lines: Option<KeyLines<'y>>,
+    /// The key (and its line) whose value could not be read.
+    failed_key: &'a RefCell<Option<(String, usize)>>,
+    /// Set when a key is not a slice of the text: read again with spans.
+    misplaced: &'a std::cell::Cell<bool>,
+}
+
+impl<'de> DeserializeSeed<'de> for FrontMatterSeed<'_, '_> {
     type Value = FrontMatter;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<FrontMatter, D::Error> {
@@ -297,7 +434,7 @@ impl<'de> DeserializeSeed<'de> for FrontMatterSeed<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for FrontMatterSeed<'_> {
+impl<'de> Visitor<'de> for FrontMatterSeed<'_, '_> {
     type Value = FrontMatter;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -308,64 +445,110 @@ impl<'de> Visitor<'de> for FrontMatterSeed<'_> {
         Ok(FrontMatter::default())
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<FrontMatter, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<FrontMatter, A::Error> {
         let mut fm = FrontMatter::default();
-        let mut seen = std::collections::HashSet::new();
-        while let Some(key) = map.next_key::<Spanned<String>>()? {
-            let line = line_number(key.referenced.line());
-            let name = key.value;
+        let mut seen = Seen::default();
+        loop {
+            let (name, line) = if let Some(lines) = &mut self.lines {
+                let Some(Key(name)) = map.next_key::<Key<'de>>()? else {
+                    break;
+                };
+                let line = match &name {
+                    Cow::Borrowed(key) => lines.line_of(key),
+                    Cow::Owned(_) => None,
+                };
+                let Some(line) = line else {
+                    self.misplaced.set(true);
+                    return Err(de::Error::custom("a key is not where it is written"));
+                };
+                (name, line)
+            } else {
+                let Some(key) = map.next_key::<Spanned<Key<'de>>>()? else {
+                    break;
+                };
+                (key.value.0, line_number(key.referenced.line()))
+            };
             if !seen.insert(name.clone()) {
                 fm.repeated_keys.push(Keyed {
-                    value: name.clone(),
+                    value: name.to_string(),
                     line,
                 });
-                fm.other_keys.retain(|other| other.value != name);
             }
-            *self.current_key.borrow_mut() = Some((name.clone(), line));
-            let keyed = |value| Keyed { value, line };
-            match name.as_str() {
-                "title" => fm.title = map.next_value::<Option<String>>()?.map(keyed),
-                "date" => fm.date = map.next_value::<Option<String>>()?.map(keyed),
-                "permalink" => fm.permalink = map.next_value::<Option<String>>()?.map(keyed),
-                "tags" => fm.tags = Some(map.next_value::<Words<true>>()?.0),
-                "tag" => fm.tag = Some(map.next_value::<Words<false>>()?.0),
-                "categories" => fm.categories = Some(map.next_value::<Words<true>>()?.0),
-                "category" => fm.category = Some(map.next_value::<Words<false>>()?.0),
-                "description" => fm.description = map.next_value()?,
-                "excerpt" => fm.excerpt = map.next_value()?,
-                "author" => fm.author = map.next_value()?,
-                "authors" => {
-                    if let Data::List(names) = map.next_value::<Data>()? {
-                        fm.authors = names
-                            .into_iter()
-                            .filter_map(|name| match name {
-                                Data::Text(name) => Some(name),
-                                _ => None,
-                            })
-                            .collect();
-                    }
-                }
-                "slug" => fm.slug = map.next_value()?,
-                "published" => fm.published = Some(map.next_value::<Truthy>()?.0),
-                // Hugo's; Jekyll ignores it: only YAML's true makes a draft.
-                "draft" => fm.draft = Some(map.next_value::<Truthy>()?.1 == Some(true)),
-                "last_modified_at" => {
-                    fm.last_modified_at = map.next_value::<Option<String>>()?.map(keyed);
-                }
-                "feed_id" => fm.feed_id = map.next_value()?,
-                "render_with_liquid" => fm.render_with_liquid = map.next_value()?,
-                "excerpt_separator" => fm.excerpt_separator = map.next_value()?,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                    fm.other_keys.push(Keyed { value: name, line });
-                }
+            if let Err(err) = read_value(&mut map, &mut fm, &name, line) {
+                *self.failed_key.borrow_mut() = Some((name.into_owned(), line));
+                return Err(err);
             }
-            // A later error is not this key's: its value was read.
-            *self.current_key.borrow_mut() = None;
         }
-        *self.current_key.borrow_mut() = None;
+        if !fm.repeated_keys.is_empty() {
+            fm.other_keys = last_of_each(std::mem::take(&mut fm.other_keys));
+        }
         Ok(fm)
     }
+}
+
+/// Each key once, at its last line (the later value wins), in the order of
+/// those lines: once at the end, not at each repeat, so that a file of many
+/// repeated keys stays linear.
+fn last_of_each(keys: Vec<Keyed<String>>) -> Vec<Keyed<String>> {
+    let mut later = std::collections::HashSet::new();
+    let mut kept: Vec<_> = keys
+        .into_iter()
+        .rev()
+        .filter(|key| later.insert(key.value.clone()))
+        .collect();
+    kept.reverse();
+    kept
+}
+
+/// Reads the value of key `name` (on `line`) into `fm`.
+fn read_value<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    fm: &mut FrontMatter,
+    name: &str,
+    line: usize,
+) -> Result<(), A::Error> {
+    let keyed = |value| Keyed { value, line };
+    match name {
+        "title" => fm.title = map.next_value::<Option<String>>()?.map(keyed),
+        "date" => fm.date = map.next_value::<Option<String>>()?.map(keyed),
+        "permalink" => fm.permalink = map.next_value::<Option<String>>()?.map(keyed),
+        "tags" => fm.tags = Some(map.next_value::<Words<true>>()?.0),
+        "tag" => fm.tag = Some(map.next_value::<Words<false>>()?.0),
+        "categories" => fm.categories = Some(map.next_value::<Words<true>>()?.0),
+        "category" => fm.category = Some(map.next_value::<Words<false>>()?.0),
+        "description" => fm.description = map.next_value()?,
+        "excerpt" => fm.excerpt = map.next_value()?,
+        "author" => fm.author = map.next_value()?,
+        "authors" => {
+            if let Data::List(names) = map.next_value::<Data>()? {
+                fm.authors = names
+                    .into_iter()
+                    .filter_map(|name| match name {
+                        Data::Text(name) => Some(name),
+                        _ => None,
+                    })
+                    .collect();
+            }
+        }
+        "slug" => fm.slug = map.next_value()?,
+        "published" => fm.published = Some(map.next_value::<Truthy>()?.0),
+        // Hugo's; Jekyll ignores it: only YAML's true makes a draft.
+        "draft" => fm.draft = Some(map.next_value::<Truthy>()?.1 == Some(true)),
+        "last_modified_at" => {
+            fm.last_modified_at = map.next_value::<Option<String>>()?.map(keyed);
+        }
+        "feed_id" => fm.feed_id = map.next_value()?,
+        "render_with_liquid" => fm.render_with_liquid = map.next_value()?,
+        "excerpt_separator" => fm.excerpt_separator = map.next_value()?,
+        _ => {
+            map.next_value::<IgnoredAny>()?;
+            fm.other_keys.push(Keyed {
+                value: name.to_owned(),
+                line,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The whole front matter as data, for Liquid's `page`; `Null` when it
@@ -512,6 +695,7 @@ fn line_number(line: u64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn splits_at_jekyll_fences() {
@@ -610,6 +794,13 @@ mod tests {
             .collect();
         assert_eq!(repeated, [("title", 3), ("layout", 4)]);
         assert_eq!(fm.other_keys.len(), 1);
+        let fm = parse("x: 1\ny: 2\nx: 3\nz: 4\ny: 5\nx: 6\n").unwrap();
+        let others: Vec<_> = fm
+            .other_keys
+            .iter()
+            .map(|k| (k.value.as_str(), k.line))
+            .collect();
+        assert_eq!(others, [("z", 4), ("y", 5), ("x", 6)]);
         assert!(matches!(data("a: 1\na: 2\n"), Data::Map(m) if m.len() == 1));
     }
 
@@ -694,6 +885,91 @@ mod tests {
     fn empty_and_comment_only_front_matter_is_empty() {
         assert_eq!(parse("").unwrap(), FrontMatter::default());
         assert_eq!(parse("# just a comment\n").unwrap(), FrontMatter::default());
+    }
+
+    /// Both reads of `yaml`: lines counted in the text (`None` when a key
+    /// is not a slice of it) and lines from each key's span.
+    fn both_reads(
+        yaml: &str,
+    ) -> (
+        Option<Result<FrontMatter, YamlError>>,
+        Result<FrontMatter, YamlError>,
+    ) {
+        (read_counted(yaml), read_spanned(yaml))
+    }
+
+    #[test]
+    fn lines_counted_in_the_text_are_the_spans_lines() {
+        let cases = [
+            "title: x\ndate: 2025-01-01\n",
+            "# a comment\n\nlayout: post\n\"title\": 'quoted key'\n  # indented comment\ntags: [a, b]\n",
+            "title: first\nlayout: a\ntitle: second\nlayout: b\n",
+            "{title: x, date: 2025-01-01,\n  tags: a b}\n",
+            "description: |\n  one\n  two\nauthor: me\npublisd: false\n",
+            "description: >-\n  folded\n\n  text\ndatee: 2025-01-01\n",
+            "title: x\ntags:\n  a: 1\n",
+            "title: [a, b]\n",
+            "title: x\ndate: 2025-01-01\n  bad: : indent\n",
+            "title: 'unterminated\n",
+            "标题: 中文\ntitle: \"Ünïcödé\"\npermalink: /a/\n",
+            "? title\n: explicit\n",
+            "title: x\n---\nnext: document\n",
+        ];
+        for yaml in cases {
+            let (counted, spanned) = both_reads(yaml);
+            assert_eq!(counted, Some(spanned), "{yaml:?}");
+        }
+        // An alias or a merge key can send a key back: such a text is read with spans.
+        for yaml in ["base: &b {title: x}\n<<: *b\n", "a: &k title\n*k : x\n"] {
+            let (counted, spanned) = both_reads(yaml);
+            assert_eq!(counted, None, "{yaml:?}");
+            assert!(spanned.is_ok(), "{yaml:?}");
+        }
+        // A key the parser does not hand out as a slice of the text is read with spans.
+        let (counted, spanned) = both_reads("\"ti\\x74le\": escaped\n");
+        assert_eq!(counted, None);
+        assert_eq!(spanned.unwrap().title.map(|t| t.line), Some(1));
+    }
+
+    #[test]
+    fn every_fixture_and_real_blog_post_reads_the_same_both_ways() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        let mut folders = vec![
+            root.join("tests/fixtures"),
+            root.join("../shared/real-blogs"),
+        ];
+        while let Some(folder) = folders.pop() {
+            let Ok(entries) = std::fs::read_dir(&folder) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else if path.extension().is_some_and(|ext| {
+                    ["md", "markdown", "html"].contains(&&*ext.to_string_lossy())
+                }) {
+                    files.push(path);
+                }
+            }
+        }
+        let mut compared = 0;
+        for path in &files {
+            let Ok(text) = std::fs::read_to_string(path) else {
+                continue;
+            };
+            let text = text.replace("\r\n", "\n");
+            let Ok(split) = split(&text) else {
+                continue;
+            };
+            let (counted, spanned) = both_reads(split.yaml);
+            if let Some(counted) = counted {
+                assert_eq!(counted, spanned, "{}", path.display());
+                compared += 1;
+            }
+        }
+        assert!(compared >= 80, "only {compared} front matters compared");
     }
 
     #[test]

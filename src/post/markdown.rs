@@ -344,6 +344,22 @@ pub(crate) fn plain_title(title: &str) -> String {
 /// only) as one space, none at either end. A no-break space (U+00A0,
 /// `&nbsp;`) or an ideographic one stays what it is, as in Jekyll's titles.
 fn normalize_whitespace(text: &str) -> String {
+    let bytes = text.as_bytes();
+    // Already so (single spaces inside, none at the ends): every usual title.
+    if bytes.first().is_none_or(|&b| b != b' ')
+        && bytes.last().is_none_or(|&b| b != b' ')
+        && !bytes.windows(2).any(|pair| pair == b"  ")
+        && !bytes
+            .iter()
+            .any(|&b| b != b' ' && (b.is_ascii_whitespace() || b == 0x0b))
+    {
+        return text.to_string();
+    }
+    fold_whitespace(text)
+}
+
+/// [`normalize_whitespace`] by splitting at every run.
+fn fold_whitespace(text: &str) -> String {
     text.split(|c: char| c.is_ascii_whitespace() || c == '\u{b}')
         .filter(|word| !word.is_empty())
         .collect::<Vec<_>>()
@@ -789,6 +805,35 @@ mod tests {
             plain_title(" Weekend\u{a0}Reading &nbsp;— 2020\t\n"),
             "Weekend\u{a0}Reading \u{a0}— 2020"
         );
+    }
+
+    #[test]
+    fn a_title_already_normal_is_what_folding_gives() {
+        let mut titles = vec![
+            String::new(),
+            " ".into(),
+            "a".into(),
+            "a b".into(),
+            "a  b".into(),
+        ];
+        for c in [
+            ' ', '\t', '\n', '\r', '\u{b}', '\u{c}', '\u{a0}', '\u{3000}', 'x',
+        ] {
+            titles.extend([
+                format!("{c}a"),
+                format!("a{c}"),
+                format!("a{c}b"),
+                format!("a {c}b"),
+                format!("a{c} b"),
+            ]);
+        }
+        for title in &titles {
+            assert_eq!(
+                normalize_whitespace(title),
+                fold_whitespace(title),
+                "{title:?}"
+            );
+        }
     }
 
     #[test]

@@ -488,7 +488,13 @@ fn assemble(
             categories: &categories,
         },
     );
-    let url = format!("{}{}", rules.site_url, permalink::absolute_path(&path));
+    let mut url = String::with_capacity(rules.site_url.len() + path.len());
+    url.push_str(&rules.site_url);
+    if permalink::is_plain(&path) {
+        url.push_str(&path);
+    } else {
+        url.push_str(&permalink::absolute_path(&path));
+    }
     Post {
         source: source.to_path_buf(),
         url: url.clone(),

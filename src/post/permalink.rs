@@ -1,6 +1,8 @@
 //! Builds a post's URL exactly as Jekyll 4 does: permalink styles, placeholders,
 //! "pretty" slugs, lower-cased categories and Jekyll's path escaping.
 
+use std::fmt::Write;
+
 use jiff::ZonedDateTime;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
@@ -112,11 +114,6 @@ fn normalize_component(text: &str, unsafe_bytes: &'static AsciiSet) -> String {
     utf8_percent_encode(&folded, unsafe_bytes).to_string()
 }
 
-/// `value` percent-encoded as Jekyll escapes a URL path.
-pub(crate) fn escape_path(value: &str) -> String {
-    utf8_percent_encode(value, PATH_UNSAFE).to_string()
-}
-
 /// The site-relative URL path (`/2025/12/25/daily-papers.html`) for `template`.
 pub(crate) fn url_path(template: &str, values: &Placeholders<'_>) -> String {
     let mut filled = String::with_capacity(template.len() + 32);
@@ -125,7 +122,17 @@ pub(crate) fn url_path(template: &str, values: &Placeholders<'_>) -> String {
         filled.push_str(&template[copied..span.start]);
         match resolve_name(raw) {
             Some(name) => {
-                filled.push_str(&escape_path(&value_of(name, values)));
+                match number_of(name, values.date) {
+                    // Digits need no escaping.
+                    Some((number, width)) => {
+                        let _ = write!(filled, "{number:0width$}");
+                    }
+                    // Nothing in it to escape.
+                    None if name == "output_ext" => filled.push_str(".html"),
+                    None => {
+                        filled.extend(utf8_percent_encode(&value_of(name, values), PATH_UNSAFE));
+                    }
+                }
                 if name != raw {
                     filled.push('_');
                 }
@@ -136,6 +143,25 @@ pub(crate) fn url_path(template: &str, values: &Placeholders<'_>) -> String {
     }
     filled.push_str(&template[copied..]);
     sanitize(&filled)
+}
+
+/// The value of a numeric placeholder and the digits it is padded to, as
+/// [`value_of`] writes it (jiff's `%Y`, `%m`, `%-d`...), made without a
+/// format string: every post's URL has three of them.
+fn number_of(name: &str, date: &ZonedDateTime) -> Option<(i32, usize)> {
+    Some(match name {
+        // `%Y` pads to four digits; a year outside them is left to jiff.
+        "year" => (i32::from(date.year()), 4),
+        "month" => (i32::from(date.month()), 2),
+        "day" => (i32::from(date.day()), 2),
+        "hour" => (i32::from(date.hour()), 2),
+        "minute" => (i32::from(date.minute()), 2),
+        "second" => (i32::from(date.second()), 2),
+        "i_day" => (i32::from(date.day()), 0),
+        "i_month" => (i32::from(date.month()), 0),
+        _ => return None,
+    })
+    .filter(|(number, _)| (0..=9999).contains(number))
 }
 
 fn value_of(name: &str, values: &Placeholders<'_>) -> String {
@@ -170,7 +196,21 @@ fn value_of(name: &str, values: &Placeholders<'_>) -> String {
 
 // Jekyll's URL#sanitize_url: a leading '/', no "..", no "./", no "//".
 fn sanitize(path: &str) -> String {
-    let joined = format!("/{path}").replace("..", "/").replace("./", "");
+    // The usual URL has no ".." or "./" to replace (and, with its
+    // categories, no "//" to fold): it is left as it is.
+    let joined = if path.contains("..") || path.contains("./") {
+        format!("/{path}").replace("..", "/").replace("./", "")
+    } else if path.starts_with('/') {
+        path.to_string()
+    } else {
+        let mut joined = String::with_capacity(path.len() + 1);
+        joined.push('/');
+        joined.push_str(path);
+        joined
+    };
+    if !joined.contains("//") {
+        return joined;
+    }
     let mut out = String::with_capacity(joined.len());
     for c in joined.chars() {
         if !(c == '/' && out.ends_with('/')) {
@@ -210,6 +250,37 @@ mod tests {
     }
 
     // Expectations are what Jekyll 4.3.1 built for the same posts.
+    #[test]
+    fn numbers_are_written_as_jiffs_format_writes_them() {
+        let zone = TimeZone::get("Asia/Seoul").unwrap();
+        for (year, month, day, hour) in [
+            (2025, 12, 24, 8),
+            (1, 1, 2, 0),
+            (999, 2, 9, 23),
+            (9999, 12, 30, 23),
+        ] {
+            let date = jiff::civil::date(year, month, day)
+                .at(hour, 5, 9, 0)
+                .to_zoned_datetime(zone.clone())
+                .unwrap();
+            let values = Placeholders {
+                date: &date,
+                title: "x",
+                categories: &[],
+            };
+            for name in [
+                "year", "month", "day", "hour", "minute", "second", "i_day", "i_month",
+            ] {
+                let (number, width) = number_of(name, &date).unwrap();
+                assert_eq!(
+                    format!("{number:0width$}"),
+                    value_of(name, &values),
+                    "{name} of {date}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn jekyll_default_pattern() {
         let default = crate::permalink_style::DEFAULT_PERMALINK;
@@ -316,5 +387,25 @@ mod tests {
     #[test]
     fn sanitizes_like_jekyll() {
         assert_eq!(sanitize("a//b/../c"), "/a/b/c");
+        for path in [
+            "/a/b.html",
+            "a/b",
+            "",
+            "/",
+            "//a",
+            "a/./b",
+            "./a",
+            "a..b",
+            "/a/b/",
+        ] {
+            let slow = format!("/{path}").replace("..", "/").replace("./", "");
+            let mut folded = String::new();
+            for c in slow.chars() {
+                if !(c == '/' && folded.ends_with('/')) {
+                    folded.push(c);
+                }
+            }
+            assert_eq!(sanitize(path), folded, "{path:?}");
+        }
     }
 }
