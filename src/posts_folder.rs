@@ -573,15 +573,15 @@ pub(crate) fn load_published_cached(
         .partition(|(path, _)| is_post(path, rules));
     let ignored = ignored.into_iter().map(|(path, _)| path).collect();
     let (paths, dir_entries): (Vec<PathBuf>, Vec<_>) = found.into_iter().unzip();
-    let quick = match (newest, &cache) {
+    let paths = match (newest, &cache) {
         (Some(newest), Some(old)) => {
-            load_newest(&paths, &dir_entries, dir, rules, now, old, newest)
+            match load_newest(paths, &dir_entries, dir, rules, now, old, newest) {
+                Ok(loaded) => return Ok((Loaded { ignored, ..loaded }, cache)),
+                Err(paths) => paths,
+            }
         }
-        _ => None,
+        _ => paths,
     };
-    if let Some(loaded) = quick {
-        return Ok((Loaded { ignored, ..loaded }, cache));
-    }
     let loaded = load_found(&paths, ignored, dir, rules, cache.as_ref(), true);
     let posts = post::published(loaded.posts, now);
     let loaded = Loaded {
@@ -603,14 +603,78 @@ const MOST_FRESH: usize = 64;
 /// are read; no unchanged post's model is read but those of the `newest`
 /// published posts.
 fn load_newest(
-    paths: &[PathBuf],
+    paths: Vec<PathBuf>,
     dir_entries: &[Option<std::fs::DirEntry>],
     dir: &Path,
     rules: &Rules,
     now: jiff::Timestamp,
     cache: &build_cache::Cache,
     newest: usize,
-) -> Option<Loaded> {
+) -> Result<Loaded, Vec<PathBuf>> {
+    let Some((rows, mut fresh)) = read_changed(&paths, dir_entries, rules, cache) else {
+        return Err(paths);
+    };
+    let read = fresh.len();
+    // The files move into the entries (no copy of each); the slow way gets
+    // them back.
+    let mut new_posts = Vec::with_capacity(read);
+    let mut entries = Vec::with_capacity(paths.len());
+    for (path, (stamp, row)) in paths.into_iter().zip(rows) {
+        let model = if let Some(row) = row {
+            build_cache::ModelLine::Kept(row)
+        } else if let Some((post, line)) = fresh.pop() {
+            let facts = build_cache::Facts::of(&post);
+            new_posts.push((entries.len(), post));
+            build_cache::ModelLine::New(line, facts)
+        } else {
+            // Each file without a row was read: not reached.
+            continue;
+        };
+        entries.push(build_cache::Entry {
+            path,
+            stamp,
+            model,
+            rendered: None,
+            links_posts: false,
+        });
+    }
+    let files = entries.len();
+    let Some((posts, order, published)) = newest_posts(&entries, &new_posts, now, cache, newest)
+    else {
+        return Err(entries.into_iter().map(|entry| entry.path).collect());
+    };
+    let site = site_of(&entries, cache, dir, rules);
+    let mut posts = posts;
+    for post in &mut posts {
+        post.site = Some(site.clone());
+    }
+    Ok(Loaded {
+        posts,
+        problems: Vec::new(),
+        files,
+        ignored: Vec::new(),
+        cache_entries: entries,
+        read,
+        published,
+        newest_only: true,
+        order,
+    })
+}
+
+/// Each of `paths` with its stamp and the row of `cache` that holds it as
+/// it is, and the posts read of the others (new or changed), last first,
+/// each with its model line; `None` when the quick way does not apply (an
+/// empty cache, many files new, one that cannot be `stat`ed or read).
+#[allow(clippy::type_complexity)] // two lists that go together
+fn read_changed(
+    paths: &[PathBuf],
+    dir_entries: &[Option<std::fs::DirEntry>],
+    rules: &Rules,
+    cache: &build_cache::Cache,
+) -> Option<(
+    Vec<(build_cache::Stamp, Option<usize>)>,
+    Vec<(Post, String)>,
+)> {
     if cache.len() == 0 {
         return None;
     }
@@ -626,29 +690,29 @@ fn load_newest(
     if fresh.len() > MOST_FRESH.max(paths.len() / 4) {
         return None;
     }
-    let read = on_threads(&fresh, |path| parse_one(path, rules).ok());
-    let mut new_posts = Vec::with_capacity(read.len());
-    let mut entries = Vec::with_capacity(paths.len());
-    let mut read = read.into_iter();
-    for (path, (stamp, row)) in paths.iter().zip(rows) {
-        let model = if let Some(row) = row {
-            build_cache::ModelLine::Kept(row)
-        } else {
-            let post = read.next()??;
-            let line = build_cache::model_line(&post, cache.zone())?;
-            let facts = build_cache::Facts::of(&post);
-            new_posts.push((entries.len(), post));
-            build_cache::ModelLine::New(line, facts)
-        };
-        entries.push(build_cache::Entry {
-            path: path.clone(),
-            stamp,
-            model,
-            rendered: None,
-            links_posts: false,
-        });
-    }
-    let mut merged = cache.merge(&entries, now.as_nanosecond())?;
+    let read = on_threads(&fresh, |path| {
+        let post = parse_one(path, rules).ok()?;
+        let line = build_cache::model_line(&post, cache.zone())?;
+        Some((post, line))
+    });
+    let mut read: Vec<(Post, String)> = read.into_iter().collect::<Option<_>>()?;
+    read.reverse();
+    Some((rows, read))
+}
+
+/// The newest `newest` published posts of `entries`, whole (from the
+/// cache's lines, or `new_posts` read now, by their places), the order
+/// of every published post, and how many are published at `now`; `None`
+/// when the rows cannot order them ([`build_cache::Cache::merge`]) or a
+/// line does not read.
+fn newest_posts(
+    entries: &[build_cache::Entry],
+    new_posts: &[(usize, Post)],
+    now: jiff::Timestamp,
+    cache: &build_cache::Cache,
+    newest: usize,
+) -> Option<(Vec<Post>, Vec<usize>, usize)> {
+    let merged = cache.merge(entries, now.as_nanosecond())?;
     let published = &merged.order[merged.future..];
     let mut posts = Vec::with_capacity(newest.min(published.len()));
     for &at in published.iter().take(newest) {
@@ -661,21 +725,8 @@ fn load_newest(
         };
         posts.push(post);
     }
-    let site = site_of(&entries, cache, dir, rules);
-    for post in &mut posts {
-        post.site = Some(site.clone());
-    }
-    Some(Loaded {
-        posts,
-        problems: Vec::new(),
-        files: paths.len(),
-        ignored: Vec::new(),
-        cache_entries: entries,
-        read: fresh.len(),
-        published: published.len(),
-        newest_only: true,
-        order: std::mem::take(&mut merged.order),
-    })
+    let published = published.len();
+    Some((posts, merged.order, published))
 }
 
 /// The posts published in the config's posts folder, newest first; any
