@@ -80,18 +80,15 @@ impl Signer {
         Ok(Signer { inner })
     }
 
-    /// `message` (headers and body, CRLF) with its `DKIM-Signature` header first.
-    pub(super) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
-        let header = match &self.inner {
+    /// The `DKIM-Signature` header (CRLF-terminated) that goes first on
+    /// `message` (headers and body, CRLF).
+    pub(super) fn header(&self, message: &[u8]) -> Result<String, String> {
+        Ok(match &self.inner {
             Inner::Rsa(signer) => signer.sign(message),
             Inner::Ed25519(signer) => signer.sign(message),
         }
         .map_err(|err| format!("cannot sign the message (DKIM): {err}"))?
-        .to_header();
-        let mut signed = Vec::with_capacity(header.len() + message.len());
-        signed.extend_from_slice(header.as_bytes());
-        signed.extend_from_slice(message);
-        Ok(signed)
+        .to_header())
     }
 }
 
