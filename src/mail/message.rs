@@ -436,11 +436,19 @@ fn marker(marker: &[u8], encoding: Encoding) -> Body {
     Body::dangerous_pre_encoded(marker.to_vec(), encoding)
 }
 
-/// Where `needle` starts in `haystack`.
+/// Where `needle` starts in `haystack` (a scan for its first byte, a NUL
+/// for the markers, which the headers before them never hold).
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
+    let first = *needle.first()?;
+    let mut from = 0;
+    while let Some(at) = haystack[from..].iter().position(|&byte| byte == first) {
+        let at = from + at;
+        if haystack[at..].starts_with(needle) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// The SHA-256 of `text` (ring's, as everywhere in digest-feed).
@@ -796,28 +804,14 @@ mod tests {
             .join("\r\n")
     }
 
-    /// An Ed25519 key made for these tests, and nowhere else.
-    const TEST_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIKuK+Hma8MYqGlUre/7u/yLxeMfQzQJprW2ZYj/NYVCj\n-----END PRIVATE KEY-----\n";
-
-    /// `[email.dkim]` with [`TEST_KEY`], read as a config reads it, and a
-    /// list's key.
+    /// `[email.dkim]` with a test key, and a list's key.
     fn test_keys() -> (Dkim, Secret) {
         let dir = std::env::temp_dir().join(format!("digest-feed-message-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("dkim.pem"), TEST_KEY).unwrap();
         std::fs::write(dir.join("secret"), [7; 32]).unwrap();
         let secret = Secret::load_or_create(&dir.join("secret"), true).unwrap();
-        let config = crate::config::Config::parse(
-            "[site]\ntitle = \"Daily Papers\"\nurl = \"https://papers.example.org\"\n\n\
-             [email]\nfrom = \"papers@example.org\"\nsubscribers_file = \"subscribers.csv\"\n\n\
-             [email.dkim]\ndomain = \"example.org\"\nprivate_key_file = \"dkim.pem\"\n\
-             algorithm = \"ed25519-sha256\"\n",
-            &dir.join("config.toml"),
-        )
-        .unwrap();
-        let dkim = config.email().unwrap().dkim.clone().unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
-        (dkim, secret)
+        (super::super::dkim::tests::test_dkim(), secret)
     }
 
     #[test]
