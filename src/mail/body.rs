@@ -194,6 +194,26 @@ impl SharedBody {
         }
     }
 
+    /// The start of the encoded body that is the same for every recipient
+    /// whose body takes `encoding`: what precedes the first personal
+    /// segment (in base64, its whole lines).
+    pub(super) fn head(&self, encoding: Encoding) -> &[u8] {
+        let leading = self
+            .segments
+            .iter()
+            .map_while(|segment| match segment {
+                Segment::Shared { plain, quoted } => Some((plain.end, quoted.end)),
+                Segment::Personal(_) => None,
+            })
+            .last()
+            .unwrap_or((0, 0));
+        match encoding {
+            Encoding::Base64 => self.base64_head.as_bytes(),
+            Encoding::QuotedPrintable => &self.quoted[..leading.1],
+            Encoding::SevenBit | Encoding::EightBit => &self.plain[..leading.0],
+        }
+    }
+
     /// How long the encoded body will be, about (for a buffer's capacity).
     pub(super) fn len_hint(&self) -> usize {
         self.quoted.len().max(self.base64_head.len() * 2) + 1024

@@ -13,15 +13,17 @@
 //! key parsed, the domain, selector and header list set. Per message there
 //! is one body hash, one header hash and one signature.
 //!
-//! The body hash is mail-auth's, fed to SHA-256 in large pieces
-//! ([`Gathered`]): its relaxed canonicalisation writes the body a word at a
-//! time, and SHA-256 taking a few bytes a call was a third of a signature's
-//! cost.
+//! The body hash is mail-auth's canonicalisation and SHA-256, but a start
+//! of the body that many messages share (a post's, up to its first personal
+//! line) can be canonicalised and hashed once ([`Signer::prefix`]), each
+//! message's hash resumed from there by a key type of ours whose
+//! `SigningKey::hash` starts from that state ([`Resumed`]).
 
 use mail_auth::common::crypto::{
     Algorithm, Ed25519Key, HashContext, HashImpl, HashOutput, RsaKey, Sha256, SigningKey,
 };
 use mail_auth::common::headers::{HeaderWriter as _, Writable, Writer};
+use mail_auth::dkim::canonicalize::BodyHasher;
 use mail_auth::dkim::{Canonicalization, DkimSigner, Done};
 
 use crate::config::{Dkim, DkimAlgorithm};
@@ -44,19 +46,45 @@ pub(super) const SIGNED_HEADERS: [&str; 12] = [
     "Reply-To",
 ];
 
-enum Inner {
-    Rsa(DkimSigner<Gathered<RsaKey<Sha256>>, Done>),
-    Ed25519(DkimSigner<Gathered<Ed25519Key>, Done>),
+enum Key {
+    Rsa(RsaKey<Sha256>),
+    Ed25519(Ed25519Key),
 }
 
 /// A run's signer, made once from `[email.dkim]`.
 pub(super) struct Signer {
-    inner: Inner,
+    key: Key,
+    domain: String,
+    selector: String,
 }
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Signer").finish_non_exhaustive()
+    }
+}
+
+/// The start of a body many messages share, relaxed-canonicalised and
+/// hashed once: a message whose body starts with [`BodyPrefix::bytes`] has
+/// its body hash resumed from here (see [`Signer::prefix`]).
+pub(super) struct BodyPrefix {
+    bytes: Vec<u8>,
+    /// SHA-256 over the canonical form of `bytes`, not finished.
+    context: <Sha256 as HashImpl>::Context,
+}
+
+impl std::fmt::Debug for BodyPrefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BodyPrefix")
+            .field("len", &self.bytes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl BodyPrefix {
+    /// The body's first bytes this prefix stands for.
+    pub(super) fn bytes(&self) -> &[u8] {
+        &self.bytes
     }
 }
 
@@ -70,93 +98,137 @@ impl Signer {
                 dkim.key_file.display()
             )
         };
-        let inner = match dkim.algorithm {
-            DkimAlgorithm::RsaSha256 => Inner::Rsa(configure(
-                Gathered(RsaKey::<Sha256>::from_key_der(dkim.key.der()).map_err(refused)?),
-                dkim,
-            )),
-            DkimAlgorithm::Ed25519Sha256 => {
-                let der = dkim.key.der();
-                Inner::Ed25519(configure(
-                    Gathered(
-                        Ed25519Key::from_pkcs8_maybe_unchecked_der(der.secret_der())
-                            .map_err(refused)?,
-                    ),
-                    dkim,
-                ))
+        let key = match dkim.algorithm {
+            DkimAlgorithm::RsaSha256 => {
+                Key::Rsa(RsaKey::<Sha256>::from_key_der(dkim.key.der()).map_err(refused)?)
             }
+            DkimAlgorithm::Ed25519Sha256 => Key::Ed25519(
+                Ed25519Key::from_pkcs8_maybe_unchecked_der(dkim.key.der().secret_der())
+                    .map_err(refused)?,
+            ),
         };
-        Ok(Signer { inner })
+        Ok(Signer {
+            key,
+            domain: dkim.domain.clone(),
+            selector: dkim.selector.clone(),
+        })
     }
 
     /// The `DKIM-Signature` header (CRLF-terminated) that goes first on
     /// `message` (headers and body, CRLF).
     pub(super) fn header(&self, message: &[u8]) -> Result<String, String> {
-        Ok(match &self.inner {
-            Inner::Rsa(signer) => signer.sign(message),
-            Inner::Ed25519(signer) => signer.sign(message),
+        self.sign(message, None)
+    }
+
+    /// The shareable start of a body that starts with `body`: up to its
+    /// last byte that is not white space or a line break, so that mail-auth's
+    /// relaxed canonicalisation of the rest, begun afresh, writes what it
+    /// would have written going on (nothing is pending at such a byte: no
+    /// space to fold, no line break to hold back as a possible trailing
+    /// empty line). `None` when there is no such byte.
+    pub(super) fn prefix(body: &[u8]) -> Option<BodyPrefix> {
+        let end = body
+            .iter()
+            .rposition(|byte| !matches!(byte, b' ' | b'\t' | b'\r' | b'\n'))?
+            + 1;
+        let mut context = <Sha256 as HashImpl>::hasher();
+        // mail-auth's own canonicalisation, never finished: its last step
+        // (the final CRLF) belongs to the whole body.
+        BodyHasher::new(Borrowed(&mut context), Canonicalization::Relaxed, 0).write(&body[..end]);
+        Some(BodyPrefix {
+            bytes: body[..end].to_vec(),
+            context,
+        })
+    }
+
+    /// [`Signer::header`] of the message whose header section is `head`
+    /// (each field with its CRLF, without the empty line) and whose body is
+    /// `prefix`'s bytes then `rest`: mail-auth signs the headers and `rest`,
+    /// its body hash resumed from `prefix`. A `rest` of only white space
+    /// and line breaks is signed with the whole body: canonicalisation ends
+    /// a body that has content with a CRLF, and begun afresh on `rest` it
+    /// would not know the prefix had some.
+    pub(super) fn header_after(
+        &self,
+        head: &[u8],
+        prefix: &BodyPrefix,
+        rest: &[u8],
+    ) -> Result<String, String> {
+        let content = rest
+            .iter()
+            .any(|byte| !matches!(byte, b' ' | b'\t' | b'\r' | b'\n'));
+        let mut message = Vec::with_capacity(head.len() + 2 + prefix.bytes.len() + rest.len());
+        message.extend_from_slice(head);
+        message.extend_from_slice(b"\r\n");
+        if !content {
+            message.extend_from_slice(&prefix.bytes);
         }
-        .map_err(|err| format!("cannot sign the message (DKIM): {err}"))?
-        .to_header())
+        message.extend_from_slice(rest);
+        self.sign(&message, content.then_some(prefix))
+    }
+
+    fn sign(&self, message: &[u8], prefix: Option<&BodyPrefix>) -> Result<String, String> {
+        match &self.key {
+            Key::Rsa(key) => self.signer(key, prefix).sign(message),
+            Key::Ed25519(key) => self.signer(key, prefix).sign(message),
+        }
+        .map(|signature| signature.to_header())
+        .map_err(|err| format!("cannot sign the message (DKIM): {err}"))
+    }
+
+    /// mail-auth's signer of `key`, relaxed/relaxed over [`SIGNED_HEADERS`].
+    fn signer<'k, K: SigningKey<Hasher = Sha256>>(
+        &self,
+        key: &'k K,
+        prefix: Option<&'k BodyPrefix>,
+    ) -> DkimSigner<Resumed<'k, K>, Done> {
+        DkimSigner::from_key(Resumed { key, prefix })
+            .domain(self.domain.clone())
+            .selector(self.selector.clone())
+            .headers(SIGNED_HEADERS)
+            .header_canonicalization(Canonicalization::Relaxed)
+            .body_canonicalization(Canonicalization::Relaxed)
     }
 }
 
-/// A key whose body hash takes the canonical body in pieces of at least
-/// [`GATHER_BYTES`]: the same bytes in the same order, so the same hash.
-struct Gathered<K>(K);
+/// A key whose body hash starts from a [`BodyPrefix`]: mail-auth's
+/// `SigningKey::hash` gets the canonical body (of what follows the prefix)
+/// and hashes it on from the prefix's state.
+struct Resumed<'k, K> {
+    key: &'k K,
+    prefix: Option<&'k BodyPrefix>,
+}
 
-/// How much of the canonical body is gathered before SHA-256 takes it.
-const GATHER_BYTES: usize = 16 * 1024;
-
-impl<K: SigningKey<Hasher = Sha256>> SigningKey for Gathered<K> {
+impl<K: SigningKey<Hasher = Sha256>> SigningKey for Resumed<'_, K> {
     type Hasher = Sha256;
 
     fn sign(&self, input: impl Writable) -> mail_auth::Result<Vec<u8>> {
-        self.0.sign(input)
+        self.key.sign(input)
     }
 
     fn hash(&self, data: impl Writable) -> HashOutput {
-        let mut gather = Gather {
-            context: <Sha256 as HashImpl>::hasher(),
-            pending: Vec::with_capacity(GATHER_BYTES),
-        };
-        data.write(&mut gather);
-        gather.context.write(&gather.pending);
-        gather.context.complete()
+        let mut context = self
+            .prefix
+            .map_or_else(<Sha256 as HashImpl>::hasher, |prefix| {
+                prefix.context.clone()
+            });
+        data.write(&mut context);
+        context.complete()
     }
 
     fn algorithm(&self) -> Algorithm {
-        self.0.algorithm()
+        self.key.algorithm()
     }
 }
 
-/// A hash context behind a buffer.
-struct Gather<C> {
-    context: C,
-    pending: Vec<u8>,
-}
+/// A hash context borrowed for mail-auth's `BodyHasher`, which owns what
+/// it writes to.
+struct Borrowed<'c, C>(&'c mut C);
 
-impl<C: Writer> Writer for Gather<C> {
+impl<C: Writer> Writer for Borrowed<'_, C> {
     fn write(&mut self, buf: &[u8]) {
-        if self.pending.len() + buf.len() > GATHER_BYTES {
-            self.context.write(&self.pending);
-            self.pending.clear();
-        }
-        if buf.len() >= GATHER_BYTES {
-            self.context.write(buf);
-        } else {
-            self.pending.extend_from_slice(buf);
-        }
+        self.0.write(buf);
     }
-}
-
-fn configure<T: SigningKey>(key: T, dkim: &Dkim) -> DkimSigner<T, Done> {
-    DkimSigner::from_key(key)
-        .domain(dkim.domain.clone())
-        .selector(dkim.selector.clone())
-        .headers(SIGNED_HEADERS)
-        .header_canonicalization(Canonicalization::Relaxed)
-        .body_canonicalization(Canonicalization::Relaxed)
 }
 
 #[cfg(test)]
@@ -188,37 +260,42 @@ pub(super) mod tests {
         dkim
     }
 
+    /// `header` without the signing time and the signature, which differ
+    /// between two signings a second apart (the body hash stays).
+    fn normalised(header: &str) -> String {
+        header
+            .split(' ')
+            .filter(|word| !word.starts_with("t=") && !word.starts_with("b="))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     #[test]
-    fn a_gathered_body_hash_is_mail_auths_own() {
-        let dkim = test_dkim();
-        let key =
-            || Ed25519Key::from_pkcs8_maybe_unchecked_der(dkim.key.der().secret_der()).unwrap();
-        let gathered = configure(Gathered(key()), &dkim);
-        let plain = configure(key(), &dkim);
-        let words = "word  with\tspace \t and tabs   \r\n".repeat(900);
+    fn a_body_hash_resumed_from_a_shared_start_is_mail_auths_own() {
+        let signer = Signer::new(&test_dkim()).unwrap();
+        let head = "From: a@example.org\r\nTo: b@example.org\r\nSubject: s\r\n";
+        let words = "word  with\tspace \t and tabs   \r\n\r\n \r\nx".repeat(40);
+        let mut resumed = 0;
         for body in [
-            String::new(),
             "\r\n\r\n\r\n".to_string(),
             "one line without an end".to_string(),
             format!("{words}\r\n \r\n\t\r\n\r\n"),
-            format!("{}\r\n{words}", "x".repeat(40_000)),
+            format!("  lead\r\n{}\r\n{words} end\r\n", "x".repeat(3000)),
         ] {
-            let message =
-                format!("From: a@example.org\r\nTo: b@example.org\r\nSubject: s\r\n\r\n{body}");
-            let header = |signed: mail_auth::Result<mail_auth::dkim::Signature>| {
-                signed
-                    .unwrap()
-                    .to_header()
-                    .split(' ')
-                    .filter(|word| !word.starts_with("t=") && !word.starts_with("b="))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            };
-            assert_eq!(
-                header(gathered.sign(message.as_bytes())),
-                header(plain.sign(message.as_bytes())),
-                "{body:?}"
-            );
+            let whole = signer
+                .header(format!("{head}\r\n{body}").as_bytes())
+                .unwrap();
+            // Shared starts ending anywhere: in a word, in spaces, at line ends.
+            for at in (0..=body.len()).step_by(5) {
+                let Some(prefix) = Signer::prefix(&body.as_bytes()[..at]) else {
+                    continue;
+                };
+                let rest = &body.as_bytes()[prefix.bytes().len()..];
+                let header = signer.header_after(head.as_bytes(), &prefix, rest).unwrap();
+                assert_eq!(normalised(&header), normalised(&whole), "{body:?} at {at}");
+                resumed += 1;
+            }
         }
+        assert!(resumed > 100, "{resumed}");
     }
 }

@@ -19,6 +19,7 @@
 //! description) are RFC 2047 encoded words.
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use email_encoding::body::Encoding;
 use lettre::address::Envelope;
@@ -26,7 +27,7 @@ use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Body, MultiPart, SinglePart};
 
 use super::body::SharedBody;
-use super::dkim::Signer;
+use super::dkim::{BodyPrefix, Signer};
 use crate::address::{Mailbox, ascii_domain};
 use crate::config::{Dkim, ListSettings};
 use crate::email::{Design, Email, Piece, Prepared, Recipient, Template, Values};
@@ -298,7 +299,23 @@ impl Letterhead {
         out.extend_from_slice(&frame[text_at + TEXT_MARKER.len()..html_at]);
         composed.html.write(&html, out);
         out.extend_from_slice(&frame[html_at + HTML_MARKER.len()..]);
-        self.sign(out)?;
+        if let Some(signer) = &self.signer {
+            // The body starts with the MIME lines before the text part and
+            // the text's shared head: the same bytes for every recipient
+            // whose text takes this encoding, hashed once.
+            let body_start = find(&frame, b"\r\n\r\n").map_or(0, |at| at + 4);
+            let prefix = composed.prefix(text.encoding, &frame[body_start.min(text_at)..text_at]);
+            let header = match prefix.filter(|prefix| out[body_start..].starts_with(prefix.bytes()))
+            {
+                Some(prefix) if body_start >= 2 => signer.header_after(
+                    &out[..body_start - 2],
+                    prefix,
+                    &out[body_start + prefix.bytes().len()..],
+                ),
+                _ => signer.header(out),
+            }?;
+            out.splice(0..0, header.into_bytes());
+        }
         Ok(envelope)
     }
 }
@@ -381,6 +398,9 @@ pub struct Composed {
     boundary: String,
     text: SharedBody,
     html: SharedBody,
+    /// For DKIM: the body's shared start, canonicalised and hashed once,
+    /// for each encoding the text part may take (made when first needed).
+    prefixes: [OnceLock<Option<BodyPrefix>>; 4],
 }
 
 impl Composed {
@@ -415,7 +435,23 @@ impl Composed {
             boundary: hex(&context.finish().as_ref()[..20]),
             text,
             html,
+            prefixes: Default::default(),
         }
+    }
+
+    /// The body's shared start for DKIM when the text part takes
+    /// `encoding`: `mime` (the lines before the text part's body, the same
+    /// for all) then the text's shared head.
+    fn prefix(&self, encoding: Encoding, mime: &[u8]) -> Option<&BodyPrefix> {
+        let index = match encoding {
+            Encoding::SevenBit => 0,
+            Encoding::EightBit => 1,
+            Encoding::QuotedPrintable => 2,
+            Encoding::Base64 => 3,
+        };
+        self.prefixes[index]
+            .get_or_init(|| Signer::prefix(&[mime, self.text.head(encoding)].concat()))
+            .as_ref()
     }
 }
 
