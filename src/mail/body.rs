@@ -162,8 +162,8 @@ impl SharedBody {
         cut.end()
     }
 
-    /// A digest of the shared text, for a boundary that is the same for
-    /// every recipient and differs from post to post.
+    /// The shared text (CRLF), for a boundary made from it: the same for
+    /// every recipient, different from post to post.
     pub(super) fn shared_text(&self) -> &[u8] {
         &self.plain
     }
