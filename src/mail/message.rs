@@ -922,6 +922,52 @@ mod tests {
     }
 
     #[test]
+    fn the_default_templates_letters_are_lettres_whole_messages() {
+        // The example site's config and newest post, the built-in templates.
+        let dir = std::env::temp_dir().join(format!("digest-feed-letters-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = crate::config::Config::parse(
+            "[site]\ntitle = \"Daily Papers\"\nurl = \"https://papers.example.org\"\n\
+             timezone = \"Asia/Seoul\"\n\n[email]\nfrom = \"Daily Papers <papers@example.org>\"\n\
+             subscribers_file = \"subscribers.csv\"\n\
+             list_unsubscribe = \"https://papers.example.org/u?e={{ subscriber.email | urlencode }}\"\n",
+            &dir.join("config.toml"),
+        )
+        .unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let design = Design::load(&config, config.email().unwrap()).unwrap();
+        let text = include_str!("../../example/_posts/2025-12-24-daily-papers.md");
+        let post = crate::post::parse(
+            std::path::Path::new("_posts/2025-12-24-daily-papers.md"),
+            text,
+            &crate::post::Rules::from_config(&config),
+        )
+        .unwrap();
+        let prepared = design.prepare(&post, &post.render(text).unwrap()).unwrap();
+        assert!(prepared.is_fast());
+        let letterhead = papers_letterhead();
+        let letters = letterhead.letters(&prepared, "post-1");
+        let mut out = Vec::new();
+        let mut names = vec!["<Kim & Lee>".to_string()];
+        names.extend(readers().into_iter().map(|(recipient, _)| recipient.name));
+        for (name, (mut recipient, _)) in names.into_iter().zip(readers()) {
+            recipient.name = name;
+            let (envelope, subject) = letterhead
+                .letter(&design, &letters, &recipient, &mut out)
+                .unwrap();
+            let email = design.personalise(&prepared, &recipient).unwrap();
+            assert_eq!(subject, email.subject);
+            let kind = usize::from(!recipient.name.is_empty());
+            let boundary = &letters.composed[kind].as_ref().unwrap().1.boundary;
+            let (whole_envelope, whole) = letterhead
+                .build_whole(&recipient, email, "post-1", Some(boundary))
+                .unwrap();
+            assert_eq!(envelope, whole_envelope);
+            assert_eq!(normalised(&out), normalised(&whole), "to {recipient:?}");
+        }
+    }
+
+    #[test]
     fn a_posts_boundary_is_the_same_for_every_recipient_and_its_own() {
         let letterhead = papers_letterhead();
         let compose = |text: &str, identity| {
