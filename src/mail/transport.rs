@@ -394,11 +394,15 @@ impl std::fmt::Display for Stuffed<'_> {
         if text.starts_with('.') {
             f.write_str(".")?;
         }
+        // Line ends are found by memchr (a search for CRLF-dot is not).
+        let bytes = text.as_bytes();
         let mut from = 0;
-        for (at, _) in text.match_indices("\r\n.") {
-            f.write_str(&text[from..at + 2])?;
-            f.write_str(".")?;
-            from = at + 2;
+        for (at, _) in text.match_indices('\n') {
+            if at > 0 && bytes[at - 1] == b'\r' && bytes.get(at + 1) == Some(&b'.') {
+                f.write_str(&text[from..=at])?;
+                f.write_str(".")?;
+                from = at + 1;
+            }
         }
         f.write_str(&text[from..])?;
         f.write_str("\r\n.\r\n")
