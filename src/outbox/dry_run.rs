@@ -12,8 +12,9 @@ use crate::mail::{self, Observer, Setup};
 use crate::output;
 use crate::text;
 
-/// Renders every message of `plan`, byte for byte as the send would (Date,
-/// boundary and DKIM timestamp aside), and writes each to `eml_dir` if given.
+/// Renders every message of `plan`, byte for byte as the send would (Date
+/// and DKIM timestamp aside, and the boundary where templates transform a
+/// value), and writes each to `eml_dir` if given.
 pub(super) fn run(
     setup: &Setup,
     plan: &[Chosen<'_>],
