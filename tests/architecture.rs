@@ -118,10 +118,12 @@ const ROOMS: &[(&str, &[Room])] = &[
     // stages on top.
     ("mail", &[
         ("dkim", &[]),
+        // A part's body encoded once per post but for its personal lines: pure.
+        ("body", &[]),
         // What a failed send means and whether it is tried again: pure.
         ("retry", &[]),
         ("transport", &["retry"]),
-        ("message", &["dkim"]),
+        ("message", &["body", "dkim"]),
         ("policy", &["retry"]),
         ("notice", &["message", "retry", "transport"]),
         ("record", &["retry", "mod"]),
@@ -192,8 +194,8 @@ const CRATES: &[(&[&str], &[&str])] = &[
     (&["serde_json"], &["src/feed/json.rs", "src/commands/report.rs", "src/post/liquid/json.rs", "src/build_cache.rs"]),
     (&["tera", "css_inline", "html2text"], &["src/email"]),
     (&["lettre"], &["src/mail/message.rs", "src/mail/transport.rs", "src/address.rs"]),
-    (&["email_encoding"], &["src/mail/message.rs"]),
-    (&["quoted_printable"], &["src/mail/message.rs"]),
+    (&["email_encoding"], &["src/mail/message.rs", "src/mail/body.rs"]),
+    (&["quoted_printable"], &["src/mail/body.rs"]),
     (&["mail_auth"], &["src/mail/dkim.rs"]),
     // Keys (the DKIM key, checked at load), digests and the list's HMAC tokens,
     // and the hash of each feed the WebSub hub was told of.

@@ -19,10 +19,11 @@ use crate::config::Config;
 use crate::error::{Location, Problem};
 use crate::post::{Paper, Post, Rendered};
 use crate::text::one_line;
-use slots::{Field, Slotted, Variant};
+use slots::{Slotted, Variant};
 use text_part::TextCache;
 
 pub use rollup::{RollupContext, Week};
+pub use slots::{Field, Piece};
 
 /// The default HTML template, compiled in; `email.templates` may override it.
 pub const DEFAULT_HTML: &str = include_str!("../../templates/email.html");
@@ -359,6 +360,23 @@ impl Design {
         }
     }
 
+    /// `recipient`'s values as the templates of `prepared` print them, for
+    /// its [`Template`]: the unsubscribe target rendered for them.
+    pub fn values<'r>(
+        &self,
+        prepared: &Prepared,
+        recipient: &'r Recipient,
+    ) -> Result<Values<'r>, Problem> {
+        let (templates, sources) = match prepared.content {
+            Content::Post(_) => (&self.templates, &self.sources),
+            Content::Rollup(_) => (&self.weekly, &self.weekly_sources),
+        };
+        Ok(Values {
+            unsubscribe_url: templates.unsubscribe_url(recipient, sources)?,
+            recipient,
+        })
+    }
+
     /// The HTML part alone of the roll-up of `posts` to `recipient`, as
     /// [`Design::personalise`] makes it: what `preview --weekly` shows.
     pub fn rollup_html(
@@ -524,19 +542,16 @@ impl Templates {
         };
         match slotted {
             Some(parts) => {
-                let unsubscribe_url = self.unsubscribe_url(recipient, sources)?;
-                let value = |field: Field| match field {
-                    Field::Email => recipient.email.as_str(),
-                    Field::Name => recipient.name.as_str(),
-                    Field::UnsubscribeUrl => unsubscribe_url.as_str(),
+                let values = Values {
+                    unsubscribe_url: self.unsubscribe_url(recipient, sources)?,
+                    recipient,
                 };
+                let template = Template { parts };
                 Ok(Email {
-                    subject: one_line(&parts.subject.fill(value, std::convert::Into::into)),
-                    html: parts
-                        .html
-                        .fill(value, |s| html_escape::encode_quoted_attribute(s)),
-                    text: parts.text.fill(value, std::convert::Into::into),
-                    unsubscribe_url,
+                    subject: template.subject(&values),
+                    html: parts.html.fill(|field| values.html(field)),
+                    text: parts.text.fill(|field| values.text(field).into()),
+                    unsubscribe_url: values.unsubscribe_url,
                 })
             }
             None => self.render_direct(&prepared.content, recipient, sources),
@@ -633,8 +648,14 @@ impl Templates {
         recipient: &Recipient,
         sources: &TemplateSources,
     ) -> Result<String, Problem> {
-        if sources.list_unsubscribe.text.trim().is_empty() {
+        let target = sources.list_unsubscribe.text.trim();
+        if target.is_empty() {
             return Ok(String::new());
+        }
+        // A target without a tag is the same for everyone (the default, the
+        // sender's mailto): Tera would print it as it is, for every recipient.
+        if !["{{", "{%", "{#"].iter().any(|tag| target.contains(tag)) {
+            return Ok(target.to_string());
         }
         let mut context = tera::Context::new();
         context.insert("subscriber", recipient);
@@ -731,6 +752,75 @@ impl Prepared {
     /// Whether recipients are filled in rather than rendered one by one.
     pub fn is_fast(&self) -> bool {
         self.with_name.is_some() && self.without_name.is_some()
+    }
+
+    /// The email as text with slots for recipients with a name (or
+    /// without): `None` when the templates do more with a recipient's
+    /// values than print them, and each recipient is rendered afresh.
+    pub fn template(&self, with_name: bool) -> Option<Template<'_>> {
+        let parts = if with_name {
+            &self.with_name
+        } else {
+            &self.without_name
+        };
+        parts.as_ref().map(|parts| Template { parts })
+    }
+}
+
+/// A prepared email as text with slots where a recipient's values go:
+/// what [`Design::personalise`] fills, given to whoever builds the message
+/// once for all recipients.
+#[derive(Debug, Clone, Copy)]
+pub struct Template<'p> {
+    parts: &'p SlottedParts,
+}
+
+impl<'p> Template<'p> {
+    /// The subject with `values` in it, on one line.
+    pub fn subject(&self, values: &Values<'_>) -> String {
+        one_line(&self.parts.subject.fill(|field| values.text(field).into()))
+    }
+
+    /// The plain-text part: fill its slots with [`Values::text`].
+    pub fn text(&self) -> impl Iterator<Item = Piece<'p>> {
+        self.parts.text.pieces()
+    }
+
+    /// The HTML part: fill its slots with [`Values::html`].
+    pub fn html(&self) -> impl Iterator<Item = Piece<'p>> {
+        self.parts.html.pieces()
+    }
+}
+
+/// One recipient's values, as a [`Template`]'s slots take them.
+#[derive(Debug, Clone)]
+pub struct Values<'r> {
+    recipient: &'r Recipient,
+    /// The `List-Unsubscribe` target for this recipient; empty for none.
+    pub unsubscribe_url: String,
+}
+
+impl<'r> Values<'r> {
+    /// `recipient`'s values, `unsubscribe_url` their unsubscribe target.
+    pub fn new(recipient: &'r Recipient, unsubscribe_url: String) -> Values<'r> {
+        Values {
+            recipient,
+            unsubscribe_url,
+        }
+    }
+
+    /// `field` as the text part and the subject print it.
+    pub fn text(&self, field: Field) -> &str {
+        match field {
+            Field::Email => &self.recipient.email,
+            Field::Name => &self.recipient.name,
+            Field::UnsubscribeUrl => &self.unsubscribe_url,
+        }
+    }
+
+    /// `field` as the HTML part prints it: escaped for an attribute.
+    pub fn html(&self, field: Field) -> std::borrow::Cow<'_, str> {
+        html_escape::encode_quoted_attribute(self.text(field))
     }
 }
 

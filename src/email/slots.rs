@@ -16,7 +16,7 @@ const CLOSE: char = '\u{E001}';
 
 /// A recipient's value the templates can print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Field {
+pub enum Field {
     /// `subscriber.email`.
     Email,
     /// `subscriber.name`.
@@ -49,6 +49,16 @@ pub(super) fn placeholder(field: Field, variant: Variant) -> String {
         Variant::Short => format!("{OPEN}{name}{CLOSE}"),
         Variant::Long => format!("{OPEN}{name}-{name}-{name}{CLOSE}"),
     }
+}
+
+/// A piece of rendered text, in order: text every recipient shares, or
+/// where one of their values goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece<'a> {
+    /// Text as rendered.
+    Text(&'a str),
+    /// A recipient's value.
+    Slot(Field),
 }
 
 /// One piece of a [`Slotted`]: a byte range of the rendered text, or a slot.
@@ -100,20 +110,24 @@ impl Slotted {
         Some(Slotted { rendered, parts })
     }
 
-    /// The text with each slot filled by `value`, passed through `escape`.
-    pub(super) fn fill<'v>(
-        &self,
-        value: impl Fn(Field) -> &'v str,
-        escape: impl Fn(&'v str) -> Cow<'v, str>,
-    ) -> String {
+    /// The text with each slot filled by `value` (escaped as the text needs).
+    pub(super) fn fill<'v>(&self, value: impl Fn(Field) -> Cow<'v, str>) -> String {
         let mut out = String::with_capacity(self.len_hint());
-        for part in &self.parts {
-            match part {
-                Part::Text(range) => out.push_str(&self.rendered[range.clone()]),
-                Part::Slot(field) => out.push_str(&escape(value(*field))),
+        for piece in self.pieces() {
+            match piece {
+                Piece::Text(text) => out.push_str(text),
+                Piece::Slot(field) => out.push_str(&value(field)),
             }
         }
         out
+    }
+
+    /// The text and the slots, in order.
+    pub(super) fn pieces(&self) -> impl Iterator<Item = Piece<'_>> {
+        self.parts.iter().map(|part| match part {
+            Part::Text(range) => Piece::Text(&self.rendered[range.clone()]),
+            Part::Slot(field) => Piece::Slot(*field),
+        })
     }
 
     fn len_hint(&self) -> usize {
@@ -158,14 +172,13 @@ mod tests {
             placeholder(Field::Name, Variant::Short)
         );
         let slotted = Slotted::parse(text, Variant::Short).unwrap();
-        let filled = slotted.fill(
-            |field| match field {
+        let filled = slotted.fill(|field| {
+            html_escape::encode_quoted_attribute(match field {
                 Field::Name => "Kim & Lee",
                 Field::Email => "k@example.org",
                 Field::UnsubscribeUrl => "",
-            },
-            |s| html_escape::encode_quoted_attribute(s),
-        );
+            })
+        });
         assert_eq!(filled, "Hi Kim &amp; Lee, <k@example.org> Kim &amp; Lee");
     }
 
@@ -186,7 +199,7 @@ mod tests {
     #[test]
     fn text_without_placeholders_is_one_part() {
         let slotted = Slotted::parse("plain".into(), Variant::Short).unwrap();
-        assert_eq!(slotted.fill(|_| "", Cow::Borrowed), "plain");
+        assert_eq!(slotted.fill(|_| Cow::Borrowed("")), "plain");
     }
 
     #[test]

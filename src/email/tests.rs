@@ -493,3 +493,26 @@ fn a_weekly_template_naming_a_post_variable_is_refused_at_load() {
         err[0]
     );
 }
+
+#[test]
+fn an_unsubscribe_target_without_tags_is_what_tera_prints() {
+    for target in [
+        "mailto:papers@example.org?subject=unsubscribe",
+        "  https://papers.example.org/u?a=1&b=<2>  \n",
+        "mailto:편지@예시.한국?subject=수신%20거부 {x} }}",
+    ] {
+        let sources = sources(DEFAULT_HTML, DEFAULT_TEXT, "s", target);
+        let templates = Templates::compile(&sources, site()).unwrap();
+        let reader = reader("kim@example.org", "Kim");
+        let mut context = tera::Context::new();
+        context.insert("subscriber", &reader);
+        context.insert("site", &templates.site);
+        let printed = templates
+            .render(UNSUBSCRIBE, &context, &sources.list_unsubscribe)
+            .unwrap();
+        assert_eq!(
+            templates.unsubscribe_url(&reader, &sources).unwrap(),
+            printed.trim()
+        );
+    }
+}

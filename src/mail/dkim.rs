@@ -12,9 +12,18 @@
 //! What every message shares is made once per run, in [`Signer::new`]: the
 //! key parsed, the domain, selector and header list set. Per message there
 //! is one body hash, one header hash and one signature.
+//!
+//! The body hash is mail-auth's canonicalisation and SHA-256, but a start
+//! of the body that many messages share (a post's, up to its first personal
+//! line) can be canonicalised and hashed once ([`Signer::prefix`]), each
+//! message's hash resumed from there by a key type of ours whose
+//! `SigningKey::hash` starts from that state ([`Resumed`]).
 
-use mail_auth::common::crypto::{Ed25519Key, RsaKey, Sha256};
-use mail_auth::common::headers::HeaderWriter as _;
+use mail_auth::common::crypto::{
+    Algorithm, Ed25519Key, HashContext, HashImpl, HashOutput, RsaKey, Sha256, SigningKey,
+};
+use mail_auth::common::headers::{HeaderWriter as _, Writable, Writer};
+use mail_auth::dkim::canonicalize::BodyHasher;
 use mail_auth::dkim::{Canonicalization, DkimSigner, Done};
 
 use crate::config::{Dkim, DkimAlgorithm};
@@ -37,19 +46,45 @@ pub(super) const SIGNED_HEADERS: [&str; 12] = [
     "Reply-To",
 ];
 
-enum Inner {
-    Rsa(DkimSigner<RsaKey<Sha256>, Done>),
-    Ed25519(DkimSigner<Ed25519Key, Done>),
+enum Key {
+    Rsa(RsaKey<Sha256>),
+    Ed25519(Ed25519Key),
 }
 
 /// A run's signer, made once from `[email.dkim]`.
 pub(super) struct Signer {
-    inner: Inner,
+    key: Key,
+    domain: String,
+    selector: String,
 }
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Signer").finish_non_exhaustive()
+    }
+}
+
+/// The start of a body many messages share, relaxed-canonicalised and
+/// hashed once: a message whose body starts with [`BodyPrefix::bytes`] has
+/// its body hash resumed from here (see [`Signer::prefix`]).
+pub(super) struct BodyPrefix {
+    bytes: Vec<u8>,
+    /// SHA-256 over the canonical form of `bytes`, not finished.
+    context: <Sha256 as HashImpl>::Context,
+}
+
+impl std::fmt::Debug for BodyPrefix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BodyPrefix")
+            .field("len", &self.bytes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl BodyPrefix {
+    /// The body's first bytes this prefix stands for.
+    pub(super) fn bytes(&self) -> &[u8] {
+        &self.bytes
     }
 }
 
@@ -63,43 +98,204 @@ impl Signer {
                 dkim.key_file.display()
             )
         };
-        let inner = match dkim.algorithm {
-            DkimAlgorithm::RsaSha256 => Inner::Rsa(configure(
-                RsaKey::<Sha256>::from_key_der(dkim.key.der()).map_err(refused)?,
-                dkim,
-            )),
-            DkimAlgorithm::Ed25519Sha256 => {
-                let der = dkim.key.der();
-                Inner::Ed25519(configure(
-                    Ed25519Key::from_pkcs8_maybe_unchecked_der(der.secret_der())
-                        .map_err(refused)?,
-                    dkim,
-                ))
+        let key = match dkim.algorithm {
+            DkimAlgorithm::RsaSha256 => {
+                Key::Rsa(RsaKey::<Sha256>::from_key_der(dkim.key.der()).map_err(refused)?)
             }
+            DkimAlgorithm::Ed25519Sha256 => Key::Ed25519(
+                Ed25519Key::from_pkcs8_maybe_unchecked_der(dkim.key.der().secret_der())
+                    .map_err(refused)?,
+            ),
         };
-        Ok(Signer { inner })
+        Ok(Signer {
+            key,
+            domain: dkim.domain.clone(),
+            selector: dkim.selector.clone(),
+        })
     }
 
-    /// `message` (headers and body, CRLF) with its `DKIM-Signature` header first.
-    pub(super) fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
-        let header = match &self.inner {
-            Inner::Rsa(signer) => signer.sign(message),
-            Inner::Ed25519(signer) => signer.sign(message),
+    /// The `DKIM-Signature` header (CRLF-terminated) that goes first on
+    /// `message` (headers and body, CRLF).
+    pub(super) fn header(&self, message: &[u8]) -> Result<String, String> {
+        self.sign(message, None)
+    }
+
+    /// The shareable start of a body that starts with `body`: up to its
+    /// last byte that is not white space or a line break, so that mail-auth's
+    /// relaxed canonicalisation of the rest, begun afresh, writes what it
+    /// would have written going on (nothing is pending at such a byte: no
+    /// space to fold, no line break to hold back as a possible trailing
+    /// empty line). `None` when there is no such byte.
+    pub(super) fn prefix(body: &[u8]) -> Option<BodyPrefix> {
+        let end = body
+            .iter()
+            .rposition(|byte| !matches!(byte, b' ' | b'\t' | b'\r' | b'\n'))?
+            + 1;
+        let mut context = <Sha256 as HashImpl>::hasher();
+        // mail-auth's own canonicalisation, never finished: its last step
+        // (the final CRLF) belongs to the whole body.
+        BodyHasher::new(Borrowed(&mut context), Canonicalization::Relaxed, 0).write(&body[..end]);
+        Some(BodyPrefix {
+            bytes: body[..end].to_vec(),
+            context,
+        })
+    }
+
+    /// [`Signer::header`] of the message whose header section is `head`
+    /// (each field with its CRLF, without the empty line) and whose body is
+    /// `prefix`'s bytes then `rest`: mail-auth signs the headers and `rest`,
+    /// its body hash resumed from `prefix`. A `rest` of only white space
+    /// and line breaks is signed with the whole body: canonicalisation ends
+    /// a body that has content with a CRLF, and begun afresh on `rest` it
+    /// would not know the prefix had some.
+    pub(super) fn header_after(
+        &self,
+        head: &[u8],
+        prefix: &BodyPrefix,
+        rest: &[u8],
+    ) -> Result<String, String> {
+        let content = rest
+            .iter()
+            .any(|byte| !matches!(byte, b' ' | b'\t' | b'\r' | b'\n'));
+        let mut message = Vec::with_capacity(head.len() + 2 + prefix.bytes.len() + rest.len());
+        message.extend_from_slice(head);
+        message.extend_from_slice(b"\r\n");
+        if !content {
+            message.extend_from_slice(&prefix.bytes);
         }
-        .map_err(|err| format!("cannot sign the message (DKIM): {err}"))?
-        .to_header();
-        let mut signed = Vec::with_capacity(header.len() + message.len());
-        signed.extend_from_slice(header.as_bytes());
-        signed.extend_from_slice(message);
-        Ok(signed)
+        message.extend_from_slice(rest);
+        self.sign(&message, content.then_some(prefix))
+    }
+
+    fn sign(&self, message: &[u8], prefix: Option<&BodyPrefix>) -> Result<String, String> {
+        match &self.key {
+            Key::Rsa(key) => self.signer(key, prefix).sign(message),
+            Key::Ed25519(key) => self.signer(key, prefix).sign(message),
+        }
+        .map(|signature| signature.to_header())
+        .map_err(|err| format!("cannot sign the message (DKIM): {err}"))
+    }
+
+    /// mail-auth's signer of `key`, relaxed/relaxed over [`SIGNED_HEADERS`].
+    fn signer<'k, K: SigningKey<Hasher = Sha256>>(
+        &self,
+        key: &'k K,
+        prefix: Option<&'k BodyPrefix>,
+    ) -> DkimSigner<Resumed<'k, K>, Done> {
+        DkimSigner::from_key(Resumed { key, prefix })
+            .domain(self.domain.clone())
+            .selector(self.selector.clone())
+            .headers(SIGNED_HEADERS)
+            .header_canonicalization(Canonicalization::Relaxed)
+            .body_canonicalization(Canonicalization::Relaxed)
     }
 }
 
-fn configure<T: mail_auth::common::crypto::SigningKey>(key: T, dkim: &Dkim) -> DkimSigner<T, Done> {
-    DkimSigner::from_key(key)
-        .domain(dkim.domain.clone())
-        .selector(dkim.selector.clone())
-        .headers(SIGNED_HEADERS)
-        .header_canonicalization(Canonicalization::Relaxed)
-        .body_canonicalization(Canonicalization::Relaxed)
+/// A key whose body hash starts from a [`BodyPrefix`]: mail-auth's
+/// `SigningKey::hash` gets the canonical body (of what follows the prefix)
+/// and hashes it on from the prefix's state.
+struct Resumed<'k, K> {
+    key: &'k K,
+    prefix: Option<&'k BodyPrefix>,
+}
+
+impl<K: SigningKey<Hasher = Sha256>> SigningKey for Resumed<'_, K> {
+    type Hasher = Sha256;
+
+    fn sign(&self, input: impl Writable) -> mail_auth::Result<Vec<u8>> {
+        self.key.sign(input)
+    }
+
+    fn hash(&self, data: impl Writable) -> HashOutput {
+        let mut context = self
+            .prefix
+            .map_or_else(<Sha256 as HashImpl>::hasher, |prefix| {
+                prefix.context.clone()
+            });
+        data.write(&mut context);
+        context.complete()
+    }
+
+    fn algorithm(&self) -> Algorithm {
+        self.key.algorithm()
+    }
+}
+
+/// A hash context borrowed for mail-auth's `BodyHasher`, which owns what
+/// it writes to.
+struct Borrowed<'c, C>(&'c mut C);
+
+impl<C: Writer> Writer for Borrowed<'_, C> {
+    fn write(&mut self, buf: &[u8]) {
+        self.0.write(buf);
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+
+    /// An Ed25519 key made for these tests, and nowhere else.
+    const TEST_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIKuK+Hma8MYqGlUre/7u/yLxeMfQzQJprW2ZYj/NYVCj\n-----END PRIVATE KEY-----\n";
+
+    /// `[email.dkim]` with [`TEST_KEY`], read as a config reads it.
+    pub(in crate::mail) fn test_dkim() -> Dkim {
+        let dir = std::env::temp_dir().join(format!(
+            "digest-feed-dkim-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("dkim.pem"), TEST_KEY).unwrap();
+        let config = crate::config::Config::parse(
+            "[site]\ntitle = \"Daily Papers\"\nurl = \"https://papers.example.org\"\n\n\
+             [email]\nfrom = \"papers@example.org\"\nsubscribers_file = \"subscribers.csv\"\n\n\
+             [email.dkim]\ndomain = \"example.org\"\nprivate_key_file = \"dkim.pem\"\n\
+             algorithm = \"ed25519-sha256\"\n",
+            &dir.join("config.toml"),
+        )
+        .unwrap();
+        let dkim = config.email().unwrap().dkim.clone().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        dkim
+    }
+
+    /// `header` without the signing time and the signature, which differ
+    /// between two signings a second apart (the body hash stays).
+    fn normalised(header: &str) -> String {
+        header
+            .split(' ')
+            .filter(|word| !word.starts_with("t=") && !word.starts_with("b="))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn a_body_hash_resumed_from_a_shared_start_is_mail_auths_own() {
+        let signer = Signer::new(&test_dkim()).unwrap();
+        let head = "From: a@example.org\r\nTo: b@example.org\r\nSubject: s\r\n";
+        let words = "word  with\tspace \t and tabs   \r\n\r\n \r\nx".repeat(40);
+        let mut resumed = 0;
+        for body in [
+            "\r\n\r\n\r\n".to_string(),
+            "one line without an end".to_string(),
+            format!("{words}\r\n \r\n\t\r\n\r\n"),
+            format!("  lead\r\n{}\r\n{words} end\r\n", "x".repeat(3000)),
+        ] {
+            let whole = signer
+                .header(format!("{head}\r\n{body}").as_bytes())
+                .unwrap();
+            // Shared starts ending anywhere: in a word, in spaces, at line ends.
+            for at in (0..=body.len()).step_by(5) {
+                let Some(prefix) = Signer::prefix(&body.as_bytes()[..at]) else {
+                    continue;
+                };
+                let rest = &body.as_bytes()[prefix.bytes().len()..];
+                let header = signer.header_after(head.as_bytes(), &prefix, rest).unwrap();
+                assert_eq!(normalised(&header), normalised(&whole), "{body:?} at {at}");
+                resumed += 1;
+            }
+        }
+        assert!(resumed > 100, "{resumed}");
+    }
 }

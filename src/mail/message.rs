@@ -5,20 +5,33 @@
 //! finds shorter: base64 for Korean text), email-encoding (lettre's own
 //! encoder) the List-Id's phrase.
 //!
+//! A post's message is made once ([`Composed`]): each part encoded but for
+//! the lines holding a recipient's values ([`super::body`]), under a
+//! boundary fixed for the post. Per recipient, lettre makes the headers and
+//! the MIME around a marker for each body, and the bodies are copied in:
+//! the same bytes as lettre's whole message (unit tests compare). Templates
+//! that transform a value are rendered and built whole per recipient.
+//!
 //! Every header is valid in any language: a domain goes out in its ASCII
 //! (punycode) form wherever a header or the envelope needs one (From, To,
 //! Message-ID, List-Id, `mailto:`), a URI is ASCII (punycode host,
 //! percent-encoded path), and only phrases (names, the Subject, List-Id's
 //! description) are RFC 2047 encoded words.
 
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use email_encoding::body::Encoding;
 use lettre::address::Envelope;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{MultiPart, SinglePart};
+use lettre::message::{Body, MultiPart, SinglePart};
 
-use super::dkim::Signer;
+use super::body::SharedBody;
+use super::dkim::{BodyPrefix, Signer};
 use crate::address::{Mailbox, ascii_domain};
 use crate::config::{Dkim, ListSettings};
-use crate::email::{Email, Recipient};
+use crate::email::{Design, Email, Piece, Prepared, Recipient, Template, Values};
+use crate::error::Problem;
 use crate::list::token::{Purpose, Secret};
 
 /// What every message of a run shares.
@@ -138,7 +151,9 @@ impl Letterhead {
         self.from.email.as_ref()
     }
 
-    /// The message to `recipient`, as the bytes that go on the wire.
+    /// The message to `recipient`, as the bytes that go on the wire, made
+    /// from `email` whole: for templates that do more with a recipient's
+    /// values than print them (see [`Composed`] for the rest).
     ///
     /// `identity` is what makes the Message-ID: the same post to the same
     /// recipient gives the same Message-ID, so a message resent after a crash
@@ -149,18 +164,61 @@ impl Letterhead {
         email: Email,
         identity: &str,
     ) -> Result<(Envelope, Vec<u8>), String> {
-        self.build_with(recipient, email, identity, part_body)
+        self.build_whole(recipient, email, identity, None)
     }
 
-    /// [`Letterhead::build`] with `body` making each part's encoded body
-    /// (a test passes lettre's own, whole, to compare the bytes).
-    fn build_with(
+    /// [`Letterhead::build`], with lettre's random boundary or `boundary`.
+    fn build_whole(
         &self,
         recipient: &Recipient,
         email: Email,
         identity: &str,
-        body: fn(String, Part) -> lettre::message::Body,
+        boundary: Option<&str>,
     ) -> Result<(Envelope, Vec<u8>), String> {
+        let head = self.head(recipient, email.subject, &email.unsubscribe_url, identity)?;
+        let mut parts = MultiPart::alternative();
+        if let Some(boundary) = boundary {
+            parts = parts.boundary(boundary);
+        }
+        let message = head
+            .multipart(
+                parts
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(Body::new(crate::text::crlf(email.text))),
+                    )
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_HTML)
+                            .body(Body::new(crate::text::crlf(email.html))),
+                    ),
+            )
+            .map_err(|err| format!("cannot build the message: {err}"))?;
+        let envelope = self.envelope(message.envelope().clone(), recipient)?;
+        let mut bytes = message.formatted();
+        self.sign(&mut bytes)?;
+        Ok((envelope, bytes))
+    }
+
+    /// `bytes` with the DKIM signature first, when the run signs.
+    fn sign(&self, bytes: &mut Vec<u8>) -> Result<(), String> {
+        if let Some(signer) = &self.signer {
+            let header = signer.header(bytes)?;
+            bytes.splice(0..0, header.into_bytes());
+        }
+        Ok(())
+    }
+
+    /// A builder with the headers of the message to `recipient`, all but
+    /// the MIME ones.
+    fn head(
+        &self,
+        recipient: &Recipient,
+        subject: String,
+        unsubscribe_url: &str,
+        identity: &str,
+    ) -> Result<lettre::message::MessageBuilder, String> {
         let address = ascii_address(&recipient.email)
             .map_err(|err| format!("{:?} is not a valid address ({err})", recipient.email))?;
         // Cleaned here as well as on the way in: no name, however it was
@@ -173,11 +231,11 @@ impl Letterhead {
         let mut builder = lettre::Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(email.subject)
+            .subject(subject)
             .date_now()
             .message_id(Some(format!("<{hex}@{}>", self.id_domain)))
             .raw_header(self.list_id.clone());
-        let targets = self.unsubscribe_targets(recipient, &email.unsubscribe_url);
+        let targets = self.unsubscribe_targets(recipient, unsubscribe_url);
         if !targets.is_empty() {
             let value: Vec<String> = targets.iter().map(|target| format!("<{target}>")).collect();
             builder = builder.raw_header(header("List-Unsubscribe", &value.join(", ")));
@@ -189,243 +247,244 @@ impl Letterhead {
                 ));
             }
         }
-        let message = builder
+        Ok(builder)
+    }
+
+    /// The message to `recipient` of the post `composed` holds, with
+    /// `values` in its personal lines, written into `out` (what was there
+    /// goes): the bytes [`Letterhead::build`] makes of the same email with
+    /// the same boundary. `subject` is the template's, filled.
+    ///
+    /// lettre makes the headers and the MIME around each part's body, as
+    /// for any message, with a marker for the body; the markers are then
+    /// replaced by the bodies, their shared lines copied as encoded once.
+    pub fn build_composed(
+        &self,
+        (recipient, values): (&Recipient, &Values<'_>),
+        (composed, subject): (&Composed, String),
+        identity: &str,
+        out: &mut Vec<u8>,
+    ) -> Result<Envelope, String> {
+        let text = composed
+            .text
+            .fill(|field| Cow::Borrowed(values.text(field)));
+        let html = composed.html.fill(|field| values.html(field));
+        let head = self.head(recipient, subject, &values.unsubscribe_url, identity)?;
+        let message = head
             .multipart(
                 MultiPart::alternative()
+                    .boundary(composed.boundary.as_str())
                     .singlepart(
                         SinglePart::builder()
                             .header(ContentType::TEXT_PLAIN)
-                            .body(body(email.text, Part::Text)),
+                            .body(marker(TEXT_MARKER, text.encoding)),
                     )
                     .singlepart(
                         SinglePart::builder()
                             .header(ContentType::TEXT_HTML)
-                            .body(body(email.html, Part::Html)),
+                            .body(marker(HTML_MARKER, html.encoding)),
                     ),
             )
             .map_err(|err| format!("cannot build the message: {err}"))?;
         let envelope = self.envelope(message.envelope().clone(), recipient)?;
-        let bytes = message.formatted();
-        match &self.signer {
-            Some(signer) => Ok((envelope, signer.sign(&bytes)?)),
-            None => Ok((envelope, bytes)),
-        }
-    }
-}
-
-/// Which of a message's two parts a body is: each keeps its own memory.
-#[derive(Debug, Clone, Copy)]
-enum Part {
-    Text = 0,
-    Html = 1,
-}
-
-/// A part's body as lettre's `Body::new` makes it (email-encoding's
-/// chooser picks 7bit, quoted-printable or base64; the body goes in it),
-/// from what the same thread made of the body before.
-///
-/// A post's body is the same for every recipient but for the few lines
-/// that hold their values (name, address, unsubscribe link), and both the
-/// chooser's figures and quoted-printable are line by line: a line's
-/// encoding depends only on that line (the encoder starts afresh after each
-/// CRLF). So a line equal to the same line of the body made before is not
-/// scanned or encoded again: its figures and its encoded bytes are copied,
-/// and only the personal lines are worked out. The bytes are those of
-/// `Body::new` (unit tests compare); base64, where a value shifts every
-/// later byte, is encoded whole.
-fn part_body(text: String, part: Part) -> lettre::message::Body {
-    let text = crate::text::crlf(text);
-    REMEMBERED.with_borrow_mut(|memory| memory[part as usize].body(text))
-}
-
-thread_local! {
-    /// Each thread's last bodies of each part (the workers build messages
-    /// in parallel, each from its own memory).
-    static REMEMBERED: std::cell::RefCell<[Remembered; 2]> =
-        std::cell::RefCell::new([Remembered::default(), Remembered::default()]);
-}
-
-/// Bodies recently made, line by line: at most [`Remembered::KEPT`], so
-/// that recipients with and without a name (whose bodies may differ in
-/// their number of lines) each find theirs.
-#[derive(Debug, Default)]
-struct Remembered {
-    bodies: Vec<Lines>,
-}
-
-/// One body with where each line ends (after its LF), each line's figures
-/// for the chooser, and its quoted-printable encoding when that was chosen.
-#[derive(Debug)]
-struct Lines {
-    plain: String,
-    plain_ends: Vec<usize>,
-    figures: Vec<Figures>,
-    /// The encoded body and where each line's encoding ends.
-    encoded: Option<(Vec<u8>, Vec<usize>)>,
-}
-
-/// What the chooser counts in one line.
-#[derive(Debug, Clone, Copy)]
-struct Figures {
-    ascii: bool,
-    /// Bytes quoted-printable escapes, as the chooser counts them.
-    escaped: usize,
-}
-
-impl Figures {
-    fn of(line: &[u8]) -> Figures {
-        Figures {
-            ascii: line.is_ascii(),
-            escaped: line
-                .iter()
-                .filter(|&&byte| !matches!(byte, b'\t' | b' '..=b'~'))
-                .count(),
-        }
-    }
-}
-
-impl Lines {
-    /// Where line `index` starts and ends in `ends`.
-    fn range(ends: &[usize], index: usize) -> std::ops::Range<usize> {
-        index.checked_sub(1).map_or(0, |before| ends[before])..ends[index]
-    }
-
-    /// Line `index`, plain.
-    fn line(&self, index: usize) -> Option<&[u8]> {
-        (index < self.plain_ends.len())
-            .then(|| &self.plain.as_bytes()[Self::range(&self.plain_ends, index)])
-    }
-
-    /// Line `index`, encoded (when this body was quoted-printable).
-    fn encoded(&self, index: usize) -> Option<&[u8]> {
-        let (encoded, ends) = self.encoded.as_ref()?;
-        (index < ends.len()).then(|| &encoded[Self::range(ends, index)])
-    }
-}
-
-impl Remembered {
-    const KEPT: usize = 2;
-
-    /// `text` (CRLF line ends) as lettre's `Body::new(text)`.
-    fn body(&mut self, text: String) -> lettre::message::Body {
-        use email_encoding::body::Encoding;
-        let mut plain_ends: Vec<usize> = text.match_indices('\n').map(|(at, _)| at + 1).collect();
-        if plain_ends
-            .last()
-            .map_or(!text.is_empty(), |&end| end < text.len())
-        {
-            plain_ends.push(text.len());
-        }
-        let same_shape = self
-            .bodies
-            .iter()
-            .position(|lines| lines.plain_ends.len() == plain_ends.len());
-        let earlier = same_shape
-            .or(self.bodies.len().checked_sub(1))
-            .map(|at| &self.bodies[at]);
-        // Which lines the earlier body had, byte for byte (a memcmp each).
-        let known: Vec<bool> = (0..plain_ends.len())
-            .map(|index| {
-                let line = &text.as_bytes()[Lines::range(&plain_ends, index)];
-                earlier.and_then(|lines| lines.line(index)) == Some(line)
-            })
-            .collect();
-        let figures: Vec<Figures> = known
-            .iter()
-            .enumerate()
-            .map(|(index, &known)| match earlier {
-                Some(lines) if known => lines.figures[index],
-                _ => Figures::of(&text.as_bytes()[Lines::range(&plain_ends, index)]),
-            })
-            .collect();
-        let encoding = choose(text.as_bytes(), &plain_ends, &figures);
-        let encoded = (encoding == Encoding::QuotedPrintable).then(|| {
-            let mut encoded = Vec::with_capacity(text.len() + text.len() / 8);
-            let mut encoded_ends = Vec::with_capacity(plain_ends.len());
-            for (index, &known) in known.iter().enumerate() {
-                match earlier.and_then(|lines| lines.encoded(index)) {
-                    Some(bytes) if known => encoded.extend_from_slice(bytes),
-                    _ => encoded.extend_from_slice(&quoted_printable::encode(
-                        &text.as_bytes()[Lines::range(&plain_ends, index)],
-                    )),
-                }
-                encoded_ends.push(encoded.len());
-            }
-            (encoded, encoded_ends)
-        });
-        let body = wrapped(&text, encoding, encoded.as_ref().map(|(bytes, _)| bytes));
-        let lines = Lines {
-            plain: text,
-            plain_ends,
-            figures,
-            encoded,
+        let frame = message.formatted();
+        let (Some(text_at), Some(html_at)) = (find(&frame, TEXT_MARKER), find(&frame, HTML_MARKER))
+        else {
+            return Err("cannot build the message: lettre's MIME lost a part".to_string());
         };
-        if let Some(at) = same_shape {
-            self.bodies[at] = lines;
-        } else {
-            if self.bodies.len() == Self::KEPT {
-                self.bodies.remove(0);
-            }
-            self.bodies.push(lines);
+        out.clear();
+        out.reserve(frame.len() + composed.text.len_hint() + composed.html.len_hint());
+        out.extend_from_slice(&frame[..text_at]);
+        composed.text.write(&text, out);
+        out.extend_from_slice(&frame[text_at + TEXT_MARKER.len()..html_at]);
+        composed.html.write(&html, out);
+        out.extend_from_slice(&frame[html_at + HTML_MARKER.len()..]);
+        if let Some(signer) = &self.signer {
+            // The body starts with the MIME lines before the text part and
+            // the text's shared head: the same bytes for every recipient
+            // whose text takes this encoding, hashed once.
+            let body_start = find(&frame, b"\r\n\r\n").map_or(0, |at| at + 4);
+            let prefix = composed.prefix(text.encoding, &frame[body_start.min(text_at)..text_at]);
+            let header = match prefix.filter(|prefix| out[body_start..].starts_with(prefix.bytes()))
+            {
+                Some(prefix) if body_start >= 2 => signer.header_after(
+                    &out[..body_start - 2],
+                    prefix,
+                    &out[body_start + prefix.bytes().len()..],
+                ),
+                _ => signer.header(out),
+            }?;
+            out.splice(0..0, header.into_bytes());
         }
-        body
+        Ok(envelope)
     }
 }
 
-/// `text` in `encoding`, as lettre's `Body::new` puts it: `encoded` is its
-/// quoted-printable encoding when that is the one chosen.
-fn wrapped(
-    text: &str,
-    encoding: email_encoding::body::Encoding,
-    encoded: Option<&Vec<u8>>,
-) -> lettre::message::Body {
-    use email_encoding::body::Encoding;
-    use lettre::message::Body;
+/// One post's messages: made once for each kind of recipient (with a
+/// name, without) where the templates only print their values.
+#[derive(Debug)]
+pub struct Letters<'p> {
+    prepared: &'p Prepared,
+    identity: &'p str,
+    /// For recipients without a name, then with one.
+    composed: [Option<(Template<'p>, Composed)>; 2],
+}
+
+/// Why one recipient's message was not made.
+#[derive(Debug)]
+pub enum Unmade {
+    /// The templates failed: every message would.
+    Template(Problem),
+    /// This recipient's address cannot take one (the others can).
+    Address(String),
+}
+
+impl Letterhead {
+    /// `prepared`'s messages for every recipient, made once as far as the
+    /// templates allow. `identity` makes each Message-ID.
+    pub fn letters<'p>(&self, prepared: &'p Prepared, identity: &'p str) -> Letters<'p> {
+        let compose = |with_name| {
+            prepared
+                .template(with_name)
+                .map(|template| (template, Composed::new(template, identity)))
+        };
+        Letters {
+            prepared,
+            identity,
+            composed: [compose(false), compose(true)],
+        }
+    }
+
+    /// The message of `letters` to `recipient`, written into `out`; its
+    /// envelope and subject.
+    pub fn letter(
+        &self,
+        design: &Design,
+        letters: &Letters<'_>,
+        recipient: &Recipient,
+        out: &mut Vec<u8>,
+    ) -> Result<(Envelope, String), Unmade> {
+        let kind = usize::from(!recipient.name.is_empty());
+        if let Some((template, composed)) = &letters.composed[kind] {
+            let values = design
+                .values(letters.prepared, recipient)
+                .map_err(Unmade::Template)?;
+            let subject = template.subject(&values);
+            let envelope = self
+                .build_composed(
+                    (recipient, &values),
+                    (composed, subject.clone()),
+                    letters.identity,
+                    out,
+                )
+                .map_err(Unmade::Address)?;
+            return Ok((envelope, subject));
+        }
+        let email = design
+            .personalise(letters.prepared, recipient)
+            .map_err(Unmade::Template)?;
+        let subject = email.subject.clone();
+        let (envelope, bytes) = self
+            .build(recipient, email, letters.identity)
+            .map_err(Unmade::Address)?;
+        *out = bytes;
+        Ok((envelope, subject))
+    }
+}
+
+/// A post's message for every recipient of one kind: see [`Composed::new`].
+#[derive(Debug)]
+pub struct Composed {
+    boundary: String,
+    text: SharedBody,
+    html: SharedBody,
+    /// For DKIM: the body's shared start, canonicalised and hashed once,
+    /// for each encoding the text part may take (made when first needed).
+    prefixes: [OnceLock<Option<BodyPrefix>>; 4],
+}
+
+impl Composed {
+    /// A post's message made once for every recipient its `template` is
+    /// for (those with a name, or those without): both parts rendered and
+    /// encoded but for the lines that hold a recipient's values, and a
+    /// multipart boundary of its own, the same for all of them (made from
+    /// `identity` and the text), so that what they share is the same bytes.
+    pub fn new(template: Template<'_>, identity: &str) -> Composed {
+        Composed::of(template.text(), template.html(), identity)
+    }
+
+    /// [`Composed::new`] of a text part and an HTML part.
+    fn of<'p>(
+        text: impl Iterator<Item = Piece<'p>>,
+        html: impl Iterator<Item = Piece<'p>>,
+        identity: &str,
+    ) -> Composed {
+        let text = SharedBody::new(text);
+        let html = SharedBody::new(html);
+        let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+        for piece in [
+            identity.as_bytes(),
+            b"\0",
+            text.shared_text(),
+            b"\0",
+            html.shared_text(),
+        ] {
+            context.update(piece);
+        }
+        Composed {
+            boundary: hex(&context.finish().as_ref()[..20]),
+            text,
+            html,
+            prefixes: Default::default(),
+        }
+    }
+
+    /// The body's shared start for DKIM when the text part takes
+    /// `encoding`: `mime` (the lines before the text part's body, the same
+    /// for all) then the text's shared head.
+    fn prefix(&self, encoding: Encoding, mime: &[u8]) -> Option<&BodyPrefix> {
+        let index = match encoding {
+            Encoding::SevenBit => 0,
+            Encoding::EightBit => 1,
+            Encoding::QuotedPrintable => 2,
+            Encoding::Base64 => 3,
+        };
+        self.prefixes[index]
+            .get_or_init(|| Signer::prefix(&[mime, self.text.head(encoding)].concat()))
+            .as_ref()
+    }
+}
+
+/// Where each part's body goes in the MIME lettre makes: bytes no header
+/// and no MIME line holds (lettre writes headers in ASCII, without NUL).
+const TEXT_MARKER: &[u8] = b"\0digest-feed text part\0";
+const HTML_MARKER: &[u8] = b"\0digest-feed html part\0";
+
+/// A pre-encoded body that is only `marker`, declared as `encoding`.
+fn marker(marker: &[u8], encoding: Encoding) -> Body {
     use lettre::message::header::ContentTransferEncoding;
-    match (encoded, encoding) {
-        (Some(encoded), _) => {
-            Body::dangerous_pre_encoded(encoded.clone(), ContentTransferEncoding::QuotedPrintable)
-        }
-        (None, Encoding::SevenBit) => {
-            Body::dangerous_pre_encoded(text.as_bytes().to_vec(), ContentTransferEncoding::SevenBit)
-        }
-        (None, Encoding::Base64) => {
-            let mut out =
-                String::with_capacity(email_encoding::body::base64::encoded_len(text.len()));
-            match email_encoding::body::base64::encode(text.as_bytes(), &mut out) {
-                Ok(()) => {
-                    Body::dangerous_pre_encoded(out.into_bytes(), ContentTransferEncoding::Base64)
-                }
-                Err(_) => Body::new(text.to_string()),
-            }
-        }
-        (None, _) => Body::new(text.to_string()),
-    }
+    let encoding = match encoding {
+        Encoding::QuotedPrintable => ContentTransferEncoding::QuotedPrintable,
+        Encoding::Base64 => ContentTransferEncoding::Base64,
+        Encoding::EightBit => ContentTransferEncoding::EightBit,
+        Encoding::SevenBit => ContentTransferEncoding::SevenBit,
+    };
+    Body::dangerous_pre_encoded(marker.to_vec(), encoding)
 }
 
-/// email-encoding's choice for `text` (what `Body::new` asks of it, mail
-/// without SMTPUTF8), from each line's figures: 7bit for ASCII without a
-/// line of 76 or more, else quoted-printable when at most a third of the
-/// bytes need escaping, else base64. Line lengths are measured as that
-/// chooser measures them, from one LF to the next.
-fn choose(text: &[u8], ends: &[usize], figures: &[Figures]) -> email_encoding::body::Encoding {
-    use email_encoding::body::Encoding;
-    let mut last = 0;
-    let line_too_long = ends
-        .iter()
-        .map(|&end| end - 1)
-        .filter(|&at| text[at] == b'\n')
-        .any(|at| (at - std::mem::replace(&mut last, at)) >= 76)
-        || (text.len() - last) >= 76;
-    if figures.iter().all(|line| line.ascii) && !line_too_long {
-        return Encoding::SevenBit;
+/// Where `needle` starts in `haystack` (a scan for its first byte, a NUL
+/// for the markers, which the headers before them never hold).
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let first = *needle.first()?;
+    let mut from = 0;
+    while let Some(at) = haystack[from..].iter().position(|&byte| byte == first) {
+        let at = from + at;
+        if haystack[at..].starts_with(needle) {
+            return Some(at);
+        }
+        from = at + 1;
     }
-    let escaped: usize = figures.iter().map(|line| line.escaped).sum();
-    if escaped <= text.len() / 3 {
-        Encoding::QuotedPrintable
-    } else {
-        Encoding::Base64
-    }
+    None
 }
 
 /// The SHA-256 of `text` (ring's, as everywhere in digest-feed).
@@ -586,11 +645,9 @@ impl Letterhead {
             .singlepart(SinglePart::plain(crate::text::crlf(text.to_string())))
             .map_err(|err| format!("cannot build the message: {err}"))?;
         let envelope = message.envelope().clone();
-        let bytes = message.formatted();
-        match &self.signer {
-            Some(signer) => Ok((envelope, signer.sign(&bytes)?)),
-            None => Ok((envelope, bytes)),
-        }
+        let mut bytes = message.formatted();
+        self.sign(&mut bytes)?;
+        Ok((envelope, bytes))
     }
 }
 
@@ -601,6 +658,7 @@ fn header(name: &'static str, value: &str) -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::email::Field;
 
     fn email() -> Email {
         Email {
@@ -608,69 +666,6 @@ mod tests {
             html: "<p>안녕하세요</p>".into(),
             text: "안녕하세요".into(),
             unsubscribe_url: "https://papers.example.org/u?e=a%40example.org".into(),
-        }
-    }
-
-    /// A part as the per-recipient path made it before: lettre's chooser
-    /// and encoder over the whole body.
-    fn whole(text: String, _: Part) -> lettre::message::Body {
-        lettre::message::Body::new(crate::text::crlf(text))
-    }
-
-    /// `bytes` with what differs between any two builds of the same
-    /// message made the same: the Date and the multipart boundary.
-    fn normalised(bytes: &[u8]) -> String {
-        let text = String::from_utf8(bytes.to_vec()).unwrap();
-        let boundary = text
-            .split("boundary=\"")
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-            .unwrap()
-            .to_string();
-        text.replace(&boundary, "BOUNDARY")
-            .split("\r\n")
-            .map(|line| {
-                if line.starts_with("Date: ") {
-                    "Date: -"
-                } else {
-                    line
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\r\n")
-    }
-
-    /// A post's email for `name`: long lines of mostly ASCII with a few
-    /// accents (quoted-printable), the recipient's values inside them.
-    fn personal_email(name: &str, address: &str, korean: bool) -> Email {
-        let url = format!(
-            "https://papers.example.org/u?e={}",
-            address.replace('@', "%40")
-        );
-        let words = if korean {
-            "논문 요약과 링크 "
-        } else {
-            "café = naïve résumé of the papers, "
-        };
-        let long = words.repeat(12);
-        let greeting = if name.is_empty() {
-            "Hello,".to_string()
-        } else {
-            format!("Hello {name},\nthanks for reading")
-        };
-        let html = format!(
-            "<html><body>\n<p>{greeting}</p>\n<p>{long}</p>  \n\n<p>{long}<a href=\"{url}\">unsubscribe</a> {long}</p>\n\t\r\n<p>x=y\rz</p>\n{}\n</body></html>",
-            "=".repeat(75)
-        );
-        let text = format!(
-            "{greeting}\n\n{long}\n{long} {url} {long}\n{}  \nend",
-            "a".repeat(76)
-        );
-        Email {
-            subject: "Daily Papers — 2025-12-24".into(),
-            html,
-            text,
-            unsubscribe_url: url,
         }
     }
 
@@ -685,109 +680,327 @@ mod tests {
         .unwrap()
     }
 
-    #[test]
-    fn messages_are_the_bytes_of_the_per_recipient_encoding() {
-        let letterhead = papers_letterhead();
-        let people = [
-            ("Kim", "kim@example.org"),
-            ("", "plain@example.org"),
-            ("김철수", "hangul@example.org"),
-            (
-                "A Much Longer Name Than The Others",
-                "long.name.reader@example.org",
-            ),
-            ("", "p@example.org"),
-            ("Lee", "lee@example.org"),
-        ];
-        let mut encodings = std::collections::BTreeSet::new();
-        // Twice over: the second round finds every body in memory.
-        for korean in [false, true, false, true] {
-            for (name, address) in people {
-                let recipient = Recipient {
-                    email: address.into(),
-                    name: name.into(),
-                    token: String::new(),
-                };
-                let email = personal_email(name, address, korean);
-                let (_, fast) = letterhead
-                    .build(&recipient, email.clone(), "post-1")
-                    .unwrap();
-                let (_, reference) = letterhead
-                    .build_with(&recipient, email, "post-1", whole)
-                    .unwrap();
-                let fast = normalised(&fast);
-                assert_eq!(fast, normalised(&reference), "to {address}");
-                encodings.extend(
-                    fast.split("\r\n")
-                        .filter(|line| line.starts_with("Content-Transfer-Encoding:"))
-                        .map(str::to_string),
-                );
+    /// `text` with `{email}`, `{name}` and `{unsubscribe}` as slots.
+    fn pieces(text: &str) -> Vec<Piece<'_>> {
+        let mut pieces = Vec::new();
+        let mut rest = text;
+        let mut at = 0;
+        while let Some(open) = rest[at..].find('{').map(|open| at + open) {
+            let close = rest[open..]
+                .find('}')
+                .map_or(rest.len(), |close| open + close);
+            let field = match &rest[open + 1..close] {
+                "email" => Field::Email,
+                "name" => Field::Name,
+                "unsubscribe" => Field::UnsubscribeUrl,
+                _ => {
+                    at = open + 1;
+                    continue;
+                }
+            };
+            if open > 0 {
+                pieces.push(Piece::Text(&rest[..open]));
             }
+            pieces.push(Piece::Slot(field));
+            rest = &rest[close + 1..];
+            at = 0;
         }
-        // Both of lettre's choices were made: the line-by-line one and the whole one.
-        assert!(
-            encodings.contains("Content-Transfer-Encoding: quoted-printable"),
-            "{encodings:?}"
+        if !rest.is_empty() {
+            pieces.push(Piece::Text(rest));
+        }
+        pieces
+    }
+
+    /// `pieces` filled with `value`.
+    fn filled<'v>(pieces: &[Piece<'_>], value: impl Fn(Field) -> Cow<'v, str>) -> String {
+        pieces
+            .iter()
+            .map(|piece| match piece {
+                Piece::Text(text) => Cow::Borrowed(*text),
+                Piece::Slot(field) => value(*field),
+            })
+            .collect()
+    }
+
+    /// Bodies (text, HTML) that take each encoding, with values at their
+    /// start, middle and end, on lines of their own or inside long ones,
+    /// and the chooser's edges: lines about 76 bytes long, a third of the
+    /// bytes escaped, lone CRs, trailing spaces, no final line end.
+    fn bodies() -> Vec<(String, String)> {
+        let accents = "café = naïve résumé of the papers, ".repeat(6);
+        let korean = "논문 요약과 링크입니다. ".repeat(20);
+        let html = format!(
+            "<!DOCTYPE html>\n<html><body>\n<p>{accents}</p>\n<p>{korean}</p>\n  \n\n\
+             <p>You receive this at {{email}}. <a href=\"{{unsubscribe}}\">Unsubscribe</a></p>\n\
+             {}\n</body></html>\n",
+            "=".repeat(75)
         );
-        assert!(
-            encodings.contains("Content-Transfer-Encoding: base64"),
-            "{encodings:?}"
-        );
+        vec![
+            // Korean text (base64), values at the end; quoted-printable HTML.
+            (
+                format!(
+                    "Daily Papers\n\n{korean}\n{korean}\n\nYou receive Daily Papers at {{email}}.\nUnsubscribe: {{unsubscribe}}"
+                ),
+                html.clone(),
+            ),
+            // Values first, in the middle and on the last line without a line end.
+            (
+                format!(
+                    "Hello {{name}},\n{korean}\n{{email}} {{name}}\n{korean}\nbye {{unsubscribe}}"
+                ),
+                format!("{{name}}<p>{accents}{{email}}{accents}</p>\n{html}{{unsubscribe}}"),
+            ),
+            // Short ASCII lines: 7bit, unless a value makes a line too long or not ASCII.
+            (
+                format!(
+                    "Hi {{name}}\n{}\n{}\nSee {{unsubscribe}}\n",
+                    "x".repeat(60),
+                    "y".repeat(74)
+                ),
+                "<p>Hi {name}</p>\n<p>{email}</p>".to_string(),
+            ),
+            // A third of the bytes escaped: a value tips it to base64 or back.
+            (
+                format!("{}\n{{name}} {{email}}\n", "가나a".repeat(40)),
+                format!(
+                    "{}\r\nx\r{{name}}\rz\r\n\t\r\n{}é\n",
+                    "x".repeat(75),
+                    "y".repeat(74)
+                ),
+            ),
+            // Nothing personal, and a body that is only a value.
+            ("Just text.\n".to_string(), "{email}".to_string()),
+            (String::new(), "{name}\n\n{name}".to_string()),
+        ]
+    }
+
+    /// Recipients of every kind: names with Hangul, commas, quotes, long
+    /// and empty; addresses of varied lengths, one with a Korean domain.
+    fn readers() -> Vec<(Recipient, String)> {
+        let names = [
+            "",
+            "Kim",
+            "김철수",
+            "Lee, \"Jr.\"",
+            "A Much Longer Name Than Any Line Should Hold, Really, Longer Than Seventy-Six",
+            "Ünïcödé = Tab\tHere",
+            "",
+        ];
+        let emails = [
+            "a@b.org",
+            "reader000001@example.org",
+            "kim@예시.한국",
+            &format!("{}@example.org", "long.local.part".repeat(4)),
+            "x+tag@sub.example.org",
+            "p@example.org",
+            "last@example.org",
+        ];
+        names
+            .iter()
+            .zip(emails)
+            .enumerate()
+            .map(|(index, (name, email))| {
+                let unsubscribe = if index == 6 {
+                    String::new()
+                } else {
+                    format!(
+                        "https://papers.example.org/u?e={}&n={index}",
+                        email.replace('@', "%40")
+                    )
+                };
+                (
+                    Recipient {
+                        email: email.to_string(),
+                        name: (*name).to_string(),
+                        token: String::new(),
+                    },
+                    unsubscribe,
+                )
+            })
+            .collect()
+    }
+
+    /// The message without what differs between two builds a moment
+    /// apart: the Date, and the DKIM signature's time and signature (its
+    /// body hash stays).
+    fn normalised(bytes: &[u8]) -> String {
+        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        text.split("\r\n")
+            .map(|line| {
+                if line.starts_with("Date: ") {
+                    "Date: -".to_string()
+                } else {
+                    line.split(' ')
+                        .filter(|word| !word.starts_with("t=") && !word.starts_with("b="))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\r\n")
+    }
+
+    /// `[email.dkim]` with a test key, and a list's key.
+    fn test_keys() -> (Dkim, Secret) {
+        let dir = std::env::temp_dir().join(format!("digest-feed-message-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("secret"), [7; 32]).unwrap();
+        let secret = Secret::load_or_create(&dir.join("secret"), true).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        (super::super::dkim::tests::test_dkim(), secret)
     }
 
     #[test]
-    fn bodies_made_line_by_line_are_lettres_whole_bodies() {
-        let tricky = [
-            String::new(),
-            "\r\n".into(),
-            "end without a line end".into(),
-            "trailing space \r\ntrailing tab\t\r\n\r\n".into(),
-            format!(
-                "{}\r\n{}\r\n{}\r\n",
-                "x".repeat(75),
-                "x".repeat(76),
-                "x".repeat(77)
-            ),
-            format!(
-                "{} \r\n{}=\r\n{}é\r\n",
-                "x".repeat(75),
-                "x".repeat(74),
-                "x".repeat(74)
-            ),
-            "lone\rcarriage\r\r\nreturns\r".into(),
-            format!("{}\r\n", "= é\t".repeat(40)),
-        ];
-        // The chooser's edges: lines about 76 long first, between and last,
-        // with and without a final LF; escaped bytes about a third.
-        let mut edges = Vec::new();
-        for len in 73..79 {
-            let line = "x".repeat(len);
-            edges.extend([
-                line.clone(),
-                format!("{line}\r\nshort"),
-                format!("short\r\n{line}"),
-                format!("short\r\n{line}\r\n"),
-                format!("{line}\n"),
-            ]);
-        }
-        for ascii in 0..12 {
-            edges.push(format!("{}{}\r\n", "가".repeat(4), "a".repeat(ascii)));
-        }
-        let mut memory = Remembered::default();
-        for round in 0..2 {
-            for text in tricky.iter().chain(&edges) {
-                for changed in [
-                    text.clone(),
-                    format!("{text}\r\nsecond {round}\r\n"),
-                    format!("first\r\n{text}"),
-                ] {
-                    let changed = crate::text::crlf(changed);
-                    let fast = memory.body(changed.clone());
-                    let whole = lettre::message::Body::new(changed.clone());
-                    assert_eq!(fast.encoding(), whole.encoding(), "{changed:?}");
-                    assert_eq!(fast.as_ref(), whole.as_ref(), "{changed:?}");
+    fn composed_messages_are_lettres_whole_messages() {
+        let from = Mailbox::parse("Daily Papers <papers@example.org>").unwrap();
+        let plain = papers_letterhead();
+        let (dkim, secret) = test_keys();
+        let signed = Letterhead::new(
+            &from,
+            "Daily Papers",
+            "https://papers.example.org",
+            Some(&dkim),
+        )
+        .unwrap();
+        let list = ListSettings {
+            public_url: Some("https://papers.example.org".into()),
+            return_path: Some("bounces@example.org".into()),
+            address: Some("papers@example.org".into()),
+            secret_file: "secret".into(),
+            soft_bounces: 3,
+            soft_bounce_days: 30,
+        };
+        let listed = Letterhead::new(&from, "Daily Papers", "https://papers.example.org", None)
+            .unwrap()
+            .with_list(&list, secret);
+        let mut encodings = std::collections::BTreeSet::new();
+        let mut out = Vec::new();
+        for letterhead in [&plain, &signed, &listed] {
+            for (text, html) in bodies() {
+                let (text, html) = (pieces(&text), pieces(&html));
+                let composed = Composed::of(text.iter().copied(), html.iter().copied(), "post-1");
+                for (mut recipient, unsubscribe) in readers() {
+                    recipient.token = letterhead.token(&recipient.email);
+                    let values = Values::new(&recipient, unsubscribe);
+                    let subject = format!("Daily Papers — {}", recipient.name);
+                    let envelope = letterhead
+                        .build_composed(
+                            (&recipient, &values),
+                            (&composed, subject.clone()),
+                            "post-1",
+                            &mut out,
+                        )
+                        .unwrap();
+                    let email = Email {
+                        subject,
+                        text: filled(&text, |field| values.text(field).into()),
+                        html: filled(&html, |field| values.html(field)),
+                        unsubscribe_url: values.unsubscribe_url.clone(),
+                    };
+                    let (whole_envelope, whole) = letterhead
+                        .build_whole(&recipient, email, "post-1", Some(&composed.boundary))
+                        .unwrap();
+                    assert_eq!(envelope, whole_envelope);
+                    let composed_text = normalised(&out);
+                    assert_eq!(composed_text, normalised(&whole), "to {recipient:?}");
+                    encodings.extend(
+                        composed_text
+                            .split("\r\n")
+                            .filter(|line| line.starts_with("Content-Transfer-Encoding:"))
+                            .map(str::to_string),
+                    );
                 }
             }
+        }
+        // Every encoding lettre chooses was made.
+        for encoding in ["7bit", "quoted-printable", "base64"] {
+            assert!(
+                encodings.contains(&format!("Content-Transfer-Encoding: {encoding}")),
+                "{encodings:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_default_templates_letters_are_lettres_whole_messages() {
+        // The example site's config and newest post, the built-in templates.
+        let dir = std::env::temp_dir().join(format!("digest-feed-letters-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = crate::config::Config::parse(
+            "[site]\ntitle = \"Daily Papers\"\nurl = \"https://papers.example.org\"\n\
+             timezone = \"Asia/Seoul\"\n\n[email]\nfrom = \"Daily Papers <papers@example.org>\"\n\
+             subscribers_file = \"subscribers.csv\"\n\
+             list_unsubscribe = \"https://papers.example.org/u?e={{ subscriber.email | urlencode }}\"\n",
+            &dir.join("config.toml"),
+        )
+        .unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let design = Design::load(&config, config.email().unwrap()).unwrap();
+        let text = include_str!("../../example/_posts/2025-12-24-daily-papers.md");
+        let post = crate::post::parse(
+            std::path::Path::new("_posts/2025-12-24-daily-papers.md"),
+            text,
+            &crate::post::Rules::from_config(&config),
+        )
+        .unwrap();
+        let prepared = design.prepare(&post, &post.render(text).unwrap()).unwrap();
+        assert!(prepared.is_fast());
+        let letterhead = papers_letterhead();
+        let letters = letterhead.letters(&prepared, "post-1");
+        let mut out = Vec::new();
+        let mut names = vec!["<Kim & Lee>".to_string()];
+        names.extend(readers().into_iter().map(|(recipient, _)| recipient.name));
+        for (name, (mut recipient, _)) in names.into_iter().zip(readers()) {
+            recipient.name = name;
+            let (envelope, subject) = letterhead
+                .letter(&design, &letters, &recipient, &mut out)
+                .unwrap();
+            let email = design.personalise(&prepared, &recipient).unwrap();
+            assert_eq!(subject, email.subject);
+            let kind = usize::from(!recipient.name.is_empty());
+            let boundary = &letters.composed[kind].as_ref().unwrap().1.boundary;
+            let (whole_envelope, whole) = letterhead
+                .build_whole(&recipient, email, "post-1", Some(boundary))
+                .unwrap();
+            assert_eq!(envelope, whole_envelope);
+            assert_eq!(normalised(&out), normalised(&whole), "to {recipient:?}");
+        }
+    }
+
+    #[test]
+    fn a_posts_boundary_is_the_same_for_every_recipient_and_its_own() {
+        let letterhead = papers_letterhead();
+        let compose = |text: &str, identity| {
+            Composed::of(
+                pieces(text).into_iter(),
+                pieces("<p>{email}</p>").into_iter(),
+                identity,
+            )
+            .boundary
+        };
+        let first = compose("Hello {name}\nthe post\n", "post-1");
+        assert_eq!(first.len(), 40);
+        assert_eq!(first, compose("Hello {name}\nthe post\n", "post-1"));
+        assert_ne!(first, compose("Hello {name}\nanother post\n", "post-1"));
+        assert_ne!(first, compose("Hello {name}\nthe post\n", "post-2"));
+        let mut out = Vec::new();
+        let composed = Composed::of(
+            pieces("Hello {name}\nthe post\n").into_iter(),
+            pieces("<p>{email}</p>").into_iter(),
+            "post-1",
+        );
+        for (recipient, unsubscribe) in readers() {
+            let values = Values::new(&recipient, unsubscribe);
+            letterhead
+                .build_composed(
+                    (&recipient, &values),
+                    (&composed, "S".into()),
+                    "post-1",
+                    &mut out,
+                )
+                .unwrap();
+            let text = String::from_utf8(out.clone()).unwrap();
+            assert_eq!(text.matches(&composed.boundary).count(), 4, "{text}");
         }
     }
 

@@ -12,6 +12,7 @@
 //! Nothing here prints: what a run has to say goes to the [`Observer`] the
 //! command hands it.
 
+mod body;
 mod dkim;
 pub mod message;
 pub mod notice;
@@ -28,7 +29,7 @@ use crate::email::{self, Prepared, Recipient};
 use crate::error::{Error, Problem, Summary};
 use crate::list::subscribers::{Selection, Subscriber};
 use crate::store;
-use message::Letterhead;
+use message::{Letterhead, Letters, Unmade};
 use record::Recorder;
 pub(crate) use setup::{Setup, setup};
 
@@ -164,17 +165,31 @@ impl Setup {
         Ok((recipient, email))
     }
 
-    /// The message's bytes exactly as a send builds them (Date, boundary
-    /// and DKIM timestamp aside), or why this address cannot have one.
+    /// `prepared`'s messages, made once for all recipients as far as the
+    /// templates allow; `identity` makes each Message-ID.
+    pub(crate) fn letters<'p>(&self, prepared: &'p Prepared, identity: &'p str) -> Letters<'p> {
+        self.letterhead.letters(prepared, identity)
+    }
+
+    /// The message of `letters` to `subscriber` exactly as a send builds it
+    /// (Date and DKIM timestamp aside), written into `out`, and who it is
+    /// to and its subject; or why this address cannot have one (the inner
+    /// error: the others still can).
     pub(crate) fn build(
         &self,
-        recipient: &Recipient,
-        email: email::Email,
-        identity: &str,
-    ) -> Result<Vec<u8>, String> {
-        self.letterhead
-            .build(recipient, email, identity)
-            .map(|(_, bytes)| bytes)
+        letters: &Letters<'_>,
+        subscriber: Subscriber<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<Result<(Recipient, String), String>, Error> {
+        let recipient = recipient(subscriber, &self.letterhead);
+        match self
+            .letterhead
+            .letter(&self.design, letters, &recipient, out)
+        {
+            Ok((_, subject)) => Ok(Ok((recipient, subject))),
+            Err(Unmade::Address(why)) => Ok(Err(why)),
+            Err(Unmade::Template(problem)) => Err(problem.into()),
+        }
     }
 }
 

@@ -117,11 +117,11 @@ impl Sending<'_> {
                     .personalise(&item.prepared, &recipient(first, &self.setup.letterhead))?;
                 warn_if_clipped(&email, &item.label, self.observer);
             }
+            let letters = self.setup.letters(&item.prepared, &item.identity);
             let letter = workers::Letter {
                 design: &self.setup.design,
                 letterhead: &self.setup.letterhead,
-                prepared: &item.prepared,
-                identity: &item.identity,
+                letters: &letters,
             };
             let progress = self
                 .observer

@@ -4,8 +4,7 @@
 //! as [`super::retry`] decides.
 //!
 //! lettre speaks the protocol: greeting, EHLO and the extensions offered,
-//! STARTTLS and implicit TLS, AUTH, the commands, dot-stuffing, replies and
-//! their codes. Here is only what lettre 0.11.23 leaves undone:
+//! STARTTLS and implicit TLS, AUTH, the commands, replies and their codes. Here is only what lettre 0.11.23 leaves undone:
 //! - `TCP_NODELAY`: lettre never sets it, and without it every message
 //!   waits out the server's delayed ACK (40 ms on Linux) before its final
 //!   `.` goes out, capping a connection at about 23 messages a second
@@ -18,6 +17,8 @@
 //!   [`Bounded`] rewrites the word on a second connection.
 //! - A time limit on every step: lettre's async client times only the TCP
 //!   connect.
+//! - The message's dot-stuffing in one search, not a byte at a time
+//!   ([`Stuffed`]): the same bytes on the wire, a third of a send's CPU less.
 //! - Which step failed: a message sent whole whose reply never came may
 //!   have been stored, so MAIL, RCPT, DATA and the message go one by one
 //!   rather than through lettre's `send`, which cannot tell.
@@ -352,7 +353,7 @@ impl Transport {
         self.within(commands)
             .await?
             .map_err(|err| self.failed(&err))?;
-        let sent = self.within(connection.message(bytes)).await;
+        let sent = self.within(data(connection, bytes)).await;
         match sent.and_then(|replied| replied.map_err(|err| self.failed(&err))) {
             Ok(_) => Ok(()),
             Err(Failure::NoReply(reason)) => Err(Failure::Unknown(format!(
@@ -361,6 +362,50 @@ impl Transport {
             ))),
             Err(replied) => Err(replied),
         }
+    }
+}
+
+/// The message after DATA's 354, and the end of the data: the bytes
+/// lettre's `AsyncSmtpConnection::message` sends, made faster. lettre
+/// copies the message a byte at a time through its dot-stuffing state
+/// machine (80 µs for an 81 KB message, a third of a send's CPU); here the
+/// same transparency (RFC 5321 §4.5.2, as lettre applies it: a dot that
+/// starts the message or follows a CRLF gets another) is a search for the
+/// few places it applies, and the text goes out with `CRLF . CRLF` through
+/// lettre's `command`, which writes it as it is and reads the reply the
+/// same way. A message that is not UTF-8 (the MIME lettre makes is ASCII)
+/// goes through `message`.
+async fn data(
+    connection: &mut AsyncSmtpConnection,
+    bytes: &[u8],
+) -> Result<lettre::transport::smtp::response::Response, SmtpError> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => connection.command(Stuffed(text)).await,
+        Err(_) => connection.message(bytes).await,
+    }
+}
+
+/// A message dot-stuffed and ended, as lettre's codec and `message` write it.
+struct Stuffed<'a>(&'a str);
+
+impl std::fmt::Display for Stuffed<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = self.0;
+        if text.starts_with('.') {
+            f.write_str(".")?;
+        }
+        // Line ends are found by memchr (a search for CRLF-dot is not).
+        let bytes = text.as_bytes();
+        let mut from = 0;
+        for (at, _) in text.match_indices('\n') {
+            if at > 0 && bytes[at - 1] == b'\r' && bytes.get(at + 1) == Some(&b'.') {
+                f.write_str(&text[from..=at])?;
+                f.write_str(".")?;
+                from = at + 1;
+            }
+        }
+        f.write_str(&text[from..])?;
+        f.write_str("\r\n.\r\n")
     }
 }
 
@@ -710,6 +755,105 @@ mod tests {
     /// `DELIVERED`, then these verbs.
     fn delivered_then(more: &[&'static str]) -> Vec<&'static str> {
         [&DELIVERED[..], more].concat()
+    }
+
+    /// A peer that takes one message on each of `connections`
+    /// connections and keeps the bytes after DATA, up to and with the
+    /// line holding only a dot.
+    fn capture(connections: usize) -> (u16, std::thread::JoinHandle<Vec<Vec<u8>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let thread = std::thread::spawn(move || {
+            (0..connections)
+                .map(|_| {
+                    let (socket, _) = listener.accept().unwrap();
+                    let mut out = socket.try_clone().unwrap();
+                    let mut reader = BufReader::new(socket);
+                    out.write_all(b"220 hi\r\n").unwrap();
+                    let mut data = Vec::new();
+                    let mut line = Vec::new();
+                    let mut in_data = false;
+                    while reader.read_until(b'\n', &mut line).unwrap() > 0 {
+                        if in_data {
+                            data.extend_from_slice(&line);
+                            if line == b".\r\n" {
+                                in_data = false;
+                                out.write_all(b"250 queued\r\n").unwrap();
+                            }
+                        } else if line.starts_with(b"DATA") {
+                            in_data = true;
+                            out.write_all(b"354 go on\r\n").unwrap();
+                        } else if line.starts_with(b"QUIT") {
+                            out.write_all(b"221 bye\r\n").unwrap();
+                            break;
+                        } else if line.starts_with(b"EHLO") {
+                            out.write_all(b"250-hi\r\n250 8BITMIME\r\n").unwrap();
+                        } else {
+                            out.write_all(b"250 ok\r\n").unwrap();
+                        }
+                        line.clear();
+                    }
+                    data
+                })
+                .collect()
+        });
+        (port, thread)
+    }
+
+    #[test]
+    fn the_message_goes_out_dot_stuffed_as_lettres_message_sends_it() {
+        let messages: [&[u8]; 7] = [
+            b"Subject: x\r\n\r\nHello\r\n",
+            b".starts with a dot\r\n..two\r\n.\r\n\r\n.\r\n.",
+            b"a\r\n.b\r\n..c\r\n...\r\nd.\r\n.",
+            b"bare\n.line feed\r.carriage\r\r\n.return",
+            b"no line end at the end",
+            "Ü\r\n.ü 8-bit\r\n".as_bytes(),
+            b"not utf-8 \xff\r\n.dot\r\n",
+        ];
+        let (port, peer) = capture(2);
+        let transport = transport(port, 0);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            // lettre's own: MAIL, RCPT, DATA, then `message`.
+            let mut theirs = transport.open().await.unwrap();
+            let envelope = envelope();
+            for message in messages {
+                theirs
+                    .command(Mail::new(envelope.from().cloned(), Vec::new()))
+                    .await
+                    .unwrap();
+                theirs
+                    .command(Rcpt::new(envelope.to()[0].clone(), Vec::new()))
+                    .await
+                    .unwrap();
+                theirs.command(Data).await.unwrap();
+                theirs.message(message).await.unwrap();
+            }
+            let _ = theirs.quit().await;
+            let mut ours = transport.open().await.unwrap();
+            for message in messages {
+                transport
+                    .deliver(&mut ours, &envelope, message)
+                    .await
+                    .unwrap();
+            }
+            let _ = ours.quit().await;
+        });
+        let captured = peer.join().unwrap();
+        assert_eq!(captured[0].len(), captured[1].len());
+        assert_eq!(
+            String::from_utf8_lossy(&captured[1]),
+            String::from_utf8_lossy(&captured[0])
+        );
+        // A line's dot doubled: the transparency was applied.
+        assert!(
+            captured[1].windows(8).any(|w| w == b"\r\n...two"),
+            "{captured:?}"
+        );
     }
 
     #[test]

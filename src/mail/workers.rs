@@ -7,13 +7,13 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, mpsc};
 
-use super::message::Letterhead;
+use super::message::{Letterhead, Letters, Unmade};
 use super::policy::{self, Policy, Tally};
 use super::record::{Entry, Recorder};
 use super::retry::{Reply, SendError};
 use super::transport::Transport;
 use super::{Progress, recipient};
-use crate::email::{Design, Prepared};
+use crate::email::Design;
 use crate::error::Error;
 use crate::list::subscribers::{Part, Picked, Selection, Subscriber};
 
@@ -21,10 +21,8 @@ use crate::list::subscribers::{Part, Picked, Selection, Subscriber};
 pub(super) struct Letter<'a> {
     pub(super) design: &'a Design,
     pub(super) letterhead: &'a Letterhead,
-    pub(super) prepared: &'a Prepared,
-    /// What the Message-ID is made from: the same post to the same
-    /// recipient gets the same one.
-    pub(super) identity: &'a str,
+    /// The post's messages, made once as far as the templates allow.
+    pub(super) letters: &'a Letters<'a>,
 }
 
 /// How one post's recipients fared on one relay.
@@ -137,6 +135,7 @@ fn work<'a>(
 ) {
     let mut session = transport.session();
     let sender_address = letter.letterhead.sender();
+    let mut bytes = Vec::new();
     while !abort.load(Ordering::Relaxed) {
         let next = jobs
             .lock()
@@ -146,18 +145,16 @@ fn work<'a>(
             break;
         };
         let recipient = &recipient(subscriber, letter.letterhead);
-        // Built here, one at a time: no run holds every message in memory.
+        // Built here, one at a time, into this worker's buffer: no run
+        // holds every message in memory.
         let outcome = letter
-            .design
-            .personalise(letter.prepared, recipient)
-            .map_err(|problem| SendError::Fatal(problem.to_string()))
-            .and_then(|email| {
-                letter
-                    .letterhead
-                    .build(recipient, email, letter.identity)
-                    .map_err(|message| SendError::Permanent(Reply::local(message)))
+            .letterhead
+            .letter(letter.design, letter.letters, recipient, &mut bytes)
+            .map_err(|unmade| match unmade {
+                Unmade::Template(problem) => SendError::Fatal(problem.to_string()),
+                Unmade::Address(message) => SendError::Permanent(Reply::local(message)),
             })
-            .and_then(|(envelope, bytes)| match &mut session {
+            .and_then(|(envelope, _)| match &mut session {
                 Ok(session) => session.send(&envelope, &bytes),
                 Err(err) => Err(err.clone()),
             })

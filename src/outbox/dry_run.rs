@@ -12,8 +12,9 @@ use crate::mail::{self, Observer, Setup};
 use crate::output;
 use crate::text;
 
-/// Renders every message of `plan`, byte for byte as the send would (Date,
-/// boundary and DKIM timestamp aside), and writes each to `eml_dir` if given.
+/// Renders every message of `plan`, byte for byte as the send would (Date
+/// and DKIM timestamp aside, and the boundary where templates transform a
+/// value), and writes each to `eml_dir` if given.
 pub(super) fn run(
     setup: &Setup,
     plan: &[Chosen<'_>],
@@ -30,19 +31,22 @@ pub(super) fn run(
             text::count(item.recipients.len(), "recipient"),
             item.note
         ));
-        for (index, subscriber) in item.recipients.iter().enumerate() {
-            let (recipient, email) = setup.personalise(&item.prepared, subscriber)?;
-            if index == 0 {
-                mail::warn_if_clipped(&email, &item.label, observer);
-            }
-            let subject = email.subject.clone();
-            let bytes = match setup.build(&recipient, email, &item.identity) {
-                Ok(bytes) => bytes,
+        if let Some(first) = item.recipients.iter().next() {
+            let (_, email) = setup.personalise(&item.prepared, first)?;
+            mail::warn_if_clipped(&email, &item.label, observer);
+        }
+        let letters = setup.letters(&item.prepared, &item.identity);
+        // One buffer for every message: each is written over the last.
+        let mut bytes = Vec::new();
+        for subscriber in item.recipients.iter() {
+            let (recipient, subject) = match setup.build(&letters, subscriber, &mut bytes)? {
+                Ok(built) => built,
                 Err(message) => {
                     // This address only: `check` names it, the rest still go.
                     observer.warning(&format!(
                         "{}: skipped {}: {message}",
-                        item.label, recipient.email
+                        item.label,
+                        subscriber.email()
                     ));
                     continue;
                 }
