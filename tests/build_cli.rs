@@ -1039,3 +1039,38 @@ fn newest_posts_that_do_not_fill_the_feeds_are_built_again_from_every_post() {
     );
     assert!(!quick_and_as_without(&site, &said), "{said}");
 }
+
+#[test]
+fn posts_rendered_side_by_side_warn_newest_first_and_only_those_the_feeds_show() {
+    let site = newest_site(0, "posts");
+    let config = fs::read_to_string(site.path().join("config.toml")).unwrap();
+    fs::write(
+        site.path().join("config.toml"),
+        config.replace("limit = 2", "limit = 6"),
+    )
+    .unwrap();
+    for day in 1..=8 {
+        write_old(
+            &site.path().join(format!("_posts/2025-11-{day:02}-day.md")),
+            &format!("---\ntitle: Day {day}\n---\nWords of day {day}. {{% nonsense_{day} %}}\n"),
+        );
+    }
+    // The files each warning names, in the order the build printed them.
+    let warned = |said: &str| -> Vec<String> {
+        said.lines()
+            .filter(|line| line.contains("nonsense_"))
+            .map(|line| line[line.find("2025-11-").unwrap()..][..10].to_string())
+            .collect()
+    };
+    let cold = build_said(&site, &[]);
+    let newest_six: Vec<String> = (3..=8)
+        .rev()
+        .map(|day| format!("2025-11-{day:02}"))
+        .collect();
+    assert_eq!(warned(&cold), newest_six, "{cold}");
+    let rendered = site.outputs();
+    fs::remove_dir_all(site.path().join("public")).unwrap();
+    let without = build_said(&site, &["--no-cache"]);
+    assert_eq!(warned(&without), newest_six, "{without}");
+    assert_eq!(site.outputs(), rendered);
+}

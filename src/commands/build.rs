@@ -663,9 +663,9 @@ struct Renderer {
     render_key: Option<String>,
     /// The fingerprint of every post's URL, for bodies that link to posts.
     site_key: u64,
-    /// The site the posts were read in: its count of look-ups tells
-    /// whether a body links to other posts.
-    site: Option<std::sync::Arc<crate::post::SiteContext>>,
+    /// Bodies made ahead of their turn ([`Renderer::render_ahead`]), each
+    /// told of (warnings, counts) only when [`Renderer::make`] takes it.
+    ahead: HashMap<PathBuf, Ahead>,
     /// Whether each body rendered (or taken from the cache) links to posts.
     links_posts: HashMap<PathBuf, bool>,
     /// The bodies taken from the build cache.
@@ -702,7 +702,7 @@ impl Renderer {
             store,
             render_key,
             site_key,
-            site,
+            ahead: HashMap::new(),
             links_posts: HashMap::new(),
             taken: std::collections::HashSet::new(),
             passed: 0,
@@ -763,9 +763,38 @@ impl Renderer {
             .rendered(row, self.render_key.as_deref()?, self.site_key)
     }
 
-    /// How many look-ups of other posts rendering has made.
-    fn lookups(&self) -> usize {
-        self.site.as_ref().map_or(0, |site| site.lookups())
+    /// Makes the bodies of `posts` that are neither made nor due from
+    /// the cache side by side, on every core, ahead of
+    /// [`Renderer::render`] asking for them one by one: what a build
+    /// prints and counts is told as each is taken, in the order of before.
+    /// `posts` whole, up to the first that does not read whole (the
+    /// caller meets its error again in its turn).
+    fn render_ahead<'a>(&mut self, posts: &'a [Post]) -> Vec<Cow<'a, Post>> {
+        let mut wholes = Vec::with_capacity(posts.len());
+        for post in posts {
+            let Ok(whole) = self.whole(post) else {
+                break;
+            };
+            wholes.push(whole);
+        }
+        let mut due = Vec::new();
+        for post in &wholes {
+            if self.cache.contains_key(&post.source) || self.ahead.contains_key(&post.source) {
+                continue;
+            }
+            // Read from the cache here, once: `make` takes it from `ahead`.
+            match self.cached(post) {
+                Some((body, links_posts)) => {
+                    self.ahead
+                        .insert(post.source.clone(), Ahead::Cached(body, links_posts));
+                }
+                None => due.push(&**post),
+            }
+        }
+        if due.len() > 1 {
+            self.ahead.extend(render_side_by_side(&due));
+        }
+        wholes
     }
 
     /// The rendered post; `None` when it failed and `--skip-invalid` skips it.
@@ -835,17 +864,24 @@ impl Renderer {
 
     /// The post rendered, or its body taken from the build cache.
     fn make(&mut self, post: &Post) -> Result<Option<Rendered>, Error> {
-        let lookups = self.lookups();
-        let result = if let Some((body, links_posts)) = self.cached(post) {
-            self.links_posts.insert(post.source.clone(), links_posts);
-            self.taken.insert(post.source.clone());
-            Ok(body)
-        } else {
-            self.fresh += 1;
-            let result = posts_folder::read(&post.source).and_then(|text| post.render(&text));
-            let links_posts = self.lookups() != lookups;
-            self.links_posts.insert(post.source.clone(), links_posts);
-            result
+        let made = match self.ahead.remove(&post.source) {
+            Some(made) => made,
+            None => match self.cached(post) {
+                Some((body, links_posts)) => Ahead::Cached(body, links_posts),
+                None => render_fresh(post),
+            },
+        };
+        let result = match made {
+            Ahead::Cached(body, links_posts) => {
+                self.links_posts.insert(post.source.clone(), links_posts);
+                self.taken.insert(post.source.clone());
+                Ok(body)
+            }
+            Ahead::Fresh(result, links_posts) => {
+                self.fresh += 1;
+                self.links_posts.insert(post.source.clone(), links_posts);
+                result
+            }
         };
         match result {
             Ok(rendered) => {
@@ -861,6 +897,52 @@ impl Renderer {
             Err(problem) => Err(problem.into()),
         }
     }
+}
+
+/// A body made before [`Renderer::make`] takes it.
+enum Ahead {
+    /// Taken from the build cache; whether it links to other posts.
+    Cached(Rendered, bool),
+    /// Rendered from the post's file; whether rendering looked up other posts.
+    Fresh(Result<Rendered, Problem>, bool),
+}
+
+/// `post` rendered from its file, on this thread.
+fn render_fresh(post: &Post) -> Ahead {
+    // Counted on this thread alone: posts rendered beside it on other
+    // threads do not make it look like a body that links to posts.
+    let lookups = crate::post::SiteContext::lookups_here();
+    let result = posts_folder::read(&post.source).and_then(|text| post.render(&text));
+    Ahead::Fresh(result, crate::post::SiteContext::lookups_here() != lookups)
+}
+
+/// `posts` rendered on every core, each thread taking the next post not
+/// taken (their lengths differ): a cold build's newest posts, which
+/// would otherwise be rendered one after the other once the parse is done.
+fn render_side_by_side(posts: &[&Post]) -> Vec<(PathBuf, Ahead)> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(posts.len());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut made = Vec::new();
+        while let Some(post) = posts.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
+            made.push((post.source.clone(), render_fresh(post)));
+        }
+        made
+    };
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mut made = work();
+        for worker in workers {
+            made.extend(
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+        }
+        made
+    })
 }
 
 /// A channel of the newest `feed.limit` items from `posts` (newest first).
@@ -881,11 +963,17 @@ fn channel(
     let mut channel = empty_channel(config, folder, title, posts);
     let entry_author = entry_author(config);
     channel.items.reserve(limit.min(posts.len()));
-    for post in posts {
+    // The first `limit` posts are (nearly always) all the channel shows:
+    // rendered side by side first, then taken in order below.
+    let wholes = renderer.render_ahead(&posts[..limit.min(posts.len())]);
+    for (at, post) in posts.iter().enumerate() {
         if channel.items.len() >= limit {
             break;
         }
-        let post = renderer.whole(post)?;
+        let post = match wholes.get(at) {
+            Some(whole) => Cow::Borrowed(&**whole),
+            None => renderer.whole(post)?,
+        };
         let Some(body) = renderer.render(&post)? else {
             continue;
         };

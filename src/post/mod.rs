@@ -116,6 +116,11 @@ pub struct SiteContext {
     lookups: std::sync::atomic::AtomicUsize,
 }
 
+thread_local! {
+    /// [`SiteContext::lookups_here`].
+    static LOOKUPS_HERE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// Each post's file and URL path.
 type Files = Vec<(PathBuf, String)>;
 
@@ -203,6 +208,14 @@ impl SiteContext {
         self.lookups.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// How many look-ups of other posts this thread has made, of any
+    /// site: posts rendered side by side on several threads each tell
+    /// whether their own rendering looked up another post by this count
+    /// before and after.
+    pub fn lookups_here() -> usize {
+        LOOKUPS_HERE.with(std::cell::Cell::get)
+    }
+
     /// A fingerprint of what a post's rendering may look up besides its own
     /// file and the rules: every post's file and URL path (`{% post_url %}`,
     /// `{% link %}`) and the base path. The same within one binary; another
@@ -227,6 +240,7 @@ impl SiteContext {
     pub fn post_path(&self, name: &str) -> Option<String> {
         self.lookups
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        LOOKUPS_HERE.with(|here| here.set(here.get() + 1));
         let posts = self.posts();
         let index = self.index.get_or_init(|| {
             let mut index = HashMap::with_capacity(posts.len() * 3);
