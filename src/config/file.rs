@@ -501,7 +501,7 @@ fn site_timezone(
             (zone, name)
         }
         Some((name, at)) => {
-            if let Ok(zone) = TimeZone::get(&name) {
+            if let Ok(zone) = named_zone(&name) {
                 (zone, name)
             } else if ours.is_none() {
                 // Jekyll sets TZ to it, and a zone the system does not know is UTC.
@@ -523,6 +523,44 @@ fn site_timezone(
             }
         }
     }
+}
+
+/// Where the system's zone database is: the first folder jiff looks in.
+const ZONEINFO: &str = "/usr/share/zoneinfo";
+
+/// The IANA zone `name`, as [`TimeZone::get`] finds it. That lists every
+/// zone of the database before it reads one (under a millisecond, but
+/// every build pays it): a name the database holds as a file of that very
+/// name is read from that one file instead. Any other (`TZDIR` set, a
+/// name in other letter case, one that is no plain path) goes to jiff's
+/// own look-up, and so does its error.
+fn named_zone(name: &str) -> Result<TimeZone, jiff::Error> {
+    // jiff's own special case, found in any letter case without a database.
+    if name.eq_ignore_ascii_case("utc") {
+        return Ok(TimeZone::UTC);
+    }
+    zone_file(name).map_or_else(|| TimeZone::get(name), Ok)
+}
+
+/// The zone `name` read from its file under [`ZONEINFO`], where jiff would
+/// read it: `None` where jiff may look elsewhere or not find it there.
+fn zone_file(name: &str) -> Option<TimeZone> {
+    if std::env::var_os("TZDIR").is_some() {
+        return None;
+    }
+    let plain = name.split('/').all(|part| {
+        !part.is_empty()
+            && part
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || b"_+-".contains(&byte))
+    });
+    // jiff leaves these two folders of the database out.
+    let first = name.split('/').next().unwrap_or_default();
+    if !plain || first == "posix" || first == "right" {
+        return None;
+    }
+    let bytes = std::fs::read(Path::new(ZONEINFO).join(name)).ok()?;
+    TimeZone::tzif(name, &bytes).ok()
 }
 
 /// `baseurl` as a path prefix: empty, or `/name` without a trailing slash.
@@ -1037,6 +1075,50 @@ pub(super) fn is_loopback(host: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_zone_read_from_its_file_is_the_zone_jiffs_database_gives() {
+        for name in [
+            "Asia/Seoul",
+            "America/New_York",
+            "America/Argentina/Buenos_Aires",
+            "Europe/Paris",
+            "Etc/GMT+5",
+            "UTC",
+            "utc",
+            "Etc/UTC",
+            "asia/seoul",
+        ] {
+            let fast = super::named_zone(name).expect(name);
+            let slow = jiff::tz::TimeZone::get(name).expect(name);
+            assert_eq!(fast, slow, "{name}");
+            assert_eq!(fast.iana_name(), slow.iana_name(), "{name}");
+            let at: jiff::Timestamp = "2026-03-29T01:30:00Z".parse().unwrap();
+            assert_eq!(
+                at.to_zoned_datetime(fast).to_string(),
+                at.to_zoned_datetime(slow).to_string(),
+                "{name}"
+            );
+        }
+        assert!(super::zone_file("Asia/Seoul").is_some() || std::env::var_os("TZDIR").is_some());
+        for bad in [
+            "Mars/Olympus",
+            "fr",
+            "",
+            "../zoneinfo/Asia/Seoul",
+            "posix/Asia/Seoul",
+            "Asia",
+            "zone.tab",
+        ] {
+            let fast = super::named_zone(bad)
+                .map(|_| ())
+                .map_err(|err| err.to_string());
+            let slow = jiff::tz::TimeZone::get(bad)
+                .map(|_| ())
+                .map_err(|err| err.to_string());
+            assert_eq!(fast, slow, "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]
