@@ -404,7 +404,7 @@ fn load_found(
     if let Some(cache) = cache {
         cache.read_records();
     }
-    let results = on_threads(paths, read_one);
+    let results = post::on_threads(paths, read_one);
     let mut loaded = Loaded {
         files: paths.len(),
         ignored,
@@ -446,7 +446,7 @@ fn cache_rows(
     cache: &build_cache::Cache,
 ) -> Option<Vec<(build_cache::Stamp, Option<usize>)>> {
     let found: Vec<_> = paths.iter().zip(dir_entries).collect();
-    let stamps = on_threads(&found, |&(path, entry)| {
+    let stamps = post::on_threads(&found, |&(path, entry)| {
         entry
             .as_ref()
             .map_or_else(|| std::fs::metadata(path), std::fs::DirEntry::metadata)
@@ -518,35 +518,6 @@ fn site_of(
         rules,
         load,
     ))
-}
-
-/// `work` done on every path, in order, on as many threads as the machine
-/// has cores (one below a few hundred paths, where a thread costs more
-/// than it saves).
-fn on_threads<I: Sync, T: Send>(paths: &[I], work: impl Fn(&I) -> T + Sync) -> Vec<T> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .min(paths.len().div_ceil(256))
-        .max(1);
-    if threads == 1 {
-        return paths.iter().map(work).collect();
-    }
-    let chunk = paths.len().div_ceil(threads);
-    let work = &work;
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = paths
-            .chunks(chunk)
-            .map(|chunk| scope.spawn(move || chunk.iter().map(work).collect::<Vec<_>>()))
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| {
-                worker
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    })
 }
 
 /// Reads every post under `dir` and keeps those readers see at `now`
@@ -719,7 +690,7 @@ fn read_changed(
     if fresh.len() > MOST_FRESH.max(paths.len() / 4) {
         return None;
     }
-    let read = on_threads(&fresh, |path| {
+    let read = post::on_threads(&fresh, |path| {
         let post = parse_one(path, rules).ok()?;
         let line = build_cache::model_line(&post, cache.zone())?;
         Some((post, line))
