@@ -111,9 +111,6 @@ pub struct SiteContext {
     files_hash: u64,
     /// `posts` by name, made on first use.
     index: std::sync::OnceLock<HashMap<String, usize>>,
-    /// How many look-ups were made: a body rendered without one does not
-    /// depend on the other posts (the build cache keeps it across new posts).
-    lookups: std::sync::atomic::AtomicUsize,
 }
 
 thread_local! {
@@ -192,7 +189,6 @@ impl SiteContext {
             count,
             files_hash,
             index: std::sync::OnceLock::new(),
-            lookups: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -204,15 +200,11 @@ impl SiteContext {
         })
     }
 
-    /// How many look-ups of other posts rendering has made so far.
-    pub fn lookups(&self) -> usize {
-        self.lookups.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
     /// How many look-ups of other posts this thread has made, of any
-    /// site: posts rendered side by side on several threads each tell
-    /// whether their own rendering looked up another post by this count
-    /// before and after.
+    /// site: a body rendered without one does not depend on the other
+    /// posts (the build cache keeps it across new posts). Counted per
+    /// thread: posts rendered side by side each tell by this count, before
+    /// and after, whether their own rendering looked another post up.
     pub fn lookups_here() -> usize {
         LOOKUPS_HERE.with(std::cell::Cell::get)
     }
@@ -239,8 +231,6 @@ impl SiteContext {
     /// name without the extension, with or without its folders below the
     /// posts folder (`2018-06-03-x`, as `{% post_url %}` writes it).
     pub fn post_path(&self, name: &str) -> Option<String> {
-        self.lookups
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         LOOKUPS_HERE.with(|here| here.set(here.get() + 1));
         let posts = self.posts();
         let index = self.index.get_or_init(|| {
