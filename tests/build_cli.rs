@@ -1041,6 +1041,26 @@ fn newest_posts_that_do_not_fill_the_feeds_are_built_again_from_every_post() {
 }
 
 #[test]
+fn a_build_that_starts_again_the_slow_way_warns_once() {
+    // The quick way renders the new post (and warns), finds the feeds
+    // unfilled and starts again: the warning and the -v lines of the
+    // abandoned attempt are not told.
+    let site = newest_site(14, "papers");
+    build_said(&site, &[]);
+    write_old(
+        &site.path().join("_posts/2025-11-15-day.md"),
+        "---\ntitle: Day 15\n---\nWords. {% nonsense_tag %}\n",
+    );
+    let said = build_said(&site, &[]);
+    assert!(
+        said.contains("the newest posts do not fill the feeds: every post read"),
+        "{said}"
+    );
+    assert_eq!(said.matches("nonsense_tag").count(), 1, "{said}");
+    assert_eq!(said.matches(" published posts in ").count(), 1, "{said}");
+}
+
+#[test]
 fn posts_rendered_side_by_side_warn_newest_first_and_only_those_the_feeds_show() {
     let site = newest_site(0, "posts");
     let config = fs::read_to_string(site.path().join("config.toml")).unwrap();

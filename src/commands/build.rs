@@ -21,11 +21,19 @@ use crate::text;
 /// cache that holds every file unchanged, only new posts are read and only
 /// the newest posts read whole ([`posts_folder::load_published_cached`]).
 /// If those posts come short of filling the feeds (posts without papers,
-/// posts skipped), the build starts again the slow way, nothing written.
+/// posts skipped), the build starts again the slow way, nothing written,
+/// and what the quick way said (its warnings, its `-v` lines) is not
+/// printed: the slow way says it again.
 pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(), Error> {
     let quick = !config.feed.archive && !config.feed.per_tag && !args.no_cache;
-    if quick && attempt(config, args, report, true)? {
-        return Ok(());
+    if quick {
+        let held = report.hold();
+        // Built (or failed): `held` prints what the attempt said as it drops.
+        if attempt(config, args, report, true)? {
+            return Ok(());
+        }
+        held.discard();
+        report.detail("the newest posts do not fill the feeds: every post read");
     }
     attempt(config, args, report, false).map(|_| ())
 }
@@ -76,7 +84,6 @@ fn attempt(config: &Config, args: &BuildArgs, report: Report, quick: bool) -> Re
     let main = main_feeds(config, &posts, &out_dir, &mut renderer, &mut outputs)?;
     if newest_only && main.items.len() < config.feed.limit && posts.len() < published {
         // Older posts are needed to fill the feeds: the slow way reads them.
-        report.detail("the newest posts do not fill the feeds: every post read");
         return Ok(false);
     }
     let (listed, tag_feeds, tags_without_items) =

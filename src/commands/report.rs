@@ -80,11 +80,74 @@ pub(super) fn shown(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// What is printed while output is held: each line for stdout or stderr,
+/// in the order it was told.
+#[derive(Debug)]
+enum HeldLine {
+    Out(Vec<u8>),
+    Err(String),
+}
+
+/// Output held back while a command tries a way that may be abandoned
+/// (`build`'s quick way, which can start again the slow way): what it
+/// said is printed only if it stands, so that a warning is never told
+/// twice. `None` when nothing is held. A static, not a field of the
+/// `Copy` [`Report`]: every stage prints through the report it was
+/// handed, and this is the one place that writes the terminal.
+static HELD: std::sync::Mutex<Option<Vec<HeldLine>>> = std::sync::Mutex::new(None);
+
+fn held() -> std::sync::MutexGuard<'static, Option<Vec<HeldLine>>> {
+    // A panic while printing leaves plain data behind: still usable.
+    HELD.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Output held since [`Report::hold`]: printed when this is dropped
+/// (the attempt stood, or failed with an error the user must see with
+/// its warnings), forgotten by [`Held::discard`].
+#[derive(Debug)]
+pub(super) struct Held(());
+
+impl Report {
+    /// Holds everything printed from now until the returned [`Held`] is
+    /// dropped or discarded.
+    #[allow(clippy::unused_self)] // a method like its siblings: all output goes through the report
+    pub(super) fn hold(self) -> Held {
+        *held() = Some(Vec::new());
+        Held(())
+    }
+}
+
+impl Held {
+    /// Forgets what was held: the attempt that said it was abandoned.
+    pub(super) fn discard(self) {
+        held().take();
+        // Nothing left to print as it drops.
+        drop(self);
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let lines = held().take();
+        for line in lines.into_iter().flatten() {
+            match line {
+                HeldLine::Out(bytes) => write_out(&bytes),
+                HeldLine::Err(line) => write_err(&line),
+            }
+        }
+    }
+}
+
 /// Writes `bytes` to standard output. A reader that went away (`| head`)
 /// ends the program quietly with exit 0, as ripgrep does: the output was
 /// not wanted any more, and that is no failure.
 pub(super) fn write_out(bytes: &[u8]) {
     use std::io::Write;
+    if let Some(lines) = held().as_mut() {
+        lines.push(HeldLine::Out(bytes.to_vec()));
+        return;
+    }
     let mut out = std::io::stdout().lock();
     if let Err(err) = out.write_all(bytes).and_then(|()| out.flush())
         && err.kind() == std::io::ErrorKind::BrokenPipe
@@ -97,6 +160,10 @@ pub(super) fn write_out(bytes: &[u8]) {
 /// writing it is ignored (there is nowhere left to say it).
 fn write_err(line: &str) {
     use std::io::Write;
+    if let Some(lines) = held().as_mut() {
+        lines.push(HeldLine::Err(line.to_string()));
+        return;
+    }
     let _ = writeln!(std::io::stderr().lock(), "{}", shown(line));
 }
 
