@@ -13,25 +13,33 @@ pub(crate) fn one_line(text: &str) -> String {
 
 /// `text` with every line ending CRLF, in one pass. lettre makes a body's
 /// line endings CRLF itself, but by inserting each `\r` in place, which is
-/// quadratic: a 1 MB table in a post took minutes per message.
+/// quadratic: a 1 MB table in a post took minutes per message. A lone CR
+/// (a file saved with old Mac line ends, a stray one in a template) ends a
+/// line too: left alone it would be a bare CR in the message, which RFC
+/// 5322 forbids and which DKIM verifiers read otherwise than mail-auth's
+/// relaxed canonicalisation (it drops one), failing the body hash.
 pub(crate) fn crlf(text: String) -> String {
-    // Line by line (the search for `\n` is memchr's), copying whole lines:
-    // this runs on every message's two bodies.
-    let bare = text
-        .match_indices('\n')
-        .any(|(at, _)| at == 0 || text.as_bytes()[at - 1] != b'\r');
+    // The search for line ends is memchr's: this runs on every message's bodies.
+    let bytes = text.as_bytes();
+    let bare = text.match_indices(['\r', '\n']).any(|(at, end)| {
+        if end == "\n" {
+            at == 0 || bytes[at - 1] != b'\r'
+        } else {
+            bytes.get(at + 1) != Some(&b'\n')
+        }
+    });
     if !bare {
         return text;
     }
     let mut out = String::with_capacity(text.len() + text.len() / 16);
-    let mut line_start = 0;
-    for (at, _) in text.match_indices('\n') {
-        let line = &text[line_start..at];
-        out.push_str(line.strip_suffix('\r').unwrap_or(line));
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find(['\r', '\n']) {
+        out.push_str(&rest[..at]);
         out.push_str("\r\n");
-        line_start = at + 1;
+        let end = if rest[at..].starts_with("\r\n") { 2 } else { 1 };
+        rest = &rest[at + end..];
     }
-    out.push_str(&text[line_start..]);
+    out.push_str(rest);
     out
 }
 
@@ -70,6 +78,19 @@ pub(crate) fn size(bytes: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_line_end_becomes_crlf_and_crlf_stays() {
+        assert_eq!(
+            crlf("a\nb\r\nc\rd\r\r\ne\n\rf".into()),
+            "a\r\nb\r\nc\r\nd\r\n\r\ne\r\n\r\nf"
+        );
+        assert_eq!(crlf("\r".into()), "\r\n");
+        assert_eq!(crlf("\n".into()), "\r\n");
+        assert_eq!(crlf("x\r".into()), "x\r\n");
+        assert_eq!(crlf("already\r\nfine\r\n".into()), "already\r\nfine\r\n");
+        assert_eq!(crlf("가\r나".into()), "가\r\n나");
+    }
+
     use super::*;
 
     #[test]
