@@ -672,6 +672,16 @@ pub(crate) struct Merged {
 }
 
 impl Cache {
+    /// Whether a kept published post is dated where no instant reaches
+    /// (before 1678, after 2262): it has no place in the stored order, and
+    /// the slow way orders it.
+    fn undated_kept(&self, place: &[Option<usize>]) -> bool {
+        self.rows
+            .iter()
+            .zip(place)
+            .any(|(row, place)| row.published && row.at.is_none() && place.is_some())
+    }
+
     /// The published posts of `entries` (every file of a build, in the
     /// walk's order: those this cache holds as they are,
     /// [`ModelLine::Kept`], and those read now, new or changed) ordered as
@@ -731,6 +741,9 @@ impl Cache {
                 .filter(|(row, place)| row.published && place.is_some())
                 .any(|(row, _)| meets(row))
         {
+            return None;
+        }
+        if self.undated_kept(&place) {
             return None;
         }
         // The old order, in entries' places; the new posts merged in.
@@ -835,6 +848,14 @@ pub(crate) fn now() -> i128 {
 /// cannot be read or was made for other settings.
 pub(crate) fn read(path: &Path, key: &str, zone: &TimeZone) -> (Cache, Option<String>) {
     let empty = || Cache::empty(zone.clone());
+    // Only a plain file: opening a FIFO put there would wait for a writer forever.
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => {
+            let why = format!("{}: not a plain file, ignored and rebuilt", path.display());
+            return (empty(), Some(why));
+        }
+        _ => {}
+    }
     let file = match std::fs::File::open(path) {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return (empty(), None),
         Err(err) => {

@@ -942,6 +942,16 @@ fn newest_site(count: u32, items: &str) -> Site {
     site
 }
 
+/// `site`'s feeds (made by [`newest_site`] with 2) hold `limit` items.
+fn with_limit(site: &Site, limit: u32) {
+    let config = fs::read_to_string(site.path().join("config.toml")).unwrap();
+    fs::write(
+        site.path().join("config.toml"),
+        config.replace("limit = 2", &format!("limit = {limit}")),
+    )
+    .unwrap();
+}
+
 /// `build -v` of `site`, which must succeed: its stderr.
 fn build_said(site: &Site, args: &[&str]) -> String {
     let output = site.run(&[&["build", "-v"], args].concat());
@@ -1041,6 +1051,75 @@ fn newest_posts_that_do_not_fill_the_feeds_are_built_again_from_every_post() {
 }
 
 #[test]
+fn a_damaged_model_in_the_build_cache_is_rebuilt_not_a_stop() {
+    let site = newest_site(3, "posts");
+    build_said(&site, &[]);
+    // Damaged where the summary does not look: the newest post's title.
+    let cache = site.path().join(".digest-feed/build-cache.json");
+    let mut bytes = fs::read(&cache).unwrap();
+    let (title, number) = (b"\"title\":\"Day 3\"", b"\"title\":1234567");
+    // The same length, so that the table's offsets still hold.
+    let at = bytes
+        .windows(title.len())
+        .position(|window| window == title)
+        .unwrap();
+    bytes[at..at + title.len()].copy_from_slice(number);
+    fs::write(&cache, &bytes).unwrap();
+    let said = build_said(&site, &[]);
+    assert!(
+        said.contains(
+            "does not read (the file is damaged); every post read again and the cache rebuilt"
+        ),
+        "{said}"
+    );
+    assert_eq!(said.matches("warning:").count(), 1, "{said}");
+    let json = fs::read_to_string(site.path().join("public/feed.json")).unwrap();
+    assert!(json.contains("Day 3"), "{json}");
+    // Rebuilt: the next build reads no post and warns of nothing.
+    let said = build_said(&site, &[]);
+    assert!(said.contains("read 0 of 3 post files"), "{said}");
+    assert!(!said.contains("warning:"), "{said}");
+    assert!(quick_and_as_without(&site, &said), "{said}");
+}
+
+#[test]
+fn a_post_dated_before_1678_keeps_its_place_in_a_build_from_the_cache() {
+    let site = newest_site(2, "posts");
+    with_limit(&site, 5);
+    write_old(
+        &site.path().join("_posts/1600-01-01-old.md"),
+        "---\ntitle: Old\n---\nOld words.\n",
+    );
+    build_said(&site, &[]);
+    let said = build_said(&site, &[]);
+    let json = fs::read_to_string(site.path().join("public/feed.json")).unwrap();
+    assert!(json.contains("Old words"), "{said}\n{json}");
+    // And byte for byte what a build without the cache writes.
+    quick_and_as_without(&site, &said);
+}
+
+#[test]
+fn a_fifo_where_the_build_cache_goes_is_not_waited_on() {
+    let site = newest_site(2, "posts");
+    fs::create_dir_all(site.path().join(".digest-feed")).unwrap();
+    let cache = site.path().join(".digest-feed/build-cache.json");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&cache)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let said = build_said(&site, &[]);
+    assert!(
+        said.contains("not a plain file, ignored and rebuilt"),
+        "{said}"
+    );
+    // The build put a cache file in its place, which the next build reads.
+    assert!(fs::metadata(&cache).unwrap().is_file());
+    let said = build_said(&site, &[]);
+    assert!(said.contains("read 0 of 2 post files"), "{said}");
+}
+
+#[test]
 fn a_build_that_starts_again_the_slow_way_warns_once() {
     // The quick way renders the new post (and warns), finds the feeds
     // unfilled and starts again: the warning and the -v lines of the
@@ -1063,12 +1142,7 @@ fn a_build_that_starts_again_the_slow_way_warns_once() {
 #[test]
 fn posts_rendered_side_by_side_warn_newest_first_and_only_those_the_feeds_show() {
     let site = newest_site(0, "posts");
-    let config = fs::read_to_string(site.path().join("config.toml")).unwrap();
-    fs::write(
-        site.path().join("config.toml"),
-        config.replace("limit = 2", "limit = 6"),
-    )
-    .unwrap();
+    with_limit(&site, 6);
     for day in 1..=8 {
         write_old(
             &site.path().join(format!("_posts/2025-11-{day:02}-day.md")),

@@ -26,16 +26,58 @@ use crate::text;
 /// printed: the slow way says it again.
 pub(super) fn run(config: &Config, args: &BuildArgs, report: Report) -> Result<(), Error> {
     let quick = !config.feed.archive && !config.feed.per_tag && !args.no_cache;
+    let mut cache = if args.no_cache {
+        CacheUse::None
+    } else {
+        CacheUse::Read
+    };
     if quick {
         let held = report.hold();
         // Built (or failed): `held` prints what the attempt said as it drops.
-        if attempt(config, args, report, true)? {
-            return Ok(());
+        match attempt(config, args, report, true, cache)? {
+            Attempt::Built => return Ok(()),
+            Attempt::Short => {
+                held.discard();
+                report.detail("the newest posts do not fill the feeds: every post read");
+            }
+            Attempt::CacheDamaged(why) => {
+                held.discard();
+                report.warning(why);
+                cache = CacheUse::Fresh;
+            }
         }
-        held.discard();
-        report.detail("the newest posts do not fill the feeds: every post read");
     }
-    attempt(config, args, report, false).map(|_| ())
+    match attempt(config, args, report, false, cache)? {
+        Attempt::CacheDamaged(why) => {
+            report.warning(why);
+            attempt(config, args, report, false, CacheUse::Fresh).map(|_| ())
+        }
+        Attempt::Built | Attempt::Short => Ok(()),
+    }
+}
+
+/// How a build uses the build cache.
+#[derive(Debug, Clone, Copy)]
+enum CacheUse {
+    /// `--no-cache`: neither read nor written.
+    None,
+    /// Read, and written for the next build.
+    Read,
+    /// Not read (it was found damaged): every post read, and a new one written.
+    Fresh,
+}
+
+/// How an attempt at a build ended, when no error stopped it.
+#[derive(Debug)]
+enum Attempt {
+    /// Built: every output written.
+    Built,
+    /// The quick way's newest posts did not fill the feeds; nothing written.
+    Short,
+    /// A post's model in the build cache did not read (the file was
+    /// damaged where the summary does not look); nothing written. Why, for
+    /// a warning.
+    CacheDamaged(String),
 }
 
 /// The posts the quick way reads whole: those the feeds show, and those
@@ -44,9 +86,14 @@ fn newest_shown(config: &Config) -> usize {
     config.feed.limit.max(super::links::NEWEST)
 }
 
-/// One build, the quick way or not; `false` if the quick way came short
-/// (nothing was written).
-fn attempt(config: &Config, args: &BuildArgs, report: Report, quick: bool) -> Result<bool, Error> {
+/// One build, the quick way or not, with the cache used as `cache` says.
+fn attempt(
+    config: &Config,
+    args: &BuildArgs,
+    report: Report,
+    quick: bool,
+    cache: CacheUse,
+) -> Result<Attempt, Error> {
     let started = std::time::Instant::now();
     // With --json the one JSON object is the result; warnings still go to stderr.
     let text_report = if args.json { report.quieter() } else { report };
@@ -63,14 +110,7 @@ fn attempt(config: &Config, args: &BuildArgs, report: Report, quick: bool) -> Re
         newest_only,
         skipped,
         store,
-    } = load(
-        config,
-        &posts_dir,
-        skip_invalid,
-        !args.no_cache,
-        newest,
-        report,
-    )?;
+    } = load(config, &posts_dir, skip_invalid, cache, newest, report)?;
     report.detail(format!(
         "{published} published posts in {}",
         posts_dir.display()
@@ -81,15 +121,23 @@ fn attempt(config: &Config, args: &BuildArgs, report: Report, quick: bool) -> Re
     // put in place at the end: a failure before leaves every previous
     // output as it was.
     let mut outputs = output::Batch::default();
-    let main = main_feeds(config, &posts, &out_dir, &mut renderer, &mut outputs)?;
+    let main = match main_feeds(config, &posts, &out_dir, &mut renderer, &mut outputs) {
+        Ok(main) => main,
+        Err(err) => return renderer.damaged_or(err),
+    };
     if newest_only && main.items.len() < config.feed.limit && posts.len() < published {
         // Older posts are needed to fill the feeds: the slow way reads them.
-        return Ok(false);
+        return Ok(Attempt::Short);
     }
     let (listed, tag_feeds, tags_without_items) =
-        listed_feeds(config, &posts, &out_dir, &main, &mut renderer, &mut outputs)?;
-    if let Some((path, bytes)) = people_page(config, &out_dir, &listed, &posts, &renderer)? {
-        outputs.add(path, &bytes)?;
+        match listed_feeds(config, &posts, &out_dir, &main, &mut renderer, &mut outputs) {
+            Ok(listed) => listed,
+            Err(err) => return renderer.damaged_or(err),
+        };
+    match people_page(config, &out_dir, &listed, &posts, &renderer) {
+        Ok(Some((path, bytes))) => outputs.add(path, &bytes)?,
+        Ok(None) => {}
+        Err(err) => return renderer.damaged_or(err),
     }
 
     if main.items.is_empty() && config.feed.items == ItemKind::Papers && !posts.is_empty() {
@@ -135,7 +183,7 @@ fn attempt(config: &Config, args: &BuildArgs, report: Report, quick: bool) -> Re
     // line one by one (a tenth of a build from the cache at 10,000
     // posts) would only give back memory the exit gives back at once.
     std::mem::forget((posts, renderer, main));
-    Ok(true)
+    Ok(Attempt::Built)
 }
 
 /// The main feeds, into `outputs`; their channel, of the newest
@@ -363,7 +411,7 @@ fn load(
     config: &Config,
     posts_dir: &Path,
     skip_invalid: bool,
-    use_cache: bool,
+    cache: CacheUse,
     newest: Option<usize>,
     report: Report,
 ) -> Result<LoadedPosts, Error> {
@@ -384,14 +432,16 @@ fn load(
     );
     let file = state_folder.join(build_cache::FILE_NAME);
     let key = build_cache::key(&rules, posts_dir);
-    let read_cache = || {
-        use_cache.then(|| {
+    let read_cache = || match cache {
+        CacheUse::None => None,
+        CacheUse::Fresh => Some(build_cache::Cache::empty(rules.zone.clone())),
+        CacheUse::Read => {
             let (cache, note) = build_cache::read(&file, &key, &rules.zone);
             if let Some(note) = note {
                 report.warning(note);
             }
-            cache
-        })
+            Some(cache)
+        }
     };
     let (
         posts_folder::Loaded {
@@ -689,6 +739,8 @@ struct Renderer {
     unkept: usize,
     /// How many posts were rendered, not taken from the cache.
     fresh: usize,
+    /// Why a post's model in the build cache did not read, when one did not.
+    damaged: std::cell::RefCell<Option<String>>,
 }
 
 impl Renderer {
@@ -717,6 +769,7 @@ impl Renderer {
             passing_bytes: 0,
             unkept: 0,
             fresh: 0,
+            damaged: std::cell::RefCell::new(None),
         }
     }
 
@@ -732,14 +785,18 @@ impl Renderer {
             return Ok(Cow::Borrowed(post));
         };
         // The same line gave the summary: it reads whole unless damaged
-        // in a field the summary skips.
+        // in a field the summary skips. Then the build stops here and
+        // starts again without the cache (`damaged_or`), writing a new one.
         let Some(mut whole) = store.old.get(row) else {
+            let why = format!(
+                "{}: its model of {} does not read (the file is damaged); every post read again and the cache rebuilt",
+                store.file.display(),
+                post.source.display()
+            );
+            *self.damaged.borrow_mut() = Some(why.clone());
             return Err(Error::Invalid(vec![Problem::new(
                 Location::file(&store.file),
-                format!(
-                    "the build cache's model of {} no longer reads; build again (or with --no-cache)",
-                    post.source.display()
-                ),
+                why,
             )]));
         };
         whole.key.clone_from(&post.key);
@@ -748,6 +805,15 @@ impl Renderer {
         whole.notes.clone_from(&post.notes);
         whole.site.clone_from(&post.site);
         Ok(Cow::Owned(whole))
+    }
+
+    /// `err`, unless it came of a damaged build cache: then the attempt
+    /// ends, nothing written, to start again without the cache.
+    fn damaged_or(&self, err: Error) -> Result<Attempt, Error> {
+        match self.damaged.borrow_mut().take() {
+            Some(why) => Ok(Attempt::CacheDamaged(why)),
+            None => Err(err),
+        }
     }
 
     /// The build cache's entry of `post`.
