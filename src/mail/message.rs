@@ -163,7 +163,7 @@ impl Letterhead {
         recipient: &Recipient,
         email: Email,
         identity: &str,
-    ) -> Result<(Envelope, Vec<u8>), String> {
+    ) -> Result<(Envelope, Vec<u8>), Unmade> {
         self.build_whole(recipient, email, identity, None)
     }
 
@@ -174,8 +174,10 @@ impl Letterhead {
         email: Email,
         identity: &str,
         boundary: Option<&str>,
-    ) -> Result<(Envelope, Vec<u8>), String> {
-        let head = self.head(recipient, email.subject, &email.unsubscribe_url, identity)?;
+    ) -> Result<(Envelope, Vec<u8>), Unmade> {
+        let head = self
+            .head(recipient, email.subject, &email.unsubscribe_url, identity)
+            .map_err(Unmade::Address)?;
         let mut parts = MultiPart::alternative();
         if let Some(boundary) = boundary {
             parts = parts.boundary(boundary);
@@ -194,10 +196,12 @@ impl Letterhead {
                             .body(Body::new(crate::text::crlf(email.html))),
                     ),
             )
-            .map_err(|err| format!("cannot build the message: {err}"))?;
-        let envelope = self.envelope(message.envelope().clone(), recipient)?;
+            .map_err(|err| Unmade::Message(format!("cannot build the message: {err}")))?;
+        let envelope = self
+            .envelope(message.envelope().clone(), recipient)
+            .map_err(Unmade::Address)?;
         let mut bytes = message.formatted();
-        self.sign(&mut bytes)?;
+        self.sign(&mut bytes).map_err(Unmade::Message)?;
         Ok((envelope, bytes))
     }
 
@@ -264,12 +268,14 @@ impl Letterhead {
         (composed, subject): (&Composed, String),
         identity: &str,
         out: &mut Vec<u8>,
-    ) -> Result<Envelope, String> {
+    ) -> Result<Envelope, Unmade> {
         let text = composed
             .text
             .fill(|field| Cow::Borrowed(values.text(field)));
         let html = composed.html.fill(|field| values.html(field));
-        let head = self.head(recipient, subject, &values.unsubscribe_url, identity)?;
+        let head = self
+            .head(recipient, subject, &values.unsubscribe_url, identity)
+            .map_err(Unmade::Address)?;
         let message = head
             .multipart(
                 MultiPart::alternative()
@@ -285,12 +291,16 @@ impl Letterhead {
                             .body(marker(HTML_MARKER, html.encoding)),
                     ),
             )
-            .map_err(|err| format!("cannot build the message: {err}"))?;
-        let envelope = self.envelope(message.envelope().clone(), recipient)?;
+            .map_err(|err| Unmade::Message(format!("cannot build the message: {err}")))?;
+        let envelope = self
+            .envelope(message.envelope().clone(), recipient)
+            .map_err(Unmade::Address)?;
         let frame = message.formatted();
         let (Some(text_at), Some(html_at)) = (find(&frame, TEXT_MARKER), find(&frame, HTML_MARKER))
         else {
-            return Err("cannot build the message: lettre's MIME lost a part".to_string());
+            return Err(Unmade::Message(
+                "cannot build the message: lettre's MIME lost a part".to_string(),
+            ));
         };
         out.clear();
         out.reserve(frame.len() + composed.text.len_hint() + composed.html.len_hint());
@@ -305,15 +315,16 @@ impl Letterhead {
             // whose text takes this encoding, hashed once.
             let body_start = find(&frame, b"\r\n\r\n").map_or(0, |at| at + 4);
             let prefix = composed.prefix(text.encoding, &frame[body_start.min(text_at)..text_at]);
-            let header = match prefix.filter(|prefix| out[body_start..].starts_with(prefix.bytes()))
-            {
-                Some(prefix) if body_start >= 2 => signer.header_after(
-                    &out[..body_start - 2],
-                    prefix,
-                    &out[body_start + prefix.bytes().len()..],
-                ),
-                _ => signer.header(out),
-            }?;
+            let header =
+                match prefix.filter(|prefix| out[body_start..].starts_with(prefix.bytes())) {
+                    Some(prefix) if body_start >= 2 => signer.header_after(
+                        &out[..body_start - 2],
+                        prefix,
+                        &out[body_start + prefix.bytes().len()..],
+                    ),
+                    _ => signer.header(out),
+                }
+                .map_err(Unmade::Message)?;
             out.splice(0..0, header.into_bytes());
         }
         Ok(envelope)
@@ -337,6 +348,10 @@ pub enum Unmade {
     Template(Problem),
     /// This recipient's address cannot take one (the others can).
     Address(String),
+    /// The message could not be put together or signed (lettre's MIME or
+    /// the DKIM signer refused): no message of the run would be, so the
+    /// run stops rather than count each recipient as refused.
+    Message(String),
 }
 
 impl Letterhead {
@@ -370,23 +385,19 @@ impl Letterhead {
                 .values(letters.prepared, recipient)
                 .map_err(Unmade::Template)?;
             let subject = template.subject(&values);
-            let envelope = self
-                .build_composed(
-                    (recipient, &values),
-                    (composed, subject.clone()),
-                    letters.identity,
-                    out,
-                )
-                .map_err(Unmade::Address)?;
+            let envelope = self.build_composed(
+                (recipient, &values),
+                (composed, subject.clone()),
+                letters.identity,
+                out,
+            )?;
             return Ok((envelope, subject));
         }
         let email = design
             .personalise(letters.prepared, recipient)
             .map_err(Unmade::Template)?;
         let subject = email.subject.clone();
-        let (envelope, bytes) = self
-            .build(recipient, email, letters.identity)
-            .map_err(Unmade::Address)?;
+        let (envelope, bytes) = self.build(recipient, email, letters.identity)?;
         *out = bytes;
         Ok((envelope, subject))
     }

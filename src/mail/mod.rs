@@ -189,6 +189,10 @@ impl Setup {
             Ok((_, subject)) => Ok(Ok((recipient, subject))),
             Err(Unmade::Address(why)) => Ok(Err(why)),
             Err(Unmade::Template(problem)) => Err(problem.into()),
+            Err(Unmade::Message(reason)) => Err(Error::Render {
+                format: "message",
+                reason,
+            }),
         }
     }
 }

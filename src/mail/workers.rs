@@ -153,6 +153,7 @@ fn work<'a>(
             .map_err(|unmade| match unmade {
                 Unmade::Template(problem) => SendError::Fatal(problem.to_string()),
                 Unmade::Address(message) => SendError::Permanent(Reply::local(message)),
+                Unmade::Message(message) => SendError::Fatal(message),
             })
             .and_then(|(envelope, _)| match &mut session {
                 Ok(session) => session.send(&envelope, &bytes),
