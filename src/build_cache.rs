@@ -1,10 +1,13 @@
 //! The build cache: each post's model as the last build read it, kept in
 //! one file beside the state, so that a build reads again only the files
 //! that changed. A file is taken from the cache only when its path, size,
-//! modification time (to the nanosecond) and inode are those it had, and
-//! its modification time falls before the second the last build began
-//! (git's rule for a racily clean index: a file written in that second may
-//! have changed again without its time showing it). Everything reading a
+//! modification and change times (to the nanosecond), inode and device are
+//! those it had, and its modification time falls before the second the
+//! last build began (git's rule for a racily clean index: a file written in
+//! that second may have changed again without its time showing it). The
+//! change time is the one a program cannot set: a file rewritten at the
+//! same size with its modification time put back (`touch -r`, `cp -p`)
+//! still shows. Everything reading a
 //! post depends on besides the file (the site's settings, the blog's front
 //! matter defaults, the program's version) is one key: when it changes the
 //! whole cache is dropped. A post's rendered body is kept too, under a
@@ -48,16 +51,16 @@ pub(crate) const FILE_NAME: &str = "build-cache.json";
 const MAX_BYTES: u64 = 512 * 1024 * 1024;
 
 /// The layout of the file; another is ignored.
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 
 /// The last bytes of the file: a file cut short lacks them.
-const MAGIC: &[u8; 8] = b"dfcache3";
+const MAGIC: &[u8; 8] = b"dfcache4";
 
 /// The trailer: where the table begins, its length, [`MAGIC`].
 const TRAILER: usize = 24;
 
 /// The bytes of one row of the table ([`Row`]).
-const ROW: usize = 96;
+const ROW: usize = 112;
 
 /// A row's flags.
 const LINKS_POSTS: u8 = 1;
@@ -92,6 +95,11 @@ pub(crate) struct Stamp {
     modified: i128,
     /// The inode: a file renamed over another keeps its own.
     inode: u64,
+    /// Status change time, nanoseconds since the epoch: every write, rename
+    /// or `touch -r` moves it, and no program can set it back.
+    changed: i128,
+    /// The device: the same inode number on another file system is another file.
+    device: u64,
 }
 
 impl Stamp {
@@ -102,6 +110,8 @@ impl Stamp {
             size: meta.len(),
             modified: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
             inode: meta.ino(),
+            changed: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+            device: meta.dev(),
         }
     }
 }
@@ -1050,6 +1060,8 @@ fn row(bytes: &[u8], at: usize, blob: &Range<usize>, records: &Range<usize>) -> 
             size: long(16),
             modified: i128::from(i64::from_le_bytes(number(bytes, at + 24))),
             inode: long(32),
+            changed: i128::from(i64::from_le_bytes(number(bytes, at + 96))),
+            device: long(104),
         },
         model: line(word(40), word(44))?,
         body: if body_len == 0 {
@@ -1267,6 +1279,9 @@ fn put_row(table: &mut Vec<u8>, blob: &mut Vec<u8>, row: &Row, file: &[u8], url_
     table.push(flags);
     table.resize(table.len() + 7, 0);
     table.extend_from_slice(&row.file_hash.to_le_bytes());
+    let changed = i64::try_from(row.stamp.changed).unwrap_or(i64::MIN);
+    table.extend_from_slice(&changed.to_le_bytes());
+    table.extend_from_slice(&row.stamp.device.to_le_bytes());
 }
 
 /// A 32-bit offset or length of the file (which [`MAX_BYTES`] keeps
@@ -1439,6 +1454,8 @@ mod tests {
             size: n,
             modified: 1_000_000_000,
             inode: n,
+            changed: 1_000_000_000,
+            device: 1,
         }
     }
 

@@ -776,6 +776,36 @@ fn the_build_cache_is_not_fooled() {
 }
 
 #[test]
+fn a_file_rewritten_in_place_with_its_time_put_back_is_read_again() {
+    // `touch -r`, `cp -p` onto the file, a sync tool keeping times: the same
+    // path, inode, size and modification time; only the change time shows it.
+    let blog = cached_blog();
+    let dir = blog.path();
+    let post = dir.join("_posts/2024-01-01-p1.md");
+    cached_build(dir, &[]);
+    let before = fs::metadata(&post).unwrap();
+    let text = fs::read_to_string(&post).unwrap();
+    let other = text.replace("Post 1", "Post W");
+    assert_eq!(other.len(), text.len());
+    fs::write(&post, &other).unwrap();
+    set_modified(&post, before.modified().unwrap());
+    let after = fs::metadata(&post).unwrap();
+    {
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(
+            (after.ino(), after.len(), after.modified().unwrap()),
+            (before.ino(), before.len(), before.modified().unwrap())
+        );
+    }
+    let (said, json) = cached_build(dir, &[]);
+    assert!(said.contains("read 1 of 3 post files"), "{said}");
+    assert!(
+        json.contains("Post W") && !json.contains("Post 1"),
+        "{json}"
+    );
+}
+
+#[test]
 fn a_file_saved_by_rename_with_the_same_size_and_time_is_read_again() {
     // An editor that saves by writing a new file and renaming it over the
     // old one gives the post a new inode; its size and time may be the old
