@@ -775,18 +775,32 @@ fn the_build_cache_is_not_fooled() {
     assert!(!json.contains("Post 3"), "{json}");
 }
 
+/// A cached blog, built once: its first post, that post's metadata, and
+/// its text with "Post 1" made `title` (the same length).
+fn built_and_retitled(title: &str) -> (tempfile::TempDir, PathBuf, fs::Metadata, String) {
+    let blog = cached_blog();
+    let post = blog.path().join("_posts/2024-01-01-p1.md");
+    cached_build(blog.path(), &[]);
+    let before = fs::metadata(&post).unwrap();
+    let text = fs::read_to_string(&post).unwrap();
+    let other = text.replace("Post 1", title);
+    assert_eq!(other.len(), text.len());
+    (blog, post, before, other)
+}
+
+/// The build after a post was given `title` in another file of its size
+/// and time: it reads that post again and the feeds show the new title.
+fn read_again_as(dir: &Path, title: &str) {
+    let (said, json) = cached_build(dir, &[]);
+    assert!(said.contains("read 1 of 3 post files"), "{said}");
+    assert!(json.contains(title) && !json.contains("Post 1"), "{json}");
+}
+
 #[test]
 fn a_file_rewritten_in_place_with_its_time_put_back_is_read_again() {
     // `touch -r`, `cp -p` onto the file, a sync tool keeping times: the same
     // path, inode, size and modification time; only the change time shows it.
-    let blog = cached_blog();
-    let dir = blog.path();
-    let post = dir.join("_posts/2024-01-01-p1.md");
-    cached_build(dir, &[]);
-    let before = fs::metadata(&post).unwrap();
-    let text = fs::read_to_string(&post).unwrap();
-    let other = text.replace("Post 1", "Post W");
-    assert_eq!(other.len(), text.len());
+    let (blog, post, before, other) = built_and_retitled("Post W");
     fs::write(&post, &other).unwrap();
     set_modified(&post, before.modified().unwrap());
     let after = fs::metadata(&post).unwrap();
@@ -797,12 +811,7 @@ fn a_file_rewritten_in_place_with_its_time_put_back_is_read_again() {
             (before.ino(), before.len(), before.modified().unwrap())
         );
     }
-    let (said, json) = cached_build(dir, &[]);
-    assert!(said.contains("read 1 of 3 post files"), "{said}");
-    assert!(
-        json.contains("Post W") && !json.contains("Post 1"),
-        "{json}"
-    );
+    read_again_as(blog.path(), "Post W");
 }
 
 #[test]
@@ -810,15 +819,8 @@ fn a_file_saved_by_rename_with_the_same_size_and_time_is_read_again() {
     // An editor that saves by writing a new file and renaming it over the
     // old one gives the post a new inode; its size and time may be the old
     // ones (a time copied back, a clock that did not move).
-    let blog = cached_blog();
-    let dir = blog.path();
-    let post = dir.join("_posts/2024-01-01-p1.md");
-    cached_build(dir, &[]);
-    let before = fs::metadata(&post).unwrap();
-    let text = fs::read_to_string(&post).unwrap();
-    let other = text.replace("Post 1", "Post Z");
-    assert_eq!(other.len(), text.len());
-    let staged = dir.join("_posts/.p1.md.swp");
+    let (blog, post, before, other) = built_and_retitled("Post Z");
+    let staged = blog.path().join("_posts/.p1.md.swp");
     fs::write(&staged, &other).unwrap();
     set_modified(&staged, before.modified().unwrap());
     fs::rename(&staged, &post).unwrap();
@@ -827,12 +829,7 @@ fn a_file_saved_by_rename_with_the_same_size_and_time_is_read_again() {
         (after.len(), after.modified().unwrap()),
         (before.len(), before.modified().unwrap())
     );
-    let (said, json) = cached_build(dir, &[]);
-    assert!(said.contains("read 1 of 3 post files"), "{said}");
-    assert!(
-        json.contains("Post Z") && !json.contains("Post 1"),
-        "{json}"
-    );
+    read_again_as(blog.path(), "Post Z");
 }
 
 #[test]
