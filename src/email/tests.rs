@@ -1,6 +1,5 @@
 use super::*;
-use crate::config::DateRule;
-use crate::post::{self, Rules};
+use crate::post;
 
 fn site() -> SiteContext {
     SiteContext {
@@ -39,13 +38,7 @@ fn example_post() -> PostContext {
 
 /// `text` as the post file `_posts/2025-12-24-daily-papers.md`.
 fn parse_post(text: &str) -> Post {
-    let rules = Rules {
-        site_url: "https://papers.example.org".into(),
-        zone: jiff::tz::TimeZone::get("Asia/Seoul").unwrap(),
-        permalink: crate::permalink_style::DEFAULT_PERMALINK.into(),
-        dates: DateRule::Jekyll,
-        site: crate::post::SiteInfo::default(),
-    };
+    let rules = crate::post::test_rules();
     let path = std::path::Path::new("_posts/2025-12-24-daily-papers.md");
     post::parse(path, text, &rules).unwrap()
 }

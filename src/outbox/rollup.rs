@@ -177,7 +177,6 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::config::DateRule;
     use crate::post::{self, Rules};
 
     /// Noon UTC on 2025-01-`day`.
@@ -185,13 +184,16 @@ mod tests {
         1_735_732_800 + (day - 1) * 86_400
     }
 
+    /// The plan at `now` of subscribers who never had a roll-up.
+    fn first_plan<'s>(posts: &'s [Post], subscribers: &'s Subscribers, now: i64) -> Vec<Group<'s>> {
+        plan(posts, subscribers, &RollupHistory::default(), now, false)
+    }
+
     fn post(day: u32, tags: &str) -> Post {
         let rules = Rules {
             site_url: "https://e.org".into(),
             zone: jiff::tz::TimeZone::UTC,
-            permalink: crate::permalink_style::DEFAULT_PERMALINK.into(),
-            dates: DateRule::Jekyll,
-            site: crate::post::SiteInfo::default(),
+            ..crate::post::test_rules()
         };
         let text = format!(
             "---\ntitle: Day {day}\ndate: 2025-01-{day:02} 12:00:00\ntags: [{tags}]\n---\nBody\n"
@@ -280,13 +282,7 @@ mod tests {
             weekly("b@e.org", &[]),
         ]);
         // At noon on day 14: after noon on day 7, a week ago, to now.
-        let groups = plan(
-            &posts,
-            &subscribers,
-            &RollupHistory::default(),
-            day(14),
-            false,
-        );
+        let groups = first_plan(&posts, &subscribers, day(14));
         assert_eq!(
             shape(&groups),
             vec![(
@@ -307,13 +303,7 @@ mod tests {
             weekly("also-vision@e.org", &["Vision"]),
             weekly("nothing@e.org", &["cooking"]),
         ]);
-        let groups = plan(
-            &posts,
-            &subscribers,
-            &RollupHistory::default(),
-            day(14),
-            false,
-        );
+        let groups = first_plan(&posts, &subscribers, day(14));
         assert_eq!(
             shape(&groups),
             vec![
@@ -433,13 +423,7 @@ mod tests {
         let posts = posts();
         let subscribers = list(vec![weekly("w@e.org", &[])]);
         // At noon on day 10, days 11 to 14 are not out yet.
-        let groups = plan(
-            &posts,
-            &subscribers,
-            &RollupHistory::default(),
-            day(10),
-            false,
-        );
+        let groups = first_plan(&posts, &subscribers, day(10));
         assert_eq!(
             shape(&groups),
             vec![(days(&[4, 5, 6, 7, 8, 9, 10]), emails(&["w@e.org"]))]

@@ -1299,6 +1299,12 @@ mod tests {
         );
     }
 
+    /// The ids of `posts` in the feeds' order, all of them published.
+    fn published_ids(posts: Vec<Post>) -> Vec<String> {
+        let now = jiff::Timestamp::from_second(1_780_000_000).unwrap();
+        published(posts, now).iter().map(Post::id).collect()
+    }
+
     #[test]
     fn posts_jekyll_feed_gives_one_id_each_get_their_own() {
         let post = |name: &str, permalink: &str| {
@@ -1310,10 +1316,8 @@ mod tests {
             post("2025-12-21-daily-papers.md", "/daily-papers-2025-12-21"),
             post("2025-12-22-other.md", "/other"),
         ];
-        let now = jiff::Timestamp::from_second(1_780_000_000).unwrap();
-        let ids: Vec<String> = published(posts, now).iter().map(Post::id).collect();
         assert_eq!(
-            ids,
+            published_ids(posts),
             [
                 "https://papers.example.org/other",
                 "https://papers.example.org/2025-12-21-daily-papers",
@@ -1336,10 +1340,8 @@ mod tests {
             post("2025-12-22-three.md", "b c"),
             post("2025-12-23-four.md", "b%20c"),
         ];
-        let now = jiff::Timestamp::from_second(1_780_000_000).unwrap();
-        let ids: Vec<String> = published(posts, now).iter().map(Post::id).collect();
         assert_eq!(
-            ids,
+            published_ids(posts),
             [
                 "https://papers.example.org/news/2025-12-23-four",
                 "https://papers.example.org/news/b%20c",

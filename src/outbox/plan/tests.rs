@@ -3,16 +3,13 @@
 use std::path::Path;
 
 use super::*;
-use crate::config::DateRule;
 use crate::post::{self, Rules};
 
 fn post(name: &str, title: &str, tags: &str) -> Post {
     let rules = Rules {
         site_url: "https://e.org".into(),
         zone: jiff::tz::TimeZone::UTC,
-        permalink: crate::permalink_style::DEFAULT_PERMALINK.into(),
-        dates: DateRule::Jekyll,
-        site: crate::post::SiteInfo::default(),
+        ..crate::post::test_rules()
     };
     let text = format!("---\ntitle: {title}\ntags: [{tags}]\n---\nBody\n");
     post::parse(Path::new(&format!("_posts/{name}.md")), &text, &rules).unwrap()
