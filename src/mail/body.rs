@@ -219,17 +219,46 @@ impl SharedBody {
         self.quoted.len().max(self.base64_head.len() * 2) + 1024
     }
 
-    /// The encoded body of `filled` (its personal segments) onto `out`.
-    pub(super) fn write(&self, filled: &Filled, out: &mut Vec<u8>) {
+    /// The runs of bytes this body writes the same for every recipient
+    /// whose body takes `encoding`, in the order [`SharedBody::write`]
+    /// writes them: each shared segment encoded, or in base64 the shared
+    /// head.
+    pub(super) fn shared_runs(&self, encoding: Encoding) -> Vec<&[u8]> {
+        match encoding {
+            Encoding::Base64 => vec![self.base64_head.as_bytes()],
+            Encoding::QuotedPrintable => self
+                .shared_segments()
+                .map(|(_, quoted)| &self.quoted[quoted])
+                .collect(),
+            Encoding::SevenBit | Encoding::EightBit => self
+                .shared_segments()
+                .map(|(plain, _)| &self.plain[plain])
+                .collect(),
+        }
+    }
+
+    /// Where each shared segment is in `plain` and in `quoted`.
+    fn shared_segments(&self) -> impl Iterator<Item = (Range<usize>, Range<usize>)> {
+        self.segments.iter().filter_map(|segment| match segment {
+            Segment::Shared { plain, quoted } => Some((plain.clone(), quoted.clone())),
+            Segment::Personal(_) => None,
+        })
+    }
+
+    /// The encoded body of `filled` (its personal segments) onto `out`;
+    /// where each of [`SharedBody::shared_runs`] went in `out` onto `runs`.
+    pub(super) fn write(&self, filled: &Filled, out: &mut Vec<u8>, runs: &mut Vec<Range<usize>>) {
         let mut personal = filled.personal.iter();
+        let mut copy = |out: &mut Vec<u8>, bytes: &[u8]| {
+            runs.push(out.len()..out.len() + bytes.len());
+            out.extend_from_slice(bytes);
+        };
         match filled.encoding {
-            Encoding::Base64 => self.write_base64(filled, out),
+            Encoding::Base64 => self.write_base64(filled, out, copy),
             Encoding::QuotedPrintable => {
                 for segment in &self.segments {
                     match segment {
-                        Segment::Shared { quoted, .. } => {
-                            out.extend_from_slice(&self.quoted[quoted.clone()]);
-                        }
+                        Segment::Shared { quoted, .. } => copy(out, &self.quoted[quoted.clone()]),
                         Segment::Personal(_) => out.extend_from_slice(&quoted_printable::encode(
                             personal.next().map_or(&[][..], Vec::as_slice),
                         )),
@@ -240,9 +269,7 @@ impl SharedBody {
             _ => {
                 for segment in &self.segments {
                     match segment {
-                        Segment::Shared { plain, .. } => {
-                            out.extend_from_slice(&self.plain[plain.clone()]);
-                        }
+                        Segment::Shared { plain, .. } => copy(out, &self.plain[plain.clone()]),
                         Segment::Personal(_) => {
                             out.extend_from_slice(personal.next().map_or(&[][..], Vec::as_slice));
                         }
@@ -254,7 +281,12 @@ impl SharedBody {
 
     /// Base64: the shared head as encoded once, then the rest of the text
     /// encoded, on the line after.
-    fn write_base64(&self, filled: &Filled, out: &mut Vec<u8>) {
+    fn write_base64(
+        &self,
+        filled: &Filled,
+        out: &mut Vec<u8>,
+        mut copy: impl FnMut(&mut Vec<u8>, &[u8]),
+    ) {
         let mut rest = Vec::new();
         let mut at = 0;
         let mut personal = filled.personal.iter();
@@ -267,7 +299,7 @@ impl SharedBody {
             rest.extend_from_slice(&bytes[skip..]);
             at += bytes.len();
         }
-        out.extend_from_slice(self.base64_head.as_bytes());
+        copy(out, self.base64_head.as_bytes());
         if rest.is_empty() {
             return;
         }
@@ -403,8 +435,14 @@ mod tests {
         };
         let body = SharedBody::new(pieces.iter().copied());
         let filled = body.fill(|_| Cow::Borrowed(value));
-        let mut out = Vec::new();
-        body.write(&filled, &mut out);
+        let (mut out, mut runs) = (Vec::new(), Vec::new());
+        body.write(&filled, &mut out, &mut runs);
+        // The shared runs are where the body says, whole.
+        let shared = body.shared_runs(filled.encoding);
+        assert_eq!(runs.len(), shared.len());
+        for (range, run) in runs.iter().zip(shared) {
+            assert_eq!(&out[range.clone()], run);
+        }
         ((filled.encoding, out), (whole_encoding, whole.into_vec()))
     }
 

@@ -15,9 +15,24 @@
 //!
 //! The body hash is mail-auth's canonicalisation and SHA-256, but a start
 //! of the body that many messages share (a post's, up to its first personal
-//! line) can be canonicalised and hashed once ([`Signer::prefix`]), each
-//! message's hash resumed from there by a key type of ours whose
-//! `SigningKey::hash` starts from that state ([`Resumed`]).
+//! line) can be canonicalised and hashed once ([`Signer::prefix`]), and the
+//! runs of shared bytes after it (the HTML part, between the recipients'
+//! lines) canonicalised once ([`Signer::shared_run`]): each message's body
+//! hash resumes from the prefix's state, canonicalises only the bytes
+//! around the runs and feeds each run's canonical form as it is to
+//! SHA-256. mail-auth then signs the headers with that body hash, through
+//! a key type of ours whose `SigningKey::hash` goes on from it
+//! ([`Resumed`]).
+//!
+//! Why the pieces can be canonicalised apart: mail-auth's relaxed
+//! canonicaliser holds nothing back after a byte that is not white space
+//! or a line break (no space to fold, no line break that might end the
+//! body), so begun afresh there it writes what it would have written going
+//! on. Every cut is made just after such a byte; the last piece must hold
+//! one too, since the body's final CRLF is written only when the piece
+//! that finishes the canonicalisation has content.
+
+use std::ops::Range;
 
 use mail_auth::common::crypto::{
     Algorithm, Ed25519Key, HashContext, HashImpl, HashOutput, RsaKey, Sha256, SigningKey,
@@ -70,7 +85,7 @@ impl std::fmt::Debug for Signer {
 pub(super) struct BodyPrefix {
     bytes: Vec<u8>,
     /// SHA-256 over the canonical form of `bytes`, not finished.
-    context: <Sha256 as HashImpl>::Context,
+    context: BodyContext,
 }
 
 impl std::fmt::Debug for BodyPrefix {
@@ -86,6 +101,31 @@ impl BodyPrefix {
     pub(super) fn bytes(&self) -> &[u8] {
         &self.bytes
     }
+}
+
+/// A run of body bytes that many messages share after bytes of their own
+/// (a shared segment of a part's encoded body), its inside canonicalised
+/// once: everything after its first byte that is not white space or a line
+/// break up to its last such byte, so that both cuts fall just after one.
+#[derive(Debug)]
+pub(super) struct SharedRun {
+    /// Where the canonicalised inside starts and ends in the run.
+    inside: Range<usize>,
+    /// The run's length, to check that a message holds it where said.
+    len: usize,
+    /// mail-auth's relaxed canonical form of the inside.
+    canonical: Vec<u8>,
+}
+
+/// Whether `byte` is white space or a line break to mail-auth's relaxed
+/// body canonicalisation (after which it may hold something back).
+fn blank(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// Whether `bytes` hold a byte that is not [`blank`].
+fn has_content(bytes: &[u8]) -> bool {
+    bytes.iter().any(|&byte| !blank(byte))
 }
 
 impl Signer {
@@ -127,10 +167,7 @@ impl Signer {
     /// space to fold, no line break to hold back as a possible trailing
     /// empty line). `None` when there is no such byte.
     pub(super) fn prefix(body: &[u8]) -> Option<BodyPrefix> {
-        let end = body
-            .iter()
-            .rposition(|byte| !matches!(byte, b' ' | b'\t' | b'\r' | b'\n'))?
-            + 1;
+        let end = body.iter().rposition(|&byte| !blank(byte))? + 1;
         let mut context = <Sha256 as HashImpl>::hasher();
         // mail-auth's own canonicalisation, never finished: its last step
         // (the final CRLF) belongs to the whole body.
@@ -141,36 +178,92 @@ impl Signer {
         })
     }
 
+    /// `bytes`, a run many messages will share after bytes of their own,
+    /// with its inside canonicalised once; `None` when it has no inside
+    /// (fewer than two bytes that are not white space or line breaks).
+    pub(super) fn shared_run(bytes: &[u8]) -> Option<SharedRun> {
+        let start = bytes.iter().position(|&byte| !blank(byte))? + 1;
+        let end = bytes.iter().rposition(|&byte| !blank(byte))? + 1;
+        if start >= end {
+            return None;
+        }
+        let mut canonical = Vec::with_capacity(end - start);
+        // mail-auth's own canonicalisation of the inside, never finished:
+        // it starts and ends just after a byte with content, where nothing
+        // is held back.
+        BodyHasher::new(&mut canonical, Canonicalization::Relaxed, 0).write(&bytes[start..end]);
+        Some(SharedRun {
+            inside: start..end,
+            len: bytes.len(),
+            canonical,
+        })
+    }
+
     /// [`Signer::header`] of the message whose header section is `head`
     /// (each field with its CRLF, without the empty line) and whose body is
-    /// `prefix`'s bytes then `rest`: mail-auth signs the headers and `rest`,
-    /// its body hash resumed from `prefix`. A `rest` of only white space
-    /// and line breaks is signed with the whole body: canonicalisation ends
-    /// a body that has content with a CRLF, and begun afresh on `rest` it
-    /// would not know the prefix had some.
+    /// `prefix`'s bytes (if any) then `rest`, where `runs` are where
+    /// [`SharedRun`]s sit in `rest` (in order, apart): the body hash
+    /// resumes from `prefix`, canonicalises the bytes of `rest` around the
+    /// runs' insides and takes each inside's canonical form as made once;
+    /// mail-auth signs the headers with it. A run not as long as said is
+    /// canonicalised with the rest, and so are the last runs when nothing
+    /// but white space and line breaks follows them (see the module's
+    /// doc); a body whose `rest` is only that is signed whole.
     pub(super) fn header_after(
         &self,
         head: &[u8],
-        prefix: &BodyPrefix,
+        prefix: Option<&BodyPrefix>,
         rest: &[u8],
+        runs: &[(usize, &SharedRun)],
     ) -> Result<String, String> {
-        let content = rest
-            .iter()
-            .any(|byte| !matches!(byte, b' ' | b'\t' | b'\r' | b'\n'));
-        let mut message = Vec::with_capacity(head.len() + 2 + prefix.bytes.len() + rest.len());
+        if prefix.is_some() && !has_content(rest) {
+            // Begun afresh on `rest`, canonicalisation would not know the
+            // prefix had content, and leave out the body's final CRLF.
+            let prefix = prefix.map_or(&[][..], BodyPrefix::bytes);
+            let mut message = Vec::with_capacity(head.len() + 2 + prefix.len() + rest.len());
+            for piece in [head, b"\r\n", prefix, rest] {
+                message.extend_from_slice(piece);
+            }
+            return self.sign(&message, None);
+        }
+        let mut runs = runs;
+        while let Some(((at, run), earlier)) = runs.split_last() {
+            if rest.get(at + run.inside.end..).is_some_and(has_content) {
+                break;
+            }
+            runs = earlier;
+        }
+        let mut context = prefix.map_or_else(<Sha256 as HashImpl>::hasher, |prefix| {
+            prefix.context.clone()
+        });
+        let mut from = 0;
+        for &(at, run) in runs {
+            if at < from || rest.get(at..at + run.len).is_none() {
+                continue;
+            }
+            let inside = at + run.inside.start..at + run.inside.end;
+            BodyHasher::new(Borrowed(&mut context), Canonicalization::Relaxed, 0)
+                .write(&rest[from..inside.start]);
+            context.write(&run.canonical);
+            from = inside.end;
+        }
+        let mut last = BodyHasher::new(context, Canonicalization::Relaxed, 0);
+        last.write(&rest[from..]);
+        let (context, _) = last.finish();
+        // The body is hashed: mail-auth gets the headers and an empty body,
+        // whose canonical form adds nothing to the hash it resumes.
+        let mut message = Vec::with_capacity(head.len() + 2);
         message.extend_from_slice(head);
         message.extend_from_slice(b"\r\n");
-        if !content {
-            message.extend_from_slice(&prefix.bytes);
-        }
-        message.extend_from_slice(rest);
-        self.sign(&message, content.then_some(prefix))
+        self.sign(&message, Some(&context))
     }
 
-    fn sign(&self, message: &[u8], prefix: Option<&BodyPrefix>) -> Result<String, String> {
+    /// mail-auth's signature of `message`, whose body hash goes on from
+    /// `body` (the hash of the bytes before the message's own body).
+    fn sign(&self, message: &[u8], body: Option<&BodyContext>) -> Result<String, String> {
         match &self.key {
-            Key::Rsa(key) => self.signer(key, prefix).sign(message),
-            Key::Ed25519(key) => self.signer(key, prefix).sign(message),
+            Key::Rsa(key) => self.signer(key, body).sign(message),
+            Key::Ed25519(key) => self.signer(key, body).sign(message),
         }
         .map(|signature| signature.to_header())
         .map_err(|err| format!("cannot sign the message (DKIM): {err}"))
@@ -180,9 +273,9 @@ impl Signer {
     fn signer<'k, K: SigningKey<Hasher = Sha256>>(
         &self,
         key: &'k K,
-        prefix: Option<&'k BodyPrefix>,
+        body: Option<&'k BodyContext>,
     ) -> DkimSigner<Resumed<'k, K>, Done> {
-        DkimSigner::from_key(Resumed { key, prefix })
+        DkimSigner::from_key(Resumed { key, body })
             .domain(self.domain.clone())
             .selector(self.selector.clone())
             .headers(SIGNED_HEADERS)
@@ -191,12 +284,15 @@ impl Signer {
     }
 }
 
-/// A key whose body hash starts from a [`BodyPrefix`]: mail-auth's
-/// `SigningKey::hash` gets the canonical body (of what follows the prefix)
-/// and hashes it on from the prefix's state.
+/// SHA-256 over a canonical body so far, not finished.
+type BodyContext = <Sha256 as HashImpl>::Context;
+
+/// A key whose body hash goes on from a state: mail-auth's
+/// `SigningKey::hash` gets the canonical form of the body it was given and
+/// hashes it on from there.
 struct Resumed<'k, K> {
     key: &'k K,
-    prefix: Option<&'k BodyPrefix>,
+    body: Option<&'k BodyContext>,
 }
 
 impl<K: SigningKey<Hasher = Sha256>> SigningKey for Resumed<'_, K> {
@@ -208,10 +304,8 @@ impl<K: SigningKey<Hasher = Sha256>> SigningKey for Resumed<'_, K> {
 
     fn hash(&self, data: impl Writable) -> HashOutput {
         let mut context = self
-            .prefix
-            .map_or_else(<Sha256 as HashImpl>::hasher, |prefix| {
-                prefix.context.clone()
-            });
+            .body
+            .map_or_else(<Sha256 as HashImpl>::hasher, Clone::clone);
         data.write(&mut context);
         context.complete()
     }
@@ -315,7 +409,9 @@ pub(super) mod tests {
                     continue;
                 };
                 let rest = &body.as_bytes()[prefix.bytes().len()..];
-                let header = signer.header_after(head.as_bytes(), &prefix, rest).unwrap();
+                let header = signer
+                    .header_after(head.as_bytes(), Some(&prefix), rest, &[])
+                    .unwrap();
                 assert_eq!(
                     without_time_and_signature(&header),
                     without_time_and_signature(&whole),
@@ -325,5 +421,57 @@ pub(super) mod tests {
             }
         }
         assert!(resumed > 100, "{resumed}");
+    }
+
+    #[test]
+    fn a_body_hash_with_runs_canonicalised_once_is_mail_auths_own() {
+        let signer = Signer::new(&test_dkim()).unwrap();
+        let head = "From: a@example.org\r\nTo: b@example.org\r\nSubject: s\r\n";
+        let words = "word  with\tspace \t and tabs   \r\n\r\n \r\nx=\r\n".repeat(6);
+        let bodies = [
+            format!("{words}\r\n \r\n\t\r\n\r\n"),
+            format!("  lead\r\n{}\r\n{words} end\r\n", "x".repeat(90)),
+            format!("<p>a b</p>\r\n\r\n{words}\r\n--b--\r\n"),
+            format!("\r\n\r\n{words}  \r\n\r\n"),
+            "lone\rcarriage\r\r\nreturns\r \r\n\x0b\x0c end".to_string(),
+        ];
+        let mut cases = 0;
+        for body in &bodies {
+            let bytes = body.as_bytes();
+            let whole = without_time_and_signature(
+                &signer
+                    .header(format!("{head}\r\n{body}").as_bytes())
+                    .unwrap(),
+            );
+            // With the body's shared start hashed once, or not at all.
+            let starts = [0, 7, 23].map(|at| Signer::prefix(&bytes[..at.min(bytes.len())]));
+            for prefix in &starts {
+                let rest = &bytes[prefix.as_ref().map_or(0, |prefix| prefix.bytes().len())..];
+                // One run, then two, at every few bytes and of every few lengths.
+                for start in (0..rest.len()).step_by(5) {
+                    for len in (1..=rest.len() - start).step_by(6) {
+                        let Some(first) = Signer::shared_run(&rest[start..start + len]) else {
+                            continue;
+                        };
+                        let second_at = start + len + (len % 5);
+                        let second = rest
+                            .get(second_at..second_at + 9)
+                            .and_then(Signer::shared_run);
+                        let mut runs = vec![(start, &first)];
+                        runs.extend(second.as_ref().map(|run| (second_at, run)));
+                        let header = signer
+                            .header_after(head.as_bytes(), prefix.as_ref(), rest, &runs)
+                            .unwrap();
+                        assert_eq!(
+                            without_time_and_signature(&header),
+                            whole,
+                            "{body:?}, runs at {start} ({len}) and {second_at}"
+                        );
+                        cases += 1;
+                    }
+                }
+            }
+        }
+        assert!(cases > 5_000, "{cases}");
     }
 }

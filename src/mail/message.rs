@@ -27,7 +27,7 @@ use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Body, MultiPart, SinglePart};
 
 use super::body::SharedBody;
-use super::dkim::{BodyPrefix, Signer};
+use super::dkim::{BodyPrefix, SharedRun, Signer};
 use crate::address::{Mailbox, ascii_domain};
 use crate::config::{Dkim, ListSettings};
 use crate::email::{Design, Email, Piece, Prepared, Recipient, Template, Values};
@@ -305,26 +305,39 @@ impl Letterhead {
         out.clear();
         out.reserve(frame.len() + composed.text.len_hint() + composed.html.len_hint());
         out.extend_from_slice(&frame[..text_at]);
-        composed.text.write(&text, out);
+        let (mut text_runs, mut html_runs) = (Vec::new(), Vec::new());
+        composed.text.write(&text, out, &mut text_runs);
         out.extend_from_slice(&frame[text_at + TEXT_MARKER.len()..html_at]);
-        composed.html.write(&html, out);
+        composed.html.write(&html, out, &mut html_runs);
         out.extend_from_slice(&frame[html_at + HTML_MARKER.len()..]);
         if let Some(signer) = &self.signer {
             // The body starts with the MIME lines before the text part and
             // the text's shared head: the same bytes for every recipient
-            // whose text takes this encoding, hashed once.
+            // whose text takes this encoding, hashed once. After it, each
+            // part's shared runs are canonicalised once.
             let body_start = find(&frame, b"\r\n\r\n").map_or(0, |at| at + 4);
-            let prefix = composed.prefix(text.encoding, &frame[body_start.min(text_at)..text_at]);
-            let header =
-                match prefix.filter(|prefix| out[body_start..].starts_with(prefix.bytes())) {
-                    Some(prefix) if body_start >= 2 => signer.header_after(
-                        &out[..body_start - 2],
-                        prefix,
-                        &out[body_start + prefix.bytes().len()..],
-                    ),
-                    _ => signer.header(out),
-                }
-                .map_err(Unmade::Message)?;
+            let prefix = composed
+                .prefix(text.encoding, &frame[body_start.min(text_at)..text_at])
+                .filter(|prefix| out[body_start..].starts_with(prefix.bytes()));
+            let header = if body_start >= 2 {
+                let rest = body_start + prefix.map_or(0, |prefix| prefix.bytes().len());
+                let runs: Vec<(usize, &SharedRun)> = text_runs
+                    .iter()
+                    .zip(composed.runs(Part::Text, text.encoding))
+                    .chain(
+                        html_runs
+                            .iter()
+                            .zip(composed.runs(Part::Html, html.encoding)),
+                    )
+                    .filter_map(|(range, run)| {
+                        Some((range.start.checked_sub(rest)?, run.as_ref()?))
+                    })
+                    .collect();
+                signer.header_after(&out[..body_start - 2], prefix, &out[rest..], &runs)
+            } else {
+                signer.header(out)
+            }
+            .map_err(Unmade::Message)?;
             out.splice(0..0, header.into_bytes());
         }
         Ok(envelope)
@@ -412,6 +425,26 @@ pub struct Composed {
     /// For DKIM: the body's shared start, canonicalised and hashed once,
     /// for each encoding the text part may take (made when first needed).
     prefixes: [OnceLock<Option<BodyPrefix>>; 4],
+    /// For DKIM: each part's shared runs canonicalised once, for each
+    /// encoding the part may take (made when first needed).
+    runs: [[OnceLock<Vec<Option<SharedRun>>>; 4]; 2],
+}
+
+/// One of the two parts of a message.
+#[derive(Debug, Clone, Copy)]
+enum Part {
+    Text,
+    Html,
+}
+
+/// Where the figures of an encoding go in an array of four.
+fn encoding_index(encoding: Encoding) -> usize {
+    match encoding {
+        Encoding::SevenBit => 0,
+        Encoding::EightBit => 1,
+        Encoding::QuotedPrintable => 2,
+        Encoding::Base64 => 3,
+    }
 }
 
 impl Composed {
@@ -447,6 +480,7 @@ impl Composed {
             text,
             html,
             prefixes: Default::default(),
+            runs: Default::default(),
         }
     }
 
@@ -454,15 +488,24 @@ impl Composed {
     /// `encoding`: `mime` (the lines before the text part's body, the same
     /// for all) then the text's shared head.
     fn prefix(&self, encoding: Encoding, mime: &[u8]) -> Option<&BodyPrefix> {
-        let index = match encoding {
-            Encoding::SevenBit => 0,
-            Encoding::EightBit => 1,
-            Encoding::QuotedPrintable => 2,
-            Encoding::Base64 => 3,
-        };
-        self.prefixes[index]
+        self.prefixes[encoding_index(encoding)]
             .get_or_init(|| Signer::prefix(&[mime, self.text.head(encoding)].concat()))
             .as_ref()
+    }
+
+    /// `part`'s shared runs in `encoding` for DKIM, in the order the
+    /// part's body writes them.
+    fn runs(&self, part: Part, encoding: Encoding) -> &[Option<SharedRun>] {
+        let body = match part {
+            Part::Text => &self.text,
+            Part::Html => &self.html,
+        };
+        self.runs[part as usize][encoding_index(encoding)].get_or_init(|| {
+            body.shared_runs(encoding)
+                .into_iter()
+                .map(Signer::shared_run)
+                .collect()
+        })
     }
 }
 
