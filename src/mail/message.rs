@@ -22,7 +22,7 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use email_encoding::body::Encoding;
-use lettre::address::Envelope;
+pub(super) use lettre::address::Envelope;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Body, MultiPart, SinglePart};
 

@@ -1,13 +1,20 @@
 //! The sending workers: one thread and one SMTP connection each, taking the
-//! next recipient from a shared queue, building that one message, sending
-//! it and recording the outcome before taking another. The calling thread
-//! counts the outcomes against the failure policy and stops the workers
-//! when it says so.
+//! next message from a bounded queue, sending it and recording the outcome
+//! before taking another. Builders, as many as the machine has cores (and
+//! no more than there are connections), take the next recipient from the
+//! list and build and sign that one message onto the queue, so that a
+//! connection never waits for its next message to be made: on two cores,
+//! building and signing in the connection's own thread left the server
+//! idle while it did. The queue holds one message per connection, so the
+//! messages in memory are at most two per connection and one per builder.
+//! The calling thread counts the outcomes against the failure policy and
+//! stops the workers when it says so; what was built and not sent is given
+//! back with the recipients never tried.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, mpsc};
 
-use super::message::{Letterhead, Letters, Unmade};
+use super::message::{Envelope, Letterhead, Letters, Unmade};
 use super::policy::{self, Policy, Tally};
 use super::record::{Entry, Recorder};
 use super::retry::{Reply, SendError};
@@ -76,11 +83,27 @@ pub(super) fn deliver<'a>(
     let (sender, results) = mpsc::channel::<Attempt<'_>>();
     let mut tally = PostTally::new(recipients);
     let mut record_error: Option<Error> = None;
+    let workers = connections.min(recipients.len()).max(1);
+    let builders = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(workers);
+    let (queue, built) = mpsc::sync_channel::<Built<'_>>(workers);
+    let built = Mutex::new(built);
+    // Message buffers given back by the workers once sent, for the
+    // builders to fill again.
+    let spare: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+    let mut unsent = Vec::new();
     std::thread::scope(|scope| {
-        for _ in 0..connections.min(recipients.len().max(1)) {
+        for _ in 0..builders {
+            let queue = queue.clone();
+            let (jobs, abort, spare) = (&jobs, &abort, &spare);
+            scope.spawn(move || build(letter, jobs, abort, spare, &queue));
+        }
+        drop(queue);
+        for _ in 0..workers {
             let sender = sender.clone();
-            let (jobs, abort) = (&jobs, &abort);
-            scope.spawn(move || work(transport, letter, jobs, abort, record, &sender));
+            let (abort, built, spare) = (&abort, &built, &spare);
+            scope.spawn(move || work(transport, letter, built, abort, record, spare, &sender));
         }
         drop(sender);
         for attempt in results {
@@ -103,10 +126,21 @@ pub(super) fn deliver<'a>(
                 abort.store(true, Ordering::Relaxed);
             }
         }
+        // The workers are done: what was built and not sent was not taken
+        // (and taking it lets a builder waiting on a full queue see the
+        // stop and end).
+        for message in built
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+        {
+            unsent.push(message.subscriber);
+        }
     });
     let untried = jobs
         .into_inner()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    tally.not_taken.extend(unsent);
     tally.not_taken.extend(untried);
     match record_error {
         Some(err) => Err(err),
@@ -124,18 +158,23 @@ fn relay_could_not_take(outcome: &Result<(), SendError>) -> bool {
     }
 }
 
-/// One worker: its own connection, opened by the first message.
-fn work<'a>(
-    transport: &Transport,
+/// A message built ahead of its connection, or why it was not.
+struct Built<'a> {
+    subscriber: Subscriber<'a>,
+    email: String,
+    message: Result<(Envelope, Vec<u8>), SendError>,
+}
+
+/// One builder: the next recipient's message, built and signed, onto the
+/// bounded queue the workers take from, until the list ends or the run
+/// stops.
+fn build<'a>(
     letter: &Letter<'_>,
     jobs: &Mutex<Picked<'a, '_>>,
     abort: &AtomicBool,
-    record: Record<'_>,
-    results: &mpsc::Sender<Attempt<'a>>,
+    spare: &Mutex<Vec<Vec<u8>>>,
+    queue: &mpsc::SyncSender<Built<'a>>,
 ) {
-    let mut session = transport.session();
-    let sender_address = letter.letterhead.sender();
-    let mut bytes = Vec::new();
     while !abort.load(Ordering::Relaxed) {
         let next = jobs
             .lock()
@@ -144,22 +183,68 @@ fn work<'a>(
         let Some(subscriber) = next else {
             break;
         };
-        let recipient = &recipient(subscriber, letter.letterhead);
-        // Built here, one at a time, into this worker's buffer: no run
-        // holds every message in memory.
-        let outcome = letter
+        let recipient = recipient(subscriber, letter.letterhead);
+        let mut bytes = spare
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop()
+            .unwrap_or_default();
+        let message = letter
             .letterhead
-            .letter(letter.design, letter.letters, recipient, &mut bytes)
+            .letter(letter.design, letter.letters, &recipient, &mut bytes)
             .map_err(|unmade| match unmade {
                 Unmade::Template(problem) => SendError::Fatal(problem.to_string()),
                 Unmade::Address(message) => SendError::Permanent(Reply::local(message)),
                 Unmade::Message(message) => SendError::Fatal(message),
             })
-            .and_then(|(envelope, _)| match &mut session {
-                Ok(session) => session.send(&envelope, &bytes),
-                Err(err) => Err(err.clone()),
+            .map(|(envelope, _)| (envelope, bytes));
+        let built = Built {
+            subscriber,
+            email: recipient.email,
+            message,
+        };
+        if queue.send(built).is_err() {
+            break;
+        }
+    }
+}
+
+/// One worker: its own connection, opened by the first message, sending
+/// what the builders made.
+fn work<'a>(
+    transport: &Transport,
+    letter: &Letter<'_>,
+    queue: &Mutex<mpsc::Receiver<Built<'a>>>,
+    abort: &AtomicBool,
+    record: Record<'_>,
+    spare: &Mutex<Vec<Vec<u8>>>,
+    results: &mpsc::Sender<Attempt<'a>>,
+) {
+    let mut session = transport.session();
+    let sender_address = letter.letterhead.sender();
+    while !abort.load(Ordering::Relaxed) {
+        let next = queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .recv();
+        let Ok(built) = next else {
+            break;
+        };
+        let subscriber = built.subscriber;
+        let outcome = built
+            .message
+            .and_then(|(envelope, bytes)| {
+                let sent = match &mut session {
+                    Ok(session) => session.send(&envelope, &bytes),
+                    Err(err) => Err(err.clone()),
+                };
+                spare
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(bytes);
+                sent
             })
-            .map_err(|err| policy::about_the_sender(err, &sender_address, &recipient.email));
+            .map_err(|err| policy::about_the_sender(err, &sender_address, &built.email));
         let record_error =
             record.and_then(|(recorder, entry)| recorder.record(entry, subscriber, &outcome).err());
         // A relay that cannot take this message (unreachable, login
