@@ -129,11 +129,7 @@ pub(super) fn deliver<'a>(
         // The workers are done: what was built and not sent was not taken
         // (and taking it lets a builder waiting on a full queue see the
         // stop and end).
-        for message in built
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .iter()
-        {
+        for message in lock(&built).iter() {
             unsent.push(message.subscriber);
         }
     });
@@ -176,19 +172,12 @@ fn build<'a>(
     queue: &mpsc::SyncSender<Built<'a>>,
 ) {
     while !abort.load(Ordering::Relaxed) {
-        let next = jobs
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .next();
+        let next = lock(jobs).next();
         let Some(subscriber) = next else {
             break;
         };
         let recipient = recipient(subscriber, letter.letterhead);
-        let mut bytes = spare
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .pop()
-            .unwrap_or_default();
+        let mut bytes = lock(spare).pop().unwrap_or_default();
         let message = letter
             .letterhead
             .letter(letter.design, letter.letters, &recipient, &mut bytes)
@@ -223,10 +212,7 @@ fn work<'a>(
     let mut session = transport.session();
     let sender_address = letter.letterhead.sender();
     while !abort.load(Ordering::Relaxed) {
-        let next = queue
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .recv();
+        let next = lock(queue).recv();
         let Ok(built) = next else {
             break;
         };
@@ -238,10 +224,7 @@ fn work<'a>(
                     Ok(session) => session.send(&envelope, &bytes),
                     Err(err) => Err(err.clone()),
                 };
-                spare
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .push(bytes);
+                lock(spare).push(bytes);
                 sent
             })
             .map_err(|err| policy::about_the_sender(err, &sender_address, &built.email));
@@ -261,4 +244,12 @@ fn work<'a>(
             break;
         }
     }
+}
+
+/// `mutex` locked, even if a thread panicked holding it: what it guards (a
+/// list's place, a queue, spare buffers) stays whole between statements.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
