@@ -111,7 +111,7 @@ impl BodyPrefix {
 pub(super) struct SharedRun {
     /// Where the canonicalised inside starts and ends in the run.
     inside: Range<usize>,
-    /// The run's length, to check that a message holds it where said.
+    /// The run's length, to check the place a message says it holds it.
     len: usize,
     /// mail-auth's relaxed canonical form of the inside.
     canonical: Vec<u8>,
@@ -201,12 +201,13 @@ impl Signer {
 
     /// [`Signer::header`] of the message whose header section is `head`
     /// (each field with its CRLF, without the empty line) and whose body is
-    /// `prefix`'s bytes (if any) then `rest`, where `runs` are where
+    /// `prefix`'s bytes (if any) then `rest`, where `runs` say where
     /// [`SharedRun`]s sit in `rest` (in order, apart): the body hash
     /// resumes from `prefix`, canonicalises the bytes of `rest` around the
     /// runs' insides and takes each inside's canonical form as made once;
-    /// mail-auth signs the headers with it. A run not as long as said is
-    /// canonicalised with the rest, and so are the last runs when nothing
+    /// mail-auth signs the headers with it. A run whose place is not as
+    /// long as the run, or not in order, is canonicalised with the rest,
+    /// and so are the last runs when nothing
     /// but white space and line breaks follows them (see the module's
     /// doc); a body whose `rest` is only that is signed whole.
     pub(super) fn header_after(
@@ -214,7 +215,7 @@ impl Signer {
         head: &[u8],
         prefix: Option<&BodyPrefix>,
         rest: &[u8],
-        runs: &[(usize, &SharedRun)],
+        runs: &[(Range<usize>, &SharedRun)],
     ) -> Result<String, String> {
         if prefix.is_some() && !has_content(rest) {
             // Begun afresh on `rest`, canonicalisation would not know the
@@ -227,8 +228,11 @@ impl Signer {
             return self.sign(&message, None);
         }
         let mut runs = runs;
-        while let Some(((at, run), earlier)) = runs.split_last() {
-            if rest.get(at + run.inside.end..).is_some_and(has_content) {
+        while let Some(((place, run), earlier)) = runs.split_last() {
+            if rest
+                .get(place.start + run.inside.end..)
+                .is_some_and(has_content)
+            {
                 break;
             }
             runs = earlier;
@@ -237,11 +241,11 @@ impl Signer {
             prefix.context.clone()
         });
         let mut from = 0;
-        for &(at, run) in runs {
-            if at < from || rest.get(at..at + run.len).is_none() {
+        for (place, run) in runs {
+            if place.len() != run.len || place.start < from || place.end > rest.len() {
                 continue;
             }
-            let inside = at + run.inside.start..at + run.inside.end;
+            let inside = place.start + run.inside.start..place.start + run.inside.end;
             BodyHasher::new(Borrowed(&mut context), Canonicalization::Relaxed, 0)
                 .write(&rest[from..inside.start]);
             context.write(&run.canonical);
@@ -457,8 +461,8 @@ pub(super) mod tests {
                         let second = rest
                             .get(second_at..second_at + 9)
                             .and_then(Signer::shared_run);
-                        let mut runs = vec![(start, &first)];
-                        runs.extend(second.as_ref().map(|run| (second_at, run)));
+                        let mut runs = vec![(start..start + len, &first)];
+                        runs.extend(second.as_ref().map(|run| (second_at..second_at + 9, run)));
                         let header = signer
                             .header_after(head.as_bytes(), prefix.as_ref(), rest, &runs)
                             .unwrap();

@@ -19,6 +19,7 @@
 //! description) are RFC 2047 encoded words.
 
 use std::borrow::Cow;
+use std::ops::Range;
 use std::sync::OnceLock;
 
 use email_encoding::body::Encoding;
@@ -321,7 +322,7 @@ impl Letterhead {
                 .filter(|prefix| out[body_start..].starts_with(prefix.bytes()));
             let header = if body_start >= 2 {
                 let rest = body_start + prefix.map_or(0, |prefix| prefix.bytes().len());
-                let runs: Vec<(usize, &SharedRun)> = text_runs
+                let runs: Vec<(Range<usize>, &SharedRun)> = text_runs
                     .iter()
                     .zip(composed.runs(Part::Text, text.encoding))
                     .chain(
@@ -330,7 +331,8 @@ impl Letterhead {
                             .zip(composed.runs(Part::Html, html.encoding)),
                     )
                     .filter_map(|(range, run)| {
-                        Some((range.start.checked_sub(rest)?, run.as_ref()?))
+                        let start = range.start.checked_sub(rest)?;
+                        Some((start..start + range.len(), run.as_ref()?))
                     })
                     .collect();
                 signer.header_after(&out[..body_start - 2], prefix, &out[rest..], &runs)
