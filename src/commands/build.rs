@@ -531,8 +531,9 @@ struct CacheRun {
     /// The quick way's order of the published posts, newest first: places
     /// in `entries`.
     order: Option<Vec<usize>>,
-    /// The cache as this build found it.
-    old: build_cache::Cache,
+    /// The cache as this build found it (shared with the site's list of
+    /// posts, which reads its rows only if a post looks another up).
+    old: std::sync::Arc<build_cache::Cache>,
     /// Every valid post, for the next build.
     entries: Vec<build_cache::Entry>,
     /// Every post was taken from the cache, and none is gone.
@@ -850,18 +851,40 @@ impl Renderer {
             };
             wholes.push(whole);
         }
+        let pending: Vec<&Post> = wholes
+            .iter()
+            .map(|post| &**post)
+            .filter(|post| {
+                !self.cache.contains_key(&post.source) && !self.ahead.contains_key(&post.source)
+            })
+            .collect();
+        // Read from the cache here, once (`make` takes them from `ahead`),
+        // side by side: each body is a JSON line to parse, tens of
+        // kilobytes, and the feeds wait for all of them.
+        let rows: Vec<Option<usize>> = pending
+            .iter()
+            .map(|post| self.entry(post).and_then(build_cache::Entry::kept_row))
+            .collect();
+        let (old, key, site_key) = (
+            self.store.as_ref().map(|store| &*store.old),
+            self.render_key.as_deref(),
+            self.site_key,
+        );
+        let read = |row: &Option<usize>| old?.rendered((*row)?, key?, site_key);
+        // Threads only when there are bodies to read (none without a cache).
+        let cached = if old.is_some() && key.is_some() && rows.iter().flatten().nth(1).is_some() {
+            side_by_side(&rows, read)
+        } else {
+            rows.iter().map(read).collect()
+        };
         let mut due = Vec::new();
-        for post in &wholes {
-            if self.cache.contains_key(&post.source) || self.ahead.contains_key(&post.source) {
-                continue;
-            }
-            // Read from the cache here, once: `make` takes it from `ahead`.
-            match self.cached(post) {
+        for (post, cached) in pending.into_iter().zip(cached) {
+            match cached {
                 Some((body, links_posts)) => {
                     self.ahead
                         .insert(post.source.clone(), Ahead::Cached(body, links_posts));
                 }
-                None => due.push(&**post),
+                None => due.push(post),
             }
         }
         if due.len() > 1 {
@@ -989,24 +1012,36 @@ fn render_fresh(post: &Post) -> Ahead {
     Ahead::Fresh(result, crate::post::SiteContext::lookups_here() != lookups)
 }
 
-/// `posts` rendered on every core, each thread taking the next post not
-/// taken (their lengths differ): a cold build's newest posts, which
-/// would otherwise be rendered one after the other once the parse is done.
+/// `posts` rendered on every core ([`side_by_side`]): a cold build's
+/// newest posts, which would otherwise be rendered one after the other
+/// once the parse is done.
 fn render_side_by_side(posts: &[&Post]) -> Vec<(PathBuf, Ahead)> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .min(posts.len());
+    side_by_side(posts, |post| (post.source.clone(), render_fresh(post)))
+}
+
+/// `work` done on each of `items` on every core, this thread's too, each
+/// thread taking the next item not taken (items differ in length): the
+/// results in the order of `items`. One item is done here, no thread
+/// started.
+fn side_by_side<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = posts_folder::cores().min(items.len());
+    if threads <= 1 {
+        return items.iter().map(work).collect();
+    }
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let work = || {
+    let run = || {
         let mut made = Vec::new();
-        while let Some(post) = posts.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
-            made.push((post.source.clone(), render_fresh(post)));
+        loop {
+            let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(item) = items.get(at) else {
+                return made;
+            };
+            made.push((at, work(item)));
         }
-        made
     };
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
-        let mut made = work();
+    let mut made = std::thread::scope(|scope| {
+        let workers: Vec<_> = (1..threads).map(|_| scope.spawn(run)).collect();
+        let mut made = run();
         for worker in workers {
             made.extend(
                 worker
@@ -1015,7 +1050,9 @@ fn render_side_by_side(posts: &[&Post]) -> Vec<(PathBuf, Ahead)> {
             );
         }
         made
-    })
+    });
+    made.sort_unstable_by_key(|(at, _)| *at);
+    made.into_iter().map(|(_, result)| result).collect()
 }
 
 /// A channel of the newest `feed.limit` items from `posts` (newest first).
@@ -1149,4 +1186,20 @@ pub(super) fn posts_by_tag(
         }
     }
     groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn work_side_by_side_comes_back_in_the_order_of_its_items() {
+        let items: Vec<usize> = (0..1000).collect();
+        // Items of unequal cost, so that threads finish out of turn.
+        let work = |&n: &usize| (0..n % 97 * 100).fold(n, |sum, k| sum ^ k);
+        let done = side_by_side(&items, work);
+        assert_eq!(done, items.iter().map(work).collect::<Vec<_>>());
+        assert_eq!(side_by_side(&[7], |n| n + 1), vec![8]);
+        assert!(side_by_side(&[] as &[usize], |n| *n).is_empty());
+    }
 }
