@@ -83,12 +83,14 @@ fn walk(dir: &Path) -> Result<Vec<Found>, Error> {
 
 /// `items` in the path order (component by component) of their `path`,
 /// as `sort()` gives it, without splitting every path into components for
-/// every comparison: the paths are compared on the 32 bytes after the
+/// every comparison: the paths are compared on the 8 bytes after the
 /// prefix they all share, each `/` made NUL (which ranks it first, as
 /// [`build_cache::path_order`] does; a Unix path holds no NUL of its own),
-/// as two numbers, and byte by byte only where those are equal (comparing
+/// as one number, and byte by byte only where those are equal (comparing
 /// the paths whole was a third of a build from the cache: posts' names
-/// share long prefixes).
+/// share long prefixes). The sort moves a number and a place, 16 bytes,
+/// not the items (a window of 32 bytes moved with each was a tenth of a
+/// build from the cache; past a date, names rarely part in the next 24).
 fn in_path_order<T>(items: Vec<T>, path: impl Fn(&T) -> &Path) -> Vec<T> {
     fn bytes_of<'a, T>(item: &'a T, path: &impl Fn(&T) -> &Path) -> &'a [u8] {
         path(item).as_os_str().as_encoded_bytes()
@@ -107,22 +109,19 @@ fn in_path_order<T>(items: Vec<T>, path: impl Fn(&T) -> &Path) -> Vec<T> {
             .min()
             .unwrap_or(0)
     });
-    // Thirty-two bytes: past a date and the words a blog's names share.
-    let window = |item: &T| {
+    let head = |item: &T| {
         let rest = bytes_of(item, &path).get(shared..).unwrap_or_default();
-        let mut window = [0; 32];
-        for (to, &byte) in window.iter_mut().zip(rest) {
+        let mut head = [0; 8];
+        for (to, &byte) in head.iter_mut().zip(rest) {
             *to = if byte == b'/' { 0 } else { byte };
         }
-        let (high, low) = window.split_at(16);
-        let number = |half: &[u8]| u128::from_be_bytes(half.try_into().unwrap_or_default());
-        (number(high), number(low))
+        u64::from_be_bytes(head)
     };
-    // A shorter path's window is padded with zeros: a tie, settled whole.
-    let mut order: Vec<((u128, u128), usize)> = items
+    // A shorter path's head is padded with zeros: a tie, settled whole.
+    let mut order: Vec<(u64, usize)> = items
         .iter()
         .enumerate()
-        .map(|(at, item)| (window(item), at))
+        .map(|(at, item)| (head(item), at))
         .collect();
     order.sort_unstable_by(|a, b| {
         a.0.cmp(&b.0)
@@ -463,15 +462,21 @@ fn load_found(
 /// walk's order).
 fn cache_rows(
     found: &[Found],
+    early: &[Option<build_cache::Stamp>],
     cache: &build_cache::Cache,
 ) -> Option<Vec<(build_cache::Stamp, Option<usize>)>> {
     let mut rows = vec![(build_cache::Stamp::default(), None); found.len()];
     let failed = std::sync::atomic::AtomicBool::new(false);
-    let runs = std::sync::Mutex::new(rows.chunks_mut(STAT_RUN).zip(found.chunks(STAT_RUN)));
+    let runs = std::sync::Mutex::new(
+        rows.chunks_mut(STAT_RUN)
+            .zip(found.chunks(STAT_RUN))
+            .enumerate(),
+    );
     let work = || {
         // The lock is held only to take the next run.
-        while let Some((rows, found)) = runs.lock().ok().and_then(|mut runs| runs.next()) {
-            if !rows_of_run(rows, found, cache) {
+        while let Some((run, (rows, found))) = runs.lock().ok().and_then(|mut runs| runs.next()) {
+            let early = early.get(run * STAT_RUN..).unwrap_or_default();
+            if !rows_of_run(rows, found, early, cache) {
                 failed.store(true, std::sync::atomic::Ordering::Relaxed);
                 return;
             }
@@ -487,14 +492,38 @@ fn cache_rows(
     (!failed.into_inner()).then_some(rows)
 }
 
+/// The stamp of a file the walk found, `stat`ed through its folder entry
+/// when it has one; `None` if it cannot be `stat`ed.
+fn stamp_of((path, entry): &Found) -> Option<build_cache::Stamp> {
+    let meta = entry
+        .as_ref()
+        .map_or_else(|| std::fs::metadata(path), std::fs::DirEntry::metadata);
+    meta.ok().map(|meta| build_cache::Stamp::of(&meta))
+}
+
+/// The stamps of the first files of `found`, in order, until `done`
+/// says to stop (asked before each file).
+fn stats_until(found: &[Found], done: impl Fn() -> bool) -> Vec<Option<build_cache::Stamp>> {
+    let mut stamps = Vec::new();
+    for file in found {
+        if done() {
+            break;
+        }
+        stamps.push(stamp_of(file));
+    }
+    stamps
+}
+
 /// The files a thread `stat`s at a time ([`cache_rows`]).
 const STAT_RUN: usize = 256;
 
-/// [`cache_rows`] of one run: each file of `found` `stat`ed into `rows`,
-/// with its row of `cache`; `false` if one cannot be `stat`ed.
+/// [`cache_rows`] of one run: each file of `found` `stat`ed into `rows`
+/// (the first ones' stamps in `early` when taken already), with its row
+/// of `cache`; `false` if one cannot be `stat`ed.
 fn rows_of_run(
     rows: &mut [(build_cache::Stamp, Option<usize>)],
     found: &[Found],
+    early: &[Option<build_cache::Stamp>],
     cache: &build_cache::Cache,
 ) -> bool {
     let Some((first, _)) = found.first() else {
@@ -503,14 +532,11 @@ fn rows_of_run(
     // The rows are in the walk's order: each file is a row's (skipping
     // the rows of files gone), or new.
     let mut next = cache.first_row_from(first);
-    for (slot, (path, entry)) in rows.iter_mut().zip(found) {
-        let meta = entry
-            .as_ref()
-            .map_or_else(|| std::fs::metadata(path), std::fs::DirEntry::metadata);
-        let Ok(meta) = meta else {
+    for (at, (slot, file)) in rows.iter_mut().zip(found).enumerate() {
+        let Some(stamp) = early.get(at).copied().unwrap_or_else(|| stamp_of(file)) else {
             return false;
         };
-        let stamp = build_cache::Stamp::of(&meta);
+        let path = &file.0;
         while next < cache.len()
             && build_cache::path_order(cache.row_path(next), path) == std::cmp::Ordering::Less
         {
@@ -629,23 +655,33 @@ pub(crate) fn load_published_cached(
     read_cache: impl FnOnce() -> Option<build_cache::Cache> + Send,
     newest: Option<usize>,
 ) -> Result<(Loaded, Option<std::sync::Arc<build_cache::Cache>>), Error> {
-    let (found, cache) = std::thread::scope(|scope| {
+    let (found, cache, early) = std::thread::scope(|scope| {
         let reading = scope.spawn(read_cache);
-        let found = walk(dir);
+        // The files left out taken from the list where it is (no copy of
+        // every file's place into a second list).
+        let found = walk(dir).map(|mut found| {
+            let ignored: Vec<PathBuf> = found
+                .extract_if(.., |(path, _)| !is_post(path, rules))
+                .map(|(path, _)| path)
+                .collect();
+            (found, ignored)
+        });
+        // The quick way `stat`s every file: those it can, this thread
+        // `stat`s while the cache is still being read (its table is the
+        // longer of the two).
+        let early = match (&found, newest) {
+            (Ok((found, _)), Some(_)) => stats_until(found, || reading.is_finished()),
+            _ => Vec::new(),
+        };
         let cache = reading
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (found, cache.map(std::sync::Arc::new))
+        (found, cache.map(std::sync::Arc::new), early)
     });
-    // The files left out taken from the list where it is (no copy of
-    // every file's place into a second list).
-    let mut found = found?;
-    let ignored = found
-        .extract_if(.., |(path, _)| !is_post(path, rules))
-        .map(|(path, _)| path)
-        .collect();
+    let (found, ignored) = found?;
     let paths = match (newest, &cache) {
-        (Some(newest), Some(old)) => match load_newest(found, dir, rules, now, old, newest) {
+        (Some(newest), Some(old)) => match load_newest(found, &early, dir, rules, now, old, newest)
+        {
             Ok(loaded) => return Ok((Loaded { ignored, ..loaded }, cache)),
             Err(paths) => paths,
         },
@@ -671,15 +707,17 @@ const MOST_FRESH: usize = 64;
 /// `stat`ed (on every core) and found in its row; the new and changed ones
 /// are read; no unchanged post's model is read but those of the `newest`
 /// published posts.
+#[allow(clippy::too_many_arguments)] // the files, and what is known of them already
 fn load_newest(
     found: Vec<Found>,
+    early: &[Option<build_cache::Stamp>],
     dir: &Path,
     rules: &Rules,
     now: jiff::Timestamp,
     cache: &std::sync::Arc<build_cache::Cache>,
     newest: usize,
 ) -> Result<Loaded, Vec<PathBuf>> {
-    let Some((rows, mut fresh)) = read_changed(&found, rules, cache) else {
+    let Some((rows, mut fresh)) = read_changed(&found, early, rules, cache) else {
         return Err(found.into_iter().map(|(path, _)| path).collect());
     };
     let read = fresh.len();
@@ -736,6 +774,7 @@ fn load_newest(
 #[allow(clippy::type_complexity)] // two lists that go together
 fn read_changed(
     found: &[Found],
+    early: &[Option<build_cache::Stamp>],
     rules: &Rules,
     cache: &build_cache::Cache,
 ) -> Option<(
@@ -745,7 +784,7 @@ fn read_changed(
     if cache.len() == 0 {
         return None;
     }
-    let rows = cache_rows(found, cache)?;
+    let rows = cache_rows(found, early, cache)?;
     let fresh: Vec<&PathBuf> = found
         .iter()
         .zip(&rows)
@@ -1012,6 +1051,20 @@ mod tests {
         assert!(quick.post_path("2025-01-02-b").is_some());
     }
 
+    /// The cache entry of a post read now from `path`, at `stamp`.
+    fn new_entry(path: &Path, stamp: build_cache::Stamp) -> build_cache::Entry {
+        let rules = post::test_rules();
+        let post = post::parse(path, "---\ntitle: T\n---\nBody\n", &rules).unwrap();
+        let line = build_cache::model_line(&post, &rules.zone).unwrap();
+        build_cache::Entry {
+            path: path.to_path_buf(),
+            stamp,
+            model: build_cache::ModelLine::New(line, Box::new(build_cache::Facts::of(&post))),
+            rendered: None,
+            links_posts: false,
+        }
+    }
+
     #[test]
     fn each_run_of_stats_finds_the_rows_a_look_up_finds() {
         // More files than several runs of `stat`s take, some new to the
@@ -1039,31 +1092,12 @@ mod tests {
                 1 => stamp = build_cache::Stamp::default(), // changed since
                 _ => {}
             }
-            let post = post::parse(path, "---\ntitle: T\n---\nBody\n", &rules).unwrap();
-            let line = build_cache::model_line(&post, &rules.zone).unwrap();
-            entries.push(build_cache::Entry {
-                path: path.clone(),
-                stamp,
-                model: build_cache::ModelLine::New(line, Box::new(build_cache::Facts::of(&post))),
-                rendered: None,
-                links_posts: false,
-            });
+            entries.push(new_entry(path, stamp));
             if at % 7 == 3 {
                 // A file gone since, whose row sorts just after this one.
                 let mut gone = path.clone().into_os_string();
                 gone.push("-gone.md");
-                let post = post::parse(Path::new(&gone), "---\ntitle: G\n---\n", &rules).unwrap();
-                let line = build_cache::model_line(&post, &rules.zone).unwrap();
-                entries.push(build_cache::Entry {
-                    path: PathBuf::from(gone),
-                    stamp,
-                    model: build_cache::ModelLine::New(
-                        line,
-                        Box::new(build_cache::Facts::of(&post)),
-                    ),
-                    rendered: None,
-                    links_posts: false,
-                });
+                entries.push(new_entry(Path::new(&gone), stamp));
             }
         }
         entries.sort_by(|a, b| build_cache::path_order(&a.path, &b.path));
@@ -1080,7 +1114,18 @@ mod tests {
         build_cache::write(&file, &header, &entries, &empty, None).unwrap();
         let (cache, note) = build_cache::read(&file, "k", &rules.zone);
         assert!(note.is_none(), "{note:?}");
-        let rows = cache_rows(&found, &cache).unwrap();
+        let rows = cache_rows(&found, &[], &cache).unwrap();
+        // Stamps taken early (while the cache was read), past a run's end,
+        // give the same rows.
+        let early = stats_until(&found, {
+            let asked = std::cell::Cell::new(0);
+            move || {
+                asked.set(asked.get() + 1);
+                asked.get() > STAT_RUN + 44
+            }
+        });
+        assert_eq!(early.len(), STAT_RUN + 44);
+        assert_eq!(cache_rows(&found, &early, &cache).unwrap(), rows);
         assert_eq!(rows.len(), found.len());
         let mut kept = 0;
         for ((path, _), (stamp, row)) in found.iter().zip(&rows) {
