@@ -77,13 +77,28 @@ pub(crate) fn path_order(a: &Path, b: &Path) -> std::cmp::Ordering {
         a.as_os_str().as_encoded_bytes(),
         b.as_os_str().as_encoded_bytes(),
     );
-    let common = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let common = common_prefix(a, b);
     let rank = |bytes: &[u8]| {
         bytes
             .get(common)
             .map(|&byte| if byte == b'/' { 0 } else { u16::from(byte) + 1 })
     };
     rank(a).cmp(&rank(b))
+}
+
+/// How many bytes `a` and `b` begin with alike: eight at a time, then
+/// one by one (a byte at a time was a fifth of matching each of 10,000
+/// files with its row, their paths alike but for a few bytes).
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let len = a.len().min(b.len());
+    let mut at = 0;
+    while at + 8 <= len && a[at..at + 8] == b[at..at + 8] {
+        at += 8;
+    }
+    while at < len && a[at] == b[at] {
+        at += 1;
+    }
+    at
 }
 
 /// What identifies a version of a file without reading it. Its two times
@@ -1649,6 +1664,25 @@ mod tests {
             let parsed = table_at(cut, trailer)
                 .and_then(|tail| parse(cut_short[tail..].to_vec(), tail, "k", &zone));
             assert!(parsed.is_err(), "{cut}");
+        }
+    }
+
+    #[test]
+    fn the_common_prefix_is_the_one_a_byte_at_a_time_finds() {
+        let texts: [&[u8]; 7] = [
+            b"",
+            b"a",
+            b"abcdefgh",
+            b"abcdefghi",
+            b"abcdefgX",
+            b"_posts/2024-01-01-a.md",
+            b"_posts/2024-01-01-a.mdx",
+        ];
+        for a in texts {
+            for b in texts {
+                let slow = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+                assert_eq!(common_prefix(a, b), slow, "{a:?} {b:?}");
+            }
         }
     }
 
