@@ -61,7 +61,7 @@ const MAX_KEY: usize = 64;
 
 /// `text` as a mapping of the usual shape, or `None` when it is anything else.
 pub(crate) fn document(text: &str) -> Option<Node<'_>> {
-    if text.len() > MAX_TEXT || !text.chars().all(is_usual_char) {
+    if text.len() > MAX_TEXT || !has_usual_chars(text) {
         return None;
     }
     let mut lines = Lines { text, at: 0 };
@@ -70,16 +70,24 @@ pub(crate) fn document(text: &str) -> Option<Node<'_>> {
     lines.peek().is_none().then_some(Node::Map(entries))
 }
 
-/// Characters every scalar style takes as themselves: no tab (a YAML
-/// separator with rules of its own), no carriage return or other line
-/// break, no control or non-printable character, no byte order mark.
-fn is_usual_char(c: char) -> bool {
-    c == '\n'
-        || !(c.is_control()
-            || matches!(
-                c,
-                '\u{FEFF}' | '\u{2028}' | '\u{2029}' | '\u{FFFE}' | '\u{FFFF}'
-            ))
+/// Whether every character is one each scalar style takes as itself: no
+/// tab (a YAML separator with rules of its own), no carriage return or
+/// other line break but `\n`, no control (C0, DEL, C1) or non-printable
+/// character, no byte order mark. Looked at byte by byte: in UTF-8 the C1
+/// controls are `C2 80`..`C2 9F`, U+2028/2029 `E2 80 A8`/`A9`, the byte
+/// order mark `EF BB BF`, U+FFFE/FFFF `EF BF BE`/`BF`.
+fn has_usual_chars(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().all(|(i, &b)| match b {
+        b'\n' | b' '..=b'~' => true,
+        0xC2 => !matches!(bytes.get(i + 1), Some(0x80..=0x9F)),
+        0xE2 => !matches!(bytes.get(i + 1..i + 3), Some([0x80, 0xA8 | 0xA9])),
+        0xEF => !matches!(
+            bytes.get(i + 1..i + 3),
+            Some([0xBB, 0xBF] | [0xBF, 0xBE | 0xBF])
+        ),
+        _ => b >= 0x80,
+    })
 }
 
 /// A line holding something: its indentation and what follows it.
@@ -246,15 +254,21 @@ fn inline(text: &str) -> Result<Node<'_>, Unusual> {
 /// A plain scalar in a block: not starting with an indicator, holding no
 /// `: ` (a mapping) and no ` #` (a comment), not ending with a colon.
 fn plain(text: &str) -> Result<Node<'_>, Unusual> {
-    let first = text.as_bytes()[0];
-    if b"-?:,[]{}#&*!|>'\"%@`".contains(&first)
-        || text.ends_with(':')
-        || text.contains(": ")
-        || text.contains(" #")
-    {
+    let bytes = text.as_bytes();
+    if b"-?:,[]{}#&*!|>'\"%@`".contains(&bytes[0]) {
         return Err(Unusual);
     }
-    Ok(Node::Plain(text))
+    // One pass for `: `, a colon at the end, and ` #`.
+    let usual = bytes.iter().enumerate().all(|(i, &b)| match b {
+        b':' => bytes.get(i + 1).is_some_and(|&next| next != b' '),
+        b'#' => i > 0 && bytes[i - 1] != b' ',
+        _ => true,
+    });
+    if usual {
+        Ok(Node::Plain(text))
+    } else {
+        Err(Unusual)
+    }
 }
 
 /// A quoted scalar at the start of `text` and what follows it. A double-
@@ -593,6 +607,20 @@ mod tests {
             "title: \"a\" b\n",
         ] {
             assert_eq!(document(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn usual_characters_are_the_printable_ones_but_tab() {
+        let mut buffer = [0; 4];
+        for c in (0..=0x0010_FFFF).filter_map(char::from_u32) {
+            let usual = c == '\n'
+                || !(c.is_control()
+                    || matches!(
+                        c,
+                        '\u{FEFF}' | '\u{2028}' | '\u{2029}' | '\u{FFFE}' | '\u{FFFF}'
+                    ));
+            assert_eq!(has_usual_chars(c.encode_utf8(&mut buffer)), usual, "{c:?}");
         }
     }
 
