@@ -387,12 +387,13 @@ impl<'y> KeyLines<'y> {
 }
 
 /// A mapping key as written: borrowed from the text where the parser can
-/// (a plain or simply quoted key), else owned.
-struct Key<'de>(Cow<'de, str>);
+/// (a plain or simply quoted key), else owned; `None` for a null key
+/// (`~:`, `null:`), which Jekyll keeps under a key no one reads.
+struct Key<'de>(Option<Cow<'de, str>>);
 
 impl<'de> de::Deserialize<'de> for Key<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(KeyVisitor)
+        deserializer.deserialize_option(KeyVisitor)
     }
 }
 
@@ -405,16 +406,24 @@ impl<'de> Visitor<'de> for KeyVisitor {
         f.write_str("a key")
     }
 
+    fn visit_none<E: de::Error>(self) -> Result<Key<'de>, E> {
+        Ok(Key(None))
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Key<'de>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+
     fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<Key<'de>, E> {
-        Ok(Key(Cow::Borrowed(key)))
+        Ok(Key(Some(Cow::Borrowed(key))))
     }
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<Key<'de>, E> {
-        Ok(Key(Cow::Owned(key.to_owned())))
+        Ok(Key(Some(Cow::Owned(key.to_owned()))))
     }
 
     fn visit_string<E: de::Error>(self, key: String) -> Result<Key<'de>, E> {
-        Ok(Key(Cow::Owned(key)))
+        Ok(Key(Some(Cow::Owned(key))))
     }
 }
 
@@ -480,6 +489,10 @@ impl<'de> Visitor<'de> for FrontMatterSeed<'_, '_> {
                 let Some(Key(name)) = map.next_key::<Key<'de>>()? else {
                     break;
                 };
+                let Some(name) = name else {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                };
                 let line = match &name {
                     Cow::Borrowed(key) => lines.line_of(key),
                     Cow::Owned(_) => None,
@@ -493,7 +506,11 @@ impl<'de> Visitor<'de> for FrontMatterSeed<'_, '_> {
                 let Some(key) = map.next_key::<Spanned<Key<'de>>>()? else {
                     break;
                 };
-                (key.value.0, line_number(key.referenced.line()))
+                let Some(name) = key.value.0 else {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                };
+                (name, line_number(key.referenced.line()))
             };
             if !seen.insert(name.clone()) {
                 fm.repeated_keys.push(Keyed {
@@ -1001,6 +1018,27 @@ mod tests {
             }
         }
         assert!(compared >= 80, "only {compared} front matters compared");
+    }
+
+    #[test]
+    fn a_null_key_is_passed_over_as_jekyll_does() {
+        for yaml in [
+            "~: x\ntitle: t\n",
+            "null: x\ntitle: t\n",
+            "title: t\n~: [a, b]\n",
+            "\"a\\x41\": 1\n~: x\ntitle: t\n",
+        ] {
+            let fm = parse(yaml).unwrap();
+            assert_eq!(fm.title.unwrap().value, "t", "{yaml:?}");
+            assert!(
+                fm.other_keys
+                    .iter()
+                    .all(|key| key.value != "~" && key.value != "null")
+            );
+        }
+        let (counted, spanned) = both_reads("~: x\ntitle: t\n");
+        assert_eq!(counted, Some(spanned));
+        assert_eq!(parse("~: x\ntitle: t\n").unwrap().title.unwrap().line, 2);
     }
 
     #[test]

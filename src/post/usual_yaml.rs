@@ -277,7 +277,10 @@ fn plain(text: &str) -> Result<Node<'_>, Unusual> {
 fn quoted(text: &str) -> Result<(Cow<'_, str>, &str), Unusual> {
     let inner = &text[1..];
     if text.starts_with('"') {
-        let close = inner.find(['"', '\\']).ok_or(Unusual)?;
+        let close = inner
+            .bytes()
+            .position(|b| b == b'"' || b == b'\\')
+            .ok_or(Unusual)?;
         if inner.as_bytes()[close] == b'\\' {
             return Err(Unusual);
         }
@@ -322,15 +325,23 @@ fn flow_seq(text: &str) -> Result<Node<'_>, Unusual> {
             items.push(Node::Quoted(value));
             after
         } else {
-            let end = rest.find([',', ']']).ok_or(Unusual)?;
+            // One pass to the word's end, refusing what is not a plain word.
+            let bytes = rest.as_bytes();
+            let mut end = 0;
+            loop {
+                match bytes.get(end) {
+                    Some(b',' | b']') => break,
+                    Some(b'[' | b'{' | b'}' | b':' | b'"' | b'\'') | None => return Err(Unusual),
+                    Some(b'#') if end == 0 || bytes[end - 1] == b' ' => return Err(Unusual),
+                    Some(_) => end += 1,
+                }
+            }
             let word = rest[..end].trim_end_matches(' ');
-            let usual = word
+            if word
                 .as_bytes()
                 .first()
-                .is_some_and(|first| !b"-?:,[]{}#&*!|>'\"%@`".contains(first))
-                && !word.contains(['[', '{', '}', ':', '"', '\''])
-                && !word.contains(" #");
-            if !usual {
+                .is_none_or(|first| b"-?:,[]{}#&*!|>'\"%@`".contains(first))
+            {
                 return Err(Unusual);
             }
             items.push(Node::Plain(word));
