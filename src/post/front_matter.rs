@@ -1303,6 +1303,37 @@ mod tests {
         "x",
         " \"a\"\"b\"",
         " 'a''''b'",
+        " a & b",
+        " a *b",
+        " a !b",
+        " a |b",
+        " a > b",
+        " a % b",
+        " a @b",
+        " a `b`",
+        " a [b]",
+        " a {b}",
+        " a - b",
+        " a ? b",
+        " a: ",
+        " a :",
+        " x'y",
+        " x\"y\"",
+        " 🎮 game",
+        " [C#, F#]",
+        " [a,#b]",
+        " [a, b #c]",
+        " [🎮, é]",
+        "   \n  - a\n",
+        "\n  a: 1\n  a: 2\n",
+        "\n- a:\n- b\n",
+        "\n  - a: 1\n    a: 2\n",
+        "\n  - a: [x, y]\n    b: 'q'\n",
+        " /a/b/",
+        " ./x",
+        " a\u{3000}b",
+        " \u{3000}",
+        " 全角：コロン",
     ];
 
     /// Lines around the key under test, in and out of the shape.
@@ -1361,6 +1392,25 @@ mod tests {
                 taken += usize::from(the_usual_reader_agrees(&yaml));
                 tried += 1;
             }
+        }
+        // Long lines: YAML caps a simple key at 1,024 characters, not a value.
+        for length in [1000, 1030, 5000] {
+            let word = "a".repeat(length);
+            for value in [
+                word.clone(),
+                format!("\"{word}\""),
+                format!("[{word}, b]"),
+                format!("\n  - {word}\n"),
+                format!("\n  - x: {word}\n"),
+            ] {
+                for key in ["title", "tags", "authors", "other"] {
+                    let yaml = format!("{key}: {value}\ndate: 2025-12-24\n");
+                    taken += usize::from(the_usual_reader_agrees(&yaml));
+                    tried += 1;
+                }
+            }
+            let yaml = format!("{word}: x\ntitle: t\n");
+            assert!(!the_usual_reader_agrees(&yaml));
         }
         // It takes the usual values, not only gives up: the benchmark's
         // shapes every time.

@@ -137,7 +137,8 @@ impl<'t> Lines<'t> {
         mut first: Option<&'t str>,
         depth: usize,
     ) -> Result<Vec<(&'t str, Node<'t>)>, Unusual> {
-        let mut entries = Vec::new();
+        // Room for the keys of a usual post without growing.
+        let mut entries = Vec::with_capacity(if depth == 0 { 8 } else { 2 });
         loop {
             let content = match first.take() {
                 Some(content) => content,
