@@ -78,16 +78,26 @@ pub(crate) fn document(text: &str) -> Option<Node<'_>> {
 /// order mark `EF BB BF`, U+FFFE/FFFF `EF BF BE`/`BF`.
 fn has_usual_chars(text: &str) -> bool {
     let bytes = text.as_bytes();
-    bytes.iter().enumerate().all(|(i, &b)| match b {
-        b'\n' | b' '..=b'~' => true,
-        0xC2 => !matches!(bytes.get(i + 1), Some(0x80..=0x9F)),
-        0xE2 => !matches!(bytes.get(i + 1..i + 3), Some([0x80, 0xA8 | 0xA9])),
-        0xEF => !matches!(
-            bytes.get(i + 1..i + 3),
-            Some([0xBB, 0xBF] | [0xBF, 0xBE | 0xBF])
-        ),
-        _ => b >= 0x80,
-    })
+    // First without a branch a byte, which the compiler can widen: a C0
+    // control or DEL, and whether any byte leads one of those sequences.
+    let (mut control, mut lead) = (false, false);
+    for &b in bytes {
+        control |= matches!(b, 0..=0x09 | 0x0B..=0x1F | 0x7F);
+        lead |= matches!(b, 0xC2 | 0xE2 | 0xEF);
+    }
+    if control {
+        return false;
+    }
+    !lead
+        || bytes.iter().enumerate().all(|(i, &b)| match b {
+            0xC2 => !matches!(bytes.get(i + 1), Some(0x80..=0x9F)),
+            0xE2 => !matches!(bytes.get(i + 1..i + 3), Some([0x80, 0xA8 | 0xA9])),
+            0xEF => !matches!(
+                bytes.get(i + 1..i + 3),
+                Some([0xBB, 0xBF] | [0xBF, 0xBE | 0xBF])
+            ),
+            _ => true,
+        })
 }
 
 /// A line holding something: its indentation and what follows it.
@@ -116,10 +126,12 @@ impl<'t> Lines<'t> {
             let (line, end) = rest
                 .find('\n')
                 .map_or((rest, self.text.len()), |i| (&rest[..i], at + i + 1));
-            let content = line.trim_start_matches(' ');
-            if !(content.trim_end_matches(' ').is_empty() || content.starts_with('#')) {
+            let indent = line.bytes().take_while(|&b| b == b' ').count();
+            // Blank (only spaces), or a whole-line comment.
+            let content = &line[indent..];
+            if !(content.is_empty() || content.starts_with('#')) {
                 return Some(Line {
-                    indent: line.len() - content.len(),
+                    indent,
                     content,
                     end,
                 });
