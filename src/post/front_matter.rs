@@ -7,12 +7,13 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
-use super::usual_yaml;
 /// Any front matter value, for Liquid's `page.*`: config's, which reads
 /// the values of `_config.yml`'s front matter defaults too.
 pub(crate) use crate::config::Data;
 use crate::config::DefaultValues;
 use crate::text::unique;
+
+use super::usual_yaml;
 
 /// A post's text cut at its front matter fences.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
