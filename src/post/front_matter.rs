@@ -251,6 +251,7 @@ fn read_usual(yaml: &str) -> Option<FrontMatter> {
     let failed_key = RefCell::new(None);
     let misplaced = std::cell::Cell::new(false);
     FrontMatterSeed {
+        text: yaml,
         lines: Some(KeyLines::new(yaml)),
         failed_key: &failed_key,
         misplaced: &misplaced,
@@ -308,6 +309,7 @@ fn read(input: &str, lines: Option<KeyLines<'_>>) -> (Result<FrontMatter, YamlEr
     }
     let result = serde_saphyr::with_deserializer_from_str_with_options(input, options, |de| {
         FrontMatterSeed {
+            text: input,
             lines,
             failed_key: &failed_key,
             misplaced: &misplaced,
@@ -325,10 +327,11 @@ fn read(input: &str, lines: Option<KeyLines<'_>>) -> (Result<FrontMatter, YamlEr
             message = "the YAML is too large or expands too far through anchors and aliases".into();
         }
         match failed_key.into_inner() {
-            // The value of this key was wrong: point at the key, not inside the value.
+            // The value of this key was wrong (or the key itself, when
+            // unnamed): point at the key, not inside the value.
             Some((key, key_line)) => YamlError {
                 line: Some(key_line),
-                key: Some(key),
+                key,
                 message,
             },
             None => YamlError {
@@ -455,10 +458,13 @@ impl<'de> Seen<'de> {
 }
 
 struct FrontMatterSeed<'a, 'y> {
+    /// The text read, to see how a null key is written.
+    text: &'y str,
     /// The lines of keys, counted in the text; `None` to take each key's span.
     lines: Option<KeyLines<'y>>,
-    /// The key (and its line) whose value could not be read.
-    failed_key: &'a RefCell<Option<(String, usize)>>,
+    /// The key (and its line) whose value could not be read; no key for
+    /// a key that could not be read itself.
+    failed_key: &'a RefCell<Option<(Option<String>, usize)>>,
     /// Set when a key is not a slice of the text: read again with spans.
     misplaced: &'a std::cell::Cell<bool>,
 }
@@ -491,8 +497,10 @@ impl<'de> Visitor<'de> for FrontMatterSeed<'_, '_> {
                     break;
                 };
                 let Some(name) = name else {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
+                    // Whether Jekyll reads this null key depends on how it
+                    // is written: read again with each key's span.
+                    self.misplaced.set(true);
+                    return Err(de::Error::custom("a null key is read with its span"));
                 };
                 let line = match &name {
                     Cow::Borrowed(key) => lines.line_of(key),
@@ -508,6 +516,11 @@ impl<'de> Visitor<'de> for FrontMatterSeed<'_, '_> {
                     break;
                 };
                 let Some(name) = key.value.0 else {
+                    if is_colon_without_key(self.text, key.referenced.span()) {
+                        let line = line_number(key.referenced.line());
+                        *self.failed_key.borrow_mut() = Some((None, line));
+                        return Err(de::Error::custom(COLON_WITHOUT_KEY));
+                    }
                     map.next_value::<IgnoredAny>()?;
                     continue;
                 };
@@ -520,7 +533,7 @@ impl<'de> Visitor<'de> for FrontMatterSeed<'_, '_> {
                 });
             }
             if let Err(err) = read_value(&mut map, &mut fm, &name, line) {
-                *self.failed_key.borrow_mut() = Some((name.into_owned(), line));
+                *self.failed_key.borrow_mut() = Some((Some(name.into_owned()), line));
                 return Err(err);
             }
         }
@@ -529,6 +542,36 @@ impl<'de> Visitor<'de> for FrontMatterSeed<'_, '_> {
         }
         Ok(fm)
     }
+}
+
+/// What is wrong with a line that starts with `:` (Jekyll's YAML refuses it).
+const COLON_WITHOUT_KEY: &str = "a `:` with no key before it; write `key: value`, \
+     or join the text to the line above inside quotes, e.g. title: \"Papers: a colon\"";
+
+/// Whether a null key at `span` of `text` is a `:` with nothing before it
+/// (at a line's start, or after `{` or `,`), which Jekyll's YAML refuses,
+/// rather than `~`, `null` or an explicit `?` with nothing after it, which
+/// it reads as a null key (serde-saphyr reads all of them as one).
+fn is_colon_without_key(text: &str, span: serde_saphyr::Span) -> bool {
+    let Some(at) = span.byte_offset().and_then(|at| usize::try_from(at).ok()) else {
+        return false;
+    };
+    if !span.is_empty() || !text.get(at..).is_some_and(|rest| rest.starts_with(':')) {
+        return false;
+    }
+    let before = &text[..at];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let on_the_line = before[line_start..].trim_matches([' ', '\t']);
+    if on_the_line.ends_with(['{', ',']) {
+        return true;
+    }
+    on_the_line.is_empty()
+        && !before[..line_start]
+            .lines()
+            .rev()
+            .map(|line| line.trim_matches([' ', '\t']))
+            .find(|line| !line.is_empty() && !line.starts_with('#'))
+            .is_some_and(|line| line.starts_with('?'))
 }
 
 /// Each key once, at its last line (the later value wins), in the order of
@@ -1037,9 +1080,36 @@ mod tests {
                     .all(|key| key.value != "~" && key.value != "null")
             );
         }
-        let (counted, spanned) = both_reads("~: x\ntitle: t\n");
-        assert_eq!(counted, Some(spanned));
+        // How a null key is written is seen in its span.
+        assert_eq!(both_reads("~: x\ntitle: t\n").0, None);
         assert_eq!(parse("~: x\ntitle: t\n").unwrap().title.unwrap().line, 2);
+    }
+
+    #[test]
+    fn a_colon_with_no_key_before_it_is_refused_as_jekyll_refuses_it() {
+        // Jekyll's YAML: "did not find expected key"; serde-saphyr reads a null key.
+        for (yaml, line) in [
+            ("title: x\n: y\n", 2),
+            (": y\ntitle: x\n", 1),
+            ("title: x\n# c\n:\n", 3),
+            ("{title: x, : y}\n", 1),
+            ("\"a\\x41\": 1\n: y\n", 2),
+        ] {
+            let err = parse(yaml).unwrap_err();
+            assert_eq!(
+                (err.line, err.message.as_str()),
+                (Some(line), COLON_WITHOUT_KEY),
+                "{yaml:?}"
+            );
+        }
+        // An explicit `?` with nothing after it is a null key to Jekyll too.
+        for yaml in [
+            "? \n: z\ntitle: t\n",
+            "?\n# c\n: z\ntitle: t\n",
+            "title: t\n? \n",
+        ] {
+            assert_eq!(parse(yaml).unwrap().title.unwrap().value, "t", "{yaml:?}");
+        }
     }
 
     #[test]
