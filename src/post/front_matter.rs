@@ -1514,6 +1514,42 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_usual_reader_reads_booleans_and_nulls_in_every_letter_case_as_serde_saphyr_does() {
+        let mut words = Vec::new();
+        for word in ["true", "false", "yes", "no", "on", "off", "y", "n", "null"] {
+            // Each letter lower or upper: `tRUE`, `nULL`, `oFf`...
+            for mask in 0..1_u32 << word.len() {
+                words.push(
+                    word.chars()
+                        .enumerate()
+                        .map(|(i, c)| {
+                            if mask >> i & 1 == 1 {
+                                c.to_ascii_uppercase()
+                            } else {
+                                c
+                            }
+                        })
+                        .collect::<String>(),
+                );
+            }
+        }
+        let mut taken = 0;
+        for word in &words {
+            for key in ["published", "draft", "render_with_liquid", "tags", "title", "other"] {
+                for yaml in [
+                    format!("{key}: {word}\n"),
+                    format!("{key}: [{word}, x]\n"),
+                    format!("{key}:\n  - {word}\n"),
+                    format!("{key}:\n  - a: {word}\n"),
+                ] {
+                    taken += usize::from(the_usual_reader_agrees(&yaml));
+                }
+            }
+        }
+        assert!(taken >= words.len() * 12, "the usual reader took only {taken}");
+    }
+
     /// A small seeded generator: the same mutations on every run.
     struct Mutations(u64);
 
