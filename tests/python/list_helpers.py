@@ -20,8 +20,8 @@ email = "lee@example.org"
 """
 
 
-def list_site(path, smtp_port: int, http_port: int, inbox: str = "", more: str = "") -> Site:
-    text = config(smtp_port, connections=1, retries=0) + f"""
+def list_site(path, smtp_port: int, http_port: int, inbox: str = "", more: str = "", timeout_s: int = 5) -> Site:
+    text = config(smtp_port, connections=1, retries=0, timeout_s=timeout_s) + f"""
 [list]
 public_url = "http://127.0.0.1:{http_port}"
 address = "list@example.org"
