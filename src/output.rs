@@ -90,18 +90,19 @@ impl Batch {
         if staged.len() <= 1 {
             sync(&staged)?;
         } else {
+            // This thread syncs the first part itself: one thread fewer
+            // to start, and it would only wait.
             std::thread::scope(|scope| {
-                let workers: Vec<_> = staged
-                    .chunks(chunk)
-                    .map(|part| scope.spawn(move || sync(part)))
-                    .collect();
-                workers
-                    .into_iter()
-                    .map(|worker| {
+                let mut parts = staged.chunks(chunk);
+                let first = parts.next().unwrap_or_default();
+                let workers: Vec<_> = parts.map(|part| scope.spawn(move || sync(part))).collect();
+                let mine = sync(first);
+                std::iter::once(mine)
+                    .chain(workers.into_iter().map(|worker| {
                         worker
                             .join()
                             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                    })
+                    }))
                     .collect::<Result<Vec<()>, Error>>()
             })?;
         }

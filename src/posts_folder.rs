@@ -25,10 +25,15 @@ pub(crate) fn find(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     Ok(walk(dir)?.into_iter().map(|(path, _)| path).collect())
 }
 
+/// A post file the walk found, with its folder entry when it is a regular
+/// file (not a link): a `stat` through the entry looks up the name in the
+/// open folder.
+type Found = (PathBuf, Option<std::fs::DirEntry>);
+
 /// [`find`]'s files, each with its folder entry when it is a regular file
 /// (not a link): a `stat` through the entry looks up the name in the open
 /// folder, not the whole path again (whose folders may be links).
-fn walk(dir: &Path) -> Result<Vec<(PathBuf, Option<std::fs::DirEntry>)>, Error> {
+fn walk(dir: &Path) -> Result<Vec<Found>, Error> {
     let mut found = Vec::new();
     let root = std::fs::canonicalize(dir).map_err(|err| missing_folder(dir, err))?;
     let mut walked = std::collections::HashSet::from([root.clone()]);
@@ -78,12 +83,14 @@ fn walk(dir: &Path) -> Result<Vec<(PathBuf, Option<std::fs::DirEntry>)>, Error> 
 
 /// `items` in the path order (component by component) of their `path`,
 /// as `sort()` gives it, without splitting every path into components for
-/// every comparison: the paths are compared on the 32 bytes after the
+/// every comparison: the paths are compared on the 8 bytes after the
 /// prefix they all share, each `/` made NUL (which ranks it first, as
 /// [`build_cache::path_order`] does; a Unix path holds no NUL of its own),
-/// as two numbers, and byte by byte only where those are equal (comparing
+/// as one number, and byte by byte only where those are equal (comparing
 /// the paths whole was a third of a build from the cache: posts' names
-/// share long prefixes).
+/// share long prefixes). The sort moves a number and a place, 16 bytes,
+/// not the items (a window of 32 bytes moved with each was a tenth of a
+/// build from the cache; past a date, names rarely part in the next 24).
 fn in_path_order<T>(items: Vec<T>, path: impl Fn(&T) -> &Path) -> Vec<T> {
     fn bytes_of<'a, T>(item: &'a T, path: &impl Fn(&T) -> &Path) -> &'a [u8] {
         path(item).as_os_str().as_encoded_bytes()
@@ -102,32 +109,40 @@ fn in_path_order<T>(items: Vec<T>, path: impl Fn(&T) -> &Path) -> Vec<T> {
             .min()
             .unwrap_or(0)
     });
-    // Thirty-two bytes: past a date and the words a blog's names share.
-    let window = |item: &T| {
+    let head = |item: &T| {
         let rest = bytes_of(item, &path).get(shared..).unwrap_or_default();
-        let mut window = [0; 32];
-        for (to, &byte) in window.iter_mut().zip(rest) {
+        let mut head = [0; 8];
+        for (to, &byte) in head.iter_mut().zip(rest) {
             *to = if byte == b'/' { 0 } else { byte };
         }
-        let (high, low) = window.split_at(16);
-        let number = |half: &[u8]| u128::from_be_bytes(half.try_into().unwrap_or_default());
-        (number(high), number(low))
+        u64::from_be_bytes(head)
     };
-    // A shorter path's window is padded with zeros: a tie, settled whole.
-    let mut order: Vec<((u128, u128), usize)> = items
+    // A shorter path's head is padded with zeros: a tie, settled whole.
+    let mut order: Vec<(u64, usize)> = items
         .iter()
         .enumerate()
-        .map(|(at, item)| (window(item), at))
+        .map(|(at, item)| (head(item), at))
         .collect();
     order.sort_unstable_by(|a, b| {
         a.0.cmp(&b.0)
             .then_with(|| build_cache::path_order(path(&items[a.1]), path(&items[b.1])))
     });
-    let mut items: Vec<Option<T>> = items.into_iter().map(Some).collect();
-    order
-        .into_iter()
-        .filter_map(|(_, at)| items[at].take())
-        .collect()
+    // Each item moved into its place along the cycles of the order, in
+    // the list it is in: no second and third list of every item.
+    let mut from: Vec<usize> = order.into_iter().map(|(_, at)| at).collect();
+    let mut items = items;
+    for start in 0..from.len() {
+        let mut place = start;
+        while from[place] != usize::MAX {
+            let next = std::mem::replace(&mut from[place], usize::MAX);
+            if next == start {
+                break;
+            }
+            items.swap(place, next);
+            place = next;
+        }
+    }
+    items
 }
 
 /// `folder` joined with the file `name` as `Path::join` joins them, made
@@ -395,7 +410,7 @@ fn load_found(
             let line = build_cache::model_line(post, cache.zone())?;
             Some(build_cache::ModelLine::New(
                 line,
-                build_cache::Facts::of(post),
+                Box::new(build_cache::Facts::of(post)),
             ))
         });
         (result, Some((stamp, line)), true)
@@ -437,77 +452,157 @@ fn load_found(
     loaded
 }
 
-/// Each of `paths` `stat`ed (through its folder entry when it has one, on
-/// every core), with the row of `cache` that holds it as it is: `None`
-/// for a file new or changed, and none at all if a file cannot be `stat`ed.
+/// Each of the files `found` `stat`ed (through its folder entry when it has one),
+/// with the row of `cache` that holds it as it is: `None` for a file new
+/// or changed, and none at all if a file cannot be `stat`ed. The files go
+/// in runs of [`STAT_RUN`] to every core, this thread's too, each taking
+/// the next run not taken: a core another program holds for a while
+/// slows one run, not half of them. Each run finds its files' rows
+/// itself, from the first at or after its first file (both are in the
+/// walk's order).
 fn cache_rows(
-    paths: &[PathBuf],
-    dir_entries: &[Option<std::fs::DirEntry>],
+    found: &[Found],
+    early: &[Option<build_cache::Stamp>],
     cache: &build_cache::Cache,
 ) -> Option<Vec<(build_cache::Stamp, Option<usize>)>> {
-    let found: Vec<_> = paths.iter().zip(dir_entries).collect();
-    let stamps = post::on_threads(&found, |&(path, entry)| {
-        entry
-            .as_ref()
-            .map_or_else(|| std::fs::metadata(path), std::fs::DirEntry::metadata)
-            .ok()
-            .map(|meta| build_cache::Stamp::of(&meta))
+    let mut rows = vec![(build_cache::Stamp::default(), None); found.len()];
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let runs = std::sync::Mutex::new(
+        rows.chunks_mut(STAT_RUN)
+            .zip(found.chunks(STAT_RUN))
+            .enumerate(),
+    );
+    let work = || {
+        // The lock is held only to take the next run.
+        while let Some((run, (rows, found))) = runs.lock().ok().and_then(|mut runs| runs.next()) {
+            let early = early.get(run * STAT_RUN..).unwrap_or_default();
+            if !rows_of_run(rows, found, early, cache) {
+                failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                return;
+            }
+        }
+    };
+    let threads = cores().min(found.len().div_ceil(STAT_RUN)).max(1);
+    std::thread::scope(|scope| {
+        for _ in 1..threads {
+            scope.spawn(work);
+        }
+        work();
     });
+    (!failed.into_inner()).then_some(rows)
+}
+
+/// The stamp of a file the walk found, `stat`ed through its folder entry
+/// when it has one; `None` if it cannot be `stat`ed.
+fn stamp_of((path, entry): &Found) -> Option<build_cache::Stamp> {
+    let meta = entry
+        .as_ref()
+        .map_or_else(|| std::fs::metadata(path), std::fs::DirEntry::metadata);
+    meta.ok().map(|meta| build_cache::Stamp::of(&meta))
+}
+
+/// The stamps of the first files of `found`, in order, until `done`
+/// says to stop (asked before each file).
+fn stats_until(found: &[Found], done: impl Fn() -> bool) -> Vec<Option<build_cache::Stamp>> {
+    let mut stamps = Vec::new();
+    for file in found {
+        if done() {
+            break;
+        }
+        stamps.push(stamp_of(file));
+    }
+    stamps
+}
+
+/// The files a thread `stat`s at a time ([`cache_rows`]).
+const STAT_RUN: usize = 256;
+
+/// [`cache_rows`] of one run: each file of `found` `stat`ed into `rows`
+/// (the first ones' stamps in `early` when taken already), with its row
+/// of `cache`; `false` if one cannot be `stat`ed.
+fn rows_of_run(
+    rows: &mut [(build_cache::Stamp, Option<usize>)],
+    found: &[Found],
+    early: &[Option<build_cache::Stamp>],
+    cache: &build_cache::Cache,
+) -> bool {
+    let Some((first, _)) = found.first() else {
+        return true;
+    };
     // The rows are in the walk's order: each file is a row's (skipping
     // the rows of files gone), or new.
-    let mut rows = Vec::with_capacity(paths.len());
-    let mut next = 0;
-    for (path, stamp) in paths.iter().zip(stamps) {
-        let stamp = stamp?;
+    let mut next = cache.first_row_from(first);
+    for (at, (slot, file)) in rows.iter_mut().zip(found).enumerate() {
+        let Some(stamp) = early.get(at).copied().unwrap_or_else(|| stamp_of(file)) else {
+            return false;
+        };
+        let path = &file.0;
         while next < cache.len()
             && build_cache::path_order(cache.row_path(next), path) == std::cmp::Ordering::Less
         {
             next += 1;
         }
         let found = (next < cache.len() && cache.row_path(next) == path).then_some(next);
-        rows.push((stamp, found.filter(|&row| cache.holds(row, stamp))));
+        *slot = (stamp, found.filter(|&row| cache.holds(row, stamp)));
         next += usize::from(found.is_some());
     }
-    Some(rows)
+    true
+}
+
+/// How many threads the machine runs at once, asked once: the standard
+/// library reads the control group's files at each asking.
+pub(crate) fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
 }
 
 /// What Liquid may look up while rendering (`post_url`, `link`): every
 /// post of `entries`, as the slow way gives it. Its fingerprint is added
-/// up from the rows; the files and URL paths are copied into one buffer,
-/// and made a list only if a post looks another up.
+/// up from the rows; the files and URL paths are made a list only if a
+/// post looks another up: from the rows of the `cache` (shared, not
+/// copied: it was the better part of a megabyte copied at 10,000 posts)
+/// and the few posts read now.
 fn site_of(
     entries: &[build_cache::Entry],
-    cache: &build_cache::Cache,
+    cache: &std::sync::Arc<build_cache::Cache>,
     dir: &Path,
     rules: &Rules,
 ) -> std::sync::Arc<post::SiteContext> {
-    let mut text = Vec::new();
-    let mut spans = Vec::with_capacity(entries.len());
+    // Each entry: its row, or (with [`READ_NOW`] set) its place among the
+    // files read now.
+    const READ_NOW: u32 = 1 << 31;
+    let mut places = Vec::with_capacity(entries.len());
+    let mut read_now = Vec::new();
     let mut sum = 0u64;
     for entry in entries {
-        let (url_path, file_hash) = match &entry.model {
-            build_cache::ModelLine::Kept(row) => (cache.url_path(*row), cache.file_hash(*row)),
+        let (place, file_hash) = match &entry.model {
+            build_cache::ModelLine::Kept(row) => (u32::try_from(*row).ok(), cache.file_hash(*row)),
             build_cache::ModelLine::New(_, facts) => {
-                (facts.url_path().as_bytes(), facts.file_hash())
+                read_now.push((entry.path.clone(), facts.url_path().to_string()));
+                (
+                    u32::try_from(read_now.len() - 1)
+                        .ok()
+                        .map(|at| at | READ_NOW),
+                    facts.file_hash(),
+                )
             }
         };
         sum = sum.wrapping_add(file_hash);
-        let file = entry.path.as_os_str().as_encoded_bytes();
-        spans.push((text.len(), file.len(), url_path.len()));
-        text.extend_from_slice(file);
-        text.extend_from_slice(url_path);
+        // A cache's rows and a build's new files are far fewer than 2^31.
+        places.push(place.unwrap_or(u32::MAX));
     }
+    let cache = std::sync::Arc::clone(cache);
     let load = move || {
-        spans
+        places
             .iter()
-            .map(|&(at, file, url_path)| {
-                let path = std::os::unix::ffi::OsStrExt::from_bytes(&text[at..at + file]);
-                let path: &std::ffi::OsStr = path;
-                let url_path = &text[at + file..at + file + url_path];
-                (
-                    PathBuf::from(path),
-                    String::from_utf8_lossy(url_path).into_owned(),
-                )
+            .filter_map(|&place| {
+                let at = (place & !READ_NOW) as usize;
+                if place & READ_NOW == 0 {
+                    let url_path = String::from_utf8_lossy(cache.url_path(at)).into_owned();
+                    Some((cache.row_path(at).to_path_buf(), url_path))
+                } else {
+                    read_now.get(at).cloned()
+                }
             })
             .collect()
     };
@@ -559,30 +654,40 @@ pub(crate) fn load_published_cached(
     now: jiff::Timestamp,
     read_cache: impl FnOnce() -> Option<build_cache::Cache> + Send,
     newest: Option<usize>,
-) -> Result<(Loaded, Option<build_cache::Cache>), Error> {
-    let (found, cache) = std::thread::scope(|scope| {
+) -> Result<(Loaded, Option<std::sync::Arc<build_cache::Cache>>), Error> {
+    let (found, cache, early) = std::thread::scope(|scope| {
         let reading = scope.spawn(read_cache);
-        let found = walk(dir);
+        // The files left out taken from the list where it is (no copy of
+        // every file's place into a second list).
+        let found = walk(dir).map(|mut found| {
+            let ignored: Vec<PathBuf> = found
+                .extract_if(.., |(path, _)| !is_post(path, rules))
+                .map(|(path, _)| path)
+                .collect();
+            (found, ignored)
+        });
+        // The quick way `stat`s every file: those it can, this thread
+        // `stat`s while the cache is still being read (its table is the
+        // longer of the two).
+        let early = match (&found, newest) {
+            (Ok((found, _)), Some(_)) => stats_until(found, || reading.is_finished()),
+            _ => Vec::new(),
+        };
         let cache = reading
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (found, cache)
+        (found, cache.map(std::sync::Arc::new), early)
     });
-    let (found, ignored): (Vec<_>, Vec<_>) = found?
-        .into_iter()
-        .partition(|(path, _)| is_post(path, rules));
-    let ignored = ignored.into_iter().map(|(path, _)| path).collect();
-    let (paths, dir_entries): (Vec<PathBuf>, Vec<_>) = found.into_iter().unzip();
+    let (found, ignored) = found?;
     let paths = match (newest, &cache) {
-        (Some(newest), Some(old)) => {
-            match load_newest(paths, &dir_entries, dir, rules, now, old, newest) {
-                Ok(loaded) => return Ok((Loaded { ignored, ..loaded }, cache)),
-                Err(paths) => paths,
-            }
-        }
-        _ => paths,
+        (Some(newest), Some(old)) => match load_newest(found, &early, dir, rules, now, old, newest)
+        {
+            Ok(loaded) => return Ok((Loaded { ignored, ..loaded }, cache)),
+            Err(paths) => paths,
+        },
+        _ => found.into_iter().map(|(path, _)| path).collect(),
     };
-    let loaded = load_found(&paths, ignored, dir, rules, cache.as_ref(), true);
+    let loaded = load_found(&paths, ignored, dir, rules, cache.as_deref(), true);
     let posts = post::published(loaded.posts, now);
     let loaded = Loaded {
         published: posts.len(),
@@ -602,28 +707,29 @@ const MOST_FRESH: usize = 64;
 /// `stat`ed (on every core) and found in its row; the new and changed ones
 /// are read; no unchanged post's model is read but those of the `newest`
 /// published posts.
+#[allow(clippy::too_many_arguments)] // the files, and what is known of them already
 fn load_newest(
-    paths: Vec<PathBuf>,
-    dir_entries: &[Option<std::fs::DirEntry>],
+    found: Vec<Found>,
+    early: &[Option<build_cache::Stamp>],
     dir: &Path,
     rules: &Rules,
     now: jiff::Timestamp,
-    cache: &build_cache::Cache,
+    cache: &std::sync::Arc<build_cache::Cache>,
     newest: usize,
 ) -> Result<Loaded, Vec<PathBuf>> {
-    let Some((rows, mut fresh)) = read_changed(&paths, dir_entries, rules, cache) else {
-        return Err(paths);
+    let Some((rows, mut fresh)) = read_changed(&found, early, rules, cache) else {
+        return Err(found.into_iter().map(|(path, _)| path).collect());
     };
     let read = fresh.len();
     // The files move into the entries (no copy of each); the slow way gets
     // them back.
     let mut new_posts = Vec::with_capacity(read);
-    let mut entries = Vec::with_capacity(paths.len());
-    for (path, (stamp, row)) in paths.into_iter().zip(rows) {
+    let mut entries = Vec::with_capacity(found.len());
+    for ((path, _), (stamp, row)) in found.into_iter().zip(rows) {
         let model = if let Some(row) = row {
             build_cache::ModelLine::Kept(row)
         } else if let Some((post, line)) = fresh.pop() {
-            let facts = build_cache::Facts::of(&post);
+            let facts = Box::new(build_cache::Facts::of(&post));
             new_posts.push((entries.len(), post));
             build_cache::ModelLine::New(line, facts)
         } else {
@@ -661,14 +767,14 @@ fn load_newest(
     })
 }
 
-/// Each of `paths` with its stamp and the row of `cache` that holds it as
+/// Each file of `found` with its stamp and the row of `cache` that holds it as
 /// it is, and the posts read of the others (new or changed), last first,
 /// each with its model line; `None` when the quick way does not apply (an
 /// empty cache, many files new, one that cannot be `stat`ed or read).
 #[allow(clippy::type_complexity)] // two lists that go together
 fn read_changed(
-    paths: &[PathBuf],
-    dir_entries: &[Option<std::fs::DirEntry>],
+    found: &[Found],
+    early: &[Option<build_cache::Stamp>],
     rules: &Rules,
     cache: &build_cache::Cache,
 ) -> Option<(
@@ -678,24 +784,32 @@ fn read_changed(
     if cache.len() == 0 {
         return None;
     }
-    let rows = cache_rows(paths, dir_entries, cache)?;
-    let fresh: Vec<&PathBuf> = paths
+    let rows = cache_rows(found, early, cache)?;
+    let fresh: Vec<&PathBuf> = found
         .iter()
         .zip(&rows)
         .filter(|(_, (_, row))| row.is_none())
-        .map(|(path, _)| path)
+        .map(|((path, _), _)| path)
         .collect();
     // Past a few new or changed files among many (a first build, a new
     // version of every post), the slow way is as quick and checks them all.
-    if fresh.len() > MOST_FRESH.max(paths.len() / 4) {
+    if fresh.len() > MOST_FRESH.max(found.len() / 4) {
         return None;
     }
-    let read = post::on_threads(&fresh, |path| {
+    let read_one = |path: &&PathBuf| {
         let post = parse_one(path, rules).ok()?;
         let line = build_cache::model_line(&post, cache.zone())?;
         Some((post, line))
-    });
-    let mut read: Vec<(Post, String)> = read.into_iter().collect::<Option<_>>()?;
+    };
+    // The daily build's one new post is read here, on this thread: no
+    // threads to start, nor the control group's files to read for them.
+    let mut read: Vec<(Post, String)> = if fresh.len() == 1 {
+        fresh.iter().map(read_one).collect::<Option<_>>()?
+    } else {
+        post::on_threads(&fresh, read_one)
+            .into_iter()
+            .collect::<Option<_>>()?
+    };
     read.reverse();
     Some((rows, read))
 }
@@ -901,7 +1015,7 @@ mod tests {
         };
         let new = |post: &Post| {
             let line = build_cache::model_line(post, &rules.zone).unwrap();
-            build_cache::ModelLine::New(line, build_cache::Facts::of(post))
+            build_cache::ModelLine::New(line, Box::new(build_cache::Facts::of(post)))
         };
         let file = dir.path().join(build_cache::FILE_NAME);
         let header = build_cache::Written {
@@ -922,6 +1036,7 @@ mod tests {
         )
         .unwrap();
         let (cache, _) = build_cache::read(&file, "k", &rules.zone);
+        let cache = std::sync::Arc::new(cache);
         // One post from the cache's row, one read now.
         let entries = [
             entry(&posts[0], build_cache::ModelLine::Kept(0)),
@@ -934,6 +1049,97 @@ mod tests {
             assert_eq!(quick.post_path(name), slow.post_path(name), "{name}");
         }
         assert!(quick.post_path("2025-01-02-b").is_some());
+    }
+
+    /// The cache entry of a post read now from `path`, at `stamp`.
+    fn new_entry(path: &Path, stamp: build_cache::Stamp) -> build_cache::Entry {
+        let rules = post::test_rules();
+        let post = post::parse(path, "---\ntitle: T\n---\nBody\n", &rules).unwrap();
+        let line = build_cache::model_line(&post, &rules.zone).unwrap();
+        build_cache::Entry {
+            path: path.to_path_buf(),
+            stamp,
+            model: build_cache::ModelLine::New(line, Box::new(build_cache::Facts::of(&post))),
+            rendered: None,
+            links_posts: false,
+        }
+    }
+
+    #[test]
+    fn each_run_of_stats_finds_the_rows_a_look_up_finds() {
+        // More files than several runs of `stat`s take, some new to the
+        // cache, some changed, and rows of files gone between them.
+        let rules = post::test_rules();
+        let dir = tempfile::tempdir().unwrap();
+        let posts_dir = dir.path().join("_posts");
+        std::fs::create_dir(&posts_dir).unwrap();
+        let name = |n: usize| format!("2025-01-{:02}-p{n}.md", n % 28 + 1);
+        for n in 0..STAT_RUN * 3 + 17 {
+            std::fs::write(
+                posts_dir.join(name(n)),
+                format!("---\ntitle: T{n}\n---\nBody\n"),
+            )
+            .unwrap();
+        }
+        let found = walk(&posts_dir).unwrap();
+        // The walk's order is the paths' (the folder lists them in its own).
+        assert!(found.windows(2).all(|pair| pair[0].0 < pair[1].0));
+        let mut entries = Vec::new();
+        for (at, (path, _)) in found.iter().enumerate() {
+            let mut stamp = build_cache::Stamp::of(&std::fs::metadata(path).unwrap());
+            match at % 5 {
+                0 => continue,                              // new: no row
+                1 => stamp = build_cache::Stamp::default(), // changed since
+                _ => {}
+            }
+            entries.push(new_entry(path, stamp));
+            if at % 7 == 3 {
+                // A file gone since, whose row sorts just after this one.
+                let mut gone = path.clone().into_os_string();
+                gone.push("-gone.md");
+                entries.push(new_entry(Path::new(&gone), stamp));
+            }
+        }
+        entries.sort_by(|a, b| build_cache::path_order(&a.path, &b.path));
+        let file = dir.path().join(build_cache::FILE_NAME);
+        let header = build_cache::Written {
+            key: "k",
+            render_key: "",
+            site_key: 0,
+            started: i128::from(i64::MAX),
+            cutoff: 0,
+            sharing: false,
+        };
+        let empty = build_cache::Cache::empty(rules.zone.clone());
+        build_cache::write(&file, &header, &entries, &empty, None).unwrap();
+        let (cache, note) = build_cache::read(&file, "k", &rules.zone);
+        assert!(note.is_none(), "{note:?}");
+        let rows = cache_rows(&found, &[], &cache).unwrap();
+        // Stamps taken early (while the cache was read), past a run's end,
+        // give the same rows.
+        let early = stats_until(&found, {
+            let asked = std::cell::Cell::new(0);
+            move || {
+                asked.set(asked.get() + 1);
+                asked.get() > STAT_RUN + 44
+            }
+        });
+        assert_eq!(early.len(), STAT_RUN + 44);
+        assert_eq!(cache_rows(&found, &early, &cache).unwrap(), rows);
+        assert_eq!(rows.len(), found.len());
+        let mut kept = 0;
+        for ((path, _), (stamp, row)) in found.iter().zip(&rows) {
+            assert_eq!(
+                *stamp,
+                build_cache::Stamp::of(&std::fs::metadata(path).unwrap())
+            );
+            assert_eq!(*row, cache.lookup(path, *stamp), "{}", path.display());
+            kept += usize::from(row.is_some());
+        }
+        assert_eq!(
+            kept,
+            found.len() - found.len().div_ceil(5) - (found.len() + 3) / 5
+        );
     }
 
     #[test]

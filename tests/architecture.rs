@@ -83,9 +83,11 @@ const ROOMS: &[(&str, &[Room])] = &[
     ]),
     ("post", &[
         ("date", &[]),
-        ("front_matter", &[]),
+        ("front_matter", &["usual_yaml"]),
         ("markdown", &[]),
         ("permalink", &[]),
+        // The usual shape of front matter, read without serde-saphyr.
+        ("usual_yaml", &[]),
         ("liquid", &["date", "front_matter", "markdown", "mod"]),
     ]),
     ("feed", &[

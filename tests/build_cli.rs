@@ -1195,3 +1195,35 @@ fn posts_rendered_side_by_side_warn_newest_first_and_only_those_the_feeds_show()
     assert_eq!(warned(&without), newest_six, "{without}");
     assert_eq!(site.outputs(), rendered);
 }
+
+#[test]
+fn a_build_from_the_cache_tells_its_outputs_in_order_and_leaves_a_cache_the_next_reads() {
+    // The main feeds are made, and every output staged, while the next
+    // build's cache is written beside them: the outputs still come in
+    // their order, and the cache is whole.
+    let blog = cached_blog();
+    let dir = blog.path();
+    cached_build(dir, &[]);
+    write_old(
+        &dir.join("_posts/2024-01-04-p4.md"),
+        "---\ntitle: Post 4\n---\nBody 4.\n",
+    );
+    let (told, _) = cached_build(dir, &[]);
+    assert!(told.contains("read 1 of 4 post files"), "{told}");
+    let outputs: Vec<&str> = told
+        .lines()
+        .filter_map(|line| line.split_once("wrote ").map(|(_, path)| path))
+        .collect();
+    let names: Vec<&str> = outputs
+        .iter()
+        .filter_map(|path| Path::new(path).file_name()?.to_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["feed.xml", "atom.xml", "feed.json", "feeds.html"],
+        "{told}"
+    );
+    let (again, _) = cached_build(dir, &[]);
+    assert!(again.contains("read 0 of 4 post files"), "{again}");
+    assert!(!again.contains("wrote "), "{again}");
+}

@@ -134,28 +134,25 @@ fn attempt(
             Ok(listed) => listed,
             Err(err) => return renderer.damaged_or(err),
         };
-    match people_page(config, &out_dir, &listed, &posts, &renderer) {
-        Ok(Some((path, bytes))) => outputs.add(path, &bytes)?,
-        Ok(None) => {}
+    let page = match people_page(config, &out_dir, &listed, &posts, &renderer) {
+        Ok(page) => page,
         Err(err) => return renderer.damaged_or(err),
-    }
+    };
 
     if main.items.is_empty() && config.feed.items == ItemKind::Papers && !posts.is_empty() {
         report.warning(no_papers(renderer.rendered()));
     }
-    let tags = config.feed.per_tag.then(|| out_dir.join("tags"));
-    // The next build's cache is written while the outputs are synced (it
-    // holds what was read, whatever becomes of the outputs): the syncs
-    // wait for the disk, the cache's writing does not.
-    let (written, unsaved) = std::thread::scope(|scope| {
-        let saving = scope.spawn(|| save_cache(&mut renderer));
-        let written = write_all(outputs, tags.as_deref(), &config.feed.files, report);
-        let unsaved = saving
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (written, unsaved)
-    });
-    let (changed, outputs) = written?;
+    let rest = Rest {
+        main: main_files_deferred(config).then_some(&main),
+        page,
+        out_dir: &out_dir,
+        tags: config.feed.per_tag.then(|| out_dir.join("tags")),
+    };
+    let (written, unsaved) = finish(&mut renderer, rest, outputs, &config.feed.files, report);
+    let (changed, outputs) = match written {
+        Ok(written) => written,
+        Err(err) => return renderer.damaged_or(err),
+    };
     if config.feed.archive {
         remove_old_pages(&out_dir, &outputs, report)?;
     }
@@ -186,7 +183,8 @@ fn attempt(
     Ok(Attempt::Built)
 }
 
-/// The main feeds, into `outputs`; their channel, of the newest
+/// The main feeds, into `outputs` (their files later when
+/// [`main_files_deferred`]); their channel, of the newest
 /// `feed.limit` items. Archived feeds page back through every item: the
 /// items go through the pages oldest first, each page staged on disk once
 /// full and its items dropped, so that a build holds two pages' worth of
@@ -204,8 +202,8 @@ fn main_feeds(
     let limit = config.feed.limit;
     if !config.feed.archive {
         let main = channel(config, "", &config.site.title, posts, renderer, limit)?;
-        for (name, bytes) in feed::render_all(&main)? {
-            outputs.add(out_dir.join(name), &bytes)?;
+        if !main_files_deferred(config) {
+            add_feeds(&main, out_dir, outputs)?;
         }
         return Ok(main);
     }
@@ -243,6 +241,84 @@ fn main_feeds(
     main.items = newest;
     main.items.truncate(limit);
     Ok(main)
+}
+
+/// Whether the main feeds' three files are made only once every body is
+/// rendered ([`finish`], beside the writing of the next build's cache):
+/// without per-tag feeds or an archive, nothing is rendered past the main
+/// channel, and no output comes between its files and the page for people.
+fn main_files_deferred(config: &Config) -> bool {
+    !config.feed.archive && !config.feed.per_tag
+}
+
+/// What is left to stage and write once every body is rendered.
+struct Rest<'a> {
+    /// The main channel, when its files are still to make ([`main_feeds`]).
+    main: Option<&'a Channel>,
+    /// The page for people, when it is written.
+    page: Option<(PathBuf, Vec<u8>)>,
+    /// The output folder.
+    out_dir: &'a Path,
+    /// With per-tag feeds, their folder.
+    tags: Option<PathBuf>,
+}
+
+/// What [`finish`] did: how many files changed and every file, and the
+/// warning of a cache not written.
+type Finished = (Result<(usize, Vec<PathBuf>), Error>, Option<String>);
+
+/// Stages the `rest` of the outputs and writes them all ([`write_all`]),
+/// while the next build's cache is written on a thread of its own (it
+/// holds what was read, whatever becomes of the outputs): the syncs wait
+/// for the disk, the cache's writing does not, and neither waits for the
+/// other. What was written, and the warning of a cache not written.
+fn finish(
+    renderer: &mut Renderer,
+    rest: Rest<'_>,
+    mut outputs: output::Batch,
+    files: &FeedFiles,
+    report: Report,
+) -> Finished {
+    let save = prepare_cache(renderer);
+    let run = renderer.store.as_ref();
+    std::thread::scope(|scope| {
+        let saving = scope.spawn(|| {
+            run.zip(save)
+                .and_then(|(run, save)| write_cache(run, &save))
+        });
+        let staged = stage_rest(rest.main, rest.page, rest.out_dir, &mut outputs);
+        let written = staged.and_then(|()| write_all(outputs, rest.tags.as_deref(), files, report));
+        let unsaved = saving
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (written, unsaved)
+    })
+}
+
+/// The three feed files of `main`, into `outputs`.
+fn add_feeds(main: &Channel, out_dir: &Path, outputs: &mut output::Batch) -> Result<(), Error> {
+    for (name, bytes) in feed::render_all(main)? {
+        outputs.add(out_dir.join(name), &bytes)?;
+    }
+    Ok(())
+}
+
+/// The outputs not staged yet, in the order they always come: the main
+/// feeds' files when their making was `deferred` ([`main_feeds`]), then
+/// the page for people.
+fn stage_rest(
+    deferred: Option<&Channel>,
+    page: Option<(PathBuf, Vec<u8>)>,
+    out_dir: &Path,
+    outputs: &mut output::Batch,
+) -> Result<(), Error> {
+    if let Some(main) = deferred {
+        add_feeds(main, out_dir, outputs)?;
+    }
+    if let Some((path, bytes)) = page {
+        outputs.add(path, &bytes)?;
+    }
+    Ok(())
 }
 
 /// The main feeds and, with per-tag feeds, each tag's, into `outputs`:
@@ -531,19 +607,20 @@ struct CacheRun {
     /// The quick way's order of the published posts, newest first: places
     /// in `entries`.
     order: Option<Vec<usize>>,
-    /// The cache as this build found it.
-    old: build_cache::Cache,
+    /// The cache as this build found it (shared with the site's list of
+    /// posts, which reads its rows only if a post looks another up).
+    old: std::sync::Arc<build_cache::Cache>,
     /// Every valid post, for the next build.
     entries: Vec<build_cache::Entry>,
     /// Every post was taken from the cache, and none is gone.
     models_unchanged: bool,
 }
 
-/// Writes the cache for the next build, each post with the body this build
-/// rendered (or the cache's, still good); a cache that would be the same
-/// stays as it is. A cache that cannot be written costs the next build
-/// time, not this one its feeds: the warning to give.
-fn save_cache(renderer: &mut Renderer) -> Option<String> {
+/// The next build's cache made ready to write ([`write_cache`]): each
+/// post with the body this build rendered (or the cache's, still good).
+/// `None` when there is none to write: no cache, or one that would be the
+/// same, which stays as it is.
+fn prepare_cache(renderer: &mut Renderer) -> Option<CacheSave> {
     let Some(run) = &mut renderer.store else {
         return None;
     };
@@ -601,10 +678,28 @@ fn save_cache(renderer: &mut Renderer) -> Option<String> {
                 (Some(build_cache::Line::New(line)), links_posts(&path));
         }
     }
+    Some(CacheSave {
+        render_key,
+        site_key,
+    })
+}
+
+/// What the next build's cache is written under besides the run's own.
+struct CacheSave {
+    /// The key of its bodies.
+    render_key: String,
+    /// The fingerprint of every post's URL they were made under.
+    site_key: u64,
+}
+
+/// Writes the cache for the next build that [`prepare_cache`] made ready.
+/// A cache that cannot be written costs the next build time, not this one
+/// its feeds: the warning to give.
+fn write_cache(run: &CacheRun, save: &CacheSave) -> Option<String> {
     let header = build_cache::Written {
         key: &run.key,
-        render_key: &render_key,
-        site_key,
+        render_key: &save.render_key,
+        site_key: save.site_key,
         started: run.started,
         cutoff: run.cutoff,
         sharing: run.sharing,
@@ -850,18 +945,40 @@ impl Renderer {
             };
             wholes.push(whole);
         }
+        let pending: Vec<&Post> = wholes
+            .iter()
+            .map(|post| &**post)
+            .filter(|post| {
+                !self.cache.contains_key(&post.source) && !self.ahead.contains_key(&post.source)
+            })
+            .collect();
+        // Read from the cache here, once (`make` takes them from `ahead`),
+        // side by side: each body is a JSON line to parse, tens of
+        // kilobytes, and the feeds wait for all of them.
+        let rows: Vec<Option<usize>> = pending
+            .iter()
+            .map(|post| self.entry(post).and_then(build_cache::Entry::kept_row))
+            .collect();
+        let (old, key, site_key) = (
+            self.store.as_ref().map(|store| &*store.old),
+            self.render_key.as_deref(),
+            self.site_key,
+        );
+        let read = |row: &Option<usize>| old?.rendered((*row)?, key?, site_key);
+        // Threads only when there are bodies to read (none without a cache).
+        let cached = if old.is_some() && key.is_some() && rows.iter().flatten().nth(1).is_some() {
+            side_by_side(&rows, read)
+        } else {
+            rows.iter().map(read).collect()
+        };
         let mut due = Vec::new();
-        for post in &wholes {
-            if self.cache.contains_key(&post.source) || self.ahead.contains_key(&post.source) {
-                continue;
-            }
-            // Read from the cache here, once: `make` takes it from `ahead`.
-            match self.cached(post) {
+        for (post, cached) in pending.into_iter().zip(cached) {
+            match cached {
                 Some((body, links_posts)) => {
                     self.ahead
                         .insert(post.source.clone(), Ahead::Cached(body, links_posts));
                 }
-                None => due.push(&**post),
+                None => due.push(post),
             }
         }
         if due.len() > 1 {
@@ -989,24 +1106,36 @@ fn render_fresh(post: &Post) -> Ahead {
     Ahead::Fresh(result, crate::post::SiteContext::lookups_here() != lookups)
 }
 
-/// `posts` rendered on every core, each thread taking the next post not
-/// taken (their lengths differ): a cold build's newest posts, which
-/// would otherwise be rendered one after the other once the parse is done.
+/// `posts` rendered on every core ([`side_by_side`]): a cold build's
+/// newest posts, which would otherwise be rendered one after the other
+/// once the parse is done.
 fn render_side_by_side(posts: &[&Post]) -> Vec<(PathBuf, Ahead)> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZero::get)
-        .min(posts.len());
+    side_by_side(posts, |post| (post.source.clone(), render_fresh(post)))
+}
+
+/// `work` done on each of `items` on every core, this thread's too, each
+/// thread taking the next item not taken (items differ in length): the
+/// results in the order of `items`. One item is done here, no thread
+/// started.
+fn side_by_side<T: Sync, R: Send>(items: &[T], work: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = posts_folder::cores().min(items.len());
+    if threads <= 1 {
+        return items.iter().map(work).collect();
+    }
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let work = || {
+    let run = || {
         let mut made = Vec::new();
-        while let Some(post) = posts.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed)) {
-            made.push((post.source.clone(), render_fresh(post)));
+        loop {
+            let at = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(item) = items.get(at) else {
+                return made;
+            };
+            made.push((at, work(item)));
         }
-        made
     };
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
-        let mut made = work();
+    let mut made = std::thread::scope(|scope| {
+        let workers: Vec<_> = (1..threads).map(|_| scope.spawn(run)).collect();
+        let mut made = run();
         for worker in workers {
             made.extend(
                 worker
@@ -1015,7 +1144,9 @@ fn render_side_by_side(posts: &[&Post]) -> Vec<(PathBuf, Ahead)> {
             );
         }
         made
-    })
+    });
+    made.sort_unstable_by_key(|(at, _)| *at);
+    made.into_iter().map(|(_, result)| result).collect()
 }
 
 /// A channel of the newest `feed.limit` items from `posts` (newest first).
@@ -1149,4 +1280,20 @@ pub(super) fn posts_by_tag(
         }
     }
     groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn work_side_by_side_comes_back_in_the_order_of_its_items() {
+        let items: Vec<usize> = (0..1000).collect();
+        // Items of unequal cost, so that threads finish out of turn.
+        let work = |&n: &usize| (0..n % 97 * 100).fold(n, |sum, k| sum ^ k);
+        let done = side_by_side(&items, work);
+        assert_eq!(done, items.iter().map(work).collect::<Vec<_>>());
+        assert_eq!(side_by_side(&[7], |n| n + 1), vec![8]);
+        assert!(side_by_side(&[] as &[usize], |n| *n).is_empty());
+    }
 }

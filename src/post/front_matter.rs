@@ -13,6 +13,8 @@ pub(crate) use crate::config::Data;
 use crate::config::DefaultValues;
 use crate::text::unique;
 
+use super::usual_yaml;
+
 /// A post's text cut at its front matter fences.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Split<'a> {
@@ -226,7 +228,40 @@ pub(crate) struct YamlError {
 /// key and its table of the keys a merge could repeat. Other front matter
 /// (and a key that is not a slice of the text, as an escaped quoted key)
 /// is read with each key's span, as the parser reports it.
+///
+/// Front matter of the usual shape (see [`usual_yaml`]) is read first by
+/// that small reader, through the same visitors; anything else, and every
+/// error, is serde-saphyr's.
 pub(crate) fn parse(yaml: &str) -> Result<FrontMatter, YamlError> {
+    let mut result = read_usual(yaml).map_or_else(|| read_any(yaml), Ok);
+    if let Ok(fm) = &mut result
+        && let Some(date) = &fm.date
+    {
+        fm.date_quoted = value_is_quoted(yaml, date.line, "date");
+    }
+    result
+}
+
+/// `yaml` read by the reader of the usual shape; `None` when it is not of
+/// that shape, or when a visitor refused a value (then serde-saphyr reads
+/// it and says why).
+fn read_usual(yaml: &str) -> Option<FrontMatter> {
+    let document = usual_yaml::document(yaml)?;
+    // The reader's keys are slices of `yaml`: their lines are counted there.
+    let failed_key = RefCell::new(None);
+    let misplaced = std::cell::Cell::new(false);
+    FrontMatterSeed {
+        text: yaml,
+        lines: Some(KeyLines::new(yaml)),
+        failed_key: &failed_key,
+        misplaced: &misplaced,
+    }
+    .deserialize(document)
+    .ok()
+}
+
+/// `yaml` read by serde-saphyr.
+fn read_any(yaml: &str) -> Result<FrontMatter, YamlError> {
     // An all-comment or empty block is an empty mapping, as Jekyll treats it.
     let input = if yaml
         .lines()
@@ -236,13 +271,7 @@ pub(crate) fn parse(yaml: &str) -> Result<FrontMatter, YamlError> {
     } else {
         yaml
     };
-    let mut result = read_counted(input).unwrap_or_else(|| read_spanned(input));
-    if let Ok(fm) = &mut result
-        && let Some(date) = &fm.date
-    {
-        fm.date_quoted = value_is_quoted(yaml, date.line, "date");
-    }
-    result
+    read_counted(input).unwrap_or_else(|| read_spanned(input))
 }
 
 /// `input` read with each key's line counted in it; `None` for a text
@@ -280,6 +309,7 @@ fn read(input: &str, lines: Option<KeyLines<'_>>) -> (Result<FrontMatter, YamlEr
     }
     let result = serde_saphyr::with_deserializer_from_str_with_options(input, options, |de| {
         FrontMatterSeed {
+            text: input,
             lines,
             failed_key: &failed_key,
             misplaced: &misplaced,
@@ -297,10 +327,11 @@ fn read(input: &str, lines: Option<KeyLines<'_>>) -> (Result<FrontMatter, YamlEr
             message = "the YAML is too large or expands too far through anchors and aliases".into();
         }
         match failed_key.into_inner() {
-            // The value of this key was wrong: point at the key, not inside the value.
+            // The value of this key was wrong (or the key itself, when
+            // unnamed): point at the key, not inside the value.
             Some((key, key_line)) => YamlError {
                 line: Some(key_line),
-                key: Some(key),
+                key,
                 message,
             },
             None => YamlError {
@@ -360,12 +391,13 @@ impl<'y> KeyLines<'y> {
 }
 
 /// A mapping key as written: borrowed from the text where the parser can
-/// (a plain or simply quoted key), else owned.
-struct Key<'de>(Cow<'de, str>);
+/// (a plain or simply quoted key), else owned; `None` for a null key
+/// (`~:`, `null:`), which Jekyll keeps under a key no one reads.
+struct Key<'de>(Option<Cow<'de, str>>);
 
 impl<'de> de::Deserialize<'de> for Key<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_str(KeyVisitor)
+        deserializer.deserialize_option(KeyVisitor)
     }
 }
 
@@ -378,16 +410,24 @@ impl<'de> Visitor<'de> for KeyVisitor {
         f.write_str("a key")
     }
 
+    fn visit_none<E: de::Error>(self) -> Result<Key<'de>, E> {
+        Ok(Key(None))
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Key<'de>, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+
     fn visit_borrowed_str<E: de::Error>(self, key: &'de str) -> Result<Key<'de>, E> {
-        Ok(Key(Cow::Borrowed(key)))
+        Ok(Key(Some(Cow::Borrowed(key))))
     }
 
     fn visit_str<E: de::Error>(self, key: &str) -> Result<Key<'de>, E> {
-        Ok(Key(Cow::Owned(key.to_owned())))
+        Ok(Key(Some(Cow::Owned(key.to_owned()))))
     }
 
     fn visit_string<E: de::Error>(self, key: String) -> Result<Key<'de>, E> {
-        Ok(Key(Cow::Owned(key)))
+        Ok(Key(Some(Cow::Owned(key))))
     }
 }
 
@@ -418,10 +458,13 @@ impl<'de> Seen<'de> {
 }
 
 struct FrontMatterSeed<'a, 'y> {
+    /// The text read, to see how a null key is written.
+    text: &'y str,
     /// The lines of keys, counted in the text; `None` to take each key's span.
     lines: Option<KeyLines<'y>>,
-    /// The key (and its line) whose value could not be read.
-    failed_key: &'a RefCell<Option<(String, usize)>>,
+    /// The key (and its line) whose value could not be read; no key for
+    /// a key that could not be read itself.
+    failed_key: &'a RefCell<Option<(Option<String>, usize)>>,
     /// Set when a key is not a slice of the text: read again with spans.
     misplaced: &'a std::cell::Cell<bool>,
 }
@@ -453,6 +496,12 @@ impl<'de> Visitor<'de> for FrontMatterSeed<'_, '_> {
                 let Some(Key(name)) = map.next_key::<Key<'de>>()? else {
                     break;
                 };
+                let Some(name) = name else {
+                    // Whether Jekyll reads this null key depends on how it
+                    // is written: read again with each key's span.
+                    self.misplaced.set(true);
+                    return Err(de::Error::custom("a null key is read with its span"));
+                };
                 let line = match &name {
                     Cow::Borrowed(key) => lines.line_of(key),
                     Cow::Owned(_) => None,
@@ -466,7 +515,16 @@ impl<'de> Visitor<'de> for FrontMatterSeed<'_, '_> {
                 let Some(key) = map.next_key::<Spanned<Key<'de>>>()? else {
                     break;
                 };
-                (key.value.0, line_number(key.referenced.line()))
+                let Some(name) = key.value.0 else {
+                    if is_colon_without_key(self.text, key.referenced.span()) {
+                        let line = line_number(key.referenced.line());
+                        *self.failed_key.borrow_mut() = Some((None, line));
+                        return Err(de::Error::custom(COLON_WITHOUT_KEY));
+                    }
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                };
+                (name, line_number(key.referenced.line()))
             };
             if !seen.insert(name.clone()) {
                 fm.repeated_keys.push(Keyed {
@@ -475,7 +533,7 @@ impl<'de> Visitor<'de> for FrontMatterSeed<'_, '_> {
                 });
             }
             if let Err(err) = read_value(&mut map, &mut fm, &name, line) {
-                *self.failed_key.borrow_mut() = Some((name.into_owned(), line));
+                *self.failed_key.borrow_mut() = Some((Some(name.into_owned()), line));
                 return Err(err);
             }
         }
@@ -484,6 +542,36 @@ impl<'de> Visitor<'de> for FrontMatterSeed<'_, '_> {
         }
         Ok(fm)
     }
+}
+
+/// What is wrong with a line that starts with `:` (Jekyll's YAML refuses it).
+const COLON_WITHOUT_KEY: &str = "a `:` with no key before it; write `key: value`, \
+     or join the text to the line above inside quotes, e.g. title: \"Papers: a colon\"";
+
+/// Whether a null key at `span` of `text` is a `:` with nothing before it
+/// (at a line's start, or after `{` or `,`), which Jekyll's YAML refuses,
+/// rather than `~`, `null` or an explicit `?` with nothing after it, which
+/// it reads as a null key (serde-saphyr reads all of them as one).
+fn is_colon_without_key(text: &str, span: serde_saphyr::Span) -> bool {
+    let Some(at) = span.byte_offset().and_then(|at| usize::try_from(at).ok()) else {
+        return false;
+    };
+    if !span.is_empty() || !text.get(at..).is_some_and(|rest| rest.starts_with(':')) {
+        return false;
+    }
+    let before = &text[..at];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let on_the_line = before[line_start..].trim_matches([' ', '\t']);
+    if on_the_line.ends_with(['{', ',']) {
+        return true;
+    }
+    on_the_line.is_empty()
+        && !before[..line_start]
+            .lines()
+            .rev()
+            .map(|line| line.trim_matches([' ', '\t']))
+            .find(|line| !line.is_empty() && !line.starts_with('#'))
+            .is_some_and(|line| line.starts_with('?'))
 }
 
 /// Each key once, at its last line (the later value wins), in the order of
@@ -931,14 +1019,12 @@ mod tests {
         assert_eq!(spanned.unwrap().title.map(|t| t.line), Some(1));
     }
 
-    #[test]
-    fn every_fixture_and_real_blog_post_reads_the_same_both_ways() {
+    /// The front matter of every post under `folders` (relative to the
+    /// crate; a missing folder is skipped), with the post's path.
+    fn front_matters(folders: &[&str]) -> Vec<(std::path::PathBuf, String)> {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut files = Vec::new();
-        let mut folders = vec![
-            root.join("tests/fixtures"),
-            root.join("../shared/real-blogs"),
-        ];
+        let mut folders: Vec<_> = folders.iter().map(|folder| root.join(folder)).collect();
         while let Some(folder) = folders.pop() {
             let Ok(entries) = std::fs::read_dir(&folder) else {
                 continue;
@@ -954,16 +1040,22 @@ mod tests {
                 }
             }
         }
+        files.sort();
+        files
+            .into_iter()
+            .filter_map(|path| {
+                let text = std::fs::read_to_string(&path).ok()?.replace("\r\n", "\n");
+                let yaml = split(&text).ok()?.yaml.to_owned();
+                Some((path, yaml))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_fixture_and_real_blog_post_reads_the_same_both_ways() {
         let mut compared = 0;
-        for path in &files {
-            let Ok(text) = std::fs::read_to_string(path) else {
-                continue;
-            };
-            let text = text.replace("\r\n", "\n");
-            let Ok(split) = split(&text) else {
-                continue;
-            };
-            let (counted, spanned) = both_reads(split.yaml);
+        for (path, yaml) in front_matters(&["tests/fixtures", "../shared/real-blogs"]) {
+            let (counted, spanned) = both_reads(&yaml);
             if let Some(counted) = counted {
                 assert_eq!(counted, spanned, "{}", path.display());
                 compared += 1;
@@ -973,8 +1065,594 @@ mod tests {
     }
 
     #[test]
+    fn a_null_key_is_passed_over_as_jekyll_does() {
+        for yaml in [
+            "~: x\ntitle: t\n",
+            "null: x\ntitle: t\n",
+            "title: t\n~: [a, b]\n",
+            "\"a\\x41\": 1\n~: x\ntitle: t\n",
+        ] {
+            let fm = parse(yaml).unwrap();
+            assert_eq!(fm.title.unwrap().value, "t", "{yaml:?}");
+            assert!(
+                fm.other_keys
+                    .iter()
+                    .all(|key| key.value != "~" && key.value != "null")
+            );
+        }
+        // How a null key is written is seen in its span.
+        assert_eq!(both_reads("~: x\ntitle: t\n").0, None);
+        assert_eq!(parse("~: x\ntitle: t\n").unwrap().title.unwrap().line, 2);
+    }
+
+    #[test]
+    fn a_colon_with_no_key_before_it_is_refused_as_jekyll_refuses_it() {
+        // Jekyll's YAML: "did not find expected key"; serde-saphyr reads a null key.
+        for (yaml, line) in [
+            ("title: x\n: y\n", 2),
+            (": y\ntitle: x\n", 1),
+            ("title: x\n# c\n:\n", 3),
+            ("{title: x, : y}\n", 1),
+            ("\"a\\x41\": 1\n: y\n", 2),
+        ] {
+            let err = parse(yaml).unwrap_err();
+            assert_eq!(
+                (err.line, err.message.as_str()),
+                (Some(line), COLON_WITHOUT_KEY),
+                "{yaml:?}"
+            );
+        }
+        // An explicit `?` with nothing after it is a null key to Jekyll too.
+        for yaml in [
+            "? \n: z\ntitle: t\n",
+            "?\n# c\n: z\ntitle: t\n",
+            "title: t\n? \n",
+        ] {
+            assert_eq!(parse(yaml).unwrap().title.unwrap().value, "t", "{yaml:?}");
+        }
+    }
+
+    #[test]
     fn non_mapping_front_matter_is_an_error() {
         assert!(parse("- a\n- b\n").is_err());
         assert!(parse("just text\n").is_err());
+    }
+
+    /// The contract of the reader of the usual shape: what it reads is
+    /// what serde-saphyr reads, to the line; where serde-saphyr fails or
+    /// reads otherwise, it gives up. True when it read `yaml`.
+    fn the_usual_reader_agrees(yaml: &str) -> bool {
+        let Some(fast) = read_usual(yaml) else {
+            return false;
+        };
+        assert_eq!(Ok(fast), read_any(yaml), "{yaml:?}");
+        true
+    }
+
+    #[test]
+    fn the_usual_reader_reads_real_posts_as_serde_saphyr_does() {
+        let mut taken = 0;
+        let posts = front_matters(&["../shared/real-blogs", "../shared/examples"]);
+        for (_, yaml) in &posts {
+            taken += usize::from(the_usual_reader_agrees(yaml));
+        }
+        // Without the real blogs, the example post alone.
+        assert!(
+            taken * 100 >= posts.len() * 99,
+            "the usual reader took only {taken} of {} posts",
+            posts.len()
+        );
+        for (_, yaml) in front_matters(&["tests/fixtures"]) {
+            the_usual_reader_agrees(&yaml);
+        }
+    }
+
+    /// Every key digest-feed reads, and two it does not.
+    const KEYS: &[&str] = &[
+        "title",
+        "date",
+        "permalink",
+        "tags",
+        "tag",
+        "categories",
+        "category",
+        "description",
+        "excerpt",
+        "author",
+        "authors",
+        "slug",
+        "published",
+        "draft",
+        "last_modified_at",
+        "feed_id",
+        "render_with_liquid",
+        "excerpt_separator",
+        "layout",
+        "header-img",
+    ];
+
+    /// What may follow `key:`: every scalar form YAML 1.1 resolves, quotes,
+    /// escapes, comments, colons, lists and maps, in and out of the shape.
+    const VALUES: &[&str] = &[
+        "",
+        " ",
+        "   ",
+        " x",
+        " x   ",
+        " a  b",
+        " ~",
+        " ~x",
+        " null",
+        " Null",
+        " NULL",
+        " nULL",
+        " true",
+        " True",
+        " TRUE",
+        " tRUE",
+        " yes",
+        " Yes",
+        " YES",
+        " y",
+        " Y",
+        " n",
+        " N",
+        " no",
+        " No",
+        " on",
+        " On",
+        " off",
+        " OFF",
+        " false",
+        " False",
+        " yes please",
+        " True story",
+        " 0",
+        " 00",
+        " 1",
+        " 012",
+        " 2025",
+        " 1.10",
+        " -1",
+        " +1",
+        " -1.5",
+        " 1.5",
+        " 1e5",
+        " 1E-5",
+        " .5",
+        " 5.",
+        " .inf",
+        " -.inf",
+        " +.INF",
+        " .nan",
+        " -.nan",
+        " .NaN",
+        " nan",
+        " NaN",
+        " inf",
+        " Infinity",
+        " 0x1F",
+        " 0X1F",
+        " 0o17",
+        " 0b101",
+        " 1_000",
+        " 1,000",
+        " 1 000",
+        " 99999999999999999999",
+        " 18446744073709551615",
+        " 18446744073709551616",
+        " 9223372036854775808",
+        " 1e999",
+        " 2025-12-24",
+        " 2025-12-24 08:15:00",
+        " 2025-12-24 08:15:00 +0900",
+        " 2025-12-24T08:15:00Z",
+        " 2025-12-24T08:15:00+09:00",
+        " 2025-12-24 08:15",
+        " 2025-1-2",
+        " 2025-12-24x",
+        " 12:30",
+        " 1:2",
+        " 190:20:30",
+        " 1.0.0",
+        " 1.2.3.4",
+        " 1..2",
+        " 1-2",
+        " 1e-2",
+        " 1E+2",
+        " 1.5e-3",
+        " 0x1e-5",
+        " 1-e5",
+        " -1-2",
+        " 1+2",
+        " 1.e5",
+        " 4.4.1",
+        " v1.2",
+        " 1.0.0-rc1",
+        " \"x\"",
+        " \"\"",
+        " ''",
+        " 'x'",
+        " \"  pad  \"",
+        " 'it''s'",
+        " ''''",
+        " 'a'b'",
+        " \"a\\\"b\"",
+        " \"a\\nb\"",
+        " \"a\\\\b\"",
+        " \"\\u00e9\"",
+        " \"unterminated",
+        " 'unterminated",
+        " \"a\" # c",
+        " 'a' b",
+        " \"a\"   ",
+        " a # c",
+        " # c",
+        " a#b",
+        " C#",
+        " a: b",
+        " a:b",
+        " a :b",
+        " http://x.y/z?a=1#f",
+        " a:",
+        " 中文",
+        " “curly”",
+        " Ünïcödé",
+        " \u{a0}nbsp\u{a0}",
+        " é:x",
+        " [a, b, 中文]",
+        " []",
+        " [ ]",
+        " [a,b]",
+        " [ a , b ]",
+        " [Weekly Notes, AI/ML]",
+        " [a, [b]]",
+        " [a, {b: c}]",
+        " [\"a\", 'b']",
+        " [\"a,b\", 'c]']",
+        " [a, ]",
+        " [a,, b]",
+        " [,a]",
+        " [1, 2.5, true, null, ~, '']",
+        " [a] x",
+        " [a",
+        " [a:b]",
+        " [a #b]",
+        " [-a, ?b]",
+        " {a: b}",
+        " {}",
+        " &a x",
+        " *a",
+        " !!str 1",
+        " !!int 1",
+        " !x y",
+        " |\n  block\n",
+        " >\n  folded\n",
+        "\n  - a\n  - b\n",
+        "\n- a\n- b\n",
+        "\n  - a\n    - b\n",
+        "\n  - a\n - b\n",
+        "\n  - a: 1\n    b: 2\n  - c\n",
+        "\n  - a: 1\n   b: 2\n",
+        "\n  - a:\n    - x\n",
+        "\n  a: 1\n  b: [x]\n",
+        "\n  a:\n    b: 1\n",
+        "\n  - [a, b]\n",
+        "\n  -\n",
+        "\n  - \n",
+        "\n  - - a\n",
+        "\n  - ~\n  - ''\n  - null\n  - 2025\n",
+        "\n  - yes\n  - 1.5\n",
+        "\n  - 'q'\n  - \"d\"\n",
+        "\n  # comment\n  - a\n",
+        "\n# comment\n  - a\n",
+        "\n\n  - a\n\n  - b\n",
+        "\n  - a # c\n",
+        "\n  - a: b: c\n",
+        "\n  -  a: 1\n",
+        "\n  name: x\n  url: y\n",
+        "\n  null: x\n",
+        "\n  y: 1\n  .inf: 2\n",
+        " x\n  continued\n",
+        " x\n\n  continued\n",
+        "\t x",
+        " x\t",
+        " - a",
+        " -a",
+        " ? a",
+        " % a",
+        " @a",
+        " `a`",
+        " ,a",
+        " a, b",
+        " ]",
+        " }",
+        " .",
+        " ..",
+        " ...",
+        " ---",
+        "x",
+        " \"a\"\"b\"",
+        " 'a''''b'",
+        " a & b",
+        " a *b",
+        " a !b",
+        " a |b",
+        " a > b",
+        " a % b",
+        " a @b",
+        " a `b`",
+        " a [b]",
+        " a {b}",
+        " a - b",
+        " a ? b",
+        " a: ",
+        " a :",
+        " x'y",
+        " x\"y\"",
+        " 🎮 game",
+        " [C#, F#]",
+        " [a,#b]",
+        " [a, b #c]",
+        " [🎮, é]",
+        "   \n  - a\n",
+        "\n  a: 1\n  a: 2\n",
+        "\n- a:\n- b\n",
+        "\n  - a: 1\n    a: 2\n",
+        "\n  - a: [x, y]\n    b: 'q'\n",
+        " /a/b/",
+        " ./x",
+        " a\u{3000}b",
+        " \u{3000}",
+        " 全角：コロン",
+    ];
+
+    /// Lines around the key under test, in and out of the shape.
+    const OTHER_LINES: &[&str] = &[
+        "title: t\n",
+        "# comment\n",
+        "\n",
+        "Title: x\n",
+        "title : x\n",
+        "title:x\n",
+        "ti tle: x\n",
+        "_x: 1\n",
+        "y: 1\n",
+        "n: 2\n",
+        "on: 3\n",
+        "1: x\n",
+        "~: x\n",
+        "null: x\n",
+        "-x: 1\n",
+        "title: a\ntitle: b\n",
+        "tags: a\ntags: [b]\n",
+        "layout: a\nlayout: b\n",
+        "  # indented comment\n",
+        " \n",
+        "---\n",
+        "...\n",
+        "- a\n",
+        "  x: 1\n",
+    ];
+
+    #[test]
+    fn the_usual_reader_reads_every_tricky_value_as_serde_saphyr_does() {
+        let mut taken = 0;
+        let mut tried = 0;
+        for key in KEYS {
+            for value in VALUES {
+                let line = if value.ends_with('\n') {
+                    format!("{key}:{value}")
+                } else {
+                    format!("{key}:{value}\n")
+                };
+                for yaml in [
+                    line.clone(),
+                    format!("title: t\n{line}date: 2025-12-24\n"),
+                    format!("{line}{line}"),
+                    line.trim_end_matches('\n').to_owned(),
+                ] {
+                    taken += usize::from(the_usual_reader_agrees(&yaml));
+                    tried += 1;
+                }
+            }
+        }
+        for before in OTHER_LINES {
+            for after in OTHER_LINES {
+                let yaml = format!("{before}tags: [a]\n{after}");
+                taken += usize::from(the_usual_reader_agrees(&yaml));
+                tried += 1;
+            }
+        }
+        // Long lines: YAML caps a simple key at 1,024 characters, not a value.
+        for length in [1000, 1030, 5000] {
+            let word = "a".repeat(length);
+            for value in [
+                word.clone(),
+                format!("\"{word}\""),
+                format!("[{word}, b]"),
+                format!("\n  - {word}\n"),
+                format!("\n  - x: {word}\n"),
+            ] {
+                for key in ["title", "tags", "authors", "other"] {
+                    let yaml = format!("{key}: {value}\ndate: 2025-12-24\n");
+                    taken += usize::from(the_usual_reader_agrees(&yaml));
+                    tried += 1;
+                }
+            }
+            let yaml = format!("{word}: x\ntitle: t\n");
+            assert!(!the_usual_reader_agrees(&yaml));
+        }
+        // It takes the usual values, not only gives up: the benchmark's
+        // shapes every time.
+        for date in [
+            "2025-12-24 08:15:00",
+            "2025-12-24 08:15:00 +0900",
+            "2025-12-24",
+            "2025-12-24 08:15",
+            "2025-12-24T08:15:00+09:00",
+            "2025-12-24T08:15:00Z",
+            "2025-12-24 08:15:00 +09:00",
+        ] {
+            for categories in [
+                "[research, ml]",
+                "research ml",
+                "[]",
+                "[Weekly Notes, AI/ML]",
+            ] {
+                let yaml = format!(
+                    "layout: post\ntitle: \"Daily Papers — 2025-12-24 #7\"\ndate: {date}\n\
+                     tags: [papers, llm]\ncategories: {categories}\n\
+                     description: \"Digest 10: We propose: a model.\"\nauthor: Daily Papers Bot\n"
+                );
+                assert!(the_usual_reader_agrees(&yaml), "{yaml}");
+            }
+        }
+        assert!(
+            taken * 100 >= tried * 45,
+            "the usual reader took only {taken} of {tried}"
+        );
+    }
+
+    #[test]
+    fn the_usual_reader_reads_booleans_and_nulls_in_every_letter_case_as_serde_saphyr_does() {
+        let mut words = Vec::new();
+        for word in ["true", "false", "yes", "no", "on", "off", "y", "n", "null"] {
+            // Each letter lower or upper: `tRUE`, `nULL`, `oFf`...
+            for mask in 0..1_u32 << word.len() {
+                words.push(
+                    word.chars()
+                        .enumerate()
+                        .map(|(i, c)| {
+                            if mask >> i & 1 == 1 {
+                                c.to_ascii_uppercase()
+                            } else {
+                                c
+                            }
+                        })
+                        .collect::<String>(),
+                );
+            }
+        }
+        let mut taken = 0;
+        for word in &words {
+            for key in ["published", "draft", "render_with_liquid", "tags", "title", "other"] {
+                for yaml in [
+                    format!("{key}: {word}\n"),
+                    format!("{key}: [{word}, x]\n"),
+                    format!("{key}:\n  - {word}\n"),
+                    format!("{key}:\n  - a: {word}\n"),
+                ] {
+                    taken += usize::from(the_usual_reader_agrees(&yaml));
+                }
+            }
+        }
+        assert!(taken >= words.len() * 12, "the usual reader took only {taken}");
+    }
+
+    /// A small seeded generator: the same mutations on every run.
+    struct Mutations(u64);
+
+    impl Mutations {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            usize::try_from(self.0 >> 33).unwrap() % n.max(1)
+        }
+
+        /// One change at a random place: a piece put in, a few bytes
+        /// taken out, or the line doubled.
+        fn mutate(&mut self, text: &mut String, pieces: &[&str]) {
+            let mut at = self.below(text.len() + 1);
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            match self.below(3) {
+                0 => text.insert_str(at, pieces[self.below(pieces.len())]),
+                1 => {
+                    let mut end = (at + 1 + self.below(8)).min(text.len());
+                    while !text.is_char_boundary(end) {
+                        end += 1;
+                    }
+                    text.replace_range(at..end, "");
+                }
+                _ => {
+                    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+                    let end = text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
+                    let line = text[start..end].to_owned();
+                    text.insert_str(start, &line);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_usual_reader_agrees_on_mutated_front_matter() {
+        const PIECES: &[&str] = &[
+            " ",
+            "  ",
+            "\n",
+            "\n  ",
+            "- ",
+            ":",
+            ": ",
+            "#",
+            " #",
+            "'",
+            "\"",
+            "\\",
+            "[",
+            "]",
+            ",",
+            "{",
+            "}",
+            "&",
+            "*",
+            "!",
+            "|",
+            ">",
+            "?",
+            "%",
+            "~",
+            "null",
+            "yes",
+            "0",
+            "1.5",
+            "-",
+            ".inf",
+            "\t",
+            "中",
+            "é",
+            "2025-12-24",
+            "key: v\n",
+            "  - x\n",
+            "tags:\n",
+        ];
+        let mut texts: Vec<String> = front_matters(&["../shared/real-blogs", "../shared/examples"])
+            .into_iter()
+            .step_by(7)
+            .map(|(_, yaml)| yaml)
+            .collect();
+        texts.push(
+            "layout: post\ntitle: \"Daily Papers — 2025-12-24 #3\"\ndate: 2025-12-24 08:15:00 +0900\n\
+             tags: [papers, audio]\ncategories: research ml\nauthors:\n  - a\n  - b\n\
+             links:\n- url: https://x.example/a\n  title: 'A'\n"
+                .into(),
+        );
+        let mut random = Mutations(20_251_224);
+        let mut taken = 0;
+        for round in 0..4000 {
+            let mut text = texts[round % texts.len()].clone();
+            for _ in 0..=random.below(3) {
+                random.mutate(&mut text, PIECES);
+            }
+            taken += usize::from(the_usual_reader_agrees(&text));
+        }
+        assert!(
+            taken >= 1500,
+            "the usual reader took only {taken} of 4000 mutations"
+        );
     }
 }

@@ -6,6 +6,7 @@ pub(crate) mod front_matter;
 pub(crate) mod liquid;
 pub(crate) mod markdown;
 pub(crate) mod permalink;
+mod usual_yaml;
 
 use std::borrow::Cow;
 use std::collections::HashMap;

@@ -7,7 +7,7 @@ import subprocess
 import time
 import urllib.parse
 
-from helpers import EXAMPLE_POSTS, Site, binary, config
+from helpers import EXAMPLE_POSTS, TIMEOUT, Site, binary, config
 from smtp_server import free_port
 
 SUBSCRIBERS = """
@@ -20,8 +20,8 @@ email = "lee@example.org"
 """
 
 
-def list_site(path, smtp_port: int, http_port: int, inbox: str = "", more: str = "") -> Site:
-    text = config(smtp_port, connections=1, retries=0) + f"""
+def list_site(path, smtp_port: int, http_port: int, inbox: str = "", more: str = "", timeout_s: int = 5) -> Site:
+    text = config(smtp_port, connections=1, retries=0, timeout_s=timeout_s) + f"""
 [list]
 public_url = "http://127.0.0.1:{http_port}"
 address = "list@example.org"
@@ -48,11 +48,12 @@ class Serve:
 
     def __exit__(self, *exc):
         self.process.terminate()
-        self.process.wait(timeout=10)
+        self.process.wait(timeout=TIMEOUT)
 
     def request(self, method: str, path: str, body: bytes | str | None = None, headers: dict | None = None):
-        """(status, headers, text) of one request."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        """(status, headers, text) of one request, however long serve takes (a sign-up's answer waits
+        for its confirmation's SMTP session); TIMEOUT only guards a hang."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT)
         try:
             if isinstance(body, str):
                 body = body.encode()
@@ -76,7 +77,8 @@ def unsubscribe_targets(message) -> tuple[str, str]:
     return web[0], mailto[0]
 
 
-def wait_for(condition, timeout: float = 10.0):
+def wait_for(condition, timeout: float = TIMEOUT):
+    """Until `condition()` holds: the event a test waits for; `timeout` only guards a hang."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():

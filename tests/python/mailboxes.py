@@ -23,6 +23,7 @@ import time
 
 import trustme
 
+from helpers import TIMEOUT
 from smtp_server import free_port
 
 PASSWORD = "list-mailbox-password"
@@ -144,17 +145,22 @@ service imap-login {{
   chroot =
 }}
 """)
-        self.process = subprocess.Popen([binary, "-F", "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
+        # Its output in a file, not a pipe nobody reads (which would fill, and was left open).
+        with open(self.tmp / "dovecot.out", "wb") as out:
+            self.process = subprocess.Popen([binary, "-F", "-c", str(conf)], stdout=out, stderr=subprocess.STDOUT)
+        # Up until it logs us in, or exits: a busy machine starts it late, not never (TIMEOUT guards a hang).
+        deadline = time.monotonic() + TIMEOUT
         while True:
             try:
                 self._login().logout()
                 break
             except (OSError, imaplib.IMAP4.error):
                 if time.monotonic() > deadline or self.process.poll() is not None:
-                    log = (self.tmp / "dovecot.log").read_text() if (self.tmp / "dovecot.log").exists() else ""
+                    said = "".join(path.read_text(errors="replace") for path in [self.tmp / "dovecot.out", self.tmp / "dovecot.log"]
+                                   if path.exists())
                     self.process.kill()
-                    raise RuntimeError(f"dovecot did not start: {log}")
+                    self.process.wait()
+                    raise RuntimeError(f"dovecot did not start: {said}")
                 time.sleep(0.1)
         return self
 
@@ -221,11 +227,12 @@ service imap-login {{
 
     def __exit__(self, *exc):
         self.process.terminate()
-        self.process.wait(timeout=10)
+        self.process.wait(timeout=TIMEOUT)
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def _login(self) -> imaplib.IMAP4_SSL:
-        client = imaplib.IMAP4_SSL("127.0.0.1", self.port, ssl_context=ssl.create_default_context(cafile=str(self.ca_file)))
+        client = imaplib.IMAP4_SSL("127.0.0.1", self.port, ssl_context=ssl.create_default_context(cafile=str(self.ca_file)),
+                                   timeout=TIMEOUT)
         client.login("list", PASSWORD)
         client.select("INBOX")
         return client

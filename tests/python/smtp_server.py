@@ -12,6 +12,8 @@ import threading
 
 from aiosmtpd.controller import Controller
 
+from helpers import TIMEOUT
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -194,8 +196,11 @@ class SmtpServer:
             extra.update(ssl_context=implicit_tls)
         # server_hostname: without it aiosmtpd asks socket.getfqdn() on every connection, a DNS lookup
         # that can take seconds (more than the tests' 5 s timeout_s) where the resolver is slow.
+        # ready_timeout: aiosmtpd's 5 s for its thread to start failed the test on a busy machine;
+        # the start is waited for, TIMEOUT only guards a hang.
         self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port, decode_data=False,
-                                     server_hostname="mx.test.invalid", enable_SMTPUTF8=smtputf8, **extra)
+                                     server_hostname="mx.test.invalid", enable_SMTPUTF8=smtputf8,
+                                     ready_timeout=TIMEOUT, **extra)
 
     def __enter__(self):
         self.controller.start()

@@ -12,7 +12,7 @@ import time
 import pytest
 import trustme
 
-from helpers import (add_post, addresses, binary, delivered, mail, mail_under_way, read_until, recorded,
+from helpers import (TIMEOUT, add_post, addresses, binary, delivered, mail, mail_under_way, read_until, recorded,
                      site_with_subscribers)
 from smtp_server import Login, SmtpServer, free_port
 
@@ -187,7 +187,7 @@ def test_two_overlapping_runs_send_each_message_once(tmp_path):
         # The first run is held mid-send (its 21st message waits) until the
         # second says it waits for the lock: an overlap by events, not timing.
         server.recorder.hold_after = 20
-        site = site_with_subscribers(tmp_path, server.port, 300, connections=2)
+        site = site_with_subscribers(tmp_path, server.port, 300, connections=2, timeout_s=TIMEOUT)
         first = mail_under_way(site, server.recorder)
         second = subprocess.Popen([binary(), "mail"], cwd=site.path, stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True)

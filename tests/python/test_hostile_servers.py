@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from helpers import add_post, addresses, binary, delivered, mail, mail_under_way, site_with_subscribers
+from helpers import TIMEOUT, add_post, addresses, binary, delivered, mail, mail_under_way, site_with_subscribers
 from smtp_server import Login, RawServer, SmtpServer
 
 
@@ -100,7 +100,7 @@ def test_deleting_the_lock_file_during_a_run_never_lets_a_second_run_send(tmp_pa
     with SmtpServer() as server:
         # The first run is held mid-send until the second has been turned away.
         server.recorder.hold_after = 20
-        site = site_with_subscribers(tmp_path, server.port, 200, connections=2)
+        site = site_with_subscribers(tmp_path, server.port, 200, connections=2, timeout_s=TIMEOUT)
         first = mail_under_way(site, server.recorder)
         (site.path / ".digest-feed" / "state.db.lock").unlink()
         second = mail(site, code=3)

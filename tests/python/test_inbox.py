@@ -4,19 +4,22 @@ land in the mailbox; `inbox` acts on each once (a second run does nothing
 new; a real kill -9 between the commit and the flag, and a message put back
 unread, change nothing), and the next `mail` goes to exactly the right people."""
 
+import imaplib
 import json
 import os
 import re
 import sqlite3
+import ssl
+import threading
 import time
 from contextlib import closing
 
 import pytest
 
-from crash import inbox_killed_at_flag
-from helpers import add_post, mail, query
+from crash import HoldingProxy, inbox_killed_at_flag
+from helpers import TIMEOUT, add_post, mail, query
 from list_helpers import list_site, unsubscribe_targets
-from mailboxes import Dovecot, Maildir
+from mailboxes import PASSWORD, Dovecot, Maildir
 from smtp_server import free_port
 
 MORE = """
@@ -242,6 +245,26 @@ def test_a_kill_between_the_commit_and_the_flag_loses_nothing_and_doubles_nothin
     assert server.recorder.recipients() == ["choi@example.org", "lee@example.org", "park@example.org"]
 
 
+def test_the_proxy_that_holds_the_flag_leaves_nothing_running_after_its_test():
+    """The kill test's proxy, once its block ends, has closed the client's connection and left no thread:
+    a thread it left blocked on a closed socket once read the next test's bytes (crash.py tells how)."""
+    with Dovecot() as dovecot:
+        dovecot.deliver("1.x", "Subject: x\n\nx\n")
+        before = set(threading.enumerate())
+        held = threading.Event()
+        with HoldingProxy(dovecot, 1, on_hold=held.set) as proxy:
+            client = imaplib.IMAP4_SSL("127.0.0.1", proxy.port, timeout=TIMEOUT,
+                                       ssl_context=ssl.create_default_context(cafile=str(dovecot.ca_file)))
+            client.login("list", PASSWORD)
+            client.select("INBOX")
+            client.send(b"h1 UID STORE 1 +FLAGS.SILENT (\\Seen)\r\n")
+            assert held.wait(TIMEOUT), "the proxy never held the STORE"
+            assert proxy.stores == 1
+        assert client.readline() == b"", "the held session ends with the block"
+        client.shutdown()
+        assert set(threading.enumerate()) == before
+
+
 def test_status_names_what_has_waited_over_two_days(site, server, box):
     assert "List mailbox: never read. Run `digest-feed inbox` daily" in site.run("status").stdout
     three_days_ago = int(time.time()) - 3 * 86_400
@@ -455,7 +478,9 @@ def test_two_inbox_runs_at_once_mail_each_confirmation_once(site, server, box):
         box.deliver(f"{n}.signup", SIGNUP.replace("new@example.org", f"new{n}@example.org").replace("<s1@", f"<t{n}@"))
     runs = [subprocess.Popen([binary(), "inbox"], cwd=site.path, env={**os.environ, **box.env},
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    results = [(run.wait(timeout=120), run.stdout.read(), run.stderr.read()) for run in runs]
+    # communicate: both pipes read while the runs go on (a full pipe would stop one), then closed.
+    outputs = [run.communicate(timeout=TIMEOUT) for run in runs]
+    results = [(run.returncode, out, err) for run, (out, err) in zip(runs, outputs)]
     for code, out, err in results:
         assert code == 0, (out, err)
         assert "UNIQUE" not in err
