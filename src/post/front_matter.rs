@@ -1536,7 +1536,14 @@ mod tests {
         }
         let mut taken = 0;
         for word in &words {
-            for key in ["published", "draft", "render_with_liquid", "tags", "title", "other"] {
+            for key in [
+                "published",
+                "draft",
+                "render_with_liquid",
+                "tags",
+                "title",
+                "other",
+            ] {
                 for yaml in [
                     format!("{key}: {word}\n"),
                     format!("{key}: [{word}, x]\n"),
@@ -1547,7 +1554,10 @@ mod tests {
                 }
             }
         }
-        assert!(taken >= words.len() * 12, "the usual reader took only {taken}");
+        assert!(
+            taken >= words.len() * 12,
+            "the usual reader took only {taken}"
+        );
     }
 
     /// A small seeded generator: the same mutations on every run.
