@@ -6,6 +6,7 @@ policy.strict; `--to "Name <addr>"`; a dry run equal to the send."""
 
 import email
 import email.policy
+import json
 import re
 import subprocess
 
@@ -162,3 +163,43 @@ def test_to_takes_a_name_and_the_dry_run_is_the_send(tmp_path):
     assert not (tmp_path / ".digest-feed" / "state.db").exists(), "a test send records nothing"
     result = site.run("mail", "--to", "not an address", code=2)
     assert '--to: "not an address" is not an address like reader@example.org or "Reader <reader@example.org>"' in result.stderr
+
+
+# Names that put blanks, tabs, long runs and non-ASCII (quoted-printable and
+# base64 parts) right beside the lines every recipient shares.
+BLANK_HEAVY_NAMES = ["", " ", "\t", "A  B", "Trail   ", "   Lead", "김철수", "é" * 200, "x " * 100, "z\t\t\t"]
+
+
+def test_messages_whose_own_lines_are_blank_heavy_verify_with_dkimpy(tmp_path):
+    # The body hash canonicalises the shared lines once per post and splices
+    # them between each recipient's own: blank lines, trailing white space and
+    # empty endings around those lines are where a splice would go wrong.
+    (tmp_path / "tpl").mkdir()
+    (tmp_path / "tpl" / "email.txt").write_text(
+        "{{ subscriber.name }}   \n\tled by a tab\n  \n\t\n{{ subscriber.name }}\n line with trailing\t\n"
+        "{{ subscriber.name }}{{ subscriber.name }}\n\n\n \n{{ post.title }}\n \t\n{{ subscriber.name }}")
+    (tmp_path / "tpl" / "email.html").write_text(
+        "<p>{{ subscriber.name }}</p>   \n\t<p>tab</p>\t\n  \n<pre>\t \n</pre>{{ subscriber.name }}   \n"
+        "  {{ subscriber.name }}  \n\t \t<b>x</b> \n\n<p>{{ post.title }}</p>\t\n  \n{{ subscriber.name }}\n\n\n")
+    subscribers = "".join(f'\n[[subscribers]]\nemail = "r{i}@example.org"\nname = {json.dumps(name)}\n'
+                          for i, name in enumerate(BLANK_HEAVY_NAMES))
+    with SmtpServer() as server:
+        text = config(server.port, connections=4, retries=1, email='templates = "tpl"\n').replace(
+            "[smtp]", '[email.dkim]\ndomain = "example.org"\nselector = "digest"\n'
+                      'private_key_file = "dkim.pem"\nalgorithm = "ed25519-sha256"\n\n[smtp]', 1)
+        site = Site.create(tmp_path, EXAMPLE_POSTS, text + subscribers)
+        make_dkim_key(tmp_path / "dkim.pem", "ed25519-sha256")
+        name, record = dkim_record(site)
+        mail(site)
+        received = server.recorder.messages()
+    assert len(received) == len(BLANK_HEAVY_NAMES)
+
+    def dns(qname, timeout=5):
+        return record if qname == (name + ".").encode() else None
+
+    encodings = set()
+    for _, message, raw in received:
+        encodings.update(part["Content-Transfer-Encoding"] for part in message.walk()
+                         if part.get_content_maintype() == "text")
+        assert dkim.verify(raw, dnsfunc=dns), f"dkimpy refused the signature:\n{raw[:3000]!r}"
+    assert {"quoted-printable", "base64"} <= encodings, encodings

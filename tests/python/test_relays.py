@@ -5,6 +5,8 @@ import collections
 import sqlite3
 from contextlib import closing
 
+import pytest
+
 from helpers import addresses, delivered, mail, recorded, site_with_subscribers
 from smtp_server import Login, SmtpServer, free_port
 
@@ -60,8 +62,9 @@ def test_a_relays_quota_reply_defers_instead_of_failing(tmp_path):
     assert copies == collections.Counter(addresses(5)), copies
 
 
-def fallback_to(server) -> str:
-    return f'[[smtp.fallback]]\nhost = "127.0.0.1"\nport = {server.port}\ntls = "none"\nconnections = 1\n'
+def fallback_to(server, connections: int = 1) -> str:
+    return (f'[[smtp.fallback]]\nhost = "127.0.0.1"\nport = {server.port}\ntls = "none"\n'
+            f'connections = {connections}\n')
 
 
 def test_a_fallback_relay_takes_what_a_relay_over_quota_could_not_each_once(tmp_path):
@@ -75,6 +78,32 @@ def test_a_fallback_relay_takes_what_a_relay_over_quota_could_not_each_once(tmp_
         assert first.recorder.recipients() == addresses(5)[:2]
         assert second.recorder.recipients() == addresses(5)[2:]
     assert delivered(site) == addresses(5)
+
+
+@pytest.mark.parametrize("at", [0, 17, 39])
+def test_a_quota_reply_with_messages_built_ahead_on_four_connections_sends_each_once(tmp_path, at):
+    # Four connections and their builders: when the quota reply comes, messages
+    # are in flight on the other connections and built ahead in the queue; the
+    # fallback gets exactly those not delivered, the first, a middle and the last.
+    with SmtpServer() as first, SmtpServer() as second:
+        first.recorder.reject[addresses(40)[at]] = "550 5.4.5 Daily user sending quota exceeded."
+        site = site_with_subscribers(tmp_path, first.port, 40, connections=4, smtp=fallback_to(second, 3))
+        result = mail(site)
+        assert "Sent 40, failed 0, deferred 0" in result.stdout, result.stdout
+        assert addresses(40)[at] in second.recorder.recipients()
+        copies = collections.Counter(first.recorder.recipients() + second.recorder.recipients())
+    assert copies == collections.Counter(addresses(40)), copies
+    assert delivered(site) == addresses(40)
+
+
+@pytest.mark.parametrize("count", [1, 2, 5])
+def test_fewer_recipients_than_connections_each_get_one_copy(tmp_path, count):
+    with SmtpServer() as server:
+        site = site_with_subscribers(tmp_path, server.port, count, connections=8)
+        result = mail(site)
+        assert f"Sent {count}, failed 0, deferred 0" in result.stdout, result.stdout
+        assert server.recorder.recipients() == addresses(count)
+    assert delivered(site) == addresses(count)
 
 
 def test_an_unreachable_relay_hands_every_recipient_to_the_fallback(tmp_path):
