@@ -212,11 +212,23 @@ fn stage_with(
     };
     std::fs::create_dir_all(folder)
         .map_err(|err| Error::io("cannot create folder", folder, err))?;
+    let existing = std::fs::metadata(path).ok();
+    // A folder where the file goes would fail its rename at the end, after
+    // the renames of the files before it: refused here, while nothing is
+    // replaced yet (a link to a folder is replaced as any link is).
+    if existing.as_ref().is_some_and(std::fs::Metadata::is_dir)
+        && std::fs::symlink_metadata(path).is_ok_and(|meta| meta.is_dir())
+    {
+        return Err(Error::io(
+            "cannot replace",
+            path,
+            std::io::Error::other("it is a folder; move it away or choose another output"),
+        ));
+    }
     // A temporary file is private (0600) by default, but these files are
     // served: keep the mode of the file being replaced, else the usual 0644.
-    let permissions = std::fs::metadata(path)
+    let permissions = existing
         .map(|meta| meta.permissions())
-        .ok()
         .or_else(default_permissions);
     let mut builder = tempfile::Builder::new();
     builder.prefix(".digest-feed-");

@@ -1227,3 +1227,44 @@ fn a_build_from_the_cache_tells_its_outputs_in_order_and_leaves_a_cache_the_next
     assert!(again.contains("read 0 of 4 post files"), "{again}");
     assert!(!again.contains("wrote "), "{again}");
 }
+
+#[test]
+fn a_folder_where_a_later_output_goes_replaces_no_output_before_it() {
+    // The quick way from the cache (no per-tag feeds) and the slow way:
+    // the feeds are replaced one after another at the end, and a folder
+    // where the third goes must stop the build before the first is.
+    for per_tag in [false, true] {
+        let site = newest_site(4, "posts");
+        if per_tag {
+            let config = fs::read_to_string(site.path().join("config.toml")).unwrap();
+            fs::write(
+                site.path().join("config.toml"),
+                config.replace("[feed]\n", "[feed]\nper_tag = true\n"),
+            )
+            .unwrap();
+        }
+        build_said(&site, &[]);
+        let json = site.path().join("public/feed.json");
+        fs::remove_file(&json).unwrap();
+        fs::create_dir(&json).unwrap();
+        let before = site.outputs();
+        add_day(&site, 5);
+        let output = site.run(&["build"]);
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains("cannot replace public/feed.json: it is a folder"),
+            "{}",
+            stderr(&output)
+        );
+        assert_eq!(site.outputs(), before, "no output replaced (per_tag {per_tag})");
+        // With the folder gone, the next build writes every output, and
+        // from the cache the bytes of a build without it.
+        fs::remove_dir(&json).unwrap();
+        let said = build_said(&site, &[]);
+        let written = fs::read_to_string(&json).unwrap();
+        assert!(written.contains("Day 5"), "{written}");
+        if !per_tag {
+            assert!(quick_and_as_without(&site, &said), "{said}");
+        }
+    }
+}
