@@ -1268,3 +1268,54 @@ fn a_folder_where_a_later_output_goes_replaces_no_output_before_it() {
         }
     }
 }
+
+/// The staged files (`.digest-feed-…`) in `dir`.
+fn staged_in(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".digest-feed-"))
+        .collect()
+}
+
+/// `build` in `site` under a file size limit of `kib` KiB, at which the
+/// kernel kills it (SIGXFSZ) as it writes a file bigger than that.
+fn build_killed_at(site: &Site, kib: u32, args: &str) {
+    let bin = BIN;
+    let killed = Command::new("bash")
+        .current_dir(site.path())
+        .args(["-c", &format!("ulimit -f {kib}; exec {bin} build {args}")])
+        .output()
+        .unwrap();
+    assert_eq!(killed.status.code(), None, "{}", stderr(&killed));
+}
+
+#[test]
+fn the_files_a_killed_build_staged_are_removed_by_the_next() {
+    // Killed as it stages its first feed (no cache written beside it).
+    let site = newest_site(12, "posts");
+    with_limit(&site, 10);
+    build_said(&site, &[]);
+    add_day(&site, 13);
+    build_killed_at(&site, 1, "--no-cache");
+    let public = site.path().join("public");
+    assert!(!staged_in(&public).is_empty(), "the kill left a staged file");
+    let said = build_said(&site, &[]);
+    assert_eq!(staged_in(&public), Vec::<String>::new(), "{said}");
+    let json = fs::read_to_string(public.join("feed.json")).unwrap();
+    assert!(json.contains("Day 13"), "{json}");
+    assert!(quick_and_as_without(&site, &said), "{said}");
+
+    // Killed as it writes the next build's cache, the one file past 8 KiB.
+    let site = newest_site(28, "posts");
+    with_limit(&site, 1);
+    let state = site.path().join(".digest-feed");
+    fs::create_dir_all(&state).unwrap();
+    build_killed_at(&site, 8, "");
+    assert!(!staged_in(&state).is_empty(), "the kill left a staged cache");
+    let said = build_said(&site, &[]);
+    assert_eq!(staged_in(&state), Vec::<String>::new(), "{said}");
+    assert_eq!(staged_in(&site.path().join("public")), Vec::<String>::new());
+    let said = build_said(&site, &[]);
+    assert!(quick_and_as_without(&site, &said), "{said}");
+}
