@@ -233,8 +233,15 @@ pub(crate) fn remove_leftovers(dir: &Path) -> Vec<PathBuf> {
 /// At most this many files are synced at once.
 const MAX_SYNC_THREADS: usize = 4;
 
+/// Whether the file at `path` holds `bytes`: read only when it is a plain
+/// file of their length (reading a FIFO there would wait for a writer for
+/// good; a file of another length differs without being read).
 fn holds(path: &Path, bytes: &[u8]) -> bool {
-    std::fs::read(path).is_ok_and(|current| current == bytes)
+    let same_length = |meta: std::fs::Metadata| {
+        meta.is_file() && u64::try_from(bytes.len()).is_ok_and(|len| meta.len() == len)
+    };
+    std::fs::metadata(path).is_ok_and(same_length)
+        && std::fs::read(path).is_ok_and(|current| current == bytes)
 }
 
 /// `bytes` in a closed temporary file beside `path`, synced if `sync`;

@@ -1319,3 +1319,22 @@ fn the_files_a_killed_build_staged_are_removed_by_the_next() {
     let said = build_said(&site, &[]);
     assert!(quick_and_as_without(&site, &said), "{said}");
 }
+
+#[test]
+fn a_fifo_where_an_output_goes_is_not_waited_on() {
+    // Read to compare with the new bytes, a FIFO would block the build
+    // until something wrote to it: it is replaced as a changed file is.
+    let site = newest_site(2, "posts");
+    build_said(&site, &[]);
+    let json = site.path().join("public/feed.json");
+    let before = fs::read(&json).unwrap();
+    fs::remove_file(&json).unwrap();
+    let made = Command::new("mkfifo").arg(&json).status().unwrap();
+    assert!(made.success());
+    let said = build_said(&site, &[]);
+    assert!(said.contains("wrote public/feed.json"), "{said}");
+    assert!(fs::metadata(&json).unwrap().is_file());
+    assert_eq!(fs::read(&json).unwrap(), before);
+    let said = build_said(&site, &[]);
+    assert!(said.contains("unchanged public/feed.json"), "{said}");
+}
