@@ -1338,3 +1338,22 @@ fn a_fifo_where_an_output_goes_is_not_waited_on() {
     let said = build_said(&site, &[]);
     assert!(said.contains("unchanged public/feed.json"), "{said}");
 }
+
+#[test]
+fn a_fifo_in_the_includes_is_not_waited_on_by_the_build_cache() {
+    // Every file of `_includes/` is read for the key of the bodies kept: a
+    // FIFO there would wait for a writer for good. No body is kept then.
+    let blog = cached_blog();
+    let dir = blog.path();
+    let made = Command::new("mkfifo")
+        .arg(dir.join("_includes/pipe.html"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let (_, cold) = cached_build(dir, &["--no-cache"]);
+    let (said, warm) = cached_build(dir, &[]);
+    assert_eq!(warm, cold, "{said}");
+    let (said, warm) = cached_build(dir, &[]);
+    assert_eq!(warm, cold, "{said}");
+    assert!(said.contains("read 0 of 3 post files"), "{said}");
+}
