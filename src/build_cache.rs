@@ -897,7 +897,8 @@ const MAX_INCLUDE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The key of what rendering a post looks up besides the post, the rules
 /// and the other posts' URLs: every file under `includes` with its bytes. `None` (bodies not kept) when the folder holds more than
-/// [`MAX_INCLUDE_BYTES`] or cannot be read whole.
+/// [`MAX_INCLUDE_BYTES`], holds anything but files and folders (a FIFO),
+/// or cannot be read whole.
 pub(crate) fn render_key(includes: &Path) -> Option<String> {
     use std::hash::{Hash, Hasher};
     // Within one binary the same; across binaries the whole key changes
@@ -919,8 +920,11 @@ pub(crate) fn render_key(includes: &Path) -> Option<String> {
                     return None;
                 }
                 pending.push(path);
-            } else {
+            } else if meta.is_file() {
                 files.push((path, meta.len()));
+            } else {
+                // A FIFO would make the read below wait for a writer for good.
+                return None;
             }
         }
     }

@@ -185,11 +185,63 @@ pub(crate) fn remove_unkept(
     Ok(removed)
 }
 
+/// The start of the name of every file staged beside its target: the
+/// staging process's id in it tells a file a killed run left
+/// ([`remove_leftovers`]) from one a running build is writing.
+fn staging_prefix() -> String {
+    format!("{STAGED}{}-", std::process::id())
+}
+
+/// What every staged file's name begins with.
+const STAGED: &str = ".digest-feed-";
+
+/// Removes from `dir` the files a run killed while staging left there
+/// (`.digest-feed-<id>-…` of a process no longer running): they would
+/// otherwise stay beside the outputs for good, and be served with them.
+/// A file of a running process, or where `/proc` cannot tell, is left;
+/// so is anything that cannot be removed (this is tidying, not a write
+/// the run depends on). The files removed.
+pub(crate) fn remove_leftovers(dir: &Path) -> Vec<PathBuf> {
+    let processes = Path::new("/proc");
+    let (Ok(entries), true) = (std::fs::read_dir(dir), processes.join("self").exists()) else {
+        return Vec::new();
+    };
+    let own = std::process::id().to_string();
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(process) = name
+            .to_str()
+            .and_then(|name| name.strip_prefix(STAGED))
+            .and_then(|rest| rest.split_once('-'))
+            .map(|(process, _)| process)
+            .filter(|process| !process.is_empty() && process.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let regular = entry.file_type().is_ok_and(|kind| kind.is_file());
+        if regular && process != own && !processes.join(process).exists() {
+            let path = entry.path();
+            if std::fs::remove_file(&path).is_ok() {
+                removed.push(path);
+            }
+        }
+    }
+    removed
+}
+
 /// At most this many files are synced at once.
 const MAX_SYNC_THREADS: usize = 4;
 
+/// Whether the file at `path` holds `bytes`: read only when it is a plain
+/// file of their length (reading a FIFO there would wait for a writer for
+/// good; a file of another length differs without being read).
 fn holds(path: &Path, bytes: &[u8]) -> bool {
-    std::fs::read(path).is_ok_and(|current| current == bytes)
+    let same_length = |meta: std::fs::Metadata| {
+        meta.is_file() && u64::try_from(bytes.len()).is_ok_and(|len| meta.len() == len)
+    };
+    std::fs::metadata(path).is_ok_and(same_length)
+        && std::fs::read(path).is_ok_and(|current| current == bytes)
 }
 
 /// `bytes` in a closed temporary file beside `path`, synced if `sync`;
@@ -212,14 +264,27 @@ fn stage_with(
     };
     std::fs::create_dir_all(folder)
         .map_err(|err| Error::io("cannot create folder", folder, err))?;
+    let existing = std::fs::metadata(path).ok();
+    // A folder where the file goes would fail its rename at the end, after
+    // the renames of the files before it: refused here, while nothing is
+    // replaced yet (a link to a folder is replaced as any link is).
+    if existing.as_ref().is_some_and(std::fs::Metadata::is_dir)
+        && std::fs::symlink_metadata(path).is_ok_and(|meta| meta.is_dir())
+    {
+        return Err(Error::io(
+            "cannot replace",
+            path,
+            std::io::Error::other("it is a folder; move it away or choose another output"),
+        ));
+    }
     // A temporary file is private (0600) by default, but these files are
     // served: keep the mode of the file being replaced, else the usual 0644.
-    let permissions = std::fs::metadata(path)
+    let permissions = existing
         .map(|meta| meta.permissions())
-        .ok()
         .or_else(default_permissions);
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".digest-feed-");
+    let staged_name = staging_prefix();
+    builder.prefix(&staged_name);
     if let Some(permissions) = permissions {
         builder.permissions(permissions);
     }
@@ -328,5 +393,38 @@ mod tests {
             0o640,
             "a replaced file keeps the mode its owner gave it"
         );
+    }
+
+    #[test]
+    fn only_files_staged_by_processes_gone_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        // No process has an id of 2^22 (Linux's highest bound); 1 always runs.
+        let names = [
+            ".digest-feed-4194304-aB3xYz",
+            ".digest-feed-1-aB3xYz",
+            &format!("{}aB3xYz", staging_prefix()),
+            ".digest-feed-aB3xYz",
+            ".digest-feed--aB3xYz",
+            "feed.xml",
+        ];
+        for name in names {
+            std::fs::write(dir.path().join(name), "x").unwrap();
+        }
+        std::fs::create_dir(dir.path().join(".digest-feed-4194304-folder")).unwrap();
+        let removed = remove_leftovers(dir.path());
+        if !Path::new("/proc/self").exists() {
+            assert!(removed.is_empty());
+            return;
+        }
+        assert_eq!(removed, vec![dir.path().join(names[0])]);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let mut kept: Vec<String> = names[1..].iter().map(ToString::to_string).collect();
+        kept.push(".digest-feed-4194304-folder".to_string());
+        kept.sort();
+        assert_eq!(left, kept);
     }
 }

@@ -1227,3 +1227,133 @@ fn a_build_from_the_cache_tells_its_outputs_in_order_and_leaves_a_cache_the_next
     assert!(again.contains("read 0 of 4 post files"), "{again}");
     assert!(!again.contains("wrote "), "{again}");
 }
+
+#[test]
+fn a_folder_where_a_later_output_goes_replaces_no_output_before_it() {
+    // The quick way from the cache (no per-tag feeds) and the slow way:
+    // the feeds are replaced one after another at the end, and a folder
+    // where the third goes must stop the build before the first is.
+    for per_tag in [false, true] {
+        let site = newest_site(4, "posts");
+        if per_tag {
+            let config = fs::read_to_string(site.path().join("config.toml")).unwrap();
+            fs::write(
+                site.path().join("config.toml"),
+                config.replace("[feed]\n", "[feed]\nper_tag = true\n"),
+            )
+            .unwrap();
+        }
+        build_said(&site, &[]);
+        let json = site.path().join("public/feed.json");
+        fs::remove_file(&json).unwrap();
+        fs::create_dir(&json).unwrap();
+        let before = site.outputs();
+        add_day(&site, 5);
+        let output = site.run(&["build"]);
+        assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains("cannot replace public/feed.json: it is a folder"),
+            "{}",
+            stderr(&output)
+        );
+        assert_eq!(site.outputs(), before, "no output replaced (per_tag {per_tag})");
+        // With the folder gone, the next build writes every output, and
+        // from the cache the bytes of a build without it.
+        fs::remove_dir(&json).unwrap();
+        let said = build_said(&site, &[]);
+        let written = fs::read_to_string(&json).unwrap();
+        assert!(written.contains("Day 5"), "{written}");
+        if !per_tag {
+            assert!(quick_and_as_without(&site, &said), "{said}");
+        }
+    }
+}
+
+/// The staged files (`.digest-feed-…`) in `dir`.
+fn staged_in(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with(".digest-feed-"))
+        .collect()
+}
+
+/// `build` in `site` under a file size limit of `kib` KiB, at which the
+/// kernel kills it (SIGXFSZ) as it writes a file bigger than that.
+fn build_killed_at(site: &Site, kib: u32, args: &str) {
+    let bin = BIN;
+    let killed = Command::new("bash")
+        .current_dir(site.path())
+        .args(["-c", &format!("ulimit -f {kib}; exec {bin} build {args}")])
+        .output()
+        .unwrap();
+    assert_eq!(killed.status.code(), None, "{}", stderr(&killed));
+}
+
+#[test]
+fn the_files_a_killed_build_staged_are_removed_by_the_next() {
+    // Killed as it stages its first feed (no cache written beside it).
+    let site = newest_site(12, "posts");
+    with_limit(&site, 10);
+    build_said(&site, &[]);
+    add_day(&site, 13);
+    build_killed_at(&site, 1, "--no-cache");
+    let public = site.path().join("public");
+    assert!(!staged_in(&public).is_empty(), "the kill left a staged file");
+    let said = build_said(&site, &[]);
+    assert_eq!(staged_in(&public), Vec::<String>::new(), "{said}");
+    let json = fs::read_to_string(public.join("feed.json")).unwrap();
+    assert!(json.contains("Day 13"), "{json}");
+    assert!(quick_and_as_without(&site, &said), "{said}");
+
+    // Killed as it writes the next build's cache, the one file past 8 KiB.
+    let site = newest_site(28, "posts");
+    with_limit(&site, 1);
+    let state = site.path().join(".digest-feed");
+    fs::create_dir_all(&state).unwrap();
+    build_killed_at(&site, 8, "");
+    assert!(!staged_in(&state).is_empty(), "the kill left a staged cache");
+    let said = build_said(&site, &[]);
+    assert_eq!(staged_in(&state), Vec::<String>::new(), "{said}");
+    assert_eq!(staged_in(&site.path().join("public")), Vec::<String>::new());
+    let said = build_said(&site, &[]);
+    assert!(quick_and_as_without(&site, &said), "{said}");
+}
+
+#[test]
+fn a_fifo_where_an_output_goes_is_not_waited_on() {
+    // Read to compare with the new bytes, a FIFO would block the build
+    // until something wrote to it: it is replaced as a changed file is.
+    let site = newest_site(2, "posts");
+    build_said(&site, &[]);
+    let json = site.path().join("public/feed.json");
+    let before = fs::read(&json).unwrap();
+    fs::remove_file(&json).unwrap();
+    let made = Command::new("mkfifo").arg(&json).status().unwrap();
+    assert!(made.success());
+    let said = build_said(&site, &[]);
+    assert!(said.contains("wrote public/feed.json"), "{said}");
+    assert!(fs::metadata(&json).unwrap().is_file());
+    assert_eq!(fs::read(&json).unwrap(), before);
+    let said = build_said(&site, &[]);
+    assert!(said.contains("unchanged public/feed.json"), "{said}");
+}
+
+#[test]
+fn a_fifo_in_the_includes_is_not_waited_on_by_the_build_cache() {
+    // Every file of `_includes/` is read for the key of the bodies kept: a
+    // FIFO there would wait for a writer for good. No body is kept then.
+    let blog = cached_blog();
+    let dir = blog.path();
+    let made = Command::new("mkfifo")
+        .arg(dir.join("_includes/pipe.html"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let (_, cold) = cached_build(dir, &["--no-cache"]);
+    let (said, warm) = cached_build(dir, &[]);
+    assert_eq!(warm, cold, "{said}");
+    let (said, warm) = cached_build(dir, &[]);
+    assert_eq!(warm, cold, "{said}");
+    assert!(said.contains("read 0 of 3 post files"), "{said}");
+}

@@ -153,6 +153,7 @@ fn attempt(
         Ok(written) => written,
         Err(err) => return renderer.damaged_or(err),
     };
+    remove_leftovers(&out_dir, &renderer);
     if config.feed.archive {
         remove_old_pages(&out_dir, &outputs, report)?;
     }
@@ -293,6 +294,16 @@ fn finish(
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         (written, unsaved)
     })
+}
+
+/// Removes what a build killed while staging left beside the outputs
+/// and the cache ([`output::remove_leftovers`]): once this build's outputs
+/// are in place, so that a failing build leaves everything as it was.
+fn remove_leftovers(out_dir: &Path, renderer: &Renderer) {
+    output::remove_leftovers(out_dir);
+    if let Some(folder) = renderer.store.as_ref().and_then(|run| run.file.parent()) {
+        output::remove_leftovers(folder);
+    }
 }
 
 /// The three feed files of `main`, into `outputs`.
