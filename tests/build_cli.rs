@@ -1256,7 +1256,11 @@ fn a_folder_where_a_later_output_goes_replaces_no_output_before_it() {
             "{}",
             stderr(&output)
         );
-        assert_eq!(site.outputs(), before, "no output replaced (per_tag {per_tag})");
+        assert_eq!(
+            site.outputs(),
+            before,
+            "no output replaced (per_tag {per_tag})"
+        );
         // With the folder gone, the next build writes every output, and
         // from the cache the bytes of a build without it.
         fs::remove_dir(&json).unwrap();
@@ -1299,7 +1303,10 @@ fn the_files_a_killed_build_staged_are_removed_by_the_next() {
     add_day(&site, 13);
     build_killed_at(&site, 1, "--no-cache");
     let public = site.path().join("public");
-    assert!(!staged_in(&public).is_empty(), "the kill left a staged file");
+    assert!(
+        !staged_in(&public).is_empty(),
+        "the kill left a staged file"
+    );
     let said = build_said(&site, &[]);
     assert_eq!(staged_in(&public), Vec::<String>::new(), "{said}");
     let json = fs::read_to_string(public.join("feed.json")).unwrap();
@@ -1312,7 +1319,10 @@ fn the_files_a_killed_build_staged_are_removed_by_the_next() {
     let state = site.path().join(".digest-feed");
     fs::create_dir_all(&state).unwrap();
     build_killed_at(&site, 8, "");
-    assert!(!staged_in(&state).is_empty(), "the kill left a staged cache");
+    assert!(
+        !staged_in(&state).is_empty(),
+        "the kill left a staged cache"
+    );
     let said = build_said(&site, &[]);
     assert_eq!(staged_in(&state), Vec::<String>::new(), "{said}");
     assert_eq!(staged_in(&site.path().join("public")), Vec::<String>::new());
