@@ -1147,6 +1147,23 @@ fn a_fifo_where_the_build_cache_goes_is_not_waited_on() {
 }
 
 #[test]
+fn a_cache_that_cannot_be_written_costs_a_warning_that_says_what_the_next_build_reads() {
+    // The cache is replaced whole or not at all: when it cannot be, the
+    // one before stays (here there is none), and the build still succeeds.
+    let site = newest_site(2, "posts");
+    fs::create_dir_all(site.path().join(".digest-feed/build-cache.json/in-the-way")).unwrap();
+    let said = build_said(&site, &[]);
+    assert!(
+        said.contains("build-cache.json: it is a folder")
+            && said.contains("the build cache was not updated, so the next build reads again the posts this one read"),
+        "{said}"
+    );
+    assert!(site.path().join("public/feed.xml").is_file(), "{said}");
+    let said = build_said(&site, &[]);
+    assert!(said.contains("the build cache was not updated"), "{said}");
+}
+
+#[test]
 fn a_build_that_starts_again_the_slow_way_warns_once() {
     // The quick way renders the new post (and warns), finds the feeds
     // unfilled and starts again: the warning and the -v lines of the

@@ -718,7 +718,9 @@ fn write_cache(run: &CacheRun, save: &CacheSave) -> Option<String> {
     let order = run.order.as_deref();
     build_cache::write(&run.file, &header, &run.entries, &run.old, order)
         .err()
-        .map(|err| format!("{err}; the next build reads every post"))
+        // The cache is replaced whole or not at all: a failed write leaves
+        // the one before (if any), which spares the next build less.
+        .map(|err| format!("{err}; the build cache was not updated, so the next build reads again the posts this one read"))
 }
 
 /// The feeds of each tag, into `outputs`, each listed in `listed`: how
