@@ -155,7 +155,8 @@ pub(crate) struct FrontMatter {
     pub permalink: Option<Keyed<String>>,
     /// `slug`.
     pub slug: Option<String>,
-    /// `published` (YAML 1.1 booleans, so `no` is false, as in Jekyll).
+    /// `published` (YAML 1.1 booleans, so `no` is false, as in Jekyll; a
+    /// plain `y` or `n` is Jekyll's text, so true).
     pub published: Option<bool>,
     /// `draft` (Hugo's).
     pub draft: Option<bool>,
@@ -536,6 +537,9 @@ impl<'de> Visitor<'de> for FrontMatterSeed<'_, '_> {
                 *self.failed_key.borrow_mut() = Some((Some(name.into_owned()), line));
                 return Err(err);
             }
+            if is_psych_text_flag(self.text, line, &name) {
+                psych_text_flag(&mut fm, &name);
+            }
         }
         if !fm.repeated_keys.is_empty() {
             fm.other_keys = last_of_each(std::mem::take(&mut fm.other_keys));
@@ -572,6 +576,49 @@ fn is_colon_without_key(text: &str, span: serde_saphyr::Span) -> bool {
             .map(|line| line.trim_matches([' ', '\t']))
             .find(|line| !line.is_empty() && !line.starts_with('#'))
             .is_some_and(|line| line.starts_with('?'))
+}
+
+/// Whether the value of top-level key `name` on 1-based `line` of `text`
+/// is a plain `y`, `Y`, `n` or `N`: YAML 1.1 (and serde-saphyr) reads a
+/// boolean there, but Psych, Jekyll's YAML, reads text (its booleans are
+/// only yes/no, true/false and on/off), and a string is true in Ruby.
+fn is_psych_text_flag(text: &str, line: usize, name: &str) -> bool {
+    if !matches!(name, "published" | "draft" | "render_with_liquid") {
+        return false;
+    }
+    let Some(written) = text.lines().nth(line.saturating_sub(1)) else {
+        return false;
+    };
+    let Some(value) = written
+        .strip_prefix(name)
+        .map(|rest| rest.trim_start_matches([' ', '\t']))
+        .and_then(|rest| rest.strip_prefix(':'))
+    else {
+        return false;
+    };
+    let Some(after) = value
+        .trim_start_matches([' ', '\t'])
+        .strip_prefix(['y', 'Y', 'n', 'N'])
+    else {
+        return false;
+    };
+    // Then only white space, or a comment after white space (`n#x` is
+    // the text `n#x`, `no` a boolean).
+    let rest = after.trim_start_matches([' ', '\t', '\r']);
+    rest.is_empty() || (rest.starts_with('#') && rest.len() < after.len())
+}
+
+/// The flag `name` as Jekyll reads a text value there: `published: n`
+/// publishes (only `false` keeps a post back), `render_with_liquid: n`
+/// renders Liquid (only `false` turns it off), and Hugo's `draft: y` is no
+/// draft (only YAML's true makes one).
+fn psych_text_flag(fm: &mut FrontMatter, name: &str) {
+    match name {
+        "published" => fm.published = Some(true),
+        "render_with_liquid" => fm.render_with_liquid = Some(true),
+        "draft" => fm.draft = Some(false),
+        _ => {}
+    }
 }
 
 /// Each key once, at its last line (the later value wins), in the order of
@@ -1083,6 +1130,36 @@ mod tests {
         // How a null key is written is seen in its span.
         assert_eq!(both_reads("~: x\ntitle: t\n").0, None);
         assert_eq!(parse("~: x\ntitle: t\n").unwrap().title.unwrap().line, 2);
+    }
+
+    #[test]
+    fn a_plain_y_or_n_flag_is_text_as_in_jekylls_yaml() {
+        // Psych reads `y` and `n` as text, and a text is true: `published:
+        // n` publishes in Jekyll; `no`, `off` and `false` are booleans there.
+        type Flags = (Option<bool>, Option<bool>, Option<bool>);
+        let flags = |fm: FrontMatter| -> Flags { (fm.published, fm.draft, fm.render_with_liquid) };
+        for (yaml, want) in [
+            ("published: n\n", (Some(true), None, None)),
+            ("published: N # kept back?\n", (Some(true), None, None)),
+            ("published: no\n", (Some(false), None, None)),
+            ("published: false\n", (Some(false), None, None)),
+            ("published: n\npublished: off\n", (Some(false), None, None)),
+            ("published: off\npublished: n\n", (Some(true), None, None)),
+            ("draft: y\n", (None, Some(false), None)),
+            ("draft: Y\t\n", (None, Some(false), None)),
+            ("draft: yes\n", (None, Some(true), None)),
+            ("render_with_liquid: n\n", (None, None, Some(true))),
+            ("render_with_liquid: off\n", (None, None, Some(false))),
+            (
+                "title: t\nrender_with_liquid: N\r\n",
+                (None, None, Some(true)),
+            ),
+        ] {
+            // The usual reader's way and serde-saphyr's come to the same.
+            let read = flags(parse(yaml).unwrap());
+            assert_eq!(read, want, "{yaml:?}");
+            assert_eq!(flags(read_spanned(yaml).unwrap()), want, "{yaml:?}");
+        }
     }
 
     #[test]
