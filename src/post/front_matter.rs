@@ -347,11 +347,18 @@ fn read(input: &str, lines: Option<KeyLines<'_>>) -> (Result<FrontMatter, YamlEr
 
 /// Whether `key: value` on 1-based `line` of `yaml` has a quoted value.
 fn value_is_quoted(yaml: &str, line: usize, key: &str) -> bool {
+    written_value(yaml, line, key).is_some_and(|value| value.starts_with(['"', '\'']))
+}
+
+/// The text after `key:` on 1-based `line` of `yaml`, from its first
+/// character that is not white space: the value as written, where a
+/// caller needs what YAML's reading does not keep (its quotes, its case).
+fn written_value<'y>(yaml: &'y str, line: usize, key: &str) -> Option<&'y str> {
     yaml.lines()
         .nth(line.saturating_sub(1))
         .and_then(|text| text.trim_start().strip_prefix(key))
         .and_then(|rest| rest.trim_start().strip_prefix(':'))
-        .is_some_and(|value| value.trim_start().starts_with(['"', '\'']))
+        .map(str::trim_start)
 }
 
 /// Counts the lines of a YAML text up to each key, the keys coming in the
@@ -586,19 +593,8 @@ fn is_psych_text_flag(text: &str, line: usize, name: &str) -> bool {
     if !matches!(name, "published" | "draft" | "render_with_liquid") {
         return false;
     }
-    let Some(written) = text.lines().nth(line.saturating_sub(1)) else {
-        return false;
-    };
-    let Some(value) = written
-        .strip_prefix(name)
-        .map(|rest| rest.trim_start_matches([' ', '\t']))
-        .and_then(|rest| rest.strip_prefix(':'))
-    else {
-        return false;
-    };
-    let Some(after) = value
-        .trim_start_matches([' ', '\t'])
-        .strip_prefix(['y', 'Y', 'n', 'N'])
+    let Some(after) =
+        written_value(text, line, name).and_then(|value| value.strip_prefix(['y', 'Y', 'n', 'N']))
     else {
         return false;
     };
