@@ -32,12 +32,28 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<Written, Err
 /// cost every run. The bytes are made by `write` as they are written, not
 /// held whole, after the first `len` bytes of `file` when `prefix` gives
 /// them: copied file to file by the kernel (`copy_file_range`), not read.
+///
+/// The old file is removed just before the new one is renamed into its
+/// place, not replaced by the rename: renamed over a file, ext4 writes
+/// the new file's blocks out at once (its `auto_da_alloc`, there for
+/// programs that replace a file without syncing it), and the syncs of the
+/// outputs, committing the same journal, then wait for those megabytes
+/// too (4 to 5 ms of a 25 ms build after one new post). Between the two, a
+/// reader finds no file, and a crash leaves none: the next build reads
+/// every post, as without a cache.
 pub(crate) fn replace_unsynced(
     path: &Path,
     prefix: Option<(&std::fs::File, u64)>,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<(), Error> {
-    replace(stage_with(path, false, prefix, write)?, path)
+    let staged = stage_with(path, false, prefix, write)?;
+    match std::fs::remove_file(path) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+            return Err(Error::io("cannot replace", path, err));
+        }
+        _ => {}
+    }
+    replace(staged, path)
 }
 
 /// Files written all or none: each new file is written whole beside its
