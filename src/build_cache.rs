@@ -130,29 +130,48 @@ impl Stamp {
     /// The stamp of a file as `stat` sees it.
     pub(crate) fn of(meta: &std::fs::Metadata) -> Stamp {
         use std::os::unix::fs::MetadataExt;
-        // As `stat` gives them nearly always, seconds and the nanoseconds
-        // past them: taken as they are (splitting the instant again is an
-        // `i128` division, twice for each of 10,000 files).
+        Stamp::of_parts(
+            meta.len(),
+            (meta.mtime(), meta.mtime_nsec()),
+            (meta.ctime(), meta.ctime_nsec()),
+            meta.ino(),
+            meta.dev(),
+        )
+    }
+
+    /// The stamp of a file of `size` bytes, modified and changed at these
+    /// times (seconds since the epoch and nanoseconds past them, as `stat`
+    /// gives them), at `inode` on `device`.
+    pub(crate) fn of_parts(
+        size: u64,
+        (modified_seconds, modified_nanos): (i64, i64),
+        (changed_seconds, changed_nanos): (i64, i64),
+        inode: u64,
+        device: u64,
+    ) -> Stamp {
+        // As `stat` gives them nearly always: taken as they are (splitting
+        // the instant again is an `i128` division, twice for each of
+        // 10,000 files).
         let nanos = |nanos: i64| u32::try_from(nanos).ok().filter(|&n| i128::from(n) < NANOS);
         if let (Some(modified_nanos), Some(changed_nanos)) =
-            (nanos(meta.mtime_nsec()), nanos(meta.ctime_nsec()))
+            (nanos(modified_nanos), nanos(changed_nanos))
         {
             return Stamp {
-                size: meta.len(),
-                modified_seconds: meta.mtime(),
-                changed_seconds: meta.ctime(),
-                inode: meta.ino(),
-                device: meta.dev(),
+                size,
+                modified_seconds,
+                changed_seconds,
+                inode,
+                device,
                 modified_nanos,
                 changed_nanos,
             };
         }
         Stamp::from_nanos(
-            meta.len(),
-            i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
-            meta.ino(),
-            i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
-            meta.dev(),
+            size,
+            i128::from(modified_seconds) * NANOS + i128::from(modified_nanos),
+            inode,
+            i128::from(changed_seconds) * NANOS + i128::from(changed_nanos),
+            device,
         )
     }
 

@@ -22,18 +22,11 @@ pub(crate) const POST_EXTENSIONS: &[&str] = &["md", "markdown", "mkdown", "mkdn"
 /// always ends. Only regular files are posts: a FIFO or device named `x.md`
 /// would block or never end a read.
 pub(crate) fn find(dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    Ok(walk(dir)?.into_iter().map(|(path, _)| path).collect())
+    walk(dir)
 }
 
-/// A post file the walk found, with its folder entry when it is a regular
-/// file (not a link): a `stat` through the entry looks up the name in the
-/// open folder.
-type Found = (PathBuf, Option<std::fs::DirEntry>);
-
-/// [`find`]'s files, each with its folder entry when it is a regular file
-/// (not a link): a `stat` through the entry looks up the name in the open
-/// folder, not the whole path again (whose folders may be links).
-fn walk(dir: &Path) -> Result<Vec<Found>, Error> {
+/// [`find`]'s files.
+fn walk(dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let mut found = Vec::new();
     let root = std::fs::canonicalize(dir).map_err(|err| missing_folder(dir, err))?;
     let mut walked = std::collections::HashSet::from([root.clone()]);
@@ -68,17 +61,17 @@ fn walk(dir: &Path) -> Result<Vec<Found>, Error> {
                             pending.push((path, real));
                         }
                     }
-                    Ok(target) if target.is_file() && is_post_name => found.push((path, None)),
+                    Ok(target) if target.is_file() && is_post_name => found.push(path),
                     // A dangling link is read, to be reported as unreadable.
-                    Err(_) if is_post_name => found.push((path, None)),
+                    Err(_) if is_post_name => found.push(path),
                     _ => {}
                 }
             } else if file_type.is_file() && is_post_name {
-                found.push((path, Some(entry)));
+                found.push(path);
             }
         }
     }
-    Ok(in_path_order(found, |(path, _)| path))
+    Ok(in_path_order(found, PathBuf::as_path))
 }
 
 /// `items` in the path order (component by component) of their `path`,
@@ -452,37 +445,36 @@ fn load_found(
     loaded
 }
 
-/// Each of the files `found` `stat`ed (through its folder entry when it has one),
-/// with the row of `cache` that holds it as it is: `None` for a file new
-/// or changed, and none at all if a file cannot be `stat`ed. The files go
-/// in runs of [`STAT_RUN`] to every core, this thread's too, each taking
-/// the next run not taken: a core another program holds for a while
-/// slows one run, not half of them. Each run finds its files' rows
-/// itself, from the first at or after its first file (both are in the
-/// walk's order).
+/// Each of the files `found` with its stamp and the row of `cache` that
+/// holds it as it is: `None` for a file new or changed, and none at all if
+/// a file cannot be `stat`ed. A file with a row takes the stamp
+/// [`RowStamps`] took while the folder was walked, if it took one; the
+/// others are `stat`ed here, in runs of [`STAT_RUN`] on every core (this
+/// thread's too), each core taking the next run not taken: a core another
+/// program holds for a while slows one run, not half of them. Each run
+/// finds its files' rows itself, from the first at or after its first
+/// file (both are in the walk's order).
 fn cache_rows(
-    found: &[Found],
-    early: &[Option<build_cache::Stamp>],
+    found: &[PathBuf],
+    early: &EarlyStamps,
     cache: &build_cache::Cache,
 ) -> Option<Vec<(build_cache::Stamp, Option<usize>)>> {
     let mut rows = vec![(build_cache::Stamp::default(), None); found.len()];
     let failed = std::sync::atomic::AtomicBool::new(false);
-    let runs = std::sync::Mutex::new(
-        rows.chunks_mut(STAT_RUN)
-            .zip(found.chunks(STAT_RUN))
-            .enumerate(),
-    );
+    let runs = std::sync::Mutex::new(rows.chunks_mut(STAT_RUN).zip(found.chunks(STAT_RUN)));
     let work = || {
         // The lock is held only to take the next run.
-        while let Some((run, (rows, found))) = runs.lock().ok().and_then(|mut runs| runs.next()) {
-            let early = early.get(run * STAT_RUN..).unwrap_or_default();
+        while let Some((rows, found)) = runs.lock().ok().and_then(|mut runs| runs.next()) {
             if !rows_of_run(rows, found, early, cache) {
                 failed.store(true, std::sync::atomic::Ordering::Relaxed);
                 return;
             }
         }
     };
-    let threads = cores().min(found.len().div_ceil(STAT_RUN)).max(1);
+    // Threads only for the `stat`s not taken yet: matching files with
+    // rows is quicker than starting one.
+    let unstamped = found.len().saturating_sub(early.taken());
+    let threads = cores().min(unstamped.div_ceil(STAT_RUN)).max(1);
     std::thread::scope(|scope| {
         for _ in 1..threads {
             scope.spawn(work);
@@ -492,61 +484,178 @@ fn cache_rows(
     (!failed.into_inner()).then_some(rows)
 }
 
-/// The stamp of a file the walk found, `stat`ed through its folder entry
-/// when it has one; `None` if it cannot be `stat`ed.
-fn stamp_of((path, entry): &Found) -> Option<build_cache::Stamp> {
-    let meta = entry
-        .as_ref()
-        .map_or_else(|| std::fs::metadata(path), std::fs::DirEntry::metadata);
-    meta.ok().map(|meta| build_cache::Stamp::of(&meta))
+/// The stamp of the file at `path` (a link followed); `None` if it cannot be `stat`ed.
+fn stamp_of(path: &Path) -> Option<build_cache::Stamp> {
+    std::fs::metadata(path)
+        .ok()
+        .map(|meta| build_cache::Stamp::of(&meta))
 }
 
-/// The stamps of the first files of `found`, in order, until `done`
-/// says to stop (asked before each file).
-fn stats_until(found: &[Found], done: impl Fn() -> bool) -> Vec<Option<build_cache::Stamp>> {
-    let mut stamps = Vec::new();
-    for file in found {
-        if done() {
-            break;
-        }
-        stamps.push(stamp_of(file));
-    }
-    stamps
-}
-
-/// The files a thread `stat`s at a time ([`cache_rows`]).
+/// The files a thread `stat`s at a time ([`cache_rows`], [`RowStamps`]).
 const STAT_RUN: usize = 256;
 
-/// [`cache_rows`] of one run: each file of `found` `stat`ed into `rows`
-/// (the first ones' stamps in `early` when taken already), with its row
-/// of `cache`; `false` if one cannot be `stat`ed.
+/// [`cache_rows`] of one run: each file of `found` with its row of
+/// `cache` and its stamp (`early`'s for that row, else `stat`ed now) into
+/// `rows`; `false` if one cannot be `stat`ed.
 fn rows_of_run(
     rows: &mut [(build_cache::Stamp, Option<usize>)],
-    found: &[Found],
-    early: &[Option<build_cache::Stamp>],
+    found: &[PathBuf],
+    early: &EarlyStamps,
     cache: &build_cache::Cache,
 ) -> bool {
-    let Some((first, _)) = found.first() else {
+    let Some(first) = found.first() else {
         return true;
     };
     // The rows are in the walk's order: each file is a row's (skipping
     // the rows of files gone), or new.
     let mut next = cache.first_row_from(first);
-    for (at, (slot, file)) in rows.iter_mut().zip(found).enumerate() {
-        let Some(stamp) = early.get(at).copied().unwrap_or_else(|| stamp_of(file)) else {
-            return false;
-        };
-        let path = &file.0;
+    for (slot, path) in rows.iter_mut().zip(found) {
         while next < cache.len()
             && build_cache::path_order(cache.row_path(next), path) == std::cmp::Ordering::Less
         {
             next += 1;
         }
         let found = (next < cache.len() && cache.row_path(next) == path).then_some(next);
+        let Some(stamp) = found
+            .and_then(|row| early.get(row))
+            .or_else(|| stamp_of(path))
+        else {
+            return false;
+        };
         *slot = (stamp, found.filter(|&row| cache.holds(row, stamp)));
         next += usize::from(found.is_some());
     }
     true
+}
+
+/// The stamps of the files of a cache's rows, taken while the posts
+/// folder is walked: the thread that read the cache begins, and the one
+/// walking joins in once done, each taking the next run of
+/// [`STAT_RUN`] rows not taken (a daily build's files are nearly all the
+/// cache's: their `stat`s need not wait for the listing, which is about a
+/// third of the time both take). Each file is `stat`ed by its name in the
+/// open folder, a link followed, as [`stamp_of`] does by its whole path
+/// (whose folders may be links, each looked up again).
+struct RowStamps {
+    /// The posts folder, open.
+    folder: std::fs::File,
+    /// The folder as the rows' files begin with it.
+    dir: PathBuf,
+    /// The first row of the next run not taken.
+    next: std::sync::atomic::AtomicUsize,
+    /// Each run taken: its first row, and its stamps.
+    runs: std::sync::Mutex<Vec<(usize, Vec<Option<build_cache::Stamp>>)>>,
+}
+
+impl RowStamps {
+    /// `None` if the folder cannot be opened (each file is then `stat`ed by
+    /// its path, after the walk).
+    fn open(dir: &Path) -> Option<RowStamps> {
+        Some(RowStamps {
+            folder: std::fs::File::open(dir).ok()?,
+            dir: dir.to_path_buf(),
+            next: std::sync::atomic::AtomicUsize::new(0),
+            runs: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    /// `stat`s the files of runs of `cache`'s rows not taken yet, until none is left.
+    fn take_runs(&self, cache: &build_cache::Cache) {
+        loop {
+            let first = self
+                .next
+                .fetch_add(STAT_RUN, std::sync::atomic::Ordering::Relaxed);
+            if first >= cache.len() {
+                return;
+            }
+            let stamps = (first..cache.len().min(first + STAT_RUN))
+                .map(|row| self.stamp(cache.row_path(row)))
+                .collect();
+            if let Ok(mut runs) = self.runs.lock() {
+                runs.push((first, stamps));
+            }
+        }
+    }
+
+    /// The stamp of `path`, `stat`ed by its name in the folder; `None` if it
+    /// is not in the folder or cannot be `stat`ed.
+    fn stamp(&self, path: &Path) -> Option<build_cache::Stamp> {
+        let name = name_in(&self.dir, path)?;
+        let mask = rustix::fs::StatxFlags::SIZE
+            | rustix::fs::StatxFlags::MTIME
+            | rustix::fs::StatxFlags::CTIME
+            | rustix::fs::StatxFlags::INO;
+        let stat =
+            rustix::fs::statx(&self.folder, name, rustix::fs::AtFlags::empty(), mask).ok()?;
+        // A field the file system could not give is no stamp.
+        (stat.stx_mask & mask.bits() == mask.bits()).then_some(())?;
+        let time = |time: rustix::fs::StatxTimestamp| (time.tv_sec, i64::from(time.tv_nsec));
+        Some(build_cache::Stamp::of_parts(
+            stat.stx_size,
+            time(stat.stx_mtime),
+            time(stat.stx_ctime),
+            stat.stx_ino,
+            rustix::fs::makedev(stat.stx_dev_major, stat.stx_dev_minor),
+        ))
+    }
+
+    /// The stamps taken, by row.
+    fn into_stamps(self) -> EarlyStamps {
+        let mut runs = self.runs.into_inner().unwrap_or_default();
+        runs.sort_unstable_by_key(|(first, _)| *first);
+        EarlyStamps { runs }
+    }
+}
+
+/// The stamps [`RowStamps`] took, by row of the cache.
+#[derive(Default)]
+struct EarlyStamps {
+    /// Each run's first row, and its stamps; in order of rows.
+    runs: Vec<(usize, Vec<Option<build_cache::Stamp>>)>,
+}
+
+impl EarlyStamps {
+    /// The stamp taken of the file of `row`, if one was.
+    fn get(&self, row: usize) -> Option<build_cache::Stamp> {
+        let run = self
+            .runs
+            .partition_point(|(first, _)| *first <= row)
+            .checked_sub(1)?;
+        let (first, stamps) = &self.runs[run];
+        stamps.get(row - first).copied().flatten()
+    }
+
+    /// How many stamps were taken.
+    fn taken(&self) -> usize {
+        self.runs
+            .iter()
+            .map(|(_, stamps)| stamps.iter().flatten().count())
+            .sum()
+    }
+}
+
+/// The name of `path` within the folder `dir` the walk began in (as
+/// [`child`] joined them); `None` if `path` is not in it.
+fn name_in<'a>(dir: &Path, path: &'a Path) -> Option<&'a std::ffi::OsStr> {
+    let (dir, path) = (
+        dir.as_os_str().as_encoded_bytes(),
+        path.as_os_str().as_encoded_bytes(),
+    );
+    let rest = if dir.is_empty() {
+        path
+    } else {
+        let rest = path.strip_prefix(dir)?;
+        if dir.ends_with(b"/") {
+            rest
+        } else {
+            rest.strip_prefix(b"/")?
+        }
+    };
+    if rest.is_empty() || rest.starts_with(b"/") {
+        return None;
+    }
+    // Split from a path at an ASCII `/`: still a whole encoded string.
+    Some(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(rest))
 }
 
 /// How many threads the machine runs at once, asked once: the standard
@@ -655,29 +764,37 @@ pub(crate) fn load_published_cached(
     read_cache: impl FnOnce() -> Option<build_cache::Cache> + Send,
     newest: Option<usize>,
 ) -> Result<(Loaded, Option<std::sync::Arc<build_cache::Cache>>), Error> {
-    let (found, cache, early) = std::thread::scope(|scope| {
-        let reading = scope.spawn(read_cache);
+    // The quick way `stat`s every file: those of the cache's rows, while
+    // the folder is walked.
+    let row_stamps = newest.and_then(|_| RowStamps::open(dir));
+    let read = std::sync::OnceLock::new();
+    let (found, cache) = std::thread::scope(|scope| {
+        let reading = scope.spawn(|| {
+            // Said even if reading fails, so that the walk never waits for it.
+            let said = SayOnDrop(&read);
+            let cache = read_cache().map(std::sync::Arc::new);
+            let _ = said.0.set(cache.clone());
+            if let (Some(stamps), Some(cache)) = (&row_stamps, &cache) {
+                stamps.take_runs(cache);
+            }
+            cache
+        });
         // The files left out taken from the list where it is (no copy of
         // every file's place into a second list).
         let found = walk(dir).map(|mut found| {
-            let ignored: Vec<PathBuf> = found
-                .extract_if(.., |(path, _)| !is_post(path, rules))
-                .map(|(path, _)| path)
-                .collect();
+            let ignored: Vec<PathBuf> =
+                found.extract_if(.., |path| !is_post(path, rules)).collect();
             (found, ignored)
         });
-        // The quick way `stat`s every file: those it can, this thread
-        // `stat`s while the cache is still being read (its table is the
-        // longer of the two).
-        let early = match (&found, newest) {
-            (Ok((found, _)), Some(_)) => stats_until(found, || reading.is_finished()),
-            _ => Vec::new(),
-        };
+        if let (Some(stamps), Ok(_), Some(cache)) = (&row_stamps, &found, read.wait()) {
+            stamps.take_runs(cache);
+        }
         let cache = reading
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (found, cache.map(std::sync::Arc::new), early)
+        (found, cache)
     });
+    let early = row_stamps.map(RowStamps::into_stamps).unwrap_or_default();
     let (found, ignored) = found?;
     let paths = match (newest, &cache) {
         (Some(newest), Some(old)) => match load_newest(found, &early, dir, rules, now, old, newest)
@@ -685,7 +802,7 @@ pub(crate) fn load_published_cached(
             Ok(loaded) => return Ok((Loaded { ignored, ..loaded }, cache)),
             Err(paths) => paths,
         },
-        _ => found.into_iter().map(|(path, _)| path).collect(),
+        _ => found,
     };
     let loaded = load_found(&paths, ignored, dir, rules, cache.as_deref(), true);
     let posts = post::published(loaded.posts, now);
@@ -695,6 +812,17 @@ pub(crate) fn load_published_cached(
         ..loaded
     };
     Ok((loaded, cache))
+}
+
+/// Sets its cell to `None` when dropped unless it was set: a thread that
+/// fails before it reads the cache still says so (a panic is then
+/// resumed by its `join`).
+struct SayOnDrop<'a>(&'a std::sync::OnceLock<Option<std::sync::Arc<build_cache::Cache>>>);
+
+impl Drop for SayOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.set(None);
+    }
 }
 
 /// The most files the quick way reads ([`load_newest`]) however few the
@@ -709,8 +837,8 @@ const MOST_FRESH: usize = 64;
 /// published posts.
 #[allow(clippy::too_many_arguments)] // the files, and what is known of them already
 fn load_newest(
-    found: Vec<Found>,
-    early: &[Option<build_cache::Stamp>],
+    found: Vec<PathBuf>,
+    early: &EarlyStamps,
     dir: &Path,
     rules: &Rules,
     now: jiff::Timestamp,
@@ -718,14 +846,14 @@ fn load_newest(
     newest: usize,
 ) -> Result<Loaded, Vec<PathBuf>> {
     let Some((rows, mut fresh)) = read_changed(&found, early, rules, cache) else {
-        return Err(found.into_iter().map(|(path, _)| path).collect());
+        return Err(found);
     };
     let read = fresh.len();
     // The files move into the entries (no copy of each); the slow way gets
     // them back.
     let mut new_posts = Vec::with_capacity(read);
     let mut entries = Vec::with_capacity(found.len());
-    for ((path, _), (stamp, row)) in found.into_iter().zip(rows) {
+    for (path, (stamp, row)) in found.into_iter().zip(rows) {
         let model = if let Some(row) = row {
             build_cache::ModelLine::Kept(row)
         } else if let Some((post, line)) = fresh.pop() {
@@ -773,8 +901,8 @@ fn load_newest(
 /// empty cache, many files new, one that cannot be `stat`ed or read).
 #[allow(clippy::type_complexity)] // two lists that go together
 fn read_changed(
-    found: &[Found],
-    early: &[Option<build_cache::Stamp>],
+    found: &[PathBuf],
+    early: &EarlyStamps,
     rules: &Rules,
     cache: &build_cache::Cache,
 ) -> Option<(
@@ -789,7 +917,7 @@ fn read_changed(
         .iter()
         .zip(&rows)
         .filter(|(_, (_, row))| row.is_none())
-        .map(|((path, _), _)| path)
+        .map(|(path, _)| path)
         .collect();
     // Past a few new or changed files among many (a first build, a new
     // version of every post), the slow way is as quick and checks them all.
@@ -1083,9 +1211,9 @@ mod tests {
         }
         let found = walk(&posts_dir).unwrap();
         // The walk's order is the paths' (the folder lists them in its own).
-        assert!(found.windows(2).all(|pair| pair[0].0 < pair[1].0));
+        assert!(found.windows(2).all(|pair| pair[0] < pair[1]));
         let mut entries = Vec::new();
-        for (at, (path, _)) in found.iter().enumerate() {
+        for (at, path) in found.iter().enumerate() {
             let mut stamp = build_cache::Stamp::of(&std::fs::metadata(path).unwrap());
             match at % 5 {
                 0 => continue,                              // new: no row
@@ -1114,21 +1242,22 @@ mod tests {
         build_cache::write(&file, &header, &entries, &empty, None).unwrap();
         let (cache, note) = build_cache::read(&file, "k", &rules.zone);
         assert!(note.is_none(), "{note:?}");
-        let rows = cache_rows(&found, &[], &cache).unwrap();
-        // Stamps taken early (while the cache was read), past a run's end,
-        // give the same rows.
-        let early = stats_until(&found, {
-            let asked = std::cell::Cell::new(0);
-            move || {
-                asked.set(asked.get() + 1);
-                asked.get() > STAT_RUN + 44
-            }
-        });
-        assert_eq!(early.len(), STAT_RUN + 44);
+        let rows = cache_rows(&found, &EarlyStamps::default(), &cache).unwrap();
+        // Stamps taken by name in the open folder, while the folder is
+        // walked, give the same rows: one stamp for each row of a file
+        // there, none for a file gone.
+        let stamps = RowStamps::open(&posts_dir).unwrap();
+        stamps.take_runs(&cache);
+        let early = stamps.into_stamps();
+        let there = (0..cache.len())
+            .filter(|&row| cache.row_path(row).exists())
+            .count();
+        assert_eq!(early.taken(), there);
+        assert!(there < cache.len());
         assert_eq!(cache_rows(&found, &early, &cache).unwrap(), rows);
         assert_eq!(rows.len(), found.len());
         let mut kept = 0;
-        for ((path, _), (stamp, row)) in found.iter().zip(&rows) {
+        for (path, (stamp, row)) in found.iter().zip(&rows) {
             assert_eq!(
                 *stamp,
                 build_cache::Stamp::of(&std::fs::metadata(path).unwrap())
@@ -1140,6 +1269,63 @@ mod tests {
             kept,
             found.len() - found.len().div_ceil(5) - (found.len() + 3) / 5
         );
+    }
+
+    #[test]
+    fn a_files_name_in_the_folder_is_what_follows_the_folder() {
+        let name = |dir: &str, path: &str| {
+            name_in(Path::new(dir), Path::new(path)).map(|name| name.to_str().unwrap().to_owned())
+        };
+        assert_eq!(name("_posts", "_posts/a.md").as_deref(), Some("a.md"));
+        assert_eq!(name("_posts/", "_posts/a.md").as_deref(), Some("a.md"));
+        assert_eq!(
+            name("_posts", "_posts/sub/a.md").as_deref(),
+            Some("sub/a.md")
+        );
+        assert_eq!(
+            name("/abs/_posts", "/abs/_posts/a.md").as_deref(),
+            Some("a.md")
+        );
+        assert_eq!(name("", "a.md").as_deref(), Some("a.md"));
+        // Not in the folder: another folder sharing its first letters, the
+        // folder itself, an absolute path.
+        assert_eq!(name("_posts", "_posts2/a.md"), None);
+        assert_eq!(name("_posts", "_posts"), None);
+        assert_eq!(name("_posts", "_posts/"), None);
+        assert_eq!(name("", "/a.md"), None);
+    }
+
+    #[test]
+    fn a_stamp_taken_by_name_in_the_folder_is_the_stamp_of_its_path() {
+        // A file, and links to a file and through a folder: each followed,
+        // as `stat` by the whole path follows them.
+        let dir = tempfile::tempdir().unwrap();
+        let posts = dir.path().join("_posts");
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir_all(&posts).unwrap();
+        std::fs::create_dir_all(&elsewhere).unwrap();
+        std::fs::write(posts.join("2025-01-01-a.md"), "a").unwrap();
+        std::fs::write(elsewhere.join("2025-01-02-b.md"), "bb").unwrap();
+        std::os::unix::fs::symlink(
+            elsewhere.join("2025-01-02-b.md"),
+            posts.join("2025-01-02-b.md"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(&elsewhere, posts.join("linked")).unwrap();
+        let stamps = RowStamps::open(&posts).unwrap();
+        for name in [
+            "2025-01-01-a.md",
+            "2025-01-02-b.md",
+            "linked/2025-01-02-b.md",
+        ] {
+            let path = posts.join(name);
+            assert_eq!(
+                stamps.stamp(&path),
+                Some(build_cache::Stamp::of(&std::fs::metadata(&path).unwrap())),
+                "{name}"
+            );
+        }
+        assert_eq!(stamps.stamp(&posts.join("gone.md")), None);
     }
 
     #[test]
