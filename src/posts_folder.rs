@@ -539,13 +539,22 @@ fn rows_of_run(
     // The rows are in the walk's order: each file is a row's (skipping
     // the rows of files gone), or new.
     let mut next = cache.first_row_from(first);
+    let is_row_of = |row: usize, path: &Path| {
+        row < cache.len()
+            && cache.row_path(row).as_os_str().as_encoded_bytes()
+                == path.as_os_str().as_encoded_bytes()
+    };
     for (slot, path) in rows.iter_mut().zip(found) {
-        while next < cache.len()
-            && build_cache::path_order(cache.row_path(next), path) == std::cmp::Ordering::Less
-        {
-            next += 1;
+        // Nearly always the next row's: the bytes compared, then the order
+        // asked only where they differ.
+        if !is_row_of(next, path) {
+            while next < cache.len()
+                && build_cache::path_order(cache.row_path(next), path) == std::cmp::Ordering::Less
+            {
+                next += 1;
+            }
         }
-        let found = (next < cache.len() && cache.row_path(next) == path).then_some(next);
+        let found = is_row_of(next, path).then_some(next);
         let Some(stamp) = found
             .and_then(|row| early.get(row))
             .or_else(|| stamp_of(path))
@@ -631,8 +640,13 @@ impl RowStamps {
 
     /// The stamps taken, by row.
     fn into_stamps(self) -> EarlyStamps {
-        let mut runs = self.runs.into_inner().unwrap_or_default();
-        runs.sort_unstable_by_key(|(first, _)| *first);
+        let taken = self.runs.into_inner().unwrap_or_default();
+        let mut runs = vec![Vec::new(); taken.len()];
+        for (first, stamps) in taken {
+            if let Some(run) = runs.get_mut(first / STAT_RUN) {
+                *run = stamps;
+            }
+        }
         EarlyStamps { runs }
     }
 }
@@ -640,26 +654,26 @@ impl RowStamps {
 /// The stamps [`RowStamps`] took, by row of the cache.
 #[derive(Default)]
 struct EarlyStamps {
-    /// Each run's first row, and its stamps; in order of rows.
-    runs: Vec<(usize, Vec<Option<build_cache::Stamp>>)>,
+    /// Each run's stamps, by run ([`STAT_RUN`] rows each, from the first);
+    /// empty for a run not taken.
+    runs: Vec<Vec<Option<build_cache::Stamp>>>,
 }
 
 impl EarlyStamps {
     /// The stamp taken of the file of `row`, if one was.
     fn get(&self, row: usize) -> Option<build_cache::Stamp> {
-        let run = self
-            .runs
-            .partition_point(|(first, _)| *first <= row)
-            .checked_sub(1)?;
-        let (first, stamps) = &self.runs[run];
-        stamps.get(row - first).copied().flatten()
+        self.runs
+            .get(row / STAT_RUN)?
+            .get(row % STAT_RUN)
+            .copied()
+            .flatten()
     }
 
     /// How many stamps were taken.
     fn taken(&self) -> usize {
         self.runs
             .iter()
-            .map(|(_, stamps)| stamps.iter().flatten().count())
+            .map(|stamps| stamps.iter().flatten().count())
             .sum()
     }
 }
