@@ -805,23 +805,26 @@ pub(crate) fn load_published_cached(
     dir: &Path,
     rules: &Rules,
     now: jiff::Timestamp,
-    read_cache: impl FnOnce() -> Option<build_cache::Cache> + Send,
+    read_cache: impl Fn() -> Option<build_cache::Cache> + Sync,
     newest: Option<usize>,
 ) -> Result<(Loaded, Option<std::sync::Arc<build_cache::Cache>>), Error> {
     // The quick way `stat`s every file: those of the cache's rows, while
     // the folder is walked.
     let row_stamps = newest.and_then(|_| RowStamps::open(dir));
-    let read = std::sync::OnceLock::new();
-    let (found, cache) = std::thread::scope(|scope| {
+    // The cache is read by a thread of its own while this one walks the
+    // folder, or by this one if that thread has not begun by the end of the
+    // walk (a new thread may wait milliseconds for a core): whichever asks
+    // first reads it, the other waits for it.
+    let cell = std::sync::OnceLock::new();
+    let read = || {
+        cell.get_or_init(|| read_cache().map(std::sync::Arc::new))
+            .clone()
+    };
+    let found = std::thread::scope(|scope| {
         let reading = scope.spawn(|| {
-            // Said even if reading fails, so that the walk never waits for it.
-            let said = SayOnDrop(&read);
-            let cache = read_cache().map(std::sync::Arc::new);
-            let _ = said.0.set(cache.clone());
-            if let (Some(stamps), Some(cache)) = (&row_stamps, &cache) {
-                stamps.take_runs(cache);
+            if let (Some(stamps), Some(cache)) = (&row_stamps, read()) {
+                stamps.take_runs(&cache);
             }
-            cache
         });
         // The files left out taken from the list where it is (no copy of
         // every file's place into a second list).
@@ -830,14 +833,15 @@ pub(crate) fn load_published_cached(
                 found.extract_if(.., |path| !is_post(path, rules)).collect();
             (found, ignored)
         });
-        if let (Some(stamps), Ok(_), Some(cache)) = (&row_stamps, &found, read.wait()) {
-            stamps.take_runs(cache);
+        if let (Some(stamps), Ok(_), Some(cache)) = (&row_stamps, &found, read()) {
+            stamps.take_runs(&cache);
         }
-        let cache = reading
+        reading
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (found, cache)
+        found
     });
+    let cache = read();
     let early = row_stamps.map(RowStamps::into_stamps).unwrap_or_default();
     let (found, ignored) = found?;
     let paths = match (newest, &cache) {
@@ -856,17 +860,6 @@ pub(crate) fn load_published_cached(
         ..loaded
     };
     Ok((loaded, cache))
-}
-
-/// Sets its cell to `None` when dropped unless it was set: a thread that
-/// fails before it reads the cache still says so (a panic is then
-/// resumed by its `join`).
-struct SayOnDrop<'a>(&'a std::sync::OnceLock<Option<std::sync::Arc<build_cache::Cache>>>);
-
-impl Drop for SayOnDrop<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.set(None);
-    }
 }
 
 /// The most files the quick way reads ([`load_newest`]) however few the
