@@ -7,7 +7,8 @@
 //! that second may have changed again without its time showing it). The
 //! change time is the one a program cannot set: a file rewritten at the
 //! same size with its modification time put back (`touch -r`, `cp -p`)
-//! still shows. Everything reading a
+//! still shows; where times are whole seconds, only once that second is
+//! past, so there the change time must fall before it too. Everything reading a
 //! post depends on besides the file (the site's settings, the blog's front
 //! matter defaults, the program's version) is one key: when it changes the
 //! whole cache is dropped. A post's rendered body is kept too, under a
@@ -638,11 +639,16 @@ impl Cache {
     }
 
     /// Whether the row at `at` holds its file as it is at `stamp`: the same
-    /// stamp, and modified before the second the last build began.
+    /// stamp, and modified before the second the last build began. On a
+    /// file system that keeps whole seconds (a change time without
+    /// nanoseconds), changed before it too: a file rewritten at its size
+    /// with its modification time put back (`touch -r`, `cp -p`) in the
+    /// second that build read it keeps the stamp that build wrote, and
+    /// would be taken from the cache for good.
     pub(crate) fn holds(&self, at: usize, stamp: Stamp) -> bool {
-        self.rows
-            .get(at)
-            .is_some_and(|row| row.stamp == stamp && stamp.modified() < self.racy_from)
+        let settled = stamp.modified() < self.racy_from
+            && (stamp.changed_nanos != 0 || stamp.changed() < self.racy_from);
+        settled && self.rows.get(at).is_some_and(|row| row.stamp == stamp)
     }
 
     /// The first row whose file is not before `path` in the walk's order
@@ -1690,6 +1696,37 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_file_changed_in_the_second_a_build_began_is_read_again_where_times_are_whole_seconds() {
+        // ext2/3, ext4 with small inodes, many network and USB file
+        // systems keep whole seconds: a post rewritten in place at its
+        // size with its modification time put back, in the second a build
+        // read it, keeps the stamp that build wrote (its change time is
+        // the same second). The build began at 5 s (`header`).
+        let source = Path::new("_posts/2025-12-24-a.md");
+        let post = crate::post::parse(source, "---\ntitle: A\n---\nBody\n", &rules()).unwrap();
+        let at = |changed: i128| Stamp::from_nanos(7, 1_000_000_000, 7, changed, 1);
+        for (changed, held) in [
+            // Changed in that second, or after: it may have changed again unseen.
+            (5_000_000_000, false),
+            (6_000_000_000, false),
+            // Changed before it: any later write would show in the second.
+            (4_000_000_000, true),
+            // A file system of nanoseconds shows a later write.
+            (5_000_000_001, true),
+        ] {
+            let entries = vec![Entry {
+                stamp: at(changed),
+                ..new_entry(&post, 7)
+            }];
+            let (_dir, cache) = written(&entries, 0);
+            assert_eq!(
+                cache.lookup(source, at(changed)).is_some(),
+                held,
+                "{changed}"
+            );
+        }
+    }
     #[test]
     fn the_common_prefix_is_the_one_a_byte_at_a_time_finds() {
         let texts: [&[u8]; 7] = [
