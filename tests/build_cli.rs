@@ -1064,6 +1064,48 @@ fn a_build_from_the_cache_reads_only_what_changed_and_writes_the_bytes_of_one_wi
 }
 
 #[test]
+fn a_build_from_the_cache_finds_its_files_however_the_posts_folder_is_spelled() {
+    // The cache's files are looked up by their names in the open posts
+    // folder: each spelling of the folder, with a post in a folder, one
+    // through a linked folder and one whose name is not UTF-8.
+    use std::os::unix::ffi::OsStrExt;
+    let site = newest_site(12, "posts");
+    let posts = site.path().join("_posts");
+    let post = |title: &str| format!("---\ntitle: {title}\n---\nWords.\n");
+    fs::create_dir(posts.join("2025")).unwrap();
+    write_old(&posts.join("2025/2025-10-01-folder.md"), &post("Folder"));
+    let elsewhere = site.path().join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    write_old(&elsewhere.join("2025-10-02-linked.md"), &post("Linked"));
+    std::os::unix::fs::symlink(&elsewhere, posts.join("linked")).unwrap();
+    let latin1 = std::ffi::OsStr::from_bytes(b"2025-10-03-caf\xe9.md");
+    write_old(&posts.join(latin1), &post("Latin-1"));
+    let absolute = posts.to_str().unwrap().to_string();
+    let slashed = format!("{absolute}/");
+    let spellings = [
+        "_posts", "_posts/", "./_posts", "_posts//", &absolute, &slashed,
+    ];
+    let mut files = 15;
+    for (day, spelling) in (20..).zip(spellings) {
+        // Another spelling is another cache: every post read once.
+        build_said(&site, &["--posts", spelling]);
+        let said = build_said(&site, &["--posts", spelling]);
+        assert!(
+            said.contains(&format!("read 0 of {files} post files")),
+            "{spelling}: {said}"
+        );
+        files += 1;
+        write_old(&posts.join(format!("2025-11-{day}-new.md")), &post("New"));
+        let said = build_said(&site, &["--posts", spelling]);
+        assert!(
+            said.contains(&format!("read 1 of {files} post files")),
+            "{spelling}: {said}"
+        );
+        assert!(quick_and_as_without(&site, &said), "{spelling}: {said}");
+    }
+}
+
+#[test]
 fn newest_posts_that_do_not_fill_the_feeds_are_built_again_from_every_post() {
     // Papers feeds of posts without papers: the newest ten give no item.
     let site = newest_site(14, "papers");
