@@ -8,8 +8,8 @@
 //! change time is the one a program cannot set: a file rewritten at the
 //! same size with its modification time put back (`touch -r`, `cp -p`)
 //! still shows; where times are whole seconds, only once that second is
-//! past, so there the change time must fall before it too. Everything reading a
-//! post depends on besides the file (the site's settings, the blog's front
+//! past, so there the change time must fall before it too. Everything
+//! reading a post depends on besides the file (the site's settings, the blog's front
 //! matter defaults, the program's version) is one key: when it changes the
 //! whole cache is dropped. A post's rendered body is kept too, under a
 //! second key: what rendering looks up besides the post (every file of
@@ -1727,6 +1727,7 @@ mod tests {
             );
         }
     }
+
     #[test]
     fn the_common_prefix_is_the_one_a_byte_at_a_time_finds() {
         let texts: [&[u8]; 7] = [
