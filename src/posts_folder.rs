@@ -22,24 +22,36 @@ pub(crate) const POST_EXTENSIONS: &[&str] = &["md", "markdown", "mkdown", "mkdn"
 /// always ends. Only regular files are posts: a FIFO or device named `x.md`
 /// would block or never end a read.
 pub(crate) fn find(dir: &Path) -> Result<Vec<PathBuf>, Error> {
-    walk(dir)
+    walk(dir, None)
 }
 
-/// [`find`]'s files. Each folder is listed into one buffer, its names
-/// read where they lie (the standard library's listing made two strings
-/// of every name, nearly half of listing 10,000 files).
-fn walk(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+/// [`find`]'s files; the folder `dir` itself listed through `opened` when
+/// it is open already (its files `stat`ed by name in it, [`RowStamps`]:
+/// the very folder they are in, even if `dir` is a link another program
+/// points elsewhere meanwhile, as a deploy flipping `current` does). Each
+/// folder is listed into one buffer, its names read where they lie (the
+/// standard library's listing made two strings of every name, nearly half
+/// of listing 10,000 files).
+fn walk(dir: &Path, opened: Option<&rustix::fd::OwnedFd>) -> Result<Vec<PathBuf>, Error> {
     use rustix::fs::FileType;
     let mut found = Vec::new();
     let root = std::fs::canonicalize(dir).map_err(|err| missing_folder(dir, err))?;
     let mut walked = std::collections::HashSet::from([root.clone()]);
     let mut pending = vec![(dir.to_path_buf(), root.clone())];
     let mut buffer = Vec::with_capacity(LISTING_BYTES);
+    // The first folder listed is `dir`.
+    let mut opened_dir = opened;
     while let Some((folder, real_folder)) = pending.pop() {
         let cannot_read =
             |err: rustix::io::Errno| Error::io("cannot read folder", &folder, err.into());
-        let opened = open_folder(&folder).map_err(cannot_read)?;
-        let mut entries = rustix::fs::RawDir::new(&opened, buffer.spare_capacity_mut());
+        let owned;
+        let opened = if let Some(opened) = opened_dir.take() {
+            opened
+        } else {
+            owned = open_folder(&folder).map_err(cannot_read)?;
+            &owned
+        };
+        let mut entries = rustix::fs::RawDir::new(opened, buffer.spare_capacity_mut());
         while let Some(entry) = entries.next() {
             let entry = entry.map_err(cannot_read)?;
             let name_bytes = entry.file_name().to_bytes();
@@ -51,7 +63,7 @@ fn walk(dir: &Path) -> Result<Vec<PathBuf>, Error> {
             // A file system that does not say each entry's type is asked.
             let file_type = match entry.file_type() {
                 FileType::Unknown => rustix::fs::statat(
-                    &opened,
+                    opened,
                     entry.file_name(),
                     rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
                 )
@@ -828,7 +840,7 @@ pub(crate) fn load_published_cached(
         });
         // The files left out taken from the list where it is (no copy of
         // every file's place into a second list).
-        let found = walk(dir).map(|mut found| {
+        let found = walk(dir, row_stamps.as_ref().map(|stamps| &stamps.folder)).map(|mut found| {
             let ignored: Vec<PathBuf> =
                 found.extract_if(.., |path| !is_post(path, rules)).collect();
             (found, ignored)
@@ -1246,7 +1258,7 @@ mod tests {
             )
             .unwrap();
         }
-        let found = walk(&posts_dir).unwrap();
+        let found = walk(&posts_dir, None).unwrap();
         // The walk's order is the paths' (the folder lists them in its own).
         assert!(found.windows(2).all(|pair| pair[0] < pair[1]));
         let mut entries = Vec::new();
@@ -1306,6 +1318,29 @@ mod tests {
             kept,
             found.len() - found.len().div_ceil(5) - (found.len() + 3) / 5
         );
+    }
+
+    #[test]
+    fn the_walk_lists_the_folder_its_files_are_stated_in_though_the_path_moved() {
+        // `_posts` a link flipped to another release between the folder's
+        // opening (where the cache's files are `stat`ed) and its listing:
+        // the listing is of the folder opened, not of the link's new target.
+        let dir = tempfile::tempdir().unwrap();
+        let (old, new) = (dir.path().join("old"), dir.path().join("new"));
+        std::fs::create_dir_all(&old).unwrap();
+        std::fs::create_dir_all(&new).unwrap();
+        std::fs::write(old.join("2025-01-01-a.md"), "a").unwrap();
+        std::fs::write(new.join("2025-01-02-b.md"), "b").unwrap();
+        let posts = dir.path().join("_posts");
+        std::os::unix::fs::symlink(&old, &posts).unwrap();
+        let stamps = RowStamps::open(&posts).unwrap();
+        std::fs::remove_file(&posts).unwrap();
+        std::os::unix::fs::symlink(&new, &posts).unwrap();
+        let listed = walk(&posts, Some(&stamps.folder)).unwrap();
+        assert_eq!(listed, [posts.join("2025-01-01-a.md")]);
+        assert!(stamps.stamp(&posts.join("2025-01-01-a.md")).is_some());
+        // Without a folder open, the path as it is now.
+        assert_eq!(walk(&posts, None).unwrap(), [posts.join("2025-01-02-b.md")]);
     }
 
     #[test]

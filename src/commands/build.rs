@@ -719,7 +719,9 @@ fn write_cache(run: &CacheRun, save: &CacheSave) -> Option<String> {
     build_cache::write(&run.file, &header, &run.entries, &run.old, order)
         .err()
         // The cache is replaced whole or not at all: a failed write leaves
-        // the one before (if any), which spares the next build less.
+        // the one before (if any), which spares the next build less (a
+        // rename failing just after the old one was removed leaves none:
+        // the next build reads every post).
         .map(|err| format!("{err}; the build cache was not updated, so the next build reads again the posts this one read"))
 }
 
