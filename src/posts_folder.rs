@@ -489,32 +489,43 @@ fn load_found(
 
 /// Each of the files `found` with its stamp and the row of `cache` that
 /// holds it as it is: `None` for a file new or changed, and none at all if
-/// a file cannot be `stat`ed. A file with a row takes the stamp
-/// [`RowStamps`] took while the folder was walked, if it took one; the
+/// a file cannot be `stat`ed. A file's row is the one `known` matched it
+/// with ([`rows_of_files`]; matched here if it was not); a file with a row
+/// takes the stamp [`RowStamps`] took while the folder was walked, if it
+/// took one; the
 /// others are `stat`ed here, in runs of [`STAT_RUN`] on every core (this
 /// thread's too), each core taking the next run not taken: a core another
-/// program holds for a while slows one run, not half of them. Each run
-/// finds its files' rows itself, from the first at or after its first
-/// file (both are in the walk's order).
+/// program holds for a while slows one run, not half of them.
 fn cache_rows(
     found: &[PathBuf],
-    early: &EarlyStamps,
+    known: &Known,
     cache: &build_cache::Cache,
 ) -> Option<Vec<(build_cache::Stamp, Option<usize>)>> {
+    let matched_now;
+    let matched = if known.rows.len() == found.len() {
+        &known.rows
+    } else {
+        matched_now = rows_of_files(found, cache);
+        &matched_now
+    };
+    let early = &known.stamps;
     let mut rows = vec![(build_cache::Stamp::default(), None); found.len()];
     let failed = std::sync::atomic::AtomicBool::new(false);
-    let runs = std::sync::Mutex::new(rows.chunks_mut(STAT_RUN).zip(found.chunks(STAT_RUN)));
+    let runs = std::sync::Mutex::new(
+        rows.chunks_mut(STAT_RUN)
+            .zip(found.chunks(STAT_RUN).zip(matched.chunks(STAT_RUN))),
+    );
     let work = || {
         // The lock is held only to take the next run.
-        while let Some((rows, found)) = runs.lock().ok().and_then(|mut runs| runs.next()) {
-            if !rows_of_run(rows, found, early, cache) {
+        while let Some((rows, (found, matched))) = runs.lock().ok().and_then(|mut runs| runs.next())
+        {
+            if !rows_of_run(rows, found, matched, early, cache) {
                 failed.store(true, std::sync::atomic::Ordering::Relaxed);
                 return;
             }
         }
     };
-    // Threads only for the `stat`s not taken yet: matching files with
-    // rows is quicker than starting one.
+    // Threads only for the `stat`s not taken yet: the others are a look-up.
     let unstamped = found.len().saturating_sub(early.taken());
     let threads = cores().min(unstamped.div_ceil(STAT_RUN)).max(1);
     std::thread::scope(|scope| {
@@ -524,6 +535,38 @@ fn cache_rows(
         work();
     });
     (!failed.into_inner()).then_some(rows)
+}
+
+/// The row of `cache` of each file of `found`, `None` for a file it does
+/// not hold: both are in the walk's order, so one pass matches them.
+/// Done while the other thread still `stat`s ([`RowStamps`]), where it
+/// costs half what it would after.
+fn rows_of_files(found: &[PathBuf], cache: &build_cache::Cache) -> Vec<Option<usize>> {
+    let mut next = found.first().map_or(0, |first| cache.first_row_from(first));
+    let is_row_of = |row: usize, path: &Path| {
+        row < cache.len()
+            && cache.row_path(row).as_os_str().as_encoded_bytes()
+                == path.as_os_str().as_encoded_bytes()
+    };
+    found
+        .iter()
+        .map(|path| {
+            // Nearly always the next row's (the rows of files gone are
+            // passed over): the bytes compared, then the order asked only
+            // where they differ.
+            if !is_row_of(next, path) {
+                while next < cache.len()
+                    && build_cache::path_order(cache.row_path(next), path)
+                        == std::cmp::Ordering::Less
+                {
+                    next += 1;
+                }
+            }
+            let row = is_row_of(next, path).then_some(next);
+            next += usize::from(row.is_some());
+            row
+        })
+        .collect()
 }
 
 /// The stamp of the file at `path` (a link followed); `None` if it cannot be `stat`ed.
@@ -536,45 +579,24 @@ fn stamp_of(path: &Path) -> Option<build_cache::Stamp> {
 /// The files a thread `stat`s at a time ([`cache_rows`], [`RowStamps`]).
 const STAT_RUN: usize = 256;
 
-/// [`cache_rows`] of one run: each file of `found` with its row of
-/// `cache` and its stamp (`early`'s for that row, else `stat`ed now) into
-/// `rows`; `false` if one cannot be `stat`ed.
+/// [`cache_rows`] of one run: each file of `found`, its row `matched`, and
+/// its stamp (`early`'s for that row, else `stat`ed now) into `rows`;
+/// `false` if one cannot be `stat`ed.
 fn rows_of_run(
     rows: &mut [(build_cache::Stamp, Option<usize>)],
     found: &[PathBuf],
+    matched: &[Option<usize>],
     early: &EarlyStamps,
     cache: &build_cache::Cache,
 ) -> bool {
-    let Some(first) = found.first() else {
-        return true;
-    };
-    // The rows are in the walk's order: each file is a row's (skipping
-    // the rows of files gone), or new.
-    let mut next = cache.first_row_from(first);
-    let is_row_of = |row: usize, path: &Path| {
-        row < cache.len()
-            && cache.row_path(row).as_os_str().as_encoded_bytes()
-                == path.as_os_str().as_encoded_bytes()
-    };
-    for (slot, path) in rows.iter_mut().zip(found) {
-        // Nearly always the next row's: the bytes compared, then the order
-        // asked only where they differ.
-        if !is_row_of(next, path) {
-            while next < cache.len()
-                && build_cache::path_order(cache.row_path(next), path) == std::cmp::Ordering::Less
-            {
-                next += 1;
-            }
-        }
-        let found = is_row_of(next, path).then_some(next);
-        let Some(stamp) = found
+    for ((slot, path), &row) in rows.iter_mut().zip(found).zip(matched) {
+        let Some(stamp) = row
             .and_then(|row| early.get(row))
             .or_else(|| stamp_of(path))
         else {
             return false;
         };
-        *slot = (stamp, found.filter(|&row| cache.holds(row, stamp)));
-        next += usize::from(found.is_some());
+        *slot = (stamp, row.filter(|&row| cache.holds(row, stamp)));
     }
     true
 }
@@ -679,6 +701,17 @@ impl RowStamps {
         }
         EarlyStamps { runs }
     }
+}
+
+/// What is known of the walk's files before they are read: the row of
+/// the cache of each ([`rows_of_files`]), and the stamps taken of the
+/// rows' files ([`RowStamps`]).
+#[derive(Default)]
+struct Known {
+    /// Each file's row, if the cache holds one; empty if not matched yet.
+    rows: Vec<Option<usize>>,
+    /// The stamps taken, by row.
+    stamps: EarlyStamps,
 }
 
 /// The stamps [`RowStamps`] took, by row of the cache.
@@ -850,7 +883,7 @@ pub(crate) fn load_published_cached(
         cell.get_or_init(|| read_cache().map(std::sync::Arc::new))
             .clone()
     };
-    let found = std::thread::scope(|scope| {
+    let (found, matched) = std::thread::scope(|scope| {
         let reading = scope.spawn(|| {
             if let (Some(stamps), Some(cache)) = (&row_stamps, read()) {
                 stamps.take_runs(&cache);
@@ -863,19 +896,27 @@ pub(crate) fn load_published_cached(
                 found.extract_if(.., |path| !is_post(path, rules)).collect();
             (found, ignored)
         });
+        // The files matched with the cache's rows, then the `stat`s.
+        let matched = match (&found, newest.and_then(|_| read())) {
+            (Ok((found, _)), Some(cache)) => rows_of_files(found, &cache),
+            _ => Vec::new(),
+        };
         if let (Some(stamps), Ok(_), Some(cache)) = (&row_stamps, &found, read()) {
             stamps.take_runs(&cache);
         }
         reading
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        found
+        (found, matched)
     });
     let cache = read();
-    let early = row_stamps.map(RowStamps::into_stamps).unwrap_or_default();
+    let known = Known {
+        rows: matched,
+        stamps: row_stamps.map(RowStamps::into_stamps).unwrap_or_default(),
+    };
     let (found, ignored) = found?;
     let paths = match (newest, &cache) {
-        (Some(newest), Some(old)) => match load_newest(found, &early, dir, rules, now, old, newest)
+        (Some(newest), Some(old)) => match load_newest(found, &known, dir, rules, now, old, newest)
         {
             Ok(loaded) => return Ok((Loaded { ignored, ..loaded }, cache)),
             Err(paths) => paths,
@@ -905,14 +946,14 @@ const MOST_FRESH: usize = 64;
 #[allow(clippy::too_many_arguments)] // the files, and what is known of them already
 fn load_newest(
     found: Vec<PathBuf>,
-    early: &EarlyStamps,
+    known: &Known,
     dir: &Path,
     rules: &Rules,
     now: jiff::Timestamp,
     cache: &std::sync::Arc<build_cache::Cache>,
     newest: usize,
 ) -> Result<Loaded, Vec<PathBuf>> {
-    let Some((rows, mut fresh)) = read_changed(&found, early, rules, cache) else {
+    let Some((rows, mut fresh)) = read_changed(&found, known, rules, cache) else {
         return Err(found);
     };
     let read = fresh.len();
@@ -969,7 +1010,7 @@ fn load_newest(
 #[allow(clippy::type_complexity)] // two lists that go together
 fn read_changed(
     found: &[PathBuf],
-    early: &EarlyStamps,
+    known: &Known,
     rules: &Rules,
     cache: &build_cache::Cache,
 ) -> Option<(
@@ -979,7 +1020,7 @@ fn read_changed(
     if cache.len() == 0 {
         return None;
     }
-    let rows = cache_rows(found, early, cache)?;
+    let rows = cache_rows(found, known, cache)?;
     let fresh: Vec<&PathBuf> = found
         .iter()
         .zip(&rows)
@@ -1309,7 +1350,7 @@ mod tests {
         build_cache::write(&file, &header, &entries, &empty, None).unwrap();
         let (cache, note) = build_cache::read(&file, "k", &rules.zone);
         assert!(note.is_none(), "{note:?}");
-        let rows = cache_rows(&found, &EarlyStamps::default(), &cache).unwrap();
+        let rows = cache_rows(&found, &Known::default(), &cache).unwrap();
         // Stamps taken by name in the open folder, while the folder is
         // walked, give the same rows: one stamp for each row of a file
         // there, none for a file gone.
@@ -1321,7 +1362,11 @@ mod tests {
             .count();
         assert_eq!(early.taken(), there);
         assert!(there < cache.len());
-        assert_eq!(cache_rows(&found, &early, &cache).unwrap(), rows);
+        let known = Known {
+            rows: rows_of_files(&found, &cache),
+            stamps: early,
+        };
+        assert_eq!(cache_rows(&found, &known, &cache).unwrap(), rows);
         assert_eq!(rows.len(), found.len());
         let mut kept = 0;
         for (path, (stamp, row)) in found.iter().zip(&rows) {
