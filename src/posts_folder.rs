@@ -489,25 +489,20 @@ fn load_found(
 
 /// Each of the files `found` with its stamp and the row of `cache` that
 /// holds it as it is: `None` for a file new or changed, and none at all if
-/// a file cannot be `stat`ed. A file's row is the one `known` matched it
-/// with ([`rows_of_files`]; matched here if it was not); a file with a row
-/// takes the stamp [`RowStamps`] took while the folder was walked, if it
-/// took one; the
-/// others are `stat`ed here, in runs of [`STAT_RUN`] on every core (this
-/// thread's too), each core taking the next run not taken: a core another
-/// program holds for a while slows one run, not half of them.
+/// a file cannot be `stat`ed or `known` did not match the files with rows.
+/// A file's row is the one `known` matched it with ([`rows_of_files`]); a
+/// file with a row takes the stamp [`RowStamps`] took while the folder was
+/// walked, if it took one; the others are `stat`ed here, in runs of
+/// [`STAT_RUN`] on every core (this thread's too), each core taking the
+/// next run not taken: a core another program holds for a while slows one
+/// run, not half of them.
 fn cache_rows(
     found: &[PathBuf],
     known: &Known,
     cache: &build_cache::Cache,
 ) -> Option<Vec<(build_cache::Stamp, Option<usize>)>> {
-    let matched_now;
-    let matched = if known.rows.len() == found.len() {
-        &known.rows
-    } else {
-        matched_now = rows_of_files(found, cache);
-        &matched_now
-    };
+    // Rows for fewer files would leave the rest without a stamp.
+    let matched = (known.rows.len() == found.len()).then_some(&known.rows)?;
     let early = &known.stamps;
     let mut rows = vec![(build_cache::Stamp::default(), None); found.len()];
     let failed = std::sync::atomic::AtomicBool::new(false);
@@ -663,14 +658,15 @@ impl RowStamps {
         }
     }
 
-    /// The stamp of `path`, `stat`ed by its name in the folder; `None` if it
-    /// is not in the folder or cannot be `stat`ed.
+    /// [`RowStamps::stamp_in`] through the folder as first opened.
     #[cfg(test)]
     fn stamp(&self, path: &Path) -> Option<build_cache::Stamp> {
         self.stamp_in(&self.folder, path)
     }
 
-    /// [`RowStamps::stamp`] through `folder`, the folder opened again.
+    /// The stamp of `path`, `stat`ed by its name in `folder` (the posts
+    /// folder, maybe opened again); `None` if it is not in the folder or
+    /// cannot be `stat`ed.
     fn stamp_in(&self, folder: &rustix::fd::OwnedFd, path: &Path) -> Option<build_cache::Stamp> {
         let name = name_in(&self.dir, path)?;
         let mask = rustix::fs::StatxFlags::SIZE
@@ -850,8 +846,9 @@ pub(crate) fn load_published(
 }
 
 /// [`load_published`] with a build cache (see [`load_cached`]), which
-/// `read_cache` reads on a thread of its own while the folder is walked:
-/// the two do not wait for each other. The posts, and the cache read.
+/// `read_cache` reads while the folder is walked (on a thread of its own,
+/// or on this one if that thread has not begun by the end of the walk).
+/// The posts, and the cache read.
 /// A post taken from the cache is its summary (its entry's model is
 /// [`build_cache::ModelLine::Kept`]): what ordering and the checks over
 /// every post need; the caller reads whole, with [`build_cache::Cache::get`],
@@ -1350,7 +1347,14 @@ mod tests {
         build_cache::write(&file, &header, &entries, &empty, None).unwrap();
         let (cache, note) = build_cache::read(&file, "k", &rules.zone);
         assert!(note.is_none(), "{note:?}");
-        let rows = cache_rows(&found, &Known::default(), &cache).unwrap();
+        // Without stamps taken early: each file `stat`ed by its path.
+        let matched = Known {
+            rows: rows_of_files(&found, &cache),
+            stamps: EarlyStamps::default(),
+        };
+        let rows = cache_rows(&found, &matched, &cache).unwrap();
+        // Files not matched with rows: no stamps, not the quick way.
+        assert_eq!(cache_rows(&found, &Known::default(), &cache), None);
         // Stamps taken by name in the open folder, while the folder is
         // walked, give the same rows: one stamp for each row of a file
         // there, none for a file gone.
