@@ -108,8 +108,17 @@ const LISTING_BYTES: usize = 64 * 1024;
 /// The folder `path`, open to be listed or to look up names in. Only a
 /// folder: opening a FIFO put there would wait for a writer forever.
 fn open_folder(path: &Path) -> rustix::io::Result<rustix::fd::OwnedFd> {
+    open_folder_in(rustix::fs::CWD, path)
+}
+
+/// [`open_folder`] of `path` in the open folder `folder`.
+fn open_folder_in(
+    folder: impl rustix::fd::AsFd,
+    path: impl rustix::path::Arg,
+) -> rustix::io::Result<rustix::fd::OwnedFd> {
     use rustix::fs::OFlags;
-    rustix::fs::open(
+    rustix::fs::openat(
+        folder,
         path,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
         rustix::fs::Mode::empty(),
@@ -633,14 +642,7 @@ impl RowStamps {
         // open folder counts a use of it, and two threads counting uses of
         // the same one (and the walk listing it) made every `stat` wait for
         // the other core's (a third of the `stat`s' time, on two cores).
-        let own = rustix::fs::openat(
-            &self.folder,
-            c".",
-            rustix::fs::OFlags::RDONLY
-                | rustix::fs::OFlags::DIRECTORY
-                | rustix::fs::OFlags::CLOEXEC,
-            rustix::fs::Mode::empty(),
-        );
+        let own = open_folder_in(&self.folder, c".");
         let folder = own.as_ref().unwrap_or(&self.folder);
         loop {
             let first = self
