@@ -763,6 +763,25 @@ fn name_in<'a>(dir: &Path, path: &'a Path) -> Option<&'a std::ffi::OsStr> {
     Some(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(rest))
 }
 
+/// Moves the calling thread, just started, to another core than the one
+/// it was started on, if the process may run on another: the thread that
+/// started it goes on where it was. Called by a thread that the starting
+/// one let run first (`yield_now`): else the scheduler may leave both on
+/// one core, one waiting behind the other for milliseconds (until its
+/// next balancing, at a tick) while the other core sits idle; seen in
+/// most runs of the build after one new post on a 2-core machine. The
+/// thread may then go anywhere it could before.
+pub(crate) fn to_another_core() {
+    let Ok(all) = rustix::thread::sched_getaffinity(None) else {
+        return;
+    };
+    let mut others = all;
+    others.unset(rustix::thread::sched_getcpu());
+    if others.count() > 0 && rustix::thread::sched_setaffinity(None, &others).is_ok() {
+        let _ = rustix::thread::sched_setaffinity(None, &all);
+    }
+}
+
 /// How many threads the machine runs at once, asked once: the standard
 /// library reads the control group's files at each asking.
 pub(crate) fn cores() -> usize {
@@ -884,10 +903,13 @@ pub(crate) fn load_published_cached(
     };
     let (found, matched) = std::thread::scope(|scope| {
         let reading = scope.spawn(|| {
+            to_another_core();
             if let (Some(stamps), Some(cache)) = (&row_stamps, read()) {
                 stamps.take_runs(&cache);
             }
         });
+        // The new thread runs first, to move to another core ([`to_another_core`]).
+        std::thread::yield_now();
         // The files left out taken from the list where it is (no copy of
         // every file's place into a second list).
         let found = walk(dir, row_stamps.as_ref().map(|stamps| &stamps.folder)).map(|mut found| {
@@ -1410,6 +1432,22 @@ mod tests {
         assert!(stamps.stamp(&posts.join("2025-01-01-a.md")).is_some());
         // Without a folder open, the path as it is now.
         assert_eq!(walk(&posts, None).unwrap(), [posts.join("2025-01-02-b.md")]);
+    }
+
+    #[test]
+    fn a_thread_moved_to_another_core_may_still_run_on_every_core_it_could() {
+        let before = rustix::thread::sched_getaffinity(None).unwrap();
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let mine = rustix::thread::sched_getaffinity(None).unwrap();
+                    to_another_core();
+                    assert_eq!(rustix::thread::sched_getaffinity(None).unwrap(), mine);
+                })
+                .join()
+                .unwrap();
+        });
+        assert_eq!(rustix::thread::sched_getaffinity(None).unwrap(), before);
     }
 
     #[test]

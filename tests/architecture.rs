@@ -218,9 +218,9 @@ const CRATES: &[(&[&str], &[&str])] = &[
     // Files replaced whole, never half-written: outputs, the state, the list's secret.
     (&["tempfile"], &["src/output.rs", "src/store", "src/list/token.rs"]),
     (&["csv"], &["src/list/subscribers.rs"]),
-    // A folder listed into one buffer, and a file `stat`ed by its name in
-    // that open folder (the standard library has neither); built for
-    // tempfile already.
+    // A folder listed into one buffer, a file `stat`ed by its name in that
+    // open folder, a new thread moved to the idle core (the standard
+    // library has none of them); built for tempfile already.
     (&["rustix"], &["src/posts_folder.rs"]),
     // NFKC: addresses, and URLs as Jekyll's absolute_url (Addressable) folds them.
     (&["unicode_normalization"], &["src/address.rs", "src/post/permalink.rs"]),

@@ -284,9 +284,12 @@ fn finish(
     let run = renderer.store.as_ref();
     std::thread::scope(|scope| {
         let saving = scope.spawn(|| {
+            posts_folder::to_another_core();
             run.zip(save)
                 .and_then(|(run, save)| write_cache(run, &save))
         });
+        // It runs first, to move to another core ([`posts_folder::to_another_core`]).
+        std::thread::yield_now();
         let staged = stage_rest(rest.main, rest.page, rest.out_dir, &mut outputs);
         let written = staged.and_then(|()| write_all(outputs, rest.tags.as_deref(), files, report));
         let unsaved = saving
