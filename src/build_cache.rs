@@ -184,20 +184,10 @@ impl Stamp {
             let seconds = nanos.div_euclid(NANOS);
             let seconds =
                 i64::try_from(seconds).unwrap_or(if seconds < 0 { i64::MIN } else { i64::MAX });
-            // Within 0..10^9: it fits.
-            (seconds, u32::try_from(nanos.rem_euclid(NANOS)).unwrap_or(0))
+            // Within 0..10^9: it fits, and `of_parts` takes it as it is.
+            (seconds, i64::try_from(nanos.rem_euclid(NANOS)).unwrap_or(0))
         };
-        let (modified_seconds, modified_nanos) = split(modified);
-        let (changed_seconds, changed_nanos) = split(changed);
-        Stamp {
-            size,
-            modified_seconds,
-            changed_seconds,
-            inode,
-            device,
-            modified_nanos,
-            changed_nanos,
-        }
+        Stamp::of_parts(size, split(modified), split(changed), inode, device)
     }
 
     /// The modification time, nanoseconds since the epoch.

@@ -556,17 +556,19 @@ fn rows_of_files(found: &[PathBuf], cache: &build_cache::Cache) -> Vec<Option<us
         .iter()
         .map(|path| {
             // Nearly always the next row's (the rows of files gone are
-            // passed over): the bytes compared, then the order asked only
-            // where they differ.
-            if !is_row_of(next, path) {
+            // passed over): the bytes compared once, then the order asked
+            // only where they differ.
+            let row = if is_row_of(next, path) {
+                Some(next)
+            } else {
                 while next < cache.len()
                     && build_cache::path_order(cache.row_path(next), path)
                         == std::cmp::Ordering::Less
                 {
                     next += 1;
                 }
-            }
-            let row = is_row_of(next, path).then_some(next);
+                is_row_of(next, path).then_some(next)
+            };
             next += usize::from(row.is_some());
             row
         })
